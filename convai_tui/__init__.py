@@ -1,0 +1,3 @@
+"""convai-tui: a terminal session monitor and client for Convai characters."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,368 @@
+"""Everything a front end or a script can observe about a session, as frozen past-tense events.
+
+Each event has a wire name (`TYPE`) used by the headless JSON-lines stream and the session log.
+`to_json()` gives the JSON object; secrets never enter an event in the first place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, ClassVar
+
+from convai_tui.core.errors import SessionError
+from convai_tui.core.states import SessionState
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Base of every session event; `at` is the wall-clock time it happened (epoch seconds)."""
+
+    TYPE: ClassVar[str] = "event"
+    at: float = field(default_factory=time.time, kw_only=True)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.TYPE, "ts": round(self.at, 6)}
+        for f in dataclasses.fields(self):
+            if f.name == "at":
+                continue
+            out[f.name] = _jsonable(getattr(self, f.name))
+        return out
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, SessionError):
+        return value.to_json()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, tuple | list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return value
+
+
+# --- lifecycle ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SessionStateChanged(Event):
+    TYPE: ClassVar[str] = "state_changed"
+    old: SessionState
+    new: SessionState
+    session_id: str | None = None
+    error: SessionError | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectAttemptStarted(Event):
+    """A /connect request is about to be sent; `phase` is connect, reconnect or waiting_room."""
+
+    TYPE: ClassVar[str] = "connect_attempt"
+    attempt: int
+    max_attempts: int | None
+    phase: str = "connect"
+
+
+@dataclass(frozen=True, slots=True)
+class RoomDetailsReceived(Event):
+    """The connect API answered; the LiveKit token is deliberately not part of this event."""
+
+    TYPE: ClassVar[str] = "room_details"
+    session_id: str
+    character_session_id: str | None
+    room_name: str | None
+    room_url: str
+    request_trace_id: str | None
+    connect_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class RoomJoined(Event):
+    TYPE: ClassVar[str] = "room_joined"
+    room_name: str | None
+    local_identity: str
+    join_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class RetryScheduled(Event):
+    """A connect retry, a reconnect or a waiting-room poll is due at `due_at` (epoch seconds).
+
+    `max_attempts` is None in the waiting room, which waits until a slot frees or the user
+    cancels. `attempt` is the number of the attempt that will run next.
+    """
+
+    TYPE: ClassVar[str] = "reconnect_scheduled"
+    attempt: int
+    max_attempts: int | None
+    delay_s: float
+    due_at: float
+    phase: str
+    error: SessionError | None = None
+    waiting_since: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RetryCancelled(Event):
+    TYPE: ClassVar[str] = "retry_cancelled"
+    phase: str
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorRaised(Event):
+    TYPE: ClassVar[str] = "error"
+    error: SessionError
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.TYPE, "ts": round(self.at, 6)}
+        out.update(self.error.to_json())
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class BotReady(Event):
+    TYPE: ClassVar[str] = "bot_ready"
+    participant_identity: str | None
+    since_connect_ms: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEnded(Event):
+    """The session is over for good: `reason` says why, `error` is set when it ended in Error."""
+
+    TYPE: ClassVar[str] = "session_ended"
+    reason: str
+    error: SessionError | None = None
+
+
+# --- conversation ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptReceived(Event):
+    """A piece of the conversation. Character text streams as `final=False` chunks (`text` is
+    the chunk, `full_text` the reply so far), then one `final=True` event with the whole reply."""
+
+    TYPE: ClassVar[str] = "transcript"
+    role: str  # "user" | "character"
+    text: str
+    final: bool
+    full_text: str = ""
+    turn_id: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class BotActivityChanged(Event):
+    """What the character is doing: idle, listening, thinking or speaking."""
+
+    TYPE: ClassVar[str] = "bot_activity"
+    activity: str
+
+
+@dataclass(frozen=True, slots=True)
+class EmotionReceived(Event):
+    TYPE: ClassVar[str] = "emotion"
+    emotion: str
+    scale: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ActionsReceived(Event):
+    TYPE: ClassVar[str] = "actions"
+    actions: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TurnCompleted(Event):
+    TYPE: ClassVar[str] = "turn_completed"
+    turn_id: int
+    was_interrupted: bool
+    reply_text: str
+    first_text_ms: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LlmNoResponse(Event):
+    TYPE: ClassVar[str] = "llm_no_response"
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageSent(Event):
+    TYPE: ClassVar[str] = "message_sent"
+    message_type: str
+    message_id: str
+    summary: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class InputQueued(Event):
+    TYPE: ClassVar[str] = "input_queued"
+    text: str
+    queue_length: int
+
+
+@dataclass(frozen=True, slots=True)
+class InputRefused(Event):
+    TYPE: ClassVar[str] = "input_refused"
+    text: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServerResponseReceived(Event):
+    TYPE: ClassVar[str] = "server_response"
+    event_type: str
+    status: str
+    message: str | None
+    extras: dict[str, Any] | None = None
+    message_id: str | None = None
+
+
+# --- server notices ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class IdleWarningReceived(Event):
+    """The server will close the session in `remaining_seconds` unless the user does something."""
+
+    TYPE: ClassVar[str] = "idle_warning"
+    remaining_seconds: int
+    message: str | None
+    deadline: float
+
+
+@dataclass(frozen=True, slots=True)
+class IdleTimerReset(Event):
+    TYPE: ClassVar[str] = "idle_reset"
+    acknowledged: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UsageLimitReached(Event):
+    TYPE: ClassVar[str] = "usage_limit_reached"
+    quota_type: str | None
+    message: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEnding(Event):
+    TYPE: ClassVar[str] = "session_ending"
+    reason: str | None
+
+
+# --- room --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantInfo:
+    """A participant as the UI shows it; `kind` is local_player, remote_player or character."""
+
+    identity: str
+    name: str
+    kind: str
+    sid: str = ""
+    muted: bool = False
+    speaking: bool = False
+    tracks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantJoined(Event):
+    TYPE: ClassVar[str] = "participant_joined"
+    identity: str
+    name: str
+    kind: str
+    participant: ParticipantInfo
+
+    def to_json(self) -> dict[str, Any]:
+        return _participant_json(self.TYPE, self.at, self.participant)
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantLeft(Event):
+    TYPE: ClassVar[str] = "participant_left"
+    identity: str
+    name: str
+    kind: str
+    participant: ParticipantInfo
+
+    def to_json(self) -> dict[str, Any]:
+        return _participant_json(self.TYPE, self.at, self.participant)
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantUpdated(Event):
+    TYPE: ClassVar[str] = "participant_updated"
+    identity: str
+    name: str
+    kind: str
+    participant: ParticipantInfo
+
+    def to_json(self) -> dict[str, Any]:
+        return _participant_json(self.TYPE, self.at, self.participant)
+
+
+def _participant_json(kind: str, at: float, p: ParticipantInfo) -> dict[str, Any]:
+    return {
+        "type": kind,
+        "ts": round(at, 6),
+        "identity": p.identity,
+        "name": p.name,
+        "kind": p.kind,
+        "muted": p.muted,
+        "speaking": p.speaking,
+        "tracks": list(p.tracks),
+    }
+
+
+def participant_event(
+    cls: type[ParticipantJoined] | type[ParticipantLeft] | type[ParticipantUpdated],
+    info: ParticipantInfo,
+) -> ParticipantJoined | ParticipantLeft | ParticipantUpdated:
+    return cls(identity=info.identity, name=info.name, kind=info.kind, participant=info)
+
+
+# --- measurements ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsUpdated(Event):
+    """A snapshot of the session's counters and latency figures (see core/metrics.py)."""
+
+    TYPE: ClassVar[str] = "metrics"
+    metrics: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class AudioLevels(Event):
+    """Mic and character levels in dBFS, sampled (never per audio frame)."""
+
+    TYPE: ClassVar[str] = "audio_levels"
+    mic_dbfs: float | None
+    speaker_dbfs: float | None
+    muted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LogRecorded(Event):
+    """A log line the user may want to see in the UI (already redacted)."""
+
+    TYPE: ClassVar[str] = "log"
+    level: str
+    category: str
+    message: str
+
+
+ALL_EVENT_TYPES: tuple[type[Event], ...] = (
+    SessionStateChanged, ConnectAttemptStarted, RoomDetailsReceived, RoomJoined, RetryScheduled,
+    RetryCancelled, ErrorRaised, BotReady, SessionEnded, TranscriptReceived, BotActivityChanged,
+    EmotionReceived, ActionsReceived, TurnCompleted, LlmNoResponse, MessageSent, InputQueued,
+    InputRefused, ServerResponseReceived, IdleWarningReceived, IdleTimerReset, UsageLimitReached,
+    SessionEnding, ParticipantJoined, ParticipantLeft, ParticipantUpdated, MetricsUpdated,
+    AudioLevels, LogRecorded,
+)
