@@ -1,0 +1,27 @@
+"""Lazy access to ``sounddevice``.
+
+``import sounddevice`` raises ``OSError`` when the PortAudio shared library is missing, so it
+is imported only inside functions, and every failure becomes an :class:`AudioError`.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import cast
+
+from .errors import MIC_UNAVAILABLE, AudioError
+
+
+def load_sounddevice(code: str = MIC_UNAVAILABLE) -> ModuleType:
+    """Import and return ``sounddevice``; raise ``AudioError(code)`` if PortAudio is unusable."""
+    try:
+        import sounddevice
+    except (ImportError, OSError) as exc:  # OSError: libportaudio not found
+        raise AudioError(code, f"PortAudio is not available ({exc}).") from None
+    return cast(ModuleType, sounddevice)
+
+
+def portaudio_error_message(exc: BaseException) -> str:
+    """A one-line description of a PortAudio failure, without a traceback."""
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]

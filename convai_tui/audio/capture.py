@@ -1,0 +1,259 @@
+"""Microphone capture: a PortAudio input callback feeding a bounded frame ring read by asyncio.
+
+The callback (PortAudio's thread) only copies samples into preallocated slots, updates the level
+meter and counters, and, if the reader is waiting, wakes it with ``loop.call_soon_threadsafe``.
+It never blocks, never touches asyncio objects directly, and never raises: a full ring drops the
+new frame and counts an overflow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .backend import load_sounddevice, portaudio_error_message
+from .errors import MIC_STALLED, MIC_UNAVAILABLE, AudioError, ProblemCallback
+from .framing import Int16Array, samples_per_frame
+from .levels import LevelMeter
+
+
+@dataclass(frozen=True, slots=True)
+class CapturedFrame:
+    """One frame from the microphone."""
+
+    pcm: Int16Array
+    captured_at: float
+    """``time.monotonic()`` when the callback delivered it."""
+    input_latency_s: float
+    """PortAudio's estimate of ADC-to-callback delay for this block."""
+
+
+class MicCapture:
+    """An input stream that yields exact ``frame_ms`` frames to an asyncio reader."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        device: int | None = None,
+        sample_rate: int = 48_000,
+        frame_ms: int = 10,
+        queue_frames: int = 50,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.loop = loop
+        self.device = device
+        self.sample_rate = sample_rate
+        self.frame_samples = samples_per_frame(sample_rate, frame_ms)
+        self.capacity = queue_frames
+        self.meter = LevelMeter(sample_rate)
+        self._clock = clock
+        self._slots = np.zeros((queue_frames, self.frame_samples), dtype=np.int16)
+        self._slot_time = np.zeros(queue_frames, dtype=np.float64)
+        self._slot_latency = np.zeros(queue_frames, dtype=np.float64)
+        # Monotonic counters: the callback only advances _written, the reader only _read, so
+        # the ring needs no lock (single producer, single consumer, GIL-atomic int stores).
+        self._written = 0
+        self._read = 0
+        self._partial = np.zeros(self.frame_samples, dtype=np.int16)
+        self._partial_len = 0
+        self._waiting = False
+        self._wake = asyncio.Event()
+        self._stream: Any = None
+        self._channels = 1
+        self.last_frame_at: float = 0.0
+        self.overflows = 0
+        self.device_overflows = 0
+        self.callback_errors = 0
+        self.stalls = 0
+        self.reopens = 0
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @property
+    def is_open(self) -> bool:
+        return self._stream is not None
+
+    def open(self) -> None:
+        """Open and start the input stream; raise ``AudioError(audio.mic_unavailable)`` if not possible."""
+        sd = load_sounddevice(MIC_UNAVAILABLE)
+        last_error: BaseException | None = None
+        # Mono first; some raw devices only open with 2 channels, then channel 0 is used.
+        for channels in (1, 2):
+            try:
+                stream = sd.InputStream(
+                    samplerate=self.sample_rate,
+                    blocksize=self.frame_samples,
+                    device=self.device,
+                    channels=channels,
+                    dtype="int16",
+                    latency="low",
+                    callback=self._callback,
+                )
+                stream.start()
+            except Exception as exc:  # PortAudioError, ValueError for a bad device, ...
+                last_error = exc
+                continue
+            self._stream = stream
+            self._channels = channels
+            self._partial_len = 0
+            self.last_frame_at = self._clock()
+            return
+        assert last_error is not None
+        raise AudioError(
+            MIC_UNAVAILABLE, f"Cannot open the microphone: {portaudio_error_message(last_error)}"
+        )
+
+    def close(self) -> None:
+        """Stop and close the stream; safe to call twice."""
+        stream, self._stream = self._stream, None
+        if stream is None:
+            return
+        try:
+            stream.abort()
+        except Exception:
+            pass
+        try:
+            stream.close()
+        except Exception:
+            pass
+
+    def reopen(self) -> None:
+        """Close and open again (the watchdog's remedy for a stalled device)."""
+        self.close()
+        self.reopens += 1
+        self.open()
+
+    # -- PortAudio thread --------------------------------------------------------------------
+
+    def _callback(self, indata: Any, frames: int, time_info: Any, status: Any) -> None:
+        try:
+            if status and getattr(status, "input_overflow", False):
+                self.device_overflows += 1
+            now = self._clock()
+            try:
+                latency = max(0.0, float(time_info.currentTime - time_info.inputBufferAdcTime))
+            except Exception:
+                latency = 0.0
+            mono = indata[:, 0] if indata.ndim == 2 else indata
+            self.meter.update(mono)
+            self._store(mono, now, latency)
+            self.last_frame_at = now
+            if self._waiting:
+                self._waiting = False
+                self.loop.call_soon_threadsafe(self._wake.set)
+        except Exception:
+            # Raising here would abort the stream; count and carry on.
+            self.callback_errors += 1
+
+    def _store(self, mono: Any, now: float, latency: float) -> None:
+        n = self.frame_samples
+        pos = 0
+        total = len(mono)
+        if self._partial_len:
+            take = min(n - self._partial_len, total)
+            self._partial[self._partial_len : self._partial_len + take] = mono[:take]
+            self._partial_len += take
+            pos = take
+            if self._partial_len == n:
+                self._commit(self._partial, now, latency)
+                self._partial_len = 0
+        while total - pos >= n:
+            self._commit(mono[pos : pos + n], now, latency)
+            pos += n
+        rest = total - pos
+        if rest:
+            self._partial[:rest] = mono[pos:]
+            self._partial_len = rest
+
+    def _commit(self, frame: Any, now: float, latency: float) -> None:
+        if self._written - self._read >= self.capacity:
+            self.overflows += 1
+            return
+        slot = self._written % self.capacity
+        self._slots[slot] = frame
+        self._slot_time[slot] = now
+        self._slot_latency[slot] = latency
+        self._written += 1
+
+    # -- asyncio side ------------------------------------------------------------------------
+
+    @property
+    def frames_captured(self) -> int:
+        return self._written
+
+    @property
+    def queued_frames(self) -> int:
+        return self._written - self._read
+
+    def read_nowait(self) -> CapturedFrame | None:
+        """The next frame (a copy), or None if none is queued."""
+        if self._written == self._read:
+            return None
+        slot = self._read % self.capacity
+        frame = CapturedFrame(
+            self._slots[slot].copy(), float(self._slot_time[slot]), float(self._slot_latency[slot])
+        )
+        self._read += 1
+        return frame
+
+    async def read(self) -> CapturedFrame:
+        """Wait for the next frame."""
+        while True:
+            frame = self.read_nowait()
+            if frame is not None:
+                return frame
+            self._wake.clear()
+            self._waiting = True
+            # Re-check after raising the flag: a frame stored in between would not wake us.
+            frame = self.read_nowait()
+            if frame is not None:
+                self._waiting = False
+                return frame
+            await self._wake.wait()
+
+    async def watch(
+        self,
+        on_problem: ProblemCallback,
+        stall_after_s: float = 1.0,
+        check_every_s: float = 0.25,
+        retry_every_s: float = 2.0,
+    ) -> None:
+        """Run forever: report a microphone that stops delivering frames and try to reopen it.
+
+        ``audio.mic_stalled`` is reported once per stall; reopen attempts repeat every
+        ``retry_every_s`` until frames flow again.
+        """
+        stalled = False
+        frames_at_stall = 0
+        next_retry = 0.0
+        while True:
+            await asyncio.sleep(check_every_s)
+            now = self._clock()
+            if stalled:
+                # open() resets last_frame_at, so recovery also needs a frame newer than the stall.
+                if self._written > frames_at_stall and now - self.last_frame_at < stall_after_s:
+                    stalled = False
+                    continue
+            elif self.is_open and now - self.last_frame_at < stall_after_s:
+                continue
+            else:
+                stalled = True
+                frames_at_stall = self._written
+                self.stalls += 1
+                on_problem(
+                    MIC_STALLED,
+                    f"The microphone delivered no audio for {now - self.last_frame_at:.1f} s; "
+                    "reopening it.",
+                )
+                next_retry = now
+            if now >= next_retry:
+                next_retry = now + retry_every_s
+                try:
+                    self.reopen()
+                except AudioError:
+                    pass  # keep trying; the stall was already reported

@@ -1,0 +1,191 @@
+"""A bounded jitter buffer between the asyncio side (network frames) and the output callback.
+
+Frames arrive in bursts from the event loop; the PortAudio callback pulls a fixed number of
+samples at a steady pace. The buffer waits until ``target_ms`` is queued before it starts to
+play (so one late frame does not cause an immediate gap), plays silence on underrun and then
+re-buffers to the target, and drops the *oldest* audio when ``max_ms`` would be exceeded (so
+latency stays bounded). Everything is counted; nothing raises on the hot path.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .framing import Int16Array, as_int16
+
+# One 10 ms frame is the smallest meaningful target: below it the first callback after a frame
+# arrives would already underrun.
+MIN_TARGET_MS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class JitterStats:
+    """Counters of a :class:`JitterBuffer`; JSON-able via ``to_json``."""
+
+    pushed_samples: int
+    played_samples: int
+    underruns: int
+    underrun_samples: int
+    overflows: int
+    dropped_samples: int
+    depth_ms: float
+    playing: bool
+    start_latency_ms: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class JitterBuffer:
+    """Mono int16 FIFO with a start threshold, underrun and overflow accounting.
+
+    ``push`` is called from the event loop, ``pull_into`` from the audio callback thread. A
+    ``threading.Lock`` guards the indices; both critical sections are a couple of memcpy's of at
+    most ``max_ms`` of audio, so the callback never waits for long. ``pull_into`` allocates
+    nothing.
+    """
+
+    def __init__(
+        self,
+        sample_rate: int = 48_000,
+        target_ms: int = 30,
+        max_ms: int = 250,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if target_ms < MIN_TARGET_MS:
+            raise ValueError(f"target_ms must be at least {MIN_TARGET_MS}")
+        if max_ms < 2 * target_ms:
+            raise ValueError("max_ms must be at least twice target_ms")
+        self.sample_rate = sample_rate
+        self.target_samples = sample_rate * target_ms // 1000
+        self.capacity = sample_rate * max_ms // 1000
+        self._clock = clock
+        self._ring = np.zeros(self.capacity, dtype=np.int16)
+        self._read = 0
+        self._count = 0
+        self._playing = False
+        self._lock = threading.Lock()
+        self._pushed = 0
+        self._played = 0
+        self._underruns = 0
+        self._underrun_samples = 0
+        self._overflows = 0
+        self._dropped = 0
+        self._first_push_at: float | None = None
+        self._first_play_at: float | None = None
+
+    # -- producer (event loop) ---------------------------------------------------------------
+
+    def push(self, pcm: npt.ArrayLike) -> None:
+        """Queue samples; if the buffer would overflow, the oldest queued audio is dropped."""
+        data = as_int16(pcm)
+        n = len(data)
+        if n == 0:
+            return
+        with self._lock:
+            if self._first_push_at is None:
+                self._first_push_at = self._clock()
+            self._pushed += n
+            if n > self.capacity:  # a single oversized push keeps only its newest part
+                self._dropped += n - self.capacity
+                data = data[n - self.capacity :]
+                n = self.capacity
+            overflow = self._count + n - self.capacity
+            if overflow > 0:
+                self._overflows += 1
+                self._dropped += overflow
+                self._read = (self._read + overflow) % self.capacity
+                self._count -= overflow
+            write = (self._read + self._count) % self.capacity
+            first = min(n, self.capacity - write)
+            self._ring[write : write + first] = data[:first]
+            if first < n:
+                self._ring[: n - first] = data[first:]
+            self._count += n
+            if not self._playing and self._count >= self.target_samples:
+                self._playing = True
+
+    # -- consumer (audio callback) -----------------------------------------------------------
+
+    def pull_into(self, out: npt.NDArray[np.int16]) -> int:
+        """Fill ``out`` (1-D) with the next samples; return how many were real audio.
+
+        Before the target depth is reached ``out`` is silence and nothing is counted; once
+        playing, running dry plays the remainder as silence, counts one underrun and re-buffers.
+        """
+        n = len(out)
+        with self._lock:
+            if not self._playing:
+                out[:] = 0
+                return 0
+            take = min(n, self._count)
+            first = min(take, self.capacity - self._read)
+            out[:first] = self._ring[self._read : self._read + first]
+            if first < take:
+                out[first:take] = self._ring[: take - first]
+            self._read = (self._read + take) % self.capacity
+            self._count -= take
+            self._played += take
+            if take and self._first_play_at is None:
+                self._first_play_at = self._clock()
+            if take < n:
+                out[take:] = 0
+                self._underruns += 1
+                self._underrun_samples += n - take
+                self._playing = False
+            return take
+
+    def pull(self, n: int) -> Int16Array:
+        """Convenience for tests and non-realtime users: ``n`` samples in a new array."""
+        out = np.zeros(n, dtype=np.int16)
+        self.pull_into(out)
+        return out
+
+    # -- inspection --------------------------------------------------------------------------
+
+    @property
+    def depth_samples(self) -> int:
+        return self._count
+
+    @property
+    def depth_ms(self) -> float:
+        return 1000.0 * self._count / self.sample_rate
+
+    @property
+    def playing(self) -> bool:
+        return self._playing
+
+    @property
+    def start_latency_ms(self) -> float | None:
+        """Time from the first push to the first real audio handed to the device."""
+        if self._first_push_at is None or self._first_play_at is None:
+            return None
+        return 1000.0 * (self._first_play_at - self._first_push_at)
+
+    def stats(self) -> JitterStats:
+        with self._lock:
+            return JitterStats(
+                pushed_samples=self._pushed,
+                played_samples=self._played,
+                underruns=self._underruns,
+                underrun_samples=self._underrun_samples,
+                overflows=self._overflows,
+                dropped_samples=self._dropped,
+                depth_ms=round(1000.0 * self._count / self.sample_rate, 3),
+                playing=self._playing,
+                start_latency_ms=self.start_latency_ms,
+            )
+
+    def clear(self) -> None:
+        """Drop queued audio and go back to buffering (counters and latency are kept)."""
+        with self._lock:
+            self._read = 0
+            self._count = 0
+            self._playing = False

@@ -1,0 +1,389 @@
+"""The session's audio: microphone → APM → LiveKit, and the character's track → speaker.
+
+Everything that can fail for want of a device is reported through ``on_problem(code, message)``
+and the pipeline carries on without that direction, so a session without audio stays usable as
+text-only. Nothing here raises on a missing device.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+import numpy as np
+from livekit import rtc
+
+from .capture import CapturedFrame, MicCapture
+from .devices import resolve_device
+from .errors import (
+    MIC_PUBLISH_FAILED,
+    MIC_UNAVAILABLE,
+    SPEAKER_UNAVAILABLE,
+    AudioError,
+    ProblemCallback,
+)
+from .framing import FrameAssembler, Int16Array, samples_per_frame
+from .playback import SpeakerPlayback
+from .settings import AudioLevelsSnapshot, AudioSettings, AudioStartResult
+
+log = logging.getLogger(__name__)
+
+MIC_TRACK_NAME = "microphone"
+# APM's delay estimate is only a hint for AEC3; beyond this it is surely a measuring error.
+_MAX_AEC_DELAY_MS = 500
+
+
+class AudioPipeline:
+    """Publishes the microphone to a LiveKit room and plays the first remote audio track."""
+
+    def __init__(self, settings: AudioSettings, on_problem: ProblemCallback) -> None:
+        self.settings = settings
+        self._on_problem = on_problem
+        self.frame_samples = samples_per_frame(settings.sample_rate, settings.frame_ms)
+        self._muted = settings.mute_on_start
+        self._ptt_mode = settings.push_to_talk
+        self._ptt_open = False
+        self._room: Any = None
+        self._mic: MicCapture | None = None
+        self._speaker: SpeakerPlayback | None = None
+        self._apm: rtc.AudioProcessingModule | None = None
+        self._source: rtc.AudioSource | None = None
+        self._track: rtc.LocalAudioTrack | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._aux_tasks: set[asyncio.Future[None]] = set()
+        self._play_task: asyncio.Task[None] | None = None
+        self._play_stream: rtc.AudioStream | None = None
+        self._playing_sid: str | None = None
+        self._handlers: list[tuple[str, Any]] = []
+        self._render_delay_s = 0.0
+        self._frames_sent = 0
+        self._capture_errors = 0
+        self._reverse_errors = 0
+        self._remote_frames = 0
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self, room: Any) -> AudioStartResult:
+        """Open the devices, publish the mic as "microphone", play the first remote audio track.
+
+        ``room`` is an ``rtc.Room`` (connected). Problems go to ``on_problem``; never raises for
+        a missing device.
+        """
+        if not self.settings.enabled:
+            return AudioStartResult(mic=False, speaker=False)
+        self._room = room
+        loop = asyncio.get_running_loop()
+        if self.settings.aec:
+            self._apm = rtc.AudioProcessingModule(
+                echo_cancellation=True,
+                noise_suppression=True,
+                high_pass_filter=True,
+                auto_gain_control=True,
+            )
+        mic_ok = await self._start_mic(room, loop)
+        speaker_ok = self._start_speaker()
+        if speaker_ok:
+            self._watch_room(room)
+        return AudioStartResult(mic=mic_ok, speaker=speaker_ok)
+
+    async def stop(self) -> None:
+        """Stop everything, unpublish the mic, close the devices; safe to call twice."""
+        room, self._room = self._room, None
+        if room is not None:
+            for event, handler in self._handlers:
+                with contextlib.suppress(Exception):
+                    room.off(event, handler)
+        self._handlers.clear()
+        await self._stop_playing()
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self._mic is not None:
+            self._mic.close()
+        if self._speaker is not None:
+            self._speaker.close()
+        track, self._track = self._track, None
+        if room is not None and track is not None:
+            with contextlib.suppress(Exception):
+                await room.local_participant.unpublish_track(track.sid)
+        source, self._source = self._source, None
+        if source is not None:
+            with contextlib.suppress(Exception):
+                await source.aclose()
+
+    # -- controls ----------------------------------------------------------------------------
+
+    @property
+    def muted(self) -> bool:
+        """True when the mic sends silence (user mute, or push-to-talk closed)."""
+        return self._muted or (self._ptt_mode and not self._ptt_open)
+
+    def set_muted(self, muted: bool) -> None:
+        self._muted = muted
+        self._apply_mute()
+
+    def set_push_to_talk(self, enabled: bool) -> None:
+        """Switch push-to-talk mode on (the mic starts closed) or off."""
+        self._ptt_mode = enabled
+        self._ptt_open = False
+        self._apply_mute()
+
+    def toggle_push_to_talk(self) -> bool:
+        """Open or close the mic in push-to-talk mode (enabling that mode if needed); True = open."""
+        if not self._ptt_mode:
+            self._ptt_mode = True
+            self._ptt_open = True
+        else:
+            self._ptt_open = not self._ptt_open
+        self._apply_mute()
+        return self._ptt_open
+
+    def _apply_mute(self) -> None:
+        # Frames keep flowing as zeros (the AEC and the SFU keep their timing); muting the track
+        # too tells the other side, which shows the mute and stops expecting speech.
+        if self._track is None:
+            return
+        try:
+            if self.muted:
+                self._track.mute()
+            else:
+                self._track.unmute()
+        except Exception as exc:
+            log.debug("track mute failed: %s", exc)
+
+    # -- readings ----------------------------------------------------------------------------
+
+    def levels(self) -> AudioLevelsSnapshot:
+        """Latest mic and speaker levels; cheap, meant to be polled at 10 Hz or more."""
+        mic = self._mic.meter.latest() if self._mic is not None and self._mic.is_open else None
+        spk = (
+            self._speaker.meter.latest()
+            if self._speaker is not None and self._speaker.is_open
+            else None
+        )
+        return AudioLevelsSnapshot(
+            mic_dbfs=mic.rms_dbfs if mic else None,
+            speaker_dbfs=spk.rms_dbfs if spk else None,
+            muted=self.muted,
+            mic_peak_dbfs=mic.peak_dbfs if mic else None,
+            speaker_peak_dbfs=spk.peak_dbfs if spk else None,
+        )
+
+    def stats(self) -> dict[str, Any]:
+        """Counters for the metrics panel and logs (JSON-able)."""
+        out: dict[str, Any] = {
+            "mic_open": bool(self._mic and self._mic.is_open),
+            "speaker_open": bool(self._speaker and self._speaker.is_open),
+            "apm": self._apm is not None,
+            "muted": self.muted,
+            "frames_sent": self._frames_sent,
+            "capture_errors": self._capture_errors,
+            "reverse_errors": self._reverse_errors,
+            "remote_frames": self._remote_frames,
+            "playing_track_sid": self._playing_sid,
+        }
+        if self._mic is not None:
+            out.update(
+                frames_captured=self._mic.frames_captured,
+                mic_overflows=self._mic.overflows,
+                mic_device_overflows=self._mic.device_overflows,
+                mic_stalls=self._mic.stalls,
+                mic_reopens=self._mic.reopens,
+            )
+        if self._speaker is not None:
+            jitter = self._speaker.buffer.stats()
+            out.update(
+                underruns=jitter.underruns,
+                underrun_samples=jitter.underrun_samples,
+                jitter_overflows=jitter.overflows,
+                jitter_dropped_samples=jitter.dropped_samples,
+                jitter_depth_ms=jitter.depth_ms,
+                playback_start_latency_ms=jitter.start_latency_ms,
+                output_latency_ms=round(1000.0 * self._speaker.output_latency_s, 1),
+                speaker_device_underflows=self._speaker.device_underflows,
+            )
+        return out
+
+    # -- microphone --------------------------------------------------------------------------
+
+    async def _start_mic(self, room: Any, loop: asyncio.AbstractEventLoop) -> bool:
+        try:
+            device = resolve_device(self.settings.input_device, "input")
+            mic = MicCapture(
+                loop,
+                device=device,
+                sample_rate=self.settings.sample_rate,
+                frame_ms=self.settings.frame_ms,
+                queue_frames=self.settings.mic_queue_frames,
+            )
+            mic.open()
+        except AudioError as exc:
+            self._on_problem(exc.code, exc.message)
+            return False
+        except Exception as exc:  # never a traceback for a device problem
+            self._on_problem(MIC_UNAVAILABLE, f"Cannot open the microphone: {exc}")
+            return False
+        self._mic = mic
+        try:
+            self._source = rtc.AudioSource(self.settings.sample_rate, 1, loop=loop)
+            track = rtc.LocalAudioTrack.create_audio_track(MIC_TRACK_NAME, self._source)
+            options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
+            await room.local_participant.publish_track(track, options)
+        except Exception as exc:
+            mic.close()
+            self._mic = None
+            self._on_problem(MIC_PUBLISH_FAILED, f"Cannot publish the microphone: {exc}")
+            return False
+        self._track = track
+        self._apply_mute()
+        self._tasks.append(asyncio.create_task(self._pump_mic(mic), name="audio-mic-pump"))
+        self._tasks.append(
+            asyncio.create_task(
+                mic.watch(self._on_problem, stall_after_s=self.settings.stall_after_s),
+                name="audio-mic-watchdog",
+            )
+        )
+        return True
+
+    async def _pump_mic(self, mic: MicCapture) -> None:
+        silence = bytes(2 * self.frame_samples)
+        while True:
+            captured = await mic.read()
+            try:
+                data = self._process_capture(captured)
+                if self.muted:
+                    data = bytearray(silence)
+                frame = rtc.AudioFrame(data, self.settings.sample_rate, 1, self.frame_samples)
+                assert self._source is not None
+                await self._source.capture_frame(frame)
+                self._frames_sent += 1
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._capture_errors += 1
+                log.debug("mic frame dropped: %s", exc)
+
+    def _process_capture(self, captured: CapturedFrame) -> bytearray:
+        data = bytearray(captured.pcm.tobytes())
+        if self._apm is None:
+            return data
+        loop_delay = max(0.0, time.monotonic() - captured.captured_at)
+        capture_delay = captured.input_latency_s + loop_delay
+        delay_ms = int(min(_MAX_AEC_DELAY_MS, 1000.0 * (capture_delay + self._render_delay_s)))
+        self._apm.set_stream_delay_ms(delay_ms)
+        frame = rtc.AudioFrame(data, self.settings.sample_rate, 1, self.frame_samples)
+        self._apm.process_stream(frame)  # in place
+        return data
+
+    # -- speaker -----------------------------------------------------------------------------
+
+    def _start_speaker(self) -> bool:
+        try:
+            device = resolve_device(self.settings.output_device, "output")
+            speaker = SpeakerPlayback(
+                device=device,
+                sample_rate=self.settings.sample_rate,
+                frame_ms=self.settings.frame_ms,
+                jitter_target_ms=self.settings.jitter_target_ms,
+                jitter_max_ms=self.settings.jitter_max_ms,
+            )
+            speaker.open()
+        except AudioError as exc:
+            self._on_problem(exc.code, exc.message)
+            return False
+        except Exception as exc:
+            self._on_problem(SPEAKER_UNAVAILABLE, f"Cannot open the output device: {exc}")
+            return False
+        self._speaker = speaker
+        return True
+
+    def _watch_room(self, room: Any) -> None:
+        def on_subscribed(track: Any, publication: Any, participant: Any) -> None:
+            self._maybe_play(track)
+
+        def on_unsubscribed(track: Any, publication: Any, participant: Any) -> None:
+            if getattr(track, "sid", None) == self._playing_sid:
+                task = asyncio.ensure_future(self._replace_playing())
+                self._aux_tasks.add(task)
+                task.add_done_callback(self._aux_tasks.discard)
+
+        for event, handler in (
+            ("track_subscribed", on_subscribed),
+            ("track_unsubscribed", on_unsubscribed),
+        ):
+            room.on(event, handler)
+            self._handlers.append((event, handler))
+        self._play_existing()
+
+    def _play_existing(self) -> None:
+        """Play an audio track subscribed before we started listening, if any."""
+        room = self._room
+        if room is None:
+            return
+        for participant in list(room.remote_participants.values()):
+            for publication in list(participant.track_publications.values()):
+                track = getattr(publication, "track", None)
+                if track is not None and self._maybe_play(track):
+                    return
+
+    def _maybe_play(self, track: Any) -> bool:
+        if self._play_task is not None or self._speaker is None:
+            return False
+        if getattr(track, "kind", None) != rtc.TrackKind.KIND_AUDIO:
+            return False
+        self._playing_sid = track.sid
+        stream = rtc.AudioStream(track, sample_rate=self.settings.sample_rate, num_channels=1)
+        self._play_stream = stream
+        self._play_task = asyncio.create_task(self._pump_remote(stream), name="audio-playback")
+        return True
+
+    async def _replace_playing(self) -> None:
+        await self._stop_playing()
+        self._play_existing()
+
+    async def _stop_playing(self) -> None:
+        task, self._play_task = self._play_task, None
+        stream, self._play_stream = self._play_stream, None
+        self._playing_sid = None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if stream is not None:
+            with contextlib.suppress(Exception):
+                await stream.aclose()
+        if self._speaker is not None:
+            self._speaker.buffer.clear()
+
+    async def _pump_remote(self, stream: rtc.AudioStream) -> None:
+        speaker = self._speaker
+        assert speaker is not None
+        assembler = FrameAssembler(self.frame_samples)
+        async for event in stream:
+            frame = event.frame
+            pcm: Int16Array = np.frombuffer(frame.data.cast("B"), dtype=np.int16)
+            if frame.num_channels > 1:
+                pcm = pcm.reshape(-1, frame.num_channels)[:, 0].copy()
+            self._remote_frames += 1
+            # The frame plays after what is already queued plus the device's own latency.
+            self._render_delay_s = speaker.buffer.depth_ms / 1000.0 + speaker.output_latency_s
+            speaker.push(pcm)
+            if self._apm is not None:
+                self._feed_reverse(assembler, pcm)
+
+    def _feed_reverse(self, assembler: FrameAssembler, pcm: Int16Array) -> None:
+        assert self._apm is not None
+        for chunk in assembler.push(pcm):
+            try:
+                ref = rtc.AudioFrame(
+                    bytearray(chunk.tobytes()), self.settings.sample_rate, 1, self.frame_samples
+                )
+                self._apm.process_reverse_stream(ref)
+            except Exception:
+                self._reverse_errors += 1

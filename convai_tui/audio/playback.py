@@ -1,0 +1,112 @@
+"""Speaker playback: a PortAudio output callback pulling from a :class:`JitterBuffer`.
+
+The callback copies at most one block out of the buffer (silence when it is empty), meters what
+it played and counts device underflows; it never blocks on the event loop and never raises.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy.typing as npt
+
+from .backend import load_sounddevice, portaudio_error_message
+from .errors import SPEAKER_UNAVAILABLE, AudioError
+from .framing import samples_per_frame
+from .jitter import JitterBuffer
+from .levels import LevelMeter
+
+
+class SpeakerPlayback:
+    """An output stream that plays whatever is pushed into :attr:`buffer`."""
+
+    def __init__(
+        self,
+        device: int | None = None,
+        sample_rate: int = 48_000,
+        frame_ms: int = 10,
+        jitter_target_ms: int = 30,
+        jitter_max_ms: int = 250,
+    ) -> None:
+        self.device = device
+        self.sample_rate = sample_rate
+        self.block_samples = samples_per_frame(sample_rate, frame_ms)
+        self.buffer = JitterBuffer(sample_rate, jitter_target_ms, jitter_max_ms)
+        self.meter = LevelMeter(sample_rate)
+        self._stream: Any = None
+        self._channels = 1
+        self.output_latency_s = 0.0
+        self.device_underflows = 0
+        self.callbacks = 0
+        self.callback_errors = 0
+
+    @property
+    def is_open(self) -> bool:
+        return self._stream is not None
+
+    def open(self) -> None:
+        """Open and start the output stream; raise ``AudioError(audio.speaker_unavailable)`` if not possible."""
+        sd = load_sounddevice(SPEAKER_UNAVAILABLE)
+        last_error: BaseException | None = None
+        for channels in (1, 2):
+            try:
+                stream = sd.OutputStream(
+                    samplerate=self.sample_rate,
+                    blocksize=self.block_samples,
+                    device=self.device,
+                    channels=channels,
+                    dtype="int16",
+                    latency="low",
+                    callback=self._callback,
+                )
+                stream.start()
+            except Exception as exc:
+                last_error = exc
+                continue
+            self._stream = stream
+            self._channels = channels
+            try:
+                self.output_latency_s = float(stream.latency)
+            except Exception:
+                self.output_latency_s = 0.0
+            return
+        assert last_error is not None
+        raise AudioError(
+            SPEAKER_UNAVAILABLE,
+            f"Cannot open the output device: {portaudio_error_message(last_error)}",
+        )
+
+    def close(self) -> None:
+        """Stop and close the stream; safe to call twice."""
+        stream, self._stream = self._stream, None
+        if stream is None:
+            return
+        try:
+            stream.abort()
+        except Exception:
+            pass
+        try:
+            stream.close()
+        except Exception:
+            pass
+
+    def push(self, pcm: npt.ArrayLike) -> None:
+        """Queue mono int16 samples at ``sample_rate`` for playback."""
+        self.buffer.push(pcm)
+
+    def _callback(self, outdata: Any, frames: int, time_info: Any, status: Any) -> None:
+        try:
+            self.callbacks += 1
+            if status and getattr(status, "output_underflow", False):
+                self.device_underflows += 1
+            first = outdata[:, 0]
+            self.buffer.pull_into(first)
+            if self._channels > 1:
+                outdata[:, 1:] = outdata[:, :1]
+            self.meter.update(first)
+        except Exception:
+            self.callback_errors += 1
+            try:
+                outdata.fill(0)
+            except Exception:
+                pass

@@ -1,0 +1,54 @@
+"""Settings and result types of the audio pipeline (pure data, no devices, no LiveKit)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class AudioSettings:
+    """How the session uses audio (filled from flags/config by the CLI)."""
+
+    enabled: bool = True
+    """False: no capture, no playback (``--no-audio``)."""
+    input_device: int | str | None = None
+    """Index, name substring, or None for the system default."""
+    output_device: int | str | None = None
+    """Index, name substring, or None for the system default."""
+    aec: bool = True
+    """WebRTC audio processing: echo cancellation, noise suppression, high-pass, AGC (``--no-aec`` turns it all off)."""
+    sample_rate: int = 48_000
+    frame_ms: int = 10
+    jitter_target_ms: int = 30
+    """Audio queued before playback starts; 10 ms is the floor, 20-40 ms is sensible."""
+    jitter_max_ms: int = 250
+    """Beyond this the oldest queued audio is dropped, bounding playback latency."""
+    mute_on_start: bool = False
+    push_to_talk: bool = False
+    """Start in push-to-talk mode: the mic sends silence until ``toggle_push_to_talk`` opens it."""
+    mic_queue_frames: int = 50
+    """Frames the capture ring holds between the PortAudio thread and the event loop."""
+    stall_after_s: float = 1.0
+    """A microphone silent (no callbacks) this long is reported as ``audio.mic_stalled``."""
+
+
+@dataclass(frozen=True, slots=True)
+class AudioLevelsSnapshot:
+    """Latest meter readings in dBFS (None: that direction is not running or has no data yet)."""
+
+    mic_dbfs: float | None
+    """RMS of the raw microphone over the last 100 ms window."""
+    speaker_dbfs: float | None
+    """RMS of what was played over the last 100 ms window."""
+    muted: bool
+    """True when the mic sends silence (muted, or push-to-talk closed)."""
+    mic_peak_dbfs: float | None = None
+    speaker_peak_dbfs: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AudioStartResult:
+    """Which directions came up."""
+
+    mic: bool
+    speaker: bool
