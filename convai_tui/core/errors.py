@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 
-class ErrorStage(str, Enum):
+class ErrorStage(StrEnum):
     """Where in the session's life an error arose (Unity `SessionErrorStage`)."""
 
     UNKNOWN = "Unknown"

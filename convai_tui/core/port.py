@@ -46,7 +46,7 @@ class SessionPort(Protocol):
     async def start(self) -> None:
         """Connect (with retries, waiting room and reconnects as configured); returns at once."""
 
-    async def disconnect(self) -> None:
+    async def disconnect(self, reason: str = "user") -> None:
         """End the session cleanly (also leaves the Error state)."""
 
     async def send_text(self, text: str) -> SendOutcome: ...

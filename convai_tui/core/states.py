@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class SessionState(str, Enum):
+class SessionState(StrEnum):
     """The six states; values are the lowercase names used on the wire (headless JSON)."""
 
     DISCONNECTED = "disconnected"

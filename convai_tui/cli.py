@@ -1,0 +1,217 @@
+"""`convai-tui`: the entry point and the one composition root.
+
+It reads settings, builds the SessionCore and hands it to the TUI or the headless runner; the
+front ends never construct core objects themselves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from convai_tui import __version__
+from convai_tui.config import ConfigError, Settings, config_path, load_settings, state_dir
+from convai_tui.logsetup import LogLevelError, configure_logging
+
+log = logging.getLogger("convai_tui.cli")
+
+
+def _session_flags(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("session")
+    g.add_argument("--connect-url", help="connect API base URL (env CONVAI_CONNECT_URL)")
+    g.add_argument("--api-key", help="Convai API key (env CONVAI_API_KEY)")
+    g.add_argument("--character-id", help="character to talk to (env CONVAI_CHARACTER_ID)")
+    g.add_argument("--connection-timeout", type=float, metavar="S",
+                   help="seconds for /connect and the room join (default 30, max 120)")
+    g.add_argument("--no-waiting-room", dest="waiting_room", action="store_const", const=False,
+                   default=None, help="fail at once when the concurrency limit is reached")
+    g.add_argument("--waiting-room-max-wait", type=float, metavar="S",
+                   help="give up waiting for a session slot after S seconds")
+    g.add_argument("--max-reconnect-attempts", type=int, metavar="N")
+    g.add_argument("--character-session-id", help="resume this conversation")
+    g.add_argument("--end-user-id", help="end-user id for long-term memory")
+    g.add_argument("--insecure-http", action="store_const", const=True, default=None,
+                   help="allow plain http:// to hosts other than this machine")
+    g.add_argument("--log-level", metavar="LEVEL",
+                   help="debug|info|warning|error, or per category: transport=debug,...")
+    g.add_argument("--session-log", metavar="FILE", type=Path,
+                   help="write the session's JSONL event log here (default: XDG state dir)")
+
+
+def _run_flags(parser: argparse.ArgumentParser) -> None:
+    _session_flags(parser)
+    g = parser.add_argument_group("run")
+    g.add_argument("--headless", action="store_true", help="no TUI; JSON lines on stdout")
+    g.add_argument("--json", action="store_true",
+                   help="JSON-lines output (the only headless format; accepted for clarity)")
+    g.add_argument("--say", action="append", metavar="TEXT", default=[],
+                   help="send TEXT once the character is ready (repeatable)")
+    g.add_argument("--exit-after-reply", action="store_true",
+                   help="disconnect once the reply to the last --say (or first voice turn) ends")
+    g.add_argument("--duration", type=float, metavar="S",
+                   help="stay connected S seconds, then disconnect cleanly")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="convai-tui",
+        description="Talk to a Convai character and watch the live session.")
+    parser.add_argument("--version", action="version", version=f"convai-tui {__version__}")
+    sub = parser.add_subparsers(dest="command")
+
+    run = sub.add_parser("run", help="open a session (the TUI, or --headless)")
+    _run_flags(run)
+
+    demo = sub.add_parser("demo", help="start the local stand-in and open the monitor on it")
+    _run_flags(demo)
+
+    from convai_tui.local.server import add_local_server_arguments
+
+    local = sub.add_parser("local-server",
+                           help="run the offline stand-in of Convai's realtime service")
+    add_local_server_arguments(local)
+
+    cfg = sub.add_parser("config", help="configuration file helpers")
+    cfg_sub = cfg.add_subparsers(dest="config_command", required=True)
+    cfg_sub.add_parser("path", help="print where the config file is read from")
+    cfg_sub.add_parser("show", help="print the effective settings (API key redacted)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
+        argv = ["run", *argv]
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command in ("run", "demo"):
+            return _cmd_run(args, demo=args.command == "demo")
+        if args.command == "local-server":
+            from convai_tui.local.server import run_local_server
+
+            return run_local_server(args)
+        if args.command == "config":
+            return _cmd_config(args)
+    except KeyboardInterrupt:
+        return 130
+    parser.print_help()
+    return 2
+
+
+def _settings_from(args: argparse.Namespace) -> Settings:
+    cli: dict[str, Any] = {
+        "connect_url": args.connect_url,
+        "api_key": args.api_key,
+        "character_id": args.character_id,
+        "connection_timeout": args.connection_timeout,
+        "waiting_room": args.waiting_room,
+        "waiting_room_max_wait": args.waiting_room_max_wait,
+        "max_reconnect_attempts": args.max_reconnect_attempts,
+        "character_session_id": args.character_session_id,
+        "end_user_id": args.end_user_id,
+        "insecure_http": args.insecure_http,
+        "log_level": args.log_level,
+    }
+    return load_settings(cli)
+
+
+def _cmd_config(args: argparse.Namespace) -> int:
+    if args.config_command == "path":
+        print(config_path())
+        return 0
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"convai-tui: {exc}", file=sys.stderr)
+        return 2
+    shown = dict(vars(settings))
+    if shown.get("api_key"):
+        shown["api_key"] = "[redacted]"
+    print(json.dumps(shown, indent=2, default=str))
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace, *, demo: bool) -> int:
+    standin: subprocess.Popen[str] | None = None
+    try:
+        if demo:
+            standin, details = start_standin_process()
+            args.connect_url = details["connect_url"]
+            args.api_key = details["api_key"]
+            args.character_id = details["character_id"]
+        try:
+            settings = _settings_from(args)
+            log_file = None if args.headless else state_dir() / "convai-tui.log"
+            configure_logging(settings.log_level, file=log_file)
+        except (ConfigError, LogLevelError) as exc:
+            print(f"convai-tui: {exc}", file=sys.stderr)
+            return 2
+        return asyncio.run(_run_session(settings, args))
+    finally:
+        if standin is not None:
+            stop_standin_process(standin)
+
+
+async def _run_session(settings: Settings, args: argparse.Namespace) -> int:
+    from convai_tui.core.session import SessionCore
+    from convai_tui.sessionlog import SessionLog, new_log_path
+
+    session = SessionCore(settings.session_settings())
+    log_path = args.session_log or new_log_path(Path(settings.session_log_dir or state_dir()))
+    session_log = SessionLog(log_path, session.subscribe())
+    session_log.start()
+    try:
+        if args.headless:
+            from convai_tui.headless import HeadlessRunner
+
+            runner = HeadlessRunner(session, say=args.say, exit_after_reply=args.exit_after_reply,
+                                    duration_s=args.duration)
+            return await runner.run()
+        from convai_tui.ui.app import run_tui_async
+
+        return await run_tui_async(session, keymap=settings.keymap)
+    finally:
+        await session.close()
+        await session_log.stop()
+
+
+def start_standin_process() -> tuple[subprocess.Popen[str], dict[str, str]]:
+    """Start `convai-tui local-server --port 0` as a child in our process group; wait for its
+    JSON line. Its logs go to a file so they never draw over the TUI."""
+    log_dir = state_dir()
+    log_dir.mkdir(parents=True, exist_ok=True)
+    stderr = open(log_dir / "local-server.log", "a", encoding="utf-8")
+    child = subprocess.Popen(
+        [sys.executable, "-m", "convai_tui", "local-server", "--port", "0"],
+        stdout=subprocess.PIPE, stderr=stderr, text=True, stdin=subprocess.DEVNULL)
+    stderr.close()
+    assert child.stdout is not None
+    line = child.stdout.readline()
+    if not line:
+        child.wait(timeout=10)
+        raise SystemExit(f"convai-tui: the local stand-in did not start (exit {child.returncode});"
+                         f" see {log_dir / 'local-server.log'}")
+    return child, json.loads(line)
+
+
+def stop_standin_process(child: subprocess.Popen[str]) -> None:
+    if child.poll() is None:
+        child.send_signal(signal.SIGTERM)
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
