@@ -5,6 +5,10 @@ its RMS is above both an absolute threshold and an adaptive noise floor plus a m
 starts after ``min_speech_ms`` of consecutive voiced frames (so clicks are ignored) and stops
 after ``hangover_ms`` without a voiced frame (so pauses between words do not split a turn).
 Times are stream time: seconds of audio fed so far, independent of the wall clock.
+
+A steady noise above the absolute threshold (a loud fan) is learnt at ``floor_rise_db_per_s``;
+until then it reads as one long utterance. That trade keeps a long sentence from being learnt as
+noise.
 """
 
 from __future__ import annotations
@@ -134,7 +138,11 @@ class EnergyVad:
         return VadEvent("speech_stopped", self._last_voiced_end_s, round(duration, 6))
 
     def _track_floor(self, level: float) -> None:
-        if self.noise_floor_dbfs is None or level < self.noise_floor_dbfs:
+        if self.noise_floor_dbfs is None:
+            # Start where the gate equals the absolute threshold: starting from the first frame
+            # would learn the user's voice as noise when speech begins immediately.
+            self.noise_floor_dbfs = self.threshold_dbfs - self.margin_db
+        if level < self.noise_floor_dbfs:
             self.noise_floor_dbfs = level
         else:
             self.noise_floor_dbfs += min(level - self.noise_floor_dbfs, self._floor_rise)

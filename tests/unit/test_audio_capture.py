@@ -1,0 +1,338 @@
+"""MicCapture, SpeakerPlayback and AudioPipeline against a fake sounddevice (no PortAudio)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+import types
+from typing import Any
+
+import numpy as np
+import pytest
+from livekit import rtc
+
+from convai_tui.audio import (
+    MIC_STALLED,
+    MIC_UNAVAILABLE,
+    AudioPipeline,
+    AudioSettings,
+    MicCapture,
+    SpeakerPlayback,
+)
+from convai_tui.audio.errors import AudioError
+from convai_tui.audio.synth import tone
+
+
+class FakeStream:
+    """Stands in for sounddevice.InputStream/OutputStream; tests drive the callback."""
+
+    def __init__(self, module: FakeSoundDevice, kind: str, **kwargs: Any) -> None:
+        if module.fail_open:
+            raise RuntimeError("Error opening InputStream: Device unavailable [PaErrorCode -9985]")
+        self.kind = kind
+        self.kwargs = kwargs
+        self.callback = kwargs["callback"]
+        self.channels = kwargs["channels"]
+        self.latency = 0.02
+        self.started = False
+        self.closed = False
+        module.streams.append(self)
+
+    def start(self) -> None:
+        self.started = True
+
+    def abort(self) -> None:
+        self.started = False
+
+    def close(self) -> None:
+        self.closed = True
+
+    def deliver(self, pcm: np.ndarray, status: Any = None) -> None:
+        indata = pcm.reshape(-1, 1)
+        times = types.SimpleNamespace(currentTime=1.0, inputBufferAdcTime=0.99)
+        self.callback(indata, len(pcm), times, status)
+
+    def render(self, frames: int) -> np.ndarray:
+        out = np.full((frames, self.channels), 7, dtype=np.int16)
+        self.callback(out, frames, None, None)
+        return out
+
+
+class FakeSoundDevice(types.ModuleType):
+    def __init__(self) -> None:
+        super().__init__("sounddevice")
+        self.streams: list[FakeStream] = []
+        self.fail_open = False
+        self.default = types.SimpleNamespace(device=[0, 0])
+
+    def InputStream(self, **kwargs: Any) -> FakeStream:
+        return FakeStream(self, "input", **kwargs)
+
+    def OutputStream(self, **kwargs: Any) -> FakeStream:
+        return FakeStream(self, "output", **kwargs)
+
+    def query_devices(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": "fake",
+                "hostapi": 0,
+                "max_input_channels": 1,
+                "max_output_channels": 1,
+                "default_samplerate": 48000.0,
+            }
+        ]
+
+    def query_hostapis(self) -> list[dict[str, Any]]:
+        return [{"name": "Fake"}]
+
+    def inputs(self) -> list[FakeStream]:
+        return [s for s in self.streams if s.kind == "input"]
+
+
+@pytest.fixture
+def fake_sd(monkeypatch: pytest.MonkeyPatch) -> FakeSoundDevice:
+    fake = FakeSoundDevice()
+    monkeypatch.setitem(sys.modules, "sounddevice", fake)
+    return fake
+
+
+async def test_capture_opens_mono_48k_10ms_and_reads_frames_in_order(
+    fake_sd: FakeSoundDevice,
+) -> None:
+    mic = MicCapture(asyncio.get_running_loop())
+    mic.open()
+    (stream,) = fake_sd.streams
+    assert stream.kwargs["samplerate"] == 48_000 and stream.kwargs["blocksize"] == 480
+    assert stream.kwargs["dtype"] == "int16" and stream.channels == 1 and stream.started
+    pcm = np.arange(480 * 3 + 100, dtype=np.int16)
+    stream.deliver(pcm[:700])
+    stream.deliver(pcm[700:])
+    frames = [await mic.read() for _ in range(3)]
+    assert np.array_equal(np.concatenate([f.pcm for f in frames]), pcm[:1440])
+    assert mic.read_nowait() is None
+    assert frames[0].input_latency_s == pytest.approx(0.01)
+    mic.close()
+    assert stream.closed
+
+
+async def test_capture_wakes_reader_from_another_thread(fake_sd: FakeSoundDevice) -> None:
+    mic = MicCapture(asyncio.get_running_loop())
+    mic.open()
+    stream = fake_sd.streams[0]
+    reader = asyncio.create_task(mic.read())
+    await asyncio.sleep(0.01)
+    assert not reader.done()
+    thread = threading.Thread(target=stream.deliver, args=(np.full(480, 5, dtype=np.int16),))
+    thread.start()
+    frame = await asyncio.wait_for(reader, 1.0)
+    thread.join()
+    assert frame.pcm[0] == 5
+
+
+async def test_capture_overflow_is_counted_not_fatal(fake_sd: FakeSoundDevice) -> None:
+    mic = MicCapture(asyncio.get_running_loop(), queue_frames=4)
+    mic.open()
+    stream = fake_sd.streams[0]
+    for i in range(6):
+        stream.deliver(
+            np.full(480, i, dtype=np.int16), status=types.SimpleNamespace(input_overflow=i == 0)
+        )
+    assert mic.overflows == 2 and mic.device_overflows == 1
+    assert [int((await mic.read()).pcm[0]) for _ in range(4)] == [0, 1, 2, 3]  # newest dropped
+    stream.deliver(np.full(480, 9, dtype=np.int16))
+    assert (await mic.read()).pcm[0] == 9
+
+
+async def test_capture_meter_and_errors(fake_sd: FakeSoundDevice) -> None:
+    mic = MicCapture(asyncio.get_running_loop())
+    mic.open()
+    for _ in range(10):
+        fake_sd.streams[0].deliver(tone(1000.0, 0.01, amplitude=0.5))
+    level = mic.meter.latest()
+    assert level is not None and level.peak_dbfs == pytest.approx(-6.02, abs=0.1)
+    fake_sd.streams[0].callback(None, 480, None, None)  # garbage: counted, not raised
+    assert mic.callback_errors == 1
+
+
+async def test_capture_open_failure_is_mic_unavailable(fake_sd: FakeSoundDevice) -> None:
+    fake_sd.fail_open = True
+    mic = MicCapture(asyncio.get_running_loop())
+    with pytest.raises(AudioError) as info:
+        mic.open()
+    assert info.value.code == MIC_UNAVAILABLE
+    assert "Device unavailable" in info.value.message
+
+
+async def test_watchdog_reports_stall_once_and_reopens(fake_sd: FakeSoundDevice) -> None:
+    mic = MicCapture(asyncio.get_running_loop())
+    mic.open()
+    problems: list[tuple[str, str]] = []
+    watch = asyncio.create_task(
+        mic.watch(
+            lambda c, m: problems.append((c, m)),
+            stall_after_s=0.1,
+            check_every_s=0.01,
+            retry_every_s=0.05,
+        )
+    )
+    try:
+        for _ in range(5):  # healthy: frames keep coming
+            fake_sd.inputs()[-1].deliver(np.zeros(480, dtype=np.int16))
+            await asyncio.sleep(0.03)
+        assert problems == []
+        await asyncio.sleep(0.35)  # stalled: one report, several reopen attempts
+        assert [c for c, _ in problems] == [MIC_STALLED]
+        assert mic.reopens >= 2 and len(fake_sd.inputs()) == 1 + mic.reopens
+        assert all(s.closed for s in fake_sd.inputs()[:-1])
+        for _ in range(5):  # the reopened stream delivers again: recovered
+            fake_sd.inputs()[-1].deliver(np.zeros(480, dtype=np.int16))
+            await asyncio.sleep(0.02)
+        reopens = mic.reopens
+        await asyncio.sleep(0.05)
+        assert mic.reopens == reopens
+        await asyncio.sleep(0.2)  # a second stall is a second report
+        assert [c for c, _ in problems] == [MIC_STALLED, MIC_STALLED]
+        assert mic.stalls == 2
+    finally:
+        watch.cancel()
+        mic.close()
+
+
+def test_playback_callback_pulls_from_jitter_buffer(fake_sd: FakeSoundDevice) -> None:
+    spk = SpeakerPlayback(jitter_target_ms=20)
+    spk.open()
+    (stream,) = fake_sd.streams
+    assert stream.kind == "output" and stream.kwargs["blocksize"] == 480
+    assert spk.output_latency_s == pytest.approx(0.02)
+    assert not stream.render(480).any()  # nothing queued: silence (not the 7s we pre-filled)
+    spk.push(np.arange(1, 961, dtype=np.int16))
+    out = stream.render(480)
+    assert out[0, 0] == 1 and out[-1, 0] == 480
+    stream.render(480)
+    stream.render(480)  # dry
+    assert spk.buffer.stats().underruns == 1
+    spk.close()
+    assert stream.closed
+
+
+class FakeParticipant:
+    def __init__(self) -> None:
+        self.published: list[tuple[Any, Any]] = []
+        self.unpublished: list[str] = []
+
+    async def publish_track(self, track: Any, options: Any) -> None:
+        self.published.append((track, options))
+
+    async def unpublish_track(self, sid: str) -> None:
+        self.unpublished.append(sid)
+
+
+class FakeRoom:
+    def __init__(self) -> None:
+        self.local_participant = FakeParticipant()
+        self.remote_participants: dict[str, Any] = {}
+        self.handlers: dict[str, list[Any]] = {}
+
+    def on(self, event: str, handler: Any) -> Any:
+        self.handlers.setdefault(event, []).append(handler)
+        return handler
+
+    def off(self, event: str, handler: Any) -> None:
+        self.handlers[event].remove(handler)
+
+
+@pytest.mark.parametrize("aec", [True, False])
+async def test_pipeline_publishes_mic_sends_frames_and_mutes(
+    fake_sd: FakeSoundDevice, aec: bool
+) -> None:
+    problems: list[tuple[str, str]] = []
+    room = FakeRoom()
+    pipe = AudioPipeline(AudioSettings(aec=aec), lambda c, m: problems.append((c, m)))
+    result = await pipe.start(room)
+    assert (result.mic, result.speaker) == (True, True)
+    assert problems == []
+    ((track, options),) = room.local_participant.published
+    assert isinstance(track, rtc.LocalAudioTrack) and track.name == "microphone"
+    assert options.source == rtc.TrackSource.SOURCE_MICROPHONE
+    assert sorted(room.handlers) == ["track_subscribed", "track_unsubscribed"]
+    mic_stream = fake_sd.inputs()[0]
+    for _ in range(12):
+        mic_stream.deliver(tone(440.0, 0.01, amplitude=0.25))
+    for _ in range(100):
+        if pipe.stats()["frames_sent"] == 12:
+            break
+        await asyncio.sleep(0.01)
+    stats = pipe.stats()
+    assert stats["frames_sent"] == 12 and stats["frames_captured"] == 12
+    assert stats["apm"] is aec and stats["capture_errors"] == 0
+    levels = pipe.levels()
+    assert levels.mic_peak_dbfs == pytest.approx(-12.04, abs=0.1) and not levels.muted
+    pipe.set_muted(True)
+    assert pipe.levels().muted and track.muted
+    pipe.set_muted(False)
+    assert not track.muted
+    assert pipe.toggle_push_to_talk() is True and not pipe.muted
+    assert pipe.toggle_push_to_talk() is False and pipe.muted and track.muted
+    await pipe.stop()
+    assert room.local_participant.unpublished == [track.sid]
+    assert room.handlers == {"track_subscribed": [], "track_unsubscribed": []}
+    assert all(s.closed for s in fake_sd.streams)
+    assert pipe.levels().mic_dbfs is None
+
+
+async def test_pipeline_sends_mic_audio_unchanged_without_apm_and_zeros_when_muted(
+    fake_sd: FakeSoundDevice,
+) -> None:
+    pipe = AudioPipeline(AudioSettings(aec=False), lambda c, m: None)
+    await pipe.start(FakeRoom())
+    sent: list[np.ndarray] = []
+
+    async def record(frame: rtc.AudioFrame) -> None:
+        sent.append(np.frombuffer(frame.data.cast("B"), dtype=np.int16).copy())
+
+    pipe._source.capture_frame = record  # type: ignore[union-attr, method-assign]
+    voice = tone(440.0, 0.01, amplitude=0.25)
+    mic_stream = fake_sd.inputs()[0]
+
+    async def send_one() -> np.ndarray:
+        before = len(sent)
+        mic_stream.deliver(voice)
+        for _ in range(100):
+            if len(sent) > before:
+                return sent[-1]
+            await asyncio.sleep(0.005)
+        raise AssertionError("frame not sent")
+
+    assert np.array_equal(await send_one(), voice)
+    pipe.set_muted(True)
+    assert not (await send_one()).any()
+    pipe.set_muted(False)
+    assert np.array_equal(await send_one(), voice)
+    await pipe.stop()
+
+
+async def test_pipeline_push_to_talk_starts_closed(fake_sd: FakeSoundDevice) -> None:
+    pipe = AudioPipeline(AudioSettings(push_to_talk=True, aec=False), lambda c, m: None)
+    await pipe.start(FakeRoom())
+    assert pipe.muted
+    assert pipe.toggle_push_to_talk() is True and not pipe.muted
+    await pipe.stop()
+
+
+async def test_pipeline_disabled_touches_nothing(fake_sd: FakeSoundDevice) -> None:
+    pipe = AudioPipeline(AudioSettings(enabled=False), lambda c, m: None)
+    result = await pipe.start(FakeRoom())
+    assert (result.mic, result.speaker) == (False, False) and fake_sd.streams == []
+    await pipe.stop()
+
+
+async def test_pipeline_bad_device_name_reports_and_continues(fake_sd: FakeSoundDevice) -> None:
+    problems: list[str] = []
+    pipe = AudioPipeline(
+        AudioSettings(input_device="nope", aec=False), lambda c, m: problems.append(c)
+    )
+    result = await pipe.start(FakeRoom())
+    assert (result.mic, result.speaker) == (False, True)
+    assert problems == [MIC_UNAVAILABLE]
+    await pipe.stop()

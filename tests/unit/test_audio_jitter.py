@@ -1,0 +1,114 @@
+"""JitterBuffer: ordering, start threshold, underrun and overflow accounting, latency."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from convai_tui.audio.jitter import JitterBuffer
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def ramp(start: int, n: int) -> np.ndarray:
+    return (np.arange(start, start + n) % 32000).astype(np.int16)
+
+
+def test_does_not_play_before_target_depth() -> None:
+    jb = JitterBuffer(48_000, target_ms=30, max_ms=250)
+    jb.push(ramp(1, 480))
+    jb.push(ramp(481, 480))  # 20 ms < 30 ms target
+    out = np.ones(480, dtype=np.int16)
+    assert jb.pull_into(out) == 0
+    assert not out.any()
+    assert jb.stats().underruns == 0  # priming is not an underrun
+    jb.push(ramp(961, 480))  # 30 ms: starts
+    assert jb.playing
+    assert jb.pull_into(out) == 480
+    assert out[0] == 1
+
+
+def test_preserves_order_across_ring_wrap() -> None:
+    jb = JitterBuffer(48_000, target_ms=10, max_ms=20)  # capacity 960 samples: wraps quickly
+    got: list[np.ndarray] = []
+    value = 0
+    for _ in range(25):
+        jb.push(ramp(value, 480))
+        value += 480
+        got.append(jb.pull(480))
+    played = np.concatenate(got)
+    assert np.array_equal(played, ramp(0, 25 * 480))
+    s = jb.stats()
+    assert s.underruns == 0 and s.overflows == 0 and s.played_samples == 25 * 480
+
+
+def test_underrun_plays_silence_counts_and_rebuffers() -> None:
+    jb = JitterBuffer(48_000, target_ms=20, max_ms=100)
+    jb.push(ramp(1, 960))
+    first = jb.pull(720)
+    assert first[0] == 1 and first[-1] == 720
+    second = jb.pull(480)  # only 240 left
+    assert second[239] == 960 and not second[240:].any()
+    s = jb.stats()
+    assert s.underruns == 1 and s.underrun_samples == 240
+    assert not jb.playing
+    jb.push(ramp(1, 480))  # 10 ms < 20 ms target: still re-buffering
+    assert not jb.pull(480).any()
+    assert jb.stats().underruns == 1
+
+
+def test_overflow_drops_oldest_and_counts() -> None:
+    jb = JitterBuffer(48_000, target_ms=10, max_ms=20)  # 960 samples
+    jb.push(ramp(0, 480))
+    jb.push(ramp(480, 480))
+    jb.push(ramp(960, 480))  # 480 too many: the first frame is dropped
+    s = jb.stats()
+    assert s.overflows == 1 and s.dropped_samples == 480
+    assert jb.depth_samples == 960
+    assert jb.pull(480)[0] == 480  # oldest surviving sample
+
+
+def test_oversized_push_keeps_newest() -> None:
+    jb = JitterBuffer(48_000, target_ms=10, max_ms=20)
+    jb.push(ramp(0, 2000))
+    assert jb.depth_samples == 960
+    assert jb.pull(960)[0] == 2000 - 960
+    assert jb.stats().dropped_samples == 2000 - 960
+
+
+def test_start_latency_measured_from_first_push() -> None:
+    clock = FakeClock()
+    jb = JitterBuffer(48_000, target_ms=30, max_ms=250, clock=clock)
+    assert jb.start_latency_ms is None
+    for _ in range(3):
+        jb.push(ramp(0, 480))
+        clock.now += 0.010
+    jb.pull(480)
+    assert jb.start_latency_ms == pytest.approx(30.0)
+
+
+def test_clear_goes_back_to_buffering() -> None:
+    jb = JitterBuffer(48_000, target_ms=10, max_ms=100)
+    jb.push(ramp(5, 960))
+    jb.clear()
+    assert jb.depth_samples == 0 and not jb.playing
+    assert not jb.pull(480).any()
+
+
+def test_rejects_silly_settings() -> None:
+    with pytest.raises(ValueError):
+        JitterBuffer(48_000, target_ms=5)
+    with pytest.raises(ValueError):
+        JitterBuffer(48_000, target_ms=40, max_ms=60)
+
+
+def test_stats_json() -> None:
+    jb = JitterBuffer()
+    data = jb.stats().to_json()
+    assert set(data) >= {"underruns", "overflows", "depth_ms", "start_latency_ms"}
