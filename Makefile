@@ -1,0 +1,29 @@
+.PHONY: setup demo test check lint typecheck screenshots clean
+SHELL := /bin/bash
+PY := .venv/bin/python
+
+setup:
+	@scripts/setup.sh
+
+demo: setup
+	.venv/bin/convai-tui demo
+
+test: setup
+	$(PY) -m ruff check convai_tui tests
+	.venv/bin/lint-imports
+	$(PY) -m pytest -q -ra
+
+lint: setup
+	$(PY) -m ruff check convai_tui tests
+	.venv/bin/lint-imports
+
+typecheck: setup
+	$(PY) -m mypy
+
+check: lint typecheck
+
+screenshots: setup
+	$(PY) scripts/screenshots.py
+
+clean:
+	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Idempotent set-up from nothing: Debian packages, livekit-server, and the .venv.
+# Fast when everything is already in place; safe to run again at any time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+LIVEKIT_VERSION="v1.13.5"
+APT_PACKAGES=(libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins espeak-ng sox tmux
+              iproute2 procps curl)
+CACHE_ROOT="${XDG_CACHE_HOME:-$HOME/.cache}/convai-tui"
+LIVEKIT_DIR="$CACHE_ROOT/livekit-server/$LIVEKIT_VERSION"
+PYTHON="${PYTHON:-python3.11}"
+command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"
+  elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+  else say "need root for: $*"; return 1; fi
+}
+
+# 1. Debian packages (only the missing ones; apt-get update once, only if needed).
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if command -v apt-get >/dev/null 2>&1; then
+    say "installing Debian packages: ${missing[*]}"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    say "WARNING: no apt-get; install these yourself: ${missing[*]}"
+  fi
+fi
+
+# 2. livekit-server: $LIVEKIT_SERVER_BIN, the per-user cache (keyed by version), or PATH;
+#    otherwise build the pinned release with `go install` into the cache.
+mkdir -p .tools
+if [ -n "${LIVEKIT_SERVER_BIN:-}" ] && [ -x "${LIVEKIT_SERVER_BIN}" ]; then
+  lk="$LIVEKIT_SERVER_BIN"
+elif [ -x "$LIVEKIT_DIR/server" ]; then
+  lk="$LIVEKIT_DIR/server"
+elif command -v livekit-server >/dev/null 2>&1; then
+  lk="$(command -v livekit-server)"
+else
+  command -v go >/dev/null 2>&1 || { say "ERROR: Go is needed to build livekit-server"; exit 1; }
+  say "building livekit-server $LIVEKIT_VERSION with go install (takes a few minutes once)"
+  mkdir -p "$LIVEKIT_DIR"
+  (cd /tmp && GOBIN="$LIVEKIT_DIR" GOFLAGS=-mod=mod \
+      go install "github.com/livekit/livekit-server/cmd/server@$LIVEKIT_VERSION")
+  lk="$LIVEKIT_DIR/server"
+fi
+ln -sf "$lk" .tools/livekit-server
+
+# 3. The virtualenv, reinstalled only when pyproject.toml changes.
+stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+  say "installing convai-tui (editable) with its test extra into .venv"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e ".[test]"
+  rm -f .venv/.installed-*
+  touch "$stamp"
+fi
+say "ready: livekit-server $("$lk" --version 2>/dev/null | awk '{print $NF}') at $lk"
