@@ -1,0 +1,401 @@
+"""The stand-in's HTTP surface: Convai's connect API plus loopback-only admin routes.
+
+Public routes follow protocol doc §1 and §4.1 (status codes and ``detail`` bodies copied
+exactly). Admin routes under ``/_standin/`` let tests and demos inspect the stand-in and
+script faults at runtime; they refuse any non-loopback caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from convai_tui.local import validation
+from convai_tui.local.character import CharacterProfile
+from convai_tui.local.faults import Faults, FaultsError
+from convai_tui.local.livekit_server import LiveKitBackend, LiveKitControlUnsupported
+from convai_tui.local.sessions import (
+    BotStartFailed,
+    SessionManager,
+    StandInSession,
+    api_key_hash,
+)
+
+log = logging.getLogger(__name__)
+
+AUTH_REQUIRED = "Authentication required: provide X-API-Key or API-AUTH-TOKEN"
+INVALID_API_KEY = "Invalid API key"
+CHARACTER_NOT_FOUND = "Character not found or doesn't belong to user"
+INVALID_CHARACTER_SESSION_ID = "Invalid character_session_id format: invalid uuid"
+INVALID_SESSION_ID = "Invalid session ID format"
+DISCONNECTED = {"status": "success", "message": "Session disconnected successfully"}
+
+# Realistic ``detail`` texts for scripted statuses (``--connect-status``) without a detail.
+DEFAULT_FAULT_DETAILS: dict[int, str] = {
+    400: "Bad request",
+    401: INVALID_API_KEY,
+    403: "Realtime API access is not enabled for this plan",
+    404: CHARACTER_NOT_FOUND,
+    409: "Shared session conflict: the room is in use with a different configuration",
+    429: "Concurrency limit reached: too many active sessions for this API key "
+         "(concurrency_limit)",
+    500: "Internal server error",
+    502: "Bad gateway",
+    503: "Service temporarily unavailable: database unavailable",
+    504: "Gateway timeout",
+}
+
+_HANG_POLL_S = 0.25
+SESSION_ACTIONS = ("kick", "delete-room", "duplicate-identity", "server-error", "usage-limit",
+                   "idle-warning", "malformed", "session-ending")
+_LOOPBACK = {"127.0.0.1", "::1", "::ffff:127.0.0.1"}
+
+
+@dataclass
+class ConnectRecord:
+    at: float
+    status: int
+    api_key_hash: str | None
+    character_id: str | None = None
+    session_id: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"at": self.at, "status": self.status, "api_key_hash": self.api_key_hash,
+                "character_id": self.character_id, "session_id": self.session_id}
+
+
+@dataclass
+class StandInState:
+    """Everything the routes share; one per stand-in."""
+
+    api_key: str
+    characters: dict[str, CharacterProfile]
+    faults: Faults
+    backend: LiveKitBackend
+    sessions: SessionManager
+    connect_requests: list[ConnectRecord] = field(default_factory=list)
+    shutting_down: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "connect_requests": [record.as_dict() for record in self.connect_requests],
+            "active_sessions": [s.summary() for s in self.sessions.active_sessions()],
+            "faults": self.faults.as_dict(),
+        }
+
+
+STATE_KEY = web.AppKey("standin_state", StandInState)
+
+
+def _detail(status: int, detail: Any) -> web.Response:
+    return web.json_response({"detail": detail}, status=status)
+
+
+def build_app(state: StandInState) -> web.Application:
+    app = web.Application()
+    app[STATE_KEY] = state
+    app.router.add_post("/connect", connect)
+    app.router.add_post("/disconnect", disconnect)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/_standin/stats", admin_stats)
+    app.router.add_post("/_standin/faults", admin_faults)
+    app.router.add_post("/_standin/sessions/{target}/{action}", admin_session_action)
+    app.router.add_post("/_standin/livekit/{action}", admin_livekit)
+    return app
+
+
+# -- public routes ----------------------------------------------------------------------------
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def connect(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE_KEY]
+    record = ConnectRecord(at=time.time(), status=0, api_key_hash=None)
+    state.connect_requests.append(record)
+    response = await _connect(request, state, record)
+    record.status = response.status
+    log.info("POST /connect -> %s%s", response.status,
+             f" session {record.session_id}" if record.session_id else "")
+    return response
+
+
+async def _connect(request: web.Request, state: StandInState,
+                   record: ConnectRecord) -> web.StreamResponse:
+    faults = state.faults
+    if faults.connect_delay_s:
+        await asyncio.sleep(faults.connect_delay_s)
+    if faults.connect_hang:
+        await _hang(request, state)
+        return web.Response(status=504, text="hung up")  # only reached when shutting down
+    api_key, auth_error = _authenticate(request, state)
+    record.api_key_hash = api_key_hash(api_key) if api_key else None
+    if faults.take_connect_fault():
+        return _scripted_fault(faults)
+    if auth_error is not None:
+        return auth_error
+    assert api_key is not None
+    raw = await request.read()
+    parsed = validation.parse_connect_body(raw)
+    if isinstance(parsed, validation.ValidationFailure):
+        return _detail(422, parsed.errors)
+    body = parsed
+    record.character_id = body.character_id
+    profile = state.characters.get(body.character_id)
+    if profile is None:
+        return _detail(404, CHARACTER_NOT_FOUND)
+    if body.character_session_id is not None and not _is_uuid(body.character_session_id):
+        return _detail(400, INVALID_CHARACTER_SESSION_ID)
+    if body.mode == "join":
+        if not body.room_name:
+            return _detail(400, "room_name is required when mode is \"join\"")
+        if not state.sessions.room_exists(body.room_name):
+            return _detail(404, f"Room not found: {body.room_name}")
+    elif body.room_name and state.sessions.room_exists(body.room_name):
+        return _detail(409, f"Room {body.room_name} already exists; use mode \"join\" to join it")
+    limit = faults.concurrency_limit
+    if limit and state.sessions.active_count(api_key_hash(api_key)) >= limit:
+        return _detail(429, f"Concurrency limit reached: {limit} active session"
+                            f"{'s' if limit != 1 else ''} allowed for this API key "
+                            "(concurrency_limit)")
+    character_session_id = body.character_session_id or str(uuid.uuid4())
+    try:
+        session = await state.sessions.create_session(
+            api_key=api_key,
+            profile=profile,
+            character_session_id=character_session_id,
+            room_name=body.room_name,
+            spawn_agent=body.spawn_agent,
+            tts_enabled=body.default_tts_enabled,
+        )
+    except BotStartFailed as exc:
+        log.error("%s", exc)
+        return _detail(500, str(exc))
+    record.session_id = session.session_id
+    payload: dict[str, Any] = {
+        "session_id": session.session_id,
+        "request_trace_id": "req_" + secrets.token_hex(16),
+        "character_session_id": session.character_session_id,
+        "room_url": state.backend.ws_url,
+        "room_name": session.room_name,
+        "token": state.sessions.client_token(session.client_identity, session.room_name),
+        "end_user_id": body.end_user_id,
+        "end_user_metadata": body.end_user_metadata if body.end_user_id else None,
+    }
+    if faults.connect_no_token:
+        del payload["token"]
+    return web.json_response(payload)
+
+
+def _authenticate(request: web.Request,
+                  state: StandInState) -> tuple[str | None, web.Response | None]:
+    """X-API-Key wins; else API-AUTH-TOKEN = an active session_id; else 401 (§1.2)."""
+    header_key = request.headers.get("X-API-Key")
+    if header_key is not None:
+        if secrets.compare_digest(header_key.encode(), state.api_key.encode()):
+            return header_key, None
+        return None, _detail(401, INVALID_API_KEY)
+    token = request.headers.get("API-AUTH-TOKEN")
+    if token is not None:
+        session = state.sessions.session_for_token(token.strip())
+        if session is None:
+            return None, _detail(401, INVALID_API_KEY)
+        return session.api_key, None
+    return None, _detail(401, AUTH_REQUIRED)
+
+
+def _scripted_fault(faults: Faults) -> web.Response:
+    status = faults.connect_status or 500
+    if faults.connect_body is not None:
+        try:
+            json.loads(faults.connect_body)
+            content_type = "application/json"
+        except ValueError:
+            content_type = "text/plain"
+        return web.Response(status=status, text=faults.connect_body, content_type=content_type)
+    detail = faults.connect_detail or DEFAULT_FAULT_DETAILS.get(status, f"HTTP {status}")
+    if status == 422 and faults.connect_detail is None:
+        return _detail(422, [{"type": "value_error", "loc": ["body", "transport"],
+                              "msg": "Value error, Invalid transport: sse", "input": "sse"}])
+    return _detail(status, detail)
+
+
+async def _hang(request: web.Request, state: StandInState) -> None:
+    """Hold the request open until the client gives up (or the stand-in stops)."""
+    while not state.shutting_down.is_set():
+        transport = request.transport
+        if transport is None or transport.is_closing():
+            raise asyncio.CancelledError
+        await asyncio.sleep(_HANG_POLL_S)
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+async def disconnect(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    session_id = request.query.get("session_id")
+    if session_id is None:
+        return _detail(422, [{"type": "missing", "loc": ["query", "session_id"],
+                              "msg": "Field required", "input": None}])
+    if not _is_uuid(session_id):
+        return _detail(400, INVALID_SESSION_ID)
+    ended = await state.sessions.end_session(str(uuid.UUID(session_id)), "disconnect")
+    if not ended:
+        await state.sessions.end_session(session_id, "disconnect")
+    log.info("POST /disconnect %s", session_id)
+    return web.json_response(DISCONNECTED)
+
+
+# -- admin routes -----------------------------------------------------------------------------
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _loopback_only(handler: Handler) -> Handler:
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        if request.remote not in _LOOPBACK:
+            return _detail(403, "admin routes are loopback-only")
+        return await handler(request)
+
+    return guarded
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    raw = await request.read()
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        raise web.HTTPBadRequest(text=json.dumps({"detail": f"invalid JSON: {exc}"}),
+                                 content_type="application/json") from exc
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(text=json.dumps({"detail": "body must be a JSON object"}),
+                                 content_type="application/json")
+    return body
+
+
+@_loopback_only
+async def admin_stats(request: web.Request) -> web.StreamResponse:
+    return web.json_response(request.app[STATE_KEY].stats())
+
+
+@_loopback_only
+async def admin_faults(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE_KEY]
+    body = await _json_body(request)
+    try:
+        state.faults.update(body)
+    except FaultsError as exc:
+        return _detail(400, str(exc))
+    log.info("faults updated: %s", ", ".join(sorted(body)) or "(nothing)")
+    return web.json_response(state.faults.as_dict())
+
+
+@_loopback_only
+async def admin_session_action(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE_KEY]
+    target = request.match_info["target"]
+    action = request.match_info["action"]
+    if action not in SESSION_ACTIONS:
+        return _detail(404, f"unknown action {action!r}; one of {', '.join(SESSION_ACTIONS)}")
+    body = await _json_body(request)
+    if target == "all":
+        targets = state.sessions.active_sessions()
+    else:
+        session = state.sessions.session_for_token(target)
+        if session is None:
+            return _detail(404, f"no active session {target}")
+        targets = [session]
+    done_rooms: set[str] = set()
+    applied: list[str] = []
+    for session in targets:
+        # Room-wide actions run once per room even if several sessions share it.
+        if action != "kick" and action != "duplicate-identity":
+            if session.room_name in done_rooms:
+                continue
+            done_rooms.add(session.room_name)
+        error = await _apply_session_action(state, session, action, body)
+        if error is not None:
+            return error
+        applied.append(session.session_id)
+    log.info("admin action %s on %s", action, applied or "no sessions")
+    return web.json_response({"action": action, "sessions": applied})
+
+
+async def _apply_session_action(state: StandInState, session: StandInSession, action: str,
+                                body: dict[str, Any]) -> web.Response | None:
+    manager = state.sessions
+    if action == "kick":
+        await manager.kick(session)
+        return None
+    if action == "delete-room":
+        await manager.delete_room(session)
+        return None
+    if action == "duplicate-identity":
+        await manager.duplicate_identity(session)
+        return None
+    bot = manager.bot_for(session)
+    if bot is None:
+        return _detail(409, f"session {session.session_id} has no character bot (spawn_agent "
+                            "false)")
+    if action == "server-error":
+        fatal = body.get("fatal", False)
+        error = body.get("error", "Simulated server error (local stand-in)")
+        if not isinstance(fatal, bool) or not isinstance(error, str):
+            return _detail(400, "body must be {\"fatal\": bool, \"error\": str}")
+        await bot.send_server_error(fatal, error)
+    elif action == "usage-limit":
+        await bot.send_usage_limit()
+    elif action == "idle-warning":
+        remaining = body.get("remaining_seconds", 5)
+        if isinstance(remaining, bool) or not isinstance(remaining, int | float) or remaining < 0:
+            return _detail(400, "remaining_seconds must be a non-negative number")
+        await bot.start_idle_countdown(float(remaining))
+    elif action == "malformed":
+        await bot.send_malformed()
+    elif action == "session-ending":
+        reason = body.get("reason", "server_shutdown")
+        close = body.get("close", True)
+        if not isinstance(reason, str) or not isinstance(close, bool):
+            return _detail(400, "body must be {\"reason\": str, \"close\": bool}")
+        await bot.send_session_ending(reason, close=close)
+    return None
+
+
+@_loopback_only
+async def admin_livekit(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE_KEY]
+    action = request.match_info["action"]
+    backend = state.backend
+    operations: dict[str, Callable[[], Awaitable[None]]] = {
+        "restart": backend.restart,
+        "pause": backend.pause,
+        "resume": backend.resume,
+    }
+    if action == "crash-restart":
+        operations["crash-restart"] = getattr(backend, "crash_restart", backend.restart)
+    operation = operations.get(action)
+    if operation is None:
+        return _detail(404, "action must be restart, crash-restart, pause or resume")
+    try:
+        await operation()
+    except LiveKitControlUnsupported as exc:
+        return _detail(409, str(exc))
+    log.warning("livekit-server %s", action)
+    return web.json_response({"action": action, "livekit_url": backend.ws_url})
+

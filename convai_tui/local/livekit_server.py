@@ -1,0 +1,475 @@
+"""Find, start and stop a real ``livekit-server`` on loopback (or use an external LiveKit).
+
+The stand-in needs a real SFU because the client under test speaks real WebRTC. We run the
+pinned ``livekit-server`` binary as a child process, bound to 127.0.0.1, with a random API key
+and secret per run, so nothing outside this machine can join and nothing is left configured.
+
+What a connected client sees when the SFU misbehaves (measured against livekit-server v1.13.5
+and the ``livekit`` Python SDK 1.2.0; see tests/integration/test_standin_livekit.py):
+
+* ``restart()`` (SIGTERM, wait, start again on the same ports and keys): the server shuts down
+  gracefully and tells every participant it is leaving, so a Python client gets
+  ``disconnected`` with ``DisconnectReason.SERVER_SHUTDOWN`` (3) -- it does not auto-resume.
+  The new server has no rooms; a client that reconnects with a fresh ``/connect`` works again on
+  the same ``ws_url``.
+* ``pause()`` (SIGSTOP): nothing is said on the wire; the client's signal connection goes quiet
+  and, after the SDK's ping timeout (~15-20 s), the client emits ``reconnecting``. ``resume()``
+  (SIGCONT) before the SDK gives up lets it come back (``reconnected``); otherwise it ends with
+  ``disconnected``. Use it to exercise a client's "Reconnecting" state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Protocol
+
+import aiohttp
+import platformdirs
+
+LIVEKIT_SERVER_VERSION = "v1.13.5"
+"""The pinned livekit-server release the set-up script installs (``go install ...@v1.13.5``)."""
+
+_READY_TIMEOUT_S = 20.0
+_STOP_GRACE_S = 5.0
+
+
+class LiveKitServerNotFound(RuntimeError):
+    """No livekit-server binary in any of the places we look."""
+
+
+class LiveKitServerError(RuntimeError):
+    """The livekit-server child failed to start or died."""
+
+
+class LiveKitControlUnsupported(RuntimeError):
+    """restart/pause/resume asked of a LiveKit we do not own (an external one)."""
+
+
+def livekit_server_cache_path() -> Path:
+    """Where ``make setup`` puts the pinned binary: the per-user cache of convai-tui."""
+    return (
+        Path(platformdirs.user_cache_dir("convai-tui"))
+        / "livekit-server"
+        / LIVEKIT_SERVER_VERSION
+        / "server"
+    )
+
+
+def find_livekit_server() -> Path:
+    """Return the livekit-server binary: $LIVEKIT_SERVER_BIN, then the cache, then PATH."""
+    env_value = os.environ.get("LIVEKIT_SERVER_BIN")
+    if env_value:
+        env_path = Path(env_value)
+        if env_path.is_file() and os.access(env_path, os.X_OK):
+            return env_path
+        raise LiveKitServerNotFound(
+            f"LIVEKIT_SERVER_BIN={env_value} is not an executable file"
+        )
+    cached = livekit_server_cache_path()
+    if cached.is_file() and os.access(cached, os.X_OK):
+        return cached
+    on_path = shutil.which("livekit-server")
+    if on_path:
+        return Path(on_path)
+    raise LiveKitServerNotFound(
+        "livekit-server not found. Looked at: $LIVEKIT_SERVER_BIN (unset), "
+        f"{cached} (missing), and 'livekit-server' on PATH (missing). "
+        f"Run `make setup` to install livekit-server {LIVEKIT_SERVER_VERSION}, "
+        "or set LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET to use an external LiveKit."
+    )
+
+
+class LiveKitBackend(Protocol):
+    """What the stand-in needs from a LiveKit deployment, child or external."""
+
+    @property
+    def ws_url(self) -> str: ...
+    @property
+    def http_url(self) -> str: ...
+    @property
+    def api_key(self) -> str: ...
+    @property
+    def api_secret(self) -> str: ...
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+    async def restart(self) -> None: ...
+    async def pause(self) -> None: ...
+    async def resume(self) -> None: ...
+
+
+def _free_tcp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _udp_range_free(start: int, count: int) -> bool:
+    sockets: list[socket.socket] = []
+    try:
+        for port in range(start, start + count):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sockets.append(sock)
+            sock.bind(("0.0.0.0", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def _free_udp_range(count: int) -> int:
+    """First port of ``count`` consecutive free UDP ports, away from the ephemeral range."""
+    for _ in range(200):
+        start = secrets.randbelow(20000) + 20000
+        if _udp_range_free(start, count):
+            return start
+    raise LiveKitServerError(f"could not find {count} consecutive free UDP ports")
+
+
+class LiveKitServer:
+    """A livekit-server child bound to loopback with per-run keys. Never outlives its owner."""
+
+    # WebRTC media: each peer connection takes a port from this range (2 per participant).
+    UDP_RANGE_SIZE = 40
+    # TURN relay allocations (the web SDK forces relay-only ICE, so every media flow of such a
+    # client goes through one of these).
+    TURN_RELAY_RANGE_SIZE = 40
+
+    def __init__(self, binary: Path | None = None, *, log_level: str = "info") -> None:
+        self._binary = binary
+        self._log_level = log_level
+        self._api_key = "lk_" + secrets.token_hex(6)
+        # livekit-server refuses secrets shorter than 32 characters.
+        self._api_secret = secrets.token_urlsafe(36)
+        self._port = 0
+        self._rtc_tcp_port = 0
+        self._udp_start = 0
+        self._turn_udp_port = 0
+        self._turn_relay_start = 0
+        self._tempdir: tempfile.TemporaryDirectory[str] | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log_file: object | None = None
+        self._paused = False
+
+    # -- properties ---------------------------------------------------------------------------
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self._port}"
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self._port}"
+
+    @property
+    def api_key(self) -> str:
+        return self._api_key
+
+    @property
+    def api_secret(self) -> str:
+        return self._api_secret
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    @property
+    def log_path(self) -> Path | None:
+        return Path(self._tempdir.name) / "livekit-server.log" if self._tempdir else None
+
+    @property
+    def turn_udp_port(self) -> int:
+        return self._turn_udp_port
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    async def __aenter__(self) -> LiveKitServer:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    def _allocate_ports(self) -> None:
+        self._port = _free_tcp_port()
+        self._rtc_tcp_port = _free_tcp_port()
+        while self._rtc_tcp_port == self._port:
+            self._rtc_tcp_port = _free_tcp_port()
+        self._turn_udp_port = _free_udp_port()
+        self._udp_start = _free_udp_range(self.UDP_RANGE_SIZE)
+        self._turn_relay_start = _free_udp_range(self.TURN_RELAY_RANGE_SIZE)
+        while abs(self._turn_relay_start - self._udp_start) < self.UDP_RANGE_SIZE:
+            self._turn_relay_start = _free_udp_range(self.TURN_RELAY_RANGE_SIZE)
+
+    def _config_text(self) -> str:
+        # JSON is valid YAML, and quoting every value avoids YAML surprises with the secret.
+        return "\n".join(
+            [
+                f"port: {self._port}",
+                'bind_addresses: ["127.0.0.1"]',
+                "rtc:",
+                f"  tcp_port: {self._rtc_tcp_port}",
+                f"  port_range_start: {self._udp_start}",
+                f"  port_range_end: {self._udp_start + self.UDP_RANGE_SIZE - 1}",
+                "  node_ip: 127.0.0.1",
+                "  use_external_ip: false",
+                "keys:",
+                f'  "{self._api_key}": "{self._api_secret}"',
+                # Embedded TURN on loopback: Convai's web SDK joins with iceTransportPolicy
+                # "relay", so without TURN the official client cannot reach the SFU at all.
+                "turn:",
+                "  enabled: true",
+                "  domain: localhost",
+                f"  udp_port: {self._turn_udp_port}",
+                f"  relay_range_start: {self._turn_relay_start}",
+                f"  relay_range_end: {self._turn_relay_start + self.TURN_RELAY_RANGE_SIZE - 1}",
+                "logging:",
+                f"  level: {self._log_level}",
+                "",
+            ]
+        )
+
+    async def start(self) -> None:
+        """Start the child (first call picks ports and keys) and wait until it answers OK."""
+        if self.running:
+            return
+        binary = self._binary or find_livekit_server()
+        if self._tempdir is None:
+            self._tempdir = tempfile.TemporaryDirectory(prefix="convai-standin-lk-")
+        if self._port == 0:
+            self._allocate_ports()
+        self._spawn_child(binary, Path(self._tempdir.name))
+        self._paused = False
+        try:
+            await self._wait_ready()
+        except BaseException:
+            await self.stop()
+            raise
+
+    def _spawn_child(self, binary: Path, workdir: Path) -> None:
+        # Synchronous on purpose: fork/exec is quick, and a plain Popen (unlike an asyncio
+        # subprocess) is not tied to one event loop, so any loop -- or none -- can stop it.
+        config_path = workdir / "livekit.yaml"
+        config_path.write_text(self._config_text(), encoding="utf-8")
+        config_path.chmod(0o600)
+        log_file = open(workdir / "livekit-server.log", "ab")  # closed in _close_log()
+        self._log_file = log_file
+        self._process = subprocess.Popen(
+            [str(binary), "--config", str(config_path)],
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            # Own process group: a Ctrl-C in the terminal reaches only us, and we stop the
+            # child in order (bots leave first) instead of it dying underneath them.
+            start_new_session=True,
+        )
+
+    async def _wait_ready(self) -> None:
+        deadline = time.monotonic() + _READY_TIMEOUT_S
+        timeout = aiohttp.ClientTimeout(total=1.0)
+        async with aiohttp.ClientSession(timeout=timeout) as http:
+            while True:
+                process = self._process
+                if process is None or process.poll() is not None:
+                    code = process.returncode if process else None
+                    raise LiveKitServerError(
+                        f"livekit-server exited with code {code} during start-up.\n"
+                        f"--- tail of {self.log_path} ---\n{self.log_tail()}"
+                    )
+                with contextlib.suppress(aiohttp.ClientError, asyncio.TimeoutError):
+                    async with http.get(self.http_url + "/") as response:
+                        if response.status == 200 and (await response.text()).strip() == "OK":
+                            return
+                if time.monotonic() > deadline:
+                    raise LiveKitServerError(
+                        f"livekit-server did not answer OK on {self.http_url} within "
+                        f"{_READY_TIMEOUT_S:.0f} s.\n--- tail of {self.log_path} ---\n"
+                        f"{self.log_tail()}"
+                    )
+                await asyncio.sleep(0.05)
+
+    def log_tail(self, lines: int = 30) -> str:
+        path = self.log_path
+        if path is None or not path.exists():
+            return "(no log)"
+        text = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        return "\n".join(text[-lines:])
+
+    async def stop(self) -> None:
+        """SIGTERM, then SIGKILL after a grace period; always reaps. Safe to call twice."""
+        process = self._process
+        if process is not None:
+            try:
+                await asyncio.shield(asyncio.to_thread(self._terminate, process))
+            finally:
+                # Reached even if we are cancelled: the thread above still finishes the reap,
+                # and this synchronous fallback makes sure nothing is left behind.
+                self._terminate(process)
+                self._process = None
+        self._close_log()
+
+    def stop_sync(self) -> None:
+        """Blocking stop for atexit/finalizers where no event loop is available."""
+        if self._process is not None:
+            self._terminate(self._process)
+            self._process = None
+        self._close_log()
+        self.cleanup()
+
+    def _terminate(self, process: subprocess.Popen[bytes]) -> None:
+        if process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            if self._paused:
+                # A stopped process queues SIGTERM until it is continued.
+                process.send_signal(signal.SIGCONT)
+            process.terminate()
+        # The first SIGTERM only starts a drain that waits for every participant to leave;
+        # a second one forces the close (rooms closed, participants told SERVER_SHUTDOWN).
+        try:
+            process.wait(timeout=0.1)
+            return
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                process.terminate()
+        try:
+            process.wait(timeout=_STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            process.wait()
+
+    def _close_log(self) -> None:
+        log_file = self._log_file
+        if log_file is not None:
+            with contextlib.suppress(Exception):
+                log_file.close()  # type: ignore[attr-defined]
+            self._log_file = None
+
+    def cleanup(self) -> None:
+        """Remove the temp dir (config with the secret, and the log)."""
+        if self._tempdir is not None and not self.running:
+            self._tempdir.cleanup()
+            self._tempdir = None
+
+    async def restart(self) -> None:
+        """Stop and start again on the same ports with the same keys."""
+        await self.stop()
+        await self.start()
+
+    async def crash_restart(self) -> None:
+        """SIGKILL and start again on the same ports: no goodbye, clients try to resume."""
+        process = self._process
+        if process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await asyncio.to_thread(process.wait)
+            self._process = None
+        self._close_log()
+        await self.start()
+
+    async def pause(self) -> None:
+        """SIGSTOP the child: the SFU freezes without closing any socket."""
+        if self._process is None or not self.running:
+            raise LiveKitServerError("livekit-server is not running")
+        os.kill(self._process.pid, signal.SIGSTOP)
+        self._paused = True
+
+    async def resume(self) -> None:
+        if self._process is None:
+            raise LiveKitServerError("livekit-server is not running")
+        os.kill(self._process.pid, signal.SIGCONT)
+        self._paused = False
+
+
+class ExternalLiveKit:
+    """A LiveKit deployment we do not own (LIVEKIT_URL / LIVEKIT_API_KEY / LIVEKIT_API_SECRET)."""
+
+    def __init__(self, url: str, api_key: str, api_secret: str) -> None:
+        self._url = url.rstrip("/")
+        self._api_key = api_key
+        self._api_secret = api_secret
+
+    @classmethod
+    def from_env(cls) -> ExternalLiveKit | None:
+        url = os.environ.get("LIVEKIT_URL")
+        key = os.environ.get("LIVEKIT_API_KEY")
+        secret = os.environ.get("LIVEKIT_API_SECRET")
+        if url and key and secret:
+            return cls(url, key, secret)
+        return None
+
+    @property
+    def ws_url(self) -> str:
+        if self._url.startswith("http"):
+            return "ws" + self._url[len("http") :]
+        return self._url
+
+    @property
+    def http_url(self) -> str:
+        if self._url.startswith("ws"):
+            return "http" + self._url[len("ws") :]
+        return self._url
+
+    @property
+    def api_key(self) -> str:
+        return self._api_key
+
+    @property
+    def api_secret(self) -> str:
+        return self._api_secret
+
+    @property
+    def pid(self) -> int | None:
+        return None
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def _unsupported(self, action: str) -> None:
+        raise LiveKitControlUnsupported(
+            f"cannot {action} an external LiveKit ({self.ws_url}); "
+            "unset LIVEKIT_URL to let the stand-in run its own livekit-server"
+        )
+
+    async def restart(self) -> None:
+        await self._unsupported("restart")
+
+    async def pause(self) -> None:
+        await self._unsupported("pause")
+
+    async def resume(self) -> None:
+        await self._unsupported("resume")
+
+
+def livekit_from_environment() -> LiveKitServer | ExternalLiveKit:
+    """An external LiveKit if all three LIVEKIT_* variables are set, else a local child."""
+    return ExternalLiveKit.from_env() or LiveKitServer()

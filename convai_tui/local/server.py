@@ -1,0 +1,318 @@
+"""The local stand-in as one object (``LocalStandIn``) and as the ``local-server`` subcommand.
+
+``LocalStandIn`` starts (or borrows) a LiveKit, serves the connect API on loopback and spawns
+a character bot per session. Tests use it in-process; ``convai-tui local-server`` runs it
+until SIGINT/SIGTERM and prints one JSON line with what a client needs to reach it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import re
+import signal
+import sys
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+from convai_tui.local.character import CharacterProfile, UserAudioHook
+from convai_tui.local.connect_api import StandInState, build_app
+from convai_tui.local.faults import Faults
+from convai_tui.local.livekit_server import (
+    LiveKitBackend,
+    LiveKitServer,
+    LiveKitServerError,
+    LiveKitServerNotFound,
+    livekit_from_environment,
+)
+from convai_tui.local.sessions import SessionManager
+
+log = logging.getLogger("convai_tui.local")
+
+DEFAULT_PORT = 8765
+DEFAULT_API_KEY = "local-dev-key"
+DEFAULT_CHARACTER_ID = "demo-character"
+DEFAULT_CHARACTER_NAME = "Ada"
+
+
+class LocalStandIn:
+    """Connect API + LiveKit + bots. Use as ``async with LocalStandIn() as standin:``."""
+
+    def __init__(
+        self,
+        *,
+        port: int = 0,
+        api_key: str = DEFAULT_API_KEY,
+        character_id: str = DEFAULT_CHARACTER_ID,
+        character_name: str = DEFAULT_CHARACTER_NAME,
+        faults: Faults | None = None,
+        livekit: LiveKitBackend | None = None,
+        user_audio_hook: UserAudioHook | None = None,
+    ) -> None:
+        """``livekit`` given = borrowed (caller starts/stops it); None = own one from the env."""
+        self._port = port
+        self.api_key = api_key
+        self.character_id = character_id
+        self.character = CharacterProfile(character_id, character_name)
+        self.faults = faults or Faults()
+        self._owns_livekit = livekit is None
+        self.livekit: LiveKitBackend = livekit or livekit_from_environment()
+        self._user_audio_hook = user_audio_hook
+        self._runner: web.AppRunner | None = None
+        self._state: StandInState | None = None
+        self._bound_port = 0
+
+    # -- what clients need ----------------------------------------------------------------------
+    @property
+    def port(self) -> int:
+        return self._bound_port
+
+    @property
+    def connect_url(self) -> str:
+        return f"http://127.0.0.1:{self._bound_port}"
+
+    @property
+    def livekit_url(self) -> str:
+        return self.livekit.ws_url
+
+    @property
+    def sessions(self) -> SessionManager:
+        if self._state is None:
+            raise RuntimeError("the stand-in is not running")
+        return self._state.sessions
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        """The same JSON as ``GET /_standin/stats``."""
+        if self._state is None:
+            raise RuntimeError("the stand-in is not running")
+        return self._state.stats()
+
+    def ready_line(self) -> str:
+        """The one JSON line ``local-server`` prints (no secrets in it)."""
+        return json.dumps({
+            "connect_url": self.connect_url,
+            "api_key": self.api_key,
+            "character_id": self.character_id,
+            "livekit_url": self.livekit_url,
+        })
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    async def __aenter__(self) -> LocalStandIn:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        try:
+            if self._owns_livekit:
+                await self.livekit.start()
+            manager = SessionManager(self.livekit, self.faults,
+                                     user_audio_hook=self._user_audio_hook)
+            self._state = StandInState(
+                api_key=self.api_key,
+                characters={self.character_id: self.character},
+                faults=self.faults,
+                backend=self.livekit,
+                sessions=manager,
+            )
+            self._runner = web.AppRunner(build_app(self._state), access_log=None,
+                                         handle_signals=False)
+            await self._runner.setup()
+            site = web.TCPSite(self._runner, "127.0.0.1", self._port)
+            await site.start()
+            self._bound_port = _bound_port(self._runner)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def stop(self) -> None:
+        """Close every session (clients see ROOM_DELETED), the HTTP server, then LiveKit."""
+        try:
+            if self._state is not None:
+                self._state.shutting_down.set()
+                await self._state.sessions.close()
+            if self._runner is not None:
+                await self._runner.cleanup()
+                self._runner = None
+        finally:
+            if self._owns_livekit:
+                await asyncio.shield(self.livekit.stop())
+                if isinstance(self.livekit, LiveKitServer):
+                    self.livekit.cleanup()
+
+
+def _bound_port(runner: web.AppRunner) -> int:
+    for address in runner.addresses:
+        if isinstance(address, tuple) and len(address) >= 2:
+            return int(address[1])
+    raise RuntimeError("the connect API is not listening")
+
+
+# -- CLI --------------------------------------------------------------------------------------
+_JWT_RE = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+
+
+class RedactingFormatter(logging.Formatter):
+    """Never let a LiveKit token or the LiveKit API secret reach the terminal."""
+
+    def __init__(self, fmt: str, secrets_to_hide: list[str]) -> None:
+        super().__init__(fmt)
+        self._secrets = [secret for secret in secrets_to_hide if secret]
+
+    def add_secret(self, secret: str) -> None:
+        if secret:
+            self._secrets.append(secret)
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = _JWT_RE.sub("eyJ…[redacted]", super().format(record))
+        for secret in self._secrets:
+            text = text.replace(secret, "[redacted]")
+        return text
+
+
+def add_local_server_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``convai-tui local-server`` (and ``python -m convai_tui.local``)."""
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
+                        help=f"connect API port on 127.0.0.1 (default {DEFAULT_PORT}; 0 = any)")
+    parser.add_argument("--api-key", default=DEFAULT_API_KEY,
+                        help=f"the API key clients must send (default {DEFAULT_API_KEY})")
+    parser.add_argument("--character-id", default=DEFAULT_CHARACTER_ID,
+                        help=f"the one known character (default {DEFAULT_CHARACTER_ID})")
+    parser.add_argument("--character-name", default=DEFAULT_CHARACTER_NAME,
+                        help=f"its display name (default {DEFAULT_CHARACTER_NAME})")
+    parser.add_argument("--concurrency-limit", type=int, default=0, metavar="N",
+                        help="active sessions per API key; 0 = unlimited (default)")
+    parser.add_argument("--log-level", default="info",
+                        choices=["debug", "info", "warning", "error"])
+    faults = parser.add_argument_group("scripted faults")
+    faults.add_argument("--connect-status", type=int, metavar="CODE",
+                        help="answer /connect with this HTTP status")
+    faults.add_argument("--connect-detail", metavar="TEXT", help="detail for --connect-status")
+    faults.add_argument("--connect-body", metavar="RAW",
+                        help="raw body for --connect-status (JSON or text)")
+    faults.add_argument("--connect-fault-count", type=int, default=0, metavar="N",
+                        help="fault only the first N /connect calls (0 = all)")
+    faults.add_argument("--connect-delay", type=float, default=0.0, metavar="S",
+                        help="delay every /connect answer by S seconds")
+    faults.add_argument("--connect-hang", action="store_true",
+                        help="never answer /connect")
+    faults.add_argument("--connect-no-token", action="store_true",
+                        help="answer /connect 200 without a token")
+    faults.add_argument("--idle-warning-after", type=float, default=240.0, metavar="S")
+    faults.add_argument("--idle-timeout-after", type=float, default=300.0, metavar="S")
+    faults.add_argument("--usage-limit-after-turns", type=int, default=0, metavar="N")
+    faults.add_argument("--quota-type", default="minutes", metavar="T")
+    faults.add_argument("--server-error-after-turns", type=int, default=0, metavar="N")
+    faults.add_argument("--server-error-fatal", action="store_true")
+    faults.add_argument("--response-form", choices=["flat", "wrapped"], default="flat",
+                        help="server-response acks flat (documented) or wrapped in "
+                             "server-message")
+    faults.add_argument("--tts", choices=["espeak", "tone", "none"], default="espeak")
+    faults.add_argument("--release-grace", type=float, default=2.0, metavar="S",
+                        help="seconds a slot survives its client leaving the room")
+    faults.add_argument("--join-timeout", type=float, default=30.0, metavar="S",
+                        help="end a session whose client never joins within S seconds")
+
+
+def faults_from_args(args: argparse.Namespace) -> Faults:
+    return Faults(
+        connect_status=args.connect_status,
+        connect_detail=args.connect_detail,
+        connect_body=args.connect_body,
+        connect_fault_count=args.connect_fault_count,
+        connect_delay_s=args.connect_delay,
+        connect_hang=args.connect_hang,
+        connect_no_token=args.connect_no_token,
+        concurrency_limit=args.concurrency_limit,
+        idle_warning_after_s=args.idle_warning_after,
+        idle_timeout_after_s=args.idle_timeout_after,
+        usage_limit_after_turns=args.usage_limit_after_turns,
+        quota_type=args.quota_type,
+        server_error_after_turns=args.server_error_after_turns,
+        server_error_fatal=args.server_error_fatal,
+        response_form=args.response_form,
+        tts=args.tts,
+        release_grace_s=args.release_grace,
+        join_timeout_s=args.join_timeout,
+    )
+
+
+def _configure_logging(level: str) -> RedactingFormatter:
+    formatter = RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", [])
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # The LiveKit SDK's Rust logs are chatty at info; keep them to warnings.
+    logging.getLogger("livekit").setLevel(max(logging.WARNING, root.level))
+    return formatter
+
+
+def run_local_server(args: argparse.Namespace) -> int:
+    """Run until SIGINT/SIGTERM; 0 on a clean stop, 2 when it cannot start."""
+    formatter = _configure_logging(args.log_level)
+    try:
+        return asyncio.run(_serve(args, formatter))
+    except KeyboardInterrupt:  # a second Ctrl-C during shutdown
+        return 130
+
+
+async def _serve(args: argparse.Namespace, formatter: RedactingFormatter) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    standin = LocalStandIn(
+        port=args.port,
+        api_key=args.api_key,
+        character_id=args.character_id,
+        character_name=args.character_name,
+        faults=faults_from_args(args),
+    )
+    formatter.add_secret(standin.livekit.api_secret)
+    try:
+        await standin.start()
+    except LiveKitServerNotFound as exc:
+        log.error("%s", exc)
+        return 2
+    except LiveKitServerError as exc:
+        log.error("livekit-server failed: %s", exc)
+        return 2
+    except OSError as exc:
+        log.error("cannot listen on 127.0.0.1:%s: %s", args.port, exc.strerror or exc)
+        return 2
+    try:
+        sys.stdout.write(standin.ready_line() + "\n")
+        sys.stdout.flush()
+        log.info("local stand-in ready: connect API %s, LiveKit %s (pid %s), character %s",
+                 standin.connect_url, standin.livekit_url,
+                 getattr(standin.livekit, "pid", None), standin.character_id)
+        await stop.wait()
+        log.info("stopping")
+    finally:
+        with contextlib.suppress(Exception):
+            await standin.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m convai_tui.local",
+        description="Local, offline stand-in of Convai's realtime service.",
+    )
+    add_local_server_arguments(parser)
+    return run_local_server(parser.parse_args(argv))

@@ -1,0 +1,105 @@
+"""The character's voice: espeak-ng when installed, else a short tone pattern.
+
+Everything returns 48 kHz mono int16 PCM, the rate of the bot's LiveKit audio track.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import struct
+
+import numpy as np
+import numpy.typing as npt
+
+SAMPLE_RATE = 48_000
+FRAME_SAMPLES = SAMPLE_RATE // 100
+"""10 ms frames: the unit ``AudioSource.capture_frame`` is fed in."""
+
+Pcm = npt.NDArray[np.int16]
+
+
+def espeak_available() -> bool:
+    return shutil.which("espeak-ng") is not None
+
+
+async def synthesize(text: str, mode: str) -> Pcm:
+    """Speech for ``text``: ``espeak`` (falls back to ``tone``), ``tone``, or ``none`` (empty)."""
+    if mode == "none" or not text.strip():
+        return np.zeros(0, dtype=np.int16)
+    if mode == "espeak" and espeak_available():
+        with contextlib.suppress(OSError, ValueError):
+            return await _espeak(text)
+    return tone_pattern(text)
+
+
+async def _espeak(text: str) -> Pcm:
+    # Text goes through stdin so a message starting with "-" is never read as an option.
+    process = await asyncio.create_subprocess_exec(
+        "espeak-ng", "--stdout", "-s", "175",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        wav, _ = await process.communicate(text.encode("utf-8"))
+    except BaseException:
+        # Cancelled mid-synthesis (e.g. the turn was interrupted): do not leave espeak behind.
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        await process.wait()
+        raise
+    if process.returncode != 0:
+        raise ValueError(f"espeak-ng exited with {process.returncode}")
+    rate, samples = parse_wav(wav)
+    return resample(samples, rate, SAMPLE_RATE)
+
+
+def parse_wav(wav: bytes) -> tuple[int, Pcm]:
+    """Minimal RIFF reader: espeak-ng writes placeholder sizes when streaming to stdout."""
+    if len(wav) < 44 or wav[:4] != b"RIFF" or wav[8:12] != b"WAVE":
+        raise ValueError("not a WAV stream")
+    offset = 12
+    rate = 22_050
+    while offset + 8 <= len(wav):
+        chunk_id = wav[offset : offset + 4]
+        (chunk_size,) = struct.unpack("<I", wav[offset + 4 : offset + 8])
+        body = offset + 8
+        if chunk_id == b"fmt ":
+            channels, rate = struct.unpack("<HI", wav[body + 2 : body + 8])
+            if channels != 1:
+                raise ValueError("expected mono speech")
+        elif chunk_id == b"data":
+            data = wav[body:]
+            data = data[: len(data) - len(data) % 2]
+            return rate, np.frombuffer(data, dtype="<i2").astype(np.int16)
+        offset = body + chunk_size + (chunk_size % 2)
+    raise ValueError("WAV stream without data")
+
+
+def resample(samples: Pcm, from_rate: int, to_rate: int) -> Pcm:
+    """Linear interpolation: plenty for a stand-in voice, and no extra dependency."""
+    if from_rate == to_rate or samples.size == 0:
+        return samples
+    duration = samples.size / from_rate
+    target_size = round(duration * to_rate)
+    source_times = np.arange(samples.size) / from_rate
+    target_times = np.arange(target_size) / to_rate
+    resampled = np.interp(target_times, source_times, samples.astype(np.float64))
+    return np.clip(resampled, -32768, 32767).astype(np.int16)
+
+
+def tone_pattern(text: str) -> Pcm:
+    """A few short beeps, one per word up to five: recognisably "speech-shaped" and brief."""
+    words = max(1, min(5, len(text.split())))
+    beep_s, gap_s = 0.12, 0.05
+    pieces: list[Pcm] = []
+    for index in range(words):
+        frequency = 440.0 * (1.0 + 0.12 * (index % 3))
+        times = np.arange(int(SAMPLE_RATE * beep_s)) / SAMPLE_RATE
+        envelope = np.minimum(1.0, np.minimum(times, beep_s - times) / 0.01)
+        beep = 0.3 * 32767 * envelope * np.sin(2 * np.pi * frequency * times)
+        pieces.append(beep.astype(np.int16))
+        pieces.append(np.zeros(int(SAMPLE_RATE * gap_s), dtype=np.int16))
+    return np.concatenate(pieces)
