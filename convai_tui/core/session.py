@@ -105,7 +105,7 @@ class _Drop:
     """The room connection was lost in a way worth reconnecting after."""
 
     error: SessionError
-    first_delay_s: float | None = None
+    after_shutdown: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -423,12 +423,9 @@ class SessionCore:
         attempt = 0
         while True:
             attempt += 1
-            scheduled = policy.reconnect_delay(attempt)
-            if scheduled is None:
+            delay = policy.reconnect_delay(attempt, after_shutdown=drop.after_shutdown)
+            if delay is None:
                 break
-            delay = scheduled
-            if attempt == 1 and drop.first_delay_s is not None:
-                delay = drop.first_delay_s
             await self._wait_retry(attempt, policy.max_reconnect_attempts, delay, "reconnect",
                                    last, None)
             try:
@@ -616,7 +613,7 @@ class SessionCore:
         error = self._raise(make_error(rule.code, f"{rule.explanation} ({rule.name})",
                                        stage=ErrorStage.TRANSPORT))
         if rule.retry:
-            self._resolve(_Drop(error, rule.first_delay_s))
+            self._resolve(_Drop(error, after_shutdown=rule.first_delay_s is not None))
         elif rule.name == "CLIENT_INITIATED":
             self._resolve(_End(SessionState.DISCONNECTED, "client_initiated", None))
         else:

@@ -34,7 +34,7 @@ def test_bad_values_name_their_source(tmp_path: Path) -> None:
         load_settings(environ={}, path=bad)
     broken = tmp_path / "broken.toml"
     broken.write_text("api_key = \n")
-    with pytest.raises(ConfigError, match="broken.toml"):
+    with pytest.raises(ConfigError, match=r"broken\.toml"):
         load_settings(environ={}, path=broken)
 
 
