@@ -1,0 +1,345 @@
+"""The Textual session monitor: `ConvaiApp` and `run_tui`.
+
+One worker drains the session's event subscription in batches and posts them to the App; the App
+folds them into `MonitorModel` and tells the screen which parts changed. A 10 Hz timer drives
+every countdown, duration and level meter from the injected clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import traceback
+from collections.abc import Callable
+from typing import ClassVar
+
+from textual import events, on, work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.widgets import Input
+
+from convai_tui.core.bus import Subscription
+from convai_tui.core.port import SessionPort
+from convai_tui.core.states import SessionState
+from convai_tui.ui.commands import ConvaiCommands
+from convai_tui.ui.messages import SessionEventsReceived, SessionStreamEnded
+from convai_tui.ui.model import MonitorModel, Part, ui_error
+from convai_tui.ui.safety import guarded
+from convai_tui.ui.screens.help import HelpScreen
+from convai_tui.ui.screens.monitor import MonitorScreen
+
+MAX_BATCH = 2000
+"""Most events folded per message, so one frame never holds more than a few milliseconds."""
+
+TICK_S = 0.1
+"""Countdowns, level meters and durations repaint at 10 Hz."""
+
+DIAGNOSTICS_EVERY_TICKS = 10
+"""diagnostics() is polled once a second."""
+
+IDLE_RESET_RESEND_S = 2.0
+
+
+class ConvaiApp(App[int]):
+    """The session monitor for one SessionPort."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "convai-tui"
+    COMMANDS: ClassVar = App.COMMANDS | {ConvaiCommands}
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "quit", "Quit", priority=True, id="app.quit",
+                tooltip="Close the session, quit and restore the terminal"),
+        Binding("ctrl+c", "help_quit", show=False, system=True, id="app.help-quit"),
+        Binding("ctrl+p", "command_palette", "Commands", priority=True, show=False,
+                id="app.command-palette", tooltip="Open the command palette"),
+        Binding("f1,question_mark", "help", "Help", id="app.help", key_display="?",
+                tooltip="Show every key and its binding id"),
+        Binding("f2", "show_tab('session')", "Session", id="view.session",
+                tooltip="Transcript and message input"),
+        Binding("f3", "show_tab('errors')", "Errors", id="view.errors",
+                tooltip="Every error with cause, fix and how to verify"),
+        Binding("f4", "show_tab('participants')", "People", id="view.participants",
+                tooltip="Participants in the room"),
+        Binding("f5", "show_tab('diagnostics')", "Diag", id="view.diagnostics",
+                tooltip="Counters, room details and latency"),
+        Binding("ctrl+r", "retry_now", "Retry now", priority=True, id="retry.now",
+                tooltip="Run the scheduled retry immediately"),
+        Binding("escape", "cancel_retry", "Cancel", priority=True, id="retry.cancel",
+                tooltip="Give up the retry or the waiting room"),
+        Binding("escape", "dismiss_blocking", "Dismiss", id="blocking.dismiss",
+                tooltip="Hide the banner (the session stays ended)"),
+        Binding("t", "toggle_token", "Token", id="diagnostics.reveal-token",
+                tooltip="Reveal or hide the LiveKit token"),
+    ]
+
+    def __init__(
+        self,
+        session: SessionPort,
+        *,
+        keymap: dict[str, str] | None = None,
+        clock: Callable[[], float] = time.time,
+        read_only: bool = False,
+        title: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.session = session
+        self.clock = clock
+        self.read_only = read_only
+        self.keymap = dict(keymap or {})
+        info = session.info
+        self.model = MonitorModel(character_id=info.character_id, character_name=info.character_name)
+        self.title = title or f"convai-tui · {self.model.display_name}"
+        self.ui_errors: list[str] = []
+        self._subscription: Subscription | None = None
+        self._ticks = 0
+        self._last_idle_reset: float | None = None
+        self._closed = False
+        if self.keymap:
+            self.set_keymap(self.keymap)
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    def get_default_screen(self) -> MonitorScreen:
+        return MonitorScreen(self.model, read_only=self.read_only)
+
+    @property
+    def monitor(self) -> MonitorScreen:
+        screen = self.screen_stack[0]
+        assert isinstance(screen, MonitorScreen)
+        return screen
+
+    async def on_mount(self) -> None:
+        if self.is_headless:
+            self.animation_level = "none"
+        self._subscription = self.session.subscribe()
+        self._pump_events(self._subscription)
+        self.set_interval(TICK_S, self._tick, name="monitor-tick")
+        if not self.read_only:
+            self._start_session()
+
+    @work(exclusive=True, group="session-events", exit_on_error=False)
+    async def _pump_events(self, subscription: Subscription) -> None:
+        """Drain the subscription: wait for one event, take what else is queued, post a batch."""
+        try:
+            async for first in subscription:
+                batch = [first]
+                while len(batch) < MAX_BATCH:
+                    following = subscription.get_nowait()
+                    if following is None:
+                        break
+                    batch.append(following)
+                self.post_message(SessionEventsReceived(tuple(batch)))
+            self.post_message(SessionStreamEnded())
+        finally:
+            subscription.close()
+
+    @work(group="session-commands", exit_on_error=False)
+    async def _start_session(self) -> None:
+        try:
+            await self.session.start()
+        except Exception as exc:
+            self.report_ui_error("starting the session", exc)
+
+    async def on_unmount(self) -> None:
+        await self._close_session()
+
+    async def _close_session(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await asyncio.wait_for(self.session.close(), timeout=5.0)
+        except Exception as exc:  # the terminal must still be restored
+            self.log.error(f"session.close failed: {exc!r}")
+
+    # --- events --------------------------------------------------------------------------------
+
+    @guarded("handling session events")
+    def on_session_events_received(self, message: SessionEventsReceived) -> None:
+        parts = self.model.apply_all(message.events)
+        if parts:
+            self.monitor.refresh_parts(parts, self.clock())
+        if Part.RETRY in parts or Part.BLOCKING in parts:
+            self.refresh_bindings()
+
+    def on_session_stream_ended(self, message: SessionStreamEnded) -> None:
+        self.model.note_system(self.clock(), "the session's event stream closed")
+        self.monitor.refresh_parts({Part.TRANSCRIPT}, self.clock())
+
+    @guarded("updating the clock")
+    def _tick(self) -> None:
+        now = self.clock()
+        self._ticks += 1
+        self.monitor.tick(now)
+        if self._ticks % DIAGNOSTICS_EVERY_TICKS == 1:
+            self._poll_diagnostics(now)
+
+    def refresh_now(self) -> None:
+        """Run one tick and one diagnostics poll at once (tests and screenshots)."""
+        now = self.clock()
+        self.monitor.tick(now)
+        self._poll_diagnostics(now)
+
+    def _poll_diagnostics(self, now: float) -> None:
+        try:
+            data = self.session.diagnostics()
+        except Exception as exc:
+            data = {"diagnostics_error": f"{type(exc).__name__}: {exc}"}
+        self.monitor.diagnostics_source = dict(data) if isinstance(data, dict) else {}
+        if self.monitor.active_tab == "diagnostics":
+            self.monitor.show_diagnostics(now)
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and self.model.idle is not None:
+            self._note_activity()
+        await super().on_event(event)
+
+    def _note_activity(self) -> None:
+        """Any key or typed text answers an idle warning (at most every couple of seconds)."""
+        if self.read_only or self.model.idle is None:
+            return
+        now = self.clock()
+        if self._last_idle_reset is not None and now - self._last_idle_reset < IDLE_RESET_RESEND_S:
+            return
+        self._last_idle_reset = now
+        self.model.request_idle_reset()
+        self.monitor.refresh_parts({Part.IDLE}, now)
+        self._reset_idle()
+
+    @work(group="session-commands", exit_on_error=False)
+    async def _reset_idle(self) -> None:
+        try:
+            await self.session.reset_idle_timer()
+        except Exception as exc:
+            self.report_ui_error("resetting the idle timer", exc)
+
+    @on(Input.Submitted, "#message-input")
+    @guarded("sending a message")
+    def _on_submit(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        if not text or self.read_only:
+            return
+        reason = self.model.input_block_reason()
+        if reason is not None:
+            self.monitor.flash_input_hint(f"Not sent: {reason}")
+            return
+        self._send(text)
+
+    @work(group="session-commands", exit_on_error=False)
+    async def _send(self, text: str) -> None:
+        try:
+            outcome = await self.session.send_text(text)
+        except Exception as exc:
+            self.report_ui_error("sending a message", exc)
+            return
+        screen = self.monitor
+        field = screen.query_one("#message-input", Input)
+        if outcome.status in ("sent", "queued"):
+            self.model.note_typed(self.clock(), text)
+            if field.value.strip() == text:
+                field.value = ""
+            screen.refresh_parts({Part.TRANSCRIPT, Part.STATE}, self.clock())
+        else:
+            screen.flash_input_hint(f"Not sent: {outcome.reason or 'refused by the session'}")
+
+    # --- actions -------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        on_monitor = self.screen is self.monitor
+        if action in ("retry_now", "cancel_retry"):
+            return on_monitor and self.model.retry is not None and not self.read_only
+        if action == "dismiss_blocking":
+            return on_monitor and self.model.blocking is not None and not self.model.blocking_dismissed
+        if action == "toggle_token":
+            return on_monitor and self.monitor.active_tab == "diagnostics"
+        if action == "show_tab":
+            return on_monitor
+        return True
+
+    @guarded("showing a tab")
+    def action_show_tab(self, tab: str) -> None:
+        self.monitor.show_tab(tab)
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.keymap))
+
+    @guarded("retrying now")
+    def action_retry_now(self) -> None:
+        self.session.retry_now()
+
+    @guarded("cancelling the retry")
+    def action_cancel_retry(self) -> None:
+        self.session.cancel_retry()
+
+    def action_dismiss_blocking(self) -> None:
+        self.model.dismiss_blocking()
+        self.monitor.refresh_parts({Part.BLOCKING}, self.clock())
+        self.refresh_bindings()
+
+    @guarded("revealing the token")
+    def action_toggle_token(self) -> None:
+        screen = self.monitor
+        screen.token_revealed = not screen.token_revealed
+        screen.show_diagnostics(self.clock())
+
+    def action_filter_errors(self, category: str | None) -> None:
+        from convai_tui.ui.widgets.errors import ErrorList
+
+        self.monitor.show_tab("errors")
+        self.monitor.query_one(ErrorList).set_filter(category)
+
+    @work(group="session-commands", exit_on_error=False)
+    async def action_disconnect(self) -> None:
+        try:
+            await self.session.disconnect()
+        except Exception as exc:
+            self.report_ui_error("disconnecting", exc)
+
+    @work(group="session-commands", exit_on_error=False)
+    async def action_connect(self) -> None:
+        try:
+            if self.session.state is SessionState.ERROR:
+                await self.session.disconnect()
+            await self.session.start()
+        except Exception as exc:
+            self.report_ui_error("connecting", exc)
+
+    async def action_quit(self) -> None:
+        await self._close_session()
+        self.exit(0)
+
+    # --- failures ------------------------------------------------------------------------------
+
+    def report_ui_error(self, what: str, exc: BaseException) -> None:
+        """Show a failure as an error row and a notification; never let a traceback escape."""
+        detail = "".join(traceback.format_exception(exc))
+        self.log.error(detail)
+        message = f"{what} failed: {type(exc).__name__}: {exc}"
+        self.ui_errors.append(message)
+        try:
+            self.model.note_ui_error(ui_error("ui.handler_failed", message, self.clock()))
+            self.monitor.refresh_parts({Part.ERRORS}, self.clock())
+            self.notify(message, title="Something went wrong", severity="error", timeout=8)
+        except Exception:
+            self.log.error("could not report a UI error")
+
+
+def run_tui(session: SessionPort, *, keymap: dict[str, str] | None = None) -> int:
+    """Run the monitor until the user quits; returns the process exit code (0 on a user quit)."""
+    app = ConvaiApp(session, keymap=keymap)
+    result = app.run()
+    if app.return_code not in (None, 0):
+        return int(app.return_code or 1)
+    return int(result or 0)
+
+
+def describe_bindings(app: ConvaiApp) -> list[tuple[str, str, str]]:
+    """(binding id, keys, description) for every binding of the monitor, keymap applied."""
+    from convai_tui.ui.screens.help import binding_rows
+
+    return binding_rows(app.keymap)
+
+
+__all__ = ["ConvaiApp", "describe_bindings", "run_tui"]

@@ -1,0 +1,73 @@
+"""The command palette provider: every monitor action as a "group: verb" command."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING, cast
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+if TYPE_CHECKING:
+    from convai_tui.ui.app import ConvaiApp
+
+Command = tuple[str, Callable[[], object], str]
+
+
+def monitor_commands(app: ConvaiApp) -> list[Command]:
+    """The commands available now (retry commands only while a retry is scheduled)."""
+    commands: list[Command] = [
+        ("view: session", partial(app.action_show_tab, "session"), "Transcript and message input"),
+        ("view: errors", partial(app.action_show_tab, "errors"), "Every error with cause and fix"),
+        ("view: participants", partial(app.action_show_tab, "participants"), "Who is in the room"),
+        ("view: diagnostics", partial(app.action_show_tab, "diagnostics"),
+         "Counters, room details, latency"),
+        ("help: keys", app.action_help, "Every key, its binding id and what it does"),
+        ("errors: show all", partial(app.action_filter_errors, None), "Clear the error filter"),
+    ]
+    for category in sorted(app.model.error_counts):
+        commands.append((
+            f"errors: filter {category}",
+            partial(app.action_filter_errors, category),
+            f"Only {category}.* errors",
+        ))
+    if not app.read_only:
+        if app.model.retry is not None:
+            commands.append(("session: retry now", app.action_retry_now,
+                             "Run the scheduled attempt immediately"))
+            commands.append(("session: cancel retry", app.action_cancel_retry,
+                             "Give up retrying; the session ends disconnected"))
+        commands.append(("session: disconnect", app.action_disconnect, "End the session cleanly"))
+        commands.append(("session: connect", app.action_connect,
+                         "Connect again (leaves the Error state first)"))
+    revealed = app.monitor.token_revealed
+    commands.append((
+        "diagnostics: hide token" if revealed else "diagnostics: reveal token",
+        lambda: (app.action_show_tab("diagnostics"), app.action_toggle_token()),
+        "Show or hide the LiveKit token on the diagnostics tab",
+    ))
+    commands.append(("app: quit", app.action_quit, "Close the session and quit"))
+    return commands
+
+
+class ConvaiCommands(Provider):
+    """Session, view, error-filter and diagnostics commands."""
+
+    def _commands(self) -> list[Command]:
+        from convai_tui.ui.app import ConvaiApp
+
+        app = self.app
+        if not isinstance(app, ConvaiApp):
+            return []
+        return monitor_commands(cast("ConvaiApp", app))
+
+    async def discover(self) -> Hits:
+        for name, callback, help_text in self._commands():
+            yield DiscoveryHit(name, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, callback, help_text in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)

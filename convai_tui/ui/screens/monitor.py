@@ -1,0 +1,198 @@
+"""The monitor: a status bar, banners, four tabs (session, errors, participants, diagnostics)
+and an overlay layer for the retry countdown and the blocking banner."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
+
+from convai_tui.ui.model import MonitorModel, Part
+from convai_tui.ui.widgets.banners import ActivityLine, EndedBanner, IdleBanner, PinnedError
+from convai_tui.ui.widgets.diagnostics import DiagnosticsPanel, merged
+from convai_tui.ui.widgets.errors import (
+    ErrorDetail,
+    ErrorList,
+    detail_text,
+    filter_text,
+    header_text,
+)
+from convai_tui.ui.widgets.overlays import BlockingBanner, RetryOverlay
+from convai_tui.ui.widgets.participants import ParticipantsTable
+from convai_tui.ui.widgets.status import AudioMeters, StatusBar, ids_text
+from convai_tui.ui.widgets.transcript import TranscriptView
+
+TAB_FOCUS = {
+    "session": "#message-input",
+    "errors": "#error-list",
+    "participants": "#participants-table",
+    "diagnostics": "#diagnostics-scroll",
+}
+
+
+class MonitorScreen(Screen[None]):
+    """Renders `MonitorModel`; the App owns the model and tells this screen what changed."""
+
+    def __init__(self, model: MonitorModel, *, read_only: bool = False) -> None:
+        super().__init__(id="monitor")
+        self.model = model
+        self.read_only = read_only
+        self.token_revealed = False
+        self.diagnostics_source: dict[str, Any] = {}
+        self.ready = False
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status-bar")
+        yield IdleBanner(id="idle-banner")
+        yield EndedBanner(id="ended-banner")
+        with TabbedContent(id="tabs", initial="session"):
+            with TabPane("Session", id="session"):
+                yield Static(ids_text(self.model), id="session-ids")
+                yield PinnedError(id="pinned-error")
+                yield TranscriptView(character_label=self.model.display_name, id="transcript")
+                yield ActivityLine("", id="activity")
+                yield Input(
+                    placeholder="Type a message · Enter sends",
+                    id="message-input",
+                    disabled=self.read_only,
+                )
+                yield Static("", id="input-hint")
+            with TabPane("Errors", id="errors"):
+                yield Static("", id="error-filter")
+                yield Static("", id="error-header")
+                yield ErrorList(id="error-list")
+                yield ErrorDetail(detail_text(None), id="error-detail")
+            with TabPane("Participants", id="participants"):
+                yield ParticipantsTable(id="participants-table")
+            with TabPane("Diagnostics", id="diagnostics"):
+                with VerticalScroll(id="diagnostics-scroll"):
+                    yield DiagnosticsPanel(id="diagnostics-panel")
+        yield RetryOverlay(id="retry-overlay")
+        yield BlockingBanner(id="blocking-banner")
+        yield Footer(id="footer")
+
+    def on_mount(self) -> None:
+        self.ready = True
+        if self.app.is_headless:
+            self.query_one("#message-input", Input).cursor_blink = False
+        self.refresh_parts(set(Part), self.app_now())
+        if not self.read_only:
+            self.query_one("#message-input", Input).focus()
+
+    def app_now(self) -> float:
+        clock = getattr(self.app, "clock", None)
+        return float(clock()) if callable(clock) else 0.0
+
+    # --- rendering -----------------------------------------------------------------------------
+
+    def refresh_parts(self, parts: set[Part], now: float) -> None:
+        """Repaint the widgets that show `parts` of the model (all of them once mounted)."""
+        if not self.ready:
+            return
+        m = self.model
+        if Part.STATE in parts or Part.ENDED in parts or Part.BLOCKING in parts:
+            self.query_one(StatusBar).show(m, now)
+            self.query_one("#session-ids", Static).update(ids_text(m))
+            self._show_input_hint()
+        if Part.TRANSCRIPT in parts:
+            self.query_one(TranscriptView).sync(m.transcript)
+        if Part.ACTIVITY in parts:
+            self.query_one(ActivityLine).show(m)
+        if Part.ERRORS in parts:
+            self.query_one(ErrorList).sync(m.errors)
+            self.query_one(PinnedError).show(m.last_error)
+            self._show_filter()
+        if Part.IDLE in parts:
+            self.query_one(IdleBanner).show(m.idle, now)
+        if Part.ENDED in parts:
+            self.query_one(EndedBanner).show(m.ended)
+        if Part.RETRY in parts or Part.BLOCKING in parts:
+            self._show_overlay(now)
+        if Part.PARTICIPANTS in parts:
+            self.query_one(ParticipantsTable).show(m.participants, now)
+        if Part.DIAGNOSTICS in parts:
+            self.show_diagnostics(now)
+
+    def tick(self, now: float) -> None:
+        """Time-driven repaint: durations, countdowns, flashes, level meters."""
+        if not self.ready:
+            return
+        m = self.model
+        self.query_one(StatusBar).show(m, now)
+        self.query_one(AudioMeters).show(m.audio)
+        if m.retry is not None:
+            self.query_one(RetryOverlay).show(m.retry, now)
+        if m.idle is not None:
+            self.query_one(IdleBanner).show(m.idle, now)
+        if m.participants:
+            self.query_one(ParticipantsTable).show(m.participants, now)
+
+    def show_diagnostics(self, now: float) -> None:
+        if not self.ready:
+            return
+        data = merged(self.model, self.diagnostics_source, now)
+        self.query_one(DiagnosticsPanel).show(data, reveal_token=self.token_revealed)
+
+    def _show_input_hint(self) -> None:
+        hint = self.query_one("#input-hint", Static)
+        if self.read_only:
+            hint.update("Read-only: replaying a recorded session; nothing is sent.")
+            return
+        reason = self.model.input_block_reason()
+        hint.set_class(reason is not None, "-blocked")
+        hint.update(self.model.input_hint())
+
+    def flash_input_hint(self, text: str) -> None:
+        hint = self.query_one("#input-hint", Static)
+        hint.add_class("-blocked")
+        hint.update(text)
+
+    def _show_filter(self) -> None:
+        errors = self.query_one(ErrorList)
+        self.query_one("#error-filter", Static).update(
+            filter_text(self.model.error_counts, len(self.model.errors), errors.category)
+        )
+        width = errors.size.width or self.size.width
+        self.query_one("#error-header", Static).update(header_text(width))
+
+    def _show_overlay(self, now: float) -> None:
+        m = self.model
+        blocking = m.blocking if not m.blocking_dismissed else None
+        retry = m.retry if blocking is None else None
+        retry_widget = self.query_one(RetryOverlay)
+        blocking_widget = self.query_one(BlockingBanner)
+        retry_widget.display = retry is not None
+        blocking_widget.display = blocking is not None
+        retry_widget.show(retry, now)
+        blocking_widget.show(blocking)
+
+    # --- events from children ------------------------------------------------------------------
+
+    def on_error_list_highlighted(self, message: ErrorList.Highlighted) -> None:
+        self.query_one(ErrorDetail).show(message.error)
+
+    def on_error_list_filter_changed(self, message: ErrorList.FilterChanged) -> None:
+        self._show_filter()
+        self.query_one(ErrorDetail).show(self.query_one(ErrorList).selected)
+
+    def on_resize(self) -> None:
+        self._show_filter()
+
+    def show_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+        target = self.query(TAB_FOCUS[tab])
+        if target and not (tab == "session" and self.read_only):
+            target.first().focus()
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        tab = event.pane.id or ""
+        if tab == "diagnostics":
+            self.show_diagnostics(self.app_now())
+        self.app.refresh_bindings()
+
+    @property
+    def active_tab(self) -> str:
+        return self.query_one(TabbedContent).active

@@ -1,0 +1,94 @@
+"""Banners on the session view: the idle countdown, why the session ended, the last error,
+and the character's activity line (thinking / streaming reply)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from convai_tui.core.errors import SessionError
+from convai_tui.ui.formatting import clock_time, duration
+from convai_tui.ui.model import EndedView, IdleView, MonitorModel
+
+IDLE_URGENT_S = 10.0
+
+
+class IdleBanner(Static):
+    """Counts down to the idle deadline; class `-urgent` (red) under ten seconds."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("", id=id)
+        self.remaining: float | None = None
+
+    def show(self, idle: IdleView | None, now: float) -> None:
+        self.display = idle is not None
+        if idle is None:
+            self.remaining = None
+            return
+        remaining = max(0.0, idle.deadline - now)
+        self.remaining = remaining
+        self.set_class(remaining < IDLE_URGENT_S, "-urgent")
+        if remaining <= 0:
+            text = "Idle time is up: the server is closing the session."
+        else:
+            message = idle.message or "You have been idle."
+            action = (
+                "reset sent, waiting for the server…"
+                if idle.reset_requested
+                else "press any key to stay connected"
+            )
+            text = f"Idle: {message}  Closing in {duration(remaining)} — {action}"
+        self.update(text)
+
+
+class EndedBanner(Static):
+    """Why the session ended (idle timeout, disconnect reason, error)."""
+
+    def show(self, ended: EndedView | None) -> None:
+        self.display = ended is not None
+        if ended is None:
+            return
+        text = Text()
+        text.append(f"Session ended at {clock_time(ended.at)}: {ended.reason}", style="bold")
+        if ended.error is not None:
+            text.append(f"\n{ended.error.code}: {ended.error.entry.cause} ")
+            text.append(f"Fix: {ended.error.entry.fix}")
+        self.update(text)
+
+
+class PinnedError(Static):
+    """The most recent error, pinned until the next one (details on the Errors tab)."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("", id=id)
+        self.error: SessionError | None = None
+
+    def show(self, error: SessionError | None) -> None:
+        self.display = error is not None
+        if error is None or error is self.error:
+            return
+        self.error = error
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(f"last error {clock_time(error.at)} ", style="bold")
+        text.append(f"{error.code}: {error.message}")
+        text.append("  (f3: details)", style="dim")
+        self.update(text)
+
+
+class ActivityLine(Static):
+    """What the character is doing: thinking, or the reply streaming in."""
+
+    def show(self, model: MonitorModel) -> None:
+        if model.streaming_role == "character" and model.streaming_text:
+            self.display = True
+            self.update(f"{model.display_name} › {model.streaming_text}▌")
+        elif model.streaming_role == "user" and model.streaming_text:
+            self.display = True
+            self.update(f"you (speaking) › {model.streaming_text}")
+        elif model.thinking:
+            self.display = True
+            self.update(f"… {model.display_name} is thinking")
+        else:
+            self.display = False
+            self.update("")
+        self.set_class(model.thinking, "-thinking")

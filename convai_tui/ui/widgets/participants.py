@@ -1,0 +1,59 @@
+"""The room's participants; joins, leaves and changes stay highlighted for a moment."""
+
+from __future__ import annotations
+
+from rich.style import Style
+from rich.text import Text
+from textual.widgets import DataTable
+
+from convai_tui.ui.formatting import KIND_LABELS, clock_time
+from convai_tui.ui.model import FLASH_SECONDS, ParticipantRow
+
+COLUMNS = ("identity", "name", "kind", "muted", "speaking", "tracks", "since")
+
+
+class ParticipantsTable(DataTable[Text]):
+    """One row per participant; recently changed rows carry a highlight for FLASH_SECONDS."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=False)
+        self.rows_shown: list[tuple[str, str]] = []  # (identity, highlight) for tests
+        self._signature: tuple[object, ...] = ()
+
+    def on_mount(self) -> None:
+        for name in COLUMNS:
+            self.add_column(name, key=name)
+
+    def show(self, participants: dict[str, ParticipantRow], now: float) -> None:
+        visible: list[tuple[ParticipantRow, str]] = []
+        for row in participants.values():
+            fresh = now - row.changed_at < FLASH_SECONDS
+            if row.left_at is not None and not fresh:
+                continue
+            visible.append((row, row.change if fresh else ""))
+        signature = tuple((r.info, r.change, flash) for r, flash in visible)
+        if signature == self._signature:
+            return
+        self._signature = signature
+        self.rows_shown = [(r.info.identity, flash) for r, flash in visible]
+        self.clear()
+        for row, flash in visible:
+            style = self._flash_style(flash)
+            info = row.info
+            cells = (
+                info.identity,
+                info.name or "—",
+                KIND_LABELS.get(info.kind, info.kind),
+                "muted" if info.muted else "",
+                "speaking" if info.speaking else "",
+                ", ".join(info.tracks) or "—",
+                f"{flash} {clock_time(row.changed_at)}" if flash else clock_time(row.joined_at),
+            )
+            self.add_row(*(Text(c, style=style) for c in cells), key=info.identity)
+
+    def _flash_style(self, flash: str) -> Style:
+        if not flash:
+            return Style()
+        colour = {"joined": "success", "left": "error", "updated": "warning"}[flash]
+        value = self.app.theme_variables.get(colour)
+        return Style(color=value, bold=True) if value else Style(bold=True)

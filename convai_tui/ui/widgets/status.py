@@ -1,0 +1,87 @@
+"""The top bar: state badge with time in state, character, ids, audio meters and mute badge."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Static
+
+from convai_tui.core.events import AudioLevels
+from convai_tui.core.states import SessionState
+from convai_tui.ui.formatting import STATE_LABELS, duration, level_bar
+from convai_tui.ui.model import MonitorModel
+
+
+class StateBadge(Static):
+    """The session state, coloured by state (CSS class `-<state>`), with the time spent in it."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("", id=id)
+        self.state: SessionState = SessionState.DISCONNECTED
+        self._text = ""
+
+    def show(self, state: SessionState, since: float | None, now: float) -> None:
+        if state is not self.state:
+            self.remove_class(f"-{self.state.value}")
+            self.state = state
+        self.add_class(f"-{state.value}")
+        elapsed = f" {duration(now - since)}" if since is not None else ""
+        text = f" ● {STATE_LABELS[state]}{elapsed} "
+        if text != self._text:
+            self._text = text
+            self.update(text)
+
+
+class AudioMeters(Static):
+    """Mic and speaker levels plus a mute badge, sampled on a timer; "audio off" until levels."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("audio off", id=id)
+        self.levels: AudioLevels | None = None
+        self._text = ""
+
+    def show(self, levels: AudioLevels | None) -> None:
+        self.levels = levels
+        if levels is None:
+            text = "audio off"
+        else:
+            mute = " MUTED" if levels.muted else ""
+            text = (
+                f"mic {level_bar(levels.mic_dbfs, 6)} spk {level_bar(levels.speaker_dbfs, 6)}"
+                f"{mute}"
+            )
+        if text != self._text:
+            self._text = text
+            self.set_class(levels is not None and levels.muted, "-muted")
+            self.update(text)
+
+
+class StatusBar(Horizontal):
+    """State badge, character name and audio meters on one row."""
+
+    def compose(self) -> ComposeResult:
+        yield StateBadge(id="state-badge")
+        yield Static("", id="character-name")
+        yield AudioMeters(id="audio-meters")
+
+    def show(self, model: MonitorModel, now: float) -> None:
+        self.query_one(StateBadge).show(model.state, model.state_since, now)
+        name = model.display_name
+        if model.character_name and model.character_id:
+            name = f"{model.character_name} ({model.character_id})"
+        self.query_one("#character-name", Static).update(name)
+
+
+def ids_text(model: MonitorModel) -> Text:
+    """session_id · character_session_id · room, dim, with dashes for the unknown."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    for label, value in (
+        ("session", model.session_id),
+        ("char-session", model.character_session_id),
+        ("room", model.room_name),
+    ):
+        text.append(f"{label} ", style="dim")
+        text.append(value or "—")
+        text.append("  ")
+    return text

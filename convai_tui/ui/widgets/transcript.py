@@ -1,0 +1,173 @@
+"""The conversation as a virtual, line-based view: only the visible rows are ever rendered.
+
+Ingesting a line costs a word-wrap of its text, nothing more, so tens of thousands of lines a
+second fit in a frame budget; rows are rebuilt only when the width changes.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+from rich.cells import cell_len, chop_cells
+from rich.segment import Segment
+from rich.style import Style
+from textual.binding import Binding
+from textual.events import Resize
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from convai_tui.ui.formatting import clock_time
+from convai_tui.ui.model import TranscriptLine
+
+TIME_W = 9
+LABEL_W = 11
+PREFIX_W = TIME_W + LABEL_W
+
+
+def wrap_text(text: str, width: int) -> list[str]:
+    """Word-wrap `text` into pieces of at most `width` cells (long words are split)."""
+    width = max(1, width)
+    pieces: list[str] = []
+    for paragraph in text.split("\n") or [""]:
+        if paragraph.isascii():
+            if len(paragraph) <= width:
+                pieces.append(paragraph)
+            else:
+                pieces.extend(textwrap.wrap(paragraph, width, drop_whitespace=True) or [""])
+        elif cell_len(paragraph) <= width:
+            pieces.append(paragraph)
+        else:
+            pieces.extend(chop_cells(paragraph, width))
+    return pieces or [""]
+
+
+class TranscriptView(ScrollView, can_focus=True):
+    """Timestamped user and character lines, emotions, actions and system notes."""
+
+    COMPONENT_CLASSES = {
+        "transcript--time",
+        "transcript--user",
+        "transcript--character",
+        "transcript--emotion",
+        "transcript--action",
+        "transcript--system",
+    }
+    BINDINGS = [
+        Binding("up", "scroll_up", "Scroll up", show=False, id="transcript.scroll-up"),
+        Binding("down", "scroll_down", "Scroll down", show=False, id="transcript.scroll-down"),
+        Binding("pageup", "page_up", "Page up", show=False, id="transcript.page-up"),
+        Binding("pagedown", "page_down", "Page down", show=False, id="transcript.page-down"),
+        Binding("home", "scroll_home", "Top", show=False, id="transcript.top"),
+        Binding("end", "scroll_end", "Bottom", show=False, id="transcript.bottom"),
+    ]
+
+    def __init__(self, *, character_label: str = "character", id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._source: list[TranscriptLine] = []
+        self._consumed = 0
+        self._rows: list[tuple[int, str]] = []  # (line index, piece); first piece has prefix
+        self._first_row: list[bool] = []
+        self._wrap_width = 0
+        self.character_label = character_label
+
+    @property
+    def line_count(self) -> int:
+        """How many transcript lines this view has taken in."""
+        return self._consumed
+
+    @property
+    def row_count(self) -> int:
+        return len(self._rows)
+
+    def plain_lines(self) -> list[str]:
+        """The visible text of every line (tests and copy)."""
+        return [f"{self._label(line.role).strip()}: {line.text}" for line in self._source]
+
+    def sync(self, source: list[TranscriptLine]) -> None:
+        """Take in the lines appended to `source` since the last call."""
+        if source is not self._source:
+            self._source, self._consumed = source, 0
+            self._rows.clear()
+            self._first_row.clear()
+        if self._consumed >= len(source):
+            return
+        at_end = self.is_vertical_scroll_end or self.max_scroll_y == 0
+        width = self._body_width()
+        if width != self._wrap_width:
+            self._rebuild(width)
+        else:
+            for index in range(self._consumed, len(source)):
+                self._add_rows(index, source[index], width)
+        self._consumed = len(source)
+        self.virtual_size = Size(self.size.width, len(self._rows))
+        if at_end:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self.refresh()
+
+    def _body_width(self) -> int:
+        return max(10, self.size.width - PREFIX_W - 1)
+
+    def _rebuild(self, width: int) -> None:
+        self._wrap_width = width
+        self._rows.clear()
+        self._first_row.clear()
+        for index in range(len(self._source)):
+            self._add_rows(index, self._source[index], width)
+
+    def _add_rows(self, index: int, line: TranscriptLine, width: int) -> None:
+        first = True
+        for piece in wrap_text(line.text, width):
+            self._rows.append((index, piece))
+            self._first_row.append(first)
+            first = False
+
+    def on_resize(self, event: Resize) -> None:
+        width = self._body_width()
+        if width != self._wrap_width:
+            source_len = self._consumed
+            self._wrap_width = width
+            self._rows.clear()
+            self._first_row.clear()
+            for index in range(source_len):
+                self._add_rows(index, self._source[index], width)
+            self.virtual_size = Size(self.size.width, len(self._rows))
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+
+    def _label(self, role: str) -> str:
+        label = {
+            "user": "you",
+            "character": self.character_label,
+            "emotion": "emotion",
+            "action": "action",
+        }.get(role, "·")
+        if len(label) > LABEL_W - 2:
+            label = label[: LABEL_W - 3] + "…"
+        return f"{label:<{LABEL_W - 2}}› "
+
+    def _style(self, role: str) -> Style:
+        name = f"transcript--{role}"
+        if name not in self.COMPONENT_CLASSES:
+            name = "transcript--system"
+        return self.get_component_rich_style(name)
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.size.width
+        base = self.rich_style
+        row = scroll_y + y
+        if row >= len(self._rows):
+            return Strip.blank(width, base)
+        index, piece = self._rows[row]
+        line = self._source[index]
+        body_style = self._style(line.role)
+        if self._first_row[row]:
+            segments = [
+                Segment(f"{clock_time(line.at)} ", base + self._style("time")),
+                Segment(self._label(line.role), base + body_style),
+                Segment(piece, base + body_style),
+            ]
+        else:
+            segments = [Segment(" " * PREFIX_W, base), Segment(piece, base + body_style)]
+        strip = Strip(segments).crop_extend(scroll_x, scroll_x + width, base)
+        return strip.apply_offsets(scroll_x, row)

@@ -1,0 +1,147 @@
+"""A scripted stand-in for SessionCore: replays events, records what the UI asked of it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from convai_tui.core.bus import EventBus, Subscription
+from convai_tui.core.events import (
+    Event,
+    IdleTimerReset,
+    RetryCancelled,
+    SessionStateChanged,
+)
+from convai_tui.core.port import SendOutcome, SessionInfo
+from convai_tui.core.states import SessionState
+
+T0 = 1_700_000_000.0
+"""The frozen epoch of every scripted scenario (14:13:20 UTC)."""
+
+
+class FakeClock:
+    """A clock that moves only when told to."""
+
+    def __init__(self, now: float = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+    def set(self, now: float) -> None:
+        self.now = now
+
+
+@dataclass(frozen=True)
+class Step:
+    """Publish `event` after waiting `delay_s` (real seconds; 0 publishes at once)."""
+
+    event: Event
+    delay_s: float = 0.0
+
+
+@dataclass
+class FakeSession:
+    """Implements SessionPort from a script; every command the UI sends is in `calls`."""
+
+    script: Sequence[Step] = ()
+    info: SessionInfo = field(
+        default_factory=lambda: SessionInfo("char-demo-001", "http://127.0.0.1:7880", "Ava")
+    )
+    diagnostics_data: dict[str, Any] = field(default_factory=dict)
+    send_outcome: Callable[[str], SendOutcome] = lambda text: SendOutcome("sent", "msg-1")
+    replies: Callable[[str], Iterable[Event]] | None = None
+    auto_ack_idle: bool = True
+    auto_cancel: bool = True
+    clock: Callable[[], float] | None = None
+    calls: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.bus = EventBus()
+        self._state = SessionState.DISCONNECTED
+        self._player: asyncio.Task[None] | None = None
+        self.script_done = asyncio.Event()
+
+    # --- SessionPort ---------------------------------------------------------------------------
+
+    @property
+    def state(self) -> SessionState:
+        return self._state
+
+    def subscribe(self) -> Subscription:
+        self.calls.append(("subscribe", ()))
+        return self.bus.subscribe()
+
+    async def start(self) -> None:
+        self.calls.append(("start", ()))
+        if any(step.delay_s for step in self.script):
+            self._player = asyncio.get_running_loop().create_task(self.play(self.script))
+        else:
+            self.publish(*(step.event for step in self.script))
+            self.script_done.set()
+
+    async def disconnect(self) -> None:
+        self.calls.append(("disconnect", ()))
+
+    async def send_text(self, text: str) -> SendOutcome:
+        self.calls.append(("send_text", (text,)))
+        outcome = self.send_outcome(text)
+        if outcome.status == "sent" and self.replies is not None:
+            self.publish(*self.replies(text))
+        return outcome
+
+    async def reset_idle_timer(self) -> None:
+        self.calls.append(("reset_idle_timer", ()))
+        if self.auto_ack_idle:
+            self.publish(IdleTimerReset(acknowledged=True, at=_now_of(self)))
+
+    def retry_now(self) -> None:
+        self.calls.append(("retry_now", ()))
+
+    def cancel_retry(self) -> None:
+        self.calls.append(("cancel_retry", ()))
+        if self.auto_cancel:
+            at = _now_of(self)
+            old = self._state
+            self.publish(
+                RetryCancelled(phase="connect", at=at),
+                SessionStateChanged(old, SessionState.DISCONNECTING, at=at),
+                SessionStateChanged(SessionState.DISCONNECTING, SessionState.DISCONNECTED, at=at),
+            )
+
+    def diagnostics(self) -> dict[str, Any]:
+        return self.diagnostics_data
+
+    async def close(self) -> None:
+        self.calls.append(("close", ()))
+        if self._player is not None:
+            self._player.cancel()
+        self.bus.close()
+
+    # --- driving the script --------------------------------------------------------------------
+
+    def publish(self, *events: Event) -> None:
+        for event in events:
+            if isinstance(event, SessionStateChanged):
+                self._state = event.new
+            self.bus.publish(event)
+
+    async def play(self, steps: Iterable[Step]) -> None:
+        for step in steps:
+            if step.delay_s:
+                await asyncio.sleep(step.delay_s)
+            self.publish(step.event)
+        self.script_done.set()
+
+    def called(self, name: str) -> list[tuple[Any, ...]]:
+        return [args for call, args in self.calls if call == name]
+
+
+def _now_of(session: FakeSession) -> float:
+    clock = getattr(session, "clock", None)
+    return float(clock()) if callable(clock) else T0

@@ -1,0 +1,308 @@
+"""Scripted sessions shared by the UI tests, the snapshot tests and scripts/screenshots.py.
+
+Every event carries an explicit time from the frozen epoch T0 and every app gets a FakeClock,
+so what is drawn never depends on when it runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from textual.pilot import Pilot
+
+from convai_tui.core.errors import make_error
+from convai_tui.core.events import (
+    ActionsReceived,
+    AudioLevels,
+    BotActivityChanged,
+    BotReady,
+    ConnectAttemptStarted,
+    EmotionReceived,
+    ErrorRaised,
+    Event,
+    IdleWarningReceived,
+    ParticipantInfo,
+    ParticipantJoined,
+    ParticipantLeft,
+    ParticipantUpdated,
+    RetryScheduled,
+    RoomDetailsReceived,
+    RoomJoined,
+    SessionEnded,
+    SessionStateChanged,
+    TranscriptReceived,
+    TurnCompleted,
+    UsageLimitReached,
+)
+from convai_tui.core.states import SessionState as S
+from convai_tui.ui.app import ConvaiApp
+from tests.ui.fake_core import T0, FakeClock, FakeSession, Step
+
+
+def t(offset: float) -> float:
+    return T0 + offset
+
+
+LOCAL = ParticipantInfo("user-7f3a", "You", "local_player", sid="PA_local", tracks=("mic",))
+CHARACTER = ParticipantInfo(
+    "char-demo-001", "Ava", "character", sid="PA_bot", tracks=("audio",), speaking=False
+)
+DIAGNOSTICS: dict[str, Any] = {
+    "connect_attempts": 1,
+    "successful_connections": 1,
+    "failed_connections": 0,
+    "reconnects": 0,
+    "errors": 0,
+    "last_connected_at": t(1.2),
+    "last_error_code": None,
+    "uptime_s": 40.8,
+    "room": {
+        "room_url": "ws://127.0.0.1:7880",
+        "room_name": "convai-room-4d2e",
+        "session_id": "sess-8c41f0",
+        "character_session_id": "cs-19ab77",
+        "request_trace_id": "trace-5e0c2b9a",
+        "token_redacted": "eyJ…[redacted]",
+        "token": "eyJhbGciOiJIUzI1NiJ9.demo-token-for-screenshots",
+    },
+    "latency": {"connect_ms": 184.0, "bot_ready_ms": 912.0, "last_turn_first_text_ms": 431.0},
+    "rtc": {"packets_lost": 0},
+}
+
+
+def connect_events(start: float = 0.0) -> list[Event]:
+    """Disconnected → connecting → connected, room details, participants, bot ready."""
+    return [
+        SessionStateChanged(S.DISCONNECTED, S.CONNECTING, at=t(start)),
+        ConnectAttemptStarted(1, 4, "connect", at=t(start)),
+        RoomDetailsReceived(
+            "sess-8c41f0", "cs-19ab77", "convai-room-4d2e", "ws://127.0.0.1:7880",
+            "trace-5e0c2b9a", 184.0, at=t(start + 0.2),
+        ),
+        RoomJoined("convai-room-4d2e", "user-7f3a", 310.0, at=t(start + 0.5)),
+        SessionStateChanged(S.CONNECTING, S.CONNECTED, session_id="sess-8c41f0", at=t(start + 0.5)),
+        ParticipantJoined("user-7f3a", "You", "local_player", LOCAL, at=t(start + 0.5)),
+        ParticipantJoined("char-demo-001", "Ava", "character", CHARACTER, at=t(start + 0.8)),
+        BotReady("char-demo-001", 912.0, at=t(start + 1.2)),
+    ]
+
+
+def conversation_events(start: float = 2.0) -> list[Event]:
+    reply = "Hi! I'm Ava. The local stand-in is running, so we can talk without an account."
+    return [
+        TranscriptReceived("user", "Hello Ava, can you hear me?", True, at=t(start + 3)),
+        BotActivityChanged("thinking", at=t(start + 3.1)),
+        EmotionReceived("joy", 3, at=t(start + 3.4)),
+        TranscriptReceived("character", "Hi! I'm Ava.", False, "Hi! I'm Ava.", 1, at=t(start + 3.5)),
+        TranscriptReceived("character", reply, True, reply, 1, at=t(start + 4.2)),
+        ActionsReceived(("wave", "smile"), at=t(start + 4.3)),
+        TurnCompleted(1, False, reply, 431.0, at=t(start + 5)),
+        TranscriptReceived("user", "What can you do?", True, at=t(start + 20)),
+        BotActivityChanged("speaking", at=t(start + 20.5)),
+        TranscriptReceived(
+            "character", "I can answer questions, show", False,
+            "I can answer questions, show", 2, at=t(start + 21),
+        ),
+        AudioLevels(-18.0, -9.0, False, at=t(start + 21)),
+    ]
+
+
+@dataclass
+class Scenario:
+    """A scripted session, the clock to show it at, and what to do before the picture."""
+
+    name: str
+    script: list[Event]
+    clock_at: float
+    size: tuple[int, int] = (110, 32)
+    diagnostics: dict[str, Any] = field(default_factory=dict)
+    prepare: Callable[[Pilot[Any], ConvaiApp], Awaitable[None]] | None = None
+
+    def build(self) -> tuple[ConvaiApp, FakeSession, FakeClock]:
+        clock = FakeClock(t(self.clock_at))
+        session = FakeSession(
+            script=[Step(e) for e in self.script],
+            diagnostics_data=dict(self.diagnostics),
+            clock=clock,
+        )
+        return ConvaiApp(session, clock=clock), session, clock
+
+    async def run_before(self, pilot: Pilot[Any]) -> None:
+        app = pilot.app
+        assert isinstance(app, ConvaiApp)
+        await settle(pilot)
+        if self.prepare is not None:
+            await self.prepare(pilot, app)
+            await settle(pilot)
+
+
+async def settle(pilot: Pilot[Any]) -> None:
+    """Wait until every published event is folded in, then repaint the timed parts once."""
+    app = pilot.app
+    assert isinstance(app, ConvaiApp)
+    session = app.session
+    assert isinstance(session, FakeSession)
+    for _ in range(400):
+        await pilot.pause()
+        if session.script_done.is_set() and app.model.events_applied >= session.bus.published:
+            break
+    app.refresh_now()
+    await pilot.pause()
+
+
+async def _show(pilot: Pilot[Any], app: ConvaiApp, tab: str) -> None:
+    app.action_show_tab(tab)
+    await pilot.pause()
+
+
+async def _errors_prepare(pilot: Pilot[Any], app: ConvaiApp) -> None:
+    await _show(pilot, app, "errors")
+    await pilot.press("up", "up")
+
+
+async def _diagnostics_prepare(pilot: Pilot[Any], app: ConvaiApp) -> None:
+    await _show(pilot, app, "diagnostics")
+
+
+async def _participants_prepare(pilot: Pilot[Any], app: ConvaiApp) -> None:
+    await _show(pilot, app, "participants")
+
+
+def _connected() -> Scenario:
+    return Scenario(
+        "session-connected", connect_events() + conversation_events(), 40.0,
+        diagnostics=DIAGNOSTICS,
+    )
+
+
+def _narrow() -> Scenario:
+    s = _connected()
+    s.name, s.size = "narrow-80x24", (80, 24)
+    return s
+
+
+def _reconnect() -> Scenario:
+    err = replace(
+        make_error("transport.signal_disconnected", "signal connection lost (ws closed 1006)",
+                   session_id="sess-8c41f0"),
+        at=t(30),
+    )
+    events = connect_events() + conversation_events()[:7] + [
+        SessionStateChanged(S.CONNECTED, S.RECONNECTING, reason="SIGNAL_CLOSE", at=t(30)),
+        ErrorRaised(err, at=t(30)),
+        RetryScheduled(2, 3, 2.0, t(32.0), "reconnect", err, at=t(30)),
+    ]
+    return Scenario("reconnect-countdown", events, 30.6, diagnostics=DIAGNOSTICS)
+
+
+def _waiting_room() -> Scenario:
+    err = replace(
+        make_error(
+            "connection.connect_concurrency_limit_reached",
+            "Concurrency limit reached: 2 of 2 sessions in use", http_status=429,
+        ),
+        at=t(72),
+    )
+    events: list[Event] = [SessionStateChanged(S.DISCONNECTED, S.CONNECTING, at=t(0))]
+    for attempt in range(1, 8):
+        at = t((attempt - 1) * 12.0)
+        events += [
+            ConnectAttemptStarted(attempt, None, "waiting_room", at=at),
+            ErrorRaised(replace(err, at=at), at=at),
+        ]
+    events.append(RetryScheduled(8, None, 15.0, t(87.0), "waiting_room", err, t(0), at=t(72.0)))
+    return Scenario("waiting-room", events, 83.0)
+
+
+def _idle() -> Scenario:
+    events = connect_events() + conversation_events()[:7] + [
+        IdleWarningReceived(
+            30, "You've been idle. You will be disconnected in 30 seconds.", t(90), at=t(60),
+        ),
+    ]
+    return Scenario("idle-warning", events, 82.0)
+
+
+def error_events() -> list[Event]:
+    specs = [
+        ("connection.timeout", "connect did not answer within 30 s", None, 0),
+        ("connection.service_unavailable", "503 Service Unavailable", 503, 2),
+        ("transport.ice_failed", "ICE connection failed (no candidate pair)", None, 9),
+        ("server.error", "pipeline warning: tts voice fallback", None, 20),
+        ("protocol.parse_failed", "data packet is not JSON: b'\\x00\\x17...'", None, 25),
+        ("connection.connect_invalid_api_key", "Invalid API key", 401, 31),
+    ]
+    return [
+        ErrorRaised(
+            replace(make_error(code, msg, http_status=http, session_id="sess-8c41f0"), at=t(at)),
+            at=t(at),
+        )
+        for code, msg, http, at in specs
+    ]
+
+
+def _errors() -> Scenario:
+    events = [SessionStateChanged(S.DISCONNECTED, S.CONNECTING, at=t(0)), *error_events()]
+    events.append(SessionStateChanged(S.CONNECTING, S.ERROR, error=events[-1].error, at=t(31)))  # type: ignore[attr-defined]
+    return Scenario("error-detail", events, 40.0, prepare=_errors_prepare)
+
+
+def _participants() -> Scenario:
+    guest = ParticipantInfo("user-guest-22", "Guest", "remote_player", sid="PA_g", tracks=("mic",))
+    observer = ParticipantInfo("observer-1", "Observer", "remote_player", sid="PA_o")
+    events = connect_events() + [
+        ParticipantJoined("observer-1", "Observer", "remote_player", observer, at=t(5)),
+        ParticipantUpdated(
+            "char-demo-001", "Ava", "character",
+            ParticipantInfo("char-demo-001", "Ava", "character", sid="PA_bot",
+                            tracks=("audio",), speaking=True),
+            at=t(38.5),
+        ),
+        ParticipantJoined("user-guest-22", "Guest", "remote_player", guest, at=t(39)),
+        ParticipantLeft("observer-1", "Observer", "remote_player", observer, at=t(39.5)),
+        ParticipantUpdated(
+            "user-7f3a", "You", "local_player",
+            ParticipantInfo("user-7f3a", "You", "local_player", sid="PA_local",
+                            tracks=("mic",), muted=True),
+            at=t(12),
+        ),
+    ]
+    return Scenario("participants", events, 40.0, prepare=_participants_prepare)
+
+
+def _diagnostics() -> Scenario:
+    return Scenario(
+        "diagnostics", connect_events() + conversation_events()[:7], 42.0,
+        diagnostics=DIAGNOSTICS, prepare=_diagnostics_prepare,
+    )
+
+
+def _usage_limit() -> Scenario:
+    events = connect_events() + conversation_events()[:7] + [
+        UsageLimitReached("monthly_minutes", "You have used all 600 minutes of this month.",
+                          at=t(50)),
+        ErrorRaised(
+            replace(make_error("server.usage_limit_reached",
+                               "You have used all 600 minutes of this month."), at=t(50)),
+            at=t(50),
+        ),
+        SessionStateChanged(S.CONNECTED, S.DISCONNECTING, at=t(50.2)),
+        SessionStateChanged(S.DISCONNECTING, S.DISCONNECTED, at=t(50.4)),
+        SessionEnded("usage limit reached (monthly_minutes)", at=t(50.4)),
+    ]
+    return Scenario("usage-limit", events, 55.0)
+
+
+SCENARIOS: dict[str, Callable[[], Scenario]] = {
+    "session-connected": _connected,
+    "reconnect-countdown": _reconnect,
+    "waiting-room": _waiting_room,
+    "idle-warning": _idle,
+    "error-detail": _errors,
+    "participants": _participants,
+    "diagnostics": _diagnostics,
+    "narrow-80x24": _narrow,
+    "usage-limit": _usage_limit,
+}
