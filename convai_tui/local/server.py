@@ -53,14 +53,16 @@ class LocalStandIn:
         faults: Faults | None = None,
         livekit: LiveKitBackend | None = None,
         user_audio_hook: UserAudioHook | None = None,
+        owns_livekit: bool | None = None,
     ) -> None:
-        """``livekit`` given = borrowed (caller starts/stops it); None = own one from the env."""
+        """``livekit`` None = a child (or $LIVEKIT_URL) started and stopped with us; a given
+        ``livekit`` is borrowed (the caller starts and stops it) unless ``owns_livekit``."""
         self._port = port
         self.api_key = api_key
         self.character_id = character_id
         self.character = CharacterProfile(character_id, character_name)
         self.faults = faults or Faults()
-        self._owns_livekit = livekit is None
+        self._owns_livekit = livekit is None if owns_livekit is None else owns_livekit
         self.livekit: LiveKitBackend = livekit or livekit_from_environment()
         self._user_audio_hook = user_audio_hook
         self._runner: web.AppRunner | None = None
