@@ -95,6 +95,8 @@ class ConvaiApp(App[int]):
         self._ticks = 0
         self._last_idle_reset: float | None = None
         self._closed = False
+        self.slowest_batch_ms = 0.0
+        """The longest time one batch of events took to fold in and repaint (benchmarks)."""
         if self.keymap:
             self.set_keymap(self.keymap)
 
@@ -157,11 +159,14 @@ class ConvaiApp(App[int]):
 
     @guarded("handling session events")
     def on_session_events_received(self, message: SessionEventsReceived) -> None:
+        started = time.perf_counter()
         parts = self.model.apply_all(message.events)
         if parts:
             self.monitor.refresh_parts(parts, self.clock())
         if Part.RETRY in parts or Part.BLOCKING in parts:
             self.refresh_bindings()
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        self.slowest_batch_ms = max(self.slowest_batch_ms, elapsed_ms)
 
     def on_session_stream_ended(self, message: SessionStreamEnded) -> None:
         self.model.note_system(self.clock(), "the session's event stream closed")

@@ -82,7 +82,7 @@ class TranscriptView(ScrollView, can_focus=True):
 
     def plain_lines(self) -> list[str]:
         """The visible text of every line (tests and copy)."""
-        return [f"{self._label(line.role).strip()}: {line.text}" for line in self._source]
+        return [f"{self._role_name(line.role)}: {line.text}" for line in self._source]
 
     def sync(self, source: list[TranscriptLine]) -> None:
         """Take in the lines appended to `source` since the last call."""
@@ -134,13 +134,16 @@ class TranscriptView(ScrollView, can_focus=True):
             self.virtual_size = Size(self.size.width, len(self._rows))
             self.scroll_end(animate=False, immediate=True, x_axis=False)
 
-    def _label(self, role: str) -> str:
-        label = {
+    def _role_name(self, role: str) -> str:
+        return {
             "user": "you",
             "character": self.character_label,
             "emotion": "emotion",
             "action": "action",
         }.get(role, "·")
+
+    def _label(self, role: str) -> str:
+        label = self._role_name(role)
         if len(label) > LABEL_W - 2:
             label = label[: LABEL_W - 3] + "…"
         return f"{label:<{LABEL_W - 2}}› "
