@@ -22,6 +22,11 @@ from .framing import Int16Array, samples_per_frame
 from .levels import LevelMeter
 
 
+# Suggested device latency. A number rather than PortAudio's "low" so it means the same on every
+# host API (ALSA hw "low" is ~9 ms, too tight for a Python callback under load).
+DEFAULT_INPUT_LATENCY_S = 0.03
+
+
 @dataclass(frozen=True, slots=True)
 class CapturedFrame:
     """One frame from the microphone."""
@@ -43,6 +48,7 @@ class MicCapture:
         sample_rate: int = 48_000,
         frame_ms: int = 10,
         queue_frames: int = 50,
+        latency: float | str = DEFAULT_INPUT_LATENCY_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.loop = loop
@@ -50,6 +56,7 @@ class MicCapture:
         self.sample_rate = sample_rate
         self.frame_samples = samples_per_frame(sample_rate, frame_ms)
         self.capacity = queue_frames
+        self.latency = latency
         self.meter = LevelMeter(sample_rate)
         self._clock = clock
         self._slots = np.zeros((queue_frames, self.frame_samples), dtype=np.int16)
@@ -91,7 +98,7 @@ class MicCapture:
                     device=self.device,
                     channels=channels,
                     dtype="int16",
-                    latency="low",
+                    latency=self.latency,
                     callback=self._callback,
                 )
                 stream.start()

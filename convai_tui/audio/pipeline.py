@@ -221,6 +221,7 @@ class AudioPipeline:
                 sample_rate=self.settings.sample_rate,
                 frame_ms=self.settings.frame_ms,
                 queue_frames=self.settings.mic_queue_frames,
+                latency=self.settings.input_latency_s,
             )
             mic.open()
         except AudioError as exc:
@@ -292,6 +293,7 @@ class AudioPipeline:
                 frame_ms=self.settings.frame_ms,
                 jitter_target_ms=self.settings.jitter_target_ms,
                 jitter_max_ms=self.settings.jitter_max_ms,
+                latency=self.settings.output_latency_s,
             )
             speaker.open()
         except AudioError as exc:

@@ -17,6 +17,11 @@ from .jitter import JitterBuffer
 from .levels import LevelMeter
 
 
+# Suggested device latency: small enough that playback starts well within 100 ms of the first
+# frame (jitter target + one 10 ms block + this), large enough for ALSA's pulse plugin.
+DEFAULT_OUTPUT_LATENCY_S = 0.03
+
+
 class SpeakerPlayback:
     """An output stream that plays whatever is pushed into :attr:`buffer`."""
 
@@ -27,10 +32,12 @@ class SpeakerPlayback:
         frame_ms: int = 10,
         jitter_target_ms: int = 30,
         jitter_max_ms: int = 250,
+        latency: float | str = DEFAULT_OUTPUT_LATENCY_S,
     ) -> None:
         self.device = device
         self.sample_rate = sample_rate
         self.block_samples = samples_per_frame(sample_rate, frame_ms)
+        self.latency = latency
         self.buffer = JitterBuffer(sample_rate, jitter_target_ms, jitter_max_ms)
         self.meter = LevelMeter(sample_rate)
         self._stream: Any = None
@@ -56,7 +63,7 @@ class SpeakerPlayback:
                     device=self.device,
                     channels=channels,
                     dtype="int16",
-                    latency="low",
+                    latency=self.latency,
                     callback=self._callback,
                 )
                 stream.start()

@@ -26,6 +26,10 @@ class AudioSettings:
     mute_on_start: bool = False
     push_to_talk: bool = False
     """Start in push-to-talk mode: the mic sends silence until ``toggle_push_to_talk`` opens it."""
+    input_latency_s: float = 0.03
+    """Suggested PortAudio input latency (raise it if the mic overflows on a busy machine)."""
+    output_latency_s: float = 0.03
+    """Suggested PortAudio output latency (adds to ``jitter_target_ms`` before sound is heard)."""
     mic_queue_frames: int = 50
     """Frames the capture ring holds between the PortAudio thread and the event loop."""
     stall_after_s: float = 1.0
