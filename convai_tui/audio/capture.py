@@ -21,7 +21,6 @@ from .errors import MIC_STALLED, MIC_UNAVAILABLE, AudioError, ProblemCallback
 from .framing import Int16Array, samples_per_frame
 from .levels import LevelMeter
 
-
 # Suggested device latency. A number rather than PortAudio's "low" so it means the same on every
 # host API (ALSA hw "low" is ~9 ms, too tight for a Python callback under load).
 DEFAULT_INPUT_LATENCY_S = 0.03

@@ -16,7 +16,6 @@ from .framing import samples_per_frame
 from .jitter import JitterBuffer
 from .levels import LevelMeter
 
-
 # Suggested device latency: small enough that playback starts well within 100 ms of the first
 # frame (jitter target + one 10 ms block + this), large enough for ALSA's pulse plugin.
 DEFAULT_OUTPUT_LATENCY_S = 0.03

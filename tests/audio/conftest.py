@@ -34,11 +34,14 @@ def pulse() -> Iterator[PulseServer]:
     try:
         server = start_pulse()
     except PulseUnavailable as exc:
-        message = f"PulseAudio harness unavailable: {exc}"
+        problem = f"PulseAudio harness unavailable: {exc}"
+    else:
+        problem = ""
+    if problem:
         if _in_ci():
-            pytest.fail(message, pytrace=False)
-        warnings.warn(message, stacklevel=1)
-        pytest.skip(f"*** SKIPPED AUDIO TESTS *** {message}")
+            pytest.fail(problem, pytrace=False)
+        warnings.warn(problem, stacklevel=1)
+        pytest.skip(f"*** SKIPPED AUDIO TESTS *** {problem}")
     saved = {key: os.environ.get(key) for key in server.env}
     os.environ.update(server.env)
     _reinit_portaudio()

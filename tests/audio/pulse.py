@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REQUIRED_TOOLS = ("pulseaudio", "pactl", "paplay", "parec")
+REQUIRED_TOOLS = ("pulseaudio", "pactl", "paplay", "parec", "espeak-ng")
 SAMPLE_RATE = 48_000
 
 _SCRIPT = """\
@@ -116,7 +116,7 @@ def start_pulse(runtime_dir: Path | None = None, timeout: float = 10.0) -> Pulse
     missing = missing_tools()
     if missing:
         raise PulseUnavailable(
-            f"missing {', '.join(missing)}: apt-get install -y pulseaudio pulseaudio-utils"
+            f"missing {', '.join(missing)}: apt-get install -y pulseaudio pulseaudio-utils espeak-ng"
         )
     owns_dir = runtime_dir is None
     rdir = Path(tempfile.mkdtemp(prefix="convai-pulse-")) if runtime_dir is None else runtime_dir
@@ -191,8 +191,15 @@ def _wait_until_flowing(server: PulseServer, source: str, timeout: float) -> Non
     long. Waiting here keeps that start-up quirk out of the tests' timing.
     """
     probe = subprocess.Popen(
-        ["parec", f"--device={source}", "--raw", "--latency-msec=10", "--format=s16le",
-         f"--rate={SAMPLE_RATE}", "--channels=1"],
+        [
+            "parec",
+            f"--device={source}",
+            "--raw",
+            "--latency-msec=10",
+            "--format=s16le",
+            f"--rate={SAMPLE_RATE}",
+            "--channels=1",
+        ],
         env=server.client_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

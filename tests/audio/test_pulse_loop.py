@@ -8,8 +8,8 @@ OutputStream) to the default sink ``spk`` is recorded from ``spk.monitor`` with 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
-import threading
 import time
 from pathlib import Path
 
@@ -27,6 +27,19 @@ pytestmark = pytest.mark.audio
 def _dominant_hz(pcm: np.ndarray) -> float:
     spectrum = np.abs(np.fft.rfft(pcm.astype(np.float64) * np.hanning(len(pcm))))
     return float(np.argmax(spectrum) * SAMPLE_RATE / len(pcm))
+
+
+async def _play_into_mic(pulse: PulseServer, wav: Path) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        "paplay", "--device=mic", str(wav), env=pulse.client_env()
+    )
+
+
+async def _finish(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        with contextlib.suppress(ProcessLookupError):  # it may have just finished
+            process.terminate()
+    await asyncio.wait_for(process.wait(), 5)
 
 
 @pytest.fixture(scope="module")
@@ -50,9 +63,7 @@ async def test_microphone_hears_speech_played_into_the_mic_sink(
 ) -> None:
     mic = MicCapture(asyncio.get_running_loop())
     mic.open()
-    player = subprocess.Popen(
-        ["paplay", "--device=mic", str(speech_wav)], env=pulse.client_env()
-    )
+    player = await _play_into_mic(pulse, speech_wav)
     frames: list[np.ndarray] = []
     try:
         deadline = time.monotonic() + 2.0
@@ -61,8 +72,7 @@ async def test_microphone_hears_speech_played_into_the_mic_sink(
             frames.append(frame.pcm)
     finally:
         mic.close()
-        player.terminate()
-        player.wait(5)
+        await _finish(player)
     pcm = np.concatenate(frames)
     peak = np.abs(pcm.astype(np.int32)).max() / FULL_SCALE
     assert len(pcm) >= 1.5 * SAMPLE_RATE, f"only {len(pcm) / SAMPLE_RATE:.2f} s captured"
@@ -73,18 +83,25 @@ async def test_microphone_hears_speech_played_into_the_mic_sink(
 
 
 async def test_speaker_output_reaches_the_speaker_sink(pulse: PulseServer) -> None:
-    recorder = subprocess.Popen(
-        ["parec", "--device=spk.monitor", "--format=s16le", f"--rate={SAMPLE_RATE}",
-         "--channels=1", "--raw", "--latency-msec=20"],
-        stdout=subprocess.PIPE,
+    recorder = await asyncio.create_subprocess_exec(
+        "parec",
+        "--device=spk.monitor",
+        "--format=s16le",
+        f"--rate={SAMPLE_RATE}",
+        "--channels=1",
+        "--raw",
+        "--latency-msec=20",
+        stdout=asyncio.subprocess.PIPE,
         env=pulse.client_env(),
     )
     chunks: list[bytes] = []
-    reader = threading.Thread(
-        target=lambda: chunks.extend(iter(lambda: recorder.stdout.read(4096), b"")),  # type: ignore[union-attr]
-        daemon=True,
-    )
-    reader.start()
+
+    async def drain() -> None:
+        assert recorder.stdout is not None
+        while chunk := await recorder.stdout.read(4096):
+            chunks.append(chunk)
+
+    reader = asyncio.create_task(drain())
     speaker = SpeakerPlayback(jitter_target_ms=30)
     speaker.open()
     try:
@@ -99,9 +116,8 @@ async def test_speaker_output_reaches_the_speaker_sink(pulse: PulseServer) -> No
         await asyncio.sleep(0.3)
     finally:
         speaker.close()
-        recorder.terminate()
-        recorder.wait(5)
-        reader.join(5)
+        await _finish(recorder)
+        await asyncio.wait_for(reader, 5)
     recorded = np.frombuffer(b"".join(chunks), dtype=np.int16)
     assert len(recorded) > 0.5 * SAMPLE_RATE, "parec recorded almost nothing"
     peak = np.abs(recorded.astype(np.int32)).max() / FULL_SCALE
@@ -112,3 +128,60 @@ async def test_speaker_output_reaches_the_speaker_sink(pulse: PulseServer) -> No
     stats = speaker.buffer.stats()
     assert stats.overflows == 0
     assert stats.start_latency_ms is not None and stats.start_latency_ms < 100.0
+
+
+class _Participant:
+    def __init__(self) -> None:
+        self.published: list[object] = []
+
+    async def publish_track(self, track: object, options: object) -> None:
+        self.published.append(track)
+
+    async def unpublish_track(self, sid: str) -> None:
+        pass
+
+
+class _Room:
+    """Just enough of rtc.Room for the pipeline's mic half (no server needed)."""
+
+    def __init__(self) -> None:
+        self.local_participant = _Participant()
+        self.remote_participants: dict[str, object] = {}
+
+    def on(self, event: str, handler: object) -> None:
+        pass
+
+    def off(self, event: str, handler: object) -> None:
+        pass
+
+
+async def test_pipeline_sends_speech_through_the_apm(pulse: PulseServer, speech_wav: Path) -> None:
+    from livekit import rtc
+
+    from convai_tui.audio import AudioPipeline, AudioSettings
+
+    problems: list[str] = []
+    pipe = AudioPipeline(AudioSettings(aec=True), lambda code, msg: problems.append(code))
+    result = await pipe.start(_Room())
+    assert (result.mic, result.speaker) == (True, True), problems
+    sent: list[np.ndarray] = []
+
+    async def record(frame: rtc.AudioFrame) -> None:
+        sent.append(np.frombuffer(frame.data.cast("B"), dtype=np.int16).copy())
+
+    pipe._source.capture_frame = record  # type: ignore[union-attr, method-assign]
+    player = await _play_into_mic(pulse, speech_wav)
+    try:
+        await asyncio.sleep(2.0)
+        levels = pipe.levels()
+        stats = pipe.stats()
+    finally:
+        await _finish(player)
+        await pipe.stop()
+    assert problems == []
+    pcm = np.concatenate(sent)
+    assert len(sent) > 150, f"only {len(sent)} frames sent in 2 s"
+    peak = np.abs(pcm.astype(np.int32)).max() / FULL_SCALE
+    assert peak > 0.05, f"peak after APM {peak:.4f}"
+    assert stats["apm"] and stats["capture_errors"] == 0 and stats["mic_overflows"] == 0
+    assert levels.mic_dbfs is not None and levels.speaker_dbfs is not None
