@@ -8,7 +8,10 @@ Public API
 Session use (``pipeline``/``settings``):
 
 - ``AudioSettings(enabled, input_device, output_device, aec, sample_rate, frame_ms,
-  jitter_target_ms, jitter_max_ms, mute_on_start, push_to_talk, mic_queue_frames, stall_after_s)``
+  jitter_target_ms, jitter_max_ms, mute_on_start, push_to_talk, input_latency_s,
+  output_latency_s, mic_queue_frames, stall_after_s)``. Playback starts once
+  ``jitter_target_ms`` (floor 10 ms) is queued, at the next 10 ms callback, then the device adds
+  ``output_latency_s``: about 30 + 10 + 30 ms with the defaults.
 - ``AudioPipeline(settings, on_problem)`` where ``on_problem(code: str, message: str)`` receives
   ``audio.*`` catalogue codes instead of exceptions:
 
