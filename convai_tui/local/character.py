@@ -35,6 +35,7 @@ _WORD_INTERVAL_S = 0.025
 _CLOSE_AFTER_NOTICE_S = 0.5
 """Gap between a closing notice and the room deletion, so the notice reaches the client."""
 _INTERRUPT_DEBOUNCE_S = 0.3
+_ACTIVE = 2  # ParticipantInfo.State.ACTIVE: the participant can receive data
 _CONTEXT_MAX_TOKENS = 50_000
 _STATIC_MAX_TOKENS = 20_000
 _RUNTIME_MAX_TOKENS = 30_000
@@ -165,9 +166,9 @@ class Character:
         self._spawn(self._serve_inbox())
         self._spawn(self._idle_loop())
         for participant in list(room.remote_participants.values()):
-            if self._is_client(participant):
+            if self._is_client(participant) and participant.state == _ACTIVE:
                 self._events.client_joined(self.room_name, participant.identity)
-                self._spawn(self._greet(participant.identity))
+                self._spawn(self.greet(participant.identity))
 
     async def stop(self) -> None:
         """Leave the room and stop every task; safe to call more than once."""
@@ -206,11 +207,11 @@ class Character:
     def _on_participant_active(self, participant: rtc.RemoteParticipant) -> None:
         if self._is_client(participant) and not self._closing:
             self._events.client_joined(self.room_name, participant.identity)
-            self._spawn(self._greet(participant.identity))
+            self._spawn(self.greet(participant.identity))
 
     def _on_participant_disconnected(self, participant: rtc.RemoteParticipant) -> None:
         if self._is_client(participant):
-            self._greeted.discard(participant.identity)
+            self.forget(participant.identity)
             self._events.client_left(self.room_name, participant.identity)
 
     def _on_disconnected(self, reason: int) -> None:
@@ -233,8 +234,13 @@ class Character:
         ):
             self._spawn(hook(self, track, participant))
 
-    async def _greet(self, identity: str) -> None:
-        if identity in self._greeted:
+    def forget(self, identity: str) -> None:
+        """The client left: greet it again if it comes back."""
+        self._greeted.discard(identity)
+
+    async def greet(self, identity: str) -> None:
+        """``interaction-created`` then ``bot-ready``, once per client presence."""
+        if identity in self._greeted or self._closing:
             return
         self._greeted.add(identity)
         await self.send(
@@ -288,11 +294,21 @@ class Character:
         # interrupt-bot is handled while the bot is still talking.
         while True:
             packet = await self._inbox.get()
-            sender = packet.participant.identity if packet.participant else None
+            sender = self._sender_of(packet)
             try:
                 await self._handle_packet(packet.data, sender)
             except Exception:
                 log.exception("failed to handle a client packet in %s", self.room_name)
+
+    def _sender_of(self, packet: rtc.DataPacket) -> str | None:
+        if packet.participant is not None:
+            return packet.participant.identity
+        # The SDK only names senders it has been told about, and livekit-server announces
+        # non-publishing participants seconds late. Until then, a room with one greeted
+        # client can only have heard from that client; otherwise reply to everyone.
+        if len(self._greeted) == 1:
+            return next(iter(self._greeted))
+        return None
 
     async def _handle_packet(self, payload: bytes, sender: str | None) -> None:
         self._touch()

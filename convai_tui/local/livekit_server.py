@@ -108,40 +108,35 @@ class LiveKitBackend(Protocol):
     async def resume(self) -> None: ...
 
 
-def _free_tcp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+# Ports are chosen below the kernel's ephemeral range (32768+ on Linux): a port that is free
+# now but ephemeral may be taken by any outgoing connection before the child binds it.
+_PORT_FLOOR = 20_000
+_PORT_CEILING = 32_000
+_handed_out: set[int] = set()
+"""Ports given to a LiveKitServer of this process; never reused while it may still bind."""
 
 
-def _free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _udp_range_free(start: int, count: int) -> bool:
-    sockets: list[socket.socket] = []
-    try:
-        for port in range(start, start + count):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            sockets.append(sock)
+def _bindable(port: int, kind: socket.SocketKind) -> bool:
+    # livekit-server binds some sockets on the wildcard address, so test that one.
+    with socket.socket(socket.AF_INET, kind) as sock:
+        try:
             sock.bind(("0.0.0.0", port))
-        return True
-    except OSError:
-        return False
-    finally:
-        for sock in sockets:
-            sock.close()
+        except OSError:
+            return False
+    return True
 
 
-def _free_udp_range(count: int) -> int:
-    """First port of ``count`` consecutive free UDP ports, away from the ephemeral range."""
-    for _ in range(200):
-        start = secrets.randbelow(20000) + 20000
-        if _udp_range_free(start, count):
+def _free_ports(count: int, kind: socket.SocketKind) -> int:
+    """First of ``count`` consecutive free ports (TCP or UDP), reserved for this process."""
+    for _ in range(500):
+        start = _PORT_FLOOR + secrets.randbelow(_PORT_CEILING - _PORT_FLOOR - count)
+        candidates = range(start, start + count)
+        if any(port in _handed_out for port in candidates):
+            continue
+        if all(_bindable(port, kind) for port in candidates):
+            _handed_out.update(candidates)
             return start
-    raise LiveKitServerError(f"could not find {count} consecutive free UDP ports")
+    raise LiveKitServerError(f"could not find {count} free consecutive ports")
 
 
 class LiveKitServer:
@@ -216,15 +211,11 @@ class LiveKitServer:
         await self.stop()
 
     def _allocate_ports(self) -> None:
-        self._port = _free_tcp_port()
-        self._rtc_tcp_port = _free_tcp_port()
-        while self._rtc_tcp_port == self._port:
-            self._rtc_tcp_port = _free_tcp_port()
-        self._turn_udp_port = _free_udp_port()
-        self._udp_start = _free_udp_range(self.UDP_RANGE_SIZE)
-        self._turn_relay_start = _free_udp_range(self.TURN_RELAY_RANGE_SIZE)
-        while abs(self._turn_relay_start - self._udp_start) < self.UDP_RANGE_SIZE:
-            self._turn_relay_start = _free_udp_range(self.TURN_RELAY_RANGE_SIZE)
+        self._port = _free_ports(1, socket.SOCK_STREAM)
+        self._rtc_tcp_port = _free_ports(1, socket.SOCK_STREAM)
+        self._turn_udp_port = _free_ports(1, socket.SOCK_DGRAM)
+        self._udp_start = _free_ports(self.UDP_RANGE_SIZE, socket.SOCK_DGRAM)
+        self._turn_relay_start = _free_ports(self.TURN_RELAY_RANGE_SIZE, socket.SOCK_DGRAM)
 
     def _config_text(self) -> str:
         # JSON is valid YAML, and quoting every value avoids YAML surprises with the secret.
@@ -261,15 +252,25 @@ class LiveKitServer:
         binary = self._binary or find_livekit_server()
         if self._tempdir is None:
             self._tempdir = tempfile.TemporaryDirectory(prefix="convai-standin-lk-")
-        if self._port == 0:
-            self._allocate_ports()
-        self._spawn_child(binary, Path(self._tempdir.name))
-        self._paused = False
-        try:
-            await self._wait_ready()
-        except BaseException:
-            await self.stop()
-            raise
+        first_start = self._port == 0
+        for attempt in range(3):
+            if first_start:
+                self._allocate_ports()
+            self._spawn_child(binary, Path(self._tempdir.name))
+            self._paused = False
+            try:
+                await self._wait_ready()
+                return
+            except LiveKitServerError:
+                await self.stop()
+                # Someone else bound one of our ports between the check and the child's bind.
+                if not first_start or attempt == 2 or "address already in use" not in (
+                    self.log_tail(5)
+                ):
+                    raise
+            except BaseException:
+                await self.stop()
+                raise
 
     def _spawn_child(self, binary: Path, workdir: Path) -> None:
         # Synchronous on purpose: fork/exec is quick, and a plain Popen (unlike an asyncio

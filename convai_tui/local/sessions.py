@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 
 CLIENT_TOKEN_TTL = timedelta(hours=1)
 _BOT_START_TIMEOUT_S = 10.0
-_BOTLESS_POLL_S = 0.5
+_WATCH_FAST_S = 0.05
+_WATCH_SLOW_S = 0.25
 _DUPLICATE_STAY_S = 1.0
 
 
@@ -175,8 +176,8 @@ class SessionManager:
         except BaseException:
             await self.end_session(session.session_id, "bot_start_failed")
             raise
-        if room.bot is None and room.poller is None:
-            room.poller = self._spawn(self._poll_botless_room(room))
+        if room.poller is None:
+            room.poller = self._spawn(self._watch_room(room))
         self._timers[session.session_id] = self._spawn(self._join_deadline(session))
         return session
 
@@ -205,13 +206,18 @@ class SessionManager:
 
     # -- CharacterEvents ----------------------------------------------------------------------
     def client_joined(self, room_name: str, identity: str) -> None:
+        # Reported by the bot and by the room watcher; whichever is first wins.
         for session in self._sessions_of(room_name, identity):
+            if session.present:
+                continue
             session.joined = True
             session.present = True
             self._cancel_timer(session.session_id)
 
     def client_left(self, room_name: str, identity: str) -> None:
         for session in self._sessions_of(room_name, identity):
+            if not session.present:
+                continue
             session.present = False
             self._cancel_timer(session.session_id)
             self._timers[session.session_id] = self._spawn(self._release_after_grace(session))
@@ -248,24 +254,36 @@ class SessionManager:
         if timer is not None and timer is not asyncio.current_task():
             timer.cancel()
 
-    async def _poll_botless_room(self, room: _RoomState) -> None:
-        """Without a bot nobody watches the room from inside, so ask the server."""
+    async def _watch_room(self, room: _RoomState) -> None:
+        """Follow who is in the room from the server's point of view.
+
+        A bot alone would learn about a text-only client (one that publishes no track) seconds
+        late: livekit-server batches participant updates for non-publishers (~3 s). The
+        server API sees the client as soon as it is active, so we poll it, quickly while a
+        session is waiting for its client and slowly otherwise.
+        """
         present: set[str] = set()
         while room.name in self._rooms:
-            await asyncio.sleep(_BOTLESS_POLL_S)
-            if room.bot is not None:
-                return
+            waiting = any(not self.sessions[sid].present for sid in room.session_ids)
+            await asyncio.sleep(_WATCH_FAST_S if waiting else _WATCH_SLOW_S)
             try:
                 response = await self.lkapi.room.list_participants(
                     api.ListParticipantsRequest(room=room.name))
             except Exception:
                 continue
-            now_present = {p.identity for p in response.participants
-                           if p.kind != api.ParticipantInfo.Kind.AGENT}
+            now_present = {
+                p.identity for p in response.participants
+                if p.kind != api.ParticipantInfo.Kind.AGENT
+                and p.state == api.ParticipantInfo.State.ACTIVE
+            }
             for identity in now_present - present:
                 self.client_joined(room.name, identity)
+                if room.bot is not None:
+                    await room.bot.greet(identity)
             for identity in present - now_present:
                 self.client_left(room.name, identity)
+                if room.bot is not None:
+                    room.bot.forget(identity)
             present = now_present
 
     # -- ending -------------------------------------------------------------------------------

@@ -94,11 +94,11 @@ class RtviTestClient:
         message_type: str,
         *,
         start: int = 0,
-        timeout: float = DEFAULT_TIMEOUT_S,
+        within: float = DEFAULT_TIMEOUT_S,
         where: Callable[[dict[str, Any]], bool] | None = None,
     ) -> tuple[int, dict[str, Any]]:
         """First message at index >= start whose resolved type matches (and ``where``)."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         while True:
             for index in range(start, len(self.messages)):
                 message = self.messages[index]
@@ -107,21 +107,21 @@ class RtviTestClient:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise AssertionError(
-                    f"no {message_type!r} within {timeout} s; got {self.types(start)}")
+                    f"no {message_type!r} within {within} s; got {self.types(start)}")
             self._changed.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), remaining)
 
     async def wait_ack(self, event_type: str, *, start: int = 0,
-                       timeout: float = DEFAULT_TIMEOUT_S) -> dict[str, Any]:
+                       within: float = DEFAULT_TIMEOUT_S) -> dict[str, Any]:
         """The server-response for ``event_type`` (flat or wrapped), unwrapped."""
         _, message = await self.wait_for(
-            "server-response", start=start, timeout=timeout,
+            "server-response", start=start, within=within,
             where=lambda m: ack_body(m).get("event_type") == event_type)
         return ack_body(message)
 
-    async def wait_disconnected(self, timeout: float = DEFAULT_TIMEOUT_S) -> int:
-        return await asyncio.wait_for(asyncio.shield(self.disconnect_reason), timeout)
+    async def wait_disconnected(self, within: float = DEFAULT_TIMEOUT_S) -> int:
+        return await asyncio.wait_for(asyncio.shield(self.disconnect_reason), within)
 
     async def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -136,9 +136,9 @@ def ack_body(message: dict[str, Any]) -> dict[str, Any]:
 
 async def post(url: str, *, json_body: Any = None, data: bytes | None = None,
                headers: dict[str, str] | None = None,
-               timeout: float = DEFAULT_TIMEOUT_S) -> tuple[int, Any]:
+               within: float = DEFAULT_TIMEOUT_S) -> tuple[int, Any]:
     """POST and return (status, parsed JSON or text)."""
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as http:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=within)) as http:
         kwargs: dict[str, Any] = {"headers": headers or {}}
         if data is not None:
             kwargs["data"] = data
@@ -174,9 +174,9 @@ async def connect_and_join(standin: LocalStandIn, **body: Any) -> tuple[dict[str
     return response, client
 
 
-async def wait_until(condition: Callable[[], bool], timeout: float = DEFAULT_TIMEOUT_S,
+async def wait_until(condition: Callable[[], bool], within: float = DEFAULT_TIMEOUT_S,
                      what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while not condition():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")

@@ -226,7 +226,7 @@ async def test_join_mode_shares_the_room_and_its_bot(
     client = await RtviTestClient.join(second["room_url"], second["token"])
     clients.append(client)
     await client.wait_for("bot-ready")
-    status, missing = await connect(standin, mode="join", room_name="no-such-room")
+    status, _ = await connect(standin, mode="join", room_name="no-such-room")
     assert status == 404
 
 
@@ -265,7 +265,7 @@ async def test_connect_delay_and_hang(standin_factory: StandInFactory) -> None:
     standin.faults.update({"connect_hang": True, "connect_delay_s": 0})
     with pytest.raises(asyncio.TimeoutError):
         await post(standin.connect_url + "/connect", json_body={"character_id": "x"},
-                   headers={"X-API-Key": standin.api_key}, timeout=0.5)
+                   headers={"X-API-Key": standin.api_key}, within=0.5)
 
 
 async def test_stats_and_healthz(standin: LocalStandIn) -> None:

@@ -1,0 +1,286 @@
+"""The stand-in bot's RTVI behaviour: greeting, acks, text turns, interrupt, speech."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from typing import Any
+
+import numpy as np
+import pytest
+from livekit import rtc
+from standin_client import (
+    RtviTestClient,
+    StandInFactory,
+    ack_body,
+    clients,
+    connect_and_join,
+    standin,
+    standin_factory,
+)
+
+from convai_tui.local.rtvi import MAX_PACKET_BYTES, SUPPORTED_TYPES
+from convai_tui.local.server import LocalStandIn
+
+pytestmark = pytest.mark.integration
+__all__ = ["clients", "standin", "standin_factory"]  # fixtures imported for pytest
+
+
+async def test_greeting_is_interaction_created_then_bot_ready(
+    standin: LocalStandIn, clients: list[RtviTestClient]
+) -> None:
+    response, client = await connect_and_join(standin)
+    clients.append(client)
+    first = client.messages[0]
+    assert first["label"] == "rtvi-ai" and first["type"] == "server-message"
+    assert first["data"]["type"] == "interaction-created"
+    assert first["data"]["interaction_id"].startswith("int_")
+    assert first["data"]["character_session_id"] == response["character_session_id"]
+    ready = client.messages[1]
+    assert ready == {"label": "rtvi-ai", "type": "bot-ready",
+                     "data": {"version": "1.0.0", "about": {"library": "convai-tui-standin"}}}
+    # client-ready is acked and answered with bot-ready again.
+    start = len(client.messages)
+    await client.send({"type": "client-ready", "data": {"version": "1.2.0"}})
+    await client.wait_for("bot-ready", start=start)
+    assert (await client.wait_ack("client-ready", start=start))["status"] == "success"
+
+
+TURN_SEQUENCE = [
+    "server-response", "user-started-speaking", "user-transcription", "user-stopped-speaking",
+    "final-user-transcription", "bot-llm-started", "bot-llm-text", "bot-llm-stopped",
+    "bot-emotion", "bot-tts-started", "bot-started-speaking", "bot-stopped-speaking",
+    "bot-turn-completed",
+]
+
+
+def _in_order(types: list[str | None], expected: list[str]) -> bool:
+    position = 0
+    for message_type in types:
+        if position < len(expected) and message_type == expected[position]:
+            position += 1
+    return position == len(expected)
+
+
+async def test_text_turn_emits_the_documented_sequence_and_quotes_the_user(
+    standin_factory: StandInFactory, clients: list[RtviTestClient]
+) -> None:
+    standin = await standin_factory(tts="tone")
+    _, client = await connect_and_join(standin)
+    clients.append(client)
+    start = len(client.messages)
+    sent_at = time.monotonic()
+    message_id = str(uuid.uuid4())
+    await client.send({"label": "rtvi-ai", "type": "user_text_message", "id": message_id,
+                       "data": {"text": "hello there"}})
+    done_index, done = await client.wait_for("bot-turn-completed", start=start)
+    assert done["data"]["was_interrupted"] is False
+    types = client.types(start)[: done_index - start + 1]
+    assert _in_order(types, TURN_SEQUENCE), types
+    assert types[0] == "server-response"
+    assert ack_body(client.messages[start]) == {
+        "type": "server-response", "event_type": "user_text_message", "status": "success",
+        "message": "User text message processed", "extras": {"text": "hello there"}}
+    # Forms: Pipecat user events and llm/tts events top-level, the rest wrapped.
+    by_type = {message_type: client.messages[start + i] for i, message_type in enumerate(types)}
+    for top_level in ("user-started-speaking", "user-transcription", "bot-llm-started",
+                      "bot-llm-text", "bot-tts-started"):
+        assert by_type[top_level]["type"] == top_level
+    for wrapped in ("final-user-transcription", "bot-emotion", "bot-started-speaking",
+                    "bot-stopped-speaking", "bot-turn-completed"):
+        assert by_type[wrapped]["type"] == "server-message"
+    transcription = by_type["user-transcription"]["data"]
+    assert transcription["text"] == "hello there" and transcription["final"] is True
+    assert transcription["user_id"] == client.identity and transcription["timestamp"]
+    assert by_type["final-user-transcription"]["data"]["text"] == "hello there"
+    assert by_type["final-user-transcription"]["data"]["message_id"] == message_id
+    emotion = by_type["bot-emotion"]["data"]
+    assert isinstance(emotion["emotion"], str) and 1 <= emotion["scale"] <= 3
+    chunks = [client.messages[start + i]["data"]["text"] for i, t in enumerate(types)
+              if t == "bot-llm-text"]
+    assert len(chunks) > 3
+    reply = "".join(chunks)
+    assert '"hello there"' in reply
+    first_chunk_index = start + types.index("bot-llm-text")
+    assert client.received_at[first_chunk_index] - sent_at < 0.5  # benchmarked separately
+    # The first turn also carries an action, as objects.
+    action = next(m for m in client.messages[start:] if m.get("data", {}).get("type")
+                  == "action-response")
+    assert action["data"]["actions"] == [{"name": "wave"}]
+
+
+async def test_every_registry_type_gets_exactly_one_ack(
+    standin: LocalStandIn, clients: list[RtviTestClient]
+) -> None:
+    _, client = await connect_and_join(standin)
+    clients.append(client)
+    payloads: dict[str, Any] = {
+        "trigger-message": {"trigger_name": "greet"},
+        "update-template-keys": {"template_keys": {"player": "Sam"}},
+        "update-scene-metadata": {"scene_metadata": [{"name": "door", "description": "red"}]},
+        "update-dynamic-info": {"dynamic_info": {"text": "It is raining"}},
+        "context-update": {"text": "one two three four five six seven eight nine ten",
+                           "mode": "append", "update_id": "u1"},
+        "tts-toggle": {"enabled": False},
+        "stt-toggle": {"muted": True},
+        "interrupt-bot": {},
+        "force-user-stopped-speaking": {},
+        "reset-idle-timer": {},
+        "user_text_message": {"text": "hi"},
+    }
+    assert set(payloads) | {"kill-pipeline"} == set(SUPPORTED_TYPES)
+    start = len(client.messages)
+    # Mix the documented envelopes: flat, labelled with id, WSDK participant_sid, wrapper.
+    envelopes = [
+        lambda t, d: {"type": t, "data": d},
+        lambda t, d: {"label": "rtvi-ai", "type": t, "id": str(uuid.uuid4()), "data": d},
+        lambda t, d: {"type": t, "data": {**d, "participant_sid": "PA_x"}},
+        lambda t, d: {"type": "client-message", "data": {"t": t, "d": d}},
+    ]
+    for index, (message_type, data) in enumerate(payloads.items()):
+        await client.send(envelopes[index % len(envelopes)](message_type, data))
+    acks: dict[str, dict[str, Any]] = {}
+    for message_type in payloads:
+        acks[message_type] = await client.wait_ack(message_type, start=start)
+    await client.wait_for("bot-turn-completed", start=start)
+    await asyncio.sleep(0.3)
+    all_acks = [ack_body(m) for m in client.messages[start:]
+                if ack_body(m).get("type") == "server-response"]
+    assert sorted(a["event_type"] for a in all_acks) == sorted(payloads)
+    assert all(a["status"] == "success" for a in all_acks), all_acks
+    assert acks["tts-toggle"]["message"] == "TTS disabled"
+    assert acks["tts-toggle"]["extras"] == {"enabled": False}
+    assert acks["stt-toggle"]["extras"] == {"muted": True}
+    assert acks["trigger-message"]["extras"]["trigger_name"] == "greet"
+    context = acks["context-update"]["extras"]
+    assert context["max_tokens"] == 50000 and context["token_count"] == 13
+    assert context["remaining_tokens"] == 50000 - 13 and context["update_id"] == "u1"
+
+    # The context token count moves with more text and resets.
+    start = len(client.messages)
+    await client.send({"type": "context-update", "data": {"text": "a b c", "mode": "append"}})
+    assert (await client.wait_ack("context-update", start=start))["extras"]["token_count"] == 17
+    start = len(client.messages)
+    await client.send({"type": "context-update", "data": {"mode": "reset"}})
+    assert (await client.wait_ack("context-update", start=start))["extras"]["token_count"] == 0
+
+    start = len(client.messages)
+    await client.send({"type": "update-dynamic-info", "data": {"dynamic_info": {}}})
+    ack = await client.wait_ack("update-dynamic-info", start=start)
+    assert ack["status"] == "error" and ack["message"] == "No text provided in dynamic info"
+
+    start = len(client.messages)
+    await client.send({"type": "tts-toggle", "data": {"enabled": True}})
+    assert (await client.wait_ack("tts-toggle", start=start))["message"] == "TTS enabled"
+
+
+async def test_protocol_error_acks(standin: LocalStandIn, clients: list[RtviTestClient]) -> None:
+    _, client = await connect_and_join(standin)
+    clients.append(client)
+    start = len(client.messages)
+    await client.send(b"{definitely not json")
+    parse = await client.wait_ack("parse-error", start=start)
+    assert parse == {"type": "server-response", "event_type": "parse-error", "status": "error",
+                     "message": "Failed to parse message: invalid JSON or UTF-8 encoding"}
+    await client.send({"data": {"text": "no type"}})
+    validation = await client.wait_ack("validation-error", start=start)
+    assert validation["message"] == "Message missing required 'type' field"
+    assert validation["extras"]["received_message"] == {"data": {"text": "no type"}}
+    await client.send({"type": "dance", "data": {}})
+    unknown = await client.wait_ack("dance", start=start)
+    assert unknown["status"] == "error"
+    assert unknown["message"] == "Unknown message type: dance"
+    assert unknown["extras"]["supported_types"] == list(SUPPORTED_TYPES)
+
+
+async def test_wrapped_response_form(standin_factory: StandInFactory,
+                                     clients: list[RtviTestClient]) -> None:
+    standin = await standin_factory(response_form="wrapped")
+    _, client = await connect_and_join(standin)
+    clients.append(client)
+    start = len(client.messages)
+    await client.send({"type": "reset-idle-timer"})
+    _, message = await client.wait_for("server-response", start=start)
+    assert message["type"] == "server-message" and message["label"] == "rtvi-ai"
+    assert message["data"]["event_type"] == "reset-idle-timer"
+    assert message["data"]["status"] == "success"
+
+
+async def test_interrupt_mid_turn_ends_with_was_interrupted(
+    standin_factory: StandInFactory, clients: list[RtviTestClient]
+) -> None:
+    standin = await standin_factory(tts="espeak")
+    _, client = await connect_and_join(standin)
+    clients.append(client)
+    start = len(client.messages)
+    await client.send({"type": "user_text_message",
+                       "data": {"text": "please tell me a long story about the sea"}})
+    await client.wait_for("bot-started-speaking", start=start)
+    interrupted_at = time.monotonic()
+    await client.send({"type": "interrupt-bot"})
+    ack = await client.wait_ack("interrupt-bot", start=start)
+    assert ack["status"] == "success"
+    _, done = await client.wait_for("bot-turn-completed", start=start)
+    assert done["data"]["was_interrupted"] is True
+    # espeak speech of that reply lasts seconds; the interrupt cut it short.
+    assert time.monotonic() - interrupted_at < 1.5
+    types = client.types(start)
+    assert types.index("bot-stopped-speaking") < types.index("bot-turn-completed")
+
+
+async def test_espeak_speech_reaches_the_client_as_audio(
+    standin_factory: StandInFactory, clients: list[RtviTestClient]
+) -> None:
+    standin = await standin_factory(tts="espeak")
+    _, client = await connect_and_join(standin)
+    clients.append(client)
+    track_ready: asyncio.Future[rtc.RemoteAudioTrack] = asyncio.get_running_loop().create_future()
+
+    def on_track(track: rtc.Track, publication: rtc.RemoteTrackPublication,
+                 participant: rtc.RemoteParticipant) -> None:
+        if isinstance(track, rtc.RemoteAudioTrack) and not track_ready.done():
+            assert publication.name == "character-voice"
+            track_ready.set_result(track)
+
+    client.room.on("track_subscribed", on_track)
+    for publication in (p for participant in client.room.remote_participants.values()
+                        for p in participant.track_publications.values()):
+        if isinstance(publication.track, rtc.RemoteAudioTrack) and not track_ready.done():
+            track_ready.set_result(publication.track)
+    track = await asyncio.wait_for(track_ready, 10)
+    stream = rtc.AudioStream(track, sample_rate=48000, num_channels=1)
+    peak = 0
+
+    async def measure() -> None:
+        nonlocal peak
+        async for event in stream:
+            samples = np.frombuffer(event.frame.data, dtype=np.int16)
+            peak = max(peak, int(np.abs(samples).max(initial=0)))
+            if peak > 2000:
+                return
+
+    measuring = asyncio.ensure_future(measure())
+    start = len(client.messages)
+    await client.send({"type": "user_text_message", "data": {"text": "hi"}})
+    await client.wait_for("bot-started-speaking", start=start)
+    try:
+        await asyncio.wait_for(measuring, 8)
+    finally:
+        measuring.cancel()
+        await stream.aclose()
+    assert peak > 2000
+
+
+async def test_huge_text_is_echoed_within_the_packet_limit(
+    standin: LocalStandIn, clients: list[RtviTestClient]
+) -> None:
+    _, client = await connect_and_join(standin)
+    clients.append(client)
+    start = len(client.messages)
+    text = "word " * 2900  # about 14.5 kB: fits one client packet, not our wrapped echo
+    await client.send({"type": "user_text_message", "data": {"text": text}})
+    await client.wait_for("bot-turn-completed", start=start, within=30)
+    assert all(len(raw) <= MAX_PACKET_BYTES for raw in client.raw)
+    assert all(json.loads(raw) for raw in client.raw[start:])
