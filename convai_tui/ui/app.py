@@ -48,29 +48,90 @@ class ConvaiApp(App[int]):
     COMMANDS: ClassVar = App.COMMANDS | {ConvaiCommands}
     ENABLE_COMMAND_PALETTE = True
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+q", "quit", "Quit", priority=True, id="app.quit",
-                tooltip="Close the session, quit and restore the terminal"),
+        Binding(
+            "ctrl+q",
+            "quit",
+            "Quit",
+            priority=True,
+            id="app.quit",
+            tooltip="Close the session, quit and restore the terminal",
+        ),
         Binding("ctrl+c", "help_quit", show=False, system=True, id="app.help-quit"),
-        Binding("ctrl+p", "command_palette", "Commands", priority=True, show=False,
-                id="app.command-palette", tooltip="Open the command palette"),
-        Binding("f1,question_mark", "help", "Help", id="app.help", key_display="?",
-                tooltip="Show every key and its binding id"),
-        Binding("f2", "show_tab('session')", "Session", id="view.session",
-                tooltip="Transcript and message input"),
-        Binding("f3", "show_tab('errors')", "Errors", id="view.errors",
-                tooltip="Every error with cause, fix and how to verify"),
-        Binding("f4", "show_tab('participants')", "People", id="view.participants",
-                tooltip="Participants in the room"),
-        Binding("f5", "show_tab('diagnostics')", "Diag", id="view.diagnostics",
-                tooltip="Counters, room details and latency"),
-        Binding("ctrl+r", "retry_now", "Retry now", priority=True, id="retry.now",
-                tooltip="Run the scheduled retry immediately"),
-        Binding("escape", "cancel_retry", "Cancel", priority=True, id="retry.cancel",
-                tooltip="Give up the retry or the waiting room"),
-        Binding("escape", "dismiss_blocking", "Dismiss", id="blocking.dismiss",
-                tooltip="Hide the banner (the session stays ended)"),
-        Binding("t", "toggle_token", "Token", id="diagnostics.reveal-token",
-                tooltip="Reveal or hide the LiveKit token"),
+        Binding(
+            "ctrl+p",
+            "command_palette",
+            "Commands",
+            priority=True,
+            show=False,
+            id="app.command-palette",
+            tooltip="Open the command palette",
+        ),
+        Binding(
+            "f1,question_mark",
+            "help",
+            "Help",
+            id="app.help",
+            key_display="?",
+            tooltip="Show every key and its binding id",
+        ),
+        Binding(
+            "f2",
+            "show_tab('session')",
+            "Session",
+            id="view.session",
+            tooltip="Transcript and message input",
+        ),
+        Binding(
+            "f3",
+            "show_tab('errors')",
+            "Errors",
+            id="view.errors",
+            tooltip="Every error with cause, fix and how to verify",
+        ),
+        Binding(
+            "f4",
+            "show_tab('participants')",
+            "People",
+            id="view.participants",
+            tooltip="Participants in the room",
+        ),
+        Binding(
+            "f5",
+            "show_tab('diagnostics')",
+            "Diag",
+            id="view.diagnostics",
+            tooltip="Counters, room details and latency",
+        ),
+        Binding(
+            "ctrl+r",
+            "retry_now",
+            "Retry now",
+            priority=True,
+            id="retry.now",
+            tooltip="Run the scheduled retry immediately",
+        ),
+        Binding(
+            "escape",
+            "cancel_retry",
+            "Cancel",
+            priority=True,
+            id="retry.cancel",
+            tooltip="Give up the retry or the waiting room",
+        ),
+        Binding(
+            "escape",
+            "dismiss_blocking",
+            "Dismiss",
+            id="blocking.dismiss",
+            tooltip="Hide the banner (the session stays ended)",
+        ),
+        Binding(
+            "t",
+            "toggle_token",
+            "Token",
+            id="diagnostics.reveal-token",
+            tooltip="Reveal or hide the LiveKit token",
+        ),
     ]
 
     def __init__(
@@ -88,7 +149,9 @@ class ConvaiApp(App[int]):
         self.read_only = read_only
         self.keymap = dict(keymap or {})
         info = session.info
-        self.model = MonitorModel(character_id=info.character_id, character_name=info.character_name)
+        self.model = MonitorModel(
+            character_id=info.character_id, character_name=info.character_name
+        )
         self.title = title or f"convai-tui · {self.model.display_name}"
         self.ui_errors: list[str] = []
         self._subscription: Subscription | None = None
@@ -229,6 +292,7 @@ class ConvaiApp(App[int]):
         if reason is not None:
             self.monitor.flash_input_hint(f"Not sent: {reason}")
             return
+        self.model.begin_send(text)
         self._send(text)
 
     @work(group="session-commands", exit_on_error=False)
@@ -236,12 +300,14 @@ class ConvaiApp(App[int]):
         try:
             outcome = await self.session.send_text(text)
         except Exception as exc:
+            self.model.finish_send(self.clock(), text, accepted=False)
             self.report_ui_error("sending a message", exc)
             return
         screen = self.monitor
         field = screen.query_one("#message-input", Input)
-        if outcome.status in ("sent", "queued"):
-            self.model.note_typed(self.clock(), text)
+        accepted = outcome.status in ("sent", "queued")
+        self.model.finish_send(self.clock(), text, accepted=accepted)
+        if accepted:
             if field.value.strip() == text:
                 field.value = ""
             screen.refresh_parts({Part.TRANSCRIPT, Part.STATE}, self.clock())
@@ -255,7 +321,9 @@ class ConvaiApp(App[int]):
         if action in ("retry_now", "cancel_retry"):
             return on_monitor and self.model.retry is not None and not self.read_only
         if action == "dismiss_blocking":
-            return on_monitor and self.model.blocking is not None and not self.model.blocking_dismissed
+            return (
+                on_monitor and self.model.blocking is not None and not self.model.blocking_dismissed
+            )
         if action == "toggle_token":
             return on_monitor and self.monitor.active_tab == "diagnostics"
         if action == "show_tab":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
@@ -20,32 +20,50 @@ def monitor_commands(app: ConvaiApp) -> list[Command]:
         ("view: session", partial(app.action_show_tab, "session"), "Transcript and message input"),
         ("view: errors", partial(app.action_show_tab, "errors"), "Every error with cause and fix"),
         ("view: participants", partial(app.action_show_tab, "participants"), "Who is in the room"),
-        ("view: diagnostics", partial(app.action_show_tab, "diagnostics"),
-         "Counters, room details, latency"),
+        (
+            "view: diagnostics",
+            partial(app.action_show_tab, "diagnostics"),
+            "Counters, room details, latency",
+        ),
         ("help: keys", app.action_help, "Every key, its binding id and what it does"),
         ("errors: show all", partial(app.action_filter_errors, None), "Clear the error filter"),
     ]
     for category in sorted(app.model.error_counts):
-        commands.append((
-            f"errors: filter {category}",
-            partial(app.action_filter_errors, category),
-            f"Only {category}.* errors",
-        ))
+        commands.append(
+            (
+                f"errors: filter {category}",
+                partial(app.action_filter_errors, category),
+                f"Only {category}.* errors",
+            )
+        )
     if not app.read_only:
         if app.model.retry is not None:
-            commands.append(("session: retry now", app.action_retry_now,
-                             "Run the scheduled attempt immediately"))
-            commands.append(("session: cancel retry", app.action_cancel_retry,
-                             "Give up retrying; the session ends disconnected"))
+            commands.append(
+                (
+                    "session: retry now",
+                    app.action_retry_now,
+                    "Run the scheduled attempt immediately",
+                )
+            )
+            commands.append(
+                (
+                    "session: cancel retry",
+                    app.action_cancel_retry,
+                    "Give up retrying; the session ends disconnected",
+                )
+            )
         commands.append(("session: disconnect", app.action_disconnect, "End the session cleanly"))
-        commands.append(("session: connect", app.action_connect,
-                         "Connect again (leaves the Error state first)"))
+        commands.append(
+            ("session: connect", app.action_connect, "Connect again (leaves the Error state first)")
+        )
     revealed = app.monitor.token_revealed
-    commands.append((
-        "diagnostics: hide token" if revealed else "diagnostics: reveal token",
-        lambda: (app.action_show_tab("diagnostics"), app.action_toggle_token()),
-        "Show or hide the LiveKit token on the diagnostics tab",
-    ))
+    commands.append(
+        (
+            "diagnostics: hide token" if revealed else "diagnostics: reveal token",
+            lambda: (app.action_show_tab("diagnostics"), app.action_toggle_token()),
+            "Show or hide the LiveKit token on the diagnostics tab",
+        )
+    )
     commands.append(("app: quit", app.action_quit, "Close the session and quit"))
     return commands
 
@@ -59,7 +77,7 @@ class ConvaiCommands(Provider):
         app = self.app
         if not isinstance(app, ConvaiApp):
             return []
-        return monitor_commands(cast("ConvaiApp", app))
+        return monitor_commands(app)
 
     async def discover(self) -> Hits:
         for name, callback, help_text in self._commands():

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from convai_tui.core.errors import ErrorStage, SessionError
@@ -52,11 +52,11 @@ from convai_tui.core.states import SessionState
 FLASH_SECONDS = 3.0
 """How long a joined, left or updated participant stays highlighted."""
 
-ECHO_WINDOW_S = 30.0
+ECHO_WINDOW_S = 120.0
 """A user transcript equal to text typed this recently is the server's echo of it."""
 
 
-class Part(str, Enum):
+class Part(StrEnum):
     """A region of the screen that an event can invalidate."""
 
     STATE = "state"
@@ -194,6 +194,7 @@ class MonitorModel:
     logs: deque[LogRecorded] = field(default_factory=lambda: deque(maxlen=50))
     events_applied: int = 0
     _typed: deque[tuple[float, str]] = field(default_factory=lambda: deque(maxlen=32))
+    _pending: list[str] = field(default_factory=list)
 
     @property
     def display_name(self) -> str:
@@ -217,10 +218,20 @@ class MonitorModel:
 
     # --- things the UI itself records ------------------------------------------------------------
 
-    def note_typed(self, at: float, text: str) -> None:
-        """The user sent `text`; show it now and swallow the server's echo of it later."""
+    def begin_send(self, text: str) -> None:
+        """The user asked to send `text`; a core that echoes it as a transcript shows it first."""
+        self._pending.append(text)
+
+    def finish_send(self, at: float, text: str, *, accepted: bool) -> bool:
+        """The send returned. Shows the text unless the core already echoed it; True if added."""
+        if text not in self._pending:
+            return False  # echoed while the send was in flight: already shown
+        self._pending.remove(text)
+        if not accepted:
+            return False
         self._typed.append((at, text))
         self.transcript.append(TranscriptLine(at, "user", text))
+        return True
 
     def note_system(self, at: float, text: str) -> None:
         self.transcript.append(TranscriptLine(at, "system", text))
@@ -340,8 +351,15 @@ def _on_attempt(m: MonitorModel, e: ConnectAttemptStarted) -> set[Part]:
     if m.retry is not None:
         r = m.retry
         m.retry = RetryView(
-            e.attempt, r.max_attempts, r.delay_s, r.due_at, r.phase, r.error, r.waiting_since,
-            r.scheduled_at, in_progress=True,
+            e.attempt,
+            r.max_attempts,
+            r.delay_s,
+            r.due_at,
+            r.phase,
+            r.error,
+            r.waiting_since,
+            r.scheduled_at,
+            in_progress=True,
         )
         changed.add(Part.RETRY)
     return changed
@@ -429,8 +447,11 @@ def _on_transcript(m: MonitorModel, e: TranscriptReceived) -> set[Part]:
         text = (e.full_text or e.text) if e.role == "character" else e.text
         if e.role == "character":
             m.thinking = False
-        if e.role == "user" and m._is_echo(e.at, text):
-            return {Part.ACTIVITY}
+        if e.role == "user":
+            if text in m._pending:
+                m._pending.remove(text)
+            elif m._is_echo(e.at, text):
+                return {Part.ACTIVITY}
         m._add_line(e.at, e.role, text)
         return {Part.TRANSCRIPT, Part.ACTIVITY}
     if e.role == "character":
@@ -496,7 +517,9 @@ def _on_sent(m: MonitorModel, e: MessageSent) -> set[Part]:
 
 
 def _on_queued(m: MonitorModel, e: InputQueued) -> set[Part]:
-    m._add_line(e.at, "system", f"queued until {m.display_name} is ready ({e.queue_length} waiting)")
+    m._add_line(
+        e.at, "system", f"queued until {m.display_name} is ready ({e.queue_length} waiting)"
+    )
     return {Part.TRANSCRIPT}
 
 
@@ -526,7 +549,10 @@ def _on_idle_reset(m: MonitorModel, e: IdleTimerReset) -> set[Part]:
 def _on_usage(m: MonitorModel, e: UsageLimitReached) -> set[Part]:
     quota = e.quota_type or "unknown quota"
     m.blocking = BlockingView(
-        "usage_limit", f"usage limit reached: {quota}", e.message or "", "server.usage_limit_reached",
+        "usage_limit",
+        f"usage limit reached: {quota}",
+        e.message or "",
+        "server.usage_limit_reached",
         e.at,
     )
     m.blocking_dismissed = False

@@ -85,8 +85,8 @@ class FakeSession:
             self.publish(*(step.event for step in self.script))
             self.script_done.set()
 
-    async def disconnect(self) -> None:
-        self.calls.append(("disconnect", ()))
+    async def disconnect(self, reason: str = "user") -> None:
+        self.calls.append(("disconnect", (reason,)))
 
     async def send_text(self, text: str) -> SendOutcome:
         self.calls.append(("send_text", (text,)))

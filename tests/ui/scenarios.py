@@ -78,8 +78,13 @@ def connect_events(start: float = 0.0) -> list[Event]:
         SessionStateChanged(S.DISCONNECTED, S.CONNECTING, at=t(start)),
         ConnectAttemptStarted(1, 4, "connect", at=t(start)),
         RoomDetailsReceived(
-            "sess-8c41f0", "cs-19ab77", "convai-room-4d2e", "ws://127.0.0.1:7880",
-            "trace-5e0c2b9a", 184.0, at=t(start + 0.2),
+            "sess-8c41f0",
+            "cs-19ab77",
+            "convai-room-4d2e",
+            "ws://127.0.0.1:7880",
+            "trace-5e0c2b9a",
+            184.0,
+            at=t(start + 0.2),
         ),
         RoomJoined("convai-room-4d2e", "user-7f3a", 310.0, at=t(start + 0.5)),
         SessionStateChanged(S.CONNECTING, S.CONNECTED, session_id="sess-8c41f0", at=t(start + 0.5)),
@@ -95,15 +100,21 @@ def conversation_events(start: float = 2.0) -> list[Event]:
         TranscriptReceived("user", "Hello Ava, can you hear me?", True, at=t(start + 3)),
         BotActivityChanged("thinking", at=t(start + 3.1)),
         EmotionReceived("joy", 3, at=t(start + 3.4)),
-        TranscriptReceived("character", "Hi! I'm Ava.", False, "Hi! I'm Ava.", 1, at=t(start + 3.5)),
+        TranscriptReceived(
+            "character", "Hi! I'm Ava.", False, "Hi! I'm Ava.", 1, at=t(start + 3.5)
+        ),
         TranscriptReceived("character", reply, True, reply, 1, at=t(start + 4.2)),
         ActionsReceived(("wave", "smile"), at=t(start + 4.3)),
         TurnCompleted(1, False, reply, 431.0, at=t(start + 5)),
         TranscriptReceived("user", "What can you do?", True, at=t(start + 20)),
         BotActivityChanged("speaking", at=t(start + 20.5)),
         TranscriptReceived(
-            "character", "I can answer questions, show", False,
-            "I can answer questions, show", 2, at=t(start + 21),
+            "character",
+            "I can answer questions, show",
+            False,
+            "I can answer questions, show",
+            2,
+            at=t(start + 21),
         ),
         AudioLevels(-18.0, -9.0, False, at=t(start + 21)),
     ]
@@ -172,7 +183,9 @@ async def _participants_prepare(pilot: Pilot[Any], app: ConvaiApp) -> None:
 
 def _connected() -> Scenario:
     return Scenario(
-        "session-connected", connect_events() + conversation_events(), 40.0,
+        "session-connected",
+        connect_events() + conversation_events(),
+        40.0,
         diagnostics=DIAGNOSTICS,
     )
 
@@ -185,15 +198,22 @@ def _narrow() -> Scenario:
 
 def _reconnect() -> Scenario:
     err = replace(
-        make_error("transport.signal_disconnected", "signal connection lost (ws closed 1006)",
-                   session_id="sess-8c41f0"),
+        make_error(
+            "transport.signal_disconnected",
+            "signal connection lost (ws closed 1006)",
+            session_id="sess-8c41f0",
+        ),
         at=t(30),
     )
-    events = connect_events() + conversation_events()[:7] + [
-        SessionStateChanged(S.CONNECTED, S.RECONNECTING, reason="SIGNAL_CLOSE", at=t(30)),
-        ErrorRaised(err, at=t(30)),
-        RetryScheduled(2, 3, 2.0, t(32.0), "reconnect", err, at=t(30)),
-    ]
+    events = (
+        connect_events()
+        + conversation_events()[:7]
+        + [
+            SessionStateChanged(S.CONNECTED, S.RECONNECTING, reason="SIGNAL_CLOSE", at=t(30)),
+            ErrorRaised(err, at=t(30)),
+            RetryScheduled(2, 3, 2.0, t(32.0), "reconnect", err, at=t(30)),
+        ]
+    )
     return Scenario("reconnect-countdown", events, 30.6, diagnostics=DIAGNOSTICS)
 
 
@@ -201,7 +221,8 @@ def _waiting_room() -> Scenario:
     err = replace(
         make_error(
             "connection.connect_concurrency_limit_reached",
-            "Concurrency limit reached: 2 of 2 sessions in use", http_status=429,
+            "Concurrency limit reached: 2 of 2 sessions in use",
+            http_status=429,
         ),
         at=t(72),
     )
@@ -217,11 +238,18 @@ def _waiting_room() -> Scenario:
 
 
 def _idle() -> Scenario:
-    events = connect_events() + conversation_events()[:7] + [
-        IdleWarningReceived(
-            30, "You've been idle. You will be disconnected in 30 seconds.", t(90), at=t(60),
-        ),
-    ]
+    events = (
+        connect_events()
+        + conversation_events()[:7]
+        + [
+            IdleWarningReceived(
+                30,
+                "You've been idle. You will be disconnected in 30 seconds.",
+                t(90),
+                at=t(60),
+            ),
+        ]
+    )
     return Scenario("idle-warning", events, 82.0)
 
 
@@ -252,20 +280,27 @@ def _errors() -> Scenario:
 def _participants() -> Scenario:
     guest = ParticipantInfo("user-guest-22", "Guest", "remote_player", sid="PA_g", tracks=("mic",))
     observer = ParticipantInfo("observer-1", "Observer", "remote_player", sid="PA_o")
-    events = connect_events() + [
+    events = [
+        *connect_events(),
         ParticipantJoined("observer-1", "Observer", "remote_player", observer, at=t(5)),
         ParticipantUpdated(
-            "char-demo-001", "Ava", "character",
-            ParticipantInfo("char-demo-001", "Ava", "character", sid="PA_bot",
-                            tracks=("audio",), speaking=True),
+            "char-demo-001",
+            "Ava",
+            "character",
+            ParticipantInfo(
+                "char-demo-001", "Ava", "character", sid="PA_bot", tracks=("audio",), speaking=True
+            ),
             at=t(38.5),
         ),
         ParticipantJoined("user-guest-22", "Guest", "remote_player", guest, at=t(39)),
         ParticipantLeft("observer-1", "Observer", "remote_player", observer, at=t(39.5)),
         ParticipantUpdated(
-            "user-7f3a", "You", "local_player",
-            ParticipantInfo("user-7f3a", "You", "local_player", sid="PA_local",
-                            tracks=("mic",), muted=True),
+            "user-7f3a",
+            "You",
+            "local_player",
+            ParticipantInfo(
+                "user-7f3a", "You", "local_player", sid="PA_local", tracks=("mic",), muted=True
+            ),
             at=t(12),
         ),
     ]
@@ -274,24 +309,36 @@ def _participants() -> Scenario:
 
 def _diagnostics() -> Scenario:
     return Scenario(
-        "diagnostics", connect_events() + conversation_events()[:7], 42.0,
-        diagnostics=DIAGNOSTICS, prepare=_diagnostics_prepare,
+        "diagnostics",
+        connect_events() + conversation_events()[:7],
+        42.0,
+        diagnostics=DIAGNOSTICS,
+        prepare=_diagnostics_prepare,
     )
 
 
 def _usage_limit() -> Scenario:
-    events = connect_events() + conversation_events()[:7] + [
-        UsageLimitReached("monthly_minutes", "You have used all 600 minutes of this month.",
-                          at=t(50)),
-        ErrorRaised(
-            replace(make_error("server.usage_limit_reached",
-                               "You have used all 600 minutes of this month."), at=t(50)),
-            at=t(50),
-        ),
-        SessionStateChanged(S.CONNECTED, S.DISCONNECTING, at=t(50.2)),
-        SessionStateChanged(S.DISCONNECTING, S.DISCONNECTED, at=t(50.4)),
-        SessionEnded("usage limit reached (monthly_minutes)", at=t(50.4)),
-    ]
+    events = (
+        connect_events()
+        + conversation_events()[:7]
+        + [
+            UsageLimitReached(
+                "monthly_minutes", "You have used all 600 minutes of this month.", at=t(50)
+            ),
+            ErrorRaised(
+                replace(
+                    make_error(
+                        "server.usage_limit_reached", "You have used all 600 minutes of this month."
+                    ),
+                    at=t(50),
+                ),
+                at=t(50),
+            ),
+            SessionStateChanged(S.CONNECTED, S.DISCONNECTING, at=t(50.2)),
+            SessionStateChanged(S.DISCONNECTING, S.DISCONNECTED, at=t(50.4)),
+            SessionEnded("usage limit reached (monthly_minutes)", at=t(50.4)),
+        ]
+    )
     return Scenario("usage-limit", events, 55.0)
 
 

@@ -49,7 +49,9 @@ def plain(widget: Static) -> str:
     return console.export_text()
 
 
-def make(script: list[Event] | None = None, **kwargs: Any) -> tuple[ConvaiApp, FakeSession, FakeClock]:
+def make(
+    script: list[Event] | None = None, **kwargs: Any
+) -> tuple[ConvaiApp, FakeSession, FakeClock]:
     clock = FakeClock(T0)
     keymap = kwargs.pop("keymap", None)
     session = FakeSession(script=[Step(e) for e in script or []], clock=clock, **kwargs)
@@ -87,12 +89,14 @@ async def test_read_only_neither_starts_nor_accepts_input() -> None:
 
 async def test_connect_retryable_error_countdown_then_connected() -> None:
     err = replace(make_error("connection.timeout", "no answer in 30 s"), at=T0)
-    app, session, clock = make([
-        SessionStateChanged(S.DISCONNECTED, S.CONNECTING, at=T0),
-        ConnectAttemptStarted(1, 4, "connect", at=T0),
-        ErrorRaised(err, at=T0),
-        RetryScheduled(2, 4, 1.0, T0 + 1.0, "connect", err, at=T0),
-    ])
+    app, session, clock = make(
+        [
+            SessionStateChanged(S.DISCONNECTED, S.CONNECTING, at=T0),
+            ConnectAttemptStarted(1, 4, "connect", at=T0),
+            ErrorRaised(err, at=T0),
+            RetryScheduled(2, 4, 1.0, T0 + 1.0, "connect", err, at=T0),
+        ]
+    )
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         overlay = app.query_one("#retry-overlay", RetryOverlay)
@@ -106,9 +110,12 @@ async def test_connect_retryable_error_countdown_then_connected() -> None:
         assert app.query_one("#retry-progress", ProgressBar).progress == 0.25
         await pilot.press("ctrl+r")
         assert session.called("retry_now") == [()]
-        await push(pilot, session,
-                   ConnectAttemptStarted(2, 4, "connect", at=T0 + 0.3),
-                   SessionStateChanged(S.CONNECTING, S.CONNECTED, at=T0 + 0.5))
+        await push(
+            pilot,
+            session,
+            ConnectAttemptStarted(2, 4, "connect", at=T0 + 0.3),
+            SessionStateChanged(S.CONNECTING, S.CONNECTED, at=T0 + 0.5),
+        )
         assert not overlay.display
         assert app.model.retry is None
         assert app.query_one(StateBadge).state is S.CONNECTED
@@ -116,7 +123,7 @@ async def test_connect_retryable_error_countdown_then_connected() -> None:
 
 async def test_countdown_refreshes_at_least_four_times_a_second() -> None:
     err = make_error("connection.timeout")
-    app, session, clock = make([RetryScheduled(2, 4, 4.0, T0 + 4, "connect", err, at=T0)])
+    app, _session, clock = make([RetryScheduled(2, 4, 4.0, T0 + 4, "connect", err, at=T0)])
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         overlay = app.query_one(RetryOverlay)
@@ -133,10 +140,13 @@ async def test_drop_reconnecting_reconnected() -> None:
     app, session, _ = make(connect_events())
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await push(pilot, session,
-                   SessionStateChanged(S.CONNECTED, S.RECONNECTING, at=t(5)),
-                   ErrorRaised(err, at=t(5)),
-                   RetryScheduled(1, 3, 0.0, t(5), "reconnect", err, at=t(5)))
+        await push(
+            pilot,
+            session,
+            SessionStateChanged(S.CONNECTED, S.RECONNECTING, at=t(5)),
+            ErrorRaised(err, at=t(5)),
+            RetryScheduled(1, 3, 0.0, t(5), "reconnect", err, at=t(5)),
+        )
         assert app.query_one(StateBadge).state is S.RECONNECTING
         assert str(app.query_one("#retry-title", Static).render()) == "Reconnecting"
         assert "Attempt 1 of 3" in str(app.query_one("#retry-status", Static).render())
@@ -174,9 +184,12 @@ async def test_idle_timeout_shows_why_the_session_ended() -> None:
         clock.advance(6)
         app.refresh_now()
         assert "Idle time is up" in str(app.query_one(IdleBanner).render())
-        await push(pilot, session,
-                   ErrorRaised(make_error("session.idle_timeout"), at=T0 + 6),
-                   SessionEnded("idle timeout", at=T0 + 6))
+        await push(
+            pilot,
+            session,
+            ErrorRaised(make_error("session.idle_timeout"), at=T0 + 6),
+            SessionEnded("idle timeout", at=T0 + 6),
+        )
         ended = app.query_one("#ended-banner", EndedBanner)
         assert ended.display and "idle timeout" in str(ended.render())
 
@@ -185,11 +198,14 @@ async def test_usage_limit_blocks_without_reconnecting() -> None:
     app, session, _ = make(connect_events())
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await push(pilot, session,
-                   UsageLimitReached("monthly_minutes", "All minutes used.", at=t(9)),
-                   SessionStateChanged(S.CONNECTED, S.DISCONNECTING, at=t(9)),
-                   SessionStateChanged(S.DISCONNECTING, S.DISCONNECTED, at=t(9)),
-                   SessionEnded("usage limit reached", at=t(9)))
+        await push(
+            pilot,
+            session,
+            UsageLimitReached("monthly_minutes", "All minutes used.", at=t(9)),
+            SessionStateChanged(S.CONNECTED, S.DISCONNECTING, at=t(9)),
+            SessionStateChanged(S.DISCONNECTING, S.DISCONNECTED, at=t(9)),
+            SessionEnded("usage limit reached", at=t(9)),
+        )
         banner = app.query_one("#blocking-banner", BlockingBanner)
         assert banner.display
         assert "monthly_minutes" in str(app.query_one("#blocking-title", Static).render())
@@ -204,11 +220,13 @@ async def test_usage_limit_blocks_without_reconnecting() -> None:
 
 async def test_waiting_room_please_wait_and_cancel() -> None:
     err = make_error("connection.connect_concurrency_limit_reached", http_status=429)
-    app, session, clock = make([
-        SessionStateChanged(S.DISCONNECTED, S.CONNECTING, at=T0),
-        ErrorRaised(err, at=T0),
-        RetryScheduled(4, None, 8.0, T0 + 68, "waiting_room", err, T0, at=T0 + 60),
-    ])
+    app, session, clock = make(
+        [
+            SessionStateChanged(S.DISCONNECTED, S.CONNECTING, at=T0),
+            ErrorRaised(err, at=T0),
+            RetryScheduled(4, None, 8.0, T0 + 68, "waiting_room", err, T0, at=T0 + 60),
+        ]
+    )
     clock.set(T0 + 63)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -253,11 +271,13 @@ async def test_character_reply_streams_then_lands_in_the_transcript() -> None:
 
 
 async def test_errors_tab_detail_and_filter() -> None:
-    app, session, _ = make([
-        ErrorRaised(make_error("connection.timeout"), at=T0),
-        ErrorRaised(make_error("transport.ice_failed"), at=T0 + 1),
-        ErrorRaised(make_error("connection.rate_limited", http_status=429), at=T0 + 2),
-    ])
+    app, _session, _ = make(
+        [
+            ErrorRaised(make_error("connection.timeout"), at=T0),
+            ErrorRaised(make_error("transport.ice_failed"), at=T0 + 1),
+            ErrorRaised(make_error("connection.rate_limited", http_status=429), at=T0 + 2),
+        ]
+    )
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("f3")
@@ -274,7 +294,7 @@ async def test_errors_tab_detail_and_filter() -> None:
 
 
 async def test_diagnostics_poll_merge_and_token_reveal() -> None:
-    app, session, _ = make(connect_events(), diagnostics_data=dict(DIAGNOSTICS, extra_key=7))
+    app, _session, _ = make(connect_events(), diagnostics_data=dict(DIAGNOSTICS, extra_key=7))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("f5")
@@ -322,7 +342,7 @@ async def test_a_failing_command_becomes_a_visible_error_not_a_crash() -> None:
 
 
 async def test_keymap_remaps_by_binding_id() -> None:
-    app, session, _ = make(connect_events(), keymap={"view.errors": "f9", "retry.now": "ctrl+y"})
+    app, _session, _ = make(connect_events(), keymap={"view.errors": "f9", "retry.now": "ctrl+y"})
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("f3")
@@ -336,7 +356,7 @@ async def test_every_binding_has_an_id_and_help_lists_them() -> None:
 
     rows = binding_rows({"view.errors": "f9"})
     assert ("view.errors", "f9") in [(r[0], r[1]) for r in rows]
-    app, session, _ = make(connect_events())
+    app, _session, _ = make(connect_events())
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         for _key, binding in app._bindings:
@@ -353,13 +373,19 @@ async def test_every_binding_has_an_id_and_help_lists_them() -> None:
 
 async def test_command_palette_provider_lists_group_verb_commands() -> None:
     err = make_error("connection.timeout")
-    app, session, _ = make([ErrorRaised(err, at=T0),
-                            RetryScheduled(2, 4, 1.0, T0 + 1, "connect", err, at=T0)])
+    app, session, _ = make(
+        [ErrorRaised(err, at=T0), RetryScheduled(2, 4, 1.0, T0 + 1, "connect", err, at=T0)]
+    )
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         names = {name: cb for name, cb, _ in monitor_commands(app)}
-        assert {"view: errors", "session: retry now", "session: cancel retry",
-                "errors: filter connection", "diagnostics: reveal token"} <= set(names)
+        assert {
+            "view: errors",
+            "session: retry now",
+            "session: cancel retry",
+            "errors: filter connection",
+            "diagnostics: reveal token",
+        } <= set(names)
         names["session: retry now"]()
         assert session.called("retry_now") == [()]
         names["errors: filter connection"]()
@@ -410,3 +436,18 @@ def test_the_ui_never_imports_network_libraries() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+async def test_a_core_that_echoes_typed_text_shows_it_once_with_the_reply() -> None:
+    app, session, _ = make(connect_events())
+    session.replies = lambda text: [
+        TranscriptReceived("user", text, True, at=t(3)),
+        TranscriptReceived("character", f"You said {text}", True, f"You said {text}", 1, at=t(4)),
+    ]
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press(*"ping", "enter")
+        await settle(pilot)
+        lines = app.query_one(TranscriptView).plain_lines()
+        assert lines.count("you: ping") == 1
+        assert lines[-1] == "Ava: You said ping"

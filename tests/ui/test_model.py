@@ -87,12 +87,28 @@ def test_llm_no_response_clears_thinking() -> None:
     assert "no response (empty completion)" in m.transcript[-1].text
 
 
-def test_typed_text_echo_is_not_shown_twice() -> None:
+def test_typed_text_echo_after_the_send_is_not_shown_twice() -> None:
     m = MonitorModel()
-    m.note_typed(T0, "hi")
+    m.begin_send("hi")
+    assert m.finish_send(T0, "hi", accepted=True)
     m.apply(TranscriptReceived("user", "hi", True, at=T0 + 1))
     m.apply(TranscriptReceived("user", "hi", True, at=T0 + 2))
     assert [line.text for line in m.transcript] == ["hi", "hi"]
+
+
+def test_typed_text_echoed_during_the_send_is_shown_once() -> None:
+    m = MonitorModel()
+    m.begin_send("hi")
+    m.apply(TranscriptReceived("user", "hi", True, at=T0))
+    assert not m.finish_send(T0, "hi", accepted=True)
+    assert [line.text for line in m.transcript] == ["hi"]
+
+
+def test_refused_text_is_not_shown() -> None:
+    m = MonitorModel()
+    m.begin_send("hi")
+    assert not m.finish_send(T0, "hi", accepted=False)
+    assert m.transcript == []
 
 
 def test_idle_warning_reset_and_timeout() -> None:

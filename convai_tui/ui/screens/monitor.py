@@ -155,7 +155,7 @@ class MonitorScreen(Screen[None]):
         self.query_one("#error-filter", Static).update(
             filter_text(self.model.error_counts, len(self.model.errors), errors.category)
         )
-        width = errors.size.width or self.size.width
+        width = errors.size.width or max(0, self.size.width - 2)
         self.query_one("#error-header", Static).update(header_text(width))
 
     def _show_overlay(self, now: float) -> None:
@@ -178,7 +178,7 @@ class MonitorScreen(Screen[None]):
         self._show_filter()
         self.query_one(ErrorDetail).show(self.query_one(ErrorList).selected)
 
-    def on_resize(self) -> None:
+    def on_error_list_width_changed(self, message: ErrorList.WidthChanged) -> None:
         self._show_filter()
 
     def show_tab(self, tab: str) -> None:

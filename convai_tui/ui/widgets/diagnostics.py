@@ -40,8 +40,14 @@ def _value(key: str, value: Any) -> str:
         return duration(value)
     if key.endswith("_ms"):
         return ms(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:.3g}"
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k} {_value(str(k), v)}" for k, v in value.items()) or "—"
+    if isinstance(value, list | tuple):
+        return f"{len(value)} item{'s' if len(value) != 1 else ''}"
     return str(value)
 
 

@@ -4,12 +4,13 @@ panel that shows the catalogue's cause, fix and how to verify."""
 from __future__ import annotations
 
 from collections import Counter
+from typing import ClassVar
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.events import Click, Resize
 from textual.geometry import Region, Size
 from textual.message import Message
@@ -59,8 +60,12 @@ def row_cells(error: SessionError, width: int) -> list[tuple[str, str]]:
 def header_text(width: int) -> str:
     code_w, message_w = column_widths(width)
     parts = [
-        _cell("time", 8), _cell("category", 10), _cell("code", code_w), _cell("stage", 10),
-        _cell("rec", 3), _cell("http", 4),
+        _cell("time", 8),
+        _cell("category", 10),
+        _cell("code", code_w),
+        _cell("stage", 10),
+        _cell("rec", 3),
+        _cell("http", 4),
     ]
     if message_w:
         parts.append(_cell("message", message_w))
@@ -70,19 +75,28 @@ def header_text(width: int) -> str:
 class ErrorList(ScrollView, can_focus=True):
     """Every error so far (or those of one category); the cursor follows new errors at the end."""
 
-    COMPONENT_CLASSES = {
-        "errors--cursor", "errors--time", "errors--code", "errors--yes", "errors--no",
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "errors--cursor",
+        "errors--time",
+        "errors--code",
+        "errors--yes",
+        "errors--no",
         "errors--dim",
     }
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "cursor(-1)", "Previous", show=False, id="errors.cursor-up"),
         Binding("down", "cursor(1)", "Next", show=False, id="errors.cursor-down"),
         Binding("pageup", "page(-1)", "Page up", show=False, id="errors.page-up"),
         Binding("pagedown", "page(1)", "Page down", show=False, id="errors.page-down"),
         Binding("home", "jump(0)", "First", show=False, id="errors.first"),
         Binding("end", "jump(-1)", "Last", show=False, id="errors.last"),
-        Binding("f", "cycle_filter", "Filter", id="errors.filter",
-                tooltip="Show one category of errors at a time"),
+        Binding(
+            "f",
+            "cycle_filter",
+            "Filter",
+            id="errors.filter",
+            tooltip="Show one category of errors at a time",
+        ),
     ]
 
     class Highlighted(Message):
@@ -91,6 +105,9 @@ class ErrorList(ScrollView, can_focus=True):
         def __init__(self, error: SessionError | None) -> None:
             super().__init__()
             self.error = error
+
+    class WidthChanged(Message):
+        """The row width changed: the column header must be laid out again."""
 
     class FilterChanged(Message):
         def __init__(self, category: str | None) -> None:
@@ -135,7 +152,8 @@ class ErrorList(ScrollView, can_focus=True):
         """Show only `category` (None: everything); the cursor goes to the newest match."""
         self.category = category
         self._shown = [
-            i for i in range(self._consumed)
+            i
+            for i in range(self._consumed)
             if category is None or self._source[i].category == category
         ]
         self.cursor = -1
@@ -179,6 +197,7 @@ class ErrorList(ScrollView, can_focus=True):
 
     def on_resize(self, event: Resize) -> None:
         self._resize_virtual()
+        self.post_message(self.WidthChanged())
 
     def on_click(self, event: Click) -> None:
         self._move_to(self.scroll_offset.y + event.y)

@@ -48,8 +48,7 @@ class AudioMeters(Static):
         else:
             mute = " MUTED" if levels.muted else ""
             text = (
-                f"mic {level_bar(levels.mic_dbfs, 6)} spk {level_bar(levels.speaker_dbfs, 6)}"
-                f"{mute}"
+                f"mic {level_bar(levels.mic_dbfs, 6)} spk {level_bar(levels.speaker_dbfs, 6)}{mute}"
             )
         if text != self._text:
             self._text = text

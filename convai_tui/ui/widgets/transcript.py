@@ -7,11 +7,12 @@ second fit in a frame budget; rows are rebuilt only when the width changes.
 from __future__ import annotations
 
 import textwrap
+from typing import ClassVar
 
 from rich.cells import cell_len, chop_cells
 from rich.segment import Segment
 from rich.style import Style
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.events import Resize
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
@@ -45,7 +46,7 @@ def wrap_text(text: str, width: int) -> list[str]:
 class TranscriptView(ScrollView, can_focus=True):
     """Timestamped user and character lines, emotions, actions and system notes."""
 
-    COMPONENT_CLASSES = {
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
         "transcript--time",
         "transcript--user",
         "transcript--character",
@@ -53,7 +54,7 @@ class TranscriptView(ScrollView, can_focus=True):
         "transcript--action",
         "transcript--system",
     }
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "scroll_up", "Scroll up", show=False, id="transcript.scroll-up"),
         Binding("down", "scroll_down", "Scroll down", show=False, id="transcript.scroll-down"),
         Binding("pageup", "page_up", "Page up", show=False, id="transcript.page-up"),
