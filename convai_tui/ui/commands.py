@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from convai_tui.core.states import SessionState
+
 if TYPE_CHECKING:
     from convai_tui.ui.app import ConvaiApp
 
@@ -52,10 +54,15 @@ def monitor_commands(app: ConvaiApp) -> list[Command]:
                     "Give up retrying; the session ends disconnected",
                 )
             )
-        commands.append(("session: disconnect", app.action_disconnect, "End the session cleanly"))
-        commands.append(
-            ("session: connect", app.action_connect, "Connect again (leaves the Error state first)")
-        )
+        state = app.session.state
+        if state not in (SessionState.DISCONNECTED, SessionState.DISCONNECTING):
+            commands.append(
+                ("session: disconnect", app.action_disconnect, "End the session cleanly")
+            )
+        if state in (SessionState.DISCONNECTED, SessionState.ERROR):
+            commands.append(
+                ("session: connect", app.action_connect, "Connect again (leaves Error first)")
+            )
     revealed = app.monitor.token_revealed
     commands.append(
         (

@@ -451,3 +451,16 @@ async def test_a_core_that_echoes_typed_text_shows_it_once_with_the_reply() -> N
         lines = app.query_one(TranscriptView).plain_lines()
         assert lines.count("you: ping") == 1
         assert lines[-1] == "Ava: You said ping"
+
+
+async def test_command_palette_runs_a_monitor_command() -> None:
+    app, _session, _ = make(connect_events())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"view: diagnostics")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert app.query_one(TabbedContent).active == "diagnostics"

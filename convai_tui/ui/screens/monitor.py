@@ -113,7 +113,7 @@ class MonitorScreen(Screen[None]):
             self._show_overlay(now)
         if Part.PARTICIPANTS in parts:
             self.query_one(ParticipantsTable).show(m.participants, now)
-        if Part.DIAGNOSTICS in parts:
+        if Part.DIAGNOSTICS in parts and self.active_tab == "diagnostics":
             self.show_diagnostics(now)
 
     def tick(self, now: float) -> None:
