@@ -196,6 +196,7 @@ class SessionCore:
         self._reply_final_sent = False
         self._last_sent_at: float | None = None
         self._first_text_seen = False
+        self._turn_first_text_ms: float | None = None
         self._typed: deque[tuple[str, float]] = deque(maxlen=8)
         self._last_user_final: tuple[str, float] | None = None
         self._connect_started: float | None = None
@@ -224,6 +225,7 @@ class SessionCore:
                                       message=f"start() ignored in state {self._state.value}"))
             return
         self._finished = False
+        self._set_state(SessionState.CONNECTING)
         self._supervisor = asyncio.create_task(self._supervise(), name="convai-session")
 
     async def disconnect(self, reason: str = "user") -> None:
@@ -369,7 +371,6 @@ class SessionCore:
             await self._finish(_End(SessionState.ERROR, "internal_error", error))
 
     async def _establish(self) -> bool:
-        self._set_state(SessionState.CONNECTING)
         self.metrics.started_at = self._clock()
         self._connect_started = time.monotonic()
         config_error = validate_settings(self.settings)
@@ -700,6 +701,7 @@ class SessionCore:
             self._reply_chunks = []
             self._reply_final_sent = False
             self._first_text_seen = False
+            self._turn_first_text_ms = None
 
     def _on_llm_started(self, msg: protocol.InboundMessage) -> None:
         self._start_turn()
@@ -711,8 +713,8 @@ class SessionCore:
         if not self._first_text_seen:
             self._first_text_seen = True
             if self._last_sent_at is not None:
-                self.metrics.turn_first_text_ms.append(
-                    (time.monotonic() - self._last_sent_at) * 1000)
+                self._turn_first_text_ms = (time.monotonic() - self._last_sent_at) * 1000
+                self.metrics.turn_first_text_ms.append(self._turn_first_text_ms)
                 self._last_sent_at = None
         self._reply_chunks.append(text)
         self._publish(TranscriptReceived(role="character", text=text, final=False,
@@ -740,8 +742,10 @@ class SessionCore:
         interrupted = protocol.field_bool(msg, "was_interrupted", False)
         self._start_turn()
         self._emit_reply_final()
+        first = self._turn_first_text_ms
         self._publish(TurnCompleted(turn_id=self._turn_id, was_interrupted=interrupted,
-                                    reply_text="".join(self._reply_chunks).strip()))
+                                    reply_text="".join(self._reply_chunks).strip(),
+                                    first_text_ms=round(first, 1) if first is not None else None))
         self._turn_open = False
         self._set_activity("listening")
 
