@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -177,7 +178,7 @@ RETRYABLE = [
 
 
 def assert_retry_schedule(times: list[float], slack: float = 0.6) -> None:
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert len(gaps) == 3
     for gap, expected in zip(gaps, (1.0, 2.0, 4.0), strict=True):
         assert expected - 0.05 <= gap <= expected + slack, gaps

@@ -38,8 +38,8 @@ async def make_session() -> AsyncIterator[SessionMaker]:
 
 
 async def until(sub: Subscription, predicate: Callable[[ev.Event], bool], seen: list[ev.Event],
-                timeout: float = 20.0) -> ev.Event:
-    async with asyncio.timeout(timeout):
+                wait_s: float = 30.0) -> ev.Event:
+    async with asyncio.timeout(wait_s):
         async for event in sub:
             seen.append(event)
             if predicate(event):
@@ -113,7 +113,7 @@ async def test_idle_warning_reset_then_timeout(standin_factory: StandInFactory,
     await core.reset_idle_timer()
     await until(sub, lambda e: isinstance(e, ev.IdleTimerReset) and e.acknowledged, seen)
     # Left alone, the next warning runs out and the server closes the session.
-    ended = await until(sub, of(ev.SessionEnded), seen, timeout=15)
+    ended = await until(sub, of(ev.SessionEnded), seen, wait_s=20)
     assert isinstance(ended, ev.SessionEnded) and ended.reason == "idle_timeout"
     assert core.state is SessionState.DISCONNECTED
     assert any(isinstance(e, ev.ErrorRaised) and e.error.code == "session.idle_timeout"
@@ -166,9 +166,9 @@ async def test_reconnect_after_livekit_restart(standin_factory: StandInFactory,
     first = core.diagnostics()["room"]
     status, _ = await post(f"{standin.connect_url}/_standin/livekit/restart")
     assert status == 200
-    await until(sub, to_state(SessionState.RECONNECTING), seen, timeout=30)
-    await until(sub, to_state(SessionState.CONNECTED), seen, timeout=40)
-    await until(sub, of(ev.BotReady), seen, timeout=20)
+    await until(sub, to_state(SessionState.RECONNECTING), seen, wait_s=30)
+    await until(sub, to_state(SessionState.CONNECTED), seen, wait_s=40)
+    await until(sub, of(ev.BotReady), seen, wait_s=30)
     again = core.diagnostics()["room"]
     assert again["session_id"] != first["session_id"]
     assert again["character_session_id"] == first["character_session_id"]
