@@ -58,6 +58,15 @@ def _run_flags(parser: argparse.ArgumentParser) -> None:
                    help="disconnect once the reply to the last --say (or first voice turn) ends")
     g.add_argument("--duration", type=float, metavar="S",
                    help="stay connected S seconds, then disconnect cleanly")
+    a = parser.add_argument_group("audio")
+    a.add_argument("--audio", dest="audio", action="store_const", const=True, default=None,
+                   help="microphone and speaker on (the default in the TUI; off when headless)")
+    a.add_argument("--no-audio", dest="audio", action="store_const", const=False,
+                   help="text only: no microphone, no speaker")
+    a.add_argument("--input-device", metavar="DEV", help="microphone: index or name substring")
+    a.add_argument("--output-device", metavar="DEV", help="speaker: index or name substring")
+    a.add_argument("--no-aec", dest="aec", action="store_const", const=False, default=None,
+                   help="no echo cancellation / noise suppression on the microphone")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     local = sub.add_parser("local-server",
                            help="run the offline stand-in of Convai's realtime service")
     add_local_server_arguments(local)
+
+    devices = sub.add_parser("devices", help="list audio input and output devices")
+    devices.add_argument("--json", action="store_true", help="one JSON array on stdout")
 
     cfg = sub.add_parser("config", help="configuration file helpers")
     cfg_sub = cfg.add_subparsers(dest="config_command", required=True)
@@ -101,6 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_local_server(args)
         if args.command == "config":
             return _cmd_config(args)
+        if args.command == "devices":
+            return _cmd_devices(args)
     except KeyboardInterrupt:
         return 130
     parser.print_help()
@@ -120,6 +134,9 @@ def _settings_from(args: argparse.Namespace) -> Settings:
         "end_user_id": args.end_user_id,
         "insecure_http": args.insecure_http,
         "log_level": args.log_level,
+        "input_device": args.input_device,
+        "output_device": args.output_device,
+        "aec": args.aec,
     }
     return load_settings(cli)
 
@@ -137,6 +154,26 @@ def _cmd_config(args: argparse.Namespace) -> int:
     if shown.get("api_key"):
         shown["api_key"] = "[redacted]"
     print(json.dumps(shown, indent=2, default=str))
+    return 0
+
+
+def _cmd_devices(args: argparse.Namespace) -> int:
+    from convai_tui.audio import AudioError, list_devices
+
+    try:
+        devices = list_devices()
+    except AudioError as exc:
+        print(f"convai-tui: {exc.code}: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps([d.to_json() for d in devices]))
+        return 0
+    for d in devices:
+        marks = ("in " if d.is_default_input else "") + ("out" if d.is_default_output else "")
+        print(f"{d.index:>3}  {d.name:<40} {d.host_api:<12} in:{d.max_input_channels} "
+              f"out:{d.max_output_channels} {('default ' + marks) if marks.strip() else ''}")
+    if not devices:
+        print("no audio devices found")
     return 0
 
 
@@ -166,6 +203,15 @@ async def _run_session(settings: Settings, args: argparse.Namespace) -> int:
     from convai_tui.sessionlog import SessionLog, new_log_path
 
     session = SessionCore(settings.session_settings())
+    audio_on = args.audio if args.audio is not None else (settings.audio and not args.headless)
+    if audio_on:
+        from convai_tui.audio import AudioSettings
+        from convai_tui.audio.session_media import SessionAudio
+
+        session.attach_media(SessionAudio(
+            AudioSettings(input_device=_device(settings.input_device),
+                          output_device=_device(settings.output_device), aec=settings.aec),
+            emit=session.emit, report=session.report_problem))
     log_path = args.session_log or new_log_path(Path(settings.session_log_dir or state_dir()))
     session_log = SessionLog(log_path, session.subscribe())
     session_log.start()
@@ -176,12 +222,18 @@ async def _run_session(settings: Settings, args: argparse.Namespace) -> int:
             runner = HeadlessRunner(session, say=args.say, exit_after_reply=args.exit_after_reply,
                                     duration_s=args.duration)
             return await runner.run()
-        from convai_tui.ui.app import run_tui_async
+        from convai_tui.ui.app import ConvaiApp
 
-        return await run_tui_async(session, keymap=settings.keymap)
+        app = ConvaiApp(session, keymap=settings.keymap or None)
+        result = await app.run_async()
+        return int(app.return_code or result or 0)
     finally:
         await session.close()
         await session_log.stop()
+
+
+def _device(spec: str | None) -> int | str | None:
+    return int(spec) if spec is not None and spec.isdigit() else spec
 
 
 def start_standin_process() -> tuple[subprocess.Popen[str], dict[str, str]]:

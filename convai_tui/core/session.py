@@ -317,6 +317,29 @@ class SessionCore:
             await self._api.aclose()
         self._bus.close()
 
+    # --- media (audio) -------------------------------------------------------------------------
+
+    def attach_media(self, media: MediaHook) -> None:
+        """Set the hook that rides on every room join; call before start()."""
+        self._media = media
+
+    def emit(self, event: Event) -> None:
+        """Publish an event produced outside the core (audio levels)."""
+        self._publish(event)
+
+    def report_problem(self, code: str, message: str) -> None:
+        """Raise a catalogue error found outside the core (audio devices); never ends the session."""
+        self._raise(make_error(code, message))
+
+    def set_muted(self, muted: bool) -> None:
+        setter = getattr(self._media, "set_muted", None)
+        if setter is not None:
+            setter(muted)
+
+    @property
+    def muted(self) -> bool:
+        return bool(getattr(self._media, "muted", False))
+
     # --- events and state ----------------------------------------------------------------------
 
     def _publish(self, event: Event) -> None:

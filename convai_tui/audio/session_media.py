@@ -1,0 +1,80 @@
+"""The audio pipeline as the session's media hook: started after each room join, stopped
+before leaving; meters sampled at 10 Hz into AudioLevels events; problems into catalogue errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+from convai_tui.audio.pipeline import AudioPipeline
+from convai_tui.audio.settings import AudioSettings
+from convai_tui.core.events import AudioLevels, Event
+
+LEVELS_INTERVAL_S = 0.1
+
+
+class SessionAudio:
+    """Implements core.session.MediaHook; one instance lives for the whole session so mute and
+    push-to-talk survive reconnects."""
+
+    def __init__(self, settings: AudioSettings, *, emit: Callable[[Event], None],
+                 report: Callable[[str, str], None]) -> None:
+        self._settings = settings
+        self._emit = emit
+        self._report = report
+        self._pipeline: AudioPipeline | None = None
+        self._muted = settings.mute_on_start
+        self._levels_task: asyncio.Task[None] | None = None
+
+    @property
+    def muted(self) -> bool:
+        return self._muted
+
+    async def attach(self, room: Any) -> None:
+        pipeline = AudioPipeline(self._settings, self._report)
+        self._pipeline = pipeline
+        await pipeline.start(room)
+        pipeline.set_muted(self._muted)
+        self._levels_task = asyncio.create_task(self._sample_levels(pipeline), name="levels")
+
+    async def detach(self) -> None:
+        task, self._levels_task = self._levels_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        pipeline, self._pipeline = self._pipeline, None
+        if pipeline is not None:
+            await pipeline.stop()
+
+    def set_muted(self, muted: bool) -> None:
+        self._muted = muted
+        if self._pipeline is not None:
+            self._pipeline.set_muted(muted)
+
+    def toggle_push_to_talk(self) -> bool:
+        """Open or close the mic in push-to-talk mode; returns True when it is open."""
+        if self._pipeline is None:
+            return False
+        return self._pipeline.toggle_push_to_talk()
+
+    def stats(self) -> dict[str, Any]:
+        return self._pipeline.stats() if self._pipeline is not None else {}
+
+    async def _sample_levels(self, pipeline: AudioPipeline) -> None:
+        last: tuple[float | None, float | None, bool] | None = None
+        while True:
+            levels = pipeline.levels()
+            current = (_round(levels.mic_dbfs), _round(levels.speaker_dbfs), levels.muted)
+            if current != last:  # coalesce: an unchanged meter is not an event
+                last = current
+                self._emit(AudioLevels(mic_dbfs=current[0], speaker_dbfs=current[1],
+                                       muted=current[2]))
+            await asyncio.sleep(LEVELS_INTERVAL_S)
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)

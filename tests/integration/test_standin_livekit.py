@@ -1,0 +1,204 @@
+"""The livekit-server child: discovery, clean stop, restart/pause, and an external LiveKit."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+from pathlib import Path
+
+import aiohttp
+import pytest
+from livekit import rtc
+from standin_client import (
+    RtviTestClient,
+    clients,
+    connect,
+    connect_and_join,
+    post,
+    require_livekit_server,
+)
+
+from convai_tui.local import livekit_server
+from convai_tui.local.faults import Faults
+from convai_tui.local.livekit_server import (
+    ExternalLiveKit,
+    LiveKitControlUnsupported,
+    LiveKitServer,
+    LiveKitServerNotFound,
+    find_livekit_server,
+)
+from convai_tui.local.server import LocalStandIn
+
+pytestmark = pytest.mark.integration
+__all__ = ["clients"]  # fixture imported for pytest
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie still "exists"; it must have been reaped too.
+    status = Path(f"/proc/{pid}/stat")
+    return status.exists() and ") Z " not in status.read_text()
+
+
+def test_find_livekit_server_names_every_place_when_missing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("LIVEKIT_SERVER_BIN", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(livekit_server, "livekit_server_cache_path",
+                        lambda: tmp_path / "cache" / "server")
+    with pytest.raises(LiveKitServerNotFound) as error:
+        find_livekit_server()
+    message = str(error.value)
+    assert "LIVEKIT_SERVER_BIN" in message and str(tmp_path / "cache" / "server") in message
+    assert "PATH" in message and "make setup" in message
+
+
+def test_find_livekit_server_order(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    fake = tmp_path / "livekit-server"
+    fake.write_text("#!/bin/sh\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    cached = tmp_path / "cache" / "server"
+    cached.parent.mkdir()
+    cached.write_text("#!/bin/sh\n")
+    cached.chmod(cached.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setattr(livekit_server, "livekit_server_cache_path", lambda: cached)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("LIVEKIT_SERVER_BIN", str(fake))
+    assert find_livekit_server() == fake
+    monkeypatch.delenv("LIVEKIT_SERVER_BIN")
+    assert find_livekit_server() == cached
+    cached.unlink()
+    assert find_livekit_server() == fake  # via PATH
+    monkeypatch.setenv("LIVEKIT_SERVER_BIN", str(tmp_path / "missing"))
+    with pytest.raises(LiveKitServerNotFound):
+        find_livekit_server()
+
+
+def test_default_cache_path_is_the_pinned_version() -> None:
+    path = livekit_server.livekit_server_cache_path()
+    assert path.parts[-3:] == ("livekit-server", livekit_server.LIVEKIT_SERVER_VERSION, "server")
+    assert livekit_server.LIVEKIT_SERVER_VERSION == "v1.13.5"
+
+
+async def test_child_answers_ok_and_stop_reaps_it() -> None:
+    require_livekit_server()
+    server = LiveKitServer()
+    async with server:
+        pid = server.pid
+        assert pid is not None and _process_exists(pid)
+        assert server.ws_url.startswith("ws://127.0.0.1:")
+        assert len(server.api_secret) >= 32
+        async with aiohttp.ClientSession() as http, http.get(server.http_url) as response:
+            assert (await response.text()).strip() == "OK"
+        config = (Path(server.log_path).parent / "livekit.yaml").read_text()  # type: ignore[arg-type]
+        assert "turn:\n  enabled: true" in config and "127.0.0.1" in config
+    assert not _process_exists(pid)
+    assert server.pid is None
+    await server.stop()  # idempotent
+
+
+async def test_stop_on_cancellation_leaves_no_child() -> None:
+    require_livekit_server()
+    server = LiveKitServer()
+
+    async def run_forever() -> None:
+        async with server:
+            await asyncio.sleep(3600)
+
+    task = asyncio.ensure_future(run_forever())
+    while server.pid is None or not server.running:
+        await asyncio.sleep(0.02)
+    pid = server.pid
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not _process_exists(pid)
+
+
+async def test_restart_tells_clients_server_shutdown_then_serves_again(
+    clients: list[RtviTestClient],
+) -> None:
+    require_livekit_server()
+    async with LocalStandIn(faults=Faults(tts="none"), livekit=LiveKitServer(),
+                            owns_livekit=True) as standin:
+        url_before = standin.livekit_url
+        pid_before = standin.livekit.pid  # type: ignore[attr-defined]
+        _, client = await connect_and_join(standin)
+        clients.append(client)
+        status, body = await post(standin.connect_url + "/_standin/livekit/restart")
+        assert status == 200, body
+        assert await client.wait_disconnected() == rtc.DisconnectReason.SERVER_SHUTDOWN
+        assert standin.livekit_url == url_before
+        assert standin.livekit.pid != pid_before  # type: ignore[attr-defined]
+        # A fresh /connect works on the same URL; the old session was ended.
+        _, again = await connect_and_join(standin)
+        clients.append(again)
+        assert [s["session_id"] for s in standin.stats["active_sessions"]] != []
+        assert len(standin.stats["active_sessions"]) == 1
+
+
+async def test_crash_restart_lets_clients_resume(clients: list[RtviTestClient]) -> None:
+    require_livekit_server()
+    async with LocalStandIn(faults=Faults(tts="none"), livekit=LiveKitServer(),
+                            owns_livekit=True) as standin:
+        _, client = await connect_and_join(standin)
+        clients.append(client)
+        reconnected = asyncio.Event()
+        client.room.on("reconnected", lambda: reconnected.set())
+        status, _ = await post(standin.connect_url + "/_standin/livekit/crash-restart")
+        assert status == 200
+        await asyncio.wait_for(reconnected.wait(), 15)
+        assert not client.disconnect_reason.done()
+
+
+async def test_pause_freezes_the_sfu_until_resume() -> None:
+    require_livekit_server()
+    async with LiveKitServer() as server:
+        await server.pause()
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=0.5)) as http:
+            with pytest.raises(asyncio.TimeoutError):
+                async with http.get(server.http_url):
+                    pass
+        await server.resume()
+        async with aiohttp.ClientSession() as http, http.get(server.http_url) as response:
+            assert response.status == 200
+        pid = server.pid
+        await server.pause()  # stopping a paused child must still work
+    assert pid is not None and not _process_exists(pid)
+
+
+async def test_external_livekit_serves_sessions_but_refuses_control(
+    clients: list[RtviTestClient],
+) -> None:
+    require_livekit_server()
+    async with LiveKitServer() as real:
+        external = ExternalLiveKit(real.http_url, real.api_key, real.api_secret)
+        assert external.ws_url == real.ws_url
+        with pytest.raises(LiveKitControlUnsupported):
+            await external.restart()
+        async with LocalStandIn(faults=Faults(tts="none"), livekit=external) as standin:
+            status, body = await connect(standin)
+            assert status == 200 and body["room_url"] == real.ws_url
+            client = await RtviTestClient.join(body["room_url"], body["token"])
+            clients.append(client)
+            await client.wait_for("bot-ready")
+            status, body = await post(standin.connect_url + "/_standin/livekit/pause")
+            assert status == 409 and "external" in body["detail"]
+        assert real.running  # borrowed, so not stopped by the stand-in
+
+
+def test_external_livekit_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LIVEKIT_URL", "wss://example.livekit.cloud")
+    monkeypatch.setenv("LIVEKIT_API_KEY", "k")
+    monkeypatch.delenv("LIVEKIT_API_SECRET", raising=False)
+    assert ExternalLiveKit.from_env() is None
+    monkeypatch.setenv("LIVEKIT_API_SECRET", "s")
+    external = ExternalLiveKit.from_env()
+    assert external is not None
+    assert external.http_url == "https://example.livekit.cloud"
+    assert isinstance(livekit_server.livekit_from_environment(), ExternalLiveKit)
