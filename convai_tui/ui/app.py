@@ -71,7 +71,7 @@ class ConvaiApp(App[int]):
             "help",
             "Help",
             id="app.help",
-            key_display="f1/?",
+            key_display="f1",
             tooltip="Show every key and its binding id",
         ),
         Binding(

@@ -67,3 +67,9 @@ def redact(token: str | None) -> str:
     if not token:
         return "—"
     return f"{token[:3]}…[redacted]"
+
+
+def key_label(keymap: dict[str, str], binding_id: str, default: str) -> str:
+    """The key(s) a binding is on, keymap applied, as a user would type them."""
+    keys = keymap.get(binding_id, default)
+    return keys.split(",")[0].strip().replace("escape", "esc").replace("question_mark", "?")

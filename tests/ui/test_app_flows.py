@@ -464,3 +464,16 @@ async def test_command_palette_runs_a_monitor_command() -> None:
         await pilot.press("enter")
         await pilot.pause(0.2)
         assert app.query_one(TabbedContent).active == "diagnostics"
+
+
+async def test_overlay_key_hints_follow_the_keymap() -> None:
+    err = make_error("connection.timeout")
+    app, _session, _ = make(
+        [RetryScheduled(2, 4, 1.0, T0 + 1, "connect", err, at=T0)],
+        keymap={"retry.now": "ctrl+y", "retry.cancel": "ctrl+g"},
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "ctrl+y retry now · ctrl+g cancel" in plain(app.query_one("#retry-keys", Static))
+        await pilot.press("ctrl+y")
+        assert _session.called("retry_now") == [()]

@@ -10,6 +10,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 
+from convai_tui.ui.formatting import key_label
 from convai_tui.ui.model import MonitorModel, Part
 from convai_tui.ui.widgets.banners import ActivityLine, EndedBanner, IdleBanner, PinnedError
 from convai_tui.ui.widgets.diagnostics import DiagnosticsPanel, merged
@@ -72,9 +73,20 @@ class MonitorScreen(Screen[None]):
                     yield DiagnosticsPanel(id="diagnostics-panel")
         yield RetryOverlay(id="retry-overlay")
         yield BlockingBanner(id="blocking-banner")
-        yield Footer(id="footer")
+        yield Footer(id="footer", compact=True)
 
     def on_mount(self) -> None:
+        keymap: dict[str, str] = getattr(self.app, "keymap", {})
+        retry_key = key_label(keymap, "retry.now", "ctrl+r")
+        cancel_key = key_label(keymap, "retry.cancel", "escape")
+        self.query_one(RetryOverlay).keys_hint = f"{retry_key} retry now · {cancel_key} cancel"
+        self.query_one(BlockingBanner).keys_hint = (
+            f"No automatic reconnect. {key_label(keymap, 'blocking.dismiss', 'escape')}: dismiss"
+            f" · {key_label(keymap, 'app.quit', 'ctrl+q')}: quit"
+        )
+        self.query_one(DiagnosticsPanel).reveal_key = key_label(
+            keymap, "diagnostics.reveal-token", "t"
+        )
         self.ready = True
         if self.app.is_headless:
             self.query_one("#message-input", Input).cursor_blink = False

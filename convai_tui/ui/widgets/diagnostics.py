@@ -87,7 +87,9 @@ def merged(model: MonitorModel, diag: Mapping[str, Any], now: float) -> dict[str
     return out
 
 
-def render_diagnostics(data: Mapping[str, Any], *, reveal_token: bool) -> RenderableType:
+def render_diagnostics(
+    data: Mapping[str, Any], *, reveal_token: bool, reveal_key: str = "t"
+) -> RenderableType:
     counters = _grid("Connections")
     for key, label in COUNTER_KEYS:
         counters.add_row(label, _value(key, data.get(key)))
@@ -101,7 +103,7 @@ def render_diagnostics(data: Mapping[str, Any], *, reveal_token: bool) -> Render
         room_table.add_row("token", Text(str(token), style="bold"))
     else:
         shown = room.get("token_redacted") or redact(token)
-        room_table.add_row("token", Text.assemble(str(shown), ("  (t: reveal)", "dim")))
+        room_table.add_row("token", Text.assemble(str(shown), (f"  ({reveal_key}: reveal)", "dim")))
 
     latency_table = _grid("Latency")
     latency: Mapping[str, Any] = data.get("latency") or {}
@@ -129,9 +131,10 @@ class DiagnosticsPanel(Static):
         super().__init__("", id=id)
         self.data: dict[str, Any] = {}
         self.token_revealed = False
+        self.reveal_key = "t"
 
     def show(self, data: dict[str, Any], *, reveal_token: bool) -> None:
         if data == self.data and reveal_token == self.token_revealed:
             return
         self.data, self.token_revealed = data, reveal_token
-        self.update(render_diagnostics(data, reveal_token=reveal_token))
+        self.update(render_diagnostics(data, reveal_token=reveal_token, reveal_key=self.reveal_key))

@@ -84,14 +84,12 @@ class BlockingBanner(Vertical):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.blocking: BlockingView | None = None
+        self.keys_hint = "No automatic reconnect. esc: dismiss · ctrl+q: quit"
 
     def compose(self) -> ComposeResult:
         yield Static("", id="blocking-title")
         yield Static("", id="blocking-detail")
-        yield Static(
-            Text("No automatic reconnect. esc: dismiss · ctrl+q: quit", style="dim"),
-            id="blocking-keys",
-        )
+        yield Static("", id="blocking-keys")
 
     def show(self, blocking: BlockingView | None) -> None:
         if blocking is self.blocking:
@@ -100,6 +98,7 @@ class BlockingBanner(Vertical):
         if blocking is None:
             return
         self.query_one("#blocking-title", Static).update(blocking.title.capitalize())
+        self.query_one("#blocking-keys", Static).update(Text(self.keys_hint, style="dim"))
         entry = lookup(blocking.code)
         detail = Text()
         if blocking.detail:
