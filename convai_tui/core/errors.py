@@ -343,6 +343,7 @@ def make_error(
     session_id: str | None = None,
     stage: ErrorStage | None = None,
     detail: str | None = None,
+    at: float | None = None,
 ) -> SessionError:
     """A SessionError for a catalogue code, its stage and recoverable flag taken from the table."""
     entry = lookup(code)
@@ -353,6 +354,7 @@ def make_error(
         recoverable=entry.recoverable,
         http_status=http_status,
         session_id=session_id,
+        at=time.time() if at is None else at,
         detail=detail,
     )
 

@@ -100,6 +100,25 @@ class MediaHook(Protocol):
     async def detach(self) -> None: ...
 
 
+CONTROL_TYPES = frozenset({
+    "user_text_message", "trigger-message", "context-update", "update-template-keys",
+    "update-scene-metadata", "update-dynamic-info", "tts-toggle", "stt-toggle", "interrupt-bot",
+    "force-user-stopped-speaking", "reset-idle-timer", "kill-pipeline",
+})
+LOW_CONTEXT_TOKENS = 5_000
+
+
+@dataclass(frozen=True, slots=True)
+class ControlResult:
+    """How a control message ended: the ack's status (success, error, processing, pending),
+    or "refused" (never sent) or "timeout" (sent, no server-response in time)."""
+
+    status: str
+    message: str | None = None
+    extras: dict[str, Any] | None = None
+    message_id: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class _Drop:
     """The room connection was lost in a way worth reconnecting after."""
@@ -181,10 +200,12 @@ class SessionCore:
         self._outcome: asyncio.Future[_Drop | _End] | None = None
         self._retry_now = asyncio.Event()
         self._finished = False
+        self._closed = False
         self._bot_ready = False
         self._bot_ready_timer: asyncio.TimerHandle | None = None
         self._queue: deque[tuple[str, float]] = deque()
         self._pending_acks: dict[str, deque[str]] = {}
+        self._ack_waiters: dict[str, asyncio.Future[ServerResponseReceived]] = {}
         self._participants: dict[str, ParticipantInfo] = {}
         self._activity = "idle"
         self._session_ending_reason: str | None = None
@@ -269,6 +290,38 @@ class SessionCore:
         return self._refuse(text, f"Not connected (the session is {self._state.value}); "
                                   "connect first.")
 
+    async def send_control(self, msg_type: str, data: dict[str, Any] | None = None, *,
+                           ack_timeout_s: float = 10.0) -> ControlResult:
+        """Send one client message and wait for its server-response (flat or wrapped).
+
+        Nothing is sent unless the session is Connected and the character is ready; the
+        refusal says why. Oversize messages are refused before sending.
+        """
+        if msg_type not in CONTROL_TYPES:
+            return ControlResult("refused", f"Unknown control message type {msg_type!r}.")
+        if not (self._state is SessionState.CONNECTED and self._bot_ready):
+            why = ("the character is not ready yet" if self._state is SessionState.CONNECTED
+                   else f"the session is {self._state.value}")
+            self._publish(InputRefused(text=msg_type, reason=f"Not sent: {why}."))
+            return ControlResult("refused", f"Not sent: {why}.")
+        message_id = await self._send(msg_type, data or {})
+        if message_id is None:
+            return ControlResult("refused", "The message could not be sent (see the errors).")
+        waiter: asyncio.Future[ServerResponseReceived] = (
+            asyncio.get_running_loop().create_future())
+        self._ack_waiters[message_id] = waiter
+        try:
+            async with asyncio.timeout(ack_timeout_s):
+                ack = await waiter
+        except TimeoutError:
+            self._raise(make_error("session.ack_timeout",
+                                   f"No server-response to {msg_type} within {ack_timeout_s:g} s."))
+            return ControlResult("timeout", f"No acknowledgement within {ack_timeout_s:g} s.",
+                                 message_id=message_id)
+        finally:
+            self._ack_waiters.pop(message_id, None)
+        return ControlResult(ack.status, ack.message, ack.extras, message_id)
+
     async def reset_idle_timer(self) -> None:
         if self._state is SessionState.CONNECTED:
             await self._send("reset-idle-timer", {})
@@ -306,6 +359,10 @@ class SessionCore:
         return snap
 
     async def close(self) -> None:
+        """Release everything; safe to call more than once (the TUI and the CLI both do)."""
+        if self._closed:
+            return
+        self._closed = True
         if self._state is not SessionState.DISCONNECTED:
             await self.disconnect("closed")
         for task in list(self._tasks):
@@ -709,10 +766,21 @@ class SessionCore:
         extras = msg.data.get("extras")
         pending = self._pending_acks.get(event_type)
         message_id = pending.popleft() if pending else None
-        self._publish(ServerResponseReceived(
+        ack = ServerResponseReceived(
             event_type=event_type, status=status,
             message=message if isinstance(message, str) else None,
-            extras=extras if isinstance(extras, dict) else None, message_id=message_id))
+            extras=extras if isinstance(extras, dict) else None, message_id=message_id)
+        self._publish(ack)
+        waiter = self._ack_waiters.get(message_id) if message_id else None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(ack)
+        remaining = ack.extras.get("remaining_tokens") if ack.extras else None
+        if (event_type == "context-update" and isinstance(remaining, int | float)
+                and remaining < LOW_CONTEXT_TOKENS):
+            self._publish(LogRecorded(
+                level="warning", category="context",
+                message=f"Context budget low: {remaining:g} tokens remaining "
+                        f"(of {ack.extras.get('max_tokens', '?') if ack.extras else '?'})."))
         if event_type == "reset-idle-timer" and status == "success":
             self._idle_deadline = None
             self._publish(IdleTimerReset(acknowledged=True))
