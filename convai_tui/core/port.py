@@ -23,6 +23,17 @@ class SendOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class ControlResult:
+    """How a control message ended: the ack's status (success, error, processing, pending),
+    or "refused" (never sent) or "timeout" (sent, no server-response in time)."""
+
+    status: str
+    message: str | None = None
+    extras: dict[str, Any] | None = None
+    message_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SessionInfo:
     """Static facts about the session a front end shows in its header."""
 
@@ -50,6 +61,11 @@ class SessionPort(Protocol):
         """End the session cleanly (also leaves the Error state)."""
 
     async def send_text(self, text: str) -> SendOutcome: ...
+
+    async def send_control(self, msg_type: str, data: dict[str, Any] | None = None, *,
+                           ack_timeout_s: float = 10.0) -> ControlResult:
+        """Send one client message (protocol §2.2) and wait for its server-response; refused
+        (never sent) unless Connected with the character ready, or when oversize."""
 
     async def reset_idle_timer(self) -> None: ...
 

@@ -27,6 +27,7 @@ from convai_tui.core.connect_api import (
     ConnectRequest,
     ConnectResponse,
 )
+from convai_tui.core.controls import summarize
 from convai_tui.core.disconnect_reasons import rule_for
 from convai_tui.core.errors import ConvaiError, ErrorStage, SessionError, make_error
 from convai_tui.core.events import (
@@ -62,11 +63,11 @@ from convai_tui.core.events import (
     participant_event,
 )
 from convai_tui.core.metrics import SessionMetrics
-from convai_tui.core.port import SendOutcome, SessionInfo
+from convai_tui.core.port import ControlResult, SendOutcome, SessionInfo
 from convai_tui.core.redact import REDACTOR, redact_token
 from convai_tui.core.retry import RetryPolicy
 from convai_tui.core.states import SessionState, is_legal
-from convai_tui.core.transport import RoomTransport, TransportCallbacks
+from convai_tui.core.transport import RoomTransport, TransportCallbacks, log_room_details
 
 log = logging.getLogger("convai_tui.session")
 
@@ -106,17 +107,6 @@ CONTROL_TYPES = frozenset({
     "force-user-stopped-speaking", "reset-idle-timer", "kill-pipeline",
 })
 LOW_CONTEXT_TOKENS = 5_000
-
-
-@dataclass(frozen=True, slots=True)
-class ControlResult:
-    """How a control message ended: the ack's status (success, error, processing, pending),
-    or "refused" (never sent) or "timeout" (sent, no server-response in time)."""
-
-    status: str
-    message: str | None = None
-    extras: dict[str, Any] | None = None
-    message_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +199,7 @@ class SessionCore:
         self._participants: dict[str, ParticipantInfo] = {}
         self._activity = "idle"
         self._session_ending_reason: str | None = None
+        self._kill_requested = False
         self._idle_deadline: float | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._turn_id = 0
@@ -299,13 +290,23 @@ class SessionCore:
         """
         if msg_type not in CONTROL_TYPES:
             return ControlResult("refused", f"Unknown control message type {msg_type!r}.")
+        try:
+            protocol.build_message(msg_type, data or {})
+        except ConvaiError as exc:
+            self._raise(exc.error)
+            return ControlResult("refused", exc.error.message)
         if not (self._state is SessionState.CONNECTED and self._bot_ready):
             why = ("the character is not ready yet" if self._state is SessionState.CONNECTED
                    else f"the session is {self._state.value}")
             self._publish(InputRefused(text=msg_type, reason=f"Not sent: {why}."))
             return ControlResult("refused", f"Not sent: {why}.")
+        killing = msg_type == "kill-pipeline"
+        if killing:
+            self._kill_requested = True  # the room close that follows is the clean end
         message_id = await self._send(msg_type, data or {})
         if message_id is None:
+            if killing:
+                self._kill_requested = False
             return ControlResult("refused", "The message could not be sent (see the errors).")
         waiter: asyncio.Future[ServerResponseReceived] = (
             asyncio.get_running_loop().create_future())
@@ -320,6 +321,8 @@ class SessionCore:
                                  message_id=message_id)
         finally:
             self._ack_waiters.pop(message_id, None)
+        if killing and ack.status == "error":
+            self._kill_requested = False
         return ControlResult(ack.status, ack.message, ack.extras, message_id)
 
     async def reset_idle_timer(self) -> None:
@@ -557,12 +560,13 @@ class SessionCore:
             session_id=response.session_id, character_session_id=self._character_session_id,
             room_name=response.room_name, room_url=response.room_url,
             request_trace_id=response.request_trace_id, connect_ms=round(response.elapsed_ms, 1)))
-        log.debug("room details: room_url=%s room_name=%s session_id=%s token=%s",
-                  response.room_url, response.room_name, response.session_id,
-                  redact_token(response.token))
+        log_room_details(room_url=response.room_url, room_name=response.room_name,
+                         session_id=response.session_id,
+                         character_session_id=self._character_session_id, token=response.token)
         self._outcome = asyncio.get_running_loop().create_future()
         self._bot_ready = False
         self._session_ending_reason = None
+        self._kill_requested = False
         self._idle_deadline = None
         transport = self._transport_factory(self.settings.character_id,
                                             self._callbacks_for(response.session_id))
@@ -686,6 +690,9 @@ class SessionCore:
         self._publish(participant_event(cls, info))
 
     def _on_disconnected(self, reason: int) -> None:
+        if self._kill_requested:
+            self._resolve(_End(SessionState.DISCONNECTED, "kill_pipeline", None))
+            return
         if self._session_ending_reason is not None or self._idle_expired():
             why = self._session_ending_reason or "idle_timeout"
             self._end_by_server(why)
@@ -967,8 +974,8 @@ class SessionCore:
             return None
         self.metrics.messages_sent += 1
         self._pending_acks.setdefault(msg_type, deque(maxlen=64)).append(out.id)
-        summary = str(data.get("text", ""))[:80]
-        self._publish(MessageSent(message_type=msg_type, message_id=out.id, summary=summary))
+        self._publish(MessageSent(message_type=msg_type, message_id=out.id,
+                                  summary=summarize(msg_type, data)))
         return out.id
 
 
