@@ -1,0 +1,190 @@
+"""Session controls through the real core against the stand-in on a real livekit-server.
+
+The stand-in's own wire behaviour for raw packets (parse-error, validation-error, unknown-type
+acks, both envelope forms) is pinned by test_standin_rtvi.py::test_protocol_error_acks and
+::test_every_registry_type_gets_exactly_one_ack; here the client side is under test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+
+from convai_tui.core import controls as c
+from convai_tui.core import events as ev
+from convai_tui.core.bus import Subscription
+from convai_tui.core.session import SessionCore, SessionSettings
+from convai_tui.core.states import SessionState
+from convai_tui.local.character import Character
+from convai_tui.local.server import LocalStandIn
+from tests.integration.standin_client import StandInFactory, standin_factory
+
+__all__ = ["standin_factory"]
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def cores() -> AsyncIterator[list[SessionCore]]:
+    made: list[SessionCore] = []
+    yield made
+    for core in made:
+        await core.close()
+
+
+async def until(sub: Subscription, predicate: Callable[[ev.Event], bool], seen: list[ev.Event],
+                wait_s: float = 20.0) -> ev.Event:
+    async with asyncio.timeout(wait_s):
+        async for event in sub:
+            seen.append(event)
+            if predicate(event):
+                return event
+    raise AssertionError("subscription closed")
+
+
+async def ready_core(standin: LocalStandIn, cores: list[SessionCore],
+                     **kw: Any) -> tuple[SessionCore, Subscription, list[ev.Event]]:
+    settings = SessionSettings(connect_url=standin.connect_url, api_key=standin.api_key,
+                               character_id=standin.character_id, **kw)
+    core = SessionCore(settings)
+    cores.append(core)
+    sub = core.subscribe()
+    seen: list[ev.Event] = []
+    await core.start()
+    await until(sub, lambda e: isinstance(e, ev.BotReady), seen)
+    return core, sub, seen
+
+
+def bot_of(standin: LocalStandIn, core: SessionCore) -> Character:
+    session_id = core.diagnostics()["room"]["session_id"]
+    bot = standin.sessions.bot_for(standin.sessions.sessions[session_id])
+    assert bot is not None
+    return bot
+
+
+async def test_every_control_round_trips_with_its_ack(standin_factory: StandInFactory,
+                                                      cores: list[SessionCore]) -> None:
+    standin = await standin_factory()
+    core, sub, seen = await ready_core(standin, cores)
+    controls = c.Controls(core)
+    bot = bot_of(standin, core)
+
+    trigger = await controls.trigger("greet")
+    assert trigger.status == "success" and trigger.extras
+    assert trigger.extras["trigger_name"] == "greet"
+    await until(sub, lambda e: isinstance(e, ev.TurnCompleted), seen)  # the trigger's reply
+
+    first = await controls.update_context("the user is a nurse", "append")
+    assert first.status == "success" and first.extras
+    assert first.extras["max_tokens"] == 50_000
+    count = first.extras["token_count"]
+    assert count > 0 and first.extras["remaining_tokens"] == 50_000 - count
+    more = await controls.update_context("and works nights in a large hospital", "append")
+    assert more.extras and more.extras["token_count"] > count
+    assert more.extras["remaining_tokens"] < first.extras["remaining_tokens"]
+    reset = await controls.update_context(mode="reset")
+    assert reset.extras and reset.extras["token_count"] == 0
+
+    keys = await controls.update_template_keys({"city": "Paris", "name": "Sam"})
+    assert keys.status == "success" and bot.template_keys == {"city": "Paris", "name": "Sam"}
+
+    info = await controls.update_dynamic_info("It is raining")
+    assert info.status == "success" and bot.dynamic_info == "It is raining"
+
+    off = await controls.set_tts(False)
+    assert off.status == "success" and off.extras == {"enabled": False}
+    assert off.message == "TTS disabled" and bot.tts_enabled is False
+    on = await controls.set_tts(True)
+    assert on.extras == {"enabled": True} and bot.tts_enabled is True
+
+    muted = await controls.set_stt_muted(True)
+    assert muted.status == "success" and muted.extras == {"muted": True} and bot.stt_muted
+
+    for result in (await controls.force_user_stopped_speaking(),
+                   await controls.reset_idle_timer(),
+                   await controls.interrupt()):
+        assert result.status == "success", result
+
+    acks = [e for e in seen if isinstance(e, ev.ServerResponseReceived)]
+    sent = {e.message_id: e.message_type for e in seen if isinstance(e, ev.MessageSent)}
+    # Every ack is matched to the message that caused it, in order.
+    assert all(a.message_id in sent and sent[a.message_id] == a.event_type for a in acks)
+    assert core.state is SessionState.CONNECTED
+
+
+async def test_invalid_payload_gets_the_servers_error_ack(standin_factory: StandInFactory,
+                                                          cores: list[SessionCore]) -> None:
+    standin = await standin_factory()
+    core, _sub, _seen = await ready_core(standin, cores)
+    result = await core.send_control("update-dynamic-info", {"dynamic_info": {}})
+    assert result.status == "error" and result.message == "No text provided in dynamic info"
+
+
+async def test_interrupt_while_the_character_speaks(standin_factory: StandInFactory,
+                                                    cores: list[SessionCore]) -> None:
+    standin = await standin_factory(tts="tone")
+    core, sub, seen = await ready_core(standin, cores)
+    await core.send_text("tell me a long story")
+    await until(sub, lambda e: isinstance(e, ev.BotActivityChanged)
+                and e.activity == "speaking", seen)
+    result = await c.Controls(core).interrupt()
+    assert result.status == "success"
+    done = await until(sub, lambda e: isinstance(e, ev.TurnCompleted), seen)
+    assert isinstance(done, ev.TurnCompleted) and done.was_interrupted
+
+
+async def test_unknown_type_and_oversize_are_refused_locally(standin_factory: StandInFactory,
+                                                             cores: list[SessionCore]) -> None:
+    standin = await standin_factory()
+    core, _sub, _seen = await ready_core(standin, cores)
+    sent_before = core.metrics.messages_sent
+    unknown = await core.send_control("dance", {})
+    assert unknown.status == "refused"
+    big = await c.Controls(core).update_context("word " * 4000)
+    assert big.status == "refused" and big.message and "15,360" in big.message
+    assert core.metrics.messages_sent == sent_before
+    # The session is unharmed.
+    assert (await c.Controls(core).set_tts(False)).status == "success"
+
+
+async def test_raw_malformed_packets_get_error_acks_the_core_survives(
+        standin_factory: StandInFactory, cores: list[SessionCore]) -> None:
+    """Bytes the core would never send, pushed through its room: the server's error acks come
+    back as unmatched server_response events and the session carries on."""
+    standin = await standin_factory()
+    core, sub, seen = await ready_core(standin, cores)
+    room = core._transport.room if core._transport else None  # test-only peek at the room
+    assert room is not None
+    for payload in (b"{not json", json.dumps({"data": {"text": "no type"}}).encode(),
+                    json.dumps({"type": "dance", "data": {}}).encode()):
+        await room.local_participant.publish_data(payload, reliable=True)
+    acks: dict[str, ev.ServerResponseReceived] = {}
+    while len(acks) < 3:
+        ack = await until(sub, lambda e: isinstance(e, ev.ServerResponseReceived), seen)
+        assert isinstance(ack, ev.ServerResponseReceived)
+        acks[ack.event_type] = ack
+    assert acks["parse-error"].status == "error" and acks["parse-error"].message_id is None
+    assert acks["validation-error"].message == "Message missing required 'type' field"
+    assert acks["dance"].message == "Unknown message type: dance"
+    assert acks["dance"].extras and "kill-pipeline" in acks["dance"].extras["supported_types"]
+    assert (await c.Controls(core).set_tts(True)).status == "success"
+
+
+async def test_kill_pipeline_ends_the_session_cleanly(standin_factory: StandInFactory,
+                                                      cores: list[SessionCore]) -> None:
+    standin = await standin_factory()
+    core, sub, seen = await ready_core(standin, cores)
+    result = await c.Controls(core).kill_pipeline()
+    assert result.status == "success" and result.message == "Pipeline killed successfully"
+    assert result.extras and result.extras["room_name"]
+    ended = await until(sub, lambda e: isinstance(e, ev.SessionEnded), seen)
+    assert isinstance(ended, ev.SessionEnded)
+    assert ended.reason == "kill_pipeline" and ended.error is None
+    await asyncio.sleep(1.0)
+    assert core.state is SessionState.DISCONNECTED
+    assert len(standin.stats["connect_requests"]) == 1  # no reconnect
+    assert not [e for e in seen if isinstance(e, ev.RetryScheduled)]
