@@ -63,3 +63,15 @@ def test_make_error_takes_stage_and_recoverable_from_the_table() -> None:
     err = make_error("connection.connect_concurrency_limit_reached", "x", http_status=429)
     assert err.recoverable and err.stage is ErrorStage.CONNECT_API and err.http_status == 429
     assert err.to_json()["category"] == "connection"
+
+
+def test_error_docs_are_generated_from_the_catalogue() -> None:
+    import importlib.util
+
+    root = Path(__file__).resolve().parents[2]
+    spec = importlib.util.spec_from_file_location("gen", root / "scripts" / "gen_error_docs.py")
+    assert spec is not None and spec.loader is not None
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    assert (root / "docs" / "ERRORS.md").read_text() == gen.render(), (
+        "docs/ERRORS.md is stale: run .venv/bin/python scripts/gen_error_docs.py")
