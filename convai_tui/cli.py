@@ -58,6 +58,9 @@ def _run_flags(parser: argparse.ArgumentParser) -> None:
                    help="disconnect once the reply to the last --say (or first voice turn) ends")
     g.add_argument("--duration", type=float, metavar="S",
                    help="stay connected S seconds, then disconnect cleanly")
+    g.add_argument("--snapshot", metavar="FILE", type=Path,
+                   help="write a diagnostics snapshot (JSON, no secrets) here when the "
+                        "session ends")
     a = parser.add_argument_group("audio")
     a.add_argument("--audio", dest="audio", action="store_const", const=True, default=None,
                    help="microphone and speaker on (the default in the TUI; off when headless)")
@@ -88,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
                            help="run the offline stand-in of Convai's realtime service")
     add_local_server_arguments(local)
 
+    _doctor_and_replay_parsers(sub)
+
     devices = sub.add_parser("devices", help="list audio input and output devices")
     devices.add_argument("--json", action="store_true", help="one JSON array on stdout")
 
@@ -115,6 +120,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_config(args)
         if args.command == "devices":
             return _cmd_devices(args)
+        if args.command == "doctor":
+            return _cmd_doctor(args)
+        if args.command == "replay":
+            return _cmd_replay(args)
     except KeyboardInterrupt:
         return 130
     parser.print_help()
@@ -224,10 +233,13 @@ async def _run_session(settings: Settings, args: argparse.Namespace) -> int:
             return await runner.run()
         from convai_tui.ui.app import ConvaiApp
 
-        app = ConvaiApp(session, keymap=settings.keymap or None)
+        app = ConvaiApp(session, keymap=settings.keymap or None,
+                        run_checks=_doctor_runner(settings))
         result = await app.run_async()
         return int(app.return_code or result or 0)
     finally:
+        if args.snapshot is not None:
+            _write_snapshot(args.snapshot, session.diagnostics())
         await session.close()
         await session_log.stop()
 
@@ -263,6 +275,111 @@ def stop_standin_process(child: subprocess.Popen[str]) -> None:
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait()
+
+
+# --- doctor, replay and snapshots ------------------------------------------------------------------
+
+
+def _doctor_and_replay_parsers(sub: Any) -> None:
+    doctor = sub.add_parser("doctor", help="check network, Convai, LiveKit and audio access")
+    doctor.add_argument("--json", action="store_true",
+                        help='one JSON object on stdout: {"checks": [{name, ok, detail, fix}]}')
+    doctor.add_argument("--connect-url", help="connect API base URL (env CONVAI_CONNECT_URL)")
+    doctor.add_argument("--api-key", help="Convai API key (env CONVAI_API_KEY)")
+    doctor.add_argument("--character-id", help="character to probe (env CONVAI_CHARACTER_ID)")
+    doctor.add_argument("--rest-url", metavar="URL",
+                        help="REST host to check (default https://api.convai.com when the "
+                             "connect URL is Convai's cloud)")
+    doctor.add_argument("--livekit-url", metavar="URL",
+                        help="run only the LiveKit connection test against this room_url")
+    doctor.add_argument("--token", metavar="T", help="the room token for --livekit-url")
+    doctor.add_argument("--timeout", type=float, default=5.0, metavar="S",
+                        help="seconds each network check may take (default 5)")
+    doctor.add_argument("--require-audio", action="store_true",
+                        help="fail when no microphone or speaker is found (default: advisory)")
+    doctor.add_argument("--insecure-http", action="store_const", const=True, default=None,
+                        help="allow plain http:// to hosts other than this machine")
+    doctor.add_argument("--log-level", metavar="LEVEL", help="as for run")
+
+    replay = sub.add_parser("replay", help="watch a recorded session log (JSONL) in the TUI")
+    replay.add_argument("file", type=Path, help="a session log (XDG state dir sessions/*.jsonl)")
+    replay.add_argument("--speed", type=float, default=1.0, metavar="X",
+                        help="playback speed (default 1; 0 = as fast as possible)")
+
+
+def _doctor_options(settings: Settings, **extra: Any) -> Any:
+    from convai_tui.doctor import DoctorOptions
+
+    return DoctorOptions(connect_url=settings.connect_url, api_key=settings.api_key,
+                         character_id=settings.character_id,
+                         insecure_http=settings.insecure_http, **extra)
+
+
+def _doctor_runner(settings: Settings) -> Any:
+    from convai_tui.doctor import checks_runner
+
+    return checks_runner(_doctor_options(settings))
+
+
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from convai_tui.doctor import format_report, run_doctor
+
+    if bool(args.livekit_url) != bool(args.token):
+        print("convai-tui: --livekit-url and --token go together", file=sys.stderr)
+        return 2
+    try:
+        settings = load_settings({"connect_url": args.connect_url, "api_key": args.api_key,
+                                  "character_id": args.character_id,
+                                  "insecure_http": args.insecure_http,
+                                  "log_level": args.log_level})
+        configure_logging(settings.log_level)
+    except (ConfigError, LogLevelError) as exc:
+        print(f"convai-tui: {exc}", file=sys.stderr)
+        return 2
+    options = _doctor_options(settings, rest_url=args.rest_url, livekit_url=args.livekit_url,
+                              token=args.token, timeout_s=args.timeout,
+                              require_audio=args.require_audio)
+    report = asyncio.run(run_doctor(options))
+    print(json.dumps(report.to_json()) if args.json else format_report(report))
+    return 0 if report.ok else 1
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from convai_tui.replay import load_log
+
+    if args.speed < 0:
+        print("convai-tui: --speed must be 0 or more", file=sys.stderr)
+        return 2
+    try:
+        log_file = load_log(args.file)
+    except OSError as exc:
+        print(f"convai-tui: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    return asyncio.run(_replay(log_file, args.speed))
+
+
+async def _replay(log_file: Any, speed: float) -> int:
+    from convai_tui.replay import ReplaySession
+    from convai_tui.ui.app import ConvaiApp
+
+    session = ReplaySession(log_file, speed=speed)
+    title = (f"convai-tui · REPLAY of {log_file.path.name} ({log_file.summary()}"
+             f"{'' if speed == 1 else f', speed {speed:g}'})")
+    app = ConvaiApp(session, read_only=True, clock=session.clock, title=title)
+    try:
+        result = await app.run_async()
+        return int(app.return_code or result or 0)
+    finally:
+        await session.close()
+
+
+def _write_snapshot(path: Path, diagnostics: dict[str, Any]) -> None:
+    from convai_tui.core.snapshot import write_snapshot
+
+    try:
+        write_snapshot(path, diagnostics)
+    except OSError as exc:
+        print(f"convai-tui: cannot write the snapshot {path}: {exc}", file=sys.stderr)
 
 
 if __name__ == "__main__":

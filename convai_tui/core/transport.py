@@ -17,7 +17,7 @@ from livekit import rtc
 
 from convai_tui.core.errors import ConvaiError, make_error
 from convai_tui.core.events import ParticipantInfo
-from convai_tui.core.redact import redact
+from convai_tui.core.redact import redact, redact_token
 
 log = logging.getLogger("convai_tui.transport")
 
@@ -35,6 +35,20 @@ class TransportCallbacks:
     on_disconnected: Callable[[int], None]
     on_reconnecting: Callable[[], None]
     on_reconnected: Callable[[], None]
+
+
+def log_room_details(*, room_url: str, room_name: str | None, session_id: str,
+                     character_session_id: str | None, token: str) -> None:
+    """seeds/002 "Find connection details in logs": at debug in the transport category, as a
+    JSON line and a readable `Token:` summary, with the token redacted."""
+    if not log.isEnabledFor(logging.DEBUG):
+        return
+    shown = redact_token(token)
+    details = {"room_url": room_url, "room_name": room_name, "session_id": session_id,
+               "character_session_id": character_session_id, "token": shown}
+    log.debug("Room details received: %s", json.dumps(details))
+    log.debug("Token: %s | Room URL: %s | Room: %s | Session ID: %s | Character Session ID: %s",
+              shown, room_url, room_name, session_id, character_session_id)
 
 
 def _track_names(participant: rtc.Participant) -> tuple[str, ...]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import ClassVar
 
 from textual import events, on, work
@@ -25,6 +25,7 @@ from convai_tui.ui.commands import ConvaiCommands
 from convai_tui.ui.messages import SessionEventsReceived, SessionStreamEnded
 from convai_tui.ui.model import MonitorModel, Part, ui_error
 from convai_tui.ui.safety import guarded
+from convai_tui.ui.screens.doctor import CheckRow, DoctorScreen
 from convai_tui.ui.screens.help import HelpScreen
 from convai_tui.ui.screens.monitor import MonitorScreen
 
@@ -126,6 +127,22 @@ class ConvaiApp(App[int]):
             tooltip="Hide the banner (the session stays ended)",
         ),
         Binding(
+            "f6",
+            "doctor",
+            "Doctor",
+            show=False,
+            id="view.doctor",
+            tooltip="Run the network, LiveKit and audio checks (convai-tui doctor)",
+        ),
+        Binding(
+            "ctrl+s",
+            "write_snapshot",
+            "Snapshot",
+            show=False,
+            id="diagnostics.snapshot",
+            tooltip="Write a diagnostics snapshot (JSON, no secrets) to the state dir",
+        ),
+        Binding(
             "t",
             "toggle_token",
             "Token",
@@ -142,9 +159,11 @@ class ConvaiApp(App[int]):
         clock: Callable[[], float] = time.time,
         read_only: bool = False,
         title: str | None = None,
+        run_checks: Callable[[], Awaitable[Sequence[CheckRow]]] | None = None,
     ) -> None:
         super().__init__()
         self.session = session
+        self.run_checks = run_checks
         self.clock = clock
         self.read_only = read_only
         self.keymap = dict(keymap or {})
@@ -333,6 +352,18 @@ class ConvaiApp(App[int]):
     @guarded("showing a tab")
     def action_show_tab(self, tab: str) -> None:
         self.monitor.show_tab(tab)
+
+    def action_doctor(self) -> None:
+        if not isinstance(self.screen, DoctorScreen):
+            self.push_screen(DoctorScreen(self.run_checks))
+
+    @guarded("writing a diagnostics snapshot")
+    def action_write_snapshot(self) -> None:
+        from convai_tui.core.snapshot import default_snapshot_path, write_snapshot
+
+        now = self.clock()
+        path = write_snapshot(default_snapshot_path(now), self.session.diagnostics(), now=now)
+        self.notify(str(path), title="Diagnostics snapshot written", timeout=8)
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

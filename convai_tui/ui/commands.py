@@ -28,6 +28,12 @@ def monitor_commands(app: ConvaiApp) -> list[Command]:
             "Counters, room details, latency",
         ),
         ("help: keys", app.action_help, "Every key, its binding id and what it does"),
+        ("view: doctor", app.action_doctor, "Network, LiveKit and audio checks"),
+        (
+            "diagnostics: write snapshot",
+            app.action_write_snapshot,
+            "Save counters and room details (no secrets) as JSON in the state dir",
+        ),
         ("errors: show all", partial(app.action_filter_errors, None), "Clear the error filter"),
     ]
     for category in sorted(app.model.error_counts):

@@ -1,0 +1,276 @@
+"""Replaying a session's JSONL event log: a read-only SessionPort that publishes the recorded
+events again, at their original pace divided by `speed` (0 = as fast as possible)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from convai_tui.core.bus import EventBus, Subscription
+from convai_tui.core.events import (
+    ConnectAttemptStarted,
+    ErrorRaised,
+    Event,
+    MessageSent,
+    ParticipantJoined,
+    ParticipantLeft,
+    ParticipantUpdated,
+    RoomDetailsReceived,
+    RoomJoined,
+    SessionStateChanged,
+    event_from_json,
+)
+from convai_tui.core.port import SendOutcome, SessionInfo
+from convai_tui.core.states import SessionState
+
+READ_ONLY_REASON = "This is a replay of a recorded session: nothing can be sent."
+
+
+@dataclass
+class ReplayLog:
+    """The events of one log file, with what could not be read counted, not fatal."""
+
+    path: Path
+    events: list[Event] = field(default_factory=list)
+    unknown_types: int = 0
+    malformed_lines: int = 0
+
+    @property
+    def skipped(self) -> int:
+        return self.unknown_types + self.malformed_lines
+
+    def summary(self) -> str:
+        text = f"{len(self.events)} events"
+        if self.unknown_types:
+            text += f", {self.unknown_types} of unknown types skipped"
+        if self.malformed_lines:
+            text += f", {self.malformed_lines} unreadable lines skipped"
+        return text
+
+
+def load_log(path: Path) -> ReplayLog:
+    """Read a session log (as written by sessionlog.SessionLog or `run --headless`)."""
+    log = ReplayLog(path)
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                data = json.loads(line)
+                if not isinstance(data, dict):
+                    raise ValueError("not an object")
+                event = event_from_json(data)
+            except ValueError:
+                log.malformed_lines += 1
+                continue
+            if event is None:
+                log.unknown_types += 1
+            else:
+                log.events.append(event)
+    return log
+
+
+class _Counts:
+    """Diagnostics folded from the replayed events, so the panel and snapshots have figures."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, Any] = {
+            "state": SessionState.DISCONNECTED.value, "connect_attempts": 0,
+            "successful_connections": 0, "failed_connections": 0, "reconnects": 0,
+            "errors": 0, "errors_by_category": {}, "last_connected_at": None,
+            "last_error_at": None, "last_error_code": None, "last_error_message": None,
+            "messages_sent": 0, "latency": {},
+            "room": {}, "participants": [],
+        }
+        self._participants: dict[str, dict[str, Any]] = {}
+        self._connected_since: float | None = None
+
+    def apply(self, event: Event) -> None:
+        d = self.data
+        if isinstance(event, SessionStateChanged):
+            d["state"] = event.new.value
+            if event.new is SessionState.RECONNECTING:
+                d["reconnects"] += 1
+            if not event.new.is_connected():
+                self._connected_since = None
+        elif isinstance(event, ConnectAttemptStarted):
+            d["connect_attempts"] += 1
+        elif isinstance(event, RoomDetailsReceived):
+            d["room"] = {"room_url": event.room_url, "room_name": event.room_name,
+                         "session_id": event.session_id,
+                         "character_session_id": event.character_session_id,
+                         "request_trace_id": event.request_trace_id}
+            d["latency"]["connect_ms"] = event.connect_ms
+        elif isinstance(event, RoomJoined):
+            d["successful_connections"] += 1
+            d["last_connected_at"] = event.at
+            self._connected_since = event.at
+            d["latency"]["join_ms"] = event.join_ms
+            d["room"]["local_identity"] = event.local_identity
+        elif isinstance(event, ErrorRaised):
+            err = event.error
+            d["errors"] += 1
+            d["errors_by_category"][err.category] = d["errors_by_category"].get(err.category,
+                                                                                0) + 1
+            d["last_error_at"], d["last_error_code"] = event.at, err.code
+            d["last_error_message"] = err.message
+            if err.stage.value in ("ConnectApi", "Transport") and self._connected_since is None:
+                d["failed_connections"] += 1
+        elif isinstance(event, MessageSent):
+            d["messages_sent"] += 1
+        elif isinstance(event, ParticipantJoined | ParticipantUpdated):
+            self._participants[event.identity] = {"identity": event.identity,
+                                                  "name": event.name, "kind": event.kind}
+        elif isinstance(event, ParticipantLeft):
+            self._participants.pop(event.identity, None)
+        d["participants"] = list(self._participants.values())
+
+    def snapshot(self, now: float) -> dict[str, Any]:
+        out = dict(self.data)
+        out["uptime_s"] = now - self._connected_since if self._connected_since else 0.0
+        return out
+
+
+class ReplaySession:
+    """Implements SessionPort over a recorded log. Playback begins with the first subscriber
+    (the TUI in read-only mode never calls start()), or with start()."""
+
+    def __init__(
+        self,
+        log: ReplayLog,
+        *,
+        speed: float = 1.0,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if speed < 0:
+            raise ValueError("speed must be 0 (as fast as possible) or positive")
+        self.log = log
+        self.speed = speed
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self._bus = EventBus()
+        self._state = SessionState.DISCONNECTED
+        self._counts = _Counts()
+        self._player: asyncio.Task[None] | None = None
+        self._started_at: float | None = None
+        self._last_at: float | None = None
+        self.published = 0
+        self._closed = False
+        self.finished = asyncio.Event()
+        self._info = self._find_info()
+
+    @classmethod
+    def from_file(cls, path: Path, *, speed: float = 1.0) -> ReplaySession:
+        return cls(load_log(path), speed=speed)
+
+    def _find_info(self) -> SessionInfo:
+        character = next((e for e in self.log.events
+                          if isinstance(e, ParticipantJoined) and e.kind == "character"), None)
+        room = next((e for e in self.log.events if isinstance(e, RoomDetailsReceived)), None)
+        return SessionInfo(
+            character_id=character.identity if character else "replay",
+            connect_url=room.room_url if room else f"replay:{self.log.path.name}",
+            character_name=character.name if character else None,
+        )
+
+    @property
+    def first_at(self) -> float | None:
+        return self.log.events[0].at if self.log.events else None
+
+    def clock(self) -> float:
+        """The recorded session's time at this moment of the replay (for the UI's countdowns)."""
+        first = self.first_at
+        if first is None:
+            return time.time()
+        if self._started_at is None:
+            return first
+        if self.speed == 0:
+            return self._last_at if self._last_at is not None else first
+        return first + (self._monotonic() - self._started_at) * self.speed
+
+    # --- SessionPort ---------------------------------------------------------------------------
+
+    @property
+    def state(self) -> SessionState:
+        return self._state
+
+    @property
+    def info(self) -> SessionInfo:
+        return self._info
+
+    def subscribe(self) -> Subscription:
+        subscription = self._bus.subscribe()
+        self._begin()
+        return subscription
+
+    async def start(self) -> None:
+        self._begin()
+
+    def _begin(self) -> None:
+        if self._player is None and not self._closed:
+            self._player = asyncio.get_running_loop().create_task(self.play(), name="replay")
+
+    async def play(self) -> None:
+        """Publish every event, keeping the recorded gaps (divided by speed)."""
+        events = self.log.events
+        self._started_at = self._monotonic()
+        try:
+            first = events[0].at if events else 0.0
+            for event in events:
+                if self.speed > 0:
+                    due = self._started_at + (event.at - first) / self.speed
+                    delay = due - self._monotonic()
+                    if delay > 0:
+                        await self._sleep(delay)
+                else:
+                    await self._sleep(0)
+                self._publish(event)
+        finally:
+            self.finished.set()
+
+    def _publish(self, event: Event) -> None:
+        if isinstance(event, SessionStateChanged):
+            self._state = event.new
+        self._counts.apply(event)
+        self._last_at = event.at
+        self.published += 1
+        self._bus.publish(event)
+
+    async def disconnect(self, reason: str = "user") -> None:
+        return None
+
+    async def send_text(self, text: str) -> SendOutcome:
+        return SendOutcome("refused", reason=READ_ONLY_REASON)
+
+    async def reset_idle_timer(self) -> None:
+        return None
+
+    def retry_now(self) -> None:
+        return None
+
+    def cancel_retry(self) -> None:
+        return None
+
+    def diagnostics(self) -> dict[str, Any]:
+        out = self._counts.snapshot(self.clock())
+        out["replay"] = {"file": str(self.log.path), "speed": self.speed,
+                         "published": self.published, "events": len(self.log.events),
+                         "skipped": self.log.skipped}
+        return out
+
+    async def close(self) -> None:
+        self._closed = True
+        player = self._player
+        if player is not None and not player.done():
+            player.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await player
+        self._bus.close()

@@ -1,0 +1,100 @@
+"""The Doctor screen: the same checks as `convai-tui doctor`, run through a callable the CLI
+injects (the UI itself never touches the network)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import ClassVar, Protocol
+
+from rich.table import Table
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+UNAVAILABLE = "Doctor is not available here: start a session with `convai-tui run` to use it."
+
+
+class CheckRow(Protocol):
+    """What the screen needs of a check (doctor.Check has these)."""
+
+    name: str
+    ok: bool
+    detail: str
+    fix: str
+
+
+RunChecks = Callable[[], Awaitable[Sequence[CheckRow]]]
+
+
+def checks_table(checks: Sequence[CheckRow]) -> Table:
+    table = Table(box=None, expand=True, pad_edge=False)
+    table.add_column("", no_wrap=True, width=4)
+    table.add_column("check", style="bold", no_wrap=True)
+    table.add_column("detail / fix")
+    for check in checks:
+        mark = Text("ok", style="green") if check.ok else Text("FAIL", style="bold red")
+        detail = Text(check.detail)
+        if check.fix and not check.ok:
+            detail.append(f"\nfix: {check.fix}", style="italic")
+        table.add_row(mark, check.name, detail)
+    return table
+
+
+class DoctorScreen(ModalScreen[None]):
+    """Runs the checks when shown; r runs them again, escape closes."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,f6", "close", "Close", id="doctor.close"),
+        Binding("r", "rerun", "Run again", id="doctor.rerun", tooltip="Run every check again"),
+    ]
+
+    def __init__(self, run_checks: RunChecks | None) -> None:
+        super().__init__(id="doctor")
+        self.run_checks = run_checks
+        self.checks: list[CheckRow] = []
+        self.running = False
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="doctor-body"):
+            yield Static("Doctor", id="doctor-title")
+            yield Static("", id="doctor-summary")
+            yield Static("", id="doctor-table")
+
+    def on_mount(self) -> None:
+        self.action_rerun()
+
+    def _summary(self, text: str) -> None:
+        self.query_one("#doctor-summary", Static).update(text)
+
+    def action_rerun(self) -> None:
+        if self.run_checks is None:
+            self._summary(UNAVAILABLE)
+            return
+        if not self.running:
+            self.running = True
+            self._summary("Running checks… (each takes at most a few seconds)")
+            self._run()
+
+    @work(exclusive=True, group="doctor", exit_on_error=False)
+    async def _run(self) -> None:
+        assert self.run_checks is not None
+        try:
+            checks = list(await self.run_checks())
+        except Exception as exc:
+            self._summary(f"The checks could not run: {type(exc).__name__}: {exc}")
+            return
+        finally:
+            self.running = False
+        self.checks = checks
+        failed = sum(1 for c in checks if not c.ok)
+        verdict = "all passed" if not failed else f"{failed} failed"
+        self._summary(f"{len(checks) - failed}/{len(checks)} checks passed ({verdict}) · "
+                      "r runs again · escape closes")
+        self.query_one("#doctor-table", Static).update(checks_table(checks))
+
+    def action_close(self) -> None:
+        self.dismiss(None)
