@@ -597,6 +597,10 @@ class Character:
         await self.send(rtvi.form_a("bot-tts-stopped"))
         await self.send(rtvi.form_b("bot-stopped-speaking"))
 
+    async def play_frame(self, frame: rtc.AudioFrame) -> None:
+        """Push one 48 kHz mono frame straight onto the voice track (voice.py's echo mode)."""
+        await self._source.capture_frame(frame)
+
     async def _after_turn(self) -> None:
         faults = self._faults
         if (faults.server_error_after_turns and not self._server_error_sent

@@ -4,18 +4,21 @@ The stand-in needs a real SFU because the client under test speaks real WebRTC. 
 pinned ``livekit-server`` binary as a child process, bound to 127.0.0.1, with a random API key
 and secret per run, so nothing outside this machine can join and nothing is left configured.
 
-What a connected client sees when the SFU misbehaves (measured against livekit-server v1.13.5
-and the ``livekit`` Python SDK 1.2.0; see tests/integration/test_standin_livekit.py):
+What a connected client sees (measured with livekit-server v1.13.5 and the ``livekit`` Python
+SDK 1.2.0; pinned by tests/integration/test_standin_livekit.py):
 
-* ``restart()`` (SIGTERM, wait, start again on the same ports and keys): the server shuts down
-  gracefully and tells every participant it is leaving, so a Python client gets
-  ``disconnected`` with ``DisconnectReason.SERVER_SHUTDOWN`` (3) -- it does not auto-resume.
-  The new server has no rooms; a client that reconnects with a fresh ``/connect`` works again on
-  the same ``ws_url``.
-* ``pause()`` (SIGSTOP): nothing is said on the wire; the client's signal connection goes quiet
-  and, after the SDK's ping timeout (~15-20 s), the client emits ``reconnecting``. ``resume()``
-  (SIGCONT) before the SDK gives up lets it come back (``reconnected``); otherwise it ends with
-  ``disconnected``. Use it to exercise a client's "Reconnecting" state.
+* ``restart()`` -- SIGTERM twice (the first only starts a drain that waits for every
+  participant to leave; the second forces the close), then start again on the same ports and
+  keys. Clients get ``disconnected`` with ``DisconnectReason.SERVER_SHUTDOWN`` (3) at once and
+  do not resume. The stand-in's bots are dropped the same way, so their sessions end; a fresh
+  ``/connect`` works again on the same ``ws_url`` ~0.2 s later.
+* ``crash_restart()`` -- SIGKILL, then start again. No goodbye: the SDK sees the signal
+  connection close, emits ``reconnecting``, fails to resume while the port is closed, then does
+  a full reconnect into a new room of the same name and emits ``reconnected`` (no
+  ``disconnected``). Bots reconnect the same way, so sessions survive.
+* ``pause()`` (SIGSTOP) -- nothing on the wire; after the SDK's ping timeout (~15 s) clients
+  emit ``reconnecting``. ``resume()`` (SIGCONT) lets them come back (``reconnected``; observed
+  after a 40 s pause). Useful to exercise a client's "Reconnecting" state.
 """
 
 from __future__ import annotations

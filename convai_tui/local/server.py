@@ -197,6 +197,9 @@ def add_local_server_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"its display name (default {DEFAULT_CHARACTER_NAME})")
     parser.add_argument("--concurrency-limit", type=int, default=0, metavar="N",
                         help="active sessions per API key; 0 = unlimited (default)")
+    parser.add_argument("--voice", choices=["reply", "echo", "off"], default="reply",
+                        help="answer the user's speech with a turn (energy VAD; default), play "
+                             "it straight back (echo), or ignore the microphone (off)")
     parser.add_argument("--log-level", default="info",
                         choices=["debug", "info", "warning", "error"])
     faults = parser.add_argument_group("scripted faults")
@@ -278,12 +281,15 @@ async def _serve(args: argparse.Namespace, formatter: RedactingFormatter) -> int
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    from convai_tui.local.voice import make_voice_hook
+
     standin = LocalStandIn(
         port=args.port,
         api_key=args.api_key,
         character_id=args.character_id,
         character_name=args.character_name,
         faults=faults_from_args(args),
+        user_audio_hook=make_voice_hook(getattr(args, "voice", "reply")),
     )
     formatter.add_secret(standin.livekit.api_secret)
     try:

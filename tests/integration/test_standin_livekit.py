@@ -111,9 +111,11 @@ async def test_stop_on_cancellation_leaves_no_child() -> None:
             await asyncio.sleep(3600)
 
     task = asyncio.ensure_future(run_forever())
-    while server.pid is None or not server.running:
-        await asyncio.sleep(0.02)
+    async with asyncio.timeout(20):
+        while not server.running:  # noqa: ASYNC110 -- the child offers no event to wait on
+            await asyncio.sleep(0.02)
     pid = server.pid
+    assert pid is not None
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
