@@ -70,6 +70,9 @@ def _run_flags(parser: argparse.ArgumentParser) -> None:
     a.add_argument("--output-device", metavar="DEV", help="speaker: index or name substring")
     a.add_argument("--no-aec", dest="aec", action="store_const", const=False, default=None,
                    help="no echo cancellation / noise suppression on the microphone")
+    from convai_tui.headless import add_control_arguments
+
+    add_control_arguments(parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -187,6 +190,12 @@ def _cmd_devices(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace, *, demo: bool) -> int:
+    from convai_tui.headless import control_requests
+
+    if control_requests(args) and not args.headless:
+        print("convai-tui: --trigger, --context, --template-key and --tts need --headless "
+              "(in the TUI use ctrl+p → control: …)", file=sys.stderr)
+        return 2
     standin: subprocess.Popen[str] | None = None
     try:
         if demo:
@@ -226,10 +235,10 @@ async def _run_session(settings: Settings, args: argparse.Namespace) -> int:
     session_log.start()
     try:
         if args.headless:
-            from convai_tui.headless import HeadlessRunner
+            from convai_tui.headless import HeadlessRunner, control_requests
 
             runner = HeadlessRunner(session, say=args.say, exit_after_reply=args.exit_after_reply,
-                                    duration_s=args.duration)
+                                    duration_s=args.duration, controls=control_requests(args))
             return await runner.run()
         from convai_tui.ui.app import ConvaiApp
 

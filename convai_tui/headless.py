@@ -2,31 +2,88 @@
 
 Exit status: 0 when the session ends cleanly (including --duration, --exit-after-reply and a
 Ctrl-C), 1 when it ends in Error (configuration errors included).
+
+Once the character is ready the controls run first (--trigger, --context, --template-key,
+--tts, in that order, each awaiting its ack, which appears as a `server_response` line), then
+the --say messages, one per reply. A reply the trigger started is let finish first.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import json
 import signal
 import sys
-from typing import TextIO
+from collections.abc import Callable, Sequence
+from typing import TextIO, TypeVar
 
+from convai_tui.core import controls
+from convai_tui.core.controls import ControlArgumentError, ControlRequest
 from convai_tui.core.events import (
+    BotActivityChanged,
     BotReady,
     Event,
     LlmNoResponse,
+    LogRecorded,
     SessionEnded,
+    TranscriptReceived,
     TurnCompleted,
 )
-from convai_tui.core.port import SessionPort
+from convai_tui.core.port import ControlResult, SessionPort
 from convai_tui.core.redact import redact
 from convai_tui.core.states import SessionState
 
+TRIGGER_REPLY_GRACE_S = 3.0
+"""How long to wait for a trigger's reply to start before sending --say text anyway (a trigger
+the character does not know is silently ignored)."""
+
+_T = TypeVar("_T")
+
+
+def _flag_type(parse: Callable[[str], _T]) -> Callable[[str], _T]:
+    def convert(value: str) -> _T:
+        try:
+            return parse(value)
+        except ControlArgumentError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = parse.__name__
+    return convert
+
+
+def add_control_arguments(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group(
+        "controls (headless; sent in this order once the character is ready, before --say)")
+    g.add_argument("--trigger", action="append", default=[], metavar="NAME[:MESSAGE]",
+                   type=_flag_type(controls.parse_trigger),
+                   help="send a trigger-message by name, with an optional message")
+    g.add_argument("--context", action="append", default=[], metavar="TEXT[:MODE]",
+                   type=_flag_type(controls.parse_context),
+                   help="send a context-update; a final :append, :replace or :reset is the "
+                        "mode (default append)")
+    g.add_argument("--template-key", action="append", default=[], metavar="K=V",
+                   dest="template_keys", type=_flag_type(controls.parse_template_key),
+                   help="set a template key (repeatable; sent together as one update)")
+    g.add_argument("--tts", choices=("on", "off"), help="turn the character's voice on or off")
+
+
+def control_requests(args: argparse.Namespace) -> list[ControlRequest]:
+    """The controls the flags ask for, in the order they are sent."""
+    requests: list[ControlRequest] = [*getattr(args, "trigger", []),
+                                      *getattr(args, "context", [])]
+    keys: list[tuple[str, str]] = getattr(args, "template_keys", [])
+    if keys:
+        requests.append(controls.template_keys(dict(keys)))
+    tts = getattr(args, "tts", None)
+    if tts is not None:
+        requests.append(controls.tts(tts == "on"))
+    return requests
+
 
 class HeadlessRunner:
-    """Drives a session from flags: --say messages, --exit-after-reply, --duration."""
+    """Drives a session from flags: controls, --say messages, --exit-after-reply, --duration."""
 
     def __init__(
         self,
@@ -36,11 +93,18 @@ class HeadlessRunner:
         exit_after_reply: bool = False,
         duration_s: float | None = None,
         out: TextIO | None = None,
+        controls: Sequence[ControlRequest] = (),
     ) -> None:
         self._session = session
         self._say = list(say or [])
         self._next_say = 0
         self._awaiting_reply = False
+        self._controls = list(controls)
+        self._controls_task: asyncio.Task[None] | None = None
+        self._controls_done = not self._controls
+        self._trigger_reply_pending = False
+        self._replying = False
+        self._turn_changed = asyncio.Event()
         self._exit_after_reply = exit_after_reply
         self._duration_s = duration_s
         self._out = out or sys.stdout
@@ -71,6 +135,10 @@ class HeadlessRunner:
                 await self._react(event)
         finally:
             subscription.close()
+            if self._controls_task is not None and not self._controls_task.done():
+                self._controls_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._controls_task
             if timer is not None:
                 timer.cancel()
             for sig in installed:
@@ -78,19 +146,68 @@ class HeadlessRunner:
         return 1 if self._session.state is SessionState.ERROR else 0
 
     async def _react(self, event: Event) -> None:
+        self._track_reply(event)
         if isinstance(event, BotReady):
-            if self._next_say < len(self._say) and not self._awaiting_reply:
+            if not self._controls_done:
+                if self._controls_task is None:
+                    self._controls_task = asyncio.ensure_future(self._run_controls())
+            elif self._next_say < len(self._say) and not self._awaiting_reply:
                 await self._send_next()
         elif isinstance(event, TurnCompleted | LlmNoResponse):
+            if not self._controls_done:
+                return  # a trigger's reply ended while later controls were still being acked
             self._awaiting_reply = False
             if self._next_say < len(self._say):
                 await self._send_next()
             elif self._exit_after_reply:
                 self._end_soon("exit_after_reply")
 
+    def _track_reply(self, event: Event) -> None:
+        """Whether the character is replying, so --say text never talks over a reply; only the
+        end of the turn clears it (speech may follow the final text)."""
+        if isinstance(event, BotActivityChanged):
+            if event.activity in ("thinking", "speaking"):
+                self._replying = True
+        elif isinstance(event, TranscriptReceived):
+            if event.role == "character":
+                self._replying = True
+        elif isinstance(event, TurnCompleted | LlmNoResponse):
+            self._replying = False
+            self._trigger_reply_pending = False
+        else:
+            return
+        self._turn_changed.set()
+
+    async def _run_controls(self) -> None:
+        for request in self._controls:
+            if self._ending:
+                return
+            triggers = request.type == "trigger-message"
+            self._trigger_reply_pending |= triggers
+            try:
+                result = await self._session.send_control(request.type, request.data)
+            except Exception as exc:  # a failing control must not stall the --say messages
+                self._emit(LogRecorded(level="error", category="controls",
+                                       message=f"{request.type} failed: {exc!r}"))
+                result = ControlResult("refused", str(exc))
+            if triggers and result.status not in ("success", "processing", "pending"):
+                self._trigger_reply_pending = False
+        if self._trigger_reply_pending and not self._replying:
+            self._turn_changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._turn_changed.wait(), TRIGGER_REPLY_GRACE_S)
+        self._controls_done = True
+        if self._replying or self._awaiting_reply or self._ending:
+            return  # the reply's TurnCompleted sends the first --say (or ends the run)
+        if self._next_say < len(self._say):
+            await self._send_next()
+        elif self._exit_after_reply:
+            self._end_soon("exit_after_reply")
+
     async def _send_next(self) -> None:
         text = self._say[self._next_say]
         self._next_say += 1
+        self._awaiting_reply = True
         outcome = await self._session.send_text(text)
         self._awaiting_reply = outcome.status in ("sent", "queued")
         if not self._awaiting_reply and self._next_say >= len(self._say) and self._exit_after_reply:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,8 +23,9 @@ from convai_tui.core.states import SessionState
 from convai_tui.local.character import Character
 from convai_tui.local.server import LocalStandIn
 from tests.integration.standin_client import StandInFactory, standin_factory
+from tests.integration.test_headless_cli import Server, run, server
 
-__all__ = ["standin_factory"]
+__all__ = ["server", "standin_factory"]
 
 pytestmark = pytest.mark.integration
 
@@ -188,3 +190,38 @@ async def test_kill_pipeline_ends_the_session_cleanly(standin_factory: StandInFa
     assert core.state is SessionState.DISCONNECTED
     assert len(standin.stats["connect_requests"]) == 1  # no reconnect
     assert not [e for e in seen if isinstance(e, ev.RetryScheduled)]
+
+
+def test_headless_controls_then_say(server: Server, tmp_path: Path) -> None:
+    """The acceptance command line: each control's ack, in order, then the reply to --say."""
+    result = run(server, tmp_path, "--trigger", "greet", "--context",
+                 "the user is a nurse:append", "--template-key", "city=Paris",
+                 "--template-key", "mood=calm", "--tts", "off", "--say", "hi",
+                 "--exit-after-reply")
+    assert result.code == 0, result.stderr
+    acks = result.of("server_response")
+    assert [a["event_type"] for a in acks] == [
+        "trigger-message", "context-update", "update-template-keys", "tts-toggle",
+        "user_text_message"]
+    assert all(a["status"] == "success" for a in acks), acks
+    assert acks[1]["extras"]["token_count"] > 0 and acks[1]["extras"]["max_tokens"] == 50000
+    assert acks[3]["extras"] == {"enabled": False}
+    sent = result.of("message_sent")
+    assert sent[2]["summary"] == "city=Paris, mood=calm"
+    finals = [e for e in result.of("transcript") if e["role"] == "character" and e["final"]]
+    assert len(finals) == 2 and "greet" in finals[0]["text"] and '"hi"' in finals[1]["text"]
+    types = [e["type"] for e in result.events]
+    last_ack = max(i for i, e in enumerate(result.events) if e["type"] == "server_response"
+                   and e["event_type"] == "tts-toggle")
+    reply = next(i for i, e in enumerate(result.events) if e is finals[1])
+    assert last_ack < reply
+    turns = result.of("turn_completed")
+    assert len(turns) == 2 and not any(t["was_interrupted"] for t in turns)
+    assert types[-1] == "session_ended" and result.events[-1]["reason"] == "exit_after_reply"
+
+
+def test_headless_control_flags_are_validated(server: Server, tmp_path: Path) -> None:
+    result = run(server, tmp_path, "--context", ":replace")
+    assert result.code == 2 and "needs some text" in result.stderr
+    result = run(server, tmp_path, "--template-key", "novalue")
+    assert result.code == 2 and "name=value" in result.stderr
