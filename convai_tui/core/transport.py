@@ -46,7 +46,7 @@ def log_room_details(*, room_url: str, room_name: str | None, session_id: str,
     shown = redact_token(token)
     details = {"room_url": room_url, "room_name": room_name, "session_id": session_id,
                "character_session_id": character_session_id, "token": shown}
-    log.debug("Room details received: %s", json.dumps(details))
+    log.debug("Room details received: %s", json.dumps(details, ensure_ascii=False))
     log.debug("Token: %s | Room URL: %s | Room: %s | Session ID: %s | Character Session ID: %s",
               shown, room_url, room_name, session_id, character_session_id)
 
