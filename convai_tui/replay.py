@@ -175,10 +175,11 @@ class ReplaySession:
         character = next((e for e in self.log.events
                           if isinstance(e, ParticipantJoined) and e.kind == "character"), None)
         room = next((e for e in self.log.events if isinstance(e, RoomDetailsReceived)), None)
+        # The live monitor names the character by its configured id (the log does not hold
+        # it); the character participant's identity is that id in Convai's rooms.
         return SessionInfo(
             character_id=character.identity if character else "replay",
             connect_url=room.room_url if room else f"replay:{self.log.path.name}",
-            character_name=character.name if character else None,
         )
 
     @property

@@ -1,0 +1,111 @@
+"""Record a real session against the stand-in, replay its log, and see the same conversation:
+the transcript and the errors folded from the replay equal those folded from the live events,
+both in the reducer and in the real monitor App."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from convai_tui.core import events as ev
+from convai_tui.core.errors import SessionError
+from convai_tui.core.session import SessionCore, SessionSettings
+from convai_tui.replay import ReplaySession, load_log
+from convai_tui.sessionlog import SessionLog
+from convai_tui.ui.app import ConvaiApp
+from convai_tui.ui.model import MonitorModel, TranscriptLine
+from tests.integration.standin_client import StandInFactory, standin_factory
+
+__all__ = ["standin_factory"]
+
+pytestmark = pytest.mark.integration
+
+
+def transcript(model: MonitorModel) -> list[tuple[str, str, float]]:
+    return [(line.role, line.text, round(line.at, 3)) for line in model.transcript]
+
+
+def errors(model: MonitorModel) -> list[tuple[object, ...]]:
+    def key(e: SessionError) -> tuple[object, ...]:
+        return (e.code, e.message, e.stage, e.recoverable, e.http_status, e.session_id)
+
+    return [key(e) for e in model.errors]
+
+
+async def record_live_session(standin_factory: StandInFactory,
+                              log_path: Path) -> tuple[list[ev.Event], str]:
+    standin = await standin_factory(server_error_after_turns=1)
+    core = SessionCore(SessionSettings(connect_url=standin.connect_url, api_key=standin.api_key,
+                                       character_id=standin.character_id))
+    recorder = SessionLog(log_path, core.subscribe())
+    recorder.start()
+    sub = core.subscribe()
+    seen: list[ev.Event] = []
+
+    async def until(predicate: type[ev.Event], count: int = 1) -> None:
+        async with asyncio.timeout(30):
+            async for event in sub:
+                seen.append(event)
+                if sum(isinstance(e, predicate) for e in seen) >= count:
+                    return
+
+    try:
+        await core.start()
+        await until(ev.BotReady)
+        await core.send_text("where is the blue lantern?")
+        await until(ev.TurnCompleted)
+        await until(ev.ErrorRaised)
+        await core.send_text("and the red one?")
+        await until(ev.TurnCompleted, 2)
+        await core.disconnect()
+        await until(ev.SessionEnded)
+    finally:
+        await core.close()
+        await recorder.stop()
+    while (event := sub.get_nowait()) is not None:
+        seen.append(event)
+    return seen, core.info.character_id
+
+
+async def test_replay_shows_the_same_transcript_and_errors(standin_factory: StandInFactory,
+                                                           tmp_path: Path) -> None:
+    log_path = tmp_path / "sessions" / "recorded.jsonl"
+    live_events, character_id = await record_live_session(standin_factory, log_path)
+    live = MonitorModel(character_id=character_id)
+    live.apply_all(live_events)
+    assert [line.role for line in live.transcript if line.role in ("user", "character")] == [
+        "user", "character", "user", "character"]
+    assert [code for code, *_ in errors(live)] == ["server.error"]
+
+    log = load_log(log_path)
+    assert log.skipped == 0
+    assert len(log.events) == len(live_events)
+
+    session = ReplaySession(log, speed=0)
+    sub = session.subscribe()
+    await asyncio.wait_for(session.finished.wait(), 10)
+    assert session.info.character_id == character_id
+    replayed = MonitorModel(character_id=session.info.character_id)
+    while (event := sub.get_nowait()) is not None:
+        replayed.apply(event)
+    await session.close()
+    assert transcript(replayed) == transcript(live)
+    assert errors(replayed) == errors(live)
+    assert replayed.state is live.state and replayed.ended is not None
+
+    # The same through the monitor App, read-only, at 50x speed.
+    fast = ReplaySession(load_log(log_path), speed=50)
+    app = ConvaiApp(fast, read_only=True, clock=fast.clock, title="convai-tui · REPLAY")
+    async with app.run_test(size=(110, 32)) as pilot:
+        for _ in range(600):
+            await pilot.pause(0.02)
+            if fast.finished.is_set() and app.model.events_applied >= fast.published:
+                break
+        assert fast.finished.is_set()
+        shown = app.model
+        assert transcript(shown) == transcript(live)
+        assert errors(shown) == errors(live)
+        assert not any(isinstance(line, TranscriptLine) and "stream closed" in line.text
+                       for line in shown.transcript)
