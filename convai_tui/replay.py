@@ -26,7 +26,7 @@ from convai_tui.core.events import (
     SessionStateChanged,
     event_from_json,
 )
-from convai_tui.core.port import SendOutcome, SessionInfo
+from convai_tui.core.port import ControlResult, SendOutcome, SessionInfo
 from convai_tui.core.states import SessionState
 
 READ_ONLY_REASON = "This is a replay of a recorded session: nothing can be sent."
@@ -250,6 +250,10 @@ class ReplaySession:
 
     async def send_text(self, text: str) -> SendOutcome:
         return SendOutcome("refused", reason=READ_ONLY_REASON)
+
+    async def send_control(self, msg_type: str, data: dict[str, Any] | None = None, *,
+                           ack_timeout_s: float = 10.0) -> ControlResult:
+        return ControlResult("refused", READ_ONLY_REASON)
 
     async def reset_idle_timer(self) -> None:
         return None

@@ -382,7 +382,7 @@ def error_from_json(data: dict[str, Any], at: float) -> SessionError:
     return SessionError(
         code=code,
         message=str(data.get("message") or ""),
-        stage=ErrorStage(stage) if stage in ErrorStage._value2member_map_ else lookup(code).stage,
+        stage=ErrorStage(str(stage)) if stage in ErrorStage._value2member_map_ else lookup(code).stage,
         recoverable=bool(data.get("recoverable", lookup(code).recoverable)),
         http_status=int(http_status) if isinstance(http_status, int | float) else None,
         session_id=str(session_id) if session_id else None,

@@ -154,7 +154,8 @@ async def self_signed_server(tmp_path: Path) -> AsyncIterator[int]:
     if shutil.which("openssl") is None:
         pytest.skip("openssl is needed to make a test certificate")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+    await asyncio.to_thread(
+        subprocess.run, ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
                     "-subj", "/O=Zscaler Inc./CN=127.0.0.1", "-keyout", str(key),
                     "-out", str(cert)], check=True, capture_output=True)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -303,8 +304,8 @@ def test_ice_path_from_the_selected_candidate_pair(kwargs: dict[str, Any],
 
 def test_ice_path_unknown_without_stats() -> None:
     class Empty:
-        publisher_stats: list[Any] = []
-        subscriber_stats: list[Any] = []
+        publisher_stats: tuple[Any, ...] = ()
+        subscriber_stats: tuple[Any, ...] = ()
 
     assert describe_ice(Empty()) is None
 

@@ -138,6 +138,7 @@ async def test_fast_replay_publishes_everything_in_order(tmp_path: Path) -> None
     assert [e.to_json() for e in got] == [e.to_json() for e in events]
     assert session.state is S.CONNECTED
     assert (await session.send_text("hi")).reason == READ_ONLY_REASON
+    assert (await session.send_control("trigger-message", {})).status == "refused"
     diag = session.diagnostics()
     assert diag["connect_attempts"] == 1 and diag["successful_connections"] == 1
     assert diag["errors"] == 1 and diag["last_error_code"] == "server.error"

@@ -21,10 +21,17 @@ UNAVAILABLE = "Doctor is not available here: start a session with `convai-tui ru
 class CheckRow(Protocol):
     """What the screen needs of a check (doctor.Check has these)."""
 
-    name: str
-    ok: bool
-    detail: str
-    fix: str
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def ok(self) -> bool: ...
+
+    @property
+    def detail(self) -> str: ...
+
+    @property
+    def fix(self) -> str: ...
 
 
 RunChecks = Callable[[], Awaitable[Sequence[CheckRow]]]
