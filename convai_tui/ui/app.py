@@ -18,13 +18,16 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.widgets import Input
 
+from convai_tui.core import controls
 from convai_tui.core.bus import Subscription
-from convai_tui.core.port import SessionPort
+from convai_tui.core.controls import ControlRequest
+from convai_tui.core.port import ControlResult, SessionPort
 from convai_tui.core.states import SessionState
 from convai_tui.ui.commands import ConvaiCommands
 from convai_tui.ui.messages import SessionEventsReceived, SessionStreamEnded
 from convai_tui.ui.model import MonitorModel, Part, ui_error
 from convai_tui.ui.safety import guarded
+from convai_tui.ui.screens.controls import ConfirmScreen, ControlForm
 from convai_tui.ui.screens.doctor import CheckRow, DoctorScreen
 from convai_tui.ui.screens.help import HelpScreen
 from convai_tui.ui.screens.monitor import MonitorScreen
@@ -102,6 +105,21 @@ class ConvaiApp(App[int]):
             "Diag",
             id="view.diagnostics",
             tooltip="Counters, room details and latency",
+        ),
+        Binding(
+            "f7",
+            "show_tab('requests')",
+            "Requests",
+            id="view.requests",
+            tooltip="Every message and control sent, its acknowledgement, the context budget",
+        ),
+        Binding(
+            "ctrl+x",
+            "interrupt",
+            "Interrupt",
+            priority=True,
+            id="control.interrupt",
+            tooltip="Interrupt the character while it replies (interrupt-bot)",
         ),
         Binding(
             "ctrl+r",
@@ -242,10 +260,12 @@ class ConvaiApp(App[int]):
     @guarded("handling session events")
     def on_session_events_received(self, message: SessionEventsReceived) -> None:
         started = time.perf_counter()
+        replying = self.model.character_replying
         parts = self.model.apply_all(message.events)
         if parts:
             self.monitor.refresh_parts(parts, self.clock())
-        if Part.RETRY in parts or Part.BLOCKING in parts:
+        if (Part.RETRY in parts or Part.BLOCKING in parts
+                or replying != self.model.character_replying):
             self.refresh_bindings()
         elapsed_ms = (time.perf_counter() - started) * 1000
         self.slowest_batch_ms = max(self.slowest_batch_ms, elapsed_ms)
@@ -347,6 +367,8 @@ class ConvaiApp(App[int]):
             return on_monitor and self.monitor.active_tab == "diagnostics"
         if action == "show_tab":
             return on_monitor
+        if action == "interrupt":
+            return on_monitor and not self.read_only and self.model.character_replying
         return True
 
     @guarded("showing a tab")
@@ -413,6 +435,68 @@ class ConvaiApp(App[int]):
     async def action_quit(self) -> None:
         await self._close_session()
         self.exit(0)
+
+    # --- session controls ----------------------------------------------------------------------
+
+    def action_control_form(self, kind: str) -> None:
+        """Ask for a control's text in a small form, then send it."""
+        if self.read_only:
+            return
+
+        def send(request: ControlRequest | None) -> None:
+            if request is not None:
+                self.send_control(request)
+
+        self.push_screen(ControlForm(kind), send)
+
+    def action_interrupt(self) -> None:
+        self.send_control(controls.interrupt())
+
+    def action_toggle_tts(self) -> None:
+        self.send_control(controls.tts(not self.model.tts_enabled))
+
+    def action_kill_pipeline(self) -> None:
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.send_control(controls.kill_pipeline())
+
+        self.push_screen(
+            ConfirmScreen("Kill the pipeline? The server ends this session.", "Kill pipeline"),
+            answer,
+        )
+
+    def send_control(self, request: ControlRequest) -> None:
+        """Send a control in the background; its row appears on the Requests tab."""
+        if not self.read_only:
+            self._send_control(request)
+
+    @work(group="session-commands", exit_on_error=False)
+    async def _send_control(self, request: ControlRequest) -> None:
+        try:
+            result = await self.session.send_control(request.type, request.data)
+        except Exception as exc:
+            self.report_ui_error(f"sending {request.type}", exc)
+            return
+        now = self.clock()
+        parts = self.model.note_control_result(now, request, result)
+        if parts:
+            self.monitor.refresh_parts(parts, now)
+        self._notify_control(request, result)
+
+    def _notify_control(self, request: ControlRequest, result: ControlResult) -> None:
+        detail = result.message or ""
+        budget = self.model.context_budget
+        if request.type == "context-update" and result.status == "success" and budget:
+            detail = (f"{budget.token_count}/{budget.max_tokens} tokens, "
+                      f"{budget.remaining_tokens} remaining")
+        ok = result.status in ("success", "processing", "pending")
+        low = budget is not None and budget.low and request.type == "context-update"
+        self.notify(
+            detail or result.status,
+            title=f"{request.type}: {result.status}",
+            severity="warning" if ok and low else ("information" if ok else "error"),
+            timeout=4 if ok else 8,
+        )
 
     # --- failures ------------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from convai_tui.core import controls
 from convai_tui.core.states import SessionState
 
 if TYPE_CHECKING:
@@ -26,6 +27,11 @@ def monitor_commands(app: ConvaiApp) -> list[Command]:
             "view: diagnostics",
             partial(app.action_show_tab, "diagnostics"),
             "Counters, room details, latency",
+        ),
+        (
+            "view: requests",
+            partial(app.action_show_tab, "requests"),
+            "Sent messages and controls with their acks; context budget",
         ),
         ("help: keys", app.action_help, "Every key, its binding id and what it does"),
         ("view: doctor", app.action_doctor, "Network, LiveKit and audio checks"),
@@ -69,6 +75,8 @@ def monitor_commands(app: ConvaiApp) -> list[Command]:
             commands.append(
                 ("session: connect", app.action_connect, "Connect again (leaves Error first)")
             )
+        if state is SessionState.CONNECTED:
+            commands.extend(control_commands(app))
     revealed = app.monitor.token_revealed
     commands.append(
         (
@@ -79,6 +87,31 @@ def monitor_commands(app: ConvaiApp) -> list[Command]:
     )
     commands.append(("app: quit", app.action_quit, "Close the session and quit"))
     return commands
+
+
+def control_commands(app: ConvaiApp) -> list[Command]:
+    """The session controls (protocol §2.2); each result shows on the Requests tab."""
+    tts_on = app.model.tts_enabled
+    return [
+        ("control: trigger…", partial(app.action_control_form, "trigger"),
+         "Send a trigger by name and/or message"),
+        ("control: update context…", partial(app.action_control_form, "context"),
+         "Append, replace or reset the runtime context"),
+        ("control: template keys…", partial(app.action_control_form, "template-keys"),
+         "Set the template keys (replaces them all)"),
+        ("control: dynamic info…", partial(app.action_control_form, "dynamic-info"),
+         "Update the dynamic info text"),
+        ("control: tts off" if tts_on else "control: tts on", app.action_toggle_tts,
+         "Turn the character's voice " + ("off" if tts_on else "on")),
+        ("control: interrupt", app.action_interrupt, "Stop the character's current reply"),
+        ("control: force user stopped speaking",
+         partial(app.send_control, controls.force_user_stopped_speaking()),
+         "End the user's utterance now"),
+        ("control: reset idle timer", partial(app.send_control, controls.reset_idle_timer()),
+         "Tell the server the user is still here"),
+        ("control: kill pipeline", app.action_kill_pipeline,
+         "End the session server-side (asks first)"),
+    ]
 
 
 class ConvaiCommands(Provider):

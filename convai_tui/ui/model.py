@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from convai_tui.core.controls import ControlRequest
 from convai_tui.core.errors import ErrorStage, SessionError
 from convai_tui.core.events import (
     ActionsReceived,
@@ -47,6 +48,7 @@ from convai_tui.core.events import (
     TurnCompleted,
     UsageLimitReached,
 )
+from convai_tui.core.port import ControlResult
 from convai_tui.core.states import SessionState
 
 FLASH_SECONDS = 3.0
@@ -54,6 +56,11 @@ FLASH_SECONDS = 3.0
 
 ECHO_WINDOW_S = 120.0
 """A user transcript equal to text typed this recently is the server's echo of it."""
+
+LOW_CONTEXT_TOKENS = 5_000
+"""Under this many remaining context tokens the budget is shown as low (web SDK advice)."""
+
+MAX_REQUEST_ROWS = 500
 
 
 class Part(StrEnum):
@@ -70,6 +77,7 @@ class Part(StrEnum):
     PARTICIPANTS = "participants"
     DIAGNOSTICS = "diagnostics"
     AUDIO = "audio"
+    REQUESTS = "requests"
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +137,34 @@ class BlockingView:
     detail: str
     code: str
     at: float
+
+
+@dataclass(slots=True)
+class RequestRow:
+    """One client message and what became of it: pending until its server-response arrives,
+    then the ack's status; "refused" (never sent) or "timeout" as the UI saw them."""
+
+    key: str
+    at: float
+    type: str
+    summary: str
+    status: str = "pending"
+    message: str | None = None
+    acked_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContextBudget:
+    """The token figures of the last context-update ack."""
+
+    token_count: int | None
+    max_tokens: int | None
+    remaining_tokens: int | None
+    at: float
+
+    @property
+    def low(self) -> bool:
+        return self.remaining_tokens is not None and self.remaining_tokens < LOW_CONTEXT_TOKENS
 
 
 @dataclass(slots=True)
@@ -192,9 +228,13 @@ class MonitorModel:
     latency_ms: dict[str, float] = field(default_factory=dict)
     counters: Counters = field(default_factory=Counters)
     logs: deque[LogRecorded] = field(default_factory=lambda: deque(maxlen=50))
+    requests: dict[str, RequestRow] = field(default_factory=dict)
+    context_budget: ContextBudget | None = None
+    tts_enabled: bool = True
     events_applied: int = 0
     _typed: deque[tuple[float, str]] = field(default_factory=lambda: deque(maxlen=32))
     _pending: list[str] = field(default_factory=list)
+    _request_seq: int = 0
 
     @property
     def display_name(self) -> str:
@@ -248,6 +288,38 @@ class MonitorModel:
         """Hide the blocking banner; the session stays ended and input stays refused."""
         self.blocking_dismissed = True
 
+    def note_control_result(self, at: float, request: ControlRequest,
+                            result: ControlResult) -> set[Part]:
+        """A control the UI sent has finished: record a refusal or a timeout (the acks
+        themselves arrive as events), and the TTS state when the ack has no extras."""
+        changed: set[Part] = set()
+        if result.status == "refused":
+            self._request_seq += 1
+            key = f"local-{self._request_seq}"
+            self._add_request(RequestRow(key, at, request.type, request.summary, "refused",
+                                         result.message))
+            changed.add(Part.REQUESTS)
+        elif result.status == "timeout" and result.message_id:
+            row = self.requests.get(result.message_id)
+            if row is None:
+                row = RequestRow(result.message_id, at, request.type, request.summary)
+                self._add_request(row)
+            if row.status == "pending":
+                row.status, row.message = "timeout", result.message
+            changed.add(Part.REQUESTS)
+        elif (request.type == "tts-toggle" and result.status == "success"
+              and not (result.extras and "enabled" in result.extras)):
+            self.tts_enabled = bool(request.data.get("enabled"))
+            changed.add(Part.STATE)
+        return changed
+
+    @property
+    def character_replying(self) -> bool:
+        """The character is thinking, streaming a reply or speaking (what interrupt stops)."""
+        return self.state is SessionState.CONNECTED and (
+            self.bot_activity in ("thinking", "speaking") or self.streaming_role == "character"
+        )
+
     # --- queries -------------------------------------------------------------------------------
 
     def input_block_reason(self) -> str | None:
@@ -286,6 +358,11 @@ class MonitorModel:
 
     def _add_line(self, at: float, role: str, text: str) -> None:
         self.transcript.append(TranscriptLine(at, role, text))
+
+    def _add_request(self, row: RequestRow) -> None:
+        self.requests[row.key] = row
+        while len(self.requests) > MAX_REQUEST_ROWS:
+            del self.requests[next(iter(self.requests))]
 
     def _is_echo(self, at: float, text: str) -> bool:
         for index, (typed_at, typed) in enumerate(self._typed):
@@ -366,6 +443,7 @@ def _on_attempt(m: MonitorModel, e: ConnectAttemptStarted) -> set[Part]:
 
 
 def _on_room_details(m: MonitorModel, e: RoomDetailsReceived) -> set[Part]:
+    m.tts_enabled = True  # a new server session starts with its default voice (on)
     m.session_id = e.session_id
     m.character_session_id = e.character_session_id
     m.room_name = e.room_name or m.room_name
@@ -513,7 +591,12 @@ def _on_no_response(m: MonitorModel, e: LlmNoResponse) -> set[Part]:
 
 def _on_sent(m: MonitorModel, e: MessageSent) -> set[Part]:
     m.counters.messages_sent += 1
-    return {Part.DIAGNOSTICS}
+    row = m.requests.get(e.message_id)
+    if row is None:
+        m._add_request(RequestRow(e.message_id, e.at, e.message_type, e.summary))
+    else:  # the UI recorded a timeout before this event was folded in
+        row.type, row.summary, row.at = e.message_type, e.summary, e.at
+    return {Part.DIAGNOSTICS, Part.REQUESTS}
 
 
 def _on_queued(m: MonitorModel, e: InputQueued) -> set[Part]:
@@ -530,7 +613,34 @@ def _on_refused(m: MonitorModel, e: InputRefused) -> set[Part]:
 
 def _on_server_response(m: MonitorModel, e: ServerResponseReceived) -> set[Part]:
     m.counters.server_responses += 1
-    return set()
+    changed = {Part.REQUESTS}
+    row = m.requests.get(e.message_id) if e.message_id else None
+    if row is None:  # an ack for nothing we sent: parse-error, validation-error, unknown type
+        m._request_seq += 1
+        key = e.message_id or f"ack-{m._request_seq}"
+        row = RequestRow(key, e.at, e.event_type, "")
+        m._add_request(row)
+    row.status, row.message, row.acked_at = e.status, e.message, e.at
+    extras = e.extras or {}
+    if e.event_type == "context-update" and "remaining_tokens" in extras:
+        m.context_budget = ContextBudget(
+            _int_or_none(extras.get("token_count")),
+            _int_or_none(extras.get("max_tokens")),
+            _int_or_none(extras.get("remaining_tokens")),
+            e.at,
+        )
+    if e.event_type == "tts-toggle" and e.status == "success":
+        enabled = extras.get("enabled")
+        if isinstance(enabled, bool):
+            m.tts_enabled = enabled
+            changed.add(Part.STATE)
+    return changed
+
+
+def _int_or_none(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return int(value)
 
 
 def _on_idle_warning(m: MonitorModel, e: IdleWarningReceived) -> set[Part]:

@@ -8,13 +8,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from convai_tui.core.bus import EventBus, Subscription
+from convai_tui.core.controls import summarize
 from convai_tui.core.events import (
     Event,
     IdleTimerReset,
+    MessageSent,
     RetryCancelled,
+    ServerResponseReceived,
     SessionStateChanged,
 )
-from convai_tui.core.port import SendOutcome, SessionInfo
+from convai_tui.core.port import ControlResult, SendOutcome, SessionInfo
 from convai_tui.core.states import SessionState
 
 T0 = 1_700_000_000.0
@@ -58,6 +61,8 @@ class FakeSession:
     replies: Callable[[str], Iterable[Event]] | None = None
     auto_ack_idle: bool = True
     auto_cancel: bool = True
+    control_reply: Callable[[str, dict[str, Any]], ControlResult] | None = None
+    """How send_control ends; by default a success ack like the stand-in's."""
     clock: Callable[[], float] | None = None
     calls: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
 
@@ -65,6 +70,7 @@ class FakeSession:
         self.bus = EventBus()
         self._state = SessionState.DISCONNECTED
         self._player: asyncio.Task[None] | None = None
+        self._control_seq = 0
         self.script_done = asyncio.Event()
 
     # --- SessionPort ---------------------------------------------------------------------------
@@ -94,6 +100,39 @@ class FakeSession:
         if outcome.status == "sent" and self.replies is not None:
             self.publish(*self.replies(text))
         return outcome
+
+    async def send_control(
+        self, msg_type: str, data: dict[str, Any] | None = None, *, ack_timeout_s: float = 10.0
+    ) -> ControlResult:
+        """Records the call; a result with a message id is published as MessageSent and (unless
+        it timed out) ServerResponseReceived, as the real core does."""
+        data = dict(data or {})
+        self.calls.append(("send_control", (msg_type, data)))
+        reply = self.control_reply or self.default_control_reply
+        result = reply(msg_type, data)
+        if result.message_id is not None:
+            at = _now_of(self)
+            self.publish(MessageSent(msg_type, result.message_id, summarize(msg_type, data), at=at))
+            if result.status != "timeout":
+                self.publish(
+                    ServerResponseReceived(
+                        msg_type, result.status, result.message, result.extras,
+                        result.message_id, at=at,
+                    )
+                )
+        return result
+
+    def default_control_reply(self, msg_type: str, data: dict[str, Any]) -> ControlResult:
+        self._control_seq += 1
+        extras: dict[str, Any] | None = None
+        message = "ok"
+        if msg_type == "tts-toggle":
+            extras = {"enabled": data["enabled"]}
+            message = "TTS enabled" if data["enabled"] else "TTS disabled"
+        elif msg_type == "context-update":
+            extras = {"token_count": 13, "max_tokens": 50_000, "remaining_tokens": 49_987}
+            message = "Context updated"
+        return ControlResult("success", message, extras, f"ctl-{self._control_seq}")
 
     async def reset_idle_timer(self) -> None:
         self.calls.append(("reset_idle_timer", ()))

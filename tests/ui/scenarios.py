@@ -23,6 +23,7 @@ from convai_tui.core.events import (
     ErrorRaised,
     Event,
     IdleWarningReceived,
+    MessageSent,
     ParticipantInfo,
     ParticipantJoined,
     ParticipantLeft,
@@ -30,6 +31,7 @@ from convai_tui.core.events import (
     RetryScheduled,
     RoomDetailsReceived,
     RoomJoined,
+    ServerResponseReceived,
     SessionEnded,
     SessionStateChanged,
     TranscriptReceived,
@@ -342,6 +344,48 @@ def _usage_limit() -> Scenario:
     return Scenario("usage-limit", events, 55.0)
 
 
+def request_events(start: float = 3.0) -> list[Event]:
+    """Controls sent and acknowledged: success, an error ack, an unmatched parse-error, one
+    still pending, and a context budget under 5,000 tokens."""
+    budget = {"token_count": 45_800, "max_tokens": 50_000, "remaining_tokens": 4_200}
+    sent = [
+        ("m1", "trigger-message", "greet", "success", "Trigger message processed", None),
+        ("m2", "context-update", "append: the user is a nurse", "success", "Context updated",
+         budget),
+        ("m3", "update-template-keys", "city=Paris, mood=calm", "success",
+         "Template keys updated", None),
+        ("m4", "tts-toggle", "off", "success", "TTS disabled", {"enabled": False}),
+        ("m5", "update-dynamic-info", "", "error", "No text provided in dynamic info", None),
+        ("m6", "user_text_message", "hi", "success", "User text message processed", None),
+    ]
+    events: list[Event] = []
+    for index, (mid, kind, summary, status, message, extras) in enumerate(sent):
+        at = start + index
+        events.append(MessageSent(kind, mid, summary, at=t(at)))
+        events.append(
+            ServerResponseReceived(kind, status, message, extras, mid, at=t(at + 0.1))
+        )
+    events.append(
+        ServerResponseReceived(
+            "parse-error",
+            "error",
+            "Failed to parse message: invalid JSON or UTF-8 encoding",
+            at=t(start + 7),
+        )
+    )
+    events.append(MessageSent("interrupt-bot", "m7", "", at=t(start + 8)))
+    return events
+
+
+def _requests() -> Scenario:
+    return Scenario(
+        "requests",
+        connect_events() + request_events(),
+        20.0,
+        prepare=lambda pilot, app: _show(pilot, app, "requests"),
+    )
+
+
 SCENARIOS: dict[str, Callable[[], Scenario]] = {
     "session-connected": _connected,
     "reconnect-countdown": _reconnect,
@@ -352,4 +396,5 @@ SCENARIOS: dict[str, Callable[[], Scenario]] = {
     "diagnostics": _diagnostics,
     "narrow-80x24": _narrow,
     "usage-limit": _usage_limit,
+    "requests": _requests,
 }

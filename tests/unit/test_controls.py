@@ -64,7 +64,7 @@ def test_every_console_type_has_a_builder() -> None:
     lambda: c.context_update("text", "prepend"),
     lambda: c.context_update("text", "append", run_llm="maybe"),
     lambda: c.template_keys({"": "x"}),
-    lambda: c.template_keys({"k": 3}),
+    lambda: c.template_keys({"k": 3}),  # type: ignore[dict-item]
     lambda: c.dynamic_info(" "),
     lambda: c.user_text(""),
 ])

@@ -1,5 +1,5 @@
-"""The monitor: a status bar, banners, four tabs (session, errors, participants, diagnostics)
-and an overlay layer for the retry countdown and the blocking banner."""
+"""The monitor: a status bar, banners, five tabs (session, errors, participants, diagnostics,
+requests) and an overlay layer for the retry countdown and the blocking banner."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from convai_tui.ui.widgets.errors import (
 )
 from convai_tui.ui.widgets.overlays import BlockingBanner, RetryOverlay
 from convai_tui.ui.widgets.participants import ParticipantsTable
+from convai_tui.ui.widgets.requests import RequestsPanel
 from convai_tui.ui.widgets.status import AudioMeters, StatusBar, ids_text
 from convai_tui.ui.widgets.transcript import TranscriptView
 
@@ -31,6 +32,7 @@ TAB_FOCUS = {
     "errors": "#error-list",
     "participants": "#participants-table",
     "diagnostics": "#diagnostics-scroll",
+    "requests": "#requests-table",
 }
 
 
@@ -71,6 +73,8 @@ class MonitorScreen(Screen[None]):
             with TabPane("Diagnostics", id="diagnostics"):
                 with VerticalScroll(id="diagnostics-scroll"):
                     yield DiagnosticsPanel(id="diagnostics-panel")
+            with TabPane("Requests", id="requests"):
+                yield RequestsPanel(id="requests-panel")
         yield RetryOverlay(id="retry-overlay")
         yield BlockingBanner(id="blocking-banner")
         yield Footer(id="footer", compact=True)
@@ -127,6 +131,8 @@ class MonitorScreen(Screen[None]):
             self.query_one(ParticipantsTable).show(m.participants, now)
         if Part.DIAGNOSTICS in parts and self.active_tab == "diagnostics":
             self.show_diagnostics(now)
+        if Part.REQUESTS in parts:
+            self.query_one(RequestsPanel).show(m.requests, m.context_budget)
 
     def tick(self, now: float) -> None:
         """Time-driven repaint: durations, countdowns, flashes, level meters."""

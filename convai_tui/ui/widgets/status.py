@@ -1,4 +1,5 @@
-"""The top bar: state badge with time in state, character, ids, audio meters and mute badge."""
+"""The top bar: state badge with time in state, character, TTS on/off, audio meters and mute
+badge."""
 
 from __future__ import annotations
 
@@ -57,11 +58,12 @@ class AudioMeters(Static):
 
 
 class StatusBar(Horizontal):
-    """State badge, character name and audio meters on one row."""
+    """State badge, character name, TTS state and audio meters on one row."""
 
     def compose(self) -> ComposeResult:
         yield StateBadge(id="state-badge")
         yield Static("", id="character-name")
+        yield Static("TTS on", id="tts-badge")
         yield AudioMeters(id="audio-meters")
 
     def show(self, model: MonitorModel, now: float) -> None:
@@ -70,6 +72,11 @@ class StatusBar(Horizontal):
         if model.character_name and model.character_id:
             name = f"{model.character_name} ({model.character_id})"
         self.query_one("#character-name", Static).update(name)
+        tts = self.query_one("#tts-badge", Static)
+        label = "TTS on" if model.tts_enabled else "TTS off"
+        if str(tts.content) != label:
+            tts.update(label)
+            tts.set_class(not model.tts_enabled, "-off")
 
 
 def ids_text(model: MonitorModel) -> Text:
