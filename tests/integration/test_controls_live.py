@@ -22,6 +22,8 @@ from convai_tui.core.session import SessionCore, SessionSettings
 from convai_tui.core.states import SessionState
 from convai_tui.local.character import Character
 from convai_tui.local.server import LocalStandIn
+from convai_tui.ui.app import ConvaiApp
+from convai_tui.ui.widgets.requests import RequestsTable
 from tests.integration.standin_client import StandInFactory, standin_factory
 from tests.integration.test_headless_cli import Server, run, server
 
@@ -225,3 +227,40 @@ def test_headless_control_flags_are_validated(server: Server, tmp_path: Path) ->
     assert result.code == 2 and "needs some text" in result.stderr
     result = run(server, tmp_path, "--template-key", "novalue")
     assert result.code == 2 and "name=value" in result.stderr
+
+
+async def test_tui_requests_panel_shows_the_acks(standin_factory: StandInFactory) -> None:
+    """The real monitor on the real core: the done-when controls, then the Requests tab."""
+    standin = await standin_factory()
+    session = SessionCore(SessionSettings(connect_url=standin.connect_url,
+                                          api_key=standin.api_key,
+                                          character_id=standin.character_id))
+    app = ConvaiApp(session)
+    try:
+        async with app.run_test(size=(140, 45)) as pilot:
+            for _ in range(300):
+                if app.model.bot_ready:
+                    break
+                await asyncio.sleep(0.1)
+            assert app.model.bot_ready
+            for request in (c.trigger("greet"), c.context_update("the user is a nurse"),
+                            c.template_keys({"city": "Paris"}), c.tts(False)):
+                app.send_control(request)
+                await asyncio.sleep(0.3)  # in order, like the headless runner
+            await pilot.press("f7")
+            rows: list[tuple[str, ...]] = []
+            for _ in range(100):
+                rows = list(app.query_one(RequestsTable).shown.values())
+                if len(rows) == 4 and all(r[3] != "pending" for r in rows):
+                    break
+                await asyncio.sleep(0.1)
+            assert [(r[1], r[3]) for r in rows] == [
+                ("trigger-message", "success"), ("context-update", "success"),
+                ("update-template-keys", "success"), ("tts-toggle", "success")]
+            assert rows[3][4] == "TTS disabled"
+            assert app.model.tts_enabled is False
+            budget = app.model.context_budget
+            assert budget is not None and budget.max_tokens == 50_000 and not budget.low
+            await pilot.press("ctrl+q")
+    finally:
+        await session.close()
