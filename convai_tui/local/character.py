@@ -181,7 +181,7 @@ class Character:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         with contextlib.suppress(Exception):
-            await self.room.disconnect()
+            await asyncio.wait_for(self.room.disconnect(), 3.0)
         with contextlib.suppress(Exception):
             await self._source.aclose()
 

@@ -22,7 +22,11 @@ from aiohttp import web
 from convai_tui.local import validation
 from convai_tui.local.character import CharacterProfile
 from convai_tui.local.faults import Faults, FaultsError
-from convai_tui.local.livekit_server import LiveKitBackend, LiveKitControlUnsupported
+from convai_tui.local.livekit_server import (
+    ExternalLiveKit,
+    LiveKitBackend,
+    LiveKitControlUnsupported,
+)
 from convai_tui.local.sessions import (
     BotStartFailed,
     SessionManager,
@@ -100,8 +104,32 @@ def _detail(status: int, detail: Any) -> web.Response:
     return web.json_response({"detail": detail}, status=status)
 
 
+# CORS for the public routes: Convai's web SDK runs in a page on another origin and its
+# POST /connect (JSON body, x-api-key header) is preceded by a preflight. Admin routes get none.
+_CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "POST, GET, OPTIONS",
+    "Access-Control-Allow-Headers": "Content-Type, X-API-Key, API-AUTH-TOKEN",
+    "Access-Control-Max-Age": "600",
+}
+_CORS_PATHS = ("/connect", "/disconnect", "/healthz")
+
+
+@web.middleware
+async def cors(request: web.Request,
+               handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+               ) -> web.StreamResponse:
+    if request.path not in _CORS_PATHS:
+        return await handler(request)
+    if request.method == "OPTIONS":
+        return web.Response(status=204, headers=_CORS_HEADERS)
+    response = await handler(request)
+    response.headers.update(_CORS_HEADERS)
+    return response
+
+
 def build_app(state: StandInState) -> web.Application:
-    app = web.Application()
+    app = web.Application(middlewares=[cors])
     app[STATE_KEY] = state
     app.router.add_post("/connect", connect)
     app.router.add_post("/disconnect", disconnect)
@@ -392,6 +420,13 @@ async def admin_livekit(request: web.Request) -> web.StreamResponse:
     operation = operations.get(action)
     if operation is None:
         return _detail(404, "action must be restart, crash-restart, pause or resume")
+    if isinstance(backend, ExternalLiveKit):
+        return _detail(409, f"cannot {action} an external LiveKit ({backend.ws_url})")
+    if action == "restart":
+        # The bots leave before the SFU goes down. A forced livekit-server stop sends every
+        # participant a SERVER_SHUTDOWN leave and exits right after; with fewer peers to
+        # tear down, that leave reliably reaches the clients before the socket dies.
+        await state.sessions.retire_all("livekit_restart")
     try:
         await operation()
     except LiveKitControlUnsupported as exc:

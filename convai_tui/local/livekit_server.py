@@ -40,6 +40,8 @@ from typing import Protocol
 import aiohttp
 import platformdirs
 
+from convai_tui.local.signal_proxy import SignalProxy
+
 LIVEKIT_SERVER_VERSION = "v1.13.5"
 """The pinned livekit-server release the set-up script installs (``go install ...@v1.13.5``)."""
 
@@ -142,6 +144,12 @@ def _free_ports(count: int, kind: socket.SocketKind) -> int:
     raise LiveKitServerError(f"could not find {count} free consecutive ports")
 
 
+def _child_environment() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("GOMAXPROCS", os.environ.get("CONVAI_STANDIN_GOMAXPROCS", "8"))
+    return env
+
+
 class LiveKitServer:
     """A livekit-server child bound to loopback with per-run keys. Never outlives its owner."""
 
@@ -158,6 +166,8 @@ class LiveKitServer:
         # livekit-server refuses secrets shorter than 32 characters.
         self._api_secret = secrets.token_urlsafe(36)
         self._port = 0
+        self._internal_port = 0
+        self._proxy: SignalProxy | None = None
         self._rtc_tcp_port = 0
         self._udp_start = 0
         self._turn_udp_port = 0
@@ -215,6 +225,7 @@ class LiveKitServer:
 
     def _allocate_ports(self) -> None:
         self._port = _free_ports(1, socket.SOCK_STREAM)
+        self._internal_port = _free_ports(1, socket.SOCK_STREAM)
         self._rtc_tcp_port = _free_ports(1, socket.SOCK_STREAM)
         self._turn_udp_port = _free_ports(1, socket.SOCK_DGRAM)
         self._udp_start = _free_ports(self.UDP_RANGE_SIZE, socket.SOCK_DGRAM)
@@ -224,7 +235,7 @@ class LiveKitServer:
         # JSON is valid YAML, and quoting every value avoids YAML surprises with the secret.
         return "\n".join(
             [
-                f"port: {self._port}",
+                f"port: {self._internal_port}",
                 'bind_addresses: ["127.0.0.1"]',
                 "rtc:",
                 f"  tcp_port: {self._rtc_tcp_port}",
@@ -263,6 +274,7 @@ class LiveKitServer:
             self._paused = False
             try:
                 await self._wait_ready()
+                await self._start_proxy()
                 return
             except LiveKitServerError:
                 await self.stop()
@@ -291,7 +303,13 @@ class LiveKitServer:
             # Own process group: a Ctrl-C in the terminal reaches only us, and we stop the
             # child in order (bots leave first) instead of it dying underneath them.
             start_new_session=True,
+            env=_child_environment(),
         )
+
+    async def _start_proxy(self) -> None:
+        if self._proxy is None:
+            self._proxy = SignalProxy(self._port, self._internal_port)
+        await self._proxy.start()
 
     async def _wait_ready(self) -> None:
         deadline = time.monotonic() + _READY_TIMEOUT_S
@@ -306,7 +324,8 @@ class LiveKitServer:
                         f"--- tail of {self.log_path} ---\n{self.log_tail()}"
                     )
                 with contextlib.suppress(aiohttp.ClientError, asyncio.TimeoutError):
-                    async with http.get(self.http_url + "/") as response:
+                    internal = f"http://127.0.0.1:{self._internal_port}/"
+                    async with http.get(internal) as response:
                         if response.status == 200 and (await response.text()).strip() == "OK":
                             return
                 if time.monotonic() > deadline:
@@ -325,7 +344,16 @@ class LiveKitServer:
         return "\n".join(text[-lines:])
 
     async def stop(self) -> None:
-        """SIGTERM, then SIGKILL after a grace period; always reaps. Safe to call twice."""
+        """Stop the child (SIGTERM, SIGKILL after a grace period; always reaped) and the proxy.
+        Safe to call twice."""
+        try:
+            await self._stop_child()
+        finally:
+            proxy, self._proxy = self._proxy, None
+            if proxy is not None:
+                await proxy.stop()
+
+    async def _stop_child(self) -> None:
         process = self._process
         if process is not None:
             try:
@@ -382,8 +410,11 @@ class LiveKitServer:
             self._tempdir = None
 
     async def restart(self) -> None:
-        """Stop and start again on the same ports with the same keys."""
-        await self.stop()
+        """Stop and start again on the same ports with the same keys; clients are told
+        SERVER_SHUTDOWN (by the signal proxy, see signal_proxy.py)."""
+        if self._proxy is not None:
+            await self._proxy.send_leave_to_all()
+        await self._stop_child()
         await self.start()
 
     async def crash_restart(self) -> None:
@@ -395,7 +426,7 @@ class LiveKitServer:
             await asyncio.to_thread(process.wait)
             self._process = None
         self._close_log()
-        await self.start()
+        await self.start()  # the proxy keeps listening throughout: clients see the drop only
 
     async def pause(self) -> None:
         """SIGSTOP the child: the SFU freezes without closing any socket."""

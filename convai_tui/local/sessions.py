@@ -34,6 +34,7 @@ _BOT_START_TIMEOUT_S = 10.0
 _WATCH_FAST_S = 0.05
 _WATCH_SLOW_S = 0.25
 _DUPLICATE_STAY_S = 1.0
+_CLOSE_ROOM_S = 3.0
 
 
 def api_key_hash(api_key: str) -> str:
@@ -331,6 +332,22 @@ class SessionManager:
         if room.bot is not None:
             await room.bot.stop()
 
+    async def retire_all(self, reason: str) -> None:
+        """End every session and stop every bot without touching the rooms (the SFU is about
+        to go away and take them along)."""
+        for room in list(self._rooms.values()):
+            self._rooms.pop(room.name, None)
+            for session_id in room.session_ids:
+                session = self.sessions[session_id]
+                session.ended = True
+                session.end_reason = reason
+                self._cancel_timer(session_id)
+            room.session_ids.clear()
+            if room.poller is not None:
+                room.poller.cancel()
+            if room.bot is not None:
+                await room.bot.stop()
+
     # -- admin actions --------------------------------------------------------------------------
     async def kick(self, session: StandInSession) -> None:
         await self.lkapi.room.remove_participant(api.RoomParticipantIdentity(
@@ -371,8 +388,9 @@ class SessionManager:
             return
         self._closed = True
         for name in list(self._rooms):
+            # Bounded: a paused or dead LiveKit must not turn Ctrl-C into a long hang.
             with contextlib.suppress(Exception):
-                await self.end_room(name, "server_shutdown")
+                await asyncio.wait_for(self.end_room(name, "server_shutdown"), _CLOSE_ROOM_S)
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()

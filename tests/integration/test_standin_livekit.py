@@ -156,6 +156,37 @@ async def test_crash_restart_lets_clients_resume(clients: list[RtviTestClient]) 
         assert status == 200
         await asyncio.wait_for(reconnected.wait(), 15)
         assert not client.disconnect_reason.done()
+        # The session survived and the bot answers again once it is back in the room too
+        # (bot and client reconnect independently; a packet sent before the bot is back is
+        # lost, as with the real service, so ask again until it answers).
+        assert len(standin.stats["active_sessions"]) == 1
+        start = len(client.messages)
+        for _ in range(10):
+            await client.send({"type": "user_text_message", "data": {"text": "still here?"}})
+            try:
+                await client.wait_for("bot-turn-completed", start=start, within=2)
+                break
+            except AssertionError:
+                continue
+        else:
+            raise AssertionError("the bot never answered after the crash-restart")
+        assert len(standin.stats["active_sessions"]) == 1
+
+
+async def test_stopping_while_livekit_is_paused_does_not_hang(
+    clients: list[RtviTestClient],
+) -> None:
+    require_livekit_server()
+    standin = LocalStandIn(faults=Faults(tts="none"), livekit=LiveKitServer(), owns_livekit=True)
+    await standin.start()
+    pid = standin.livekit.pid  # type: ignore[attr-defined]
+    _, client = await connect_and_join(standin)
+    clients.append(client)
+    await standin.livekit.pause()
+    started = asyncio.get_running_loop().time()
+    await standin.stop()
+    assert asyncio.get_running_loop().time() - started < 12
+    assert pid is not None and not _process_exists(pid)
 
 
 async def test_pause_freezes_the_sfu_until_resume() -> None:
