@@ -72,6 +72,8 @@ from convai_tui.core.transport import RoomTransport, TransportCallbacks, log_roo
 log = logging.getLogger("convai_tui.session")
 
 TYPED_ECHO_WINDOW_S = 3.0  # Unity's TypedEchoSuppressionWindowSeconds
+LINK_POLL_S = 1.0
+"""How often the link watchdog reads the WebRTC packet counters."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +92,9 @@ class SessionSettings:
     input_queue_limit: int = 8
     input_queue_max_age_s: float = 30.0
     character_name: str | None = None
+    link_stall_s: float | None = 5.0
+    """No packet at all from the LiveKit server for this long while Connected → Reconnecting
+    until packets flow again (LiveKit's own ping timeout is 15 s); None turns the watch off."""
 
 
 class MediaHook(Protocol):
@@ -212,6 +217,9 @@ class SessionCore:
         self._typed: deque[tuple[str, float]] = deque(maxlen=8)
         self._last_user_final: tuple[str, float] | None = None
         self._connect_started: float | None = None
+        self._link_task: asyncio.Task[None] | None = None
+        self._link_stalled = False
+        self._sdk_reconnecting = False
 
     # --- SessionPort ---------------------------------------------------------------------------
 
@@ -592,6 +600,10 @@ class SessionCore:
         loop = asyncio.get_running_loop()
         self._bot_ready_timer = loop.call_later(self.settings.bot_ready_timeout_s,
                                                 self._on_bot_ready_timeout)
+        self._link_stalled = self._sdk_reconnecting = False
+        if self.settings.link_stall_s and hasattr(transport, "inbound_packets"):
+            self._link_task = asyncio.create_task(self._watch_link(transport),
+                                                  name="convai-link-watch")
         if self._media is not None:
             try:
                 await self._media.attach(transport.room)
@@ -602,6 +614,11 @@ class SessionCore:
         if self._bot_ready_timer is not None:
             self._bot_ready_timer.cancel()
             self._bot_ready_timer = None
+        link_task, self._link_task = self._link_task, None
+        if link_task is not None:
+            link_task.cancel()
+            with contextlib.suppress(BaseException):
+                await link_task
         transport, self._transport = self._transport, None
         self._bot_ready = False
         self._set_activity("idle")
@@ -667,18 +684,54 @@ class SessionCore:
                 self._on_disconnected(reason)
 
         def on_reconnecting() -> None:
+            if current():
+                self._sdk_reconnecting = True
             if current() and self._state is SessionState.CONNECTED:
                 error = self._raise(make_error("transport.signal_disconnected",
                                                "The LiveKit connection dropped; resuming."))
                 self._set_state(SessionState.RECONNECTING, error=error, reason="resume")
 
         def on_reconnected() -> None:
+            if current():
+                self._sdk_reconnecting = self._link_stalled = False
             if current() and self._state is SessionState.RECONNECTING:
                 self.metrics.reconnects += 1
                 self._set_state(SessionState.CONNECTED, reason="resumed")
 
         return TransportCallbacks(on_data, on_participant, on_disconnected, on_reconnecting,
                                   on_reconnected)
+
+    async def _watch_link(self, transport: RoomTransport) -> None:
+        """Connected → Reconnecting when no packet at all arrives for `link_stall_s`, and back
+        when they flow again. A frozen or unreachable server goes unnoticed by LiveKit's signal
+        ping for 15 s; a healthy link carries STUN, RTCP and SCTP packets several times a
+        second even when nobody speaks."""
+        stall_after = self.settings.link_stall_s or 0.0
+        last_count: int | None = None
+        last_change = time.monotonic()
+        while self._transport is transport:
+            await asyncio.sleep(LINK_POLL_S)
+            count = await transport.inbound_packets()
+            if count is None or self._transport is not transport:
+                continue
+            now = time.monotonic()
+            if count != last_count:
+                last_count, last_change = count, now
+                if self._link_stalled and not self._sdk_reconnecting:
+                    self._link_stalled = False
+                    if self._state is SessionState.RECONNECTING:
+                        self.metrics.reconnects += 1
+                        self._set_state(SessionState.CONNECTED, reason="link_recovered")
+                        if self._bot_ready and self._queue:
+                            self._spawn(self._flush_queue())
+            elif (not self._link_stalled and self._state is SessionState.CONNECTED
+                  and now - last_change >= stall_after):
+                self._link_stalled = True
+                error = self._raise(make_error(
+                    "transport.signal_disconnected",
+                    f"No packets from the LiveKit server for {now - last_change:.0f} s; "
+                    "waiting for the link to come back."))
+                self._set_state(SessionState.RECONNECTING, error=error, reason="link_stalled")
 
     def _on_participant(self, change: str, info: ParticipantInfo) -> None:
         if change == "left":

@@ -225,6 +225,22 @@ class RoomTransport:
         except Exception as exc:  # leaving is best effort: the room may already be gone
             log.debug("room disconnect: %s", exc)
 
+    async def inbound_packets(self) -> int | None:
+        """Packets received so far on the room's WebRTC transports (STUN, RTCP, SCTP, media:
+        a healthy link always has some), or None when unknown. The session's link watchdog
+        reads it: LiveKit's own signal ping only notices a silent server after 15 s."""
+        if self._leaving or not self._room.isconnected():
+            return None
+        try:
+            stats = await asyncio.wait_for(self._room.get_rtc_stats(), 2)
+        except Exception:
+            return None
+        total: int | None = None
+        for report in [*stats.publisher_stats, *stats.subscriber_stats]:
+            if report.WhichOneof("stats") == "transport":
+                total = (total or 0) + int(report.transport.transport.packets_received)
+        return total
+
     async def rtc_stats(self) -> dict[str, float]:
         """A few figures from WebRTC stats (round-trip time, jitter, packets lost), if any."""
         if not self._room.isconnected():
