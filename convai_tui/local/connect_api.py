@@ -423,9 +423,8 @@ async def admin_livekit(request: web.Request) -> web.StreamResponse:
     if isinstance(backend, ExternalLiveKit):
         return _detail(409, f"cannot {action} an external LiveKit ({backend.ws_url})")
     if action == "restart":
-        # The bots leave before the SFU goes down. A forced livekit-server stop sends every
-        # participant a SERVER_SHUTDOWN leave and exits right after; with fewer peers to
-        # tear down, that leave reliably reaches the clients before the socket dies.
+        # The restart takes every room with it, so the sessions end here; the bots leave
+        # first so they do not try to resume into the new server as orphans.
         await state.sessions.retire_all("livekit_restart")
     try:
         await operation()

@@ -7,13 +7,16 @@ and secret per run, so nothing outside this machine can join and nothing is left
 What a connected client sees (measured with livekit-server v1.13.5 and the ``livekit`` Python
 SDK 1.2.0; pinned by tests/integration/test_standin_livekit.py):
 
-* ``restart()`` -- SIGTERM twice (the first only starts a drain that waits for every
-  participant to leave; the second forces the close), then start again on the same ports and
-  keys. Clients get ``disconnected`` with ``DisconnectReason.SERVER_SHUTDOWN`` (3) at once and
-  do not resume. The stand-in's bots are dropped the same way, so their sessions end; a fresh
-  ``/connect`` works again on the same ``ws_url`` ~0.2 s later.
+* ``restart()`` -- the signal proxy in front of the child (signal_proxy.py) sends every
+  client a ``SERVER_SHUTDOWN`` leave, then the child gets SIGTERM twice (the first only starts
+  a drain that waits for every participant; the second forces the close) and starts again on
+  the same ports and keys. Clients get ``disconnected`` with
+  ``DisconnectReason.SERVER_SHUTDOWN`` (3) and do not resume. Without the proxy that leave was
+  lost in ~10-20 % of runs (livekit-server exits before writing it) and the client saw a bare
+  signal close, then resumed into the new server. The stand-in retires its sessions and bots
+  first; a fresh ``/connect`` works again on the same ``ws_url`` ~0.2 s later.
 * ``crash_restart()`` -- SIGKILL, then start again. No goodbye: the SDK sees the signal
-  connection close, emits ``reconnecting``, fails to resume while the port is closed, then does
+  connection close, emits ``reconnecting``, fails to resume while the child is down, then does
   a full reconnect into a new room of the same name and emits ``reconnected`` (no
   ``disconnected``). Bots reconnect the same way, so sessions survive.
 * ``pause()`` (SIGSTOP) -- nothing on the wire; after the SDK's ping timeout (~15 s) clients
@@ -142,12 +145,6 @@ def _free_ports(count: int, kind: socket.SocketKind) -> int:
             _handed_out.update(candidates)
             return start
     raise LiveKitServerError(f"could not find {count} free consecutive ports")
-
-
-def _child_environment() -> dict[str, str]:
-    env = dict(os.environ)
-    env.setdefault("GOMAXPROCS", os.environ.get("CONVAI_STANDIN_GOMAXPROCS", "8"))
-    return env
 
 
 class LiveKitServer:
@@ -303,7 +300,6 @@ class LiveKitServer:
             # Own process group: a Ctrl-C in the terminal reaches only us, and we stop the
             # child in order (bots leave first) instead of it dying underneath them.
             start_new_session=True,
-            env=_child_environment(),
         )
 
     async def _start_proxy(self) -> None:

@@ -34,6 +34,7 @@ _BOT_START_TIMEOUT_S = 10.0
 _WATCH_FAST_S = 0.05
 _WATCH_SLOW_S = 0.25
 _DUPLICATE_STAY_S = 1.0
+_DUPLICATE_CONNECT_S = 10.0
 _CLOSE_ROOM_S = 3.0
 
 
@@ -357,18 +358,26 @@ class SessionManager:
         await self.end_room(session.room_name, "room_deleted")
 
     async def duplicate_identity(self, session: StandInSession) -> None:
-        """Join a second participant with the client's identity; LiveKit evicts the first."""
+        """Join a second participant with the client's identity; LiveKit evicts the first.
+
+        Runs in the background: the eviction happens at the intruder's signal join, while its
+        own media set-up may take seconds (or fail if the evicted client fights back), and
+        the admin call must not wait for that.
+        """
         intruder = rtc.Room()
         token = self.client_token(session.client_identity, session.room_name, "Duplicate")
-        await intruder.connect(self._backend.ws_url, token)
 
-        async def leave_later() -> None:
+        async def intrude() -> None:
             try:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(intruder.connect(self._backend.ws_url, token),
+                                           _DUPLICATE_CONNECT_S)
                 await asyncio.sleep(_DUPLICATE_STAY_S)
             finally:
-                await intruder.disconnect()
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(intruder.disconnect(), 3.0)
 
-        self._spawn(leave_later())
+        self._spawn(intrude())
 
     # -- plumbing -------------------------------------------------------------------------------
     def _spawn(self, coroutine: Awaitable[Any]) -> asyncio.Task[Any]:
