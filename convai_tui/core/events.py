@@ -272,39 +272,31 @@ class ParticipantInfo:
 
 
 @dataclass(frozen=True, slots=True)
-class ParticipantJoined(Event):
+class _ParticipantEvent(Event):
+    """A change in the room; the JSON form flattens the participant's fields."""
+
+    identity: str
+    name: str
+    kind: str
+    participant: ParticipantInfo
+
+    def to_json(self) -> dict[str, Any]:
+        return _participant_json(self.TYPE, self.at, self.participant)
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantJoined(_ParticipantEvent):
     TYPE: ClassVar[str] = "participant_joined"
-    identity: str
-    name: str
-    kind: str
-    participant: ParticipantInfo
-
-    def to_json(self) -> dict[str, Any]:
-        return _participant_json(self.TYPE, self.at, self.participant)
 
 
 @dataclass(frozen=True, slots=True)
-class ParticipantLeft(Event):
+class ParticipantLeft(_ParticipantEvent):
     TYPE: ClassVar[str] = "participant_left"
-    identity: str
-    name: str
-    kind: str
-    participant: ParticipantInfo
-
-    def to_json(self) -> dict[str, Any]:
-        return _participant_json(self.TYPE, self.at, self.participant)
 
 
 @dataclass(frozen=True, slots=True)
-class ParticipantUpdated(Event):
+class ParticipantUpdated(_ParticipantEvent):
     TYPE: ClassVar[str] = "participant_updated"
-    identity: str
-    name: str
-    kind: str
-    participant: ParticipantInfo
-
-    def to_json(self) -> dict[str, Any]:
-        return _participant_json(self.TYPE, self.at, self.participant)
 
 
 def _participant_json(kind: str, at: float, p: ParticipantInfo) -> dict[str, Any]:
