@@ -28,12 +28,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import os
 import secrets
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -145,6 +147,14 @@ def _free_ports(count: int, kind: socket.SocketKind) -> int:
             _handed_out.update(candidates)
             return start
     raise LiveKitServerError(f"could not find {count} free consecutive ports")
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: get SIGKILLed if the stand-in dies without cleaning up
+    (e.g. it was SIGKILLed itself), so no SFU is ever orphaned."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_set_pdeathsig = 1
+    libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
 
 
 class LiveKitServer:
@@ -300,6 +310,7 @@ class LiveKitServer:
             # Own process group: a Ctrl-C in the terminal reaches only us, and we stop the
             # child in order (bots leave first) instead of it dying underneath them.
             start_new_session=True,
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
 
     async def _start_proxy(self) -> None:

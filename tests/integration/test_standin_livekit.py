@@ -237,3 +237,33 @@ def test_external_livekit_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
     assert external is not None
     assert external.http_url == "https://example.livekit.cloud"
     assert isinstance(livekit_server.livekit_from_environment(), ExternalLiveKit)
+
+
+def test_child_dies_with_a_killed_parent() -> None:
+    require_livekit_server()
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "import asyncio\n"
+        "from convai_tui.local.livekit_server import LiveKitServer\n"
+        "async def main():\n"
+        "    server = LiveKitServer()\n"
+        "    await server.start()\n"
+        "    print(server.pid, flush=True)\n"
+        "    await asyncio.sleep(60)\n"
+        "asyncio.run(main())\n"
+    )
+    repo = Path(__file__).resolve().parents[2]
+    parent = subprocess.Popen([sys.executable, "-c", script], cwd=repo, stdout=subprocess.PIPE,
+                              text=True, env={**os.environ, "PYTHONPATH": str(repo)})
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    assert _process_exists(child)
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 5
+    while _process_exists(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _process_exists(child), "livekit-server outlived a SIGKILLed stand-in"
