@@ -1,0 +1,82 @@
+"""bench/run [--quick] [--only NAME,...]: measure, print a table, write results/latest.json."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import common, ingest_bench, session_bench, websdk_bench
+
+RESULTS = Path(__file__).resolve().parent / "results"
+ALL = ("session", "voice", "tui", "ingest", "websdk")
+
+
+def machine() -> dict[str, Any]:
+    cpu = next((line.split(":", 1)[1].strip() for line in
+                Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
+               platform.processor())
+    load = os.getloadavg()
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+            "kernel": platform.release(), "loadavg_at_start": [round(x, 2) for x in load]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench/run")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", default=",".join(ALL))
+    args = parser.parse_args(argv)
+    only = set(args.only.split(","))
+    runs = 5 if args.quick else 20
+    started = time.monotonic()
+    out: dict[str, Any] = {"quick": args.quick, "machine": machine(),
+                           "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    with common.StandIn("--voice", "echo", "--tts", "none") as standin:
+        if "session" in only:
+            out.update(session_bench.run(standin.details, runs))
+        if "websdk" in only:
+            out["web_sdk"] = websdk_bench.run(standin.details, runs, 5 if args.quick else 15,
+                                              None)
+    if "ingest" in only:
+        out.update(ingest_bench.run(args.quick))
+    # Not yet implemented (see docs/BENCHMARKS.md): recorded as null so the keys exist.
+    out.setdefault("voice_round_trip_ms", {"p50": None, "p95": None, "status": "not measured"})
+    out.setdefault("client_cpu_percent", {"idle": None, "talking": None,
+                                          "status": "not measured"})
+    out.setdefault("client_rss_mb", {"start": None, "end": None, "status": "not measured"})
+    out["elapsed_s"] = round(time.monotonic() - started, 1)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps(out, indent=2) + "\n")
+    table(out)
+    return 0
+
+
+def table(out: dict[str, Any]) -> None:
+    def pq(d: dict[str, Any] | None) -> str:
+        d = d or {}
+        return f"p50 {d.get('p50')}  p95 {d.get('p95')}"
+    web = out.get("web_sdk", {})
+    rows = [
+        ("connect_to_ready_ms", pq(out.get("connect_to_ready_ms"))),
+        ("text_turn_ms", pq(out.get("text_turn_ms"))),
+        ("voice_round_trip_ms", pq(out.get("voice_round_trip_ms"))),
+        ("client_cpu_percent", str(out.get("client_cpu_percent"))),
+        ("client_rss_mb", str(out.get("client_rss_mb"))),
+        ("event_ingest_per_s", str(out.get("event_ingest_per_s"))),
+        ("web_sdk.connect_to_ready_ms", pq(web.get("connect_to_ready_ms"))),
+        ("web_sdk.cpu_percent.talking", str((web.get("cpu_percent") or {}).get("talking"))),
+    ]
+    for name, value in rows:
+        print(f"{name:30} {value}")
+    if web.get("error"):
+        print(f"web_sdk error: {web['error'][:300]}")
+    print(f"elapsed {out['elapsed_s']} s; wrote {RESULTS / 'latest.json'}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

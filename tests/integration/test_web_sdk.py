@@ -1,0 +1,62 @@
+"""Conformance: Convai's own web client (npm @convai/web-sdk 1.2.0 + livekit-client) in headless
+Debian Chromium reaches bot-ready and gets the reply to a text message from our stand-in.
+
+Set-up: bench/setup-webclient.sh (chromium + npm ci in bench/webclient). In CI a missing
+chromium or node is a failure; locally it is a loud skip."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.integration.standin_client import require_livekit_server
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+HARNESS = ROOT / "bench" / "webclient"
+
+
+def _require_harness() -> None:
+    problems = []
+    if not Path("/usr/bin/chromium").exists():
+        problems.append("/usr/bin/chromium missing")
+    if shutil.which("node") is None:
+        problems.append("node missing")
+    if not (HARNESS / "node_modules" / "@convai" / "web-sdk").exists():
+        problems.append("bench/webclient/node_modules missing")
+    if problems:
+        message = "; ".join(problems) + " — run bench/setup-webclient.sh"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.mark.xfail(reason="relay-only ICE from Chromium to the stand-in's loopback TURN does not "
+                          "complete yet (see docs/BENCHMARKS.md, 'web SDK')", strict=False)
+def test_web_sdk_reaches_bot_ready_and_gets_a_text_reply(tmp_path: Path) -> None:
+    require_livekit_server()
+    _require_harness()
+    env = {**os.environ, "CONVAI_CONFIG": str(tmp_path / "none.toml"),
+           "XDG_STATE_HOME": str(tmp_path / "state")}
+    server = subprocess.Popen([sys.executable, "-m", "convai_tui", "local-server", "--port", "0",
+                               "--tts", "none"], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True, env=env, cwd=ROOT)
+    try:
+        assert server.stdout is not None
+        details = server.stdout.readline()
+        done = subprocess.run(["node", str(HARNESS / "run.mjs"), "conformance",
+                               "--details", details.strip()],
+                              capture_output=True, text=True, timeout=90, check=False)
+        lines = done.stdout.strip().splitlines()
+        result = json.loads(lines[-1]) if lines else {"ok": False}
+        assert done.returncode == 0 and result.get("ok"), (result, done.stderr[-2000:])
+        assert result["text_turn"]["reply"]
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
