@@ -264,6 +264,12 @@ class ReplaySession:
     def cancel_retry(self) -> None:
         return None
 
+    def toggle_mute(self) -> bool:
+        return False
+
+    def toggle_push_to_talk(self) -> bool:
+        return False
+
     def diagnostics(self) -> dict[str, Any]:
         out = self._counts.snapshot(self.clock())
         out["replay"] = {"file": str(self.log.path), "speed": self.speed,

@@ -75,6 +75,12 @@ class SessionPort(Protocol):
     def cancel_retry(self) -> None:
         """Give up the scheduled retry or the waiting room; the session ends Disconnected."""
 
+    def toggle_mute(self) -> bool:
+        """Mute or unmute the microphone; returns True when it is now muted."""
+
+    def toggle_push_to_talk(self) -> bool:
+        """Open or close the microphone in push-to-talk mode; returns True when it is open."""
+
     def diagnostics(self) -> dict[str, Any]:
         """Counters, room details (token redacted) and latency figures, as plain JSON data."""
 

@@ -404,6 +404,26 @@ class SessionCore:
         if setter is not None:
             setter(muted)
 
+    def toggle_mute(self) -> bool:
+        if self._media is None:
+            self._publish(LogRecorded(level="warning", category="audio",
+                                      message="Audio is off (--no-audio): nothing to mute."))
+            return False
+        self.set_muted(not self.muted)
+        return self.muted
+
+    def toggle_push_to_talk(self) -> bool:
+        toggle = getattr(self._media, "toggle_push_to_talk", None)
+        if toggle is None:
+            self._publish(LogRecorded(level="warning", category="audio",
+                                      message="Audio is off (--no-audio): no push-to-talk."))
+            return False
+        is_open = bool(toggle())
+        if not is_open and self._state is SessionState.CONNECTED and self._bot_ready:
+            # Releasing the talk key ends the user's turn at once (protocol §3, push-to-talk).
+            self._spawn(self._send("force-user-stopped-speaking", {}))
+        return is_open
+
     @property
     def muted(self) -> bool:
         return bool(getattr(self._media, "muted", False))

@@ -257,6 +257,8 @@ class LiveKitServer:
                 "turn:",
                 "  enabled: true",
                 "  domain: localhost",
+                # The SFU itself is on loopback; TURN refuses loopback peers unless allowed.
+                '  allow_restricted_peer_cidrs: ["127.0.0.0/8"]',
                 f"  udp_port: {self._turn_udp_port}",
                 f"  relay_range_start: {self._turn_relay_start}",
                 f"  relay_range_end: {self._turn_relay_start + self.TURN_RELAY_RANGE_SIZE - 1}",

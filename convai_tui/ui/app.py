@@ -161,6 +161,21 @@ class ConvaiApp(App[int]):
             tooltip="Write a diagnostics snapshot (JSON, no secrets) to the state dir",
         ),
         Binding(
+            "f8",
+            "toggle_mute",
+            "Mute",
+            id="audio.mute",
+            tooltip="Mute or unmute the microphone",
+        ),
+        Binding(
+            "f9",
+            "push_to_talk",
+            "Talk",
+            show=False,
+            id="audio.push-to-talk",
+            tooltip="Push-to-talk: open the microphone, press again to end your turn",
+        ),
+        Binding(
             "t",
             "toggle_token",
             "Token",
@@ -367,6 +382,8 @@ class ConvaiApp(App[int]):
             return on_monitor and self.monitor.active_tab == "diagnostics"
         if action == "show_tab":
             return on_monitor
+        if action in ("toggle_mute", "push_to_talk"):
+            return on_monitor and not self.read_only and self.model.audio is not None
         if action == "interrupt":
             return on_monitor and not self.read_only and self.model.character_replying
         return True
@@ -398,6 +415,17 @@ class ConvaiApp(App[int]):
     @guarded("cancelling the retry")
     def action_cancel_retry(self) -> None:
         self.session.cancel_retry()
+
+    @guarded("muting the microphone")
+    def action_toggle_mute(self) -> None:
+        muted = self.session.toggle_mute()
+        self.notify("Microphone muted" if muted else "Microphone on", timeout=2)
+
+    @guarded("push-to-talk")
+    def action_push_to_talk(self) -> None:
+        talking = self.session.toggle_push_to_talk()
+        self.notify("Talk now (f9 ends your turn)" if talking else "Microphone closed",
+                    timeout=2)
 
     def action_dismiss_blocking(self) -> None:
         self.model.dismiss_blocking()

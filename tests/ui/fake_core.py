@@ -10,6 +10,7 @@ from typing import Any
 from convai_tui.core.bus import EventBus, Subscription
 from convai_tui.core.controls import summarize
 from convai_tui.core.events import (
+    AudioLevels,
     Event,
     IdleTimerReset,
     MessageSent,
@@ -141,6 +142,17 @@ class FakeSession:
 
     def retry_now(self) -> None:
         self.calls.append(("retry_now", ()))
+
+    def toggle_mute(self) -> bool:
+        self.calls.append(("toggle_mute", ()))
+        self.muted = not getattr(self, "muted", False)
+        self.publish(AudioLevels(mic_dbfs=-40.0, speaker_dbfs=None, muted=self.muted,
+                                 at=_now_of(self)))
+        return self.muted
+
+    def toggle_push_to_talk(self) -> bool:
+        self.calls.append(("toggle_push_to_talk", ()))
+        return False
 
     def cancel_retry(self) -> None:
         self.calls.append(("cancel_retry", ()))

@@ -477,3 +477,30 @@ async def test_overlay_key_hints_follow_the_keymap() -> None:
         assert "ctrl+y retry now · ctrl+g cancel" in plain(app.query_one("#retry-keys", Static))
         await pilot.press("ctrl+y")
         assert _session.called("retry_now") == [()]
+
+
+async def test_mute_and_push_to_talk_keys_reach_the_session() -> None:
+    from convai_tui.core.events import AudioLevels
+
+    session = FakeSession()
+    app = ConvaiApp(session)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f8")
+        await pilot.pause()
+        assert ("toggle_mute", ()) not in session.calls  # no audio yet: the key is inactive
+        session.publish(AudioLevels(mic_dbfs=-30.0, speaker_dbfs=-50.0, muted=False))
+        for _ in range(50):
+            if app.model.audio is not None:
+                break
+            await pilot.pause(0.02)
+        await pilot.press("f8")
+        await pilot.pause()
+        assert ("toggle_mute", ()) in session.calls
+        for _ in range(50):
+            if app.model.audio is not None and app.model.audio.muted:
+                break
+            await pilot.pause(0.02)
+        assert app.model.audio is not None and app.model.audio.muted
+        await pilot.press("f9")
+        await pilot.pause()
+        assert ("toggle_push_to_talk", ()) in session.calls
