@@ -201,6 +201,7 @@ def _cmd_run(args: argparse.Namespace, *, demo: bool) -> int:
         if demo:
             standin, details = start_standin_process()
             args.connect_url = details["connect_url"]
+            args.demo_rest_url = details["connect_url"]  # the stand-in serves /character/get
             args.api_key = details["api_key"]
             args.character_id = details["character_id"]
         try:
@@ -220,7 +221,14 @@ async def _run_session(settings: Settings, args: argparse.Namespace) -> int:
     from convai_tui.core.session import SessionCore
     from convai_tui.sessionlog import SessionLog, new_log_path
 
-    session = SessionCore(settings.session_settings())
+    character_name = None
+    if not args.headless and settings.api_key and settings.character_id:
+        from convai_tui.core.rest_api import fetch_character_name
+
+        rest_url = getattr(args, "demo_rest_url", None) or settings.rest_url
+        character_name = await fetch_character_name(rest_url, settings.api_key,
+                                                    settings.character_id, timeout_s=2.0)
+    session = SessionCore(settings.session_settings(character_name=character_name))
     audio_on = args.audio if args.audio is not None else (settings.audio and not args.headless)
     if audio_on:
         from convai_tui.audio import AudioSettings

@@ -48,6 +48,8 @@ class Settings:
     """Resume this conversation (kept across reconnects automatically)."""
     end_user_id: str | None = None
     """Identifies the end user for long-term memory."""
+    rest_url: str = "https://api.convai.com"
+    """Convai's REST gateway, asked for the character's name (POST /character/get)."""
     insecure_http: bool = False
     """Allow plain http:// connect URLs to hosts other than this machine."""
     log_level: str = "warning"

@@ -134,6 +134,7 @@ def build_app(state: StandInState) -> web.Application:
     app.router.add_post("/connect", connect)
     app.router.add_post("/disconnect", disconnect)
     app.router.add_get("/healthz", healthz)
+    app.router.add_post("/character/get", character_get)
     app.router.add_get("/_standin/stats", admin_stats)
     app.router.add_post("/_standin/faults", admin_faults)
     app.router.add_post("/_standin/sessions/{target}/{action}", admin_session_action)
@@ -144,6 +145,29 @@ def build_app(state: StandInState) -> web.Application:
 # -- public routes ----------------------------------------------------------------------------
 async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
+
+
+async def character_get(request: web.Request) -> web.Response:
+    """The REST gateway's POST /character/get (api.convai.com), so clients can show a name.
+
+    Auth is the gateway's `CONVAI-API-KEY` header; errors use its `{"ERROR": …}` envelope.
+    """
+    state = request.app[STATE_KEY]
+    if request.headers.get("CONVAI-API-KEY") != state.api_key:
+        return web.json_response({"ERROR": "The request contains an invalid API key."},
+                                 status=401)
+    try:
+        body = await request.json()
+    except ValueError:
+        body = None
+    char_id = body.get("charID") if isinstance(body, dict) else None
+    profile = state.characters.get(char_id) if isinstance(char_id, str) else None
+    if profile is None:
+        return web.json_response(
+            {"ERROR": "INTERNAL SERVER ERROR, one or more database calls failed!"}, status=400)
+    return web.json_response({"character_name": profile.display_name, "user_id": "local-user",
+                              "character_id": profile.character_id, "voice_type": "espeak",
+                              "timestamp": "", "backstory": "The local stand-in character."})
 
 
 async def connect(request: web.Request) -> web.StreamResponse:

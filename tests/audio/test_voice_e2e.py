@@ -54,7 +54,7 @@ def test_speech_in_reply_out(pulse: PulseServer, tmp_path: Path) -> None:
         client = subprocess.Popen(
             [*CLI, "run", "--headless", "--json", "--audio", "--exit-after-reply",
              "--connect-url", details["connect_url"], "--api-key", details["api_key"],
-             "--character-id", details["character_id"], "--no-aec"],
+             "--character-id", details["character_id"]],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         # Speak once the session is up (the character greets first), then wait for the end.
         events: list[dict[str, object]] = []

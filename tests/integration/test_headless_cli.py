@@ -244,3 +244,15 @@ def test_waiting_room_holds_until_a_slot_frees(server: Server, tmp_path: Path) -
     phases = {e["phase"] for e in result.of("reconnect_scheduled")}
     assert phases == {"waiting_room"}
     assert "error" not in [e["new"] for e in result.of("state_changed")]
+
+
+def test_character_name_from_the_rest_route(server: Server) -> None:
+    import asyncio
+
+    from convai_tui.core.rest_api import fetch_character_name
+
+    name = asyncio.run(fetch_character_name(server.connect_url, server.api_key,
+                                            server.character_id))
+    assert name == "Ada"
+    assert asyncio.run(fetch_character_name(server.connect_url, "wrong-key-123",
+                                            server.character_id)) is None
