@@ -1,0 +1,86 @@
+"""Chaos against `convai-tui run --headless --json --duration` on `convai-tui local-server`:
+livekit-server frozen with SIGSTOP for 12 s mid-session, and livekit-server killed and kept
+down. Each test has its own stand-in (it breaks it) and always continues/reaps what it
+stopped."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.headless_harness import HeadlessRun, LocalServer
+from tests.integration.standin_client import require_livekit_server
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[LocalServer]:
+    require_livekit_server()
+    server = LocalServer.start(tmp_path / "server")
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def test_sigstop_12s_reconnecting_then_connected_without_user_action(
+        server: LocalServer, tmp_path: Path) -> None:
+    livekit = server.livekit_pid()
+    run = HeadlessRun.start(server, tmp_path / "client", "--duration", "22")
+    try:
+        run.wait_type("bot_ready", within=30)
+        time.sleep(1.0)
+        os.kill(livekit, signal.SIGSTOP)
+        stopped_at = time.time()
+        try:
+            stalled = run.wait_for(lambda e: e["type"] == "state_changed"
+                                   and e["new"] == "reconnecting", within=11, what="reconnecting")
+            time.sleep(max(0.0, stopped_at + 12 - time.time()))
+        finally:
+            os.kill(livekit, signal.SIGCONT)
+        resumed_at = time.time()
+        back = run.wait_for(lambda e: e["type"] == "state_changed" and e["new"] == "connected"
+                            and e["old"] == "reconnecting", within=20, what="connected again")
+        code = run.finish(within=40)
+    finally:
+        run.close()
+    assert code == 0, run.stderr[-3000:]
+    assert "Traceback" not in run.stderr
+    assert run.states() == ["connecting", "connected", "reconnecting", "connected",
+                            "disconnecting", "disconnected"]
+    assert stalled["ts"] - stopped_at < 9  # the watchdog's 5 s, not LiveKit's 15 s ping
+    assert stalled["error"]["code"] == "transport.signal_disconnected"
+    assert stalled["error"]["recoverable"] is True
+    assert back["ts"] - resumed_at < 10, back["ts"] - resumed_at
+    assert run.of("session_ended")[-1]["reason"] == "duration"
+    assert len(server.requests()) == 1  # resumed in place: no new /connect
+
+
+def test_livekit_killed_and_kept_down_ends_in_a_named_error(server: LocalServer,
+                                                           tmp_path: Path) -> None:
+    livekit = server.livekit_pid()
+    run = HeadlessRun.start(server, tmp_path / "client", "--duration", "120")
+    try:
+        run.wait_type("bot_ready", within=30)
+        os.kill(livekit, signal.SIGKILL)
+        killed_at = time.time()
+        code = run.finish(within=70)
+    finally:
+        run.close()
+    ended = run.of("session_ended")[-1]
+    assert code == 1
+    assert "Traceback" not in run.stderr, run.stderr[-3000:]
+    assert ended["ts"] - killed_at <= 60
+    states = run.states()
+    assert states[:3] == ["connecting", "connected", "reconnecting"] and states[-1] == "error"
+    final = run.of("state_changed")[-1]["error"]
+    assert final["code"].startswith(("transport.", "connection.")), final
+    attempts = [e for e in run.of("reconnect_scheduled") if e["phase"] == "reconnect"]
+    assert 1 <= len(attempts) <= 3
+    assert len(server.requests()) == 1 + len(attempts)
