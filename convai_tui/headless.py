@@ -6,6 +6,9 @@ Ctrl-C), 1 when it ends in Error (configuration errors included).
 Once the character is ready the controls run first (--trigger, --context, --template-key,
 --tts, in that order, each awaiting its ack, which appears as a `server_response` line), then
 the --say messages, one per reply. A reply the trigger started is let finish first.
+
+--duration counts from the first time the session is Connected, so time spent connecting or
+in the waiting room does not use it up.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from convai_tui.core.events import (
     LlmNoResponse,
     LogRecorded,
     SessionEnded,
+    SessionStateChanged,
     TranscriptReceived,
     TurnCompleted,
 )
@@ -124,14 +128,16 @@ class HeadlessRunner:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, self._end_soon, "interrupted")
                 installed.append(sig)
-        timer = (loop.call_later(self._duration_s, self._end_soon, "duration")
-                 if self._duration_s else None)
+        timer: asyncio.TimerHandle | None = None
         try:
             await self._session.start()
             async for event in subscription:
                 self._emit(event)
                 if isinstance(event, SessionEnded):
                     break
+                if (timer is None and self._duration_s and isinstance(event, SessionStateChanged)
+                        and event.new is SessionState.CONNECTED):
+                    timer = loop.call_later(self._duration_s, self._end_soon, "duration")
                 await self._react(event)
         finally:
             subscription.close()
