@@ -92,7 +92,7 @@ def error_message_from_body(text: str) -> str:
     else the raw text — the order Unity reads them in."""
     try:
         body = json.loads(text)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):  # deeply nested JSON too
         return text.strip()[:500]
     if not isinstance(body, dict):
         return text.strip()[:500]
@@ -101,17 +101,19 @@ def error_message_from_body(text: str) -> str:
         if value is None:
             continue
         if isinstance(value, str):
-            return value
+            return value[:500]
         if isinstance(value, list):
             parts = []
             for item in value:
                 if isinstance(item, dict):
-                    loc = ".".join(str(p) for p in item.get("loc", []) if p != "body")
+                    where = item.get("loc")
+                    where = where if isinstance(where, list) else []
+                    loc = ".".join(str(p) for p in where if p != "body")
                     msg = str(item.get("msg", ""))
                     parts.append(f"{loc}: {msg}" if loc else msg)
                 else:
                     parts.append(str(item))
-            return "; ".join(parts)
+            return "; ".join(parts)[:500]
         return json.dumps(value)[:500]
     return text.strip()[:500]
 
@@ -239,7 +241,7 @@ def _error_for_response(status: int, text: str) -> SessionError:
 def _parse_success(text: str, elapsed_ms: float) -> ConnectResponse:
     try:
         body = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ConvaiError(make_error(
             "connection.failed", "The connect API answered 200 with a body that is not JSON.",
             http_status=200)) from None
