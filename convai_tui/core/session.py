@@ -28,21 +28,18 @@ from convai_tui.core.connect_api import (
     ConnectResponse,
 )
 from convai_tui.core.controls import summarize
+from convai_tui.core.conversation import Conversation
 from convai_tui.core.disconnect_reasons import rule_for
 from convai_tui.core.errors import ConvaiError, ErrorStage, SessionError, make_error
 from convai_tui.core.events import (
-    ActionsReceived,
-    BotActivityChanged,
     BotReady,
     ConnectAttemptStarted,
-    EmotionReceived,
     ErrorRaised,
     Event,
     IdleTimerReset,
     IdleWarningReceived,
     InputQueued,
     InputRefused,
-    LlmNoResponse,
     LogRecorded,
     MessageSent,
     ParticipantInfo,
@@ -57,8 +54,6 @@ from convai_tui.core.events import (
     SessionEnded,
     SessionEnding,
     SessionStateChanged,
-    TranscriptReceived,
-    TurnCompleted,
     UsageLimitReached,
     participant_event,
 )
@@ -71,7 +66,6 @@ from convai_tui.core.transport import RoomTransport, TransportCallbacks, log_roo
 
 log = logging.getLogger("convai_tui.session")
 
-TYPED_ECHO_WINDOW_S = 3.0  # Unity's TypedEchoSuppressionWindowSeconds
 LINK_POLL_S = 1.0
 """How often the link watchdog reads the WebRTC packet counters."""
 
@@ -202,20 +196,11 @@ class SessionCore:
         self._pending_acks: dict[str, deque[str]] = {}
         self._ack_waiters: dict[str, asyncio.Future[ServerResponseReceived]] = {}
         self._participants: dict[str, ParticipantInfo] = {}
-        self._activity = "idle"
         self._session_ending_reason: str | None = None
         self._kill_requested = False
         self._idle_deadline: float | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._turn_id = 0
-        self._turn_open = False
-        self._reply_chunks: list[str] = []
-        self._reply_final_sent = False
-        self._last_sent_at: float | None = None
-        self._first_text_seen = False
-        self._turn_first_text_ms: float | None = None
-        self._typed: deque[tuple[str, float]] = deque(maxlen=8)
-        self._last_user_final: tuple[str, float] | None = None
+        self._conversation = Conversation(self._publish, self.metrics)
         self._connect_started: float | None = None
         self._link_task: asyncio.Task[None] | None = None
         self._link_stalled = False
@@ -641,7 +626,7 @@ class SessionCore:
                 await link_task
         transport, self._transport = self._transport, None
         self._bot_ready = False
-        self._set_activity("idle")
+        self._conversation.set_activity("idle")
         if transport is None:
             return
         if self._media is not None:
@@ -813,7 +798,7 @@ class SessionCore:
         handler = _HANDLERS.get(msg.type)
         if handler is not None:
             handler(self, msg)
-        else:
+        elif not self._conversation.handle(msg):
             log.debug("ignoring server message type %s", msg.type)
 
     def _on_bot_ready(self, msg: protocol.InboundMessage) -> None:
@@ -832,7 +817,7 @@ class SessionCore:
                          if p.kind == "character"), None)
         self._publish(BotReady(participant_identity=identity,
                                since_connect_ms=round(since, 1) if since else None))
-        self._set_activity("listening")
+        self._conversation.set_activity("listening")
         if self._queue:
             self._spawn(self._flush_queue())
 
@@ -864,101 +849,6 @@ class SessionCore:
         if event_type == "reset-idle-timer" and status == "success":
             self._idle_deadline = None
             self._publish(IdleTimerReset(acknowledged=True))
-
-    def _start_turn(self) -> None:
-        if not self._turn_open:
-            self._turn_open = True
-            self._turn_id += 1
-            self._reply_chunks = []
-            self._reply_final_sent = False
-            self._first_text_seen = False
-            self._turn_first_text_ms = None
-
-    def _on_llm_started(self, msg: protocol.InboundMessage) -> None:
-        self._start_turn()
-        self._set_activity("thinking")
-
-    def _on_llm_text(self, msg: protocol.InboundMessage) -> None:
-        text = protocol.field_str(msg, "text", required=True) or ""
-        self._start_turn()
-        if not self._first_text_seen:
-            self._first_text_seen = True
-            if self._last_sent_at is not None:
-                self._turn_first_text_ms = (time.monotonic() - self._last_sent_at) * 1000
-                self.metrics.turn_first_text_ms.append(self._turn_first_text_ms)
-                self._last_sent_at = None
-        self._reply_chunks.append(text)
-        self._publish(TranscriptReceived(role="character", text=text, final=False,
-                                         full_text="".join(self._reply_chunks),
-                                         turn_id=self._turn_id))
-
-    def _emit_reply_final(self) -> None:
-        if self._turn_open and self._reply_chunks and not self._reply_final_sent:
-            self._reply_final_sent = True
-            full = "".join(self._reply_chunks).strip()
-            self._publish(TranscriptReceived(role="character", text=full, final=True,
-                                             full_text=full, turn_id=self._turn_id))
-
-    def _on_llm_stopped(self, msg: protocol.InboundMessage) -> None:
-        self._emit_reply_final()
-
-    def _on_bot_transcription(self, msg: protocol.InboundMessage) -> None:
-        # It repeats the reply already streamed as bot-llm-text; use it only when nothing was.
-        text = protocol.field_str(msg, "text") or ""
-        if text and not self._reply_chunks:
-            self._start_turn()
-            self._reply_chunks.append(text)
-
-    def _on_turn_completed(self, msg: protocol.InboundMessage) -> None:
-        interrupted = protocol.field_bool(msg, "was_interrupted", False)
-        self._start_turn()
-        self._emit_reply_final()
-        first = self._turn_first_text_ms
-        self._publish(TurnCompleted(turn_id=self._turn_id, was_interrupted=interrupted,
-                                    reply_text="".join(self._reply_chunks).strip(),
-                                    first_text_ms=round(first, 1) if first is not None else None))
-        self._turn_open = False
-        self._set_activity("listening")
-
-    def _on_llm_no_response(self, msg: protocol.InboundMessage) -> None:
-        self._publish(LlmNoResponse(reason=protocol.field_str(msg, "reason")))
-        self._turn_open = False
-        self._set_activity("listening")
-
-    def _on_speaking(self, msg: protocol.InboundMessage) -> None:
-        self._set_activity("speaking" if msg.type in ("bot-started-speaking", "bot-tts-started")
-                           else "listening")
-
-    def _on_user_speaking(self, msg: protocol.InboundMessage) -> None:
-        self._set_activity("listening" if msg.type == "user-started-speaking" else "thinking")
-
-    def _on_user_transcription(self, msg: protocol.InboundMessage) -> None:
-        text = (protocol.field_str(msg, "text", required=True) or "").strip()
-        final = msg.type == "final-user-transcription" or protocol.field_bool(msg, "final", False)
-        if not text or self._is_typed_echo(text):
-            return
-        now = time.monotonic()
-        if final:
-            last = self._last_user_final
-            if last is not None and last[0] == text and now - last[1] < TYPED_ECHO_WINDOW_S:
-                return
-            self._last_user_final = (text, now)
-            self._last_sent_at = now
-        self._publish(TranscriptReceived(role="user", text=text, final=final, full_text=text,
-                                         turn_id=self._turn_id + 1))
-
-    def _is_typed_echo(self, text: str) -> bool:
-        now = time.monotonic()
-        return any(t == text and now - at < TYPED_ECHO_WINDOW_S for t, at in self._typed)
-
-    def _on_emotion(self, msg: protocol.InboundMessage) -> None:
-        emotion = protocol.field_str(msg, "emotion") or "neutral"
-        self._publish(EmotionReceived(emotion=emotion, scale=protocol.field_int(msg, "scale")))
-
-    def _on_actions(self, msg: protocol.InboundMessage) -> None:
-        names = protocol.action_names(msg)
-        if names:
-            self._publish(ActionsReceived(actions=names))
 
     def _on_idle_warning(self, msg: protocol.InboundMessage) -> None:
         remaining = protocol.field_int(msg, "remaining_seconds", required=True) or 0
@@ -996,11 +886,6 @@ class SessionCore:
         self._publish(LogRecorded(level="warning", category="server",
                                   message=f"error-response: {msg.data.get('error')!s:.200}"))
 
-    def _set_activity(self, activity: str) -> None:
-        if activity != self._activity:
-            self._activity = activity
-            self._publish(BotActivityChanged(activity=activity))
-
     # --- outbound ------------------------------------------------------------------------------
 
     def _refuse(self, text: str, reason: str) -> SendOutcome:
@@ -1026,10 +911,7 @@ class SessionCore:
         message_id = await self._send("user_text_message", {"text": text})
         if message_id is None:
             return self._refuse(text, "The message could not be sent (see the error log).")
-        self._typed.append((text, time.monotonic()))
-        self._last_sent_at = time.monotonic()
-        self._publish(TranscriptReceived(role="user", text=text, final=True, full_text=text,
-                                         turn_id=self._turn_id + 1))
+        self._conversation.user_text_sent(text)
         return SendOutcome("sent", message_id=message_id)
 
     async def _send(self, msg_type: str, data: dict[str, Any]) -> str | None:
@@ -1056,21 +938,6 @@ _Handler = Callable[[SessionCore, protocol.InboundMessage], None]
 _HANDLERS: dict[str, _Handler] = {
     "bot-ready": SessionCore._on_bot_ready,
     "server-response": SessionCore._on_server_response,
-    "bot-llm-started": SessionCore._on_llm_started,
-    "bot-llm-text": SessionCore._on_llm_text,
-    "bot-llm-stopped": SessionCore._on_llm_stopped,
-    "bot-transcription": SessionCore._on_bot_transcription,
-    "bot-turn-completed": SessionCore._on_turn_completed,
-    "llm-no-response": SessionCore._on_llm_no_response,
-    "bot-tts-started": SessionCore._on_speaking,
-    "bot-started-speaking": SessionCore._on_speaking,
-    "bot-stopped-speaking": SessionCore._on_speaking,
-    "user-started-speaking": SessionCore._on_user_speaking,
-    "user-stopped-speaking": SessionCore._on_user_speaking,
-    "user-transcription": SessionCore._on_user_transcription,
-    "final-user-transcription": SessionCore._on_user_transcription,
-    "bot-emotion": SessionCore._on_emotion,
-    "action-response": SessionCore._on_actions,
     "user-idle-warning": SessionCore._on_idle_warning,
     "usage-limit-reached": SessionCore._on_usage_limit,
     "error": SessionCore._on_server_error,
