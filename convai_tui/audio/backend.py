@@ -23,5 +23,8 @@ def load_sounddevice(code: str = MIC_UNAVAILABLE) -> ModuleType:
 
 def portaudio_error_message(exc: BaseException) -> str:
     """A one-line description of a PortAudio failure, without a traceback."""
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]
+    text = (str(exc).strip() or type(exc).__name__).splitlines()[0]
+    # PortAudio names "no default device" as a query of device -1.
+    if "device -1" in text:
+        return "no such device here (no default audio device; `convai-tui devices` lists them)"
+    return text

@@ -141,3 +141,11 @@ def test_list_devices_without_portaudio(monkeypatch: pytest.MonkeyPatch) -> None
         list_devices()
     assert info.value.code == MIC_UNAVAILABLE
     assert "PortAudio" in info.value.message
+
+
+def test_missing_default_device_is_explained() -> None:
+    from convai_tui.audio.backend import portaudio_error_message
+
+    message = portaudio_error_message(Exception("Error querying device -1"))
+    assert "no default audio device" in message and "-1" not in message
+    assert portaudio_error_message(Exception("Invalid sample rate\nmore")) == "Invalid sample rate"
