@@ -1,4 +1,4 @@
-.PHONY: setup demo test check lint typecheck screenshots clean
+.PHONY: setup demo test check lint typecheck screenshots clean soak
 SHELL := /bin/bash
 PY := .venv/bin/python
 
@@ -24,6 +24,11 @@ check: lint typecheck
 
 screenshots: setup
 	$(PY) scripts/screenshots.py
+
+# One session against the local stand-in, a text turn every 5 s; RSS and open fds over time.
+DURATION ?= 600
+soak: setup
+	$(PY) scripts/soak.py --duration $(DURATION)
 
 clean:
 	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache
