@@ -8,6 +8,7 @@ every countdown, duration and level meter from the injected clock.
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
@@ -34,6 +35,9 @@ from convai_tui.ui.screens.monitor import MonitorScreen
 
 MAX_BATCH = 2000
 """Most events folded per message, so one frame never holds more than a few milliseconds."""
+
+BATCH_INTERVAL_S = 1 / 60
+"""Events that arrive within a frame of the last batch wait for the next one (coalescing)."""
 
 TICK_S = 0.1
 """Countdowns, level meters and durations repaint at 10 Hz."""
@@ -210,6 +214,7 @@ class ConvaiApp(App[int]):
         self._ticks = 0
         self._last_idle_reset: float | None = None
         self._closed = False
+        self._heap_frozen = False
         self.slowest_batch_ms = 0.0
         """The longest time one batch of events took to fold in and repaint (benchmarks)."""
         if self.keymap:
@@ -232,14 +237,34 @@ class ConvaiApp(App[int]):
         self._subscription = self.session.subscribe()
         self._pump_events(self._subscription)
         self.set_interval(TICK_S, self._tick, name="monitor-tick")
+        self.call_after_refresh(self._freeze_startup_heap)
         if not self.read_only:
             self._start_session()
+
+    def _freeze_startup_heap(self) -> None:
+        """Move everything alive once the screen is up (Textual, Rich, the widget tree: ~85k
+        objects) out of the garbage collector's reach. A full collection scanned all of it and
+        stalled the event loop 40-50 ms, over and over, while events streamed in; afterwards it
+        only scans what the session accumulates. Undone on unmount."""
+        if not self._heap_frozen:
+            gc.collect()
+            gc.freeze()
+            self._heap_frozen = True
 
     @work(exclusive=True, group="session-events", exit_on_error=False)
     async def _pump_events(self, subscription: Subscription) -> None:
         """Drain the subscription: wait for one event, take what else is queued, post a batch."""
+        loop = asyncio.get_running_loop()
+        posted_at = -BATCH_INTERVAL_S
         try:
             async for first in subscription:
+                # A burst becomes one batch per frame: after a quiet spell the first event goes
+                # at once; within a frame of the last batch the rest of the frame is waited out
+                # (events queue up meanwhile, none is dropped), so the monitor repaints at most
+                # ~60 times a second however fast events come, never once per event.
+                wait = posted_at + BATCH_INTERVAL_S - loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)
                 batch = [first]
                 while len(batch) < MAX_BATCH:
                     following = subscription.get_nowait()
@@ -247,6 +272,7 @@ class ConvaiApp(App[int]):
                         break
                     batch.append(following)
                 self.post_message(SessionEventsReceived(tuple(batch)))
+                posted_at = loop.time()
             self.post_message(SessionStreamEnded())
         finally:
             subscription.close()
@@ -260,6 +286,9 @@ class ConvaiApp(App[int]):
 
     async def on_unmount(self) -> None:
         await self._close_session()
+        if self._heap_frozen:
+            self._heap_frozen = False
+            gc.unfreeze()
 
     async def _close_session(self) -> None:
         if self._closed:

@@ -14,7 +14,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding, BindingType
 from textual.events import Resize
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -24,6 +24,9 @@ from convai_tui.ui.model import TranscriptLine
 TIME_W = 9
 LABEL_W = 11
 PREFIX_W = TIME_W + LABEL_W
+STRIP_CACHE_ROWS = 1024
+"""Rendered rows kept for reuse (a few screens' worth); dropped wholesale when full."""
+_ROLES = ("time", "user", "character", "emotion", "action", "system")
 
 
 def wrap_text(text: str, width: int) -> list[str]:
@@ -71,6 +74,8 @@ class TranscriptView(ScrollView, can_focus=True):
         self._first_row: list[bool] = []
         self._wrap_width = 0
         self.character_label = character_label
+        self._strips: dict[tuple[int, int, int], Strip] = {}
+        self._strip_styles: tuple[Style, ...] = ()
 
     @property
     def line_count(self) -> int:
@@ -90,6 +95,7 @@ class TranscriptView(ScrollView, can_focus=True):
         if source is not self._source:
             self._source, self._consumed = source, 0
             self._rows.clear()
+            self._strips.clear()
             self._first_row.clear()
         if self._consumed >= len(source):
             return
@@ -112,6 +118,7 @@ class TranscriptView(ScrollView, can_focus=True):
     def _rebuild(self, width: int) -> None:
         self._wrap_width = width
         self._rows.clear()
+        self._strips.clear()
         self._first_row.clear()
         for index in range(len(self._source)):
             self._add_rows(index, self._source[index], width)
@@ -129,6 +136,7 @@ class TranscriptView(ScrollView, can_focus=True):
             source_len = self._consumed
             self._wrap_width = width
             self._rows.clear()
+            self._strips.clear()
             self._first_row.clear()
             for index in range(source_len):
                 self._add_rows(index, self._source[index], width)
@@ -155,19 +163,39 @@ class TranscriptView(ScrollView, can_focus=True):
             name = "transcript--system"
         return self.get_component_rich_style(name)
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # Styles are looked up once per pass, not per row; rows already rendered with the same
+        # styles, width and horizontal scroll are reused, so scrolling to the end by a few
+        # rows renders only the new ones.
+        styles = (self.rich_style, *(self._style(role) for role in _ROLES))
+        if styles != self._strip_styles:
+            self._strip_styles = styles
+            self._strips.clear()
+        return super().render_lines(crop)
+
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         width = self.size.width
-        base = self.rich_style
         row = scroll_y + y
         if row >= len(self._rows):
-            return Strip.blank(width, base)
+            return Strip.blank(width, self.rich_style)
+        key = (row, width, scroll_x)
+        strip = self._strips.get(key)
+        if strip is None:
+            if len(self._strips) >= STRIP_CACHE_ROWS:
+                self._strips.clear()
+            strip = self._strips[key] = self._render_row(row, width, scroll_x)
+        return strip
+
+    def _render_row(self, row: int, width: int, scroll_x: int) -> Strip:
+        base, *role_styles = self._strip_styles or (self.rich_style,)
+        by_role = dict(zip(_ROLES, role_styles, strict=False))
         index, piece = self._rows[row]
         line = self._source[index]
-        body_style = self._style(line.role)
+        body_style = by_role.get(line.role) or self._style(line.role)
         if self._first_row[row]:
             segments = [
-                Segment(f"{clock_time(line.at)} ", base + self._style("time")),
+                Segment(f"{clock_time(line.at)} ", base + by_role.get("time", self._style("time"))),
                 Segment(self._label(line.role), base + body_style),
                 Segment(piece, base + body_style),
             ]
