@@ -60,6 +60,8 @@ class AudioPipeline:
         self._handlers: list[tuple[str, Any]] = []
         self._render_delay_s = 0.0
         self._frames_sent = 0
+        self._frames_dropped_late = 0
+        self._send_queue_max_s = settings.send_queue_max_ms / 1000.0
         self._capture_errors = 0
         self._reverse_errors = 0
         self._remote_frames = 0
@@ -183,6 +185,7 @@ class AudioPipeline:
             "apm": self._apm is not None,
             "muted": self.muted,
             "frames_sent": self._frames_sent,
+            "frames_dropped_late": self._frames_dropped_late,
             "capture_errors": self._capture_errors,
             "reverse_errors": self._reverse_errors,
             "remote_frames": self._remote_frames,
@@ -262,6 +265,12 @@ class AudioPipeline:
                     data = bytearray(silence)
                 frame = rtc.AudioFrame(data, self.settings.sample_rate, 1, self.frame_samples)
                 assert self._source is not None
+                if self._source.queued_duration > self._send_queue_max_s:
+                    # WebRTC takes 10 ms every 10 ms, so whatever queued up after a stall (a
+                    # burst of frames from the mic ring) would stay queued for good: every later
+                    # word would be that much late. Drop a frame instead; latency stays bounded.
+                    self._frames_dropped_late += 1
+                    continue
                 await self._source.capture_frame(frame)
                 self._frames_sent += 1
             except asyncio.CancelledError:

@@ -1,0 +1,190 @@
+"""voice_round_trip_ms: a short chirp played into the virtual microphone until it is heard on the
+virtual speaker, through the real client (`convai-tui run --headless --json --audio`), LiveKit
+and the stand-in in `--voice echo` mode (it plays the user's track straight back).
+
+A private PulseAudio daemon (tests/audio/pulse.py: null sinks `mic` and `spk`, default source
+`mic.monitor`, default sink `spk`) gets one more null sink, `mix` (stereo), and two loopbacks:
+`mic.monitor` → left, `spk.monitor` → right, identical settings. One `parec` of `mix.monitor`
+then holds what the microphone heard and what the speaker played on one clock; the round trip
+of each chirp is the right channel's onset minus the left channel's. The two loopbacks' own
+latencies are equal by construction and cancel (their residual drift is ±2 ms, see
+docs/BENCHMARKS.md)."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import tempfile
+import time
+import wave
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.common import CLI, ROOT, client_env, percentiles
+
+RATE = 48_000
+SPACING_S = 1.5
+LEAD_S = 1.0
+CHIRP_S = 0.04
+
+
+def chirp() -> np.ndarray:
+    t = np.arange(int(RATE * CHIRP_S)) / RATE
+    f0, f1 = 700.0, 2500.0
+    phase = 2 * np.pi * (f0 * t + (f1 - f0) * t * t / (2 * CHIRP_S))
+    env = np.minimum(1.0, t / 0.001) * np.minimum(1.0, (CHIRP_S - t) / 0.005)
+    return (0.5 * env * np.sin(phase)).astype(np.float32)
+
+
+def stimulus(path: Path, runs: int) -> None:
+    total = np.zeros(int(RATE * (LEAD_S + SPACING_S * runs + 0.5)), dtype=np.float32)
+    burst = chirp()
+    for i in range(runs):
+        at = int(RATE * (LEAD_S + SPACING_S * i))
+        total[at:at + burst.size] = burst
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(RATE)
+        wav.writeframes((total * 32767).astype(np.int16).tobytes())
+
+
+def _envelope(x: np.ndarray) -> np.ndarray:
+    win = int(RATE * 0.001)
+    return np.convolve(np.abs(x), np.ones(win) / win, mode="same")
+
+
+def onsets(left: np.ndarray, right: np.ndarray, runs: int) -> list[float]:
+    """Round trips in ms: each left-channel chirp onset to the next right-channel onset."""
+    env_l, env_r = _envelope(left), _envelope(right)
+    out: list[float] = []
+    floor_r = float(np.percentile(env_r, 50))
+    pos = 0
+    for _ in range(runs):
+        seg = env_l[pos:]
+        if seg.size == 0 or seg.max() < 0.05:
+            break
+        peak = float(seg[: int(RATE * SPACING_S)].max()) if seg.size > RATE else float(seg.max())
+        above = np.flatnonzero(seg > 0.3 * peak)
+        if above.size == 0:
+            break
+        t_l = pos + int(above[0])
+        window = env_r[t_l: t_l + int(RATE * (SPACING_S - 0.1))]
+        if window.size:
+            peak_r = float(window.max())
+            if peak_r > max(0.01, 8 * floor_r):
+                t_r = t_l + int(np.flatnonzero(window > 0.3 * peak_r)[0])
+                out.append(round((t_r - t_l) * 1000 / RATE, 1))
+        pos = t_l + int(RATE * (SPACING_S - 0.3))
+    return out
+
+
+def _wait_for_line(proc: subprocess.Popen[str], kind: str, timeout: float) -> dict[str, Any]:
+    assert proc.stdout is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([proc.stdout], [], [], 0.2)
+        if ready:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            event = json.loads(line)
+            if event.get("type") == kind:
+                return event
+    raise RuntimeError(f"no {kind} from the client within {timeout} s")
+
+
+def measure(details: dict[str, str], runs: int, extra_env: dict[str, str] | None = None,
+            keep: Path | None = None) -> dict[str, Any]:
+    from tests.audio.pulse import PulseUnavailable, start_pulse
+
+    try:
+        pulse = start_pulse()
+    except PulseUnavailable as exc:
+        return {"p50": None, "p95": None, "status": f"no PulseAudio: {exc}"}
+    tmp = Path(tempfile.mkdtemp(prefix="convai-voice-bench-"))
+    client: subprocess.Popen[str] | None = None
+    recorder: subprocess.Popen[bytes] | None = None
+    try:
+        pulse.pactl("load-module", "module-null-sink", "sink_name=mix", f"rate={RATE}",
+                    "channels=2", "channel_map=front-left,front-right")
+        for source, side in (("mic.monitor", "front-left"), ("spk.monitor", "front-right")):
+            pulse.pactl("load-module", "module-loopback", f"source={source}", "sink=mix",
+                        "latency_msec=10", "channels=1", f"channel_map={side}",
+                        "source_dont_move=true", "sink_dont_move=true")
+        env = {**client_env(pulse.env, tmp), **(extra_env or {})}
+        wav_path = tmp / "chirps.wav"
+        stimulus(wav_path, runs)
+        client = subprocess.Popen(
+            [*CLI, "run", "--headless", "--json", "--audio", "--duration", "300",
+             "--connect-url", details["connect_url"], "--api-key", details["api_key"],
+             "--character-id", details["character_id"]],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        _wait_for_line(client, "bot_ready", 60)
+        time.sleep(1.0)  # the echo track is subscribed and playback has started
+        raw = tmp / "mix.raw"
+        with open(raw, "wb") as sink:
+            recorder = subprocess.Popen(
+                ["parec", "--device=mix.monitor", "--raw", "--format=s16le", f"--rate={RATE}",
+                 "--channels=2", "--latency-msec=10"],
+                env=pulse.client_env(), stdout=sink, stderr=subprocess.DEVNULL)
+            time.sleep(0.3)
+            subprocess.run(["paplay", "--device=mic", str(wav_path)], env=pulse.client_env(),
+                           check=True, timeout=runs * SPACING_S + 30)
+            time.sleep(1.0)
+            recorder.send_signal(signal.SIGINT)
+            recorder.wait(10)
+        data = np.frombuffer(raw.read_bytes(), dtype=np.int16).reshape(-1, 2) / 32768.0
+        if keep is not None:
+            np.save(keep, data)
+        trips = onsets(data[:, 0], data[:, 1], runs)
+        result: dict[str, Any] = {**percentiles(trips), "runs": runs, "heard": len(trips),
+                                  "all": trips}
+        if len(trips) < runs:
+            result["status"] = f"only {len(trips)} of {runs} chirps came back"
+        return result
+    finally:
+        if recorder is not None and recorder.poll() is None:
+            recorder.kill()
+            recorder.wait()
+        if client is not None and client.poll() is None:
+            client.send_signal(signal.SIGINT)
+            try:
+                client.wait(15)
+            except subprocess.TimeoutExpired:
+                client.kill()
+                client.wait()
+        pulse.stop()
+        if keep is None:
+            for item in tmp.rglob("*"):
+                if item.is_file():
+                    item.unlink()
+
+
+def floor_ms() -> dict[str, float]:
+    """The physical floor of the chain with the default settings (see docs/BENCHMARKS.md)."""
+    parts = {"capture_frame": 10.0, "input_device": 30.0, "opus_packet": 20.0,
+             "jitter_target": 30.0, "output_device": 30.0}
+    return {**parts, "total": sum(parts.values())}
+
+
+def run(details: dict[str, str], runs: int) -> dict[str, Any]:
+    result = measure(details, runs)
+    return {"voice_round_trip_ms": {**result, "floor_ms": floor_ms()["total"]}}
+
+
+if __name__ == "__main__":  # python -m bench.voice_bench: a one-off with the stand-in
+    import sys
+
+    from bench.common import StandIn
+
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    with StandIn("--voice", "echo", "--tts", "none") as standin:
+        out = measure(standin.details, n, keep=Path("/tmp/voice_mix.npy"))
+    print(json.dumps(out))
+    os._exit(0)
