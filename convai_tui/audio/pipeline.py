@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 MIC_TRACK_NAME = "microphone"
 # APM's delay estimate is only a hint for AEC3; beyond this it is surely a measuring error.
 _MAX_AEC_DELAY_MS = 500
+_LATE_FOR_S = 0.5
+"""A send queue above its bound for this long is drained (a shorter burst passes untouched)."""
 
 
 class AudioPipeline:
@@ -62,6 +64,7 @@ class AudioPipeline:
         self._frames_sent = 0
         self._frames_dropped_late = 0
         self._send_queue_max_s = settings.send_queue_max_ms / 1000.0
+        self._late_since: float | None = None
         self._capture_errors = 0
         self._reverse_errors = 0
         self._remote_frames = 0
@@ -265,10 +268,7 @@ class AudioPipeline:
                     data = bytearray(silence)
                 frame = rtc.AudioFrame(data, self.settings.sample_rate, 1, self.frame_samples)
                 assert self._source is not None
-                if self._source.queued_duration > self._send_queue_max_s:
-                    # WebRTC takes 10 ms every 10 ms, so whatever queued up after a stall (a
-                    # burst of frames from the mic ring) would stay queued for good: every later
-                    # word would be that much late. Drop a frame instead; latency stays bounded.
+                if self._too_late(time.monotonic()):
                     self._frames_dropped_late += 1
                     continue
                 await self._source.capture_frame(frame)
@@ -278,6 +278,21 @@ class AudioPipeline:
             except Exception as exc:
                 self._capture_errors += 1
                 log.debug("mic frame dropped: %s", exc)
+
+    def _too_late(self, now: float) -> bool:
+        """True when this frame should be dropped to bring the send queue back down.
+
+        WebRTC takes 10 ms every 10 ms, so audio queued up after a stall (a burst of frames
+        from the mic ring) would stay queued for good and every later word would be that much
+        late. A burst is let through; a queue above ``send_queue_max_ms`` for longer than
+        ``_LATE_FOR_S`` is drained by dropping frames until it is back under."""
+        assert self._source is not None
+        if self._source.queued_duration <= self._send_queue_max_s:
+            self._late_since = None
+            return False
+        if self._late_since is None:
+            self._late_since = now
+        return now - self._late_since >= _LATE_FOR_S
 
     def _process_capture(self, captured: CapturedFrame) -> bytearray:
         data = bytearray(captured.pcm.tobytes())

@@ -31,8 +31,9 @@ class AudioSettings:
     output_latency_s: float = 0.03
     """Suggested PortAudio output latency (adds to ``jitter_target_ms`` before sound is heard)."""
     send_queue_max_ms: int = 40
-    """Microphone audio queued for sending beyond this (after a stall) is dropped frame by
-    frame, so the send path's latency stays bounded instead of keeping every burst forever."""
+    """Microphone audio that stays queued for sending beyond this (half a second after a stall)
+    is dropped frame by frame, so the send path's latency stays bounded instead of keeping every
+    burst forever."""
     mic_queue_frames: int = 50
     """Frames the capture ring holds between the PortAudio thread and the event loop."""
     stall_after_s: float = 1.0
