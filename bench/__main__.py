@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import common, ingest_bench, session_bench, websdk_bench
+from bench import common, ingest_bench, session_bench, tui_bench, voice_bench, websdk_bench
 
 RESULTS = Path(__file__).resolve().parent / "results"
 ALL = ("session", "voice", "tui", "ingest", "websdk")
@@ -39,16 +39,21 @@ def main(argv: list[str] | None = None) -> int:
     with common.StandIn("--voice", "echo", "--tts", "none") as standin:
         if "session" in only:
             out.update(session_bench.run(standin.details, runs))
+        if "voice" in only:
+            out.update(voice_bench.run(standin.details, runs))
         if "websdk" in only:
             out["web_sdk"] = websdk_bench.run(standin.details, runs, 5 if args.quick else 15,
                                               None)
+    if "tui" in only:
+        out.update(tui_bench.run(args.quick))
     if "ingest" in only:
         out.update(ingest_bench.run(args.quick))
-    # Not yet implemented (see docs/BENCHMARKS.md): recorded as null so the keys exist.
-    out.setdefault("voice_round_trip_ms", {"p50": None, "p95": None, "status": "not measured"})
+    # Keys of parts not run (--only) are recorded as null so every key exists.
+    out.setdefault("voice_round_trip_ms", {"p50": None, "p95": None, "status": "not run"})
     out.setdefault("client_cpu_percent", {"idle": None, "talking": None,
-                                          "status": "not measured"})
-    out.setdefault("client_rss_mb", {"start": None, "end": None, "status": "not measured"})
+                                          "status": "not run"})
+    out.setdefault("client_rss_mb", {"start": None, "end": None, "status": "not run"})
+    out.setdefault("event_ingest_per_s", None)
     out["elapsed_s"] = round(time.monotonic() - started, 1)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(out, indent=2) + "\n")
