@@ -13,7 +13,12 @@ if [ ! -x /usr/bin/chromium ]; then
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
 fi
-command -v node >/dev/null 2>&1 || { say "ERROR: Node.js (20+) is needed"; exit 1; }
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 \
+  || { say "ERROR: Node.js 20+ with npm is needed"; exit 1; }
+node_major="$(node -p 'process.versions.node.split(".")[0]')"
+[ "$node_major" -ge 20 ] || { say "ERROR: Node.js 20+ is needed (found $(node --version))"; exit 1; }
+# npm ci only when package-lock.json changed since the last successful install (the stamp is
+# named after its digest; npm ci replaces node_modules, old stamps included).
 stamp="node_modules/.installed-$(sha256sum package-lock.json | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   say "npm ci in bench/webclient"

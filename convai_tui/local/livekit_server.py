@@ -250,6 +250,14 @@ class LiveKitServer:
                 f"  port_range_end: {self._udp_start + self.UDP_RANGE_SIZE - 1}",
                 "  node_ip: 127.0.0.1",
                 "  use_external_ip: false",
+                # pion skips the loopback interface by default: it binds its ICE sockets to
+                # the other interfaces' addresses (e.g. eth0's) and only *advertises* them as
+                # node_ip 127.0.0.1. A TURN relay then sends to 127.0.0.1:<port>, where no
+                # socket listens, and the SFU answers from eth0's address, which the relay
+                # holds no permission for -- relay-only clients (the web SDK) never connect.
+                # With this, pion also binds 127.0.0.1 sockets and that pair succeeds; the
+                # eth0 candidates stay, so host-candidate clients connect as before.
+                "  enable_loopback_candidate: true",
                 "keys:",
                 f'  "{self._api_key}": "{self._api_secret}"',
                 # Embedded TURN on loopback: Convai's web SDK joins with iceTransportPolicy

@@ -1,11 +1,14 @@
-"""Conformance: Convai's own web client (npm @convai/web-sdk 1.2.0 + livekit-client) in headless
-Debian Chromium reaches bot-ready and gets the reply to a text message from our stand-in.
+"""Conformance: Convai's own web client (npm @convai/web-sdk 1.2.0 + livekit-client 2.23.0) in
+headless Debian Chromium reaches bot-ready and gets the reply to a text message from our stand-in.
+The SDK joins relay-only (iceTransportPolicy "relay"), so this also proves the stand-in's embedded
+TURN relays to its loopback SFU (see docs/BENCHMARKS.md, 'web SDK').
 
 Set-up: bench/setup-webclient.sh (chromium + npm ci in bench/webclient). In CI a missing
 chromium or node is a failure; locally it is a loud skip."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -22,6 +25,11 @@ ROOT = Path(__file__).resolve().parents[2]
 HARNESS = ROOT / "bench" / "webclient"
 
 
+def _lock_digest() -> str:
+    """The stamp bench/setup-webclient.sh leaves after `npm ci` of this package-lock.json."""
+    return hashlib.sha256((HARNESS / "package-lock.json").read_bytes()).hexdigest()[:16]
+
+
 def _require_harness() -> None:
     problems = []
     if not Path("/usr/bin/chromium").exists():
@@ -30,6 +38,8 @@ def _require_harness() -> None:
         problems.append("node missing")
     if not (HARNESS / "node_modules" / "@convai" / "web-sdk").exists():
         problems.append("bench/webclient/node_modules missing")
+    elif not (HARNESS / "node_modules" / f".installed-{_lock_digest()}").exists():
+        problems.append("bench/webclient/node_modules older than package-lock.json")
     if problems:
         message = "; ".join(problems) + " — run bench/setup-webclient.sh"
         if os.environ.get("CI"):
@@ -37,8 +47,6 @@ def _require_harness() -> None:
         pytest.skip(message)
 
 
-@pytest.mark.xfail(reason="relay-only ICE from Chromium to the stand-in's loopback TURN does not "
-                          "complete yet (see docs/BENCHMARKS.md, 'web SDK')", strict=False)
 def test_web_sdk_reaches_bot_ready_and_gets_a_text_reply(tmp_path: Path) -> None:
     require_livekit_server()
     _require_harness()
@@ -57,6 +65,11 @@ def test_web_sdk_reaches_bot_ready_and_gets_a_text_reply(tmp_path: Path) -> None
         result = json.loads(lines[-1]) if lines else {"ok": False}
         assert done.returncode == 0 and result.get("ok"), (result, done.stderr[-2000:])
         assert result["text_turn"]["reply"]
+        # The media path is the one Convai's client forces: our TURN relay → the SFU's host
+        # candidate, both on loopback.
+        ice = result["connect"]["ice"]
+        assert ice["local_type"] == "relay", ice
+        assert ice["remote_type"] == "host" and ice["remote_address"] == "127.0.0.1", ice
     finally:
         server.terminate()
         server.wait(timeout=20)
