@@ -64,4 +64,6 @@ if [ ! -f "$stamp" ]; then
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
+# 4. Convai's web SDK in headless Chromium, for the conformance test (tests/integration/test_web_sdk.py).
+bench/setup-webclient.sh || { [ -z "${CI:-}" ] || exit 1; say "WARNING: web-SDK harness not set up (node/npm/chromium); tests/integration/test_web_sdk.py will skip"; }
 say "ready: livekit-server $("$lk" --version 2>/dev/null | awk '{print $NF}') at $lk"
