@@ -11,6 +11,7 @@ demo: setup
 test: setup
 	$(PY) -m ruff check convai_tui tests
 	.venv/bin/lint-imports
+	$(PY) -m mypy
 	$(PY) -m pytest -q -ra
 
 lint: setup
