@@ -53,6 +53,7 @@ class LocalServer:
     api_key: str
     character_id: str
     stderr_path: Path
+    livekit_url: str = ""
 
     @classmethod
     def start(cls, tmp: Path, *args: str) -> LocalServer:
@@ -75,7 +76,7 @@ class LocalServer:
             raise AssertionError(f"local-server did not start: {stderr_path.read_text()[-2000:]}")
         details = json.loads(line)
         return cls(process, details["connect_url"], details["api_key"], details["character_id"],
-                   stderr_path)
+                   stderr_path, details["livekit_url"])
 
     def close(self) -> int:
         return _stop(self.process)
