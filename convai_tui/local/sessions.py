@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from livekit import api, rtc
+import aiohttp
+from livekit import api
 
 from convai_tui.local.character import Character, CharacterProfile, UserAudioHook
 from convai_tui.local.faults import Faults
@@ -360,22 +361,22 @@ class SessionManager:
     async def duplicate_identity(self, session: StandInSession) -> None:
         """Join a second participant with the client's identity; LiveKit evicts the first.
 
-        Runs in the background: the eviction happens at the intruder's signal join, while its
-        own media set-up may take seconds (or fail if the evicted client fights back), and
-        the admin call must not wait for that.
+        The eviction happens at the intruder's signal join, so the intruder is only a signalling
+        WebSocket: a full WebRTC room here would sit half-connected (the evicted client fights
+        back) and has been seen to bring down the LiveKit FFI half a minute later. Runs in the
+        background so the admin call returns at once.
         """
-        intruder = rtc.Room()
         token = self.client_token(session.client_identity, session.room_name, "Duplicate")
+        url = f"{self._backend.ws_url}/rtc?access_token={token}&auto_subscribe=0&protocol=15"
 
         async def intrude() -> None:
-            try:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(intruder.connect(self._backend.ws_url, token),
-                                           _DUPLICATE_CONNECT_S)
-                await asyncio.sleep(_DUPLICATE_STAY_S)
-            finally:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(intruder.disconnect(), 3.0)
+            timeout = aiohttp.ClientTimeout(total=_DUPLICATE_CONNECT_S + _DUPLICATE_STAY_S)
+            with contextlib.suppress(Exception):
+                async with aiohttp.ClientSession(timeout=timeout) as http, \
+                        http.ws_connect(url) as ws:
+                    # The join response (binary protobuf) means the server has taken the join.
+                    await asyncio.wait_for(ws.receive(), _DUPLICATE_CONNECT_S)
+                    await asyncio.sleep(_DUPLICATE_STAY_S)
 
         self._spawn(intrude())
 
