@@ -1,13 +1,16 @@
 """Suite-wide guard: `make test` must leave no process running.
 
-Every livekit-server, PulseAudio daemon, stand-in or client process that appears during the run
-must be gone when it ends; one that outlives the run fails it, naming the process.
+Every livekit-server, PulseAudio daemon, stand-in or client process this run starts must be gone
+when it ends; one that outlives the run fails it, naming the process. The run's processes are
+recognised by a marker variable they inherit (not CONVAI_-prefixed: tests strip those), so
+unrelated processes on the same machine never count.
 """
 
 from __future__ import annotations
 
 import os
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -30,11 +33,21 @@ def _watched_processes() -> dict[int, str]:
     return found
 
 
-_BEFORE: dict[int, str] = {}
+_MARKER_NAME = "CVT_TEST_RUN"
+_MARKER = f"{_MARKER_NAME}={uuid.uuid4().hex}".encode()
+
+
+def _started_by_this_run(pid: int) -> bool:
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return False
+    return _MARKER in environ.split(b"\0")
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    _BEFORE.update(_watched_processes())
+    name, _, value = _MARKER.decode().partition("=")
+    os.environ[name] = value
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -42,7 +55,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     leftovers: dict[int, str] = {}
     while time.monotonic() < deadline:
         leftovers = {pid: cmd for pid, cmd in _watched_processes().items()
-                     if pid not in _BEFORE and pid != os.getpid()}
+                     if pid != os.getpid() and _started_by_this_run(pid)}
         if not leftovers:
             return
         time.sleep(0.5)
