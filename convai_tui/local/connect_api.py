@@ -2,7 +2,7 @@
 
 Public routes follow protocol doc §1 and §4.1 (status codes and ``detail`` bodies copied
 exactly). Admin routes under ``/_standin/`` let tests and demos inspect the stand-in and
-script faults at runtime; they refuse any non-loopback caller.
+script faults at runtime; they refuse any caller but loopback or the stand-in's own ``host``.
 """
 
 from __future__ import annotations
@@ -88,6 +88,8 @@ class StandInState:
     sessions: SessionManager
     connect_requests: list[ConnectRecord] = field(default_factory=list)
     shutting_down: asyncio.Event = field(default_factory=asyncio.Event)
+    host: str = "127.0.0.1"
+    """The address the stand-in binds (``--host``); admin callers from it are let in too."""
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -319,7 +321,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def _loopback_only(handler: Handler) -> Handler:
     async def guarded(request: web.Request) -> web.StreamResponse:
-        if request.remote not in _LOOPBACK:
+        remote = request.remote
+        if remote not in _LOOPBACK and remote != request.app[STATE_KEY].host:
             return _detail(403, "admin routes are loopback-only")
         return await handler(request)
 

@@ -166,9 +166,14 @@ class LiveKitServer:
     # client goes through one of these).
     TURN_RELAY_RANGE_SIZE = 40
 
-    def __init__(self, binary: Path | None = None, *, log_level: str = "info") -> None:
+    def __init__(self, binary: Path | None = None, *, log_level: str = "info",
+                 host: str = "127.0.0.1") -> None:
+        """``host`` (an IPv4 address of this machine) is where the SFU binds and what it
+        advertises: signal port, ICE candidates (rtc.node_ip) and TURN. Loopback by default;
+        another address only for network-fault tests (a stand-in inside a network namespace)."""
         self._binary = binary
         self._log_level = log_level
+        self._host = host
         self._api_key = "lk_" + secrets.token_hex(6)
         # livekit-server refuses secrets shorter than 32 characters.
         self._api_secret = secrets.token_urlsafe(36)
@@ -186,12 +191,16 @@ class LiveKitServer:
 
     # -- properties ---------------------------------------------------------------------------
     @property
+    def host(self) -> str:
+        return self._host
+
+    @property
     def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self._port}"
+        return f"ws://{self._host}:{self._port}"
 
     @property
     def http_url(self) -> str:
-        return f"http://127.0.0.1:{self._port}"
+        return f"http://{self._host}:{self._port}"
 
     @property
     def api_key(self) -> str:
@@ -243,12 +252,12 @@ class LiveKitServer:
         return "\n".join(
             [
                 f"port: {self._internal_port}",
-                'bind_addresses: ["127.0.0.1"]',
+                f'bind_addresses: ["{self._host}"]',
                 "rtc:",
                 f"  tcp_port: {self._rtc_tcp_port}",
                 f"  port_range_start: {self._udp_start}",
                 f"  port_range_end: {self._udp_start + self.UDP_RANGE_SIZE - 1}",
-                "  node_ip: 127.0.0.1",
+                f"  node_ip: {self._host}",
                 "  use_external_ip: false",
                 # pion skips the loopback interface by default: it binds its ICE sockets to
                 # the other interfaces' addresses (e.g. eth0's) and only *advertises* them as
@@ -264,9 +273,10 @@ class LiveKitServer:
                 # "relay", so without TURN the official client cannot reach the SFU at all.
                 "turn:",
                 "  enabled: true",
-                "  domain: localhost",
-                # The SFU itself is on loopback; TURN refuses loopback peers unless allowed.
-                '  allow_restricted_peer_cidrs: ["127.0.0.0/8"]',
+                f"  domain: {'localhost' if self._host == '127.0.0.1' else self._host}",
+                # The SFU itself is on loopback (or a private --host address); TURN refuses
+                # loopback and private peers unless allowed.
+                f"  allow_restricted_peer_cidrs: {self._restricted_peer_cidrs()}",
                 f"  udp_port: {self._turn_udp_port}",
                 f"  relay_range_start: {self._turn_relay_start}",
                 f"  relay_range_end: {self._turn_relay_start + self.TURN_RELAY_RANGE_SIZE - 1}",
@@ -275,6 +285,12 @@ class LiveKitServer:
                 "",
             ]
         )
+
+    def _restricted_peer_cidrs(self) -> str:
+        cidrs = ["127.0.0.0/8"]
+        if self._host != "127.0.0.1":
+            cidrs.append(f"{self._host}/32")
+        return "[" + ", ".join(f'"{cidr}"' for cidr in cidrs) + "]"
 
     async def start(self) -> None:
         """Start the child (first call picks ports and keys) and wait until it answers OK."""
@@ -325,7 +341,7 @@ class LiveKitServer:
 
     async def _start_proxy(self) -> None:
         if self._proxy is None:
-            self._proxy = SignalProxy(self._port, self._internal_port)
+            self._proxy = SignalProxy(self._port, self._internal_port, host=self._host)
         await self._proxy.start()
 
     async def _wait_ready(self) -> None:
@@ -341,7 +357,7 @@ class LiveKitServer:
                         f"--- tail of {self.log_path} ---\n{self.log_tail()}"
                     )
                 with contextlib.suppress(aiohttp.ClientError, asyncio.TimeoutError):
-                    internal = f"http://127.0.0.1:{self._internal_port}/"
+                    internal = f"http://{self._host}:{self._internal_port}/"
                     async with http.get(internal) as response:
                         if response.status == 200 and (await response.text()).strip() == "OK":
                             return
@@ -522,6 +538,7 @@ class ExternalLiveKit:
         await self._unsupported("resume")
 
 
-def livekit_from_environment() -> LiveKitServer | ExternalLiveKit:
-    """An external LiveKit if all three LIVEKIT_* variables are set, else a local child."""
-    return ExternalLiveKit.from_env() or LiveKitServer()
+def livekit_from_environment(host: str = "127.0.0.1") -> LiveKitServer | ExternalLiveKit:
+    """An external LiveKit if all three LIVEKIT_* variables are set, else a local child bound
+    to ``host``."""
+    return ExternalLiveKit.from_env() or LiveKitServer(host=host)

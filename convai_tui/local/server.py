@@ -1,7 +1,7 @@
 """The local stand-in as one object (``LocalStandIn``) and as the ``local-server`` subcommand.
 
-``LocalStandIn`` starts (or borrows) a LiveKit, serves the connect API on loopback and spawns
-a character bot per session. Tests use it in-process; ``convai-tui local-server`` runs it
+``LocalStandIn`` starts (or borrows) a LiveKit, serves the connect API on loopback (or on the
+``host`` given, see ``--host``) and spawns a character bot per session. Tests use it in-process; ``convai-tui local-server`` runs it
 until SIGINT/SIGTERM and prints one JSON line with what a client needs to reach it.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ipaddress
 import json
 import logging
 import re
@@ -35,6 +36,7 @@ from convai_tui.local.sessions import SessionManager
 log = logging.getLogger("convai_tui.local")
 
 DEFAULT_PORT = 8765
+DEFAULT_HOST = "127.0.0.1"
 DEFAULT_API_KEY = "local-dev-key"
 DEFAULT_CHARACTER_ID = "demo-character"
 DEFAULT_CHARACTER_NAME = "Ada"
@@ -54,16 +56,20 @@ class LocalStandIn:
         livekit: LiveKitBackend | None = None,
         user_audio_hook: UserAudioHook | None = None,
         owns_livekit: bool | None = None,
+        host: str = DEFAULT_HOST,
     ) -> None:
         """``livekit`` None = a child (or $LIVEKIT_URL) started and stopped with us; a given
-        ``livekit`` is borrowed (the caller starts and stops it) unless ``owns_livekit``."""
+        ``livekit`` is borrowed (the caller starts and stops it) unless ``owns_livekit``.
+        ``host``: the IPv4 address the connect API (and a child LiveKit) binds and advertises;
+        admin routes then accept callers from loopback or ``host``."""
+        self.host = host
         self._port = port
         self.api_key = api_key
         self.character_id = character_id
         self.character = CharacterProfile(character_id, character_name)
         self.faults = faults or Faults()
         self._owns_livekit = livekit is None if owns_livekit is None else owns_livekit
-        self.livekit: LiveKitBackend = livekit or livekit_from_environment()
+        self.livekit: LiveKitBackend = livekit or livekit_from_environment(host)
         self._user_audio_hook = user_audio_hook
         self._runner: web.AppRunner | None = None
         self._state: StandInState | None = None
@@ -76,7 +82,7 @@ class LocalStandIn:
 
     @property
     def connect_url(self) -> str:
-        return f"http://127.0.0.1:{self._bound_port}"
+        return f"http://{self.host}:{self._bound_port}"
 
     @property
     def livekit_url(self) -> str:
@@ -129,11 +135,12 @@ class LocalStandIn:
                 faults=self.faults,
                 backend=self.livekit,
                 sessions=manager,
+                host=self.host,
             )
             self._runner = web.AppRunner(build_app(self._state), access_log=None,
                                          handle_signals=False)
             await self._runner.setup()
-            site = web.TCPSite(self._runner, "127.0.0.1", self._port)
+            site = web.TCPSite(self._runner, self.host, self._port)
             await site.start()
             self._bound_port = _bound_port(self._runner)
         except BaseException:
@@ -185,10 +192,22 @@ class RedactingFormatter(logging.Formatter):
         return text
 
 
+def _ipv4_address(value: str) -> str:
+    try:
+        return str(ipaddress.IPv4Address(value))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an IPv4 address: {value!r}") from None
+
+
 def add_local_server_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``convai-tui local-server`` (and ``python -m convai_tui.local``)."""
+    parser.add_argument("--host", type=_ipv4_address, default=DEFAULT_HOST, metavar="ADDR",
+                        help=f"IPv4 address the connect API, the signal port and livekit-server "
+                             f"bind and advertise (default {DEFAULT_HOST}). Anything else exposes "
+                             "the stand-in beyond this machine; meant for network-fault tests "
+                             "(e.g. an address inside a network namespace)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT,
-                        help=f"connect API port on 127.0.0.1 (default {DEFAULT_PORT}; 0 = any)")
+                        help=f"connect API port on --host (default {DEFAULT_PORT}; 0 = any)")
     parser.add_argument("--api-key", default=DEFAULT_API_KEY,
                         help=f"the API key clients must send (default {DEFAULT_API_KEY})")
     parser.add_argument("--character-id", default=DEFAULT_CHARACTER_ID,
@@ -290,6 +309,7 @@ async def _serve(args: argparse.Namespace, formatter: RedactingFormatter) -> int
         character_name=args.character_name,
         faults=faults_from_args(args),
         user_audio_hook=make_voice_hook(getattr(args, "voice", "reply")),
+        host=getattr(args, "host", DEFAULT_HOST),
     )
     formatter.add_secret(standin.livekit.api_secret)
     try:
@@ -301,7 +321,7 @@ async def _serve(args: argparse.Namespace, formatter: RedactingFormatter) -> int
         log.error("livekit-server failed: %s", exc)
         return 2
     except OSError as exc:
-        log.error("cannot listen on 127.0.0.1:%s: %s", args.port, exc.strerror or exc)
+        log.error("cannot listen on %s:%s: %s", standin.host, args.port, exc.strerror or exc)
         return 2
     try:
         sys.stdout.write(standin.ready_line() + "\n")

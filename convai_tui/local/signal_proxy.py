@@ -66,9 +66,11 @@ class _Connection:
 
 
 class SignalProxy:
-    """Listens on ``port`` (127.0.0.1) and relays to ``target_port``."""
+    """Listens on ``host``:``port`` (127.0.0.1 by default) and relays to ``target_port`` on
+    the same host."""
 
-    def __init__(self, port: int, target_port: int) -> None:
+    def __init__(self, port: int, target_port: int, *, host: str = "127.0.0.1") -> None:
+        self.host = host
         self.port = port
         self.target_port = target_port
         self._server: asyncio.base_events.Server | None = None
@@ -77,7 +79,7 @@ class SignalProxy:
 
     async def start(self) -> None:
         if self._server is None:
-            self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
+            self._server = await asyncio.start_server(self._accept, self.host, self.port)
 
     async def stop(self) -> None:
         server, self._server = self._server, None
@@ -119,7 +121,7 @@ class SignalProxy:
                       client_writer: asyncio.StreamWriter) -> None:
         try:
             upstream_reader, upstream_writer = await asyncio.open_connection(
-                "127.0.0.1", self.target_port)
+                self.host, self.target_port)
         except OSError:
             client_writer.close()
             return
