@@ -211,6 +211,8 @@ class HeadlessRunner:
             self._end_soon("exit_after_reply")
 
     async def _send_next(self) -> None:
+        if self._ending:
+            return  # --duration ran out (or Ctrl-C): no new text into a closing session
         text = self._say[self._next_say]
         self._next_say += 1
         self._awaiting_reply = True

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 LIVEKIT_VERSION="v1.13.5"
 APT_PACKAGES=(libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins espeak-ng sox tmux
-              iproute2 procps curl librsvg2-bin)
+              iproute2 nftables procps curl librsvg2-bin)
 CACHE_ROOT="${XDG_CACHE_HOME:-$HOME/.cache}/convai-tui"
 LIVEKIT_DIR="$CACHE_ROOT/livekit-server/$LIVEKIT_VERSION"
 PYTHON="${PYTHON:-python3.11}"

@@ -702,6 +702,10 @@ class SessionCore:
             if current() and self._state is SessionState.RECONNECTING:
                 self.metrics.reconnects += 1
                 self._set_state(SessionState.CONNECTED, reason="resumed")
+                # Text typed while LiveKit was resuming was queued; the character is still
+                # there (a resume keeps the room), so send it now, as link_recovered does.
+                if self._bot_ready and self._queue:
+                    self._spawn(self._flush_queue())
 
         return TransportCallbacks(on_data, on_participant, on_disconnected, on_reconnecting,
                                   on_reconnected)

@@ -98,6 +98,23 @@ async def test_the_sdk_resume_owns_recovery_once_it_started(core: SessionCore) -
     assert back.new is SessionState.CONNECTED and back.reason == "resumed"
 
 
+async def test_text_queued_during_the_sdk_resume_is_sent_once_resumed(
+        core: SessionCore) -> None:
+    # Found by the netns network cut (tests/integration/test_netns_chaos.py): LiveKit's own
+    # resume after the watchdog's recovery left text queued until the session ended.
+    sub, transport = await _ready(core)
+    transport.cb.on_reconnecting()
+    changed = await next_event(sub, ev.SessionStateChanged, wait_s=2)
+    assert changed.new is SessionState.RECONNECTING and changed.reason == "resume"
+    queued = await core.send_text("held while LiveKit resumes")
+    assert queued.status == "queued"
+    transport.cb.on_reconnected()
+    back = await next_event(sub, ev.SessionStateChanged, wait_s=2)
+    assert back.new is SessionState.CONNECTED and back.reason == "resumed"
+    await next_event(sub, ev.MessageSent, wait_s=2)
+    assert transport.sent[-1]["data"]["text"] == "held while LiveKit resumes"
+
+
 async def test_watch_off(monkeypatch: pytest.MonkeyPatch) -> None:
     FakeTransport.instances.clear()
     settings = SessionSettings(connect_url="http://127.0.0.1:9", api_key="sk-test-key-123",
