@@ -7,7 +7,7 @@ is imported only inside functions, and every failure becomes an :class:`AudioErr
 from __future__ import annotations
 
 from types import ModuleType
-from typing import cast
+from typing import Any, cast
 
 from .errors import MIC_UNAVAILABLE, AudioError
 
@@ -28,3 +28,19 @@ def portaudio_error_message(exc: BaseException) -> str:
     if "device -1" in text:
         return "no such device here (no default audio device; `convai-tui devices` lists them)"
     return text
+
+
+def start_stream(stream_class: Any, code: str, what: str, **options: Any) -> tuple[Any, int]:
+    """Open and start a PortAudio stream, mono first: some raw devices only open with 2
+    channels (then channel 0 is used). Returns (stream, channels); raises AudioError(code)."""
+    last_error: BaseException | None = None
+    for channels in (1, 2):
+        try:
+            stream = stream_class(channels=channels, dtype="int16", **options)
+            stream.start()
+        except Exception as exc:  # PortAudioError, ValueError for a bad device, ...
+            last_error = exc
+            continue
+        return stream, channels
+    assert last_error is not None
+    raise AudioError(code, f"Cannot open {what}: {portaudio_error_message(last_error)}")

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .backend import load_sounddevice, portaudio_error_message
+from .backend import load_sounddevice, start_stream
 from .errors import MIC_STALLED, MIC_UNAVAILABLE, AudioError, ProblemCallback
 from .framing import Int16Array, samples_per_frame
 from .levels import LevelMeter
@@ -87,32 +87,12 @@ class MicCapture:
     def open(self) -> None:
         """Open and start the input stream; raise ``AudioError(audio.mic_unavailable)`` if not possible."""
         sd = load_sounddevice(MIC_UNAVAILABLE)
-        last_error: BaseException | None = None
-        # Mono first; some raw devices only open with 2 channels, then channel 0 is used.
-        for channels in (1, 2):
-            try:
-                stream = sd.InputStream(
-                    samplerate=self.sample_rate,
-                    blocksize=self.frame_samples,
-                    device=self.device,
-                    channels=channels,
-                    dtype="int16",
-                    latency=self.latency,
-                    callback=self._callback,
-                )
-                stream.start()
-            except Exception as exc:  # PortAudioError, ValueError for a bad device, ...
-                last_error = exc
-                continue
-            self._stream = stream
-            self._channels = channels
-            self._partial_len = 0
-            self.last_frame_at = self._clock()
-            return
-        assert last_error is not None
-        raise AudioError(
-            MIC_UNAVAILABLE, f"Cannot open the microphone: {portaudio_error_message(last_error)}"
-        )
+        self._stream, self._channels = start_stream(
+            sd.InputStream, MIC_UNAVAILABLE, "the microphone", samplerate=self.sample_rate,
+            blocksize=self.frame_samples, device=self.device, latency=self.latency,
+            callback=self._callback)
+        self._partial_len = 0
+        self.last_frame_at = self._clock()
 
     def close(self) -> None:
         """Stop and close the stream; safe to call twice."""

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy.typing as npt
 
-from .backend import load_sounddevice, portaudio_error_message
-from .errors import SPEAKER_UNAVAILABLE, AudioError
+from .backend import load_sounddevice, start_stream
+from .errors import SPEAKER_UNAVAILABLE
 from .framing import samples_per_frame
 from .jitter import JitterBuffer
 from .levels import LevelMeter
@@ -53,34 +53,15 @@ class SpeakerPlayback:
     def open(self) -> None:
         """Open and start the output stream; raise ``AudioError(audio.speaker_unavailable)`` if not possible."""
         sd = load_sounddevice(SPEAKER_UNAVAILABLE)
-        last_error: BaseException | None = None
-        for channels in (1, 2):
-            try:
-                stream = sd.OutputStream(
-                    samplerate=self.sample_rate,
-                    blocksize=self.block_samples,
-                    device=self.device,
-                    channels=channels,
-                    dtype="int16",
-                    latency=self.latency,
-                    callback=self._callback,
-                )
-                stream.start()
-            except Exception as exc:
-                last_error = exc
-                continue
-            self._stream = stream
-            self._channels = channels
-            try:
-                self.output_latency_s = float(stream.latency)
-            except Exception:
-                self.output_latency_s = 0.0
-            return
-        assert last_error is not None
-        raise AudioError(
-            SPEAKER_UNAVAILABLE,
-            f"Cannot open the output device: {portaudio_error_message(last_error)}",
-        )
+        stream, self._channels = start_stream(
+            sd.OutputStream, SPEAKER_UNAVAILABLE, "the output device",
+            samplerate=self.sample_rate, blocksize=self.block_samples, device=self.device,
+            latency=self.latency, callback=self._callback)
+        self._stream = stream
+        try:
+            self.output_latency_s = float(stream.latency)
+        except Exception:  # some host APIs report no latency
+            self.output_latency_s = 0.0
 
     def close(self) -> None:
         """Stop and close the stream; safe to call twice."""
