@@ -1,5 +1,3 @@
-import sys
+from convai_tui.cli import entry
 
-from convai_tui.cli import main
-
-sys.exit(main())
+entry()

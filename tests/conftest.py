@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from convai_tui.cli import exit_process, livekit_runtime_started
+
 _WATCHED = ("livekit-server", "/livekit-server/", "pulseaudio", "convai_tui local-server",
             "convai_tui run", "convai_tui.local", "parecord", "paplay", "chromium")
 
@@ -45,7 +47,11 @@ def _started_by_this_run(pid: int) -> bool:
     return _MARKER in environ.split(b"\0")
 
 
+_SESSION: list[pytest.Session] = []
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
+    _SESSION.append(session)
     name, _, value = _MARKER.decode().partition("=")
     os.environ[name] = value
 
@@ -66,3 +72,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         reporter.write_line(f"ERROR: {message}", red=True)
     if os.environ.get("CI", "").lower() == "true":
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # The in-process integration tests start LiveKit's native runtime, whose exit-time
+    # teardown can abort the process after the summary is printed (see cli.exit_process);
+    # the run's own verdict is the exit status.
+    if _SESSION and livekit_runtime_started():
+        exit_process(int(_SESSION[0].exitstatus))
