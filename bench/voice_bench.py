@@ -122,6 +122,7 @@ def measure(details: dict[str, str], runs: int, extra_env: dict[str, str] | None
         stimulus(wav_path, runs)
         client = subprocess.Popen(
             [*CLI, "run", "--headless", "--json", "--audio", "--duration", "300",
+             "--snapshot", str(tmp / "snapshot.json"),
              "--connect-url", details["connect_url"], "--api-key", details["api_key"],
              "--character-id", details["character_id"]],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -139,12 +140,13 @@ def measure(details: dict[str, str], runs: int, extra_env: dict[str, str] | None
             time.sleep(1.0)
             recorder.send_signal(signal.SIGINT)
             recorder.wait(10)
+        audio = _client_audio_stats(client, tmp / "snapshot.json")
         data = np.frombuffer(raw.read_bytes(), dtype=np.int16).reshape(-1, 2) / 32768.0
         if keep is not None:
             np.save(keep, data)
         trips = onsets(data[:, 0], data[:, 1], runs)
         result: dict[str, Any] = {**percentiles(trips), "runs": runs, "heard": len(trips),
-                                  "all": trips}
+                                  "all": trips, "client_audio": audio}
         if len(trips) < runs:
             result["status"] = f"only {len(trips)} of {runs} chirps came back"
         return result
@@ -164,6 +166,19 @@ def measure(details: dict[str, str], runs: int, extra_env: dict[str, str] | None
             for item in tmp.rglob("*"):
                 if item.is_file():
                     item.unlink()
+
+
+def _client_audio_stats(client: subprocess.Popen[str], snapshot: Path) -> dict[str, Any]:
+    """End the client and read its audio counters (underruns, drops) from its snapshot."""
+    client.send_signal(signal.SIGINT)
+    try:
+        client.wait(15)
+        audio = json.loads(snapshot.read_text())["metrics"].get("audio") or {}
+    except (subprocess.TimeoutExpired, OSError, ValueError) as exc:
+        return {"error": str(exc)}
+    keys = ("frames_sent", "remote_frames", "underruns", "underrun_samples",
+            "jitter_overflows", "mic_overflows", "speaker_device_underflows")
+    return {key: audio.get(key) for key in keys}
 
 
 def floor_ms() -> dict[str, float]:

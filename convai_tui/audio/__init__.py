@@ -8,10 +8,11 @@ Public API
 Session use (``pipeline``/``settings``):
 
 - ``AudioSettings(enabled, input_device, output_device, aec, sample_rate, frame_ms,
-  jitter_target_ms, jitter_max_ms, mute_on_start, push_to_talk, input_latency_s,
-  output_latency_s, mic_queue_frames, stall_after_s)``. Playback starts once
-  ``jitter_target_ms`` (floor 10 ms) is queued, at the next 10 ms callback, then the device adds
-  ``output_latency_s``: about 30 + 10 + 30 ms with the defaults.
+  jitter_target_ms, jitter_grow_to_ms, jitter_max_ms, mute_on_start, push_to_talk,
+  input_latency_s, output_latency_s, mic_queue_frames, stall_after_s)``. Playback starts once
+  ``jitter_target_ms`` (floor 10 ms; each underrun adds 10 ms up to ``jitter_grow_to_ms``) is
+  queued, at the next 10 ms callback, then the device adds ``output_latency_s``: about
+  20 + 10 + 20 ms with the defaults.
 - ``AudioPipeline(settings, on_problem)`` where ``on_problem(code: str, message: str)`` receives
   ``audio.*`` catalogue codes instead of exceptions:
 
@@ -23,7 +24,7 @@ Session use (``pipeline``/``settings``):
   - ``levels() -> AudioLevelsSnapshot(mic_dbfs, speaker_dbfs, muted, mic_peak_dbfs,
     speaker_peak_dbfs)``: poll at >= 10 Hz; values are 100 ms windows, None when not running.
   - ``stats() -> dict``: frames_captured, frames_sent, mic_overflows, underruns,
-    jitter_depth_ms, playback_start_latency_ms, output_latency_ms, ...
+    jitter_depth_ms, jitter_target_ms, playback_start_latency_ms, output_latency_ms, ...
 
 Devices (``devices``): ``list_devices() -> list[DeviceInfo]`` (``DeviceInfo.to_json()``),
 ``resolve_device(spec, "input" | "output") -> int | None``.

@@ -4,7 +4,10 @@ Frames arrive in bursts from the event loop; the PortAudio callback pulls a fixe
 samples at a steady pace. The buffer waits until ``target_ms`` is queued before it starts to
 play (so one late frame does not cause an immediate gap), plays silence on underrun and then
 re-buffers to the target, and drops the *oldest* audio when ``max_ms`` would be exceeded (so
-latency stays bounded). Everything is counted; nothing raises on the hot path.
+latency stays bounded). Each underrun raises the target by one frame, up to ``grow_to_ms``:
+a calm machine keeps the low default latency, a busy one (event-loop stalls longer than the
+target) buys the margin it needs after a glitch or two instead of glitching on.
+Everything is counted; nothing raises on the hot path.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from .framing import Int16Array, as_int16
 # One 10 ms frame is the smallest meaningful target: below it the first callback after a frame
 # arrives would already underrun.
 MIN_TARGET_MS = 10
+GROW_STEP_MS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +40,7 @@ class JitterStats:
     overflows: int
     dropped_samples: int
     depth_ms: float
+    target_ms: float
     playing: bool
     start_latency_ms: float | None
 
@@ -58,13 +63,19 @@ class JitterBuffer:
         target_ms: int = 30,
         max_ms: int = 250,
         clock: Callable[[], float] = time.monotonic,
+        grow_to_ms: int | None = None,
     ) -> None:
+        grow_to_ms = target_ms if grow_to_ms is None else grow_to_ms
         if target_ms < MIN_TARGET_MS:
             raise ValueError(f"target_ms must be at least {MIN_TARGET_MS}")
-        if max_ms < 2 * target_ms:
-            raise ValueError("max_ms must be at least twice target_ms")
+        if grow_to_ms < target_ms:
+            raise ValueError("grow_to_ms must be at least target_ms")
+        if max_ms < 2 * grow_to_ms:
+            raise ValueError("max_ms must be at least twice grow_to_ms (and target_ms)")
         self.sample_rate = sample_rate
         self.target_samples = sample_rate * target_ms // 1000
+        self._grow_step = sample_rate * GROW_STEP_MS // 1000
+        self._grow_to = sample_rate * grow_to_ms // 1000
         self.capacity = sample_rate * max_ms // 1000
         self._clock = clock
         self._ring = np.zeros(self.capacity, dtype=np.int16)
@@ -140,6 +151,7 @@ class JitterBuffer:
                 self._underruns += 1
                 self._underrun_samples += n - take
                 self._playing = False
+                self.target_samples = min(self._grow_to, self.target_samples + self._grow_step)
             return take
 
     def pull(self, n: int) -> Int16Array:
@@ -157,6 +169,11 @@ class JitterBuffer:
     @property
     def depth_ms(self) -> float:
         return 1000.0 * self._count / self.sample_rate
+
+    @property
+    def target_ms(self) -> float:
+        """The depth playback (re)starts at: the initial target plus what underruns added."""
+        return 1000.0 * self.target_samples / self.sample_rate
 
     @property
     def playing(self) -> bool:
@@ -179,6 +196,7 @@ class JitterBuffer:
                 overflows=self._overflows,
                 dropped_samples=self._dropped,
                 depth_ms=round(1000.0 * self._count / self.sample_rate, 3),
+                target_ms=self.target_ms,
                 playing=self._playing,
                 start_latency_ms=self.start_latency_ms,
             )

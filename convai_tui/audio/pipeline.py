@@ -34,8 +34,6 @@ log = logging.getLogger(__name__)
 MIC_TRACK_NAME = "microphone"
 # APM's delay estimate is only a hint for AEC3; beyond this it is surely a measuring error.
 _MAX_AEC_DELAY_MS = 500
-_LATE_FOR_S = 0.5
-"""A send queue above its bound for this long is drained (a shorter burst passes untouched)."""
 
 
 class AudioPipeline:
@@ -62,9 +60,6 @@ class AudioPipeline:
         self._handlers: list[tuple[str, Any]] = []
         self._render_delay_s = 0.0
         self._frames_sent = 0
-        self._frames_dropped_late = 0
-        self._send_queue_max_s = settings.send_queue_max_ms / 1000.0
-        self._late_since: float | None = None
         self._capture_errors = 0
         self._reverse_errors = 0
         self._remote_frames = 0
@@ -188,7 +183,6 @@ class AudioPipeline:
             "apm": self._apm is not None,
             "muted": self.muted,
             "frames_sent": self._frames_sent,
-            "frames_dropped_late": self._frames_dropped_late,
             "capture_errors": self._capture_errors,
             "reverse_errors": self._reverse_errors,
             "remote_frames": self._remote_frames,
@@ -210,6 +204,7 @@ class AudioPipeline:
                 jitter_overflows=jitter.overflows,
                 jitter_dropped_samples=jitter.dropped_samples,
                 jitter_depth_ms=jitter.depth_ms,
+                jitter_target_ms=jitter.target_ms,
                 playback_start_latency_ms=jitter.start_latency_ms,
                 output_latency_ms=round(1000.0 * self._speaker.output_latency_s, 1),
                 speaker_device_underflows=self._speaker.device_underflows,
@@ -238,7 +233,11 @@ class AudioPipeline:
             return False
         self._mic = mic
         try:
-            self._source = rtc.AudioSource(self.settings.sample_rate, 1, loop=loop)
+            # No queue in the source: each 10 ms frame goes to WebRTC as the microphone delivers
+            # it, so the mic's clock paces the track. A queued source is drained by a 10 ms
+            # timer instead, and whatever a burst of frames puts in it stays as added delay.
+            self._source = rtc.AudioSource(self.settings.sample_rate, 1, queue_size_ms=0,
+                                           loop=loop)
             track = rtc.LocalAudioTrack.create_audio_track(MIC_TRACK_NAME, self._source)
             options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
             await room.local_participant.publish_track(track, options)
@@ -268,9 +267,6 @@ class AudioPipeline:
                     data = bytearray(silence)
                 frame = rtc.AudioFrame(data, self.settings.sample_rate, 1, self.frame_samples)
                 assert self._source is not None
-                if self._too_late(time.monotonic()):
-                    self._frames_dropped_late += 1
-                    continue
                 await self._source.capture_frame(frame)
                 self._frames_sent += 1
             except asyncio.CancelledError:
@@ -278,21 +274,6 @@ class AudioPipeline:
             except Exception as exc:
                 self._capture_errors += 1
                 log.debug("mic frame dropped: %s", exc)
-
-    def _too_late(self, now: float) -> bool:
-        """True when this frame should be dropped to bring the send queue back down.
-
-        WebRTC takes 10 ms every 10 ms, so audio queued up after a stall (a burst of frames
-        from the mic ring) would stay queued for good and every later word would be that much
-        late. A burst is let through; a queue above ``send_queue_max_ms`` for longer than
-        ``_LATE_FOR_S`` is drained by dropping frames until it is back under."""
-        assert self._source is not None
-        if self._source.queued_duration <= self._send_queue_max_s:
-            self._late_since = None
-            return False
-        if self._late_since is None:
-            self._late_since = now
-        return now - self._late_since >= _LATE_FOR_S
 
     def _process_capture(self, captured: CapturedFrame) -> bytearray:
         data = bytearray(captured.pcm.tobytes())
@@ -317,6 +298,7 @@ class AudioPipeline:
                 frame_ms=self.settings.frame_ms,
                 jitter_target_ms=self.settings.jitter_target_ms,
                 jitter_max_ms=self.settings.jitter_max_ms,
+                jitter_grow_to_ms=self.settings.jitter_grow_to_ms,
                 latency=self.settings.output_latency_s,
             )
             speaker.open()

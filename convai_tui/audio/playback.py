@@ -18,7 +18,7 @@ from .levels import LevelMeter
 
 # Suggested device latency: small enough that playback starts well within 100 ms of the first
 # frame (jitter target + one 10 ms block + this), large enough for ALSA's pulse plugin.
-DEFAULT_OUTPUT_LATENCY_S = 0.03
+DEFAULT_OUTPUT_LATENCY_S = 0.02
 
 
 class SpeakerPlayback:
@@ -29,15 +29,17 @@ class SpeakerPlayback:
         device: int | None = None,
         sample_rate: int = 48_000,
         frame_ms: int = 10,
-        jitter_target_ms: int = 30,
+        jitter_target_ms: int = 20,
         jitter_max_ms: int = 250,
+        jitter_grow_to_ms: int = 60,
         latency: float | str = DEFAULT_OUTPUT_LATENCY_S,
     ) -> None:
         self.device = device
         self.sample_rate = sample_rate
         self.block_samples = samples_per_frame(sample_rate, frame_ms)
         self.latency = latency
-        self.buffer = JitterBuffer(sample_rate, jitter_target_ms, jitter_max_ms)
+        self.buffer = JitterBuffer(sample_rate, jitter_target_ms, jitter_max_ms,
+                                   grow_to_ms=max(jitter_grow_to_ms, jitter_target_ms))
         self.meter = LevelMeter(sample_rate)
         self._stream: Any = None
         self._channels = 1

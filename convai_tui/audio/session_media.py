@@ -28,6 +28,7 @@ class SessionAudio:
         self._pipeline: AudioPipeline | None = None
         self._muted = settings.mute_on_start
         self._levels_task: asyncio.Task[None] | None = None
+        self._last_stats: dict[str, Any] = {}
 
     @property
     def muted(self) -> bool:
@@ -49,6 +50,7 @@ class SessionAudio:
         pipeline, self._pipeline = self._pipeline, None
         if pipeline is not None:
             await pipeline.stop()
+            self._last_stats = pipeline.stats()
 
     def set_muted(self, muted: bool) -> None:
         self._muted = muted
@@ -62,7 +64,8 @@ class SessionAudio:
         return self._pipeline.toggle_push_to_talk()
 
     def stats(self) -> dict[str, Any]:
-        return self._pipeline.stats() if self._pipeline is not None else {}
+        """The live pipeline's counters; after a detach, those it ended with."""
+        return self._pipeline.stats() if self._pipeline is not None else dict(self._last_stats)
 
     async def _sample_levels(self, pipeline: AudioPipeline) -> None:
         last: tuple[float | None, float | None, bool] | None = None

@@ -19,8 +19,11 @@ class AudioSettings:
     """WebRTC audio processing: echo cancellation, noise suppression, high-pass, AGC (``--no-aec`` turns it all off)."""
     sample_rate: int = 48_000
     frame_ms: int = 10
-    jitter_target_ms: int = 30
-    """Audio queued before playback starts; 10 ms is the floor, 20-40 ms is sensible."""
+    jitter_target_ms: int = 20
+    """Audio queued before playback starts; 10 ms is the floor. LiveKit's own receiver (NetEq)
+    already smooths network jitter, so this covers only the event loop's delivery."""
+    jitter_grow_to_ms: int = 60
+    """Each playback underrun raises the target by 10 ms, up to this."""
     jitter_max_ms: int = 250
     """Beyond this the oldest queued audio is dropped, bounding playback latency."""
     mute_on_start: bool = False
@@ -28,12 +31,8 @@ class AudioSettings:
     """Start in push-to-talk mode: the mic sends silence until ``toggle_push_to_talk`` opens it."""
     input_latency_s: float = 0.03
     """Suggested PortAudio input latency (raise it if the mic overflows on a busy machine)."""
-    output_latency_s: float = 0.03
+    output_latency_s: float = 0.02
     """Suggested PortAudio output latency (adds to ``jitter_target_ms`` before sound is heard)."""
-    send_queue_max_ms: int = 40
-    """Microphone audio that stays queued for sending beyond this (half a second after a stall)
-    is dropped frame by frame, so the send path's latency stays bounded instead of keeping every
-    burst forever."""
     mic_queue_frames: int = 50
     """Frames the capture ring holds between the PortAudio thread and the event loop."""
     stall_after_s: float = 1.0

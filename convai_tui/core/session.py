@@ -352,6 +352,12 @@ class SessionCore:
         }
         snap["participants"] = [dataclasses.asdict(p) for p in self._participants.values()]
         snap["queued_inputs"] = len(self._queue)
+        audio_stats = getattr(self._media, "stats", None)
+        if callable(audio_stats):
+            try:
+                snap["audio"] = audio_stats()
+            except Exception as exc:  # diagnostics must never take the session down
+                snap["audio"] = {"error": str(exc)}
         return snap
 
     async def close(self) -> None:

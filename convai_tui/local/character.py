@@ -27,6 +27,7 @@ from livekit import api, rtc
 from convai_tui.local import rtvi, speech
 from convai_tui.local.faults import Faults
 from convai_tui.local.livekit_server import LiveKitBackend
+from convai_tui.local.send_queue import SendQueueEstimate
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,9 @@ _CLOSE_AFTER_NOTICE_S = 0.5
 """Gap between a closing notice and the room deletion, so the notice reaches the client."""
 _INTERRUPT_DEBOUNCE_S = 0.3
 _ACTIVE = 2  # ParticipantInfo.State.ACTIVE: the participant can receive data
+_ECHO_QUEUE_MAX_S = 0.02
+"""Echo mode's bound on audio waiting to be sent: WebRTC takes 10 ms every 10 ms, so frames the
+receiver hands over in a burst would otherwise stay queued, late, for the rest of the session."""
 _CONTEXT_MAX_TOKENS = 50_000
 _STATIC_MAX_TOKENS = 20_000
 _RUNTIME_MAX_TOKENS = 30_000
@@ -112,6 +116,8 @@ class Character:
         self._greeted: set[str] = set()
         self._closing = False
         self._last_interrupt = 0.0
+        self.echo_frames_dropped = 0
+        self._send_queue = SendQueueEstimate()
         # Conversation state the acks report on.
         self.tts_enabled = tts_enabled
         self.stt_muted = False
@@ -184,6 +190,9 @@ class Character:
             await asyncio.wait_for(self.room.disconnect(), 3.0)
         with contextlib.suppress(Exception):
             await self._source.aclose()
+        if self.echo_frames_dropped:
+            log.info("room %s: echo dropped %d late frames to stay within %.0f ms",
+                     self.room_name, self.echo_frames_dropped, 1000 * _ECHO_QUEUE_MAX_S)
 
     def _spawn(self, coroutine: Awaitable[Any]) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coroutine)
@@ -587,19 +596,30 @@ class Character:
                 break
             chunk = padded[start : start + frame_samples]
             frame = rtc.AudioFrame(chunk.tobytes(), speech.SAMPLE_RATE, 1, frame_samples)
-            await self._source.capture_frame(frame)
+            await self._capture(frame)
         # capture_frame returns once a frame is queued; wait for the queue to play out.
         if not turn.interrupted.is_set():
             await _wait_unless(asyncio.ensure_future(self._source.wait_for_playout()),
                                turn.interrupted)
         if turn.interrupted.is_set():
             self._source.clear_queue()
+            self._send_queue.cleared()
         await self.send(rtvi.form_a("bot-tts-stopped"))
         await self.send(rtvi.form_b("bot-stopped-speaking"))
 
     async def play_frame(self, frame: rtc.AudioFrame) -> None:
-        """Push one 48 kHz mono frame straight onto the voice track (voice.py's echo mode)."""
+        """Push one 48 kHz mono frame straight onto the voice track (voice.py's echo mode).
+
+        A frame that would queue behind more than ``_ECHO_QUEUE_MAX_S`` is dropped, so echo
+        mode adds no delay of its own."""
+        if self._send_queue.queued_s() > _ECHO_QUEUE_MAX_S:
+            self.echo_frames_dropped += 1
+            return
+        await self._capture(frame)
+
+    async def _capture(self, frame: rtc.AudioFrame) -> None:
         await self._source.capture_frame(frame)
+        self._send_queue.added(frame.samples_per_channel / frame.sample_rate)
 
     async def _after_turn(self) -> None:
         faults = self._faults

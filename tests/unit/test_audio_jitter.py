@@ -112,3 +112,30 @@ def test_stats_json() -> None:
     jb = JitterBuffer()
     data = jb.stats().to_json()
     assert set(data) >= {"underruns", "overflows", "depth_ms", "start_latency_ms"}
+
+
+def test_each_underrun_raises_the_target_by_a_frame_up_to_the_cap() -> None:
+    jb = JitterBuffer(48_000, target_ms=20, max_ms=100, grow_to_ms=40)
+    targets = []
+    for _ in range(4):
+        jb.push(ramp(1, int(jb.target_ms * 48)))  # exactly the target: playback starts
+        assert jb.playing
+        jb.pull(int(jb.target_ms * 48) + 480)  # one 10 ms block too many: underrun
+        assert not jb.playing
+        targets.append(jb.target_ms)
+    assert targets == [30.0, 40.0, 40.0, 40.0]
+    assert jb.stats().underruns == 4 and jb.stats().target_ms == 40.0
+    jb.push(ramp(1, 30 * 48))  # 30 ms no longer starts playback at a 40 ms target
+    assert not jb.playing
+
+
+def test_without_grow_to_the_target_stays_put() -> None:
+    jb = JitterBuffer(48_000, target_ms=20, max_ms=100)
+    jb.push(ramp(1, 960))
+    jb.pull(1440)
+    assert jb.stats().underruns == 1 and jb.target_ms == 20.0
+
+
+def test_grow_to_below_the_target_is_refused() -> None:
+    with pytest.raises(ValueError):
+        JitterBuffer(48_000, target_ms=30, grow_to_ms=20)
