@@ -6,12 +6,12 @@ import argparse
 import json
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from bench import common, ingest_bench, session_bench, tui_bench, voice_bench, websdk_bench
+from convai_tui.shutdown import exit_process
 
 RESULTS = Path(__file__).resolve().parent / "results"
 ALL = ("session", "voice", "tui", "ingest", "websdk")
@@ -84,4 +84,4 @@ def table(out: dict[str, Any]) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

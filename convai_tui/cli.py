@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import json
 import logging
-import os
 import signal
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from typing import Any, NoReturn
 from convai_tui import __version__
 from convai_tui.config import ConfigError, Settings, config_path, load_settings, state_dir
 from convai_tui.logsetup import LogLevelError, configure_logging
+from convai_tui.shutdown import exit_process
 
 log = logging.getLogger("convai_tui.cli")
 
@@ -403,31 +403,6 @@ def _write_snapshot(path: Path, diagnostics: dict[str, Any]) -> None:
 def entry() -> NoReturn:
     """The `convai-tui` console script and `python -m convai_tui`."""
     exit_process(main())
-
-
-def exit_process(code: int) -> NoReturn:
-    """Leave with `code` once every command has finished its own clean-up.
-
-    livekit.rtc disposes its native runtime at interpreter exit, and that teardown now and
-    then aborts the process (SIGABRT, "panic in a function that cannot unwind") after all
-    work is done and all output written, turning a clean run into exit code -6. Rooms are
-    left and files closed by then, so once that runtime has started the process flushes
-    what is buffered and ends without the teardown.
-    """
-    if not livekit_runtime_started():
-        sys.exit(code)
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            pass
-    logging.shutdown()
-    os._exit(code)
-
-
-def livekit_runtime_started() -> bool:
-    ffi = sys.modules.get("livekit.rtc._ffi_client")
-    return getattr(getattr(ffi, "FfiClient", None), "_instance", None) is not None
 
 
 if __name__ == "__main__":

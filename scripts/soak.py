@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 from convai_tui.core import events as ev  # noqa: E402
 from convai_tui.core.session import SessionCore, SessionSettings  # noqa: E402
 from convai_tui.core.states import SessionState  # noqa: E402
+from convai_tui.shutdown import exit_process  # noqa: E402
 
 TURN_EVERY_S = 5.0
 TURN_TIMEOUT_S = 20.0
@@ -164,4 +165,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

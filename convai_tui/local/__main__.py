@@ -1,8 +1,7 @@
 """``python -m convai_tui.local``: run the local stand-in (same as ``convai-tui local-server``)."""
 
-import sys
-
 from convai_tui.local.server import main
+from convai_tui.shutdown import exit_process
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

@@ -8,7 +8,7 @@ import sys
 PROGRAM = """
 import atexit, sys
 {imports}
-from convai_tui.cli import exit_process
+from convai_tui.shutdown import exit_process
 atexit.register(lambda: print("atexit ran", file=sys.stderr))
 sys.stdout.write("unflushed output")
 exit_process(3)
