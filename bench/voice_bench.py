@@ -184,7 +184,7 @@ def _client_audio_stats(client: subprocess.Popen[str], snapshot: Path) -> dict[s
 def floor_ms() -> dict[str, float]:
     """The physical floor of the chain with the default settings (see docs/BENCHMARKS.md)."""
     parts = {"capture_frame": 10.0, "input_device": 30.0, "opus_packet": 20.0,
-             "jitter_target": 30.0, "output_device": 30.0}
+             "jitter_target": 20.0, "output_device": 20.0}
     return {**parts, "total": sum(parts.values())}
 
 

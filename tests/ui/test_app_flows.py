@@ -308,6 +308,19 @@ async def test_diagnostics_poll_merge_and_token_reveal() -> None:
         assert "demo-token" not in plain(panel)
 
 
+async def test_diagnostics_shows_the_audio_counters_in_their_own_section() -> None:
+    audio = {"frames_sent": 1234, "underruns": 2, "jitter_target_ms": 30.0, "mic_open": True}
+    app, _session, _ = make(connect_events(), diagnostics_data=dict(DIAGNOSTICS, audio=audio))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f5")
+        lines = plain(app.query_one("#diagnostics-panel", DiagnosticsPanel)).splitlines()
+        section = lines[next(i for i, line in enumerate(lines) if line.strip() == "Audio"):]
+        assert any("frames sent" in line and "1234" in line for line in section)
+        assert any("underruns" in line and "2" in line for line in section)
+        assert any("mic open" in line and "yes" in line for line in section)
+
+
 async def test_diagnostics_tolerates_missing_keys_and_failures() -> None:
     class Broken(FakeSession):
         def diagnostics(self) -> dict[str, Any]:

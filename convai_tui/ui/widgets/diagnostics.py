@@ -1,4 +1,4 @@
-"""Counters, room details (token redacted unless revealed) and latency figures.
+"""Counters, room details (token redacted unless revealed), latency and audio figures.
 
 The source is `session.diagnostics()` (polled about once a second) with the UI's own counts as a
 fallback; keys it does not know are shown generically, missing ones as a dash.
@@ -113,12 +113,20 @@ def render_diagnostics(
         if key not in ("connect_ms", "join_ms", "bot_ready_ms", "last_turn_first_text_ms"):
             latency_table.add_row(key.replace("_", " "), _value(key, value))
 
-    known = {k for k, _ in COUNTER_KEYS} | {"room", "latency"}
+    audio_table = _grid("Audio")
+    audio = data.get("audio")
+    if isinstance(audio, Mapping):
+        for key, value in audio.items():
+            audio_table.add_row(key.replace("_", " "), _value(key, value))
+
+    known = {k for k, _ in COUNTER_KEYS} | {"room", "latency", "audio"}
     other = _grid("Other")
     for key, value in data.items():
         if key not in known:
             other.add_row(key, _value(key, value))
     parts: list[RenderableType] = [counters, Text(""), room_table, Text(""), latency_table]
+    if audio_table.row_count:
+        parts += [Text(""), audio_table]
     if other.row_count:
         parts += [Text(""), other]
     return Group(*parts)
