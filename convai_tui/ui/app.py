@@ -512,6 +512,9 @@ class ConvaiApp(App[int]):
     def action_toggle_tts(self) -> None:
         self.send_control(controls.tts(not self.model.tts_enabled))
 
+    def action_toggle_stt(self) -> None:
+        self.send_control(controls.stt(not self.model.stt_muted))
+
     def action_kill_pipeline(self) -> None:
         def answer(yes: bool | None) -> None:
             if yes:

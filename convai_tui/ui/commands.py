@@ -92,6 +92,7 @@ def monitor_commands(app: ConvaiApp) -> list[Command]:
 def control_commands(app: ConvaiApp) -> list[Command]:
     """The session controls (protocol §2.2); each result shows on the Requests tab."""
     tts_on = app.model.tts_enabled
+    stt_muted = app.model.stt_muted
     return [
         ("control: trigger…", partial(app.action_control_form, "trigger"),
          "Send a trigger by name and/or message"),
@@ -103,6 +104,9 @@ def control_commands(app: ConvaiApp) -> list[Command]:
          "Update the dynamic info text"),
         ("control: tts off" if tts_on else "control: tts on", app.action_toggle_tts,
          "Turn the character's voice " + ("off" if tts_on else "on")),
+        ("control: stt on" if stt_muted else "control: stt off", app.action_toggle_stt,
+         "The character " + ("listens to the microphone again" if stt_muted
+                             else "ignores what the microphone hears (typed text still goes)")),
         ("control: interrupt", app.action_interrupt, "Stop the character's current reply"),
         ("control: force user stopped speaking",
          partial(app.send_control, controls.force_user_stopped_speaking()),

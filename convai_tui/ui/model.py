@@ -231,6 +231,8 @@ class MonitorModel:
     requests: dict[str, RequestRow] = field(default_factory=dict)
     context_budget: ContextBudget | None = None
     tts_enabled: bool = True
+    stt_muted: bool = False
+    """The server ignores the user's speech (stt-toggle); typed text still goes through."""
     events_applied: int = 0
     _typed: deque[tuple[float, str]] = field(default_factory=lambda: deque(maxlen=32))
     _pending: list[str] = field(default_factory=list)
@@ -310,6 +312,10 @@ class MonitorModel:
         elif (request.type == "tts-toggle" and result.status == "success"
               and not (result.extras and "enabled" in result.extras)):
             self.tts_enabled = bool(request.data.get("enabled"))
+            changed.add(Part.STATE)
+        elif (request.type == "stt-toggle" and result.status == "success"
+              and not (result.extras and "muted" in result.extras)):
+            self.stt_muted = bool(request.data.get("muted"))
             changed.add(Part.STATE)
         return changed
 
@@ -444,6 +450,7 @@ def _on_attempt(m: MonitorModel, e: ConnectAttemptStarted) -> set[Part]:
 
 def _on_room_details(m: MonitorModel, e: RoomDetailsReceived) -> set[Part]:
     m.tts_enabled = True  # a new server session starts with its default voice (on)
+    m.stt_muted = False  # ... and listening
     m.session_id = e.session_id
     m.character_session_id = e.character_session_id
     m.room_name = e.room_name or m.room_name
@@ -633,6 +640,11 @@ def _on_server_response(m: MonitorModel, e: ServerResponseReceived) -> set[Part]
         enabled = extras.get("enabled")
         if isinstance(enabled, bool):
             m.tts_enabled = enabled
+            changed.add(Part.STATE)
+    if e.event_type == "stt-toggle" and e.status == "success":
+        muted = extras.get("muted")
+        if isinstance(muted, bool):
+            m.stt_muted = muted
             changed.add(Part.STATE)
     return changed
 

@@ -216,6 +216,30 @@ async def test_tts_toggle_shows_in_the_status_bar() -> None:
         assert text_of(badge) == "TTS on"
 
 
+async def test_stt_toggle_from_the_palette_shows_a_badge_while_muted() -> None:
+    app, session = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        badge = app.query_one("#stt-badge", Static)
+        assert not badge.display and "control: stt off" in commands(app)
+        await run_command(pilot, app, "control: stt off")
+        assert session.called("send_control") == [("stt-toggle", {"muted": True})]
+        assert badge.display and text_of(badge) == "STT off"
+        assert "control: stt on" in commands(app)
+        await run_command(pilot, app, "control: stt on")
+        assert session.called("send_control")[-1] == ("stt-toggle", {"muted": False})
+        assert not badge.display
+
+
+def test_stt_state_follows_acks_and_resets_on_a_new_session() -> None:
+    m = folded([ServerResponseReceived("stt-toggle", "success", None, {"muted": True}, at=t(1))])
+    assert m.stt_muted is True
+    m.apply(RoomDetailsReceived("s2", None, "r", "ws://x", None, 1.0, at=t(2)))
+    assert m.stt_muted is False
+    parts = m.note_control_result(T0, c.stt(True), ControlResult("success", None, None, "id"))
+    assert Part.STATE in parts and m.stt_muted is True
+
+
 async def test_interrupt_key_only_while_the_character_replies() -> None:
     app, session = make()
     async with app.run_test(size=SIZE) as pilot:

@@ -58,12 +58,13 @@ class AudioMeters(Static):
 
 
 class StatusBar(Horizontal):
-    """State badge, character name, TTS state and audio meters on one row."""
+    """State badge, character name, TTS (and muted STT) state and audio meters on one row."""
 
     def compose(self) -> ComposeResult:
         yield StateBadge(id="state-badge")
         yield Static("", id="character-name")
         yield Static("TTS on", id="tts-badge")
+        yield Static("STT off", id="stt-badge")
         yield AudioMeters(id="audio-meters")
 
     def show(self, model: MonitorModel, now: float) -> None:
@@ -77,6 +78,7 @@ class StatusBar(Horizontal):
         if str(tts.content) != label:
             tts.update(label)
             tts.set_class(not model.tts_enabled, "-off")
+        self.query_one("#stt-badge", Static).display = model.stt_muted
 
 
 def ids_text(model: MonitorModel) -> Text:
