@@ -49,10 +49,16 @@ UserAudioHook = Callable[["Character", rtc.RemoteAudioTrack, rtc.RemoteParticipa
 """Runs for each client audio track (voice turns); it calls ``handle_user_utterance``."""
 
 
+DEFAULT_TRIGGERS = frozenset({"greet", "farewell"})
+"""Trigger names the demo character knows, as a dashboard would define them."""
+_RUN_LLM = {"true": "true", "false": "false", "auto": "auto", True: "true", False: "false"}
+
+
 @dataclass(frozen=True)
 class CharacterProfile:
     character_id: str
     display_name: str = "Ada"
+    triggers: frozenset[str] = DEFAULT_TRIGGERS
 
 
 class CharacterEvents(Protocol):
@@ -372,7 +378,8 @@ class Character:
                             "Failed to process trigger-message: trigger fields must be strings")
             return
         extras = {"trigger_name": name, "has_speak_tag": False}
-        if not text and not name:
+        # Protocol §2.2: a name the character does not define is silently ignored.
+        if not text and name not in self.profile.triggers:
             await self._ack(sender, message.type, "success",
                             "Trigger message processed without response", extras)
             return
@@ -414,10 +421,17 @@ class Character:
         data = message.data
         mode = data.get("mode", "append")
         text = data.get("text", "")
+        raw_run_llm = data.get("run_llm", "auto")
+        run_llm = _RUN_LLM.get(raw_run_llm) if isinstance(raw_run_llm, str | bool) else None
         if mode not in ("append", "replace", "reset") or not isinstance(text, str):
             await self._ack(sender, message.type, "error",
                             "Failed to process context-update: mode must be append, replace or "
                             "reset and text a string")
+            return
+        if run_llm is None:
+            await self._ack(sender, message.type, "error",
+                            "Failed to process context-update: run_llm must be true, false or "
+                            "auto")
             return
         tokens = _token_estimate(text)
         if mode == "append":
@@ -441,7 +455,15 @@ class Character:
         }
         if isinstance(data.get("update_id"), str):
             extras["update_id"] = data["update_id"]
+        # "auto" leaves the decision to the server; the stand-in answers only when asked.
+        respond = run_llm == "true"
+        extras.update(requested_run_llm=run_llm, actual_run_llm=respond, llm_triggered=respond)
+        if run_llm == "auto":
+            extras["downgrade_reason"] = "auto: no response needed for a context update"
         await self._ack(sender, message.type, "success", "Context updated", extras)
+        if respond:
+            self._start_turn(f"Noted ({mode} context). I'm the local stand-in character.",
+                             echo_text=None, sender=sender, message_id=None)
 
     async def _on_tts_toggle(self, message: rtvi.ClientMessage, sender: str | None) -> None:
         enabled = message.data.get("enabled")

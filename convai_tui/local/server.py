@@ -16,12 +16,13 @@ import logging
 import re
 import signal
 import sys
+from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
 
 from aiohttp import web
 
-from convai_tui.local.character import CharacterProfile, UserAudioHook
+from convai_tui.local.character import DEFAULT_TRIGGERS, CharacterProfile, UserAudioHook
 from convai_tui.local.connect_api import StandInState, build_app
 from convai_tui.local.faults import Faults
 from convai_tui.local.livekit_server import (
@@ -52,6 +53,7 @@ class LocalStandIn:
         api_key: str = DEFAULT_API_KEY,
         character_id: str = DEFAULT_CHARACTER_ID,
         character_name: str = DEFAULT_CHARACTER_NAME,
+        triggers: Iterable[str] = DEFAULT_TRIGGERS,
         faults: Faults | None = None,
         livekit: LiveKitBackend | None = None,
         user_audio_hook: UserAudioHook | None = None,
@@ -66,7 +68,7 @@ class LocalStandIn:
         self._port = port
         self.api_key = api_key
         self.character_id = character_id
-        self.character = CharacterProfile(character_id, character_name)
+        self.character = CharacterProfile(character_id, character_name, frozenset(triggers))
         self.faults = faults or Faults()
         self._owns_livekit = livekit is None if owns_livekit is None else owns_livekit
         self.livekit: LiveKitBackend = livekit or livekit_from_environment(host)
@@ -214,6 +216,10 @@ def add_local_server_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"the one known character (default {DEFAULT_CHARACTER_ID})")
     parser.add_argument("--character-name", default=DEFAULT_CHARACTER_NAME,
                         help=f"its display name (default {DEFAULT_CHARACTER_NAME})")
+    parser.add_argument("--triggers", default=",".join(sorted(DEFAULT_TRIGGERS)),
+                        metavar="NAMES",
+                        help="comma-separated trigger names the character answers; others are "
+                             "acked and ignored, as Convai does (default %(default)s)")
     parser.add_argument("--concurrency-limit", type=int, default=0, metavar="N",
                         help="active sessions per API key; 0 = unlimited (default)")
     parser.add_argument("--voice", choices=["reply", "echo", "off"], default="reply",
@@ -307,6 +313,7 @@ async def _serve(args: argparse.Namespace, formatter: RedactingFormatter) -> int
         api_key=args.api_key,
         character_id=args.character_id,
         character_name=args.character_name,
+        triggers=[name.strip() for name in args.triggers.split(",") if name.strip()],
         faults=faults_from_args(args),
         user_audio_hook=make_voice_hook(getattr(args, "voice", "reply")),
         host=getattr(args, "host", DEFAULT_HOST),

@@ -176,6 +176,62 @@ async def test_every_registry_type_gets_exactly_one_ack(
     assert (await client.wait_ack("tts-toggle", start=start))["message"] == "TTS enabled"
 
 
+async def test_unknown_trigger_names_are_acked_and_ignored_known_ones_answered(
+    standin: LocalStandIn, clients: list[RtviTestClient]
+) -> None:
+    _, client = await connect_and_join(standin)
+    clients.append(client)
+    start = len(client.messages)
+    await client.send({"type": "trigger-message", "data": {"trigger_name": "no-such-trigger"}})
+    ack = await client.wait_ack("trigger-message", start=start)
+    assert ack["message"] == "Trigger message processed without response"
+    assert ack["extras"]["trigger_name"] == "no-such-trigger"
+    await asyncio.sleep(0.5)
+    assert "bot-llm-started" not in client.types(start)
+
+    start = len(client.messages)
+    await client.send({"type": "trigger-message", "data": {"trigger_name": "greet"}})
+    assert (await client.wait_ack("trigger-message", start=start))["message"] == (
+        "Trigger message processed")
+    await client.wait_for("bot-turn-completed", start=start)
+
+    # A trigger message is answered whatever the name.
+    start = len(client.messages)
+    await client.send({"type": "trigger-message",
+                       "data": {"trigger_name": "no-such-trigger", "trigger_message": "wave"}})
+    await client.wait_for("bot-turn-completed", start=start)
+
+
+async def test_context_update_answers_only_when_run_llm_is_true(
+    standin: LocalStandIn, clients: list[RtviTestClient]
+) -> None:
+    _, client = await connect_and_join(standin)
+    clients.append(client)
+    for run_llm in ("false", "auto"):
+        start = len(client.messages)
+        await client.send({"type": "context-update",
+                           "data": {"text": "it is late", "mode": "append", "run_llm": run_llm}})
+        extras = (await client.wait_ack("context-update", start=start))["extras"]
+        assert extras["requested_run_llm"] == run_llm
+        assert extras["actual_run_llm"] is False and extras["llm_triggered"] is False
+        assert ("downgrade_reason" in extras) == (run_llm == "auto")
+        await asyncio.sleep(0.5)
+        assert "bot-llm-started" not in client.types(start)
+
+    start = len(client.messages)
+    await client.send({"type": "context-update",
+                       "data": {"text": "it is late", "mode": "append", "run_llm": "true"}})
+    extras = (await client.wait_ack("context-update", start=start))["extras"]
+    assert extras["actual_run_llm"] is True and extras["llm_triggered"] is True
+    await client.wait_for("bot-turn-completed", start=start)
+
+    start = len(client.messages)
+    await client.send({"type": "context-update",
+                       "data": {"text": "x", "mode": "append", "run_llm": "sometimes"}})
+    ack = await client.wait_ack("context-update", start=start)
+    assert ack["status"] == "error" and "run_llm" in ack["message"]
+
+
 async def test_protocol_error_acks(standin: LocalStandIn, clients: list[RtviTestClient]) -> None:
     _, client = await connect_and_join(standin)
     clients.append(client)
