@@ -6,10 +6,16 @@ is imported only inside functions, and every failure becomes an :class:`AudioErr
 
 from __future__ import annotations
 
+import re
 from types import ModuleType
 from typing import Any, cast
 
-from .errors import MIC_UNAVAILABLE, AudioError
+from .errors import MIC_PERMISSION_DENIED, MIC_UNAVAILABLE, AudioError
+
+# How a refused device shows through PortAudio: ALSA's -13 (EACCES) on /dev/snd, PulseAudio's
+# "Access denied" for a client without the cookie or rights, or a plain errno 13.
+_DENIED = re.compile(r"permission denied|access denied|not permitted|\berrno 13\b|"
+                     r"\(-13\)|error -13\b", re.IGNORECASE)
 
 
 def load_sounddevice(code: str = MIC_UNAVAILABLE) -> ModuleType:
@@ -43,4 +49,7 @@ def start_stream(stream_class: Any, code: str, what: str, **options: Any) -> tup
             continue
         return stream, channels
     assert last_error is not None
-    raise AudioError(code, f"Cannot open {what}: {portaudio_error_message(last_error)}")
+    message = portaudio_error_message(last_error)
+    if code == MIC_UNAVAILABLE and _DENIED.search(str(last_error)):
+        code = MIC_PERMISSION_DENIED
+    raise AudioError(code, f"Cannot open {what}: {message}")

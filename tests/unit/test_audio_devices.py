@@ -149,3 +149,41 @@ def test_missing_default_device_is_explained() -> None:
     message = portaudio_error_message(Exception("Error querying device -1"))
     assert "no default audio device" in message and "-1" not in message
     assert portaudio_error_message(Exception("Invalid sample rate\nmore")) == "Invalid sample rate"
+
+
+class _Refusing:
+    """A stream class whose every open fails with ``error`` (PortAudio's exception text)."""
+
+    error = "Error opening InputStream: Unanticipated host error [PaErrorCode -9999]"
+
+    def __init__(self, **options: object) -> None:
+        raise RuntimeError(self.error)
+
+
+@pytest.mark.parametrize("error", [
+    "Error opening InputStream: Unanticipated host error [PaErrorCode -9999]: "
+    "'Permission denied' [ALSA error -13]",
+    "Error opening InputStream: Access denied",
+    "[Errno 13] Permission denied: '/dev/snd/pcmC0D0c'",
+])
+def test_a_refused_microphone_is_mic_permission_denied(error: str) -> None:
+    from convai_tui.audio.backend import start_stream
+    from convai_tui.audio.errors import MIC_PERMISSION_DENIED, AudioError
+
+    refusing = type("Refusing", (_Refusing,), {"error": error})
+    with pytest.raises(AudioError) as caught:
+        start_stream(refusing, "audio.mic_unavailable", "the microphone")
+    assert caught.value.code == MIC_PERMISSION_DENIED
+
+
+def test_other_open_failures_stay_unavailable_and_speakers_never_become_mic_errors() -> None:
+    from convai_tui.audio.backend import start_stream
+    from convai_tui.audio.errors import MIC_UNAVAILABLE, SPEAKER_UNAVAILABLE, AudioError
+
+    with pytest.raises(AudioError) as caught:
+        start_stream(_Refusing, MIC_UNAVAILABLE, "the microphone")
+    assert caught.value.code == MIC_UNAVAILABLE
+    denied = type("Denied", (_Refusing,), {"error": "Access denied"})
+    with pytest.raises(AudioError) as caught:
+        start_stream(denied, SPEAKER_UNAVAILABLE, "the output device")
+    assert caught.value.code == SPEAKER_UNAVAILABLE
