@@ -30,8 +30,10 @@ class StateBadge(Static):
         elapsed = f" {duration(now - since)}" if since is not None else ""
         text = f" ● {STATE_LABELS[state]}{elapsed} "
         if text != self._text:
+            # A same-width text (the clock ticking) needs no re-layout of the screen.
+            resized = len(text) != len(self._text)
             self._text = text
-            self.update(text)
+            self.update(text, layout=resized)
 
 
 class AudioMeters(Static):
@@ -52,9 +54,11 @@ class AudioMeters(Static):
                 f"mic {level_bar(levels.mic_dbfs, 6)} spk {level_bar(levels.speaker_dbfs, 6)}{mute}"
             )
         if text != self._text:
+            # The bars keep their width: only a change of length (audio off, MUTED) re-lays out.
+            resized = len(text) != len(self._text)
             self._text = text
             self.set_class(levels is not None and levels.muted, "-muted")
-            self.update(text)
+            self.update(text, layout=resized)
 
 
 class StatusBar(Horizontal):
@@ -72,7 +76,9 @@ class StatusBar(Horizontal):
         name = model.display_name
         if model.character_name and model.character_id:
             name = f"{model.character_name} ({model.character_id})"
-        self.query_one("#character-name", Static).update(name)
+        label = self.query_one("#character-name", Static)
+        if str(label.content) != name:
+            label.update(name)
         tts = self.query_one("#tts-badge", Static)
         label = "TTS on" if model.tts_enabled else "TTS off"
         if str(tts.content) != label:
