@@ -76,9 +76,9 @@ class StatusBar(Horizontal):
         name = model.display_name
         if model.character_name and model.character_id:
             name = f"{model.character_name} ({model.character_id})"
-        label = self.query_one("#character-name", Static)
-        if str(label.content) != name:
-            label.update(name)
+        name_label = self.query_one("#character-name", Static)
+        if str(name_label.content) != name:
+            name_label.update(name)
         tts = self.query_one("#tts-badge", Static)
         label = "TTS on" if model.tts_enabled else "TTS off"
         if str(tts.content) != label:
