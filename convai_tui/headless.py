@@ -71,6 +71,8 @@ def add_control_arguments(parser: argparse.ArgumentParser) -> None:
                    dest="template_keys", type=_flag_type(controls.parse_template_key),
                    help="set a template key (repeatable; sent together as one update)")
     g.add_argument("--tts", choices=("on", "off"), help="turn the character's voice on or off")
+    g.add_argument("--stt", choices=("on", "off"),
+                   help="off: the character ignores the microphone (typed text still goes)")
 
 
 def control_requests(args: argparse.Namespace) -> list[ControlRequest]:
@@ -83,6 +85,9 @@ def control_requests(args: argparse.Namespace) -> list[ControlRequest]:
     tts = getattr(args, "tts", None)
     if tts is not None:
         requests.append(controls.tts(tts == "on"))
+    stt = getattr(args, "stt", None)
+    if stt is not None:
+        requests.append(controls.stt(muted=stt == "off"))
     return requests
 
 

@@ -222,6 +222,20 @@ def test_headless_controls_then_say(server: Server, tmp_path: Path) -> None:
     assert types[-1] == "session_ended" and result.events[-1]["reason"] == "exit_after_reply"
 
 
+def test_headless_stt_flag_mutes_and_unmutes_the_characters_listening(
+        server: Server, tmp_path: Path) -> None:
+    result = run(server, tmp_path, "--stt", "off", "--say", "still typed",
+                 "--exit-after-reply")
+    assert result.code == 0, result.stderr
+    (ack,) = [a for a in result.of("server_response") if a["event_type"] == "stt-toggle"]
+    assert ack["status"] == "success" and ack["extras"] == {"muted": True}
+    finals = [e for e in result.of("transcript") if e["role"] == "character" and e["final"]]
+    assert '"still typed"' in finals[-1]["text"]
+    result = run(server, tmp_path, "--stt", "on", "--duration", "0.5")
+    (ack,) = [a for a in result.of("server_response") if a["event_type"] == "stt-toggle"]
+    assert ack["extras"] == {"muted": False}
+
+
 def test_headless_control_flags_are_validated(server: Server, tmp_path: Path) -> None:
     result = run(server, tmp_path, "--context", ":replace")
     assert result.code == 2 and "needs some text" in result.stderr
