@@ -46,6 +46,13 @@ async def answer_voice_turns(character: Character, track: rtc.RemoteAudioTrack,
     turns: set[asyncio.Task[None]] = set()
     try:
         async for event in stream:
+            if character.stt_muted:
+                # stt-toggle muted: the character hears nothing; an utterance under way ends
+                # unheard, so the client's "user speaking" indicator does not stay on.
+                if vad.in_speech:
+                    vad.reset()
+                    await character.send(rtvi.form_a("user-stopped-speaking"))
+                continue
             pcm = np.frombuffer(event.frame.data, dtype=np.int16)
             for vad_event in vad.feed(pcm):
                 if vad_event.kind == "speech_started":

@@ -340,3 +340,48 @@ async def test_huge_text_is_echoed_within_the_packet_limit(
     await client.wait_for("bot-turn-completed", start=start, within=30)
     assert all(len(raw) <= MAX_PACKET_BYTES for raw in client.raw)
     assert all(json.loads(raw) for raw in client.raw[start:])
+
+
+async def test_voice_turns_stop_while_stt_is_muted(clients: list[RtviTestClient]) -> None:
+    from convai_tui.audio.synth import silence, white_noise
+    from convai_tui.local.faults import Faults
+    from convai_tui.local.livekit_server import LiveKitServer
+    from convai_tui.local.voice import make_voice_hook
+    from tests.integration.standin_client import require_livekit_server
+
+    require_livekit_server()
+    standin = LocalStandIn(faults=Faults(tts="none"), livekit=LiveKitServer(),
+                           owns_livekit=True, user_audio_hook=make_voice_hook("reply"))
+    await standin.start()
+    try:
+        _, client = await connect_and_join(standin)
+        clients.append(client)
+        source = rtc.AudioSource(48_000, 1)
+        track = rtc.LocalAudioTrack.create_audio_track("microphone", source)
+        await client.room.local_participant.publish_track(
+            track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE))
+
+        async def speak() -> None:
+            """0.6 s of noise at -20 dBFS, then 1 s of silence, in real time."""
+            pcm = np.concatenate([white_noise(0.6, 0.1), silence(1.0)])
+            for start in range(0, pcm.size, 480):
+                chunk = pcm[start:start + 480]
+                await source.capture_frame(rtc.AudioFrame(chunk.tobytes(), 48_000, 1, 480))
+
+        start = len(client.messages)
+        await client.send({"type": "stt-toggle", "data": {"muted": True}})
+        assert (await client.wait_ack("stt-toggle", start=start))["extras"] == {"muted": True}
+        await speak()
+        await asyncio.sleep(0.5)
+        heard = client.types(start)
+        assert "user-started-speaking" not in heard and "final-user-transcription" not in heard
+
+        start = len(client.messages)
+        await client.send({"type": "stt-toggle", "data": {"muted": False}})
+        await client.wait_ack("stt-toggle", start=start)
+        await speak()
+        await client.wait_for("user-started-speaking", start=start)
+        await client.wait_for("final-user-transcription", start=start)
+        await source.aclose()
+    finally:
+        await standin.stop()
