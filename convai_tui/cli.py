@@ -194,7 +194,7 @@ def _cmd_run(args: argparse.Namespace, *, demo: bool) -> int:
     from convai_tui.headless import control_requests
 
     if control_requests(args) and not args.headless:
-        print("convai-tui: --trigger, --context, --template-key and --tts need --headless "
+        print("convai-tui: --trigger, --context, --template-key, --tts and --stt need --headless "
               "(in the TUI use ctrl+p → control: …)", file=sys.stderr)
         return 2
     standin: subprocess.Popen[str] | None = None

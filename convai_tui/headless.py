@@ -4,8 +4,8 @@ Exit status: 0 when the session ends cleanly (including --duration, --exit-after
 Ctrl-C), 1 when it ends in Error (configuration errors included).
 
 Once the character is ready the controls run first (--trigger, --context, --template-key,
---tts, in that order, each awaiting its ack, which appears as a `server_response` line), then
-the --say messages, one per reply. A reply the trigger started is let finish first.
+--tts, --stt, in that order, each awaiting its ack, which appears as a `server_response`
+line), then the --say messages, one per reply. A reply the trigger started is let finish first.
 
 --duration counts from the first time the session is Connected, so time spent connecting or
 in the waiting room does not use it up.

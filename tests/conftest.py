@@ -77,7 +77,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 @pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config: pytest.Config) -> None:
     # The in-process integration tests start LiveKit's native runtime, whose exit-time
-    # teardown can abort the process after the summary is printed (see convai_tui.shutdown);
-    # the run's own verdict is the exit status.
+    # teardown can abort the process after the summary is printed (see convai_tui.shutdown).
+    # Exit handlers (pytest's temp-dir clean-up among them) still run; the run's own verdict
+    # is the exit status.
     if _SESSION and livekit_runtime_started():
         exit_process(int(_SESSION[0].exitstatus))

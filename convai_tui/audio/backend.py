@@ -39,17 +39,17 @@ def portaudio_error_message(exc: BaseException) -> str:
 def start_stream(stream_class: Any, code: str, what: str, **options: Any) -> tuple[Any, int]:
     """Open and start a PortAudio stream, mono first: some raw devices only open with 2
     channels (then channel 0 is used). Returns (stream, channels); raises AudioError(code)."""
-    last_error: BaseException | None = None
+    errors: list[BaseException] = []
     for channels in (1, 2):
         try:
             stream = stream_class(channels=channels, dtype="int16", **options)
             stream.start()
         except Exception as exc:  # PortAudioError, ValueError for a bad device, ...
-            last_error = exc
+            errors.append(exc)
             continue
         return stream, channels
-    assert last_error is not None
-    message = portaudio_error_message(last_error)
-    if code == MIC_UNAVAILABLE and _DENIED.search(str(last_error)):
+    denied = [exc for exc in errors if _DENIED.search(str(exc))]
+    if code == MIC_UNAVAILABLE and denied:
         code = MIC_PERMISSION_DENIED
+    message = portaudio_error_message((denied or errors)[-1])
     raise AudioError(code, f"Cannot open {what}: {message}")

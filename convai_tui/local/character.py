@@ -632,9 +632,10 @@ class Character:
     async def play_frame(self, frame: rtc.AudioFrame) -> None:
         """Push one 48 kHz mono frame straight onto the voice track (voice.py's echo mode).
 
-        A frame that would queue behind more than ``_ECHO_QUEUE_MAX_S`` is dropped, so echo
+        A frame that would take the queue beyond ``_ECHO_QUEUE_MAX_S`` is dropped, so echo
         mode adds no delay of its own."""
-        if self._send_queue.queued_s() > _ECHO_QUEUE_MAX_S:
+        duration_s = frame.samples_per_channel / frame.sample_rate
+        if self._send_queue.queued_s() + duration_s > _ECHO_QUEUE_MAX_S:
             self.echo_frames_dropped += 1
             return
         await self._capture(frame)

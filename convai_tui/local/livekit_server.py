@@ -238,6 +238,7 @@ class LiveKitServer:
         tb: TracebackType | None,
     ) -> None:
         await self.stop()
+        self.cleanup()
 
     def _allocate_ports(self) -> None:
         self._port = _free_ports(1, socket.SOCK_STREAM)

@@ -52,6 +52,8 @@ async def answer_voice_turns(character: Character, track: rtc.RemoteAudioTrack,
                 if vad.in_speech:
                     vad.reset()
                     await character.send(rtvi.form_a("user-stopped-speaking"))
+                    await character.send(rtvi.form_b("vad-stt-stopped", timestamp=_iso_now(),
+                                                     reason="stt_muted", audio_duration_ms=0))
                 continue
             pcm = np.frombuffer(event.frame.data, dtype=np.int16)
             for vad_event in vad.feed(pcm):

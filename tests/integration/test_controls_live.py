@@ -231,7 +231,7 @@ def test_headless_stt_flag_mutes_and_unmutes_the_characters_listening(
     assert ack["status"] == "success" and ack["extras"] == {"muted": True}
     finals = [e for e in result.of("transcript") if e["role"] == "character" and e["final"]]
     assert '"still typed"' in finals[-1]["text"]
-    result = run(server, tmp_path, "--stt", "on", "--duration", "0.5")
+    result = run(server, tmp_path, "--stt", "on", "--duration", "3")
     (ack,) = [a for a in result.of("server_response") if a["event_type"] == "stt-toggle"]
     assert ack["extras"] == {"muted": False}
 

@@ -398,13 +398,15 @@ def test_10s_cut_reconnecting_then_connected_and_turns_resume(
     print(f"[{link.backend}] 10 s cut: dropped {dropped} packets (host, ns); {timeline}")
     assert all(d > 0 for d in dropped), f"no packet was dropped: {dropped}"
     assert code == 0, run.stderr[-3000:]
-    # Recovered, never Error: one watchdog cycle, possibly followed by LiveKit's own resume.
-    assert run.states() in (
-        ["connecting", "connected", "reconnecting", "connected", "disconnecting",
-         "disconnected"],
-        ["connecting", "connected", "reconnecting", "connected", "reconnecting", "connected",
-         "disconnecting", "disconnected"],
-    ), run.states()
+    # Recovered, never Error: the watchdog's cycle, then usually LiveKit's own resume. On a
+    # starved machine (a CI run under other load once showed it) the watchdog can see one more
+    # silent spell after the resume; more Reconnecting/Connected cycles are fine, an Error or
+    # a second /connect is not.
+    states = run.states()
+    assert "error" not in states, states
+    assert states[:4] == ["connecting", "connected", "reconnecting", "connected"], states
+    assert states[-2:] == ["disconnecting", "disconnected"], states
+    assert set(states[4:-2]) <= {"reconnecting", "connected"}, states
     assert stalled["reason"] == "link_stalled"
     assert stalled["error"]["code"] == "transport.signal_disconnected"
     assert stalled["error"]["recoverable"] is True
@@ -412,13 +414,12 @@ def test_10s_cut_reconnecting_then_connected_and_turns_resume(
     first_back = cycles[0][1]
     assert first_back["new"] == "connected" and first_back["reason"] == "link_recovered"
     assert first_back["ts"] - restored_at < 5, first_back["ts"] - restored_at
-    if len(cycles) == 2:  # LiveKit's signal ping timed out meanwhile: the SDK resumes in place
+    if len(cycles) >= 2:  # LiveKit's signal ping timed out meanwhile: the SDK resumes in place
         resume, resumed = cycles[1]
         assert (resume["reason"], resumed["reason"]) == ("resume", "resumed")
         assert resume["error"]["code"] == "transport.signal_disconnected"
         assert resumed["ts"] - restored_at < 12, resumed["ts"] - restored_at
     assert all(e["code"] == "transport.signal_disconnected" for e in run.of("error"))
-    last_back = cycles[-1][1]["ts"]
-    assert len(_turns_between(run, last_back, float("inf"))) >= 3  # the --say chain resumed
+    assert len(_turns_between(run, first_back["ts"], float("inf"))) >= 3  # the --say chain resumed
     assert run.of("session_ended")[-1]["reason"] == "duration"
     assert len(_admin_stats(link, server)["connect_requests"]) == 1  # no new /connect

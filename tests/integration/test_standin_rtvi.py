@@ -353,35 +353,51 @@ async def test_voice_turns_stop_while_stt_is_muted(clients: list[RtviTestClient]
     standin = LocalStandIn(faults=Faults(tts="none"), livekit=LiveKitServer(),
                            owns_livekit=True, user_audio_hook=make_voice_hook("reply"))
     await standin.start()
+    source = rtc.AudioSource(48_000, 1)
     try:
         _, client = await connect_and_join(standin)
         clients.append(client)
-        source = rtc.AudioSource(48_000, 1)
         track = rtc.LocalAudioTrack.create_audio_track("microphone", source)
         await client.room.local_participant.publish_track(
             track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE))
 
-        async def speak() -> None:
-            """0.6 s of noise at -20 dBFS, then 1 s of silence, in real time."""
-            pcm = np.concatenate([white_noise(0.6, 0.1), silence(1.0)])
+        async def speak(noise_s: float = 0.6, then_silence_s: float = 1.0) -> None:
+            """Noise at -20 dBFS, then silence, in real time (the queued source paces it)."""
+            pcm = np.concatenate([white_noise(noise_s, 0.1), silence(then_silence_s)])
             for start in range(0, pcm.size, 480):
                 chunk = pcm[start:start + 480]
                 await source.capture_frame(rtc.AudioFrame(chunk.tobytes(), 48_000, 1, 480))
 
+        async def set_muted(muted: bool) -> None:
+            start = len(client.messages)
+            await client.send({"type": "stt-toggle", "data": {"muted": muted}})
+            assert (await client.wait_ack("stt-toggle", start=start))["extras"] == {
+                "muted": muted}
+
+        # Heard while listening: this also proves the stand-in is subscribed to the track.
         start = len(client.messages)
-        await client.send({"type": "stt-toggle", "data": {"muted": True}})
-        assert (await client.wait_ack("stt-toggle", start=start))["extras"] == {"muted": True}
+        await speak()
+        await client.wait_for("final-user-transcription", start=start)
+        await client.wait_for("bot-turn-completed", start=start)
+
+        await set_muted(True)
+        start = len(client.messages)
         await speak()
         await asyncio.sleep(0.5)
         heard = client.types(start)
         assert "user-started-speaking" not in heard and "final-user-transcription" not in heard
 
+        # Muted mid-utterance: the utterance ends unheard, the speaking indicator is closed.
+        await set_muted(False)
         start = len(client.messages)
-        await client.send({"type": "stt-toggle", "data": {"muted": False}})
-        await client.wait_ack("stt-toggle", start=start)
-        await speak()
+        speaking = asyncio.ensure_future(speak(noise_s=2.0, then_silence_s=0.5))
         await client.wait_for("user-started-speaking", start=start)
-        await client.wait_for("final-user-transcription", start=start)
-        await source.aclose()
+        await set_muted(True)
+        await speaking
+        await asyncio.sleep(0.5)
+        heard = client.types(start)
+        assert "user-stopped-speaking" in heard and "vad-stt-stopped" in heard
+        assert "final-user-transcription" not in heard and "bot-llm-started" not in heard
     finally:
+        await source.aclose()
         await standin.stop()

@@ -187,3 +187,19 @@ def test_other_open_failures_stay_unavailable_and_speakers_never_become_mic_erro
     with pytest.raises(AudioError) as caught:
         start_stream(denied, SPEAKER_UNAVAILABLE, "the output device")
     assert caught.value.code == SPEAKER_UNAVAILABLE
+
+
+def test_a_denial_on_either_attempt_counts() -> None:
+    from convai_tui.audio.backend import start_stream
+    from convai_tui.audio.errors import MIC_PERMISSION_DENIED, AudioError
+
+    class MonoDenied:
+        def __init__(self, *, channels: int, **options: object) -> None:
+            if channels == 1:
+                raise RuntimeError("Error opening InputStream: Permission denied")
+            raise RuntimeError("Error opening InputStream: Invalid number of channels")
+
+    with pytest.raises(AudioError) as caught:
+        start_stream(MonoDenied, "audio.mic_unavailable", "the microphone")
+    assert caught.value.code == MIC_PERMISSION_DENIED
+    assert "Permission denied" in caught.value.message

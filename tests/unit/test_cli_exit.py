@@ -1,4 +1,5 @@
-"""How the process ends: buffered output kept, the LiveKit runtime's exit-time teardown skipped."""
+"""How the process ends: buffered output and exit handlers kept; once LiveKit's runtime has
+started, its dispose and the interpreter's finalization skipped."""
 
 from __future__ import annotations
 
@@ -8,23 +9,37 @@ import sys
 PROGRAM = """
 import atexit, sys
 {imports}
-from convai_tui.shutdown import exit_process
-atexit.register(lambda: print("atexit ran", file=sys.stderr))
+
+class Sentinel:
+    def __del__(self):
+        sys.stderr.write("finalized\\n")
+
+def at_exit():
+    ffi = sys.modules.get("livekit.rtc._ffi_client")
+    disposed = getattr(getattr(ffi, "FfiClient", None), "_ffi_disposed", None)
+    sys.stderr.write(f"atexit ran, livekit dispose skipped: {{disposed}}\\n")
+
+keep = Sentinel()
+atexit.register(at_exit)
 sys.stdout.write("unflushed output")
-exit_process(3)
+{exit}
 """
+RUNTIME = "from livekit.rtc._ffi_client import FfiClient; FfiClient.instance"
+EXIT = "from convai_tui.shutdown import exit_process; exit_process(3)"
 
 
-def _run(imports: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", PROGRAM.format(imports=imports)],
-                          capture_output=True, text=True, timeout=60, check=False)
+def _run(imports: str, exit: str = EXIT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", PROGRAM.format(imports=imports, exit=exit)],
+        capture_output=True, text=True, timeout=60, check=False)
 
 
-def test_with_livekit_loaded_output_is_kept_and_native_teardown_skipped() -> None:
-    result = _run("from livekit.rtc._ffi_client import FfiClient; FfiClient.instance")
+def test_with_the_livekit_runtime_exit_handlers_run_but_not_its_dispose() -> None:
+    result = _run(RUNTIME)
     assert result.returncode == 3
     assert result.stdout == "unflushed output"
-    assert "atexit ran" not in result.stderr
+    assert "atexit ran, livekit dispose skipped: True" in result.stderr
+    assert "finalized" not in result.stderr  # the interpreter was not finalized
 
 
 def test_without_the_livekit_runtime_the_normal_exit_runs() -> None:
@@ -32,10 +47,14 @@ def test_without_the_livekit_runtime_the_normal_exit_runs() -> None:
     assert result.returncode == 3
     assert result.stdout == "unflushed output"
     assert "atexit ran" in result.stderr
+    assert "finalized" in result.stderr
 
 
-def test_python_m_uses_the_same_exit() -> None:
-    result = subprocess.run([sys.executable, "-m", "convai_tui", "config", "path"],
-                            capture_output=True, text=True, timeout=60, check=False)
-    assert result.returncode == 0
-    assert result.stdout.strip().endswith(".toml")
+def test_python_m_convai_tui_leaves_through_exit_process() -> None:
+    run_main = ('sys.argv = ["convai-tui", "config", "path"]; import runpy; '
+                'runpy.run_module("convai_tui", run_name="__main__")')
+    result = _run(RUNTIME, exit=run_main)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("unflushed output") and result.stdout.strip().endswith(".toml")
+    assert "livekit dispose skipped: True" in result.stderr
+    assert "finalized" not in result.stderr
