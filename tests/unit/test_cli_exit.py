@@ -58,3 +58,26 @@ def test_python_m_convai_tui_leaves_through_exit_process() -> None:
     assert result.stdout.startswith("unflushed output") and result.stdout.strip().endswith(".toml")
     assert "livekit dispose skipped: True" in result.stderr
     assert "finalized" not in result.stderr
+
+
+def test_livekit_still_honours_the_dispose_flag() -> None:
+    # exit_process relies on this private flag of the pinned livekit.rtc; an upgrade that drops
+    # it would bring the exit-time abort back, so prove the dispose really is skipped.
+    program = """
+import os, types
+from livekit.rtc._ffi_client import FfiClient
+client = FfiClient.instance
+calls = []
+client._ffi_lib = types.SimpleNamespace(livekit_ffi_dispose=lambda: calls.append("dispose"))
+FfiClient._ffi_disposed = True
+client._dispose()
+print(calls)
+FfiClient._ffi_disposed = False
+client._dispose()
+print(calls, flush=True)
+os._exit(0)  # the real runtime is still up: leave without its teardown
+"""
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:2] == ["[]", "['dispose']"], result.stderr
