@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import stat
 from pathlib import Path
 
@@ -251,7 +252,7 @@ def test_child_dies_with_a_killed_parent() -> None:
         "async def main():\n"
         "    server = LiveKitServer()\n"
         "    await server.start()\n"
-        "    print(server.pid, flush=True)\n"
+        "    print(server.pid, server.log_path.parent, flush=True)\n"
         "    await asyncio.sleep(60)\n"
         "asyncio.run(main())\n"
     )
@@ -259,10 +260,13 @@ def test_child_dies_with_a_killed_parent() -> None:
     parent = subprocess.Popen([sys.executable, "-c", script], cwd=repo, stdout=subprocess.PIPE,
                               text=True, env={**os.environ, "PYTHONPATH": str(repo)})
     assert parent.stdout is not None
-    child = int(parent.stdout.readline())
+    pid, workdir = parent.stdout.readline().split(maxsplit=1)
+    child = int(pid)
     assert _process_exists(child)
     parent.kill()
     parent.wait()
+    # A SIGKILLed parent cannot remove its temp dir (config with the secret, log): we do.
+    shutil.rmtree(workdir.strip(), ignore_errors=True)
     deadline = time.monotonic() + 5
     while _process_exists(child) and time.monotonic() < deadline:
         time.sleep(0.05)
