@@ -50,6 +50,19 @@ def cpu_percent(pid: int, seconds: float) -> float:
     return round(100 * (cpu_seconds(pid) - before) / (time.monotonic() - t0), 2)
 
 
+def stop_process(process: subprocess.Popen[Any], sig: int = signal.SIGTERM,
+                 within: float = 20.0) -> None:
+    """Send `sig` to a still-running process, wait up to `within` s, then SIGKILL it."""
+    if process.poll() is not None:
+        return
+    process.send_signal(sig)
+    try:
+        process.wait(within)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 class StandIn:
     """`convai-tui local-server --port 0` as a child; `details` is its JSON line."""
 
@@ -71,13 +84,8 @@ class StandIn:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            stop_process(self.process)
 
 
 def client_env(extra: dict[str, str], tmp: Path) -> dict[str, str]:

@@ -15,7 +15,6 @@ import os
 import pty
 import re
 import select
-import signal
 import struct
 import subprocess
 import tempfile
@@ -25,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import CLI, ROOT, StandIn, client_env, cpu_seconds, rss_mb
+from bench.common import CLI, ROOT, StandIn, client_env, cpu_seconds, rss_mb, stop_process
 
 ANSI = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>]")
 
@@ -72,12 +71,7 @@ class PtyClient:
             try:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
-                self.proc.send_signal(signal.SIGTERM)
-                try:
-                    self.proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    self.proc.kill()
-                    self.proc.wait()
+                stop_process(self.proc, within=10)
         os.close(self.master)
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.common import CLI, ROOT, client_env, percentiles
+from bench.common import CLI, ROOT, client_env, percentiles, stop_process
 
 RATE = 48_000
 SPACING_S = 1.5
@@ -154,13 +154,8 @@ def measure(details: dict[str, str], runs: int, extra_env: dict[str, str] | None
         if recorder is not None and recorder.poll() is None:
             recorder.kill()
             recorder.wait()
-        if client is not None and client.poll() is None:
-            client.send_signal(signal.SIGINT)
-            try:
-                client.wait(15)
-            except subprocess.TimeoutExpired:
-                client.kill()
-                client.wait()
+        if client is not None:
+            stop_process(client, signal.SIGINT, 15)
         pulse.stop()
         if keep is None:
             for item in tmp.rglob("*"):
@@ -170,11 +165,10 @@ def measure(details: dict[str, str], runs: int, extra_env: dict[str, str] | None
 
 def _client_audio_stats(client: subprocess.Popen[str], snapshot: Path) -> dict[str, Any]:
     """End the client and read its audio counters (underruns, drops) from its snapshot."""
-    client.send_signal(signal.SIGINT)
+    stop_process(client, signal.SIGINT, 15)
     try:
-        client.wait(15)
         audio = json.loads(snapshot.read_text())["metrics"].get("audio") or {}
-    except (subprocess.TimeoutExpired, OSError, ValueError) as exc:
+    except (OSError, ValueError, KeyError) as exc:
         return {"error": str(exc)}
     keys = ("frames_sent", "remote_frames", "underruns", "underrun_samples",
             "jitter_overflows", "mic_overflows", "speaker_device_underflows")

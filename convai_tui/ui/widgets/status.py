@@ -14,6 +14,12 @@ from convai_tui.ui.formatting import STATE_LABELS, duration, level_bar
 from convai_tui.ui.model import MonitorModel
 
 
+def update_text(widget: Static, previous: str, text: str) -> None:
+    """`Static.update` re-lays out the whole screen by default; a text of unchanged width
+    (a clock or meter on the 10 Hz tick) needs no layout pass."""
+    widget.update(text, layout=len(text) != len(previous))
+
+
 class StateBadge(Static):
     """The session state, coloured by state (CSS class `-<state>`), with the time spent in it."""
 
@@ -30,10 +36,8 @@ class StateBadge(Static):
         elapsed = f" {duration(now - since)}" if since is not None else ""
         text = f" ● {STATE_LABELS[state]}{elapsed} "
         if text != self._text:
-            # A same-width text (the clock ticking) needs no re-layout of the screen.
-            resized = len(text) != len(self._text)
-            self._text = text
-            self.update(text, layout=resized)
+            previous, self._text = self._text, text
+            update_text(self, previous, text)
 
 
 class AudioMeters(Static):
@@ -54,11 +58,9 @@ class AudioMeters(Static):
                 f"mic {level_bar(levels.mic_dbfs, 6)} spk {level_bar(levels.speaker_dbfs, 6)}{mute}"
             )
         if text != self._text:
-            # The bars keep their width: only a change of length (audio off, MUTED) re-lays out.
-            resized = len(text) != len(self._text)
-            self._text = text
+            previous, self._text = self._text, text
             self.set_class(levels is not None and levels.muted, "-muted")
-            self.update(text, layout=resized)
+            update_text(self, previous, text)
 
 
 class StatusBar(Horizontal):
