@@ -8,7 +8,8 @@ from typing import Any
 
 from bench.common import percentiles
 from convai_tui.core.events import BotReady, TranscriptReceived
-from convai_tui.core.session import SessionCore, SessionSettings
+from convai_tui.core.session import SessionCore
+from convai_tui.core.settings import SessionSettings
 
 
 async def _wait_for(sub: Any, predicate: Any, timeout: float) -> Any:

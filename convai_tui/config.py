@@ -18,7 +18,7 @@ from typing import Any
 import platformdirs
 
 from convai_tui.core.retry import RetryPolicy
-from convai_tui.core.session import SessionSettings
+from convai_tui.core.settings import SessionSettings
 
 log = logging.getLogger("convai_tui.config")
 

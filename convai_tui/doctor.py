@@ -26,7 +26,7 @@ from convai_tui.core.connect_api import ConnectApiClient, ConnectRequest, Connec
 from convai_tui.core.errors import ConvaiError, lookup
 from convai_tui.core.events import ParticipantInfo
 from convai_tui.core.redact import REDACTOR, redact
-from convai_tui.core.session import SessionSettings, is_loopback, validate_settings
+from convai_tui.core.settings import SessionSettings, is_loopback, validate_settings
 from convai_tui.core.transport import RoomTransport, TransportCallbacks
 
 DEFAULT_REST_URL = "https://api.convai.com"

@@ -28,7 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from convai_tui.core import events as ev  # noqa: E402
-from convai_tui.core.session import SessionCore, SessionSettings  # noqa: E402
+from convai_tui.core.session import SessionCore  # noqa: E402
+from convai_tui.core.settings import SessionSettings  # noqa: E402
 from convai_tui.core.states import SessionState  # noqa: E402
 from convai_tui.shutdown import exit_process  # noqa: E402
 

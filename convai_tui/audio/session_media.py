@@ -17,7 +17,7 @@ LEVELS_INTERVAL_S = 0.1
 
 
 class SessionAudio:
-    """Implements core.session.MediaHook; one instance lives for the whole session so mute and
+    """Implements core.media.MediaHook; one instance lives for the whole session so mute and
     push-to-talk survive reconnects."""
 
     def __init__(self, settings: AudioSettings, *, emit: Callable[[Event], None],

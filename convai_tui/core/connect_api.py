@@ -17,8 +17,8 @@ import httpx
 from convai_tui import __version__
 from convai_tui.core.errors import ConvaiError, SessionError, make_error
 from convai_tui.core.redact import REDACTOR
+from convai_tui.core.settings import MAX_CONNECT_TIMEOUT_S
 
-MAX_CONNECT_TIMEOUT_S = 120.0
 DEFAULT_CONNECT_TIMEOUT_S = 30.0
 _INVALID_SESSION_MARKERS = (
     "invalid uuid",

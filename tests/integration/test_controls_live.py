@@ -18,7 +18,8 @@ import pytest
 from convai_tui.core import controls as c
 from convai_tui.core import events as ev
 from convai_tui.core.bus import Subscription
-from convai_tui.core.session import SessionCore, SessionSettings
+from convai_tui.core.session import SessionCore
+from convai_tui.core.settings import SessionSettings
 from convai_tui.core.states import SessionState
 from convai_tui.local.character import Character
 from convai_tui.local.server import LocalStandIn

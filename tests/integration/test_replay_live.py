@@ -11,7 +11,8 @@ import pytest
 
 from convai_tui.core import events as ev
 from convai_tui.core.errors import SessionError
-from convai_tui.core.session import SessionCore, SessionSettings
+from convai_tui.core.session import SessionCore
+from convai_tui.core.settings import SessionSettings
 from convai_tui.replay import ReplaySession, load_log
 from convai_tui.sessionlog import SessionLog
 from convai_tui.ui.app import ConvaiApp

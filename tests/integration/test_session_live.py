@@ -10,7 +10,8 @@ import pytest
 from convai_tui.core import events as ev
 from convai_tui.core.bus import Subscription
 from convai_tui.core.retry import RetryPolicy
-from convai_tui.core.session import SessionCore, SessionSettings
+from convai_tui.core.session import SessionCore
+from convai_tui.core.settings import SessionSettings
 from convai_tui.core.states import SessionState, is_legal
 from convai_tui.local.server import LocalStandIn
 from tests.integration.standin_client import StandInFactory, get_json, post, standin_factory

@@ -13,7 +13,8 @@ from convai_tui.core import controls as c
 from convai_tui.core import events as ev
 from convai_tui.core.port import ControlResult
 from convai_tui.core.protocol import MAX_PACKET_BYTES
-from convai_tui.core.session import CONTROL_TYPES, SessionCore, SessionSettings
+from convai_tui.core.session import SessionCore
+from convai_tui.core.settings import CONTROL_TYPES, SessionSettings
 from convai_tui.core.states import SessionState
 from tests.unit.fakes import FakeApi, FakeTransport, drain, next_event, ok_response
 

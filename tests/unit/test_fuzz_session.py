@@ -29,7 +29,8 @@ from convai_tui.core.connect_api import (
     error_message_from_body,
 )
 from convai_tui.core.errors import CATALOGUE, ConvaiError
-from convai_tui.core.session import SessionCore, SessionSettings
+from convai_tui.core.session import SessionCore
+from convai_tui.core.settings import SessionSettings
 from convai_tui.core.states import SessionState
 from tests.unit.fakes import FakeApi, FakeTransport, next_event, ok_response
 

@@ -1,4 +1,5 @@
-"""The core and the audio library never pull in the UI toolkit.
+"""The core and the audio library never pull in the UI toolkit, and configuration never pulls
+in the WebRTC stack.
 
 Rich itself can appear: httpx imports its optional CLI (which uses Rich) whenever Rich is
 installed. Our own modules' direct imports are checked by import-linter (pyproject.toml).
@@ -10,11 +11,25 @@ import sys
 import pytest
 
 
+def _loaded_after_import(module: str, check: str) -> subprocess.CompletedProcess[str]:
+    """Import `module` in a fresh interpreter; exit 1 (printing them) if `check` lists any of
+    the loaded module names."""
+    code = (f"import sys, {module}; bad = [m for m in sorted(sys.modules) if {check}]; "
+            "print(bad); sys.exit(1 if bad else 0)")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+
+
 @pytest.mark.parametrize("module", ["convai_tui.core.session", "convai_tui.core.events",
-                                    "convai_tui.headless", "convai_tui.audio"])
+                                    "convai_tui.headless", "convai_tui.audio",
+                                    "convai_tui.cli", "convai_tui.config"])
 def test_core_imports_no_textual(module: str) -> None:
-    code = (f"import sys, {module}; bad = [m for m in sys.modules if m.split('.')[0] == "
-            "'textual' or m.startswith('convai_tui.ui')]; print(bad); sys.exit(1 if bad else 0)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=60)
+    result = _loaded_after_import(
+        module, "m.split('.')[0] == 'textual' or m.startswith('convai_tui.ui')")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("module", ["convai_tui.config", "convai_tui.core.settings"])
+def test_configuration_never_loads_livekit(module: str) -> None:
+    result = _loaded_after_import(module, "m.split('.')[0] == 'livekit'")
     assert result.returncode == 0, result.stdout + result.stderr

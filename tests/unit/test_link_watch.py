@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from convai_tui.core import events as ev
-from convai_tui.core import session as session_module
-from convai_tui.core.session import SessionCore, SessionSettings
+from convai_tui.core import link_watch
+from convai_tui.core.session import SessionCore
+from convai_tui.core.settings import SessionSettings
 from convai_tui.core.states import SessionState
 from convai_tui.core.transport import TransportCallbacks
 from tests.unit.fakes import FakeApi, FakeTransport, next_event, ok_response
@@ -37,7 +38,7 @@ class CountingTransport(FakeTransport):
 
 @pytest.fixture
 async def core(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[SessionCore]:
-    monkeypatch.setattr(session_module, "LINK_POLL_S", 0.02)
+    monkeypatch.setattr(link_watch, "LINK_POLL_S", 0.02)
     FakeTransport.instances.clear()
     FakeTransport.join_error = None
     settings = SessionSettings(connect_url="http://127.0.0.1:9", api_key="sk-test-key-123",

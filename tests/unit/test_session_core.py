@@ -12,7 +12,8 @@ from convai_tui.core.bus import Subscription
 from convai_tui.core.connect_api import ConnectResponse
 from convai_tui.core.errors import ConvaiError
 from convai_tui.core.retry import RetryPolicy
-from convai_tui.core.session import SessionCore, SessionSettings
+from convai_tui.core.session import SessionCore
+from convai_tui.core.settings import SessionSettings
 from convai_tui.core.states import SessionState, is_legal
 from tests.unit.fakes import (
     TOKEN,

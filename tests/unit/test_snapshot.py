@@ -7,7 +7,8 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from convai_tui.core.session import SessionCore, SessionSettings
+from convai_tui.core.session import SessionCore
+from convai_tui.core.settings import SessionSettings
 from convai_tui.core.snapshot import build_snapshot, default_snapshot_path, write_snapshot
 
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJzbmFwc2hvdCJ9.c25hcHNob3Qtc2lnbmF0dXJl"

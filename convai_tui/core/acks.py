@@ -1,0 +1,51 @@
+"""Matching the server's acknowledgements to the messages we sent.
+
+A server-response names only the event type it answers, not the message id, so the ids sent
+per type wait in order and each response takes the oldest. Callers that need the answer
+(send_control) wait on a future per message id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+
+from convai_tui.core.events import ServerResponseReceived
+
+PENDING_PER_TYPE = 64
+"""Ids kept per message type; older unanswered ones are forgotten (the server never answers
+some types, e.g. user_text_message)."""
+
+
+class AckTracker:
+    """Pending message ids per type and the futures of those awaited."""
+
+    def __init__(self) -> None:
+        self._pending: dict[str, deque[str]] = {}
+        self._waiters: dict[str, asyncio.Future[ServerResponseReceived]] = {}
+
+    def sent(self, msg_type: str, message_id: str) -> None:
+        """Record a message that may get a server-response."""
+        self._pending.setdefault(msg_type, deque(maxlen=PENDING_PER_TYPE)).append(message_id)
+
+    def take(self, event_type: str) -> str | None:
+        """The id a server-response for `event_type` answers (the oldest pending), if any."""
+        pending = self._pending.get(event_type)
+        return pending.popleft() if pending else None
+
+    def resolve(self, ack: ServerResponseReceived) -> None:
+        """Hand the response to whoever waits for its message id."""
+        waiter = self._waiters.get(ack.message_id) if ack.message_id else None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(ack)
+
+    async def wait(self, message_id: str, timeout_s: float) -> ServerResponseReceived:
+        """The response to `message_id`; raises TimeoutError after `timeout_s`."""
+        waiter: asyncio.Future[ServerResponseReceived] = (
+            asyncio.get_running_loop().create_future())
+        self._waiters[message_id] = waiter
+        try:
+            async with asyncio.timeout(timeout_s):
+                return await waiter
+        finally:
+            self._waiters.pop(message_id, None)
