@@ -13,11 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from convai_tui.core.bus import EventBus, Subscription
+from convai_tui.core.counters import SessionCounters
 from convai_tui.core.events import (
-    ConnectAttemptStarted,
-    ErrorRaised,
     Event,
-    MessageSent,
     ParticipantJoined,
     ParticipantLeft,
     ParticipantUpdated,
@@ -77,65 +75,40 @@ def load_log(path: Path) -> ReplayLog:
     return log
 
 
-class _Counts:
-    """Diagnostics folded from the replayed events, so the panel and snapshots have figures."""
+class _Diagnostics:
+    """diagnostics() rebuilt from the replayed events: the counters by the core's own fold
+    (so they match what the live session showed), plus the room, latency and participants."""
 
     def __init__(self) -> None:
-        self.data: dict[str, Any] = {
-            "state": SessionState.DISCONNECTED.value, "connect_attempts": 0,
-            "successful_connections": 0, "failed_connections": 0, "reconnects": 0,
-            "errors": 0, "errors_by_category": {}, "last_connected_at": None,
-            "last_error_at": None, "last_error_code": None, "last_error_message": None,
-            "messages_sent": 0, "latency": {},
-            "room": {}, "participants": [],
-        }
+        self.counters = SessionCounters()
+        self.state = SessionState.DISCONNECTED
+        self.latency: dict[str, Any] = {}
+        self.room: dict[str, Any] = {}
         self._participants: dict[str, dict[str, Any]] = {}
-        self._connected_since: float | None = None
 
     def apply(self, event: Event) -> None:
-        d = self.data
+        self.counters.apply(event)
         if isinstance(event, SessionStateChanged):
-            d["state"] = event.new.value
-            if event.new is SessionState.RECONNECTING:
-                d["reconnects"] += 1
-            if not event.new.is_connected():
-                self._connected_since = None
-        elif isinstance(event, ConnectAttemptStarted):
-            d["connect_attempts"] += 1
+            self.state = event.new
         elif isinstance(event, RoomDetailsReceived):
-            d["room"] = {"room_url": event.room_url, "room_name": event.room_name,
+            self.room = {"room_url": event.room_url, "room_name": event.room_name,
                          "session_id": event.session_id,
                          "character_session_id": event.character_session_id,
                          "request_trace_id": event.request_trace_id}
-            d["latency"]["connect_ms"] = event.connect_ms
+            self.latency["connect_ms"] = event.connect_ms
         elif isinstance(event, RoomJoined):
-            d["successful_connections"] += 1
-            d["last_connected_at"] = event.at
-            self._connected_since = event.at
-            d["latency"]["join_ms"] = event.join_ms
-            d["room"]["local_identity"] = event.local_identity
-        elif isinstance(event, ErrorRaised):
-            err = event.error
-            d["errors"] += 1
-            d["errors_by_category"][err.category] = d["errors_by_category"].get(err.category,
-                                                                                0) + 1
-            d["last_error_at"], d["last_error_code"] = event.at, err.code
-            d["last_error_message"] = err.message
-            if err.stage.value in ("ConnectApi", "Transport") and self._connected_since is None:
-                d["failed_connections"] += 1
-        elif isinstance(event, MessageSent):
-            d["messages_sent"] += 1
+            self.latency["join_ms"] = event.join_ms
+            self.room["local_identity"] = event.local_identity
         elif isinstance(event, ParticipantJoined | ParticipantUpdated):
             self._participants[event.identity] = {"identity": event.identity,
                                                   "name": event.name, "kind": event.kind}
         elif isinstance(event, ParticipantLeft):
             self._participants.pop(event.identity, None)
-        d["participants"] = list(self._participants.values())
 
     def snapshot(self, now: float) -> dict[str, Any]:
-        out = dict(self.data)
-        out["uptime_s"] = now - self._connected_since if self._connected_since else 0.0
-        return out
+        return {"state": self.state.value, **self.counters.snapshot(now),
+                "latency": dict(self.latency), "room": dict(self.room),
+                "participants": list(self._participants.values())}
 
 
 class ReplaySession:
@@ -158,7 +131,7 @@ class ReplaySession:
         self._monotonic = monotonic
         self._bus = EventBus()
         self._state = SessionState.DISCONNECTED
-        self._counts = _Counts()
+        self._diagnostics = _Diagnostics()
         self._player: asyncio.Task[None] | None = None
         self._started_at: float | None = None
         self._last_at: float | None = None
@@ -240,7 +213,7 @@ class ReplaySession:
     def _publish(self, event: Event) -> None:
         if isinstance(event, SessionStateChanged):
             self._state = event.new
-        self._counts.apply(event)
+        self._diagnostics.apply(event)
         self._last_at = event.at
         self.published += 1
         self._bus.publish(event)
@@ -271,7 +244,7 @@ class ReplaySession:
         return False
 
     def diagnostics(self) -> dict[str, Any]:
-        out = self._counts.snapshot(self.clock())
+        out = self._diagnostics.snapshot(self.clock())
         out["replay"] = {"file": str(self.log.path), "speed": self.speed,
                          "published": self.published, "events": len(self.log.events),
                          "skipped": self.log.skipped}

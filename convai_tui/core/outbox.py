@@ -1,6 +1,6 @@
-"""Client messages into the current room: built and size-checked by protocol.py, counted,
-registered for their acknowledgement and announced as MessageSent. A failure is an error event,
-never an exception for the caller."""
+"""Client messages into the current room: built and size-checked by protocol.py, registered
+for their acknowledgement and announced as MessageSent. A failure is an error event, never an
+exception for the caller."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from convai_tui.core.acks import AckTracker
 from convai_tui.core.controls import summarize
 from convai_tui.core.errors import ConvaiError, SessionError, make_error
 from convai_tui.core.events import Event, MessageSent
-from convai_tui.core.metrics import SessionMetrics
 
 
 class DataChannel(Protocol):
@@ -22,11 +21,9 @@ class DataChannel(Protocol):
 
 
 class Outbox:
-    def __init__(self, acks: AckTracker, metrics: SessionMetrics,
-                 publish: Callable[[Event], None],
+    def __init__(self, acks: AckTracker, publish: Callable[[Event], None],
                  raise_error: Callable[[SessionError], SessionError]) -> None:
         self._acks = acks
-        self._metrics = metrics
         self._publish = publish
         self._raise = raise_error
 
@@ -43,7 +40,6 @@ class Outbox:
         except ConvaiError as exc:
             self._raise(exc.error)
             return None
-        self._metrics.messages_sent += 1
         self._acks.sent(msg_type, out.id)
         self._publish(MessageSent(message_type=msg_type, message_id=out.id,
                                   summary=summarize(msg_type, data)))

@@ -12,7 +12,6 @@ from collections.abc import Awaitable, Callable
 
 from convai_tui.core.errors import ConvaiError, ErrorStage, SessionError
 from convai_tui.core.events import Event, RetryScheduled
-from convai_tui.core.metrics import SessionMetrics
 from convai_tui.core.outcomes import Drop, End
 from convai_tui.core.retry import RetryPolicy
 from convai_tui.core.states import SessionState
@@ -27,13 +26,11 @@ class RetryLoop:
     def __init__(self, policy: RetryPolicy, attempt: Attempt, *,
                  publish: Callable[[Event], None],
                  raise_error: Callable[[SessionError], SessionError],
-                 metrics: SessionMetrics, clock: Callable[[], float],
-                 rng: random.Random) -> None:
+                 clock: Callable[[], float], rng: random.Random) -> None:
         self._policy = policy
         self._attempt = attempt
         self._publish = publish
         self._raise = raise_error
-        self._metrics = metrics
         self._clock = clock
         self._rng = rng
         self._retry_now = asyncio.Event()
@@ -55,7 +52,6 @@ class RetryLoop:
                 return None
             except ConvaiError as exc:
                 error = self._raise(exc.error)
-                self._metrics.failed_connections += 1
             if not error.recoverable:
                 return End(SessionState.ERROR, "connect_failed", error)
             if policy.uses_waiting_room(error.code):
@@ -90,7 +86,6 @@ class RetryLoop:
             except ConvaiError as exc:
                 last = self._raise(dataclasses.replace(exc.error,
                                                        stage=ErrorStage.SESSION_RECOVERY))
-                self._metrics.failed_connections += 1
             if not last.recoverable:
                 return End(SessionState.ERROR, "reconnect_failed", last)
         final = dataclasses.replace(

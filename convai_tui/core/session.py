@@ -67,7 +67,7 @@ class SessionCore:
         self._supervisor: asyncio.Task[None] | None = None
         self._outcome: asyncio.Future[Outcome] | None = None
         self._retries = RetryLoop(settings.retry, self._attempt, publish=self._publish,
-                                  raise_error=self._raise, metrics=self.metrics, clock=clock,
+                                  raise_error=self._raise, clock=clock,
                                   rng=rng or random.Random())
         self._finished = False
         self._closed = False
@@ -75,7 +75,7 @@ class SessionCore:
         self._queue = InputQueue(self._publish, limit=settings.input_queue_limit,
                                  max_age_s=settings.input_queue_max_age_s)
         self._acks = AckTracker()
-        self._outbox = Outbox(self._acks, self.metrics, self._publish, self._raise)
+        self._outbox = Outbox(self._acks, self._publish, self._raise)
         self._server = ServerMessages(self._publish, self._raise, self._resolve, clock,
                                       self._acks)
         self._participants = Roster(self._publish)
@@ -264,6 +264,7 @@ class SessionCore:
     # --- events and state ----------------------------------------------------------------------
 
     def _publish(self, event: ev.Event) -> None:
+        self.metrics.apply(event)  # the counters are a fold of exactly what is published
         self._bus.publish(event)
 
     def _set_state(self, new: SessionState, *, error: SessionError | None = None,
@@ -281,7 +282,6 @@ class SessionCore:
     def _raise(self, error: SessionError) -> SessionError:
         if self._lease.session_id and not error.session_id:
             error = dataclasses.replace(error, session_id=self._lease.session_id)
-        self.metrics.record_error(error.code, error.message, error.at)
         self._publish(ev.ErrorRaised(error=error))
         log.info("error %s: %s", error.code, error.message)
         return error
@@ -324,7 +324,6 @@ class SessionCore:
     async def _reconnect(self, drop: Drop) -> bool:
         if self._state is not SessionState.RECONNECTING:
             self._set_state(SessionState.RECONNECTING, error=drop.error, reason=drop.error.code)
-        self.metrics.reconnects += 1
         await self._lease.release()
         return await self._settle(await self._retries.reconnect(drop))
 
@@ -336,7 +335,6 @@ class SessionCore:
 
     async def _attempt(self, phase: str, attempt: int, max_attempts: int | None) -> None:
         """One /connect plus room join; on success the session is Connected."""
-        self.metrics.connect_attempts += 1
         self._publish(ev.ConnectAttemptStarted(attempt=attempt, max_attempts=max_attempts,
                                                phase=phase))
         response = await self._lease.connect()
@@ -356,9 +354,6 @@ class SessionCore:
             await self._lease.release()
             raise
         self.metrics.join_ms = join_ms
-        self.metrics.successful_connections += 1
-        self.metrics.last_connected_at = self._clock()
-        self.metrics.connected_since = self._clock()
         self._publish(ev.RoomJoined(room_name=response.room_name,
                                     local_identity=transport.local_identity,
                                     join_ms=round(join_ms, 1)))
@@ -378,7 +373,6 @@ class SessionCore:
         await self._media.detach()
         await transport.leave()
         self._participants.all_left()
-        self.metrics.connected_since = None
 
     async def _stop_supervisor(self) -> None:
         task, self._supervisor = self._supervisor, None
@@ -433,7 +427,6 @@ class SessionCore:
         # Text typed while the link was down was queued; the character is still there (the
         # room was kept), so it is sent now.
         if self._state is SessionState.RECONNECTING:
-            self.metrics.reconnects += 1
             self._set_state(SessionState.CONNECTED, reason=reason)
             self._flush_queue_soon()
 
