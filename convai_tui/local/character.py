@@ -17,48 +17,40 @@ import math
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import Any, Protocol
 
-import numpy as np
 from livekit import api, rtc
 
 from convai_tui.local import rtvi, speech
+from convai_tui.local.client_messages import (
+    BotView,
+    CharacterProfile,
+    ConversationState,
+    EndSession,
+    FollowUp,
+    ForceUserStopped,
+    InterruptTurn,
+    SendBotReady,
+    StartTurn,
+    compose_reply,
+    handle_client_packet,
+)
 from convai_tui.local.faults import Faults
 from convai_tui.local.livekit_server import LiveKitBackend
-from convai_tui.local.send_queue import SendQueueEstimate
+from convai_tui.local.task_set import TaskSet, wait_unless
+from convai_tui.local.voice_track import ECHO_QUEUE_MAX_S, VoiceTrack
 
 log = logging.getLogger(__name__)
 
-BOT_TRACK_NAME = "character-voice"
 _WORD_INTERVAL_S = 0.025
 _CLOSE_AFTER_NOTICE_S = 0.5
 """Gap between a closing notice and the room deletion, so the notice reaches the client."""
-_INTERRUPT_DEBOUNCE_S = 0.3
 _ACTIVE = 2  # ParticipantInfo.State.ACTIVE: the participant can receive data
-_ECHO_QUEUE_MAX_S = 0.02
-"""Echo mode's bound on audio waiting to be sent: WebRTC takes 10 ms every 10 ms, so frames the
-receiver hands over in a burst would otherwise stay queued, late, for the rest of the session."""
-_CONTEXT_MAX_TOKENS = 50_000
-_STATIC_MAX_TOKENS = 20_000
-_RUNTIME_MAX_TOKENS = 30_000
 
 UserAudioHook = Callable[["Character", rtc.RemoteAudioTrack, rtc.RemoteParticipant],
                          Awaitable[None]]
 """Runs for each client audio track (voice turns); it calls ``handle_user_utterance``."""
-
-
-DEFAULT_TRIGGERS = frozenset({"greet", "farewell"})
-"""Trigger names the demo character knows, as a dashboard would define them."""
-_RUN_LLM = {"true": "true", "false": "false", "auto": "auto", True: "true", False: "false"}
-
-
-@dataclass(frozen=True)
-class CharacterProfile:
-    character_id: str
-    display_name: str = "Ada"
-    triggers: frozenset[str] = DEFAULT_TRIGGERS
 
 
 class CharacterEvents(Protocol):
@@ -69,20 +61,8 @@ class CharacterEvents(Protocol):
     def request_end(self, room_name: str, reason: str) -> None: ...
 
 
-def compose_reply(user_text: str) -> str:
-    """The bot's answer; it quotes the user so tests and demos can see the round trip."""
-    quoted = " ".join(user_text.split())
-    if len(quoted) > 400:
-        quoted = quoted[:399] + "…"
-    return f'You said: "{quoted}". I\'m the local stand-in character, happy to help.'
-
-
 def _now_iso() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _token_estimate(text: str) -> int:
-    return math.ceil(len(text.split()) * 1.3)
 
 
 class _Turn:
@@ -115,28 +95,17 @@ class Character:
         self._user_audio_hook = user_audio_hook
         self.interaction_id = "int_" + uuid.uuid4().hex[:24]
         self.room = rtc.Room()
-        self._source = rtc.AudioSource(speech.SAMPLE_RATE, 1)
+        self._voice = VoiceTrack()
         self._inbox: asyncio.Queue[rtc.DataPacket] = asyncio.Queue()
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = TaskSet(log, f"bot task failed in room {room_name}")
         self._turn: _Turn | None = None
         self._greeted: set[str] = set()
         self._closing = False
-        self._last_interrupt = 0.0
-        self.echo_frames_dropped = 0
-        self._send_queue = SendQueueEstimate()
-        # Conversation state the acks report on.
-        self.tts_enabled = tts_enabled
-        self.stt_muted = False
-        """Voice turns (local/voice.py) must ignore the user's audio while this is true."""
+        self.state = ConversationState(tts_enabled=tts_enabled)
+        """What the client messages change and the acks report on (client_messages.py)."""
         self.force_user_stopped_speaking = asyncio.Event()
         """Set by ``force-user-stopped-speaking``: a voice-turn hook ends the utterance now."""
         self.turns_completed = 0
-        self.template_keys: dict[str, str] = {}
-        self.scene_metadata: list[Any] = []
-        self.dynamic_info: str | None = None
-        self._runtime_tokens = 0
-        self._context_revision = 0
-        self._usage_limit_hit = False
         self._server_error_sent = False
         # Idle clock (starts when the first client is greeted).
         self._idle_started = False
@@ -172,44 +141,49 @@ class Character:
         # The bot only listens to the user's microphone when voice turns are wired in.
         options = rtc.RoomOptions(auto_subscribe=self._user_audio_hook is not None)
         await room.connect(self._backend.ws_url, self._token(), options)
-        track = rtc.LocalAudioTrack.create_audio_track(BOT_TRACK_NAME, self._source)
+        track = self._voice.create_track()
         publish_options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
         await room.local_participant.publish_track(track, publish_options)
-        self._spawn(self._serve_inbox())
-        self._spawn(self._idle_loop())
+        self._tasks.spawn(self._serve_inbox())
+        self._tasks.spawn(self._idle_loop())
         for participant in list(room.remote_participants.values()):
             if self._is_client(participant) and participant.state == _ACTIVE:
                 self._events.client_joined(self.room_name, participant.identity)
-                self._spawn(self.greet(participant.identity))
+                self._tasks.spawn(self.greet(participant.identity))
 
     async def stop(self) -> None:
         """Leave the room and stop every task; safe to call more than once."""
         self._closing = True
-        current = asyncio.current_task()
-        tasks = [task for task in self._tasks if task is not current]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await self._tasks.cancel_all()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.room.disconnect(), 3.0)
         with contextlib.suppress(Exception):
-            await self._source.aclose()
-        if self.echo_frames_dropped:
+            await self._voice.aclose()
+        if self._voice.echo_frames_dropped:
             log.info("room %s: echo dropped %d late frames to stay within %.0f ms",
-                     self.room_name, self.echo_frames_dropped, 1000 * _ECHO_QUEUE_MAX_S)
+                     self.room_name, self._voice.echo_frames_dropped, 1000 * ECHO_QUEUE_MAX_S)
 
-    def _spawn(self, coroutine: Awaitable[Any]) -> asyncio.Task[Any]:
-        task = asyncio.ensure_future(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
+    # The conversation state under the names voice.py and the live tests read.
+    @property
+    def tts_enabled(self) -> bool:
+        return self.state.tts_enabled
 
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("bot task failed in room %s", self.room_name, exc_info=task.exception())
+    @property
+    def stt_muted(self) -> bool:
+        """Voice turns (local/voice.py) must ignore the user's audio while this is true."""
+        return self.state.stt_muted
+
+    @property
+    def template_keys(self) -> dict[str, str]:
+        return self.state.template_keys
+
+    @property
+    def scene_metadata(self) -> list[Any]:
+        return self.state.scene_metadata
+
+    @property
+    def dynamic_info(self) -> str | None:
+        return self.state.dynamic_info
 
     # -- participants ---------------------------------------------------------------------------
     @staticmethod
@@ -222,7 +196,7 @@ class Character:
     def _on_participant_active(self, participant: rtc.RemoteParticipant) -> None:
         if self._is_client(participant) and not self._closing:
             self._events.client_joined(self.room_name, participant.identity)
-            self._spawn(self.greet(participant.identity))
+            self._tasks.spawn(self.greet(participant.identity))
 
     def _on_participant_disconnected(self, participant: rtc.RemoteParticipant) -> None:
         if self._is_client(participant):
@@ -247,7 +221,7 @@ class Character:
         if hook is not None and isinstance(track, rtc.RemoteAudioTrack) and self._is_client(
             participant
         ):
-            self._spawn(hook(self, track, participant))
+            self._tasks.spawn(hook(self, track, participant))
 
     def forget(self, identity: str) -> None:
         """The client left: greet it again if it comes back."""
@@ -291,18 +265,6 @@ class Character:
         except Exception as exc:  # the room may be closing under us
             log.debug("publish_data failed in %s: %s", self.room_name, exc)
 
-    async def _ack(
-        self,
-        to: str | None,
-        event_type: str,
-        status: str,
-        message: str | None = None,
-        extras: dict[str, Any] | None = None,
-    ) -> None:
-        wrapped = self._faults.response_form == "wrapped"
-        await self.send(rtvi.server_response(event_type, status, message, extras,
-                                             wrapped=wrapped), to=to)
-
     # -- inbound ------------------------------------------------------------------------------
     async def _serve_inbox(self) -> None:
         # One consumer keeps acks in arrival order; turns run in their own tasks so an
@@ -327,206 +289,34 @@ class Character:
 
     async def _handle_packet(self, payload: bytes, sender: str | None) -> None:
         self._touch()
-        try:
-            message = rtvi.parse_client_packet(payload)
-        except rtvi.ParseFailure:
-            await self._ack(sender, "parse-error", "error", rtvi.PARSE_ERROR_MESSAGE)
-            return
-        except rtvi.MissingType as missing:
-            await self._ack(sender, "validation-error", "error", rtvi.MISSING_TYPE_MESSAGE,
-                            {"received_message": missing.received})
-            return
-        if message.type == "client-ready":
-            await self._ack(sender, "client-ready", "success", "Client ready")
-            await self._send_bot_ready(sender)
-            return
-        if message.type not in rtvi.SUPPORTED_TYPES:
-            await self._ack(sender, message.type, "error",
-                            f"Unknown message type: {message.type}",
-                            {"supported_types": list(rtvi.SUPPORTED_TYPES)})
-            return
-        if self._usage_limit_hit:
-            await self._ack(sender, message.type, "error", "Usage limit exceeded")
-            return
-        if not isinstance(message.data, dict):
-            await self._ack(sender, message.type, "error",
-                            f"Failed to process {message.type}: data must be an object")
-            return
-        handler = self._HANDLERS[message.type]
-        await handler(self, message, sender)
-
-    # Each handler sends exactly one ack, then does its work.
-    async def _on_user_text(self, message: rtvi.ClientMessage, sender: str | None) -> None:
-        text = message.data.get("text")
-        if not isinstance(text, str) or not text.strip():
-            await self._ack(sender, message.type, "error",
-                            "Failed to process user_text_message: No text provided")
-            return
-        await self._ack(sender, message.type, "success", "User text message processed",
-                        {"text": text})
-        message_id = message.data.get("message_id") or message.message_id
-        self._start_turn(compose_reply(text), echo_text=text, sender=sender,
-                         message_id=message_id if isinstance(message_id, str) else None)
-
-    async def _on_trigger(self, message: rtvi.ClientMessage, sender: str | None) -> None:
-        name = message.data.get("trigger_name")
-        text = message.data.get("trigger_message")
-        if (name is not None and not isinstance(name, str)) or (
-            text is not None and not isinstance(text, str)
-        ):
-            await self._ack(sender, message.type, "error",
-                            "Failed to process trigger-message: trigger fields must be strings")
-            return
-        extras = {"trigger_name": name, "has_speak_tag": False}
-        # Protocol §2.2: a name the character does not define is silently ignored.
-        if not text and name not in self.profile.triggers:
-            await self._ack(sender, message.type, "success",
-                            "Trigger message processed without response", extras)
-            return
-        await self._ack(sender, message.type, "success", "Trigger message processed", extras)
-        subject = text or name or ""
-        self._start_turn(f'Trigger "{subject}" received. I\'m the local stand-in character.',
-                         echo_text=None, sender=sender, message_id=None)
-
-    async def _on_template_keys(self, message: rtvi.ClientMessage, sender: str | None) -> None:
-        keys = message.data.get("template_keys")
-        if not isinstance(keys, dict) or not all(isinstance(v, str) for v in keys.values()):
-            await self._ack(sender, message.type, "error",
-                            "Failed to process update-template-keys: template_keys must map "
-                            "names to strings")
-            return
-        self.template_keys = dict(keys)
-        await self._ack(sender, message.type, "success", "Template keys updated")
-
-    async def _on_scene_metadata(self, message: rtvi.ClientMessage, sender: str | None) -> None:
-        scene = message.data.get("scene_metadata", message.data.get("metadata"))
-        if not isinstance(scene, list):
-            await self._ack(sender, message.type, "error",
-                            "Failed to process update-scene-metadata: scene_metadata must be a "
-                            "list")
-            return
-        self.scene_metadata = scene
-        await self._ack(sender, message.type, "success", "Scene metadata updated")
-
-    async def _on_dynamic_info(self, message: rtvi.ClientMessage, sender: str | None) -> None:
-        info = message.data.get("dynamic_info")
-        text = info.get("text") if isinstance(info, dict) else None
-        if not isinstance(text, str) or not text:
-            await self._ack(sender, message.type, "error", "No text provided in dynamic info")
-            return
-        self.dynamic_info = text
-        await self._ack(sender, message.type, "success", "Dynamic info updated")
-
-    async def _on_context_update(self, message: rtvi.ClientMessage, sender: str | None) -> None:
-        data = message.data
-        mode = data.get("mode", "append")
-        text = data.get("text", "")
-        raw_run_llm = data.get("run_llm", "auto")
-        run_llm = _RUN_LLM.get(raw_run_llm) if isinstance(raw_run_llm, str | bool) else None
-        if mode not in ("append", "replace", "reset") or not isinstance(text, str):
-            await self._ack(sender, message.type, "error",
-                            "Failed to process context-update: mode must be append, replace or "
-                            "reset and text a string")
-            return
-        if run_llm is None:
-            await self._ack(sender, message.type, "error",
-                            "Failed to process context-update: run_llm must be true, false or "
-                            "auto")
-            return
-        tokens = _token_estimate(text)
-        if mode == "append":
-            self._runtime_tokens += tokens
-        elif mode == "replace":
-            self._runtime_tokens = tokens
-        else:
-            self._runtime_tokens = 0
-        self._runtime_tokens = min(self._runtime_tokens, _RUNTIME_MAX_TOKENS)
-        self._context_revision += 1
-        extras: dict[str, Any] = {
-            "token_count": self._runtime_tokens,
-            "static_token_count": 0,
-            "runtime_token_count": self._runtime_tokens,
-            "max_tokens": _CONTEXT_MAX_TOKENS,
-            "static_max_tokens": _STATIC_MAX_TOKENS,
-            "runtime_max_tokens": _RUNTIME_MAX_TOKENS,
-            "remaining_tokens": _CONTEXT_MAX_TOKENS - self._runtime_tokens,
-            "revision": self._context_revision,
-            "duplicate": False,
-        }
-        if isinstance(data.get("update_id"), str):
-            extras["update_id"] = data["update_id"]
-        # "auto" leaves the decision to the server; the stand-in answers only when asked.
-        respond = run_llm == "true"
-        extras.update(requested_run_llm=run_llm, actual_run_llm=respond, llm_triggered=respond)
-        if run_llm == "auto":
-            extras["downgrade_reason"] = "auto: no response needed for a context update"
-        await self._ack(sender, message.type, "success", "Context updated", extras)
-        if respond:
-            self._start_turn(f"Noted ({mode} context). I'm the local stand-in character.",
-                             echo_text=None, sender=sender, message_id=None)
-
-    async def _on_tts_toggle(self, message: rtvi.ClientMessage, sender: str | None) -> None:
-        enabled = message.data.get("enabled")
-        if not isinstance(enabled, bool):
-            await self._ack(sender, message.type, "error",
-                            "Failed to process tts-toggle: enabled must be a boolean")
-            return
-        self.tts_enabled = enabled
-        await self._ack(sender, message.type, "success",
-                        "TTS enabled" if enabled else "TTS disabled", {"enabled": enabled})
-
-    async def _on_stt_toggle(self, message: rtvi.ClientMessage, sender: str | None) -> None:
-        muted = message.data.get("muted")
-        if not isinstance(muted, bool):
-            await self._ack(sender, message.type, "error",
-                            "Failed to process stt-toggle: muted must be a boolean")
-            return
-        self.stt_muted = muted
-        await self._ack(sender, message.type, "success",
-                        "STT muted" if muted else "STT unmuted", {"muted": muted})
-
-    async def _on_kill_pipeline(self, message: rtvi.ClientMessage, sender: str | None) -> None:
-        await self._ack(sender, message.type, "success", "Pipeline killed successfully",
-                        {"room_name": self.room_name})
-        self._end_soon("kill_pipeline")
-
-    async def _on_interrupt(self, message: rtvi.ClientMessage, sender: str | None) -> None:
-        now = time.monotonic()
-        if now - self._last_interrupt < _INTERRUPT_DEBOUNCE_S:
-            await self._ack(sender, message.type, "success",
-                            "Bot interrupt debounced (duplicate within window)")
-            return
-        self._last_interrupt = now
         turn = self._turn
-        if turn is not None and turn.task is not None and not turn.task.done():
-            turn.interrupted.set()
-            await self._ack(sender, message.type, "success", "Bot interrupted")
-        else:
-            await self._ack(sender, message.type, "success", "Bot not speaking; nothing to "
-                                                             "interrupt")
+        view = BotView(profile=self.profile, room_name=self.room_name, now=time.monotonic(),
+                       speaking=turn is not None and turn.task is not None
+                       and not turn.task.done())
+        outcome = handle_client_packet(self.state, payload, view)
+        then = outcome.then
+        if then is not None and then.before_ack:
+            await self._follow_up(then, sender)
+        ack = outcome.ack
+        wrapped = self._faults.response_form == "wrapped"
+        await self.send(rtvi.server_response(ack.event_type, ack.status, ack.message,
+                                             ack.extras, wrapped=wrapped), to=sender)
+        if then is not None and not then.before_ack:
+            await self._follow_up(then, sender)
 
-    async def _on_force_stop(self, message: rtvi.ClientMessage, sender: str | None) -> None:
-        self.force_user_stopped_speaking.set()
-        await self._ack(sender, message.type, "success", "User stopped speaking forced")
-
-    async def _on_reset_idle(self, message: rtvi.ClientMessage, sender: str | None) -> None:
-        await self._ack(sender, message.type, "success", "Idle timer reset")
-
-    _HANDLERS: ClassVar[dict[str, Callable[[Character, rtvi.ClientMessage, str | None],
-                                           Awaitable[None]]]] = {
-        "user_text_message": _on_user_text,
-        "trigger-message": _on_trigger,
-        "update-template-keys": _on_template_keys,
-        "update-scene-metadata": _on_scene_metadata,
-        "update-dynamic-info": _on_dynamic_info,
-        "context-update": _on_context_update,
-        "tts-toggle": _on_tts_toggle,
-        "stt-toggle": _on_stt_toggle,
-        "kill-pipeline": _on_kill_pipeline,
-        "interrupt-bot": _on_interrupt,
-        "force-user-stopped-speaking": _on_force_stop,
-        "reset-idle-timer": _on_reset_idle,
-    }
+    async def _follow_up(self, then: FollowUp, sender: str | None) -> None:
+        if isinstance(then, SendBotReady):
+            await self._send_bot_ready(sender)
+        elif isinstance(then, StartTurn):
+            self._start_turn(then.reply, echo_text=then.echo_text, sender=sender,
+                             message_id=then.message_id)
+        elif isinstance(then, EndSession):
+            self._end_soon(then.reason)
+        elif isinstance(then, InterruptTurn):
+            if self._turn is not None:
+                self._turn.interrupted.set()
+        elif isinstance(then, ForceUserStopped):
+            self.force_user_stopped_speaking.set()
 
     # -- turns --------------------------------------------------------------------------------
     async def handle_user_utterance(self, transcript_text: str) -> None:
@@ -548,7 +338,7 @@ class Character:
         previous = self._turn
         turn = _Turn()
         self._turn = turn
-        turn.task = self._spawn(self._run_turn(turn, previous, reply, echo_text, sender,
+        turn.task = self._tasks.spawn(self._run_turn(turn, previous, reply, echo_text, sender,
                                                message_id))
         return turn
 
@@ -566,7 +356,7 @@ class Character:
             previous.interrupted.set()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await previous.task
-        tts_mode = self._faults.tts if self.tts_enabled else "none"
+        tts_mode = self._faults.tts if self.state.tts_enabled else "none"
         # Synthesis starts now so the audio is ready by the time the text has streamed.
         speech_task = asyncio.ensure_future(speech.synthesize(reply, tts_mode))
         try:
@@ -584,7 +374,7 @@ class Character:
                 await self.send(rtvi.form_b("bot-emotion", emotion="happy", scale=2))
                 if self.turns_completed % 2 == 0:
                     await self.send(rtvi.form_b("action-response", actions=[{"name": "wave"}]))
-                pcm = await _wait_unless(speech_task, turn.interrupted)
+                pcm = await wait_unless(speech_task, turn.interrupted)
                 if pcm is not None and pcm.size:
                     await self._speak(pcm, turn)
             await self.send(rtvi.form_b("bot-turn-completed",
@@ -609,40 +399,13 @@ class Character:
     async def _speak(self, pcm: speech.Pcm, turn: _Turn) -> None:
         await self.send(rtvi.form_a("bot-tts-started"))
         await self.send(rtvi.form_b("bot-started-speaking"))
-        frame_samples = speech.FRAME_SAMPLES
-        padded = np.concatenate(
-            [pcm, np.zeros((-pcm.size) % frame_samples, dtype=np.int16)]
-        )
-        for start in range(0, padded.size, frame_samples):
-            if turn.interrupted.is_set():
-                break
-            chunk = padded[start : start + frame_samples]
-            frame = rtc.AudioFrame(chunk.tobytes(), speech.SAMPLE_RATE, 1, frame_samples)
-            await self._capture(frame)
-        # capture_frame returns once a frame is queued; wait for the queue to play out.
-        if not turn.interrupted.is_set():
-            await _wait_unless(asyncio.ensure_future(self._source.wait_for_playout()),
-                               turn.interrupted)
-        if turn.interrupted.is_set():
-            self._source.clear_queue()
-            self._send_queue.cleared()
+        await self._voice.play(pcm, turn.interrupted)
         await self.send(rtvi.form_a("bot-tts-stopped"))
         await self.send(rtvi.form_b("bot-stopped-speaking"))
 
     async def play_frame(self, frame: rtc.AudioFrame) -> None:
-        """Push one 48 kHz mono frame straight onto the voice track (voice.py's echo mode).
-
-        A frame that would take the queue beyond ``_ECHO_QUEUE_MAX_S`` is dropped, so echo
-        mode adds no delay of its own."""
-        duration_s = frame.samples_per_channel / frame.sample_rate
-        if self._send_queue.queued_s() + duration_s > _ECHO_QUEUE_MAX_S:
-            self.echo_frames_dropped += 1
-            return
-        await self._capture(frame)
-
-    async def _capture(self, frame: rtc.AudioFrame) -> None:
-        await self._source.capture_frame(frame)
-        self._send_queue.added(frame.samples_per_channel / frame.sample_rate)
+        """Push one 48 kHz mono frame straight onto the voice track (voice.py's echo mode)."""
+        await self._voice.play_frame(frame)
 
     async def _after_turn(self) -> None:
         faults = self._faults
@@ -665,7 +428,7 @@ class Character:
             await asyncio.sleep(_CLOSE_AFTER_NOTICE_S)
             self._events.request_end(self.room_name, reason)
 
-        self._spawn(end_later())
+        self._tasks.spawn(end_later())
 
     async def send_server_error(self, fatal: bool, error: str) -> None:
         await self.send(rtvi.form_a("error", {"error": error, "fatal": fatal}))
@@ -673,7 +436,7 @@ class Character:
             self._end_soon("fatal_error")
 
     async def send_usage_limit(self) -> None:
-        self._usage_limit_hit = True
+        self.state.usage_limit_hit = True
         quota_type = self._faults.quota_type
         await self.send(rtvi.form_b(
             "usage-limit-reached", quota_type=quota_type,
@@ -727,24 +490,6 @@ class Character:
             if now >= deadline:
                 await self.send_session_ending("idle_timeout")
                 return
-
-
-_T = TypeVar("_T")
-
-
-async def _wait_unless(task: asyncio.Future[_T], interrupted: asyncio.Event) -> _T | None:
-    """The task's result, or None (task cancelled) if the turn is interrupted first."""
-    waiter = asyncio.ensure_future(interrupted.wait())
-    try:
-        pending: set[asyncio.Future[Any]] = {task, waiter}
-        await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        waiter.cancel()
-        if not task.done():
-            task.cancel()
-    if not task.done() or task.cancelled() or task.exception() is not None:
-        return None
-    return task.result()
 
 
 def _chunks(reply: str) -> list[str]:

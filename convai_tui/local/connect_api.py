@@ -20,7 +20,7 @@ from typing import Any
 from aiohttp import web
 
 from convai_tui.local import validation
-from convai_tui.local.character import CharacterProfile
+from convai_tui.local.client_messages import CharacterProfile
 from convai_tui.local.faults import Faults, FaultsError
 from convai_tui.local.livekit_server import (
     ExternalLiveKit,

@@ -33,7 +33,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -45,6 +44,12 @@ from typing import Protocol
 import aiohttp
 import platformdirs
 
+from convai_tui.local.livekit_config import (
+    LiveKitPorts,
+    NoFreePorts,
+    allocate_ports,
+    config_yaml,
+)
 from convai_tui.local.signal_proxy import SignalProxy
 
 LIVEKIT_SERVER_VERSION = "v1.13.5"
@@ -118,37 +123,6 @@ class LiveKitBackend(Protocol):
     async def resume(self) -> None: ...
 
 
-# Ports are chosen below the kernel's ephemeral range (32768+ on Linux): a port that is free
-# now but ephemeral may be taken by any outgoing connection before the child binds it.
-_PORT_FLOOR = 20_000
-_PORT_CEILING = 32_000
-_handed_out: set[int] = set()
-"""Ports given to a LiveKitServer of this process; never reused while it may still bind."""
-
-
-def _bindable(port: int, kind: socket.SocketKind) -> bool:
-    # livekit-server binds some sockets on the wildcard address, so test that one.
-    with socket.socket(socket.AF_INET, kind) as sock:
-        try:
-            sock.bind(("0.0.0.0", port))
-        except OSError:
-            return False
-    return True
-
-
-def _free_ports(count: int, kind: socket.SocketKind) -> int:
-    """First of ``count`` consecutive free ports (TCP or UDP), reserved for this process."""
-    for _ in range(500):
-        start = _PORT_FLOOR + secrets.randbelow(_PORT_CEILING - _PORT_FLOOR - count)
-        candidates = range(start, start + count)
-        if any(port in _handed_out for port in candidates):
-            continue
-        if all(_bindable(port, kind) for port in candidates):
-            _handed_out.update(candidates)
-            return start
-    raise LiveKitServerError(f"could not find {count} free consecutive ports")
-
-
 def _die_with_parent() -> None:
     """In the child, before exec: get SIGKILLed if the stand-in dies without cleaning up
     (e.g. it was SIGKILLed itself), so no SFU is ever orphaned."""
@@ -159,12 +133,6 @@ def _die_with_parent() -> None:
 
 class LiveKitServer:
     """A livekit-server child bound to loopback with per-run keys. Never outlives its owner."""
-
-    # WebRTC media: each peer connection takes a port from this range (2 per participant).
-    UDP_RANGE_SIZE = 40
-    # TURN relay allocations (the web SDK forces relay-only ICE, so every media flow of such a
-    # client goes through one of these).
-    TURN_RELAY_RANGE_SIZE = 40
 
     def __init__(self, binary: Path | None = None, *, log_level: str = "info",
                  host: str = "127.0.0.1") -> None:
@@ -177,13 +145,8 @@ class LiveKitServer:
         self._api_key = "lk_" + secrets.token_hex(6)
         # livekit-server refuses secrets shorter than 32 characters.
         self._api_secret = secrets.token_urlsafe(36)
-        self._port = 0
-        self._internal_port = 0
+        self._ports = LiveKitPorts()
         self._proxy: SignalProxy | None = None
-        self._rtc_tcp_port = 0
-        self._udp_start = 0
-        self._turn_udp_port = 0
-        self._turn_relay_start = 0
         self._tempdir: tempfile.TemporaryDirectory[str] | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._log_file: object | None = None
@@ -196,11 +159,11 @@ class LiveKitServer:
 
     @property
     def ws_url(self) -> str:
-        return f"ws://{self._host}:{self._port}"
+        return f"ws://{self._host}:{self._ports.signal}"
 
     @property
     def http_url(self) -> str:
-        return f"http://{self._host}:{self._port}"
+        return f"http://{self._host}:{self._ports.signal}"
 
     @property
     def api_key(self) -> str:
@@ -220,7 +183,7 @@ class LiveKitServer:
 
     @property
     def turn_udp_port(self) -> int:
-        return self._turn_udp_port
+        return self._ports.turn_udp
 
     @property
     def running(self) -> bool:
@@ -241,57 +204,14 @@ class LiveKitServer:
         self.cleanup()
 
     def _allocate_ports(self) -> None:
-        self._port = _free_ports(1, socket.SOCK_STREAM)
-        self._internal_port = _free_ports(1, socket.SOCK_STREAM)
-        self._rtc_tcp_port = _free_ports(1, socket.SOCK_STREAM)
-        self._turn_udp_port = _free_ports(1, socket.SOCK_DGRAM)
-        self._udp_start = _free_ports(self.UDP_RANGE_SIZE, socket.SOCK_DGRAM)
-        self._turn_relay_start = _free_ports(self.TURN_RELAY_RANGE_SIZE, socket.SOCK_DGRAM)
+        try:
+            self._ports = allocate_ports()
+        except NoFreePorts as exc:
+            raise LiveKitServerError(str(exc)) from exc
 
     def _config_text(self) -> str:
-        # JSON is valid YAML, and quoting every value avoids YAML surprises with the secret.
-        return "\n".join(
-            [
-                f"port: {self._internal_port}",
-                f'bind_addresses: ["{self._host}"]',
-                "rtc:",
-                f"  tcp_port: {self._rtc_tcp_port}",
-                f"  port_range_start: {self._udp_start}",
-                f"  port_range_end: {self._udp_start + self.UDP_RANGE_SIZE - 1}",
-                f"  node_ip: {self._host}",
-                "  use_external_ip: false",
-                # pion skips the loopback interface by default: it binds its ICE sockets to
-                # the other interfaces' addresses (e.g. eth0's) and only *advertises* them as
-                # node_ip 127.0.0.1. A TURN relay then sends to 127.0.0.1:<port>, where no
-                # socket listens, and the SFU answers from eth0's address, which the relay
-                # holds no permission for -- relay-only clients (the web SDK) never connect.
-                # With this, pion also binds 127.0.0.1 sockets and that pair succeeds; the
-                # eth0 candidates stay, so host-candidate clients connect as before.
-                "  enable_loopback_candidate: true",
-                "keys:",
-                f'  "{self._api_key}": "{self._api_secret}"',
-                # Embedded TURN on loopback: Convai's web SDK joins with iceTransportPolicy
-                # "relay", so without TURN the official client cannot reach the SFU at all.
-                "turn:",
-                "  enabled: true",
-                f"  domain: {'localhost' if self._host == '127.0.0.1' else self._host}",
-                # The SFU itself is on loopback (or a private --host address); TURN refuses
-                # loopback and private peers unless allowed.
-                f"  allow_restricted_peer_cidrs: {self._restricted_peer_cidrs()}",
-                f"  udp_port: {self._turn_udp_port}",
-                f"  relay_range_start: {self._turn_relay_start}",
-                f"  relay_range_end: {self._turn_relay_start + self.TURN_RELAY_RANGE_SIZE - 1}",
-                "logging:",
-                f"  level: {self._log_level}",
-                "",
-            ]
-        )
-
-    def _restricted_peer_cidrs(self) -> str:
-        cidrs = ["127.0.0.0/8"]
-        if self._host != "127.0.0.1":
-            cidrs.append(f"{self._host}/32")
-        return "[" + ", ".join(f'"{cidr}"' for cidr in cidrs) + "]"
+        return config_yaml(host=self._host, ports=self._ports, api_key=self._api_key,
+                           api_secret=self._api_secret, log_level=self._log_level)
 
     async def start(self) -> None:
         """Start the child (first call picks ports and keys) and wait until it answers OK."""
@@ -300,7 +220,7 @@ class LiveKitServer:
         binary = self._binary or find_livekit_server()
         if self._tempdir is None:
             self._tempdir = tempfile.TemporaryDirectory(prefix="convai-standin-lk-")
-        first_start = self._port == 0
+        first_start = not self._ports.allocated
         for attempt in range(3):
             if first_start:
                 self._allocate_ports()
@@ -342,7 +262,8 @@ class LiveKitServer:
 
     async def _start_proxy(self) -> None:
         if self._proxy is None:
-            self._proxy = SignalProxy(self._port, self._internal_port, host=self._host)
+            self._proxy = SignalProxy(self._ports.signal, self._ports.internal,
+                                      host=self._host)
         await self._proxy.start()
 
     async def _wait_ready(self) -> None:
@@ -358,7 +279,7 @@ class LiveKitServer:
                         f"--- tail of {self.log_path} ---\n{self.log_tail()}"
                     )
                 with contextlib.suppress(aiohttp.ClientError, asyncio.TimeoutError):
-                    internal = f"http://{self._host}:{self._internal_port}/"
+                    internal = f"http://{self._host}:{self._ports.internal}/"
                     async with http.get(internal) as response:
                         if response.status == 200 and (await response.text()).strip() == "OK":
                             return

@@ -22,7 +22,8 @@ from typing import Any
 
 from aiohttp import web
 
-from convai_tui.local.character import DEFAULT_TRIGGERS, CharacterProfile, UserAudioHook
+from convai_tui.local.character import UserAudioHook
+from convai_tui.local.client_messages import DEFAULT_TRIGGERS, CharacterProfile
 from convai_tui.local.connect_api import StandInState, build_app
 from convai_tui.local.faults import Faults
 from convai_tui.local.livekit_server import (

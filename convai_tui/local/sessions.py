@@ -16,7 +16,6 @@ import logging
 import secrets
 import time
 import uuid
-from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -24,9 +23,11 @@ from typing import Any
 import aiohttp
 from livekit import api
 
-from convai_tui.local.character import Character, CharacterProfile, UserAudioHook
+from convai_tui.local.character import Character, UserAudioHook
+from convai_tui.local.client_messages import CharacterProfile
 from convai_tui.local.faults import Faults
 from convai_tui.local.livekit_server import LiveKitBackend
+from convai_tui.local.task_set import TaskSet
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,7 @@ class SessionManager:
         self._user_audio_hook = user_audio_hook
         self.sessions: dict[str, StandInSession] = {}
         self._rooms: dict[str, _RoomState] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = TaskSet(log, "stand-in task failed")
         self._timers: dict[str, asyncio.Task[None]] = {}
         self._lkapi: api.LiveKitAPI | None = None
         self._closed = False
@@ -180,8 +181,8 @@ class SessionManager:
             await self.end_session(session.session_id, "bot_start_failed")
             raise
         if room.poller is None:
-            room.poller = self._spawn(self._watch_room(room))
-        self._timers[session.session_id] = self._spawn(self._join_deadline(session))
+            room.poller = self._tasks.spawn(self._watch_room(room))
+        self._timers[session.session_id] = self._tasks.spawn(self._join_deadline(session))
         return session
 
     async def _start_bot(
@@ -223,10 +224,10 @@ class SessionManager:
                 continue
             session.present = False
             self._cancel_timer(session.session_id)
-            self._timers[session.session_id] = self._spawn(self._release_after_grace(session))
+            self._timers[session.session_id] = self._tasks.spawn(self._release_after_grace(session))
 
     def request_end(self, room_name: str, reason: str) -> None:
-        self._spawn(self.end_room(room_name, reason))
+        self._tasks.spawn(self.end_room(room_name, reason))
 
     def _sessions_of(self, room_name: str, identity: str) -> list[StandInSession]:
         room = self._rooms.get(room_name)
@@ -378,20 +379,9 @@ class SessionManager:
                     await asyncio.wait_for(ws.receive(), _DUPLICATE_CONNECT_S)
                     await asyncio.sleep(_DUPLICATE_STAY_S)
 
-        self._spawn(intrude())
+        self._tasks.spawn(intrude())
 
     # -- plumbing -------------------------------------------------------------------------------
-    def _spawn(self, coroutine: Awaitable[Any]) -> asyncio.Task[Any]:
-        task = asyncio.ensure_future(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("stand-in task failed", exc_info=task.exception())
-
     async def close(self) -> None:
         """End every room (clients see ROOM_DELETED) and stop all background work."""
         if self._closed:
@@ -401,12 +391,7 @@ class SessionManager:
             # Bounded: a paused or dead LiveKit must not turn Ctrl-C into a long hang.
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.end_room(name, "server_shutdown"), _CLOSE_ROOM_S)
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await self._tasks.cancel_all()
         if self._lkapi is not None:
             with contextlib.suppress(Exception):
                 await self._lkapi.aclose()
