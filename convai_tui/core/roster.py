@@ -311,7 +311,8 @@ class Roster:
             events += self.set_status(member.membership_id, MemberStatus.READY)
         elif status in (MemberStatus.FAILED.value, DISPATCH_FAILED):
             events += self.set_status(member.membership_id, MemberStatus.FAILED,
-                                      opt_str(data.get("failure_code")) or status)
+                                      opt_str(data.get("failure_code"))
+                                      or (status if status == DISPATCH_FAILED else None))
         if not events and epoch_moved:
             events.append(self.snapshot())
             return events
