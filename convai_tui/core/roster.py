@@ -62,6 +62,7 @@ class Roster:
         self._ordinal: dict[str, int] = {}
         self._clone_count: dict[str, int] = {}
         self._removed: set[str] = set()
+        self._doomed: set[str] = set()
         self._media_deadline: dict[str, float] = {}
         for info in room.characters:
             self._add(info)
@@ -168,6 +169,9 @@ class Roster:
         if epoch is None or epoch <= self.route_epoch:
             return []
         self.route_epoch = epoch
+        if active_membership_id in self._removed:
+            # A target ack overtaken by that membership's removal: the server has cleared it.
+            active_membership_id = None
         if active_membership_id == self.active_membership_id:
             return []
         previous = self.active_membership_id
@@ -207,12 +211,22 @@ class Roster:
             failure_code=member.failure_code)]
         if member.status is MemberStatus.FAILED:
             events.append(self._failure_event(member))
+        for doomed in list(self._doomed):
+            self._doomed.discard(doomed)
+            events += self.remove(doomed)
         return events
 
     def remove(self, membership_id: str) -> list[Event]:
-        """Target cleared first (if it was this one), then removed. Never empties the room."""
+        """Target cleared first (if it was this one), then removed. Never empties the room:
+        removing the last member waits until another one is known."""
         member = self._members.get(membership_id)
-        if member is None or len(self._members) <= 1:
+        if member is None:
+            return []
+        if len(self._members) <= 1:
+            # Messages from different senders can overtake each other: the removal of the
+            # last known member arrived before the member that replaces it. Keep it until then.
+            self._doomed.add(membership_id)
+            self._removed.add(membership_id)
             return []
         events: list[Event] = []
         if self.active_membership_id == membership_id:

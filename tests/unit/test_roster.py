@@ -157,6 +157,11 @@ def test_the_roster_never_becomes_empty() -> None:
     roster.remove("m1")
     roster.remove("m2")
     assert roster.remove("m3") == [] and len(roster.members) == 1
+    # The removal overtook the member that replaces it: applied once that one is known.
+    events = roster.insert(member("m4", "bob"))
+    assert types(events) == ["character_added", "character_status", "character_removed"]
+    assert [m.membership_id for m in roster.members] == ["m4"]
+    assert roster.on_character_status({"membership_id": "m3", "character_id": "ada"}) == []
 
 
 def test_unknown_lifecycle_messages_are_not_attributed() -> None:
