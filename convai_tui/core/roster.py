@@ -88,6 +88,31 @@ class Roster:
             member = self.get(self._by_identity.get(participant_identity))
         return member
 
+    def attribute(self, data: Mapping[str, Any], sender: str | None) -> Membership | None:
+        """The instance an inbound message (transcript, speaking, emotion, action…) is from:
+        its `membership_id` (or `about.membership_id`), then the packet's sender identity."""
+        about = data.get("about")
+        mid = opt_str(data.get("membership_id")) or (
+            opt_str(about.get("membership_id")) if isinstance(about, Mapping) else None)
+        return self.resolve(mid, sender)
+
+    def participant_kind(self, identity: str, local_identity: str | None) -> str:
+        """Seeds/001's participant kinds: local_player, character (an instance's media
+        identity) or remote_player (another human, e.g. `human:{speaker_id}`)."""
+        if identity == local_identity:
+            return "local_player"
+        return "character" if self.resolve(None, identity) is not None else "remote_player"
+
+    def find(self, spec: str) -> Membership | None:
+        """A membership by id, or by its 1-based position (`--target 2`, number keys)."""
+        spec = spec.strip()
+        member = self.get(spec)
+        if member is None and spec.isdigit():
+            members = self.members
+            index = int(spec) - 1
+            member = members[index] if 0 <= index < len(members) else None
+        return member
+
     @property
     def initial(self) -> Membership:
         """The membership flagged initial, else the first one (Unity SDK fallback)."""

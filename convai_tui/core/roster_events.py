@@ -9,6 +9,7 @@ events. Each event's `to_json()` is its headless JSON line; the documented keys 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -56,6 +57,7 @@ class Membership:
             "character_id": self.character_id,
             "name": self.display_name,
             "character_session_id": self.character_session_id,
+            "session_id": self.session_id,
             "participant_identity": self.participant_identity,
             "is_initial": self.is_initial,
             "status": self.status.value,
@@ -189,3 +191,63 @@ ROSTER_EVENT_TYPES: tuple[type[Event], ...] = (
     RosterChanged, CharacterStatusChanged, CharacterAdded, CharacterRemoved,
     InteractionTargetChanged, RoomRebindStateChanged, RosterCommandFailed,
 )
+
+_BY_TYPE: dict[str, type[Event]] = {cls.TYPE: cls for cls in ROSTER_EVENT_TYPES}
+
+
+def _opt(value: Any) -> str | None:
+    return str(value) if value is not None else None
+
+
+def membership_from_json(data: Mapping[str, Any]) -> Membership:
+    return Membership(
+        membership_id=str(data["membership_id"]), character_id=str(data["character_id"]),
+        display_name=str(data.get("name") or data["character_id"]),
+        character_session_id=_opt(data.get("character_session_id")),
+        session_id=_opt(data.get("session_id")),
+        participant_identity=_opt(data.get("participant_identity")),
+        is_initial=bool(data.get("is_initial")),
+        provisioning_status=_opt(data.get("provisioning_status")),
+        status=MemberStatus(str(data.get("status") or "starting")),
+        failure_code=_opt(data.get("failure_code")))
+
+
+def roster_event_from_json(data: Mapping[str, Any]) -> Event | None:
+    """The room event a `to_json()` line describes (for replaying a session log); None when
+    the type is not a room event. Raises ValueError when it is one but malformed."""
+    cls = _BY_TYPE.get(str(data.get("type")))
+    if cls is None:
+        return None
+    try:
+        at = float(data["ts"])
+        if cls is RosterChanged:
+            return RosterChanged(
+                room_session_id=str(data["room_session_id"]),
+                active_membership_id=_opt(data.get("active_membership_id")),
+                route_epoch=int(data["route_epoch"]), roster_epoch=int(data["roster_epoch"]),
+                partial_dispatch=bool(data.get("partial_dispatch")),
+                ready=bool(data.get("ready")),
+                members=tuple(membership_from_json(m) for m in data["members"]), at=at)
+        if cls is CharacterStatusChanged:
+            return CharacterStatusChanged(membership_id=str(data["membership_id"]),
+                                          status=MemberStatus(str(data["status"])),
+                                          failure_code=_opt(data.get("failure_code")), at=at)
+        if cls in (CharacterAdded, CharacterRemoved):
+            return cls(member=membership_from_json(data), at=at)  # type: ignore[call-arg]
+        if cls is InteractionTargetChanged:
+            return InteractionTargetChanged(previous=_opt(data.get("previous")),
+                                            current=_opt(data.get("current")),
+                                            route_epoch=int(data["route_epoch"]), at=at)
+        if cls is RoomRebindStateChanged:
+            return RoomRebindStateChanged(
+                outcome=RebindOutcome(str(data["outcome"])), requested=_opt(data.get("requested")),
+                active=_opt(data.get("active")),
+                reconnect_required=bool(data.get("reconnect_required")),
+                previous=_opt(data.get("previous")),
+                requested_membership_id=_opt(data.get("requested_membership_id")),
+                active_membership_id=_opt(data.get("active_membership_id")), at=at)
+        return RosterCommandFailed(command=str(data["command"]),
+                                   command_id=str(data["command_id"]), code=str(data["code"]),
+                                   message=str(data.get("message") or ""), at=at)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"malformed {cls.TYPE} event: {exc}") from None

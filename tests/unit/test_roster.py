@@ -243,3 +243,22 @@ def test_without_a_usable_active_membership_the_initial_one_is_the_target(
     roster = Roster(info)
     assert roster.active_membership_id == "b"
     assert roster.get("a").display_name == "ada"  # type: ignore[union-attr]
+
+
+def test_inbound_messages_are_attributed_by_membership_then_sender() -> None:
+    roster = three_room()
+    assert roster.attribute({"membership_id": "m3", "text": "hi"}, "p-m1").membership_id == "m3"  # type: ignore[union-attr]
+    assert roster.attribute({"about": {"membership_id": "m2"}}, None).membership_id == "m2"  # type: ignore[union-attr]
+    assert roster.attribute({"text": "hi"}, "p-m3").membership_id == "m3"  # type: ignore[union-attr]
+    assert roster.attribute({"character_id": "ada", "text": "hi"}, None) is None
+    assert roster.attribute({"text": "hi"}, "human:someone") is None
+
+
+def test_participant_kinds_and_target_lookup_by_id_or_position() -> None:
+    roster = three_room()
+    assert roster.participant_kind("human:me", "human:me") == "local_player"
+    assert roster.participant_kind("p-m3", "human:me") == "character"
+    assert roster.participant_kind("human:other", "human:me") == "remote_player"
+    assert roster.find("m2").membership_id == "m2"  # type: ignore[union-attr]
+    assert roster.find("3").membership_id == "m3"  # type: ignore[union-attr]
+    assert roster.find("0") is None and roster.find("4") is None and roster.find("ada") is None
