@@ -46,6 +46,16 @@ class RoomPolicy:
     enabled: bool = True
     roster_limit: int = DEFAULT_ROSTER_LIMIT
     dispatch_fail: frozenset[str] = frozenset()
+    slow_ready: Mapping[str, float] = field(default_factory=dict)
+    """Character id → seconds before its instances report ready (default `ready_delay_s`)."""
+    ready_delay_s: float = 0.2
+    drop_acks: frozenset[str] = frozenset()
+    """Command types whose ack never comes (exercises the client's ack timeouts)."""
+    stale_acks: bool = False
+    """After each successful ack, send the previous ack of that type again (a stale epoch)."""
+
+    def ready_delay(self, character_id: str) -> float:
+        return self.slow_ready.get(character_id, self.ready_delay_s)
 
 
 @dataclass
@@ -117,6 +127,7 @@ class RoomRoster:
         self.partial_dispatch = False
         self._new_id = new_id
         self._seen: dict[str, tuple[str, list[Outgoing]]] = {}
+        self._last_ack: dict[str, Outgoing] = {}
 
     # -- creating and joining -----------------------------------------------------------
     @classmethod
@@ -237,6 +248,23 @@ class RoomRoster:
         if command_id is not None:
             self._seen[command_id] = (json.dumps(data, sort_keys=True), answer)
 
+    def _with_faults(self, event_type: str, answer: list[Outgoing]) -> list[Outgoing]:
+        """Apply the ack faults: drop the ack, or follow it with the previous (stale) one."""
+        ack = answer[0] if answer and answer[0].message.get("type") == "server-response" \
+            else None
+        if ack is None:
+            return answer
+        rest = answer[1:]
+        if event_type in self.policy.drop_acks:
+            return rest
+        out = [ack]
+        if ack.message.get("status") == "success":
+            previous = self._last_ack.get(event_type)
+            self._last_ack[event_type] = ack
+            if self.policy.stale_acks and previous is not None:
+                out.append(previous)
+        return out + rest
+
     def handle_interaction_target(self, sender: str, command_id: str | None,
                                   data: Any) -> list[Outgoing]:
         replay = self._replayed(command_id, data, TARGET, sender)
@@ -244,7 +272,7 @@ class RoomRoster:
             return replay
         answer = self._interaction_target(sender, command_id, data)
         self._remember(command_id, data, answer)
-        return answer
+        return self._with_faults(TARGET, answer)
 
     def _interaction_target(self, sender: str, command_id: str | None,
                             data: Any) -> list[Outgoing]:
@@ -294,7 +322,7 @@ class RoomRoster:
             return replay
         answer = self._roster_update(sender, command_id, data, known)
         self._remember(command_id, data, answer)
-        return answer
+        return self._with_faults(ROSTER_UPDATE, answer)
 
     def _roster_update(self, sender: str, command_id: str | None, data: Any,
                        known: Container[str]) -> list[Outgoing]:

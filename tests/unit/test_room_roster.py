@@ -251,3 +251,30 @@ def test_join_by_room_session_id_or_shared_key() -> None:
     with pytest.raises(RoomRefused) as exc:
         directory.add(create(["ada"], shared_session_key="key-1"))
     assert exc.value.status == 409
+
+
+def _target(room: RoomRoster, command_id: str, target: str | None) -> list[Any]:
+    return room.handle_interaction_target(OWNER, command_id, {
+        "room_session_id": room.room_session_id, "target_membership_id": target,
+        "expected_route_epoch": room.route_epoch})
+
+
+def test_fault_an_ack_that_never_comes_still_applies_the_change() -> None:
+    room = create(["ada", "bob"], policy=RoomPolicy(drop_acks=frozenset({"interaction-target"})))
+    second = list(room.instances)[1]
+    assert _target(room, "t", second) == []
+    assert room.active_membership_id == second and room.route_epoch == 1
+
+
+def test_fault_a_stale_epoch_ack_follows_each_fresh_one() -> None:
+    room = create(["ada", "bob"], policy=RoomPolicy(stale_acks=True))
+    first, second = list(room.instances)
+    [fresh] = _target(room, "t1", second)
+    fresh2, stale = _target(room, "t2", first)
+    assert extras([fresh2])["route_epoch"] == 2
+    assert stale.message == fresh.message and extras([stale])["route_epoch"] == 1
+
+
+def test_fault_slow_readiness_for_one_character() -> None:
+    policy = RoomPolicy(slow_ready={"bob": 8.0})
+    assert policy.ready_delay("bob") == 8.0 and policy.ready_delay("ada") == 0.2

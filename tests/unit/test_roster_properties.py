@@ -137,13 +137,13 @@ pair_actions = st.one_of(
 class Wire:
     """The stand-in's room and the client's roster, with reordering queues between them."""
 
-    def __init__(self, characters: list[str]) -> None:
+    def __init__(self, characters: list[str], *, stale_acks: bool = False) -> None:
         ids = count(1)
+        policy = RoomPolicy(roster_limit=6, dispatch_fail=frozenset({"cy"}),
+                            stale_acks=stale_acks)
         self.room = RoomRoster.create(
             {"characters": [{"character_id": c} for c in characters], "end_user_id": "u"},
-            owner=OWNER, known=KNOWN, policy=RoomPolicy(roster_limit=6,
-                                                        dispatch_fail=frozenset({"cy"})),
-            new_id=lambda: f"x{next(ids)}")
+            owner=OWNER, known=KNOWN, policy=policy, new_id=lambda: f"x{next(ids)}")
         info = parse_room_response(self.room.connect_fields())
         assert info is not None
         self.roster = Roster(info)
@@ -248,10 +248,12 @@ def _ack_epoch(payload: bytes) -> int | None:
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.sampled_from(sorted(KNOWN)), min_size=1, max_size=4),
-       st.lists(pair_actions, max_size=60))
+       st.lists(pair_actions, max_size=60), st.booleans())
 def test_client_and_stand_in_agree_whatever_the_interleaving(
-        characters: list[str], actions: list[tuple[Any, ...]]) -> None:
-    wire = Wire(characters)
+        characters: list[str], actions: list[tuple[Any, ...]], stale_acks: bool) -> None:
+    """Whatever the order, duplicates and the stand-in's stale-ack fault: once every message
+    is through, the client's room is the stand-in's room."""
+    wire = Wire(characters, stale_acks=stale_acks)
     for action in actions:
         wire.step(action)
     wire.settle()
