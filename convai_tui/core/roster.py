@@ -98,10 +98,12 @@ class Roster:
 
     def participant_kind(self, identity: str, local_identity: str | None) -> str:
         """Seeds/001's participant kinds: local_player, character (an instance's media
-        identity) or remote_player (another human, e.g. `human:{speaker_id}`)."""
+        identity) or remote_player (another human, who joins as `human:{speaker_id}`)."""
         if identity == local_identity:
             return "local_player"
-        return "character" if self.resolve(None, identity) is not None else "remote_player"
+        if self.resolve(None, identity) is None and identity.startswith("human:"):
+            return "remote_player"
+        return "character"  # a bot whose membership may not be known yet
 
     def find(self, spec: str) -> Membership | None:
         """A membership by id, or by its 1-based position (`--target 2`, number keys)."""
@@ -206,7 +208,10 @@ class Roster:
 
     # -- membership changes ---------------------------------------------------------------
     def _add(self, info: MemberInfo) -> Membership | None:
-        if info.membership_id in self._members or info.membership_id in self._removed:
+        if info.membership_id in self._members:
+            self._enrich(info)
+            return None
+        if info.membership_id in self._removed:
             return None
         failed = info.provisioning_status == DISPATCH_FAILED
         count = self._clone_count.get(info.character_id, 0) + 1
@@ -224,6 +229,20 @@ class Roster:
             self._by_identity[member.participant_identity] = member.membership_id
         self._rename()
         return self._members[member.membership_id]
+
+    def _enrich(self, info: MemberInfo) -> None:
+        """A second announcement of a known membership fills in what the first one lacked
+        (a `character-status` may not carry the participant identity; the ack does)."""
+        member = self._members[info.membership_id]
+        filled = dataclasses.replace(
+            member,
+            participant_identity=member.participant_identity or info.participant_identity,
+            session_id=member.session_id or info.session_id,
+            character_session_id=member.character_session_id or info.character_session_id,
+            provisioning_status=member.provisioning_status or info.provisioning_status)
+        self._members[info.membership_id] = filled
+        if filled.participant_identity and not member.participant_identity:
+            self._by_identity[filled.participant_identity] = filled.membership_id
 
     def insert(self, info: MemberInfo) -> list[Event]:
         """A membership that joined the running room: added, then its status (deduplicated:
@@ -303,13 +322,13 @@ class Roster:
             events.append(self.snapshot())
         return events
 
-    def _member_info(self, data: Mapping[str, Any], sender: str | None) -> MemberInfo | None:
+    @staticmethod
+    def _member_info(data: Mapping[str, Any]) -> MemberInfo | None:
+        """A new membership announced by a lifecycle message. Its media identity comes only
+        from the message itself: the packet's sender may be another bot of the room."""
         if not opt_str(data.get("membership_id")) or not opt_str(data.get("character_id")):
             return None
-        info = parse_member(data)
-        if info.participant_identity is None and sender:
-            info = dataclasses.replace(info, participant_identity=sender)
-        return info
+        return parse_member(data)
 
     def on_bot_ready(self, data: Mapping[str, Any], sender: str | None = None) -> list[Event]:
         """`bot-ready`: its `about` names the instance; an unknown one is inserted first."""
@@ -320,7 +339,7 @@ class Roster:
                               opt_str(about.get("participant_identity")) or sender)
         events: list[Event] = []
         if member is None:
-            info = self._member_info(about, sender)
+            info = self._member_info(about)
             if info is None:
                 return []
             events += self.insert(info)
@@ -338,7 +357,7 @@ class Roster:
         member = self.resolve(opt_str(data.get("membership_id")), sender)
         events: list[Event] = []
         if member is None:
-            info = self._member_info(data, sender)
+            info = self._member_info(data)
             if info is None:
                 return [self.snapshot()] if epoch_moved else []
             events += self.insert(info)

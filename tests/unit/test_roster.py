@@ -138,6 +138,16 @@ def test_character_status_for_an_unknown_membership_inserts_it_first() -> None:
     assert [m.membership_id for m in roster.members].count("m4") == 1
 
 
+def test_a_later_announcement_fills_in_the_media_identity() -> None:
+    roster = three_room()
+    roster.on_character_status({"membership_id": "m4", "character_id": "bob",
+                                "status": "starting"})
+    assert roster.get("m4").participant_identity is None  # type: ignore[union-attr]
+    roster.apply_roster_ack({"added": [{"membership_id": "m4", "character_id": "bob",
+                                        "participant_identity": "p4"}], "roster_epoch": 1})
+    assert roster.resolve(None, "p4").membership_id == "m4"  # type: ignore[union-attr]
+
+
 def test_removing_the_target_clears_it_first_then_removes() -> None:
     roster = three_room()
     events = roster.on_character_removed({"membership_id": "m1", "roster_epoch": 1})
@@ -259,6 +269,7 @@ def test_participant_kinds_and_target_lookup_by_id_or_position() -> None:
     assert roster.participant_kind("human:me", "human:me") == "local_player"
     assert roster.participant_kind("p-m3", "human:me") == "character"
     assert roster.participant_kind("human:other", "human:me") == "remote_player"
+    assert roster.participant_kind("bot-not-yet-listed", "human:me") == "character"
     assert roster.find("m2").membership_id == "m2"  # type: ignore[union-attr]
     assert roster.find("3").membership_id == "m3"  # type: ignore[union-attr]
     assert roster.find("0") is None and roster.find("4") is None and roster.find("ada") is None
