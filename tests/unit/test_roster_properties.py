@@ -12,17 +12,9 @@ from hypothesis import strategies as st
 
 from convai_tui.core.events import Event
 from convai_tui.core.multi_config import CharacterSpec
-from convai_tui.core.multi_connect import parse_room_response
-from convai_tui.core.protocol import parse_inbound
-from convai_tui.core.roster import Roster
-from convai_tui.core.roster_commands import OutboundCommand, RosterCommands
-from convai_tui.core.roster_events import (
-    CharacterRemoved,
-    InteractionTargetChanged,
-    MemberStatus,
-)
-from convai_tui.local import rtvi
-from convai_tui.local.room_roster import RoomPolicy, RoomRoster
+from convai_tui.core.roster_commands import RosterCommands
+from convai_tui.core.roster_events import CharacterRemoved, MemberStatus
+from tests.unit.room_wire import KNOWN, Wire, check_removal_order
 from tests.unit.rooms import Clock, three_room
 
 MIDS = ["m1", "m2", "m3", "m4", "m5", "m6"]
@@ -43,19 +35,6 @@ client_actions = st.one_of(
     st.tuples(st.just("removed"), st.sampled_from(MIDS), epoch),
     st.tuples(st.just("tick"), st.floats(0, 20)),
 )
-
-
-def check_removal_order(events: list[Event], active_before: str | None) -> None:
-    """A removed target is cleared (target-changed to none) right before it is removed."""
-    active = active_before
-    for index, event in enumerate(events):
-        if isinstance(event, InteractionTargetChanged):
-            assert event.previous == active
-            active = event.current
-        if isinstance(event, CharacterRemoved) and event.member.membership_id == active_before:
-            previous = events[index - 1]
-            assert isinstance(previous, InteractionTargetChanged)
-            assert (previous.previous, previous.current) == (active_before, None)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -118,9 +97,6 @@ def test_no_stale_ack_moves_the_target_and_the_roster_never_empties(
 
 
 # -- the client and the stand-in, in-process ------------------------------------------------
-OWNER = "human:owner"
-KNOWN = {"ada", "bob", "cy"}
-
 pair_actions = st.one_of(
     st.tuples(st.just("target"), st.integers(0, 9) | st.none()),
     st.tuples(st.just("add"), st.sampled_from(sorted(KNOWN))),
@@ -132,118 +108,6 @@ pair_actions = st.one_of(
     st.tuples(st.just("replay"), st.integers(0, 9)),
     st.tuples(st.just("tick"), st.sampled_from([1.0, 5.0, 11.0, 16.0])),
 )
-
-
-class Wire:
-    """The stand-in's room and the client's roster, with reordering queues between them."""
-
-    def __init__(self, characters: list[str], *, stale_acks: bool = False) -> None:
-        ids = count(1)
-        policy = RoomPolicy(roster_limit=6, dispatch_fail=frozenset({"cy"}),
-                            stale_acks=stale_acks)
-        self.room = RoomRoster.create(
-            {"characters": [{"character_id": c} for c in characters], "end_user_id": "u"},
-            owner=OWNER, known=KNOWN, policy=policy, new_id=lambda: f"x{next(ids)}")
-        info = parse_room_response(self.room.connect_fields())
-        assert info is not None
-        self.roster = Roster(info)
-        self.clock = Clock()
-        cmd_ids = count(1)
-        self.cmds = RosterCommands(self.roster, clock=self.clock,
-                                   new_id=lambda: f"c{next(cmd_ids)}")
-        self.to_server: list[OutboundCommand] = []
-        self.sent: list[OutboundCommand] = []
-        self.to_client: list[bytes] = []
-        self.acks: list[bytes] = []
-
-    def pick(self, index: int | None) -> str | None:
-        members = self.roster.members
-        return None if index is None else members[index % len(members)].membership_id
-
-    def send(self, command: OutboundCommand | None) -> None:
-        if command is not None:
-            self.to_server.append(command)
-            self.sent.append(command)
-
-    def serve(self, command: OutboundCommand) -> None:
-        room = self.room
-        # The command crosses the wire as bytes, parsed the way the stand-in's bot parses.
-        parsed = rtvi.parse_client_packet(rtvi.encode(command.message()))
-        if parsed.type == "interaction-target":
-            out = room.handle_interaction_target(OWNER, parsed.message_id, parsed.data)
-        else:
-            out = room.handle_roster_update(OWNER, parsed.message_id, parsed.data, KNOWN)
-        self.to_client += [rtvi.encode(o.message) for o in out if o.to in (None, OWNER)]
-
-    def deliver(self, payload: bytes) -> list[Event]:
-        message = parse_inbound(payload)
-        data = message.data
-        if message.type == "server-response":
-            self.acks.append(payload)
-            extras = data.get("extras")
-            return self.cmds.on_server_response(
-                str(data.get("event_type")), str(data.get("status")), data.get("message"),
-                extras if isinstance(extras, dict) else None) or []
-        if message.type == "bot-ready":
-            return self.roster.on_bot_ready(data)
-        if message.type == "character-status":
-            return self.roster.on_character_status(data)
-        if message.type == "character-removed":
-            return self.roster.on_character_removed(data)
-        raise AssertionError(f"unexpected {message.type}")
-
-    def step(self, action: tuple[Any, ...]) -> None:
-        kind = action[0]
-        roster, room = self.roster, self.room
-        active, route = roster.active_membership_id, roster.route_epoch
-        if kind == "target":
-            self.send(self.cmds.set_target(self.pick(action[1])).command)
-        elif kind == "add":
-            self.send(self.cmds.update_roster(add=[CharacterSpec(action[1])]).command)
-        elif kind == "remove":
-            self.send(self.cmds.update_roster(remove=[self.pick(action[1]) or ""],
-                                              replacement_target=self.pick(action[2])).command)
-        elif kind == "ready" and room.instances:
-            mid = list(room.instances)[action[1] % len(room.instances)]
-            self.to_client += [rtvi.encode(o.message) for o in room.mark_ready(mid)]
-        elif kind == "serve" and self.to_server:
-            self.serve(self.to_server.pop(action[1] % len(self.to_server)))
-        elif kind == "resend" and self.sent:
-            self.serve(self.sent[action[1] % len(self.sent)])
-        elif kind in ("deliver", "replay"):
-            queue = self.to_client if kind == "deliver" else list(self.acks)
-            if queue:
-                payload = queue[action[1] % len(queue)]
-                if kind == "deliver":
-                    self.to_client.remove(payload)
-                stale = _ack_epoch(payload)
-                events = self.deliver(payload)
-                check_removal_order(events, active)
-                if stale is not None and stale <= route:
-                    assert roster.active_membership_id == active, "a stale ack moved the target"
-        elif kind == "tick":
-            self.clock.advance(action[1])
-            self.cmds.poll()
-        assert roster.members and room.instances, "a roster became empty"
-        assert roster.route_epoch <= room.route_epoch
-        assert roster.roster_epoch <= room.roster_epoch
-
-    def settle(self) -> None:
-        while self.to_server or self.to_client:
-            while self.to_server:
-                self.serve(self.to_server.pop(0))
-            while self.to_client:
-                self.deliver(self.to_client.pop(0))
-
-
-def _ack_epoch(payload: bytes) -> int | None:
-    message = parse_inbound(payload)
-    if message.type != "server-response" or message.data.get("event_type") != (
-            "interaction-target"):
-        return None
-    extras = message.data.get("extras") or {}
-    value = extras.get("route_epoch")
-    return value if extras.get("success") and isinstance(value, int) else None
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
