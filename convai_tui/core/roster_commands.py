@@ -97,6 +97,12 @@ def _ack_code(status: str, message: str | None, extras: Mapping[str, Any]) -> st
     return status if status and status not in _SUCCESS else "rejected"
 
 
+def _answers(pending: _Pending | None, command_id: object) -> bool:
+    """Whether an ack answers the pending command: its `command_id`, or none at all (a bare
+    error ack, e.g. a validation error, can only be answering what we sent)."""
+    return pending is not None and command_id in (pending.command.id, None)
+
+
 class RosterCommands:
     """The two command gates over one `Roster`; `clock` is monotonic seconds (injected)."""
 
@@ -229,7 +235,7 @@ class RosterCommands:
     def _on_target_ack(self, ok: bool, status: str, message: str | None,
                        extras: Mapping[str, Any], command_id: object) -> list[Event]:
         pending = self._target
-        ours = pending is not None and command_id == pending.command.id
+        ours = _answers(pending, command_id)
         if ours:
             self._target = None
         events: list[Event] = []
@@ -256,7 +262,7 @@ class RosterCommands:
     def _on_roster_ack(self, ok: bool, status: str, message: str | None,
                        extras: Mapping[str, Any], command_id: object) -> list[Event]:
         pending = self._cast
-        ours = pending is not None and command_id == pending.command.id
+        ours = _answers(pending, command_id)
         if ours:
             self._cast = None
         if ok:

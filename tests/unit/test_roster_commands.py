@@ -245,3 +245,14 @@ def test_rebind_outcomes_decided_before_any_message(
 def test_a_connected_multi_character_room_sends_a_command_instead() -> None:
     assert rebind_before_send(SessionState.CONNECTED, multi_character_room=True,
                               requested="bob", active="ada") is None
+
+
+def test_a_bare_error_ack_without_command_id_answers_the_pending_command() -> None:
+    cmds, _ = commands()
+    cmds.update_roster(remove=["m2"])
+    events = cmds.on_server_response("character-roster-update", "error", "bad payload", None)
+    [failed] = events or []
+    assert isinstance(failed, RosterCommandFailed) and failed.code == "error"
+    assert failed.message == "bad payload" and cmds.roster_in_flight is None
+    # With nothing pending, a stranger's error changes nothing.
+    assert cmds.on_server_response("character-roster-update", "error", "x", None) == []
