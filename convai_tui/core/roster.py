@@ -59,6 +59,7 @@ class Roster:
         self._names: dict[str, str] = dict(names or {})
         self._members: dict[str, Membership] = {}
         self._by_identity: dict[str, str] = {}
+        self._by_sid: dict[str, str] = {}
         self._ordinal: dict[str, int] = {}
         self._clone_count: dict[str, int] = {}
         self._removed: set[str] = set()
@@ -80,21 +81,27 @@ class Roster:
         return self._members.get(membership_id) if membership_id else None
 
     def resolve(self, membership_id: str | None = None,
-                participant_identity: str | None = None) -> Membership | None:
-        """The membership a message belongs to: by membership id, then participant identity;
-        never by character id. None = do not attribute it to anyone."""
+                participant_identity: str | None = None,
+                participant_sid: str | None = None) -> Membership | None:
+        """The membership a message belongs to: by membership id, then participant identity,
+        then the transport participant id bound when its media appeared; never by character
+        id. None = do not attribute it to anyone."""
         member = self.get(membership_id)
         if member is None and participant_identity:
             member = self.get(self._by_identity.get(participant_identity))
+        if member is None and participant_sid:
+            member = self.get(self._by_sid.get(participant_sid))
         return member
 
-    def attribute(self, data: Mapping[str, Any], sender: str | None) -> Membership | None:
+    def attribute(self, data: Mapping[str, Any], sender: str | None,
+                  sender_sid: str | None = None) -> Membership | None:
         """The instance an inbound message (transcript, speaking, emotion, action…) is from:
-        its `membership_id` (or `about.membership_id`), then the packet's sender identity."""
+        its `membership_id` (or `about.membership_id`), then the packet's sender identity,
+        then the sender's participant id."""
         about = data.get("about")
         mid = opt_str(data.get("membership_id")) or (
             opt_str(about.get("membership_id")) if isinstance(about, Mapping) else None)
-        return self.resolve(mid, sender)
+        return self.resolve(mid, sender, sender_sid)
 
     def participant_kind(self, identity: str, local_identity: str | None) -> str:
         """Seeds/001's participant kinds: local_player, character (an instance's media
@@ -282,6 +289,8 @@ class Roster:
         self._media_deadline.pop(membership_id, None)
         if member.participant_identity:
             self._by_identity.pop(member.participant_identity, None)
+        for sid in [sid for sid, mid in self._by_sid.items() if mid == membership_id]:
+            del self._by_sid[sid]
         self._rename()
         events.append(CharacterRemoved(member=member))
         return events
@@ -395,10 +404,16 @@ class Roster:
             return []
         return self._finish(self.set_status(member.membership_id, MemberStatus.READY))
 
-    def note_media(self, participant_identity: str, now: float) -> None:
-        """A track from a starting membership arms the grace wait (see MEDIA_READY_GRACE_S)."""
+    def note_media(self, participant_identity: str, now: float,
+                   participant_sid: str | None = None) -> None:
+        """A track appeared: bind the membership to its transport participant id, and if it
+        is still starting arm the grace wait (see MEDIA_READY_GRACE_S)."""
         member = self.resolve(None, participant_identity)
-        if member is not None and member.status is MemberStatus.STARTING:
+        if member is None:
+            return
+        if participant_sid:
+            self._by_sid[participant_sid] = member.membership_id
+        if member.status is MemberStatus.STARTING:
             self._media_deadline.setdefault(member.membership_id, now + MEDIA_READY_GRACE_S)
 
     def expire_media_waits(self, now: float) -> list[Event]:

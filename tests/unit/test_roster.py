@@ -264,6 +264,17 @@ def test_inbound_messages_are_attributed_by_membership_then_sender() -> None:
     assert roster.attribute({"text": "hi"}, "human:someone") is None
 
 
+def test_the_transport_participant_id_bound_by_media_is_the_last_resort() -> None:
+    roster = three_room()
+    assert roster.resolve(None, None, "PA_3") is None
+    roster.note_media("p-m3", now=0.0, participant_sid="PA_3")
+    assert roster.resolve(None, "unknown", "PA_3").membership_id == "m3"  # type: ignore[union-attr]
+    assert roster.attribute({"text": "hi"}, None, "PA_3").membership_id == "m3"  # type: ignore[union-attr]
+    assert roster.resolve("m1", "p-m2", "PA_3").membership_id == "m1"  # type: ignore[union-attr]
+    roster.remove("m3")
+    assert roster.resolve(None, None, "PA_3") is None
+
+
 def test_participant_kinds_and_target_lookup_by_id_or_position() -> None:
     roster = three_room()
     assert roster.participant_kind("human:me", "human:me") == "local_player"
