@@ -91,6 +91,37 @@ CATALOGUE_ENTRIES: tuple[CatalogueEntry, ...] = (
        "The connect URL uses plain http:// to a host that is not on this machine.",
        "Use https://, or pass --insecure-http if you really mean to send the key unencrypted.",
        "The error no longer fires on connect.", source="convai-tui"),
+    # config.* for multi-character rooms: the Unity SDK refuses these locally, before any
+    # request (docs/multi-character.md §1-2).
+    _e("config.too_many_characters", _CFG, False,
+       "A multi-character room asks for more than 50 characters; Convai rooms hold at most 50.",
+       "Pass at most 50 --character entries (or `characters` in the config file); the plan "
+       "behind the API key may allow fewer still.",
+       "The error no longer fires on connect.", source="convai-tui"),
+    _e("config.character_id_empty", _CFG, False,
+       "A character in the room has an empty id (`--character ''` or `--character :SESSION`).",
+       "Give every --character entry a character id from the Convai dashboard.",
+       "The error no longer fires on connect.", source="convai-tui"),
+    _e("config.duplicate_character_session_id", _CFG, False,
+       "Two characters in the room name the same character session id; each instance "
+       "needs its own conversation.",
+       "Give each --character ID:CHARACTER_SESSION_ID a distinct session id, or drop the "
+       "session id so that instance starts a new conversation.",
+       "The error no longer fires on connect.", source="convai-tui"),
+    _e("config.join_locator_invalid", _CFG, False,
+       "Joining a room needs exactly one locator: both --join and --join-key were given, "
+       "or neither.",
+       "Pass either --join ROOM_SESSION_ID or --join-key SHARED_SESSION_KEY, not both.",
+       "The error no longer fires on connect.", source="convai-tui"),
+    _e("config.join_with_characters", _CFG, False,
+       "Joining an existing room sends no characters; --character was given with --join or "
+       "--join-key.",
+       "Drop --character when joining: the room already has its cast.",
+       "The error no longer fires on connect.", source="convai-tui"),
+    _e("config.end_user_id_missing", _CFG, False,
+       "A multi-character room (create or join) needs a non-empty end_user_id.",
+       "Pass --end-user-id, or leave it unset to use this machine's stable default.",
+       "The error no longer fires on connect.", source="convai-tui"),
     # connection.* — the connect API or the network.
     _e("connection.connect_invalid_api_key", _API, False,
        "The API key was rejected by Convai (HTTP 401).",
@@ -235,6 +266,12 @@ CATALOGUE_ENTRIES: tuple[CatalogueEntry, ...] = (
        "The room was joined but the character never said bot-ready.",
        "Retried by reconnecting; if it persists the character's pipeline is not starting.",
        "bot_ready arrives after connect.", source="convai-tui"),
+    _e("session.initial_character_failed", _RUN, False,
+       "The room's initial character failed to start (its failure code is in the message); "
+       "the other characters may still be usable.",
+       "Pick another ready character as the target, or connect again; if the code is "
+       "dispatch_failed, check the character on the Convai dashboard.",
+       "The initial character reports ready.", source="convai-tui"),
     _e("session.input_refused", _RUN, False,
        "A message was not sent: the session cannot accept input yet, or the queue is full.",
        "Wait for the character to be ready (bot_ready), then send again.",
