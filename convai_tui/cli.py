@@ -97,6 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     _doctor_and_replay_parsers(sub)
 
+    from convai_tui.setup_command import add_setup_parser
+
+    add_setup_parser(sub)
+
     devices = sub.add_parser("devices", help="list audio input and output devices")
     devices.add_argument("--json", action="store_true", help="one JSON array on stdout")
 
@@ -128,6 +132,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_doctor(args)
         if args.command == "replay":
             return _cmd_replay(args)
+        if args.command == "setup":
+            from convai_tui.setup_command import run_setup
+
+            return run_setup(args)
     except KeyboardInterrupt:
         return 130
     parser.print_help()
