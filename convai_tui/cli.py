@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import json
 import logging
-import signal
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -19,6 +18,7 @@ from typing import Any, NoReturn
 
 from convai_tui import __version__
 from convai_tui.config import ConfigError, Settings, config_path, load_settings, state_dir
+from convai_tui.demo_standin import start_standin_process, stop_standin_process
 from convai_tui.logsetup import LogLevelError, configure_logging
 from convai_tui.shutdown import exit_process
 
@@ -272,35 +272,6 @@ async def _run_session(settings: Settings, args: argparse.Namespace) -> int:
 
 def _device(spec: str | None) -> int | str | None:
     return int(spec) if spec is not None and spec.isdigit() else spec
-
-
-def start_standin_process() -> tuple[subprocess.Popen[str], dict[str, str]]:
-    """Start `convai-tui local-server --port 0` as a child in our process group; wait for its
-    JSON line. Its logs go to a file so they never draw over the TUI."""
-    log_dir = state_dir()
-    log_dir.mkdir(parents=True, exist_ok=True)
-    stderr = open(log_dir / "local-server.log", "a", encoding="utf-8")
-    child = subprocess.Popen(
-        [sys.executable, "-m", "convai_tui", "local-server", "--port", "0"],
-        stdout=subprocess.PIPE, stderr=stderr, text=True, stdin=subprocess.DEVNULL)
-    stderr.close()
-    assert child.stdout is not None
-    line = child.stdout.readline()
-    if not line:
-        child.wait(timeout=10)
-        raise SystemExit(f"convai-tui: the local stand-in did not start (exit {child.returncode});"
-                         f" see {log_dir / 'local-server.log'}")
-    return child, json.loads(line)
-
-
-def stop_standin_process(child: subprocess.Popen[str]) -> None:
-    if child.poll() is None:
-        child.send_signal(signal.SIGTERM)
-        try:
-            child.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
 
 
 # --- doctor, replay and snapshots ------------------------------------------------------------------
