@@ -108,6 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
     cfg_sub = cfg.add_subparsers(dest="config_command", required=True)
     cfg_sub.add_parser("path", help="print where the config file is read from")
     cfg_sub.add_parser("show", help="print the effective settings (API key redacted)")
+    from convai_tui.completion import add_completion_parser
+    from convai_tui.config_commands import add_config_parsers
+
+    add_config_parsers(cfg_sub)
+    add_completion_parser(sub)
     return parser
 
 
@@ -136,6 +141,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from convai_tui.setup_command import run_setup
 
             return run_setup(args)
+        if args.command == "completion":
+            from convai_tui.completion import print_completion
+
+            return print_completion(parser, args.shell)
     except KeyboardInterrupt:
         return 130
     parser.print_help()
@@ -163,6 +172,10 @@ def _settings_from(args: argparse.Namespace) -> Settings:
 
 
 def _cmd_config(args: argparse.Namespace) -> int:
+    if args.config_command in ("init", "set", "unset"):
+        from convai_tui.config_commands import run_config_command
+
+        return run_config_command(args)
     if args.config_command == "path":
         print(config_path())
         return 0
