@@ -51,7 +51,11 @@ def run_setup(_args: argparse.Namespace | None = None) -> int:
             _say(str(exc))  # the user's own setting is wrong; building would hide that
             return 1
     else:
-        _say(f"livekit-server {binary_version(binary) or '(version unknown)'} at {binary}")
+        version = binary_version(binary)
+        _say(f"livekit-server {version or '(version unknown)'} at {binary}")
+        if version and f"v{version}" != LIVEKIT_SERVER_VERSION:
+            _say(f"note: the stand-in is tested with {LIVEKIT_SERVER_VERSION}; unset "
+                 "LIVEKIT_SERVER_BIN or take it off PATH to have this command build that one")
         print(binary)
         return 0
     try:

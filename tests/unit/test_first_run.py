@@ -103,3 +103,13 @@ def test_make_setup_is_named_only_from_a_checkout(monkeypatch: pytest.MonkeyPatc
 
 def test_this_source_tree_counts_as_a_checkout() -> None:
     assert livekit_binary.running_from_checkout()
+
+
+def test_setup_notes_a_found_binary_of_another_version(tmp_path: Path) -> None:
+    fake = tmp_path / "livekit-server"
+    fake.write_text("#!/bin/sh\necho 'livekit-server version 1.9.0'\n")
+    fake.chmod(0o755)
+    result = _cli(_clean_env(tmp_path, str(tmp_path)), "setup")
+    assert result.returncode == 0
+    assert "livekit-server 1.9.0 at" in result.stderr
+    assert "the stand-in is tested with v1.13.5" in result.stderr
