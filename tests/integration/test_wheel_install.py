@@ -108,6 +108,21 @@ def test_the_installed_cli_answers_outside_the_checkout(installed: Installed) ->
     assert completion.returncode == 0 and "complete -o bashdefault" in completion.stdout
 
 
+def test_the_installed_first_run_names_only_convai_tui_setup(installed: Installed,
+                                                             tmp_path: Path) -> None:
+    """Nothing found and no Go: the fix named is the installed command, not `make setup`."""
+    env = {k: v for k, v in installed.env.items() if k != "LIVEKIT_SERVER_BIN"}
+    env.update(XDG_CACHE_HOME=str(tmp_path / "empty-cache"), PATH=str(installed.bin))
+    for command in (["demo"], ["setup"]):
+        result = subprocess.run([str(installed.bin / "convai-tui"), *command], cwd=installed.home,
+                                env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                                text=True, timeout=60, check=False)
+        assert result.returncode == 1, (command, result.stderr)
+        assert "convai-tui setup" in result.stderr, command
+        assert "make setup" not in result.stderr, command
+    assert "Go is not installed" in result.stderr  # setup, the last one
+
+
 @dataclass
 class StandIn:
     process: subprocess.Popen[str]
