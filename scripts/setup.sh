@@ -44,10 +44,12 @@ if [ ! -f "$stamp" ]; then
 fi
 # 3. livekit-server, the same way an installed convai-tui gets it: `convai-tui setup` finds it
 #    ($LIVEKIT_SERVER_BIN, the per-user cache keyed by version, PATH) or builds the pinned
-#    release into the cache with `go install`. It prints the binary's path on stdout.
+#    release into the cache with `go install`. It prints the binary's path on stdout (nothing
+#    when there is no binary but an external LiveKit is configured through LIVEKIT_URL etc.).
 mkdir -p .tools
 lk="$(.venv/bin/convai-tui setup)"
-ln -sf "$lk" .tools/livekit-server
+[ -z "$lk" ] || ln -sf "$lk" .tools/livekit-server
 # 4. Convai's web SDK in headless Chromium, for the conformance test (tests/integration/test_web_sdk.py).
 bench/setup-webclient.sh || { [ -z "${CI:-}" ] || exit 1; say "WARNING: web-SDK harness not set up (node/npm/chromium); tests/integration/test_web_sdk.py will skip"; }
-say "ready: livekit-server $("$lk" --version 2>/dev/null | awk '{print $NF}') at $lk"
+if [ -n "$lk" ]; then say "ready: livekit-server $("$lk" --version 2>/dev/null | awk '{print $NF}') at $lk"
+else say "ready: the stand-in will use the external LiveKit at $LIVEKIT_URL"; fi
