@@ -191,3 +191,16 @@ def write_private_file(path: Path, text: str) -> None:
     with os.fdopen(fd, "w") as fh:
         fh.write(text)
     os.chmod(path, 0o600)
+
+
+def setting_names() -> list[str]:
+    """Every setting a config file may hold (the TOML keys)."""
+    return list(_FIELDS)
+
+
+def parse_setting(name: str, value: Any, source: str) -> Any:
+    """``value`` (e.g. a command-line string) as the setting's type; ConfigError naming the
+    setting and the reason when the name is unknown or the value does not fit."""
+    if name not in _FIELDS:
+        raise ConfigError(f"{source}: unknown setting {name!r}; known: {', '.join(_FIELDS)}")
+    return _coerce(name, value, source)

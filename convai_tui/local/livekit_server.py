@@ -31,7 +31,6 @@ import contextlib
 import ctypes
 import os
 import secrets
-import shutil
 import signal
 import subprocess
 import sys
@@ -42,8 +41,11 @@ from types import TracebackType
 from typing import Protocol
 
 import aiohttp
-import platformdirs
 
+# Finding (and building) the binary lives in livekit_binary.py; re-exported for the callers.
+from convai_tui.local.livekit_binary import LIVEKIT_SERVER_VERSION as LIVEKIT_SERVER_VERSION
+from convai_tui.local.livekit_binary import LiveKitServerNotFound as LiveKitServerNotFound
+from convai_tui.local.livekit_binary import find_livekit_server
 from convai_tui.local.livekit_config import (
     LiveKitPorts,
     NoFreePorts,
@@ -52,15 +54,8 @@ from convai_tui.local.livekit_config import (
 )
 from convai_tui.local.signal_proxy import SignalProxy
 
-LIVEKIT_SERVER_VERSION = "v1.13.5"
-"""The pinned livekit-server release the set-up script installs (``go install ...@v1.13.5``)."""
-
 _READY_TIMEOUT_S = 20.0
 _STOP_GRACE_S = 5.0
-
-
-class LiveKitServerNotFound(RuntimeError):
-    """No livekit-server binary in any of the places we look."""
 
 
 class LiveKitServerError(RuntimeError):
@@ -69,40 +64,6 @@ class LiveKitServerError(RuntimeError):
 
 class LiveKitControlUnsupported(RuntimeError):
     """restart/pause/resume asked of a LiveKit we do not own (an external one)."""
-
-
-def livekit_server_cache_path() -> Path:
-    """Where ``make setup`` puts the pinned binary: the per-user cache of convai-tui."""
-    return (
-        Path(platformdirs.user_cache_dir("convai-tui"))
-        / "livekit-server"
-        / LIVEKIT_SERVER_VERSION
-        / "server"
-    )
-
-
-def find_livekit_server() -> Path:
-    """Return the livekit-server binary: $LIVEKIT_SERVER_BIN, then the cache, then PATH."""
-    env_value = os.environ.get("LIVEKIT_SERVER_BIN")
-    if env_value:
-        env_path = Path(env_value)
-        if env_path.is_file() and os.access(env_path, os.X_OK):
-            return env_path
-        raise LiveKitServerNotFound(
-            f"LIVEKIT_SERVER_BIN={env_value} is not an executable file"
-        )
-    cached = livekit_server_cache_path()
-    if cached.is_file() and os.access(cached, os.X_OK):
-        return cached
-    on_path = shutil.which("livekit-server")
-    if on_path:
-        return Path(on_path)
-    raise LiveKitServerNotFound(
-        "livekit-server not found. Looked at: $LIVEKIT_SERVER_BIN (unset), "
-        f"{cached} (missing), and 'livekit-server' on PATH (missing). "
-        f"Run `make setup` to install livekit-server {LIVEKIT_SERVER_VERSION}, "
-        "or set LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET to use an external LiveKit."
-    )
 
 
 class LiveKitBackend(Protocol):

@@ -20,7 +20,7 @@ from standin_client import (
     require_livekit_server,
 )
 
-from convai_tui.local import livekit_server
+from convai_tui.local import livekit_binary, livekit_server
 from convai_tui.local.faults import Faults
 from convai_tui.local.livekit_server import (
     ExternalLiveKit,
@@ -50,13 +50,14 @@ def test_find_livekit_server_names_every_place_when_missing(
 ) -> None:
     monkeypatch.delenv("LIVEKIT_SERVER_BIN", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.setattr(livekit_server, "livekit_server_cache_path",
+    monkeypatch.setattr(livekit_binary, "livekit_server_cache_path",
                         lambda: tmp_path / "cache" / "server")
     with pytest.raises(LiveKitServerNotFound) as error:
         find_livekit_server()
     message = str(error.value)
     assert "LIVEKIT_SERVER_BIN" in message and str(tmp_path / "cache" / "server") in message
-    assert "PATH" in message and "make setup" in message
+    assert "PATH" in message and "make setup" in message  # run from the checkout
+    assert "convai-tui setup" in message
 
 
 def test_find_livekit_server_order(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -67,7 +68,7 @@ def test_find_livekit_server_order(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     cached.parent.mkdir()
     cached.write_text("#!/bin/sh\n")
     cached.chmod(cached.stat().st_mode | stat.S_IXUSR)
-    monkeypatch.setattr(livekit_server, "livekit_server_cache_path", lambda: cached)
+    monkeypatch.setattr(livekit_binary, "livekit_server_cache_path", lambda: cached)
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.setenv("LIVEKIT_SERVER_BIN", str(fake))
     assert find_livekit_server() == fake
@@ -81,9 +82,9 @@ def test_find_livekit_server_order(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
 
 
 def test_default_cache_path_is_the_pinned_version() -> None:
-    path = livekit_server.livekit_server_cache_path()
-    assert path.parts[-3:] == ("livekit-server", livekit_server.LIVEKIT_SERVER_VERSION, "server")
-    assert livekit_server.LIVEKIT_SERVER_VERSION == "v1.13.5"
+    path = livekit_binary.livekit_server_cache_path()
+    assert path.parts[-3:] == ("livekit-server", livekit_binary.LIVEKIT_SERVER_VERSION, "server")
+    assert livekit_binary.LIVEKIT_SERVER_VERSION == "v1.13.5"
 
 
 async def test_child_answers_ok_and_stop_reaps_it() -> None:
