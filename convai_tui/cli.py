@@ -318,7 +318,7 @@ def _doctor_and_replay_parsers(sub: Any) -> None:
 
 
 def _doctor_options(settings: Settings, **extra: Any) -> Any:
-    from convai_tui.doctor import DoctorOptions
+    from convai_tui.doctor_report import DoctorOptions
 
     return DoctorOptions(connect_url=settings.connect_url, api_key=settings.api_key,
                          character_id=settings.character_id,

@@ -323,14 +323,6 @@ def participant_event(
 
 
 @dataclass(frozen=True, slots=True)
-class MetricsUpdated(Event):
-    """A snapshot of the session's counters and latency figures (see core/metrics.py)."""
-
-    TYPE: ClassVar[str] = "metrics"
-    metrics: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
 class AudioLevels(Event):
     """Mic and character levels in dBFS, sampled (never per audio frame)."""
 
@@ -355,8 +347,8 @@ ALL_EVENT_TYPES: tuple[type[Event], ...] = (
     RetryCancelled, ErrorRaised, BotReady, SessionEnded, TranscriptReceived, BotActivityChanged,
     EmotionReceived, ActionsReceived, TurnCompleted, LlmNoResponse, MessageSent, InputQueued,
     InputRefused, ServerResponseReceived, IdleWarningReceived, IdleTimerReset, UsageLimitReached,
-    SessionEnding, ParticipantJoined, ParticipantLeft, ParticipantUpdated, MetricsUpdated,
-    AudioLevels, LogRecorded,
+    SessionEnding, ParticipantJoined, ParticipantLeft, ParticipantUpdated, AudioLevels,
+    LogRecorded,
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {cls.TYPE: cls for cls in ALL_EVENT_TYPES}

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from convai_tui.core import protocol
 from convai_tui.core.acks import AckTracker
+from convai_tui.core.controls import LOW_CONTEXT_TOKENS
 from convai_tui.core.disconnect_reasons import rule_for
 from convai_tui.core.errors import ConvaiError, ErrorStage, SessionError, make_error
 from convai_tui.core.events import (
@@ -22,9 +23,6 @@ from convai_tui.core.events import (
 )
 from convai_tui.core.outcomes import Drop, End, Outcome
 from convai_tui.core.states import SessionState
-
-LOW_CONTEXT_TOKENS = 5_000
-"""Below this many remaining context tokens the context budget counts as low."""
 
 IDLE_GRACE_S = 2.0
 """A room closing this close to the idle deadline is the idle timeout, not a drop."""

@@ -57,7 +57,7 @@ class SessionCore:
         self.settings = settings
         REDACTOR.add_secret(settings.api_key)
         self._bus = EventBus()
-        self._lease = RoomLease(settings, api_client, self._publish)
+        self._lease = RoomLease(settings.character_session_id, api_client, self._publish)
         self._transport_factory = transport_factory
         self._media = SessionMedia(media, self._publish, self._raise)
         self._clock = clock
@@ -337,7 +337,7 @@ class SessionCore:
         """One /connect plus room join; on success the session is Connected."""
         self._publish(ev.ConnectAttemptStarted(attempt=attempt, max_attempts=max_attempts,
                                                phase=phase))
-        response = await self._lease.connect()
+        response = await self._lease.connect(self.settings)
         self.metrics.connect_ms = response.elapsed_ms
         self._outcome = asyncio.get_running_loop().create_future()
         self._readiness.reset()

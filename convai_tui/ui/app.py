@@ -375,7 +375,6 @@ class ConvaiApp(App[int]):
         if reason is not None:
             self.monitor.flash_input_hint(f"Not sent: {reason}")
             return
-        self.model.begin_send(text)
         self._send(text)
 
     @work(group="session-commands", exit_on_error=False)
@@ -383,13 +382,11 @@ class ConvaiApp(App[int]):
         try:
             outcome = await self.session.send_text(text)
         except Exception as exc:
-            self.model.finish_send(self.clock(), text, accepted=False)
             self.report_ui_error("sending a message", exc)
             return
         screen = self.monitor
         field = screen.query_one("#message-input", Input)
         accepted = outcome.status in ("sent", "queued")
-        self.model.finish_send(self.clock(), text, accepted=accepted)
         if accepted:
             if field.value.strip() == text:
                 field.value = ""

@@ -53,7 +53,6 @@ SAMPLES: list[ev.Event] = [
     ev.participant_event(ev.ParticipantJoined, INFO),
     ev.participant_event(ev.ParticipantLeft, INFO),
     ev.participant_event(ev.ParticipantUpdated, INFO),
-    ev.MetricsUpdated(metrics={"errors": 1, "latency": {"join_ms": 4.0}}, at=T0),
     ev.AudioLevels(mic_dbfs=-20.0, speaker_dbfs=None, muted=False, at=T0),
     ev.LogRecorded(level="warning", category="server", message="x", at=T0),
 ]
