@@ -202,7 +202,8 @@ def _init(args: argparse.Namespace, prompts: Prompts) -> int:
 
 async def _check_connect(settings: Settings) -> tuple[bool, str]:
     """One real /connect and /disconnect (the doctor's probe), as a line for the user."""
-    from convai_tui.doctor import DoctorOptions, probe_connect, release_session
+    from convai_tui.doctor import probe_connect, release_session
+    from convai_tui.doctor_report import DoctorOptions
 
     options = DoctorOptions(connect_url=settings.connect_url, api_key=settings.api_key,
                             character_id=settings.character_id,
