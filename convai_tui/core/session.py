@@ -57,12 +57,14 @@ from convai_tui.core.events import (
     UsageLimitReached,
     participant_event,
 )
+from convai_tui.core.link_stats import LinkSampler, LinkThresholds
 from convai_tui.core.metrics import SessionMetrics
 from convai_tui.core.port import ControlResult, SendOutcome, SessionInfo
 from convai_tui.core.redact import REDACTOR, redact_token
 from convai_tui.core.retry import RetryPolicy
 from convai_tui.core.states import SessionState, is_legal
 from convai_tui.core.transport import RoomTransport, TransportCallbacks, log_room_details
+from convai_tui.core.turn_timing import TurnTimer
 
 log = logging.getLogger("convai_tui.session")
 
@@ -89,6 +91,8 @@ class SessionSettings:
     link_stall_s: float | None = 5.0
     """No packet at all from the LiveKit server for this long while Connected → Reconnecting
     until packets flow again (LiveKit's own ping timeout is 15 s); None turns the watch off."""
+    link: LinkThresholds = field(default_factory=LinkThresholds)
+    """When the sampled link counts as degraded (transport.link_degraded)."""
 
 
 class MediaHook(Protocol):
@@ -205,6 +209,8 @@ class SessionCore:
         self._link_task: asyncio.Task[None] | None = None
         self._link_stalled = False
         self._sdk_reconnecting = False
+        self.link = LinkSampler(self._publish, self._raise, settings.link, clock)
+        self._turn_timer = TurnTimer(self._publish)
 
     # --- SessionPort ---------------------------------------------------------------------------
 
@@ -352,6 +358,7 @@ class SessionCore:
         }
         snap["participants"] = [dataclasses.asdict(p) for p in self._participants.values()]
         snap["queued_inputs"] = len(self._queue)
+        snap["link"] = self.link.snapshot()
         audio_stats = getattr(self._media, "stats", None)
         if callable(audio_stats):
             try:
@@ -615,6 +622,7 @@ class SessionCore:
         if self.settings.link_stall_s and hasattr(transport, "inbound_packets"):
             self._link_task = asyncio.create_task(self._watch_link(transport),
                                                   name="convai-link-watch")
+        self.link.start(transport)
         if self._media is not None:
             try:
                 await self._media.attach(transport.room)
@@ -630,6 +638,7 @@ class SessionCore:
             link_task.cancel()
             with contextlib.suppress(BaseException):
                 await link_task
+        await self.link.stop()
         transport, self._transport = self._transport, None
         self._bot_ready = False
         self._conversation.set_activity("idle")
@@ -800,6 +809,7 @@ class SessionCore:
         self.metrics.messages_received += 1
         try:
             message = protocol.parse_inbound(payload)
+            self._turn_timer.message(message.type)
             self._dispatch(message)
         except ConvaiError as exc:
             self._raise(exc.error)
@@ -922,6 +932,7 @@ class SessionCore:
         if message_id is None:
             return self._refuse(text, "The message could not be sent (see the error log).")
         self._conversation.user_text_sent(text)
+        self._turn_timer.sent()
         return SendOutcome("sent", message_id=message_id)
 
     async def _send(self, msg_type: str, data: dict[str, Any]) -> str | None:
