@@ -28,6 +28,7 @@ from convai_tui.core.events import (
     IdleWarningReceived,
     InputQueued,
     InputRefused,
+    LinkStatsSampled,
     LlmNoResponse,
     LogRecorded,
     MessageSent,
@@ -46,10 +47,12 @@ from convai_tui.core.events import (
     SessionStateChanged,
     TranscriptReceived,
     TurnCompleted,
+    TurnTimed,
     UsageLimitReached,
 )
 from convai_tui.core.port import ControlResult
 from convai_tui.core.states import SessionState
+from convai_tui.ui.link_model import LINK_EVENT_TYPES, LinkModel
 
 FLASH_SECONDS = 3.0
 """How long a joined, left or updated participant stays highlighted."""
@@ -78,6 +81,7 @@ class Part(StrEnum):
     DIAGNOSTICS = "diagnostics"
     AUDIO = "audio"
     REQUESTS = "requests"
+    LINK = "link"
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +237,8 @@ class MonitorModel:
     tts_enabled: bool = True
     stt_muted: bool = False
     """The server ignores the user's speech (stt-toggle); typed text still goes through."""
+    link: LinkModel = field(default_factory=LinkModel)
+    """The Link view's samples, turn timings and state timeline."""
     events_applied: int = 0
     _typed: deque[tuple[float, str]] = field(default_factory=lambda: deque(maxlen=32))
     _pending: list[str] = field(default_factory=list)
@@ -254,9 +260,10 @@ class MonitorModel:
         """Fold one event in; returns the parts of the screen it changed."""
         self.events_applied += 1
         handler = _HANDLERS.get(type(event))
-        if handler is None:
-            return set()
-        return handler(self, event)
+        changed = handler(self, event) if handler is not None else set()
+        if type(event) in LINK_EVENT_TYPES and self.link.apply(event):
+            changed.add(Part.LINK)
+        return changed
 
     # --- things the UI itself records ------------------------------------------------------------
 
@@ -723,6 +730,10 @@ def _on_log(m: MonitorModel, e: LogRecorded) -> set[Part]:
     return {Part.DIAGNOSTICS}
 
 
+def _on_link(m: MonitorModel, e: LinkStatsSampled | TurnTimed) -> set[Part]:
+    return set()  # only the Link view shows these: `apply` folds them into `m.link`
+
+
 _HANDLERS: dict[type[Event], _Handler] = {
     SessionStateChanged: _on_state,
     ConnectAttemptStarted: _on_attempt,
@@ -753,6 +764,8 @@ _HANDLERS: dict[type[Event], _Handler] = {
     MetricsUpdated: _on_metrics,
     AudioLevels: _on_audio,
     LogRecorded: _on_log,
+    LinkStatsSampled: _on_link,
+    TurnTimed: _on_link,
 }
 
 
