@@ -96,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_local_server_arguments(local)
 
     _doctor_and_replay_parsers(sub)
+    from convai_tui.report import add_report_parser
+
+    add_report_parser(sub)
 
     devices = sub.add_parser("devices", help="list audio input and output devices")
     devices.add_argument("--json", action="store_true", help="one JSON array on stdout")
@@ -128,6 +131,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_doctor(args)
         if args.command == "replay":
             return _cmd_replay(args)
+        if args.command == "report":
+            from convai_tui.report import cmd_report
+
+            return cmd_report(args)
     except KeyboardInterrupt:
         return 130
     parser.print_help()

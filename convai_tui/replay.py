@@ -17,6 +17,7 @@ from convai_tui.core.events import (
     ConnectAttemptStarted,
     ErrorRaised,
     Event,
+    LinkStatsSampled,
     MessageSent,
     ParticipantJoined,
     ParticipantLeft,
@@ -26,6 +27,7 @@ from convai_tui.core.events import (
     SessionStateChanged,
     event_from_json,
 )
+from convai_tui.core.link_stats import LinkHistory
 from convai_tui.core.port import ControlResult, SendOutcome, SessionInfo
 from convai_tui.core.states import SessionState
 
@@ -91,6 +93,7 @@ class _Counts:
         }
         self._participants: dict[str, dict[str, Any]] = {}
         self._connected_since: float | None = None
+        self.link = LinkHistory()
 
     def apply(self, event: Event) -> None:
         d = self.data
@@ -130,11 +133,15 @@ class _Counts:
                                                   "name": event.name, "kind": event.kind}
         elif isinstance(event, ParticipantLeft):
             self._participants.pop(event.identity, None)
+        elif isinstance(event, LinkStatsSampled):
+            self.link.add(event)
         d["participants"] = list(self._participants.values())
 
     def snapshot(self, now: float) -> dict[str, Any]:
         out = dict(self.data)
         out["uptime_s"] = now - self._connected_since if self._connected_since else 0.0
+        if self.link.samples_seen:
+            out["link"] = self.link.summary()
         return out
 
 

@@ -3,9 +3,14 @@ only while its tab is visible (the frame budget: nothing per event while hidden)
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from textual.widgets import Sparkline
+
 from convai_tui.core.errors import make_error
 from convai_tui.core.events import ErrorRaised, LinkStatsSampled, SessionStateChanged, TurnTimed
 from convai_tui.core.states import SessionState as S
+from convai_tui.replay import ReplaySession, load_log
 from convai_tui.ui.app import ConvaiApp
 from convai_tui.ui.link_model import LinkModel
 from convai_tui.ui.model import MonitorModel, Part
@@ -66,3 +71,26 @@ async def test_paints_only_while_the_link_tab_is_shown() -> None:
         await settle(pilot)
         assert view.paints >= 2
         assert app.model.link.history.samples_seen == 23
+
+
+RECORDED = Path(__file__).resolve().parent.parent / "fixtures" / "session_standin_link.jsonl"
+RECORDED_LOG = load_log(RECORDED)
+
+
+async def test_replay_draws_the_link_plots_from_a_recorded_log() -> None:
+    session = ReplaySession(RECORDED_LOG, speed=0)
+    app = ConvaiApp(session, read_only=True, clock=session.clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.action_show_tab("link")
+        for _ in range(300):
+            await pilot.pause()
+            if session.finished.is_set() and app.model.events_applied >= session.published:
+                break
+        await pilot.pause()
+        view = app.monitor.query_one(LinkView)
+        assert app.model.link.history.samples_seen == 13 and len(app.model.link.turns) == 3
+        # at most once per batch of events holding a sample or a state change, never per event
+        assert 1 <= view.paints <= 13 + 4 < session.published
+        rtt = view.query_one("#link-row-rtt-ms").query_one(Sparkline)
+        assert len(rtt.data) == 14  # the floor point, then every sample's RTT
+    await session.close()

@@ -140,7 +140,10 @@ class FigureRow(Horizontal):
         yield Static(figures_text(None, [], self.unit), classes="link-figures")
 
     def show(self, values: list[float], current: float | None) -> None:
-        self.query_one(Sparkline).data = values
+        # Sparkline scales from the data's minimum; a leading floor point (0, or -100 dBFS)
+        # anchors the scale so 1 ms against 0 ms does not fill the row.
+        floor = -100.0 if self.unit == "dB" else 0.0
+        self.query_one(Sparkline).data = [floor, *values] if values else []
         self.query_one(".link-figures", Static).update(figures_text(current, values, self.unit))
 
 
