@@ -63,13 +63,17 @@ def timeline_text(model: LinkModel, width: int, now: float) -> Text:
     start = model.first_at
     if start is None or width <= 0:
         return text.append("no session yet", style="dim")
-    span = max(now - start, 1.0)
-    step = span / width
+    step = max(now - start, 1.0) / width
+
+    def cell_of(at: float) -> int:
+        return min(width - 1, max(0, int((at - start) / step)))
+
+    marks: dict[int, str] = {cell_of(at): "✕" for at, _ in model.errors}
+    marks.update({cell_of(at): "↻" for at in model.reconnects})  # a reconnect outranks
     states = list(model.states)
-    errors = [at for at, _ in model.errors]
     index, current = 0, None
     for cell in range(width):
-        begin, end = start + cell * step, start + (cell + 1) * step
+        end = start + (cell + 1) * step
         worst = None
         while index < len(states) and states[index][0] < end:
             current = states[index][1]
@@ -77,12 +81,8 @@ def timeline_text(model: LinkModel, width: int, now: float) -> Text:
                 worst = current
             index += 1
         shown = worst or current
-        mark = " "
-        if any(begin <= at < end for at in model.reconnects):
-            mark = "↻"
-        elif any(begin <= at < end for at in errors):
-            mark = "✕"
-        text.append(mark, style=f"bold white {STATE_STYLES.get(shown, '')}" if shown else "")
+        text.append(marks.get(cell, " "),
+                    style=f"bold black {STATE_STYLES.get(shown, '')}" if shown else "")
     return text
 
 
@@ -144,7 +144,9 @@ class FigureRow(Horizontal):
         # anchors the scale so 1 ms against 0 ms does not fill the row.
         floor = -100.0 if self.unit == "dB" else 0.0
         self.query_one(Sparkline).data = [floor, *values] if values else []
-        self.query_one(".link-figures", Static).update(figures_text(current, values, self.unit))
+        # Fixed-size cells: repaint without a layout pass (the frame budget).
+        self.query_one(".link-figures", Static).update(figures_text(current, values, self.unit),
+                                                       layout=False)
 
 
 class LinkView(VerticalScroll):
@@ -185,7 +187,7 @@ class LinkView(VerticalScroll):
         self.paints += 1
         history = model.history
         latest = model.latest
-        self.query_one("#link-warning", Static).update(warning_text(model))
+        _update_if_changed(self.query_one("#link-warning", Static), warning_text(model))
         for row in self.query(FigureRow):
             if row.figure == "turn_ms":
                 turns = model.turn_series()
@@ -196,7 +198,13 @@ class LinkView(VerticalScroll):
         timeline = self.query_one(StateTimeline)
         timeline.model, timeline.now = model, max(now, model.last_at or now)
         timeline.refresh()
-        self.query_one("#link-candidate", Static).update(candidate_text(history))
+        _update_if_changed(self.query_one("#link-candidate", Static), candidate_text(history))
+
+
+def _update_if_changed(widget: Static, text: Text) -> None:
+    """These two wrap, so a change needs a layout pass; most seconds they do not change."""
+    if widget.content != text:
+        widget.update(text)
 
 
 def _legend() -> Text:
