@@ -214,3 +214,16 @@ def test_turn_timer_text_and_voice_turns() -> None:
         TurnTimed(turn=2, sent_to_first_text_ms=None, sent_to_first_audio_ms=None,
                   user_stop_to_speech_ms=750.0, at=events[1].at),
     ]
+
+
+def test_thresholds_come_from_the_config_file(tmp_path: Path) -> None:
+    from convai_tui.config import load_settings
+
+    path = tmp_path / "config.toml"
+    path.write_text("link_rtt_ms = 250\nlink_jitter_ms = 40\nlink_loss_pct = 5\n"
+                    "link_warn_relay = false\n")
+    link = load_settings({}, environ={}, path=path).session_settings().link
+    assert (link.rtt_ms, link.jitter_ms, link.loss_pct, link.relay_is_degraded) == (
+        250.0, 40.0, 5.0, False)
+    assert load_settings({}, environ={}, path=tmp_path / "none.toml").session_settings().link \
+        == LinkThresholds()
