@@ -18,7 +18,7 @@ from textual.widgets import Sparkline, Static
 from convai_tui.core.link_stats import LinkHistory
 from convai_tui.core.metrics import percentile
 from convai_tui.core.states import SessionState
-from convai_tui.ui.formatting import clock_time
+from convai_tui.ui.formatting import clock_time, duration
 from convai_tui.ui.link_model import LinkModel
 
 ROWS: tuple[tuple[str, str, str], ...] = (
@@ -109,10 +109,12 @@ def warning_text(model: LinkModel) -> Text:
     if latest is None:
         return Text("Waiting for the first sample (once a second while connected).",
                     style="dim")
+    history = model.history
+    span = (f"  plots: last {duration(latest.at - history.full[0].at + 1)} at 1 Hz", "dim")
     if latest.warnings:
-        return Text("⚠ transport.link_degraded: " + "; ".join(latest.warnings),
-                    style="bold red")
-    return Text("✓ link within thresholds", style="green")
+        return Text.assemble(("⚠ transport.link_degraded: " + "; ".join(latest.warnings),
+                              "bold red"), span)
+    return Text.assemble(("✓ link within thresholds", "green"), span)
 
 
 class StateTimeline(Widget):
