@@ -96,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_local_server_arguments(local)
 
     _doctor_and_replay_parsers(sub)
+    from convai_tui.report import add_report_parser
+
+    add_report_parser(sub)
 
     from convai_tui.setup_command import add_setup_parser
 
@@ -145,6 +148,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from convai_tui.completion import print_completion
 
             return print_completion(parser, args.shell)
+        if args.command == "report":
+            from convai_tui.report import cmd_report
+
+            return cmd_report(args)
     except KeyboardInterrupt:
         return 130
     parser.print_help()

@@ -18,7 +18,7 @@ from typing import Any
 import platformdirs
 
 from convai_tui.core.retry import RetryPolicy
-from convai_tui.core.settings import SessionSettings
+from convai_tui.core.settings import LinkThresholds, SessionSettings
 
 log = logging.getLogger("convai_tui.config")
 
@@ -66,6 +66,14 @@ class Settings:
     """Echo cancellation / noise suppression on the microphone."""
     keymap: dict[str, str] = field(default_factory=dict)
     """TUI key remapping: binding id → keys, e.g. {"retry_now": "f5"}."""
+    link_rtt_ms: float = 300.0
+    """transport.link_degraded when the selected candidate pair's round-trip time exceeds this."""
+    link_jitter_ms: float = 30.0
+    """... when inbound audio jitter exceeds this."""
+    link_loss_pct: float = 2.0
+    """... when inbound audio packet loss over the last 10 s exceeds this percentage."""
+    link_warn_relay: bool = True
+    """... when media only flows through a TURN relay."""
 
     def session_settings(self, *, character_name: str | None = None) -> SessionSettings:
         return SessionSettings(
@@ -80,6 +88,9 @@ class Settings:
             end_user_id=self.end_user_id,
             insecure_http=self.insecure_http,
             character_name=character_name,
+            link=LinkThresholds(rtt_ms=self.link_rtt_ms, jitter_ms=self.link_jitter_ms,
+                                loss_pct=self.link_loss_pct,
+                                relay_is_degraded=self.link_warn_relay),
         )
 
 

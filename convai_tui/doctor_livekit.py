@@ -144,11 +144,13 @@ async def check_webrtc(room_url: str, token: str, options: DoctorOptions,
                                  "the ICE path was not reported yet.")
     hint = ""
     if ice.startswith("relay"):
-        hint = " Direct media is blocked; TURN works but adds latency."
+        hint = (" Direct media is blocked; TURN works but adds latency (sessions warn "
+                "transport.link_degraded).")
     elif ice == "tcp":
         hint = " UDP looks blocked; media falls back to TCP."
     return Check(name, True, f"Joined the room and reached Connected in {join_ms:.0f} ms; "
-                             f"ICE uses {ice}.{hint}")
+                             f"ICE uses {ice}.{hint}",
+                 lookup("transport.link_degraded").fix if hint else "")
 
 
 async def _wait_for_ice(room: RoomTransport) -> str | None:

@@ -269,6 +269,8 @@ class ParticipantInfo:
     muted: bool = False
     speaking: bool = False
     tracks: tuple[str, ...] = ()
+    quality: str = ""
+    """LiveKit's connection quality: excellent, good, poor, lost ("" unknown)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,6 +311,7 @@ def _participant_json(kind: str, at: float, p: ParticipantInfo) -> dict[str, Any
         "muted": p.muted,
         "speaking": p.speaking,
         "tracks": list(p.tracks),
+        "quality": p.quality,
     }
 
 
@@ -333,6 +336,46 @@ class AudioLevels(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class LinkStatsSampled(Event):
+    """One second of the WebRTC link (core/link_stats.py): RTT of the selected candidate pair,
+    inbound audio jitter and loss (% over the interval), concealment, jitter-buffer delay,
+    bitrates, audio levels and the ICE path. None: not measurable in this interval."""
+
+    TYPE: ClassVar[str] = "link_stats"
+    rtt_ms: float | None = None
+    jitter_ms: float | None = None
+    loss_pct: float | None = None
+    packets_lost: int | None = None
+    packets_received: int | None = None
+    lost_in_interval: int | None = None
+    received_in_interval: int | None = None
+    concealed_samples: int | None = None
+    concealment_events: int | None = None
+    jitter_buffer_ms: float | None = None
+    bitrate_in_kbps: float | None = None
+    bitrate_out_kbps: float | None = None
+    audio_in_dbfs: float | None = None
+    audio_out_dbfs: float | None = None
+    candidate: str | None = None
+    """The selected local candidate: host/udp, srflx/udp, host/tcp, relay/udp|tcp|tls."""
+    candidate_changed: bool = False
+    warnings: tuple[str, ...] = ()
+    """The degraded-link thresholds this sample crosses (empty: healthy)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TurnTimed(Event):
+    """How long one turn took to start answering (core/turn_timing.py), in ms."""
+
+    TYPE: ClassVar[str] = "turn_timing"
+    turn: int
+    sent_to_first_text_ms: float | None = None
+    sent_to_first_audio_ms: float | None = None
+    user_stop_to_speech_ms: float | None = None
+    """Voice turns: the user stopped speaking → the character started speaking."""
+
+
+@dataclass(frozen=True, slots=True)
 class LogRecorded(Event):
     """A log line the user may want to see in the UI (already redacted)."""
 
@@ -348,7 +391,7 @@ ALL_EVENT_TYPES: tuple[type[Event], ...] = (
     EmotionReceived, ActionsReceived, TurnCompleted, LlmNoResponse, MessageSent, InputQueued,
     InputRefused, ServerResponseReceived, IdleWarningReceived, IdleTimerReset, UsageLimitReached,
     SessionEnding, ParticipantJoined, ParticipantLeft, ParticipantUpdated, AudioLevels,
-    LogRecorded,
+    LogRecorded, LinkStatsSampled, TurnTimed,
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {cls.TYPE: cls for cls in ALL_EVENT_TYPES}
@@ -403,7 +446,8 @@ def event_from_json(data: dict[str, Any]) -> Event | None:
                 identity=str(data["identity"]), name=str(data.get("name") or data["identity"]),
                 kind=str(data.get("kind") or "remote_player"), muted=bool(data.get("muted")),
                 speaking=bool(data.get("speaking")),
-                tracks=tuple(str(t) for t in data.get("tracks") or ()))
+                tracks=tuple(str(t) for t in data.get("tracks") or ()),
+                quality=str(data.get("quality") or ""))
             return cls(identity=info.identity, name=info.name, kind=info.kind,  # type: ignore[call-arg]
                        participant=info, at=at)
         kwargs: dict[str, Any] = {}

@@ -22,6 +22,7 @@ from convai_tui.core.connect_api import ConnectApiClient
 from convai_tui.core.conversation import Conversation
 from convai_tui.core.errors import ConvaiError, SessionError, make_error
 from convai_tui.core.input_queue import InputQueue
+from convai_tui.core.link_stats import LinkSampler
 from convai_tui.core.link_watch import LinkWatch
 from convai_tui.core.media import MediaHook, SessionMedia
 from convai_tui.core.metrics import SessionMetrics
@@ -37,6 +38,7 @@ from convai_tui.core.server_messages import ServerMessages
 from convai_tui.core.settings import CONTROL_TYPES, SessionSettings, validate_settings
 from convai_tui.core.states import SessionState, is_legal
 from convai_tui.core.transport import RoomTransport, TransportCallbacks
+from convai_tui.core.turn_timing import TurnTimer
 
 log = logging.getLogger("convai_tui.session")
 
@@ -83,6 +85,8 @@ class SessionCore:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._conversation = Conversation(self._publish, self.metrics)
         self._link = LinkWatch(settings.link_stall_s or 0.0, self._link_lost, self._link_back)
+        self.link = LinkSampler(self._publish, self._raise, settings.link, clock)
+        self._turn_timer = TurnTimer(self._publish)
 
     # --- SessionPort ---------------------------------------------------------------------------
 
@@ -209,6 +213,7 @@ class SessionCore:
             self._transport.local_identity if self._transport else None)
         snap["participants"] = self._participants.as_dicts()
         snap["queued_inputs"] = len(self._queue)
+        snap["link"] = self.link.snapshot()
         audio = self._media.stats()
         if audio is not None:
             snap["audio"] = audio
@@ -361,11 +366,13 @@ class SessionCore:
         self._participants.joined(transport.participants())
         self._readiness.joined()
         self._link.start(transport, lambda: self._transport is transport)
+        self.link.start(transport)
         await self._media.attach(transport.room)
 
     async def _leave_room(self) -> None:
         self._readiness.reset()
         await self._link.stop()
+        await self.link.stop()
         transport, self._transport = self._transport, None
         self._conversation.set_activity("idle")
         if transport is None:
@@ -446,6 +453,7 @@ class SessionCore:
         self.metrics.messages_received += 1
         try:
             message = protocol.parse_inbound(payload)
+            self._turn_timer.message(message.type)
             self._dispatch(message)
         except ConvaiError as exc:
             self._raise(exc.error)
@@ -481,6 +489,7 @@ class SessionCore:
         if message_id is None:
             return self._queue.refuse(text, "The message could not be sent (see the error log).")
         self._conversation.user_text_sent(text)
+        self._turn_timer.sent()
         return SendOutcome("sent", message_id=message_id)
 
     async def _send(self, msg_type: str, data: dict[str, Any]) -> str | None:

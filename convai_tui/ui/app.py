@@ -111,6 +111,14 @@ class ConvaiApp(App[int]):
             tooltip="Counters, room details and latency",
         ),
         Binding(
+            "f10",
+            "show_tab('link')",
+            "Link",
+            show=False,
+            id="view.link",
+            tooltip="The WebRTC link: RTT, jitter, loss, bitrates, levels, states, turn times",
+        ),
+        Binding(
             "f7",
             "show_tab('requests')",
             "Requests",

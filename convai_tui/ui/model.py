@@ -24,6 +24,7 @@ from convai_tui.core.events import (
     IdleWarningReceived,
     InputQueued,
     InputRefused,
+    LinkStatsSampled,
     LlmNoResponse,
     LogRecorded,
     MessageSent,
@@ -40,9 +41,11 @@ from convai_tui.core.events import (
     SessionStateChanged,
     TranscriptReceived,
     TurnCompleted,
+    TurnTimed,
     UsageLimitReached,
 )
 from convai_tui.core.states import SessionState
+from convai_tui.ui.link_model import LINK_EVENT_TYPES
 from convai_tui.ui.monitor_state import MonitorState, ui_error
 from convai_tui.ui.views import (
     FLASH_SECONDS,
@@ -90,6 +93,8 @@ class MonitorModel(MonitorState):
         handler = _HANDLERS.get(type(event))
         if handler is not None:
             changed |= handler(self, event)
+        if type(event) in LINK_EVENT_TYPES and self.link.apply(event):
+            changed.add(Part.LINK)
         return changed
 
 
@@ -417,6 +422,10 @@ def _on_log(m: MonitorModel, e: LogRecorded) -> set[Part]:
     return {Part.DIAGNOSTICS}
 
 
+def _on_link(m: MonitorModel, e: LinkStatsSampled | TurnTimed) -> set[Part]:
+    return set()  # only the Link view shows these: `apply` folds them into `m.link`
+
+
 _HANDLERS: dict[type[Event], _Handler] = {
     SessionStateChanged: _on_state,
     ConnectAttemptStarted: _on_attempt,
@@ -446,4 +455,6 @@ _HANDLERS: dict[type[Event], _Handler] = {
     ParticipantLeft: _on_participant_left,
     AudioLevels: _on_audio,
     LogRecorded: _on_log,
+    LinkStatsSampled: _on_link,
+    TurnTimed: _on_link,
 }

@@ -14,6 +14,7 @@ from convai_tui.core.errors import ErrorStage, SessionError
 from convai_tui.core.events import AudioLevels, ConnectAttemptStarted, LogRecorded
 from convai_tui.core.port import ControlResult
 from convai_tui.core.states import SessionState
+from convai_tui.ui.link_model import LinkModel
 from convai_tui.ui.views import (
     MAX_REQUEST_ROWS,
     BlockingView,
@@ -64,6 +65,8 @@ class MonitorState:
     audio: AudioLevels | None = None
     latency_ms: dict[str, float] = field(default_factory=dict)
     counters: SessionCounters = field(default_factory=SessionCounters)
+    link: LinkModel = field(default_factory=LinkModel)
+    """The Link view's samples, turn timings and state timeline."""
     """The core's own fold of the events, so the monitor counts as diagnostics() does."""
     logs: deque[LogRecorded] = field(default_factory=lambda: deque(maxlen=50))
     requests: dict[str, RequestRow] = field(default_factory=dict)

@@ -33,6 +33,7 @@ class Part(StrEnum):
     DIAGNOSTICS = "diagnostics"
     AUDIO = "audio"
     REQUESTS = "requests"
+    LINK = "link"
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from convai_tui.ui.widgets.errors import (
     filter_text,
     header_text,
 )
+from convai_tui.ui.widgets.link import LinkView
 from convai_tui.ui.widgets.overlays import BlockingBanner, RetryOverlay
 from convai_tui.ui.widgets.participants import ParticipantsTable
 from convai_tui.ui.widgets.requests import RequestsPanel
@@ -33,6 +34,7 @@ TAB_FOCUS = {
     "participants": "#participants-table",
     "diagnostics": "#diagnostics-scroll",
     "requests": "#requests-table",
+    "link": "#link-view",
 }
 
 
@@ -75,6 +77,8 @@ class MonitorScreen(Screen[None]):
                     yield DiagnosticsPanel(id="diagnostics-panel")
             with TabPane("Requests", id="requests"):
                 yield RequestsPanel(id="requests-panel")
+            with TabPane("Link", id="link"):
+                yield LinkView(id="link-view")
         yield RetryOverlay(id="retry-overlay")
         yield BlockingBanner(id="blocking-banner")
         yield Footer(id="footer", compact=True)
@@ -133,6 +137,8 @@ class MonitorScreen(Screen[None]):
             self.show_diagnostics(now)
         if Part.REQUESTS in parts:
             self.query_one(RequestsPanel).show(m.requests, m.context_budget)
+        if Part.LINK in parts and self.active_tab == "link":
+            self.query_one(LinkView).show(m.link, now)
 
     def tick(self, now: float) -> None:
         """Time-driven repaint: durations, countdowns, flashes, level meters."""
@@ -209,6 +215,8 @@ class MonitorScreen(Screen[None]):
         tab = event.pane.id or ""
         if tab == "diagnostics":
             self.show_diagnostics(self.app_now())
+        elif tab == "link":
+            self.query_one(LinkView).show(self.model.link, self.app_now())
         self.app.refresh_bindings()
 
     @property

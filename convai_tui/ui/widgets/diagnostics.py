@@ -119,7 +119,7 @@ def render_diagnostics(
         for key, value in audio.items():
             audio_table.add_row(key.replace("_", " "), _value(key, value))
 
-    known = {k for k, _ in COUNTER_KEYS} | {"room", "latency", "audio"}
+    known = {k for k, _ in COUNTER_KEYS} | {"room", "latency", "audio", "link"}  # Link tab
     other = _grid("Other")
     for key, value in data.items():
         if key not in known:

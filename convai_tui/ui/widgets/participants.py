@@ -9,7 +9,8 @@ from textual.widgets import DataTable
 from convai_tui.ui.formatting import KIND_LABELS, clock_time
 from convai_tui.ui.model import FLASH_SECONDS, ParticipantRow
 
-COLUMNS = ("identity", "name", "kind", "muted", "speaking", "tracks", "since")
+COLUMNS = ("identity", "name", "kind", "muted", "speaking", "quality", "tracks", "since")
+QUALITY_STYLES = {"excellent": "green", "good": "green", "poor": "yellow", "lost": "bold red"}
 
 
 class ParticipantsTable(DataTable[Text]):
@@ -45,11 +46,14 @@ class ParticipantsTable(DataTable[Text]):
                 info.name or "—",
                 KIND_LABELS.get(info.kind, info.kind),
                 "muted" if info.muted else "",
-                "speaking" if info.speaking else "",
+                "● speaking" if info.speaking else "",
+                info.quality or "—",
                 ", ".join(info.tracks) or "—",
                 f"{flash} {clock_time(row.changed_at)}" if flash else clock_time(row.joined_at),
             )
-            self.add_row(*(Text(c, style=style) for c in cells), key=info.identity)
+            texts = [Text(c, style=style) for c in cells]
+            texts[5].stylize(QUALITY_STYLES.get(info.quality, "dim"))  # LiveKit's own rating
+            self.add_row(*texts, key=info.identity)
 
     def _flash_style(self, flash: str) -> Style:
         if not flash:
