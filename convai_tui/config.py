@@ -65,7 +65,7 @@ class Settings:
     aec: bool = True
     """Echo cancellation / noise suppression on the microphone."""
     keymap: dict[str, str] = field(default_factory=dict)
-    """TUI key remapping: binding id → keys, e.g. {"retry_now": "f5"}."""
+    """TUI key remapping: binding id → keys, e.g. {"retry.now": "f5"}."""
 
     def session_settings(self, *, character_name: str | None = None) -> SessionSettings:
         return SessionSettings(
