@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 from rich.console import Console
 from textual.binding import Binding, BindingType
+from textual.dom import DOMNode
 from textual.widgets import Static, TabbedContent, TabPane
 
 from convai_tui.ui.app import ConvaiApp
@@ -21,7 +22,7 @@ from convai_tui.ui.widgets.transcript import TranscriptView
 from tests.ui.fake_core import T0, FakeClock, FakeSession, Step
 from tests.ui.scenarios import connect_events, settle
 
-BOUND_CLASSES: list[type] = [
+BOUND_CLASSES: list[type[DOMNode]] = [
     ConvaiApp,
     ErrorList,
     TranscriptView,
@@ -38,7 +39,7 @@ def ids(bindings: list[BindingType]) -> list[str]:
 
 
 @pytest.mark.parametrize("cls", BOUND_CLASSES, ids=lambda c: c.__name__)
-def test_help_lists_every_binding_of_every_screen(cls: type) -> None:
+def test_help_lists_every_binding_of_every_screen(cls: type[DOMNode]) -> None:
     listed = [row[0] for row in binding_rows({})]
     own = ids(cls.BINDINGS)
     assert own, f"{cls.__name__} declares no binding ids"
