@@ -27,7 +27,7 @@ from convai_tui.core.states import SessionState
 from convai_tui.ui.commands import ConvaiCommands
 from convai_tui.ui.messages import SessionEventsReceived, SessionStreamEnded
 from convai_tui.ui.model import MonitorModel, Part, ui_error
-from convai_tui.ui.registry import APP_BINDINGS, DIAGNOSTICS_TAB, ERRORS_TAB
+from convai_tui.ui.registry import APP_BINDINGS, DIAGNOSTICS_TAB, ERRORS_TAB, key_hint
 from convai_tui.ui.safety import guarded
 from convai_tui.ui.screens.controls import ConfirmScreen, ControlForm
 from convai_tui.ui.screens.doctor import CheckRow, DoctorScreen
@@ -323,7 +323,8 @@ class ConvaiApp(App[int]):
     @guarded("push-to-talk")
     def action_push_to_talk(self) -> None:
         talking = self.session.toggle_push_to_talk()
-        self.notify("Talk now (f9 ends your turn)" if talking else "Microphone closed",
+        end_key = key_hint(self.keymap, "audio.push-to-talk")
+        self.notify(f"Talk now ({end_key} ends your turn)" if talking else "Microphone closed",
                     timeout=2)
 
     def action_dismiss_blocking(self) -> None:

@@ -3,7 +3,7 @@
 The app, the monitor screen, the command palette and the help screen all derive from these
 tables (harlequin's `actions.py`), so a tab id or a binding is written once. Adding a tab: a
 `Tab` here, its pane in `screens/monitor.py`, and the widget that fills it.
-This module imports nothing of the UI, so every layer above may use it.
+It imports nothing of the UI but `formatting`, so every layer above may use it.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from textual.binding import Binding, BindingType
+
+from convai_tui.ui.formatting import key_label
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,3 +268,8 @@ def default_keys(binding_id: str) -> str:
             if isinstance(binding, Binding) and binding.id == binding_id:
                 return binding.key
     raise KeyError(binding_id)
+
+
+def key_hint(keymap: dict[str, str], binding_id: str) -> str:
+    """The first key a binding is on, `keymap` applied, as a user would type it (esc, ?)."""
+    return key_label(keymap, binding_id, default_keys(binding_id))

@@ -13,7 +13,7 @@ from textual.widgets import Static, TabbedContent, TabPane
 
 from convai_tui.ui.app import ConvaiApp
 from convai_tui.ui.commands import monitor_commands
-from convai_tui.ui.registry import BINDING_SECTIONS, TABS, default_keys
+from convai_tui.ui.registry import BINDING_SECTIONS, TABS, default_keys, key_hint
 from convai_tui.ui.screens.controls import ConfirmScreen, ControlForm
 from convai_tui.ui.screens.doctor import DoctorScreen
 from convai_tui.ui.screens.help import HelpScreen, binding_rows
@@ -102,3 +102,9 @@ async def test_help_screen_shows_the_doctor_form_and_confirm_keys_by_section() -
     for binding_id in ("doctor.rerun", "form.cancel", "confirm.yes", "confirm.no"):
         assert binding_id in text
     assert "ctrl+t" in text
+
+
+def test_key_hints_come_from_the_registry_with_the_keymap_applied() -> None:
+    assert key_hint({}, "retry.cancel") == "esc"
+    assert key_hint({}, "app.help") == "f1"
+    assert key_hint({"audio.push-to-talk": "f10,ctrl+t"}, "audio.push-to-talk") == "f10"

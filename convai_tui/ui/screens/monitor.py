@@ -12,7 +12,6 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 
-from convai_tui.ui.formatting import key_label
 from convai_tui.ui.model import MonitorModel, Part
 from convai_tui.ui.registry import (
     DIAGNOSTICS_TAB,
@@ -22,7 +21,7 @@ from convai_tui.ui.registry import (
     SESSION_TAB,
     TABS,
     TABS_BY_ID,
-    default_keys,
+    key_hint,
 )
 from convai_tui.ui.widgets.banners import ActivityLine, EndedBanner, IdleBanner, PinnedError
 from convai_tui.ui.widgets.diagnostics import DiagnosticsPanel, merged
@@ -33,7 +32,12 @@ from convai_tui.ui.widgets.errors import (
     filter_text,
     header_text,
 )
-from convai_tui.ui.widgets.overlays import BlockingBanner, RetryOverlay
+from convai_tui.ui.widgets.overlays import (
+    BlockingBanner,
+    RetryOverlay,
+    blocking_keys_hint,
+    retry_keys_hint,
+)
 from convai_tui.ui.widgets.participants import ParticipantsTable
 from convai_tui.ui.widgets.requests import RequestsPanel
 from convai_tui.ui.widgets.status import AudioMeters, StatusBar, ids_text
@@ -96,18 +100,9 @@ class MonitorScreen(Screen[None]):
 
     def on_mount(self) -> None:
         keymap: dict[str, str] = getattr(self.app, "keymap", {})
-
-        def key(binding_id: str) -> str:
-            return key_label(keymap, binding_id, default_keys(binding_id))
-
-        self.query_one(RetryOverlay).keys_hint = (
-            f"{key('retry.now')} retry now · {key('retry.cancel')} cancel"
-        )
-        self.query_one(BlockingBanner).keys_hint = (
-            f"No automatic reconnect. {key('blocking.dismiss')}: dismiss"
-            f" · {key('app.quit')}: quit"
-        )
-        self.query_one(DiagnosticsPanel).reveal_key = key("diagnostics.reveal-token")
+        self.query_one(RetryOverlay).keys_hint = retry_keys_hint(keymap)
+        self.query_one(BlockingBanner).keys_hint = blocking_keys_hint(keymap)
+        self.query_one(DiagnosticsPanel).reveal_key = key_hint(keymap, "diagnostics.reveal-token")
         self.ready = True
         if self.app.is_headless:
             self.query_one("#message-input", Input).cursor_blink = False
