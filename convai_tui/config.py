@@ -65,7 +65,7 @@ class Settings:
     aec: bool = True
     """Echo cancellation / noise suppression on the microphone."""
     keymap: dict[str, str] = field(default_factory=dict)
-    """TUI key remapping: binding id → keys, e.g. {"retry_now": "f5"}."""
+    """TUI key remapping: binding id → keys, e.g. {"retry.now": "f5"}."""
     link_rtt_ms: float = 300.0
     """transport.link_degraded when the selected candidate pair's round-trip time exceeds this."""
     link_jitter_ms: float = 30.0

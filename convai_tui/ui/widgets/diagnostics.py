@@ -16,6 +16,7 @@ from textual.widgets import Static
 
 from convai_tui.ui.formatting import clock_time, duration, ms, redact
 from convai_tui.ui.model import MonitorModel
+from convai_tui.ui.registry import key_hint
 
 COUNTER_KEYS = (
     ("connect_attempts", "connect attempts"),
@@ -88,7 +89,7 @@ def merged(model: MonitorModel, diag: Mapping[str, Any], now: float) -> dict[str
 
 
 def render_diagnostics(
-    data: Mapping[str, Any], *, reveal_token: bool, reveal_key: str = "t"
+    data: Mapping[str, Any], *, reveal_token: bool, reveal_key: str
 ) -> RenderableType:
     counters = _grid("Connections")
     for key, label in COUNTER_KEYS:
@@ -139,7 +140,7 @@ class DiagnosticsPanel(Static):
         super().__init__("", id=id)
         self.data: dict[str, Any] = {}
         self.token_revealed = False
-        self.reveal_key = "t"
+        self.reveal_key = key_hint({}, "diagnostics.reveal-token")
 
     def show(self, data: dict[str, Any], *, reveal_token: bool) -> None:
         if data == self.data and reveal_token == self.token_revealed:
