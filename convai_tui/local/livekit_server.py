@@ -138,12 +138,18 @@ def _replacing_child(
     return wrapper
 
 
+_PR_SET_PDEATHSIG = 1
+_prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
+"""Looked up here, in the parent: the forked child of a process with other threads (LiveKit's
+FFI, asyncio's workers) must not dlopen -- a loader lock held by another thread at the fork
+stays locked in the child for ever."""
+
+
 def _die_with_parent() -> None:
     """In the child, before exec: get SIGKILLed if the stand-in dies without cleaning up
     (e.g. it was SIGKILLed itself), so no SFU is ever orphaned."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    pr_set_pdeathsig = 1
-    libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+    if _prctl is not None:
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 class LiveKitServer:
