@@ -37,7 +37,7 @@ from convai_tui.local.client_messages import (
     handle_client_packet,
 )
 from convai_tui.local.faults import Faults
-from convai_tui.local.livekit_server import LiveKitBackend
+from convai_tui.local.livekit_backend import LiveKitBackend
 from convai_tui.local.task_set import TaskSet, wait_unless
 from convai_tui.local.voice_track import ECHO_QUEUE_MAX_S, VoiceTrack
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import signal
 import stat
+import subprocess
 from pathlib import Path
 
 import aiohttp
@@ -22,9 +24,8 @@ from standin_client import (
 
 from convai_tui.local import livekit_binary, livekit_server
 from convai_tui.local.faults import Faults
+from convai_tui.local.livekit_backend import ExternalLiveKit, LiveKitControlUnsupported
 from convai_tui.local.livekit_server import (
-    ExternalLiveKit,
-    LiveKitControlUnsupported,
     LiveKitServer,
     LiveKitServerNotFound,
     find_livekit_server,
@@ -102,6 +103,40 @@ async def test_child_answers_ok_and_stop_reaps_it() -> None:
     assert not _process_exists(pid)
     assert server.pid is None
     await server.stop()  # idempotent
+
+
+async def test_a_killed_child_is_reported_and_a_replaced_one_is_not(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    require_livekit_server()
+    server = LiveKitServer()
+    async with server:
+        # A child the server stops itself is dead for a moment before it is forgotten; the
+        # check made right after the reap (inside the stop) must not call that a death.
+        seen_during_stop: list[object] = []
+        terminate = server._terminate
+
+        def terminate_and_look(process: subprocess.Popen[bytes]) -> None:
+            terminate(process)
+            seen_during_stop.append(server.exited_on_its_own())
+
+        monkeypatch.setattr(server, "_terminate", terminate_and_look)
+        await server.restart()
+        assert seen_during_stop and set(seen_during_stop) == {None}
+        assert server.exited_on_its_own() is None
+        await server.pause()
+        assert server.exited_on_its_own() is None  # stopped is not dead
+        await server.resume()
+
+        pid = server.pid
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        async with asyncio.timeout(5):
+            while (died := server.exited_on_its_own()) is None:  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+        assert died.code == "livekit_server_died"
+        assert str(died).startswith(
+            f"livekit_server_died: livekit-server (pid {pid}) was killed by SIGKILL")
+    assert not _process_exists(pid)
 
 
 async def test_stop_on_cancellation_leaves_no_child() -> None:
