@@ -14,6 +14,8 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+from .thread_names import name_this_thread
+
 T = TypeVar("T")
 
 THREAD_NAME = "convai-audio"
@@ -38,6 +40,7 @@ class AudioLoopThread:
         ready = threading.Event()
 
         def run() -> None:
+            name_this_thread(self.name)
             asyncio.set_event_loop(loop)
             loop.call_soon(ready.set)
             try:

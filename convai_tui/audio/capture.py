@@ -23,6 +23,9 @@ from .backend import load_sounddevice, start_stream
 from .errors import MIC_STALLED, MIC_UNAVAILABLE, AudioError, ProblemCallback
 from .framing import Int16Array, samples_per_frame
 from .levels import LevelMeter
+from .thread_names import name_this_thread
+
+CAPTURE_THREAD_NAME = "convai-mic"
 
 # Suggested device latency. A number rather than PortAudio's "low" so it means the same on every
 # host API (ALSA hw "low" is ~9 ms, too tight for a Python callback under load).
@@ -86,6 +89,7 @@ class MicCapture:
         self.callback_errors = 0
         self.stalls = 0
         self.reopens = 0
+        self._named = False
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -101,6 +105,7 @@ class MicCapture:
             blocksize=self.frame_samples, device=self.device, latency=self.latency,
             callback=self._callback)
         self._partial_len = 0
+        self._named = False  # a reopened stream calls back on a new thread
         self.last_frame_at = self._clock()
 
     def close(self) -> None:
@@ -127,6 +132,9 @@ class MicCapture:
 
     def _callback(self, indata: Any, frames: int, time_info: Any, status: Any) -> None:
         try:
+            if not self._named:
+                self._named = True
+                name_this_thread(CAPTURE_THREAD_NAME)
             if status and getattr(status, "input_overflow", False):
                 self.device_overflows += 1
             now = self._clock()

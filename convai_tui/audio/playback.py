@@ -15,6 +15,9 @@ from .errors import SPEAKER_UNAVAILABLE
 from .framing import samples_per_frame
 from .jitter import JitterBuffer
 from .levels import LevelMeter
+from .thread_names import name_this_thread
+
+PLAYBACK_THREAD_NAME = "convai-speaker"
 
 # Suggested device latency: small enough that playback starts well within 100 ms of the first
 # frame (jitter target + one 10 ms block + this), large enough for ALSA's pulse plugin.
@@ -47,6 +50,7 @@ class SpeakerPlayback:
         self.device_underflows = 0
         self.callbacks = 0
         self.callback_errors = 0
+        self._named = False
 
     @property
     def is_open(self) -> bool:
@@ -85,6 +89,9 @@ class SpeakerPlayback:
 
     def _callback(self, outdata: Any, frames: int, time_info: Any, status: Any) -> None:
         try:
+            if not self._named:
+                self._named = True
+                name_this_thread(PLAYBACK_THREAD_NAME)
             self.callbacks += 1
             if status and getattr(status, "output_underflow", False):
                 self.device_underflows += 1
