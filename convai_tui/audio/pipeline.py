@@ -31,9 +31,9 @@ from .errors import (
     AudioError,
     ProblemCallback,
 )
+from .ffi_direct import DirectApm, DirectFrameSender
 from .framing import FrameAssembler, Int16Array, samples_per_frame
 from .playback import SpeakerPlayback
-from .sender import DirectFrameSender
 from .settings import AudioLevelsSnapshot, AudioSettings, AudioStartResult
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ class AudioPipeline:
         self._room: Any = None
         self._mic: MicCapture | None = None
         self._speaker: SpeakerPlayback | None = None
-        self._apm: rtc.AudioProcessingModule | None = None
+        self._apm: DirectApm | None = None
         self._source: rtc.AudioSource | None = None
         self._track: rtc.LocalAudioTrack | None = None
         self._sender: DirectFrameSender | None = None
@@ -72,15 +72,8 @@ class AudioPipeline:
         self._handlers: list[tuple[str, Any]] = []
         self._render_delay_s = 0.0
         self._aec_delay_ms = -1
-        # Preallocated 10 ms buffers (and frames over them) for the APM, reused every frame.
-        self._capture_buf = bytearray(2 * self.frame_samples)
-        self._capture_pcm: Int16Array = np.frombuffer(self._capture_buf, dtype=np.int16)
-        self._capture_frame = rtc.AudioFrame(self._capture_buf, settings.sample_rate, 1,
-                                             self.frame_samples)
-        self._reverse_buf = bytearray(2 * self.frame_samples)
-        self._reverse_pcm: Int16Array = np.frombuffer(self._reverse_buf, dtype=np.int16)
-        self._reverse_frame = rtc.AudioFrame(self._reverse_buf, settings.sample_rate, 1,
-                                             self.frame_samples)
+        # The mic frame being processed (without APM; with it, the APM's own capture buffer).
+        self._capture_pcm: Int16Array = np.zeros(self.frame_samples, dtype=np.int16)
         self._frames_sent = 0
         self._capture_errors = 0
         self._reverse_errors = 0
@@ -99,12 +92,14 @@ class AudioPipeline:
         self._room = room
         loop = asyncio.get_running_loop()
         if self.settings.aec:
-            self._apm = rtc.AudioProcessingModule(
+            apm = rtc.AudioProcessingModule(
                 echo_cancellation=True,
                 noise_suppression=True,
                 high_pass_filter=True,
                 auto_gain_control=True,
             )
+            self._apm = DirectApm(apm, self.settings.sample_rate, self.frame_samples)
+            self._capture_pcm = self._apm.capture
         mic_ok = await self._start_mic(room, loop)
         speaker_ok = self._start_speaker()
         if speaker_ok:
@@ -298,7 +293,7 @@ class AudioPipeline:
                 if abs(delay_ms - self._aec_delay_ms) >= _AEC_DELAY_STEP_MS:
                     self._apm.set_stream_delay_ms(delay_ms)
                     self._aec_delay_ms = delay_ms
-                self._apm.process_stream(self._capture_frame)  # in place
+                self._apm.process_capture()  # in place
             if self.muted:
                 # Frames keep flowing as zeros (the AEC keeps adapting, the SFU its timing).
                 self._capture_pcm.fill(0)
@@ -423,7 +418,7 @@ class AudioPipeline:
         assert self._apm is not None
         for chunk in assembler.push(pcm):
             try:
-                self._reverse_pcm[:] = chunk
-                self._apm.process_reverse_stream(self._reverse_frame)
+                self._apm.reverse[:] = chunk
+                self._apm.process_reverse()
             except Exception:
                 self._reverse_errors += 1

@@ -1,4 +1,5 @@
-"""DirectFrameSender (mic frames to LiveKit without an event loop) and AudioLoopThread."""
+"""DirectFrameSender and DirectApm (per-frame native calls without an event loop) and
+AudioLoopThread."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from livekit.rtc._ffi_client import FfiClient
 from livekit.rtc._proto import ffi_pb2
 
 from convai_tui.audio.audio_thread import THREAD_NAME, AudioLoopThread
-from convai_tui.audio.sender import DirectFrameSender
+from convai_tui.audio.ffi_direct import DirectApm, DirectFrameSender, FfiCallError, RawFfiRequest
 from convai_tui.audio.synth import tone
 
 
@@ -24,7 +25,12 @@ def test_sdk_still_has_what_the_direct_sender_relies_on() -> None:
     for field in ("data_ptr", "sample_rate", "num_channels", "samples_per_channel"):
         assert hasattr(buffer, field)
     assert hasattr(request.capture_audio_frame, "source_handle")
-    assert callable(FfiClient.instance.request)
+    lib = FfiClient.instance._ffi_lib
+    assert callable(lib.livekit_ffi_request) and callable(lib.livekit_ffi_drop_handle)
+    apm = ffi_pb2.FfiRequest()
+    for field in ("apm_handle", "data_ptr", "size", "sample_rate", "num_channels"):
+        assert hasattr(apm.apm_process_stream, field)
+        assert hasattr(apm.apm_process_reverse_stream, field)
 
 
 async def test_sender_sends_from_another_thread_and_stops_at_close() -> None:
@@ -54,6 +60,35 @@ def test_sender_rejects_a_frame_of_the_wrong_size() -> None:
         assert sender.frames_sent == 0
     finally:
         loop.close()
+
+
+def test_direct_apm_processes_like_the_sdk_call() -> None:
+    settings = dict(echo_cancellation=True, noise_suppression=True, high_pass_filter=True,
+                    auto_gain_control=True)
+    ours = DirectApm(rtc.AudioProcessingModule(**settings), 48_000, 480)
+    sdk = rtc.AudioProcessingModule(**settings)
+    speech = tone(300.0, 0.5, amplitude=0.3)
+    for i in range(50):
+        chunk = speech[480 * i: 480 * (i + 1)]
+        ours.reverse[:] = 0
+        ours.process_reverse()
+        ours.capture[:] = chunk
+        ours.process_capture()
+        frame = rtc.AudioFrame(bytearray(chunk.tobytes()), 48_000, 1, 480)
+        sdk.process_reverse_stream(rtc.AudioFrame(bytearray(960), 48_000, 1, 480))
+        sdk.process_stream(frame)
+        # Same module, same input: the same output, sample for sample.
+        assert np.array_equal(ours.capture, np.frombuffer(frame.data.cast("B"), np.int16))
+    assert ours.capture.any()
+
+
+def test_a_request_the_native_library_refuses_raises_instead_of_crashing() -> None:
+    request = ffi_pb2.FfiRequest()
+    stream = request.apm_process_stream
+    stream.apm_handle, stream.size, stream.sample_rate, stream.num_channels = 987654, 960, 48_000, 1
+    stream.data_ptr = 0
+    with pytest.raises(FfiCallError):  # no such APM handle
+        RawFfiRequest(request, lambda r: r.apm_process_stream.error).send()
 
 
 async def test_audio_loop_thread_runs_coroutines_on_its_own_named_thread() -> None:
