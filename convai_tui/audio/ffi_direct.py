@@ -6,7 +6,8 @@ a timer, subscribes a queue and waits for the native completion event, i.e. two 
 per frame (most of the old pipeline's main-thread time, docs/BENCHMARKS.md). With
 ``queue_size_ms=0`` the native side takes the frame at once and the completion carries only an
 error string, so ``DirectFrameSender`` sends the same FFI request synchronously from PortAudio's
-thread and does not wait for it. ``DirectApm`` runs the APM's ``process_stream`` and
+thread and does not wait for it. ``DirectAudioStream`` takes the character's frames on the
+native library's callback thread instead of scheduling each onto a loop. ``DirectApm`` runs the APM's ``process_stream`` and
 ``process_reverse_stream`` on fixed buffers. Both send requests serialized once (the buffers'
 addresses never change), which takes each call from ~100 µs of Python to a single ctypes call.
 
@@ -22,8 +23,8 @@ from typing import Any
 
 import numpy as np
 from livekit import rtc
-from livekit.rtc._ffi_client import FfiClient
-from livekit.rtc._proto import ffi_pb2
+from livekit.rtc._ffi_client import FfiClient, FfiHandle
+from livekit.rtc._proto import audio_frame_pb2, ffi_pb2
 
 from .framing import Int16Array
 
@@ -150,3 +151,74 @@ class DirectApm:
     def process_reverse(self) -> None:
         """Feed ``reverse`` to the echo canceller as the far-end reference."""
         self._backward.send()
+
+
+class _RunInline:
+    """Stands in for the event loop ``FfiQueue.put`` hands events to: instead of scheduling
+    ``queue.put_nowait(event)`` on a loop, it hands the event to ``deliver`` right away, on
+    the native library's callback thread (which already holds the GIL to parse the event)."""
+
+    def __init__(self, deliver: Any) -> None:
+        self._deliver = deliver
+
+    def call_soon_threadsafe(self, _callback: Any, event: Any) -> None:
+        self._deliver(event)
+
+
+class DirectAudioStream:
+    """A remote audio track as mono int16 frames handed to ``on_frame(pcm)`` on LiveKit's
+    callback thread: no event loop, no wake-up per frame.
+
+    ``rtc.AudioStream`` schedules every 10 ms frame onto an asyncio loop (a loop wake-up, two
+    task switches and a frame object per frame); this asks for the same native stream and
+    takes each frame where the native library delivers it. ``pcm`` is a view of the native
+    buffer, valid only during the call (copy what you keep); ``on_frame`` must be quick and
+    must not call into LiveKit. Errors in it are counted in ``errors``, never raised there.
+    """
+
+    def __init__(self, track: rtc.Track, sample_rate: int, on_frame: Any) -> None:
+        request = ffi_pb2.FfiRequest()
+        new = request.new_audio_stream
+        new.track_handle = track._ffi_handle.handle
+        new.sample_rate = sample_rate
+        new.num_channels = 1
+        new.queue_size_frames = 0
+        new.type = audio_frame_pb2.AudioStreamType.AUDIO_STREAM_NATIVE
+        response = FfiClient.instance.request(request)
+        stream = response.new_audio_stream.stream
+        self._handle = FfiHandle(stream.handle.id)
+        self._on_frame = on_frame
+        self._lib = FfiClient.instance._ffi_lib
+        self.frames = 0
+        self.errors = 0
+        handle_id = stream.handle.id
+        self._queue: Any = FfiClient.instance.queue.subscribe(
+            _RunInline(self._deliver),  # type: ignore[arg-type]
+            filter_fn=lambda e: (e.WhichOneof("message") == "audio_stream_event"
+                                 and e.audio_stream_event.stream_handle == handle_id))
+
+    def _deliver(self, event: Any) -> None:
+        received = event.audio_stream_event
+        if not received.HasField("frame_received"):
+            return  # end of stream: the pipeline learns of it from track_unsubscribed
+        owned = received.frame_received.frame
+        try:
+            info = owned.info
+            count = info.num_channels * info.samples_per_channel
+            samples = (ctypes.c_int16 * count).from_address(info.data_ptr)
+            pcm: Int16Array = np.frombuffer(samples, dtype=np.int16)
+            if info.num_channels > 1:
+                pcm = pcm[:: info.num_channels]
+            self.frames += 1
+            self._on_frame(pcm)
+        except Exception:
+            self.errors += 1
+        finally:
+            self._lib.livekit_ffi_drop_handle(owned.handle.id)
+
+    def close(self) -> None:
+        """Stop delivering and release the native stream; safe to call twice."""
+        queue, self._queue = self._queue, None
+        if queue is not None:
+            FfiClient.instance.queue.unsubscribe(queue)
+        self._handle.dispose()

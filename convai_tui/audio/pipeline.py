@@ -1,10 +1,11 @@
 """The session's audio: microphone → APM → LiveKit, and the character's track → speaker.
 
-No per-frame work runs on the application's event loop. Microphone frames are processed (APM)
-and sent to LiveKit on PortAudio's input thread (``DirectFrameSender``); the character's track
-is received on a private loop on the ``convai-audio`` thread, which pushes it into the jitter
-buffer and feeds the APM's echo reference; PortAudio's output thread plays it. Meters and
-counters are plain numbers those threads update; the application samples them (10 Hz).
+No per-frame work runs on the application's event loop, and no thread is woken per frame that
+is not woken anyway. Microphone frames are processed (APM) and sent to LiveKit on PortAudio's
+input thread (``DirectFrameSender``, ``DirectApm``); the character's frames go into the jitter
+buffer on LiveKit's own callback thread (``DirectAudioStream``); PortAudio's output thread
+plays them and feeds what it played to the APM as the echo reference. Meters and counters are
+plain numbers those threads update; the application samples them (10 Hz).
 
 Everything that can fail for want of a device is reported through ``on_problem(code, message)``
 and the pipeline carries on without that direction, so a session without audio stays usable as
@@ -21,7 +22,6 @@ from typing import Any
 import numpy as np
 from livekit import rtc
 
-from .audio_thread import AudioLoopThread
 from .capture import MicCapture
 from .devices import resolve_device
 from .errors import (
@@ -31,7 +31,7 @@ from .errors import (
     AudioError,
     ProblemCallback,
 )
-from .ffi_direct import DirectApm, DirectFrameSender
+from .ffi_direct import DirectApm, DirectAudioStream, DirectFrameSender
 from .framing import FrameAssembler, Int16Array, samples_per_frame
 from .playback import SpeakerPlayback
 from .settings import AudioLevelsSnapshot, AudioSettings, AudioStartResult
@@ -65,9 +65,8 @@ class AudioPipeline:
         self._sender: DirectFrameSender | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._aux_tasks: set[asyncio.Future[None]] = set()
-        self._audio_thread = AudioLoopThread()
-        # The playback task lives on the audio thread's loop; only that loop touches it.
-        self._play_task: asyncio.Task[None] | None = None
+        self._play_stream: DirectAudioStream | None = None
+        self._reverse_assembler = FrameAssembler(self.frame_samples)
         self._playing_sid: str | None = None
         self._handlers: list[tuple[str, Any]] = []
         self._render_delay_s = 0.0
@@ -103,7 +102,6 @@ class AudioPipeline:
         mic_ok = await self._start_mic(room, loop)
         speaker_ok = self._start_speaker()
         if speaker_ok:
-            self._audio_thread.start()
             self._watch_room(room)
         return AudioStartResult(mic=mic_ok, speaker=speaker_ok)
 
@@ -116,7 +114,6 @@ class AudioPipeline:
                     room.off(event, handler)
         self._handlers.clear()
         await self._stop_playing()
-        self._audio_thread.stop()
         tasks, self._tasks = self._tasks, []
         for task in tasks:
             task.cancel()
@@ -206,7 +203,7 @@ class AudioPipeline:
             "frames_sent": self._frames_sent,
             "capture_errors": self._capture_errors,
             "reverse_errors": self._reverse_errors,
-            "remote_frames": self._remote_frames,
+            "remote_frames": self._remote_frames_now,
             "playing_track_sid": self._playing_sid,
         }
         if self._mic is not None:
@@ -316,6 +313,7 @@ class AudioPipeline:
                 jitter_max_ms=self.settings.jitter_max_ms,
                 jitter_grow_to_ms=self.settings.jitter_grow_to_ms,
                 latency=self.settings.output_latency_s,
+                on_played=self._on_played,
             )
             speaker.open()
         except AudioError as exc:
@@ -325,6 +323,9 @@ class AudioPipeline:
             self._on_problem(SPEAKER_UNAVAILABLE, f"Cannot open the output device: {exc}")
             return False
         self._speaker = speaker
+        # The echo reference is fed as it goes to the device: it is heard after the device's
+        # own latency (the mic side adds its input latency per frame).
+        self._render_delay_s = speaker.output_latency_s
         return True
 
     def _watch_room(self, room: Any) -> None:
@@ -357,14 +358,13 @@ class AudioPipeline:
                     return
 
     def _maybe_play(self, track: Any) -> bool:
-        if self._playing_sid is not None or self._speaker is None:
+        if self._play_stream is not None or self._speaker is None:
             return False
         if getattr(track, "kind", None) != rtc.TrackKind.KIND_AUDIO:
             return False
-        if not self._audio_thread.running:
-            return False
         self._playing_sid = track.sid
-        self._audio_thread.submit(self._begin_playing(track))
+        self._play_stream = DirectAudioStream(track, self.settings.sample_rate,
+                                              self._on_remote_frame)
         return True
 
     async def _replace_playing(self) -> None:
@@ -372,53 +372,41 @@ class AudioPipeline:
         self._play_existing()
 
     async def _stop_playing(self) -> None:
+        stream, self._play_stream = self._play_stream, None
         self._playing_sid = None
-        if self._audio_thread.running:
+        if stream is not None:
             with contextlib.suppress(Exception):
-                await self._audio_thread.run(self._end_playing())
+                stream.close()
+            self._remote_frames += stream.frames
         if self._speaker is not None:
             self._speaker.buffer.clear()
 
-    # -- the audio thread's loop -------------------------------------------------------------
+    @property
+    def _remote_frames_now(self) -> int:
+        stream = self._play_stream
+        return self._remote_frames + (stream.frames if stream is not None else 0)
 
-    async def _begin_playing(self, track: Any) -> None:
-        await self._end_playing()
-        # Created on this loop, the stream delivers its frames here, not to the app's loop.
-        stream = rtc.AudioStream(track, sample_rate=self.settings.sample_rate, num_channels=1)
-        self._play_task = asyncio.create_task(self._pump_remote(stream), name="audio-playback")
+    # -- other threads -----------------------------------------------------------------------
 
-    async def _end_playing(self) -> None:
-        task, self._play_task = self._play_task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-
-    async def _pump_remote(self, stream: rtc.AudioStream) -> None:
+    def _on_remote_frame(self, pcm: Int16Array) -> None:
+        """LiveKit's callback thread, once per 10 ms of the character's audio."""
         speaker = self._speaker
-        assert speaker is not None
-        assembler = FrameAssembler(self.frame_samples)
-        try:
-            async for event in stream:
-                frame = event.frame
-                pcm: Int16Array = np.frombuffer(frame.data.cast("B"), dtype=np.int16)
-                if frame.num_channels > 1:
-                    pcm = pcm.reshape(-1, frame.num_channels)[:, 0].copy()
-                self._remote_frames += 1
-                # The frame plays after what is already queued plus the device's own latency.
-                self._render_delay_s = speaker.buffer.depth_ms / 1000.0 + speaker.output_latency_s
-                speaker.push(pcm)
-                if self._apm is not None:
-                    self._feed_reverse(assembler, pcm)
-        finally:
-            with contextlib.suppress(Exception):
-                await stream.aclose()
+        if speaker is not None:
+            speaker.push(pcm)
 
-    def _feed_reverse(self, assembler: FrameAssembler, pcm: Int16Array) -> None:
-        assert self._apm is not None
-        for chunk in assembler.push(pcm):
-            try:
-                self._apm.reverse[:] = chunk
-                self._apm.process_reverse()
-            except Exception:
-                self._reverse_errors += 1
+    def _on_played(self, block: Int16Array) -> None:
+        """PortAudio's output thread: what was just handed to the device is the echo the
+        microphone will hear, so it is the APM's far-end reference."""
+        apm = self._apm
+        if apm is None:
+            return
+        try:
+            if len(block) == self.frame_samples:
+                apm.reverse[:] = block
+                apm.process_reverse()
+                return
+            for chunk in self._reverse_assembler.push(block):
+                apm.reverse[:] = chunk
+                apm.process_reverse()
+        except Exception:
+            self._reverse_errors += 1

@@ -1,5 +1,4 @@
-"""DirectFrameSender and DirectApm (per-frame native calls without an event loop) and
-AudioLoopThread."""
+"""DirectFrameSender, DirectApm, DirectAudioStream: per-frame native calls without an event loop."""
 
 from __future__ import annotations
 
@@ -12,8 +11,13 @@ from livekit import rtc
 from livekit.rtc._ffi_client import FfiClient
 from livekit.rtc._proto import ffi_pb2
 
-from convai_tui.audio.audio_thread import THREAD_NAME, AudioLoopThread
-from convai_tui.audio.ffi_direct import DirectApm, DirectFrameSender, FfiCallError, RawFfiRequest
+from convai_tui.audio.ffi_direct import (
+    DirectApm,
+    DirectAudioStream,
+    DirectFrameSender,
+    FfiCallError,
+    RawFfiRequest,
+)
 from convai_tui.audio.synth import tone
 
 
@@ -91,20 +95,32 @@ def test_a_request_the_native_library_refuses_raises_instead_of_crashing() -> No
         RawFfiRequest(request, lambda r: r.apm_process_stream.error).send()
 
 
-async def test_audio_loop_thread_runs_coroutines_on_its_own_named_thread() -> None:
-    audio = AudioLoopThread()
-    audio.start()
-    assert audio.running
+async def test_direct_audio_stream_hands_frames_over_on_livekits_thread() -> None:
+    source = rtc.AudioSource(48_000, 1, queue_size_ms=0, loop=asyncio.get_running_loop())
+    track = rtc.LocalAudioTrack.create_audio_track("loop", source)
+    got: list[np.ndarray] = []
+    threads: set[str] = set()
 
-    async def where() -> tuple[str, bool]:
-        return threading.current_thread().name, asyncio.get_running_loop().is_running()
+    def on_frame(pcm: np.ndarray) -> None:
+        got.append(pcm.copy())
+        threads.add(threading.current_thread().name)
 
-    try:
-        assert await audio.run(where()) == (THREAD_NAME, True)
-        forever = audio.submit(asyncio.sleep(3600))
-    finally:
-        audio.stop()
-    assert not audio.running and forever.cancelled()
-    with pytest.raises(RuntimeError):
-        audio.submit(where())
-    audio.stop()  # twice is fine
+    stream = DirectAudioStream(track, 48_000, on_frame)
+    sender = DirectFrameSender(source, 480)
+    voice = tone(440.0, 0.01, amplitude=0.25)
+    for _ in range(20):
+        sender.send(voice)
+    for _ in range(500):  # up to 5 s for the native side to deliver them
+        if len(got) >= 20:
+            break
+        await asyncio.sleep(0.01)
+    stream.close()
+    assert len(got) >= 20 and stream.frames == len(got) and stream.errors == 0
+    assert threading.current_thread().name not in threads  # not this (the loop's) thread
+    assert all(len(frame) == 480 for frame in got)
+    assert np.abs(got[-1]).max() == np.abs(voice).max()
+    delivered = stream.frames
+    sender.send(voice)
+    await asyncio.sleep(0.05)
+    assert stream.frames == delivered  # closed: nothing more
+    stream.close()  # twice is fine
