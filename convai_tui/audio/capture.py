@@ -60,12 +60,16 @@ class MicCapture:
         latency: float | str = DEFAULT_INPUT_LATENCY_S,
         clock: Callable[[], float] = time.monotonic,
         on_frame: FrameConsumer | None = None,
+        block_ms: int | None = None,
     ) -> None:
         self.loop = loop
         self._on_frame = on_frame
         self.device = device
         self.sample_rate = sample_rate
         self.frame_samples = samples_per_frame(sample_rate, frame_ms)
+        # The device may deliver several frames per callback (fewer wake-ups); they are cut
+        # into frame_ms frames all the same.
+        self.block_samples = samples_per_frame(sample_rate, block_ms or frame_ms)
         self.capacity = queue_frames
         self.latency = latency
         self.meter = LevelMeter(sample_rate)
@@ -102,7 +106,7 @@ class MicCapture:
         sd = load_sounddevice(MIC_UNAVAILABLE)
         self._stream, self._channels = start_stream(
             sd.InputStream, MIC_UNAVAILABLE, "the microphone", samplerate=self.sample_rate,
-            blocksize=self.frame_samples, device=self.device, latency=self.latency,
+            blocksize=self.block_samples, device=self.device, latency=self.latency,
             callback=self._callback)
         self._partial_len = 0
         self._named = False  # a reopened stream calls back on a new thread

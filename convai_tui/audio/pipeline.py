@@ -242,6 +242,7 @@ class AudioPipeline:
                 queue_frames=self.settings.mic_queue_frames,
                 latency=self.settings.input_latency_s,
                 on_frame=self._on_mic_frame,  # drops frames until the sender below exists
+                block_ms=self.settings.device_block_ms,
             )
             mic.open()
         except AudioError as exc:
@@ -314,6 +315,7 @@ class AudioPipeline:
                 jitter_grow_to_ms=self.settings.jitter_grow_to_ms,
                 latency=self.settings.output_latency_s,
                 on_played=self._on_played,
+                block_ms=self.settings.device_block_ms,
             )
             speaker.open()
         except AudioError as exc:
@@ -401,9 +403,11 @@ class AudioPipeline:
         if apm is None:
             return
         try:
-            if len(block) == self.frame_samples:
-                apm.reverse[:] = block
-                apm.process_reverse()
+            n = self.frame_samples
+            if len(block) % n == 0 and not self._reverse_assembler.pending:
+                for start in range(0, len(block), n):  # device blocks of whole frames
+                    apm.reverse[:] = block[start:start + n]
+                    apm.process_reverse()
                 return
             for chunk in self._reverse_assembler.push(block):
                 apm.reverse[:] = chunk

@@ -39,10 +39,11 @@ class SpeakerPlayback:
         jitter_grow_to_ms: int = 60,
         latency: float | str = DEFAULT_OUTPUT_LATENCY_S,
         on_played: Callable[[Int16Array], None] | None = None,
+        block_ms: int | None = None,
     ) -> None:
         self.device = device
         self.sample_rate = sample_rate
-        self.block_samples = samples_per_frame(sample_rate, frame_ms)
+        self.block_samples = samples_per_frame(sample_rate, block_ms or frame_ms)
         self.latency = latency
         self.buffer = JitterBuffer(sample_rate, jitter_target_ms, jitter_max_ms,
                                    grow_to_ms=max(jitter_grow_to_ms, jitter_target_ms))

@@ -374,3 +374,18 @@ async def test_pipeline_processes_and_sends_each_mic_frame_on_the_capture_thread
     assert threads == ["portaudio-input"] * 3
     assert pipe.stats()["frames_sent"] == 3 and pipe.stats()["capture_errors"] == 0
     await pipe.stop()
+
+
+async def test_pipeline_with_20ms_device_blocks_still_sends_10ms_frames(
+    fake_sd: FakeSoundDevice,
+) -> None:
+    pipe = AudioPipeline(AudioSettings(aec=True, device_block_ms=20), lambda c, m: None)
+    await pipe.start(FakeRoom())
+    mic_stream, spk_stream = fake_sd.inputs()[0], fake_sd.streams[1]
+    assert mic_stream.kwargs["blocksize"] == 960 and spk_stream.kwargs["blocksize"] == 960
+    mic_stream.deliver(tone(440.0, 0.02, amplitude=0.25))
+    spk_stream.render(960)
+    stats = pipe.stats()
+    assert stats["frames_sent"] == 2 and stats["frames_captured"] == 2
+    assert stats["capture_errors"] == 0 and stats["reverse_errors"] == 0
+    await pipe.stop()
