@@ -3,9 +3,10 @@
 No per-frame work runs on the application's event loop, and no thread is woken per frame that
 is not woken anyway. Microphone frames are processed (APM) and sent to LiveKit on PortAudio's
 input thread (``DirectFrameSender``, ``DirectApm``); the character's frames go into the jitter
-buffer on LiveKit's own callback thread (``DirectAudioStream``); PortAudio's output thread
-plays them and feeds what it played to the APM as the echo reference. Meters and counters are
-plain numbers those threads update; the application samples them (10 Hz).
+buffer and to the APM as the echo reference on LiveKit's own callback thread
+(``DirectAudioStream``); PortAudio's output thread only copies them out (it makes no call that
+releases and re-takes the GIL, which could make it miss its deadline on a busy machine).
+Meters and counters are plain numbers those threads update; the application samples them.
 
 Everything that can fail for want of a device is reported through ``on_problem(code, message)``
 and the pipeline carries on without that direction, so a session without audio stays usable as
@@ -314,7 +315,6 @@ class AudioPipeline:
                 jitter_max_ms=self.settings.jitter_max_ms,
                 jitter_grow_to_ms=self.settings.jitter_grow_to_ms,
                 latency=self.settings.output_latency_s,
-                on_played=self._on_played,
                 block_ms=self.settings.device_block_ms,
             )
             speaker.open()
@@ -325,9 +325,6 @@ class AudioPipeline:
             self._on_problem(SPEAKER_UNAVAILABLE, f"Cannot open the output device: {exc}")
             return False
         self._speaker = speaker
-        # The echo reference is fed as it goes to the device: it is heard after the device's
-        # own latency (the mic side adds its input latency per frame).
-        self._render_delay_s = speaker.output_latency_s
         return True
 
     def _watch_room(self, room: Any) -> None:
@@ -391,25 +388,25 @@ class AudioPipeline:
     # -- other threads -----------------------------------------------------------------------
 
     def _on_remote_frame(self, pcm: Int16Array) -> None:
-        """LiveKit's callback thread, once per 10 ms of the character's audio."""
+        """LiveKit's callback thread, once per 10 ms of the character's audio: into the jitter
+        buffer, and to the echo canceller as the far-end reference."""
         speaker = self._speaker
-        if speaker is not None:
-            speaker.push(pcm)
-
-    def _on_played(self, block: Int16Array) -> None:
-        """PortAudio's output thread: what was just handed to the device is the echo the
-        microphone will hear, so it is the APM's far-end reference."""
+        if speaker is None:
+            return
+        # The frame plays after what is already queued plus the device's own latency.
+        self._render_delay_s = speaker.buffer.depth_ms / 1000.0 + speaker.output_latency_s
+        speaker.push(pcm)
         apm = self._apm
         if apm is None:
             return
         try:
             n = self.frame_samples
-            if len(block) % n == 0 and not self._reverse_assembler.pending:
-                for start in range(0, len(block), n):  # device blocks of whole frames
-                    apm.reverse[:] = block[start:start + n]
+            if len(pcm) % n == 0 and not self._reverse_assembler.pending:
+                for start in range(0, len(pcm), n):  # whole 10 ms frames, as LiveKit sends
+                    apm.reverse[:] = pcm[start:start + n]
                     apm.process_reverse()
                 return
-            for chunk in self._reverse_assembler.push(block):
+            for chunk in self._reverse_assembler.push(pcm):
                 apm.reverse[:] = chunk
                 apm.process_reverse()
         except Exception:

@@ -1,20 +1,19 @@
 """Speaker playback: a PortAudio output callback pulling from a :class:`JitterBuffer`.
 
 The callback copies at most one block out of the buffer (silence when it is empty), meters what
-it played, hands it to ``on_played`` (the echo canceller's far-end reference) and counts device
-underflows; it never blocks on the event loop and never raises.
+it played and counts device underflows; it never blocks on the event loop, makes no call that
+releases the GIL, and never raises.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy.typing as npt
 
 from .backend import load_sounddevice, start_stream
 from .errors import SPEAKER_UNAVAILABLE
-from .framing import Int16Array, samples_per_frame
+from .framing import samples_per_frame
 from .jitter import JitterBuffer
 from .levels import LevelMeter
 from .thread_names import name_this_thread
@@ -38,7 +37,6 @@ class SpeakerPlayback:
         jitter_max_ms: int = 250,
         jitter_grow_to_ms: int = 60,
         latency: float | str = DEFAULT_OUTPUT_LATENCY_S,
-        on_played: Callable[[Int16Array], None] | None = None,
         block_ms: int | None = None,
     ) -> None:
         self.device = device
@@ -48,7 +46,6 @@ class SpeakerPlayback:
         self.buffer = JitterBuffer(sample_rate, jitter_target_ms, jitter_max_ms,
                                    grow_to_ms=max(jitter_grow_to_ms, jitter_target_ms))
         self.meter = LevelMeter(sample_rate)
-        self._on_played = on_played
         self._stream: Any = None
         self._channels = 1
         self.output_latency_s = 0.0
@@ -105,8 +102,6 @@ class SpeakerPlayback:
             if self._channels > 1:
                 outdata[:, 1:] = outdata[:, :1]
             self.meter.update(first)
-            if self._on_played is not None:
-                self._on_played(first)
         except Exception:
             self.callback_errors += 1
             try:
