@@ -156,7 +156,6 @@ class _Room:
 
 
 async def test_pipeline_sends_speech_through_the_apm(pulse: PulseServer, speech_wav: Path) -> None:
-
     from convai_tui.audio import AudioPipeline, AudioSettings
 
     problems: list[str] = []
