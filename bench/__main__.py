@@ -10,11 +10,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import common, ingest_bench, session_bench, tui_bench, voice_bench, websdk_bench
+from bench import (
+    common,
+    cpu_bench,
+    ingest_bench,
+    session_bench,
+    tui_bench,
+    voice_bench,
+    websdk_bench,
+)
 from convai_tui.shutdown import exit_process
 
 RESULTS = Path(__file__).resolve().parent / "results"
-ALL = ("session", "voice", "tui", "ingest", "websdk")
+ALL = ("session", "voice", "tui", "cpu", "ingest", "websdk")
 
 
 def machine() -> dict[str, Any]:
@@ -46,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
                                               None)
     if "tui" in only:
         out.update(tui_bench.run(args.quick))
+    if "cpu" in only:
+        out.update(cpu_bench.run(args.quick))
+    out["audio_goals"] = audio_goals(out)
     if "ingest" in only:
         out.update(ingest_bench.run(args.quick))
     # Keys of parts not run (--only) are recorded as null so every key exists.
@@ -59,6 +70,42 @@ def main(argv: list[str] | None = None) -> int:
     (RESULTS / "latest.json").write_text(json.dumps(out, indent=2) + "\n")
     table(out)
     return 0
+
+
+def audio_goals(out: dict[str, Any]) -> dict[str, Any]:
+    """Issue 14's goals as ratios of figures from this run (None: a part was not run)."""
+    ref = out.get("cpu_reference") or {}
+    idle = ref.get("idle_percent") or {}
+    adm, monitor, headless = idle.get("native_adm"), idle.get("monitor"), idle.get("headless")
+    talking = (out.get("client_cpu_percent") or {}).get("talking")
+    web = ((out.get("web_sdk") or {}).get("cpu_percent") or {}).get("talking")
+    voice = out.get("voice_round_trip_ms") or {}
+    audio = voice.get("client_audio") or {}
+
+    def ratio(a: float | None, b: float | None) -> float | None:
+        return round(a / b, 2) if a is not None and b else None
+
+    def within(value: float | None, limit: float) -> bool | None:
+        return None if value is None else value <= limit
+
+    goals: dict[str, Any] = {
+        "monitor_idle_vs_native_adm": ratio(monitor, adm),
+        "monitor_talking_vs_web_sdk": ratio(talking, web),
+        "headless_vs_monitor_idle": ratio(headless, monitor),
+        "voice_p50_ms": voice.get("p50"),
+        "voice_p95_ms": voice.get("p95"),
+        "voice_underruns": audio.get("underruns"),
+    }
+    goals["met"] = {
+        "monitor_idle_le_0.7x_native_adm": within(goals["monitor_idle_vs_native_adm"], 0.7),
+        "monitor_talking_le_1.0x_web_sdk": within(goals["monitor_talking_vs_web_sdk"], 1.0),
+        "headless_le_monitor": within(goals["headless_vs_monitor_idle"], 1.0),
+        "voice_p50_le_150": within(goals["voice_p50_ms"], 150),
+        "voice_p95_le_200": within(goals["voice_p95_ms"], 200),
+        "voice_0_underruns": None if goals["voice_underruns"] is None
+        else goals["voice_underruns"] == 0,
+    }
+    return goals
 
 
 def table(out: dict[str, Any]) -> None:
@@ -75,6 +122,12 @@ def table(out: dict[str, Any]) -> None:
         ("event_ingest_per_s", str(out.get("event_ingest_per_s"))),
         ("web_sdk.connect_to_ready_ms", pq(web.get("connect_to_ready_ms"))),
         ("web_sdk.cpu_percent.talking", str((web.get("cpu_percent") or {}).get("talking"))),
+        ("cpu idle: native ADM / headless / monitor",
+         " / ".join(str(((out.get("cpu_reference") or {}).get("idle_percent") or {}).get(k))
+                    for k in ("native_adm", "headless", "monitor"))),
+        ("audio goals (ratios)", str({k: v for k, v in out["audio_goals"].items()
+                                      if k != "met"})),
+        ("audio goals met", str(out["audio_goals"]["met"])),
     ]
     for name, value in rows:
         print(f"{name:30} {value}")

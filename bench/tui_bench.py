@@ -31,11 +31,11 @@ ANSI = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>]")
 
 class PtyClient:
     def __init__(self, argv: list[str], env: dict[str, str], cols: int = 120,
-                 rows: int = 40) -> None:
+                 rows: int = 40, cwd: Path = ROOT) -> None:
         master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
         self.master = master
-        self.proc = subprocess.Popen(argv, cwd=ROOT, env={**env, "TERM": "xterm-256color"},
+        self.proc = subprocess.Popen(argv, cwd=cwd, env={**env, "TERM": "xterm-256color"},
                                      stdin=slave, stdout=slave, stderr=slave,
                                      start_new_session=True)
         os.close(slave)

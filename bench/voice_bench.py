@@ -61,8 +61,13 @@ def _envelope(x: np.ndarray) -> np.ndarray:
 
 def onsets(left: np.ndarray, right: np.ndarray, runs: int) -> list[float]:
     """Round trips in ms: each left-channel chirp onset to the next right-channel onset."""
+    return [round((t_r - t_l) * 1000 / RATE, 1) for t_l, t_r in onset_pairs(left, right, runs)]
+
+
+def onset_pairs(left: np.ndarray, right: np.ndarray, runs: int) -> list[tuple[int, int]]:
+    """(left onset, right onset) sample positions of each chirp that came back."""
     env_l, env_r = _envelope(left), _envelope(right)
-    out: list[float] = []
+    out: list[tuple[int, int]] = []
     floor_r = float(np.percentile(env_r, 50))
     pos = 0
     for _ in range(runs):
@@ -79,8 +84,26 @@ def onsets(left: np.ndarray, right: np.ndarray, runs: int) -> list[float]:
             peak_r = float(window.max())
             if peak_r > max(0.01, 8 * floor_r):
                 t_r = t_l + int(np.flatnonzero(window > 0.3 * peak_r)[0])
-                out.append(round((t_r - t_l) * 1000 / RATE, 1))
+                out.append((t_l, t_r))
         pos = t_l + int(RATE * (SPACING_S - 0.3))
+    return out
+
+
+def echo_return_loss(right: np.ndarray, pairs: list[tuple[int, int]]) -> list[float]:
+    """dB between each chirp's echo as played (right channel, round trip T after the chirp)
+    and what the client sent again of it (the second echo, 2T after): with the speaker coupled
+    back into the microphone, that is the echo the client's APM let through (capped at 60)."""
+    out: list[float] = []
+    span = int(RATE * (CHIRP_S + 0.01))
+    for t_l, t_r in pairs:
+        trip = t_r - t_l
+        first = right[t_r - int(RATE * 0.005): t_r + span]
+        second = right[t_r + trip - int(RATE * 0.005): t_r + trip + span]
+        if first.size == 0 or second.size < first.size:
+            continue
+        e1 = float(np.mean(first.astype(np.float64) ** 2))
+        e2 = float(np.mean(second.astype(np.float64) ** 2))
+        out.append(round(min(60.0, 10 * np.log10(e1 / max(e2, e1 * 1e-6))), 1))
     return out
 
 
@@ -100,7 +123,10 @@ def _wait_for_line(proc: subprocess.Popen[str], kind: str, timeout: float) -> di
 
 
 def measure(details: dict[str, str], runs: int, extra_env: dict[str, str] | None = None,
-            keep: Path | None = None) -> dict[str, Any]:
+            keep: Path | None = None, coupled: bool = False,
+            client_flags: tuple[str, ...] = ()) -> dict[str, Any]:
+    """One session; ``coupled`` also loops the speaker back into the microphone (0 dB, as a
+    laptop's speaker next to its mic at worst) and adds ``echo_return_loss_db``."""
     from tests.audio.pulse import PulseUnavailable, start_pulse
 
     try:
@@ -117,11 +143,14 @@ def measure(details: dict[str, str], runs: int, extra_env: dict[str, str] | None
             pulse.pactl("load-module", "module-loopback", f"source={source}", "sink=mix",
                         "latency_msec=10", "channels=1", f"channel_map={side}",
                         "source_dont_move=true", "sink_dont_move=true")
+        if coupled:
+            pulse.pactl("load-module", "module-loopback", "source=spk.monitor", "sink=mic",
+                        "latency_msec=10", "source_dont_move=true", "sink_dont_move=true")
         env = {**client_env(pulse.env, tmp), **(extra_env or {})}
         wav_path = tmp / "chirps.wav"
         stimulus(wav_path, runs)
         client = subprocess.Popen(
-            [*CLI, "run", "--headless", "--json", "--audio", "--duration", "300",
+            [*CLI, "run", "--headless", "--json", "--audio", *client_flags, "--duration", "300",
              "--snapshot", str(tmp / "snapshot.json"),
              "--connect-url", details["connect_url"], "--api-key", details["api_key"],
              "--character-id", details["character_id"]],
@@ -144,9 +173,13 @@ def measure(details: dict[str, str], runs: int, extra_env: dict[str, str] | None
         data = np.frombuffer(raw.read_bytes(), dtype=np.int16).reshape(-1, 2) / 32768.0
         if keep is not None:
             np.save(keep, data)
-        trips = onsets(data[:, 0], data[:, 1], runs)
+        pairs = onset_pairs(data[:, 0], data[:, 1], runs)
+        trips = [round((t_r - t_l) * 1000 / RATE, 1) for t_l, t_r in pairs]
         result: dict[str, Any] = {**percentiles(trips), "runs": runs, "heard": len(trips),
                                   "all": trips, "client_audio": audio}
+        if coupled:
+            loss = echo_return_loss(data[:, 1], pairs)
+            result["echo_return_loss_db"] = {**percentiles(loss), "all": loss}
         if len(trips) < runs:
             result["status"] = f"only {len(trips)} of {runs} chirps came back"
         return result
@@ -184,16 +217,26 @@ def floor_ms() -> dict[str, float]:
 
 def run(details: dict[str, str], runs: int) -> dict[str, Any]:
     result = measure(details, runs)
-    return {"voice_round_trip_ms": {**result, "floor_ms": floor_ms()["total"]}}
+    coupled = measure(details, runs, coupled=True)
+    no_aec = measure(details, runs, coupled=True, client_flags=("--no-aec",))
+    return {"voice_round_trip_ms": {**result, "floor_ms": floor_ms()["total"]},
+            "echo_return_loss_db": {
+                "aec": coupled.get("echo_return_loss_db"),
+                "no_aec": no_aec.get("echo_return_loss_db"),
+                "round_trip_ms_coupled": {"p50": coupled.get("p50"), "p95": coupled.get("p95")},
+                "status": coupled.get("status") or no_aec.get("status")}}
 
 
-if __name__ == "__main__":  # python -m bench.voice_bench: a one-off with the stand-in
+if __name__ == "__main__":  # a one-off with the stand-in
     import sys
 
     from bench.common import StandIn
 
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    # python -m bench.voice_bench [N] [--coupled] [--no-aec]
+    n = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 5
+    flags = ("--no-aec",) if "--no-aec" in sys.argv else ()
     with StandIn("--voice", "echo", "--tts", "none") as standin:
-        out = measure(standin.details, n, keep=Path("/tmp/voice_mix.npy"))
+        out = measure(standin.details, n, keep=Path("/tmp/voice_mix.npy"),
+                      coupled="--coupled" in sys.argv, client_flags=flags)
     print(json.dumps(out))
     os._exit(0)

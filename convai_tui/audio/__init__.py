@@ -8,7 +8,7 @@ Public API
 Session use (``pipeline``/``settings``):
 
 - ``AudioSettings(enabled, input_device, output_device, aec, sample_rate, frame_ms,
-  jitter_target_ms, jitter_grow_to_ms, jitter_max_ms, mute_on_start, push_to_talk,
+  device_block_ms, jitter_target_ms, jitter_grow_to_ms, jitter_max_ms, mute_on_start, push_to_talk,
   input_latency_s, output_latency_s, mic_queue_frames, stall_after_s)``. Playback starts once
   ``jitter_target_ms`` (floor 10 ms; each underrun adds 10 ms up to ``jitter_grow_to_ms``) is
   queued, at the next 10 ms callback, then the device adds ``output_latency_s``: about
@@ -19,6 +19,10 @@ Session use (``pipeline``/``settings``):
   - ``await start(room) -> AudioStartResult(mic, speaker)``: opens the devices, publishes a
     local track "microphone" (SOURCE_MICROPHONE) fed through the APM (unless ``aec=False``),
     plays the first remote audio track (``track_subscribed``), runs the mic-stall watchdog.
+  - Per-frame work runs on the audio threads, never on the caller's event loop: mic frames
+    through the APM into LiveKit on PortAudio's input thread, the character's frames into
+    the jitter buffer on LiveKit's callback thread (``ffi_direct``), playback on PortAudio's
+    output thread.
   - ``await stop()``; ``set_muted(bool)``; ``muted``; ``set_push_to_talk(bool)``;
     ``toggle_push_to_talk() -> bool`` (True: mic open).
   - ``levels() -> AudioLevelsSnapshot(mic_dbfs, speaker_dbfs, muted, mic_peak_dbfs,

@@ -1,9 +1,12 @@
-"""Microphone capture: a PortAudio input callback feeding a bounded frame ring read by asyncio.
+"""Microphone capture: a PortAudio input callback cutting the input into exact frames.
 
-The callback (PortAudio's thread) only copies samples into preallocated slots, updates the level
-meter and counters, and, if the reader is waiting, wakes it with ``loop.call_soon_threadsafe``.
-It never blocks, never touches asyncio objects directly, and never raises: a full ring drops the
-new frame and counts an overflow.
+Two ways to consume them. With ``on_frame`` the callback hands each frame, on PortAudio's
+thread, to that function (the session's pipeline: APM and sending happen right there, with no
+event-loop wake-up per frame). Without it the callback copies frames into a bounded ring of
+preallocated slots read by asyncio (``read``), and wakes a waiting reader with
+``loop.call_soon_threadsafe``. Either way it never blocks, never touches asyncio objects
+directly, and never raises: a full ring drops the new frame and counts an overflow; a failing
+``on_frame`` is counted in ``callback_errors``.
 """
 
 from __future__ import annotations
@@ -20,10 +23,17 @@ from .backend import load_sounddevice, start_stream
 from .errors import MIC_STALLED, MIC_UNAVAILABLE, AudioError, ProblemCallback
 from .framing import Int16Array, samples_per_frame
 from .levels import LevelMeter
+from .thread_names import name_this_thread
+
+CAPTURE_THREAD_NAME = "convai-mic"
 
 # Suggested device latency. A number rather than PortAudio's "low" so it means the same on every
 # host API (ALSA hw "low" is ~9 ms, too tight for a Python callback under load).
 DEFAULT_INPUT_LATENCY_S = 0.03
+
+FrameConsumer = Callable[[Int16Array, float, float], None]
+"""``on_frame(pcm, captured_at, input_latency_s)``, called on PortAudio's thread; ``pcm`` is a
+view valid only during the call."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +48,7 @@ class CapturedFrame:
 
 
 class MicCapture:
-    """An input stream that yields exact ``frame_ms`` frames to an asyncio reader."""
+    """An input stream that yields exact ``frame_ms`` frames to ``on_frame`` or an asyncio reader."""
 
     def __init__(
         self,
@@ -49,11 +59,17 @@ class MicCapture:
         queue_frames: int = 50,
         latency: float | str = DEFAULT_INPUT_LATENCY_S,
         clock: Callable[[], float] = time.monotonic,
+        on_frame: FrameConsumer | None = None,
+        block_ms: int | None = None,
     ) -> None:
         self.loop = loop
+        self._on_frame = on_frame
         self.device = device
         self.sample_rate = sample_rate
         self.frame_samples = samples_per_frame(sample_rate, frame_ms)
+        # The device may deliver several frames per callback (fewer wake-ups); they are cut
+        # into frame_ms frames all the same.
+        self.block_samples = samples_per_frame(sample_rate, block_ms or frame_ms)
         self.capacity = queue_frames
         self.latency = latency
         self.meter = LevelMeter(sample_rate)
@@ -77,6 +93,7 @@ class MicCapture:
         self.callback_errors = 0
         self.stalls = 0
         self.reopens = 0
+        self._named = False
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -89,9 +106,10 @@ class MicCapture:
         sd = load_sounddevice(MIC_UNAVAILABLE)
         self._stream, self._channels = start_stream(
             sd.InputStream, MIC_UNAVAILABLE, "the microphone", samplerate=self.sample_rate,
-            blocksize=self.frame_samples, device=self.device, latency=self.latency,
+            blocksize=self.block_samples, device=self.device, latency=self.latency,
             callback=self._callback)
         self._partial_len = 0
+        self._named = False  # a reopened stream calls back on a new thread
         self.last_frame_at = self._clock()
 
     def close(self) -> None:
@@ -118,6 +136,9 @@ class MicCapture:
 
     def _callback(self, indata: Any, frames: int, time_info: Any, status: Any) -> None:
         try:
+            if not self._named:
+                self._named = True
+                name_this_thread(CAPTURE_THREAD_NAME)
             if status and getattr(status, "input_overflow", False):
                 self.device_overflows += 1
             now = self._clock()
@@ -129,7 +150,7 @@ class MicCapture:
             self.meter.update(mono)
             self._store(mono, now, latency)
             self.last_frame_at = now
-            if self._waiting:
+            if self._waiting and self._on_frame is None:
                 self._waiting = False
                 self.loop.call_soon_threadsafe(self._wake.set)
         except Exception:
@@ -157,6 +178,13 @@ class MicCapture:
             self._partial_len = rest
 
     def _commit(self, frame: Any, now: float, latency: float) -> None:
+        if self._on_frame is not None:
+            self._written += 1
+            try:
+                self._on_frame(frame, now, latency)
+            except Exception:
+                self.callback_errors += 1
+            return
         if self._written - self._read >= self.capacity:
             self.overflows += 1
             return

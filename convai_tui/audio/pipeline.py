@@ -1,5 +1,13 @@
 """The session's audio: microphone → APM → LiveKit, and the character's track → speaker.
 
+No per-frame work runs on the application's event loop, and no thread is woken per frame that
+is not woken anyway. Microphone frames are processed (APM) and sent to LiveKit on PortAudio's
+input thread (``DirectFrameSender``, ``DirectApm``); the character's frames go into the jitter
+buffer and to the APM as the echo reference on LiveKit's own callback thread
+(``DirectAudioStream``); PortAudio's output thread only copies them out (it makes no call that
+releases and re-takes the GIL, which could make it miss its deadline on a busy machine).
+Meters and counters are plain numbers those threads update; the application samples them.
+
 Everything that can fail for want of a device is reported through ``on_problem(code, message)``
 and the pipeline carries on without that direction, so a session without audio stays usable as
 text-only. Nothing here raises on a missing device.
@@ -10,13 +18,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from typing import Any
 
 import numpy as np
 from livekit import rtc
 
-from .capture import CapturedFrame, MicCapture
+from .capture import MicCapture
 from .devices import resolve_device
 from .errors import (
     MIC_PUBLISH_FAILED,
@@ -25,6 +32,7 @@ from .errors import (
     AudioError,
     ProblemCallback,
 )
+from .ffi_direct import DirectApm, DirectAudioStream, DirectFrameSender
 from .framing import FrameAssembler, Int16Array, samples_per_frame
 from .playback import SpeakerPlayback
 from .settings import AudioLevelsSnapshot, AudioSettings, AudioStartResult
@@ -34,6 +42,9 @@ log = logging.getLogger(__name__)
 MIC_TRACK_NAME = "microphone"
 # APM's delay estimate is only a hint for AEC3; beyond this it is surely a measuring error.
 _MAX_AEC_DELAY_MS = 500
+# The delay hint is re-sent to the APM only when it moves by this much (each call is an FFI
+# round trip; AEC3 tracks the actual delay itself and uses the hint only as a starting point).
+_AEC_DELAY_STEP_MS = 10
 
 
 class AudioPipeline:
@@ -49,16 +60,20 @@ class AudioPipeline:
         self._room: Any = None
         self._mic: MicCapture | None = None
         self._speaker: SpeakerPlayback | None = None
-        self._apm: rtc.AudioProcessingModule | None = None
+        self._apm: DirectApm | None = None
         self._source: rtc.AudioSource | None = None
         self._track: rtc.LocalAudioTrack | None = None
+        self._sender: DirectFrameSender | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._aux_tasks: set[asyncio.Future[None]] = set()
-        self._play_task: asyncio.Task[None] | None = None
-        self._play_stream: rtc.AudioStream | None = None
+        self._play_stream: DirectAudioStream | None = None
+        self._reverse_assembler = FrameAssembler(self.frame_samples)
         self._playing_sid: str | None = None
         self._handlers: list[tuple[str, Any]] = []
         self._render_delay_s = 0.0
+        self._aec_delay_ms = -1
+        # The mic frame being processed (without APM; with it, the APM's own capture buffer).
+        self._capture_pcm: Int16Array = np.zeros(self.frame_samples, dtype=np.int16)
         self._frames_sent = 0
         self._capture_errors = 0
         self._reverse_errors = 0
@@ -77,12 +92,14 @@ class AudioPipeline:
         self._room = room
         loop = asyncio.get_running_loop()
         if self.settings.aec:
-            self._apm = rtc.AudioProcessingModule(
+            apm = rtc.AudioProcessingModule(
                 echo_cancellation=True,
                 noise_suppression=True,
                 high_pass_filter=True,
                 auto_gain_control=True,
             )
+            self._apm = DirectApm(apm, self.settings.sample_rate, self.frame_samples)
+            self._capture_pcm = self._apm.capture
         mic_ok = await self._start_mic(room, loop)
         speaker_ok = self._start_speaker()
         if speaker_ok:
@@ -104,10 +121,12 @@ class AudioPipeline:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        # The mic first: once its stream is closed no callback sends to the source below.
         if self._mic is not None:
             self._mic.close()
         if self._speaker is not None:
             self._speaker.close()
+        self._sender = None
         track, self._track = self._track, None
         if room is not None and track is not None:
             with contextlib.suppress(Exception):
@@ -185,7 +204,7 @@ class AudioPipeline:
             "frames_sent": self._frames_sent,
             "capture_errors": self._capture_errors,
             "reverse_errors": self._reverse_errors,
-            "remote_frames": self._remote_frames,
+            "remote_frames": self._remote_frames_now,
             "playing_track_sid": self._playing_sid,
         }
         if self._mic is not None:
@@ -223,6 +242,8 @@ class AudioPipeline:
                 frame_ms=self.settings.frame_ms,
                 queue_frames=self.settings.mic_queue_frames,
                 latency=self.settings.input_latency_s,
+                on_frame=self._on_mic_frame,  # drops frames until the sender below exists
+                block_ms=self.settings.device_block_ms,
             )
             mic.open()
         except AudioError as exc:
@@ -236,9 +257,9 @@ class AudioPipeline:
             # No queue in the source: each 10 ms frame goes to WebRTC as the microphone delivers
             # it, so the mic's clock paces the track. A queued source is drained by a 10 ms
             # timer instead, and whatever a burst of frames puts in it stays as added delay.
-            self._source = rtc.AudioSource(self.settings.sample_rate, 1, queue_size_ms=0,
-                                           loop=loop)
-            track = rtc.LocalAudioTrack.create_audio_track(MIC_TRACK_NAME, self._source)
+            source = rtc.AudioSource(self.settings.sample_rate, 1, queue_size_ms=0, loop=loop)
+            self._source = source
+            track = rtc.LocalAudioTrack.create_audio_track(MIC_TRACK_NAME, source)
             options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
             await room.local_participant.publish_track(track, options)
         except Exception as exc:
@@ -248,7 +269,7 @@ class AudioPipeline:
             return False
         self._track = track
         self._apply_mute()
-        self._tasks.append(asyncio.create_task(self._pump_mic(mic), name="audio-mic-pump"))
+        self._sender = DirectFrameSender(source, self.frame_samples)
         self._tasks.append(
             asyncio.create_task(
                 mic.watch(self._on_problem, stall_after_s=self.settings.stall_after_s),
@@ -257,35 +278,29 @@ class AudioPipeline:
         )
         return True
 
-    async def _pump_mic(self, mic: MicCapture) -> None:
-        silence = bytes(2 * self.frame_samples)
-        while True:
-            captured = await mic.read()
-            try:
-                data = self._process_capture(captured)
-                if self.muted:
-                    data = bytearray(silence)
-                frame = rtc.AudioFrame(data, self.settings.sample_rate, 1, self.frame_samples)
-                assert self._source is not None
-                await self._source.capture_frame(frame)
-                self._frames_sent += 1
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                self._capture_errors += 1
-                log.debug("mic frame dropped: %s", exc)
-
-    def _process_capture(self, captured: CapturedFrame) -> bytearray:
-        data = bytearray(captured.pcm.tobytes())
-        if self._apm is None:
-            return data
-        loop_delay = max(0.0, time.monotonic() - captured.captured_at)
-        capture_delay = captured.input_latency_s + loop_delay
-        delay_ms = int(min(_MAX_AEC_DELAY_MS, 1000.0 * (capture_delay + self._render_delay_s)))
-        self._apm.set_stream_delay_ms(delay_ms)
-        frame = rtc.AudioFrame(data, self.settings.sample_rate, 1, self.frame_samples)
-        self._apm.process_stream(frame)  # in place
-        return data
+    def _on_mic_frame(self, pcm: Int16Array, captured_at: float, input_latency_s: float) -> None:
+        """PortAudio's input thread, once per 10 ms frame: APM, mute, send. Allocates nothing
+        but the FFI requests; never raises (errors are counted)."""
+        sender = self._sender
+        if sender is None:
+            return
+        try:
+            self._capture_pcm[:] = pcm
+            if self._apm is not None:
+                delay_ms = int(min(_MAX_AEC_DELAY_MS,
+                                   1000.0 * (input_latency_s + self._render_delay_s)))
+                if abs(delay_ms - self._aec_delay_ms) >= _AEC_DELAY_STEP_MS:
+                    self._apm.set_stream_delay_ms(delay_ms)
+                    self._aec_delay_ms = delay_ms
+                self._apm.process_capture()  # in place
+            if self.muted:
+                # Frames keep flowing as zeros (the AEC keeps adapting, the SFU its timing).
+                self._capture_pcm.fill(0)
+            sender.send(self._capture_pcm)
+            self._frames_sent += 1
+        except Exception as exc:
+            self._capture_errors += 1
+            log.debug("mic frame dropped: %s", exc)
 
     # -- speaker -----------------------------------------------------------------------------
 
@@ -300,6 +315,7 @@ class AudioPipeline:
                 jitter_max_ms=self.settings.jitter_max_ms,
                 jitter_grow_to_ms=self.settings.jitter_grow_to_ms,
                 latency=self.settings.output_latency_s,
+                block_ms=self.settings.device_block_ms,
             )
             speaker.open()
         except AudioError as exc:
@@ -341,14 +357,13 @@ class AudioPipeline:
                     return
 
     def _maybe_play(self, track: Any) -> bool:
-        if self._play_task is not None or self._speaker is None:
+        if self._play_stream is not None or self._speaker is None:
             return False
         if getattr(track, "kind", None) != rtc.TrackKind.KIND_AUDIO:
             return False
         self._playing_sid = track.sid
-        stream = rtc.AudioStream(track, sample_rate=self.settings.sample_rate, num_channels=1)
-        self._play_stream = stream
-        self._play_task = asyncio.create_task(self._pump_remote(stream), name="audio-playback")
+        self._play_stream = DirectAudioStream(track, self.settings.sample_rate,
+                                              self._on_remote_frame)
         return True
 
     async def _replace_playing(self) -> None:
@@ -356,42 +371,43 @@ class AudioPipeline:
         self._play_existing()
 
     async def _stop_playing(self) -> None:
-        task, self._play_task = self._play_task, None
         stream, self._play_stream = self._play_stream, None
         self._playing_sid = None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
         if stream is not None:
             with contextlib.suppress(Exception):
-                await stream.aclose()
+                stream.close()
+            self._remote_frames += stream.frames
         if self._speaker is not None:
             self._speaker.buffer.clear()
 
-    async def _pump_remote(self, stream: rtc.AudioStream) -> None:
-        speaker = self._speaker
-        assert speaker is not None
-        assembler = FrameAssembler(self.frame_samples)
-        async for event in stream:
-            frame = event.frame
-            pcm: Int16Array = np.frombuffer(frame.data.cast("B"), dtype=np.int16)
-            if frame.num_channels > 1:
-                pcm = pcm.reshape(-1, frame.num_channels)[:, 0].copy()
-            self._remote_frames += 1
-            # The frame plays after what is already queued plus the device's own latency.
-            self._render_delay_s = speaker.buffer.depth_ms / 1000.0 + speaker.output_latency_s
-            speaker.push(pcm)
-            if self._apm is not None:
-                self._feed_reverse(assembler, pcm)
+    @property
+    def _remote_frames_now(self) -> int:
+        stream = self._play_stream
+        return self._remote_frames + (stream.frames if stream is not None else 0)
 
-    def _feed_reverse(self, assembler: FrameAssembler, pcm: Int16Array) -> None:
-        assert self._apm is not None
-        for chunk in assembler.push(pcm):
-            try:
-                ref = rtc.AudioFrame(
-                    bytearray(chunk.tobytes()), self.settings.sample_rate, 1, self.frame_samples
-                )
-                self._apm.process_reverse_stream(ref)
-            except Exception:
-                self._reverse_errors += 1
+    # -- other threads -----------------------------------------------------------------------
+
+    def _on_remote_frame(self, pcm: Int16Array) -> None:
+        """LiveKit's callback thread, once per 10 ms of the character's audio: into the jitter
+        buffer, and to the echo canceller as the far-end reference."""
+        speaker = self._speaker
+        if speaker is None:
+            return
+        # The frame plays after what is already queued plus the device's own latency.
+        self._render_delay_s = speaker.buffer.depth_ms / 1000.0 + speaker.output_latency_s
+        speaker.push(pcm)
+        apm = self._apm
+        if apm is None:
+            return
+        try:
+            n = self.frame_samples
+            if len(pcm) % n == 0 and not self._reverse_assembler.pending:
+                for start in range(0, len(pcm), n):  # whole 10 ms frames, as LiveKit sends
+                    apm.reverse[:] = pcm[start:start + n]
+                    apm.process_reverse()
+                return
+            for chunk in self._reverse_assembler.push(pcm):
+                apm.reverse[:] = chunk
+                apm.process_reverse()
+        except Exception:
+            self._reverse_errors += 1

@@ -1,7 +1,8 @@
 """Speaker playback: a PortAudio output callback pulling from a :class:`JitterBuffer`.
 
 The callback copies at most one block out of the buffer (silence when it is empty), meters what
-it played and counts device underflows; it never blocks on the event loop and never raises.
+it played and counts device underflows; it never blocks on the event loop, makes no call that
+releases the GIL, and never raises.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from .errors import SPEAKER_UNAVAILABLE
 from .framing import samples_per_frame
 from .jitter import JitterBuffer
 from .levels import LevelMeter
+from .thread_names import name_this_thread
+
+PLAYBACK_THREAD_NAME = "convai-speaker"
 
 # Suggested device latency: small enough that playback starts well within 100 ms of the first
 # frame (jitter target + one 10 ms block + this), large enough for ALSA's pulse plugin.
@@ -33,10 +37,11 @@ class SpeakerPlayback:
         jitter_max_ms: int = 250,
         jitter_grow_to_ms: int = 60,
         latency: float | str = DEFAULT_OUTPUT_LATENCY_S,
+        block_ms: int | None = None,
     ) -> None:
         self.device = device
         self.sample_rate = sample_rate
-        self.block_samples = samples_per_frame(sample_rate, frame_ms)
+        self.block_samples = samples_per_frame(sample_rate, block_ms or frame_ms)
         self.latency = latency
         self.buffer = JitterBuffer(sample_rate, jitter_target_ms, jitter_max_ms,
                                    grow_to_ms=max(jitter_grow_to_ms, jitter_target_ms))
@@ -47,6 +52,7 @@ class SpeakerPlayback:
         self.device_underflows = 0
         self.callbacks = 0
         self.callback_errors = 0
+        self._named = False
 
     @property
     def is_open(self) -> bool:
@@ -85,6 +91,9 @@ class SpeakerPlayback:
 
     def _callback(self, outdata: Any, frames: int, time_info: Any, status: Any) -> None:
         try:
+            if not self._named:
+                self._named = True
+                name_this_thread(PLAYBACK_THREAD_NAME)
             self.callbacks += 1
             if status and getattr(status, "output_underflow", False):
                 self.device_underflows += 1

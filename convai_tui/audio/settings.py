@@ -19,6 +19,9 @@ class AudioSettings:
     """WebRTC audio processing: echo cancellation, noise suppression, high-pass, AGC (``--no-aec`` turns it all off)."""
     sample_rate: int = 48_000
     frame_ms: int = 10
+    device_block_ms: int = 10
+    """Audio per PortAudio callback, both directions (a multiple of ``frame_ms``): 20 halves
+    the device wake-ups (APM and LiveKit still get 10 ms frames) and adds ~10 ms each way."""
     jitter_target_ms: int = 20
     """Audio queued before playback starts; 10 ms is the floor. LiveKit's own receiver (NetEq)
     already smooths network jitter, so this covers only the event loop's delivery."""

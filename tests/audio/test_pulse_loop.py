@@ -156,8 +156,6 @@ class _Room:
 
 
 async def test_pipeline_sends_speech_through_the_apm(pulse: PulseServer, speech_wav: Path) -> None:
-    from livekit import rtc
-
     from convai_tui.audio import AudioPipeline, AudioSettings
 
     problems: list[str] = []
@@ -166,10 +164,10 @@ async def test_pipeline_sends_speech_through_the_apm(pulse: PulseServer, speech_
     assert (result.mic, result.speaker) == (True, True), problems
     sent: list[np.ndarray] = []
 
-    async def record(frame: rtc.AudioFrame) -> None:
-        sent.append(np.frombuffer(frame.data.cast("B"), dtype=np.int16).copy())
+    def record(pcm: np.ndarray) -> None:  # on PortAudio's input thread
+        sent.append(pcm.copy())
 
-    pipe._source.capture_frame = record  # type: ignore[union-attr, method-assign]
+    pipe._sender.send = record  # type: ignore[union-attr, method-assign]
     player = await _play_into_mic(pulse, speech_wav)
     try:
         await asyncio.sleep(2.0)

@@ -216,6 +216,7 @@ def test_playback_callback_pulls_from_jitter_buffer(fake_sd: FakeSoundDevice) ->
     assert stream.closed
 
 
+
 class FakeParticipant:
     def __init__(self) -> None:
         self.published: list[tuple[Any, Any]] = []
@@ -288,10 +289,10 @@ async def test_pipeline_sends_mic_audio_unchanged_without_apm_and_zeros_when_mut
     await pipe.start(FakeRoom())
     sent: list[np.ndarray] = []
 
-    async def record(frame: rtc.AudioFrame) -> None:
-        sent.append(np.frombuffer(frame.data.cast("B"), dtype=np.int16).copy())
+    def record(pcm: np.ndarray) -> None:
+        sent.append(pcm.copy())
 
-    pipe._source.capture_frame = record  # type: ignore[union-attr, method-assign]
+    pipe._sender.send = record  # type: ignore[union-attr, method-assign]
     voice = tone(440.0, 0.01, amplitude=0.25)
     mic_stream = fake_sd.inputs()[0]
 
@@ -335,4 +336,45 @@ async def test_pipeline_bad_device_name_reports_and_continues(fake_sd: FakeSound
     result = await pipe.start(FakeRoom())
     assert (result.mic, result.speaker) == (False, True)
     assert problems == [MIC_UNAVAILABLE]
+    await pipe.stop()
+
+
+async def test_pipeline_processes_and_sends_each_mic_frame_on_the_capture_thread(
+    fake_sd: FakeSoundDevice,
+) -> None:
+    pipe = AudioPipeline(AudioSettings(aec=True), lambda c, m: None)
+    await pipe.start(FakeRoom())
+    assert pipe._sender is not None
+    threads: list[str] = []
+    send = pipe._sender.send
+
+    def spy(pcm: np.ndarray) -> None:
+        threads.append(threading.current_thread().name)
+        send(pcm)
+
+    pipe._sender.send = spy  # type: ignore[method-assign]
+    mic_stream = fake_sd.inputs()[0]
+    capture = threading.Thread(
+        target=lambda: [mic_stream.deliver(tone(440.0, 0.01)) for _ in range(3)],
+        name="portaudio-input")
+    capture.start()
+    capture.join()
+    # Sent by the time the callback returned: no event-loop hop in between.
+    assert threads == ["portaudio-input"] * 3
+    assert pipe.stats()["frames_sent"] == 3 and pipe.stats()["capture_errors"] == 0
+    await pipe.stop()
+
+
+async def test_pipeline_with_20ms_device_blocks_still_sends_10ms_frames(
+    fake_sd: FakeSoundDevice,
+) -> None:
+    pipe = AudioPipeline(AudioSettings(aec=True, device_block_ms=20), lambda c, m: None)
+    await pipe.start(FakeRoom())
+    mic_stream, spk_stream = fake_sd.inputs()[0], fake_sd.streams[1]
+    assert mic_stream.kwargs["blocksize"] == 960 and spk_stream.kwargs["blocksize"] == 960
+    mic_stream.deliver(tone(440.0, 0.02, amplitude=0.25))
+    spk_stream.render(960)
+    stats = pipe.stats()
+    assert stats["frames_sent"] == 2 and stats["frames_captured"] == 2
+    assert stats["capture_errors"] == 0 and stats["reverse_errors"] == 0
     await pipe.stop()

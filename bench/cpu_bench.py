@@ -1,0 +1,179 @@
+"""cpu_reference: idle CPU of our client next to LiveKit's native audio path, in one run.
+
+One stand-in (`--voice echo --tts none`: the character plays the user's silent mic back, so the
+whole audio path runs both ways at 100 frames/s) and one private PulseAudio daemon
+(tests/audio/pulse.py); the clients run one at a time, each in its own session:
+
+- `native_adm`: bench/adm_client.py, `rtc.PlatformAudio` (WebRTC's capture/playout/APM);
+- `headless`: `convai-tui run --headless --json --audio`;
+- `monitor`: the TUI, `convai-tui run --audio`, in a 120×40 pseudo-terminal.
+
+For each: connected + `settle_s`, then utime+stime of the process over `window_s`, in percent of
+one core; `reps` rounds (clients interleaved, so a busy moment of the shared machine spreads
+over all of them) and the median. The last round also records the per-thread split (thread
+names from /proc/PID/task/*/comm). Ratios are of medians from the same run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from bench.common import CLI, ROOT, TICKS, StandIn, client_env, cpu_seconds, stop_process
+from bench.tui_bench import PtyClient
+
+# With BENCH_BEFORE_ROOT=/path/to/another/checkout (e.g. `git archive <commit> convai_tui`
+# unpacked there) our two clients also run from that code, as `headless_before` and
+# `monitor_before`, interleaved with the others: a before/after comparison from one run.
+BEFORE_ROOT = os.environ.get("BENCH_BEFORE_ROOT")
+
+Starter = Callable[[dict[str, str], dict[str, str]], tuple[subprocess.Popen[Any], Callable[[], bool], Callable[[], None]]]
+
+
+def thread_seconds(pid: int) -> dict[str, float]:
+    """CPU seconds per thread name (threads of the same name summed; the main thread apart)."""
+    out: dict[str, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            name = (task / "comm").read_text().strip()
+            if task.name == str(pid):
+                name = f"main ({name})"  # the asyncio loop (and Textual) run here
+            text = (task / "stat").read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2:].split()
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / TICKS
+    return out
+
+
+def measure(pid: int, seconds: float, per_thread: bool) -> dict[str, Any]:
+    threads0 = thread_seconds(pid) if per_thread else {}
+    before, t0 = cpu_seconds(pid), time.monotonic()
+    time.sleep(seconds)
+    wall = time.monotonic() - t0
+    out: dict[str, Any] = {"cpu": round(100 * (cpu_seconds(pid) - before) / wall, 2)}
+    if per_thread:
+        threads1 = thread_seconds(pid)
+        split = {name: round(100 * (threads1[name] - threads0.get(name, 0.0)) / wall, 2)
+                 for name in threads1}
+        out["threads"] = dict(sorted(((k, v) for k, v in split.items() if v >= 0.05),
+                                     key=lambda kv: -kv[1]))
+    return out
+
+
+def _line_ready(proc: subprocess.Popen[str], key: str, value: Any) -> Callable[[], bool]:
+    """A check that turns true once the child printed a JSON line with ``key == value``; a
+    thread keeps reading its stdout so the pipe never fills."""
+    seen = threading.Event()
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            try:
+                if json.loads(line).get(key) == value:
+                    seen.set()
+            except (ValueError, AttributeError):
+                continue
+
+    threading.Thread(target=read, daemon=True).start()
+    return seen.is_set
+
+
+def start_adm(details: dict[str, str], env: dict[str, str]) -> Any:
+    proc = subprocess.Popen([sys.executable, "-m", "bench.adm_client", json.dumps(details)],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    return proc, _line_ready(proc, "ready", True), lambda: stop_process(proc, signal.SIGTERM, 15)
+
+
+def start_headless(details: dict[str, str], env: dict[str, str], root: Path = ROOT) -> Any:
+    proc = subprocess.Popen(
+        [*CLI, "run", "--headless", "--json", "--audio", "--duration", "300",
+         "--connect-url", details["connect_url"], "--api-key", details["api_key"],
+         "--character-id", details["character_id"]],
+        cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    return proc, _line_ready(proc, "type", "bot_ready"), lambda: stop_process(
+        proc, signal.SIGINT, 15)
+
+
+def start_monitor(details: dict[str, str], env: dict[str, str], root: Path = ROOT) -> Any:
+    client = PtyClient([*CLI, "run", "--audio", "--connect-url", details["connect_url"],
+                        "--api-key", details["api_key"], "--character-id",
+                        details["character_id"]], env, cwd=root)
+    return client.proc, lambda: client.seen("is ready"), client.close
+
+
+CLIENTS: dict[str, Starter] = {"native_adm": start_adm, "headless": start_headless,
+                               "monitor": start_monitor}
+if BEFORE_ROOT:
+    CLIENTS["headless_before"] = partial(start_headless, root=Path(BEFORE_ROOT))
+    CLIENTS["monitor_before"] = partial(start_monitor, root=Path(BEFORE_ROOT))
+
+
+def run(quick: bool, reps: int = 3, settle_s: float = 3.0) -> dict[str, Any]:
+    from tests.audio.pulse import PulseUnavailable, start_pulse
+
+    window = 10.0 if quick else 20.0
+    try:
+        pulse = start_pulse()
+    except PulseUnavailable as exc:
+        return {"cpu_reference": {"status": f"no PulseAudio: {exc}"}}
+    tmp = Path(tempfile.mkdtemp(prefix="convai-cpu-bench-"))
+    samples: dict[str, list[float]] = {name: [] for name in CLIENTS}
+    threads: dict[str, dict[str, float]] = {}
+    errors: dict[str, str] = {}
+    try:
+        with StandIn("--voice", "echo", "--tts", "none") as standin:
+            env = client_env(pulse.env, tmp)
+            for rep in range(reps):
+                for name, start in CLIENTS.items():
+                    proc, ready, stop = start(standin.details, env)
+                    try:
+                        deadline = time.monotonic() + 60
+                        while not ready():
+                            if proc.poll() is not None or time.monotonic() > deadline:
+                                raise RuntimeError(f"{name} did not become ready")
+                            time.sleep(0.1)
+                        time.sleep(settle_s)
+                        got = measure(proc.pid, window, per_thread=rep == reps - 1)
+                        samples[name].append(got["cpu"])
+                        if "threads" in got:
+                            threads[name] = got["threads"]
+                    except RuntimeError as exc:
+                        errors[name] = str(exc)
+                    finally:
+                        stop()
+    finally:
+        pulse.stop()
+    med = {name: round(statistics.median(v), 2) if v else None for name, v in samples.items()}
+
+    def ratio(a: str, b: str) -> float | None:
+        x, y = med.get(a), med.get(b)
+        return round(x / y, 2) if x is not None and y else None
+
+    out: dict[str, Any] = {"idle_percent": med, "all": samples, "window_s": window,
+                           "reps": reps, "threads": threads,
+                           "monitor_vs_native_adm": ratio("monitor", "native_adm"),
+                           "headless_vs_monitor": ratio("headless", "monitor")}
+    if BEFORE_ROOT:
+        out["monitor_before_vs_native_adm"] = ratio("monitor_before", "native_adm")
+    if errors:
+        out["errors"] = errors
+    return {"cpu_reference": out}
+
+
+if __name__ == "__main__":  # python -m bench.cpu_bench [--quick] [--reps N]
+    reps = int(sys.argv[sys.argv.index("--reps") + 1]) if "--reps" in sys.argv else 3
+    print(json.dumps(run("--quick" in sys.argv, reps), indent=1))
+    os._exit(0)
