@@ -153,6 +153,14 @@ class TranscriptReceived(Event):
     final: bool
     full_text: str = ""
     turn_id: int = 0
+    membership_id: str | None = None
+    """Multi-character rooms: the instance that spoke (user lines: the target addressed)."""
+
+    def to_json(self) -> dict[str, Any]:
+        out = Event.to_json(self)
+        if self.membership_id is None:
+            del out["membership_id"]  # single-character lines stay as they always were
+        return out
 
 
 @dataclass(frozen=True, slots=True)
