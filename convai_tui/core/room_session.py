@@ -49,6 +49,10 @@ _SPEECH_TYPES = frozenset({"bot-llm-started", "bot-llm-text", "bot-started-speak
 """Messages that prove the instance they come from is up (Unity: speech counts as ready)."""
 
 
+_AUDIO_KIND = 1
+"""LiveKit's TrackKind.KIND_AUDIO (the core does not import livekit)."""
+
+
 class _Channel(Protocol):
     async def send(self, payload: bytes) -> None: ...
 
@@ -82,6 +86,8 @@ class RoomSession:
         self._deferred: str | None = None
         self._was_ready = False
         self._pending: asyncio.Future[str | None] | None = None
+        self.locally_muted: set[str] = set()
+        """Participant identities whose playback the user muted here (seeds: per identity)."""
 
     @property
     def active(self) -> bool:
@@ -155,8 +161,26 @@ class RoomSession:
             if roster is not None and change != "left" and info.tracks:
                 roster.note_media(info.identity, self._clock(), info.sid or None)
                 self._schedule()
+                if info.identity in self.locally_muted:
+                    self._apply_mute(info.identity)
             handler(change, info)
         return call
+
+    def set_local_mute(self, identity: str, muted: bool) -> None:
+        """Mute one character's playback here only: its audio is unsubscribed, so nothing of
+        it reaches the speaker, and the other characters (and the room) are unaffected. Kept
+        across reconnects (re-applied when its track appears)."""
+        (self.locally_muted.add if muted else self.locally_muted.discard)(identity)
+        self._apply_mute(identity)
+
+    def _apply_mute(self, identity: str) -> None:
+        room = getattr(self._hooks.channel(), "room", None)
+        participant = getattr(room, "remote_participants", {}).get(identity)
+        if participant is None:
+            return
+        for publication in list(participant.track_publications.values()):
+            if getattr(publication, "kind", None) == _AUDIO_KIND:
+                publication.set_subscribed(identity not in self.locally_muted)
 
     def input_refusal(self) -> str | None:
         """Why user input cannot go to the target now; None in a single-character room."""

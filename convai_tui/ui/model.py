@@ -44,6 +44,7 @@ from convai_tui.core.events import (
 )
 from convai_tui.core.states import SessionState
 from convai_tui.ui.monitor_state import MonitorState, ui_error
+from convai_tui.ui.room_model import ROOM_HANDLERS
 from convai_tui.ui.views import (
     FLASH_SECONDS,
     BlockingView,
@@ -238,7 +239,8 @@ def _on_transcript(m: MonitorModel, e: TranscriptReceived) -> set[Part]:
         text = (e.full_text or e.text) if e.role == "character" else e.text
         if e.role == "character":
             m.thinking = False
-        m._add_line(e.at, e.role, text)
+        m._add_line(e.at, e.role, text, m.room.name_of(e.membership_id)
+                    if e.role == "character" else None)
         return {Part.TRANSCRIPT, Part.ACTIVITY}
     if e.role == "character":
         m.thinking = False
@@ -446,4 +448,5 @@ _HANDLERS: dict[type[Event], _Handler] = {
     ParticipantLeft: _on_participant_left,
     AudioLevels: _on_audio,
     LogRecorded: _on_log,
+    **ROOM_HANDLERS,
 }

@@ -7,11 +7,11 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 
 from convai_tui.ui.formatting import key_label
 from convai_tui.ui.model import MonitorModel, Part
+from convai_tui.ui.room_actions import RoomActions
 from convai_tui.ui.widgets.banners import ActivityLine, EndedBanner, IdleBanner, PinnedError
 from convai_tui.ui.widgets.diagnostics import DiagnosticsPanel, merged
 from convai_tui.ui.widgets.errors import (
@@ -24,19 +24,20 @@ from convai_tui.ui.widgets.errors import (
 from convai_tui.ui.widgets.overlays import BlockingBanner, RetryOverlay
 from convai_tui.ui.widgets.participants import ParticipantsTable
 from convai_tui.ui.widgets.requests import RequestsPanel
+from convai_tui.ui.widgets.room import RoomTable
 from convai_tui.ui.widgets.status import AudioMeters, StatusBar, ids_text
 from convai_tui.ui.widgets.transcript import TranscriptView
 
 TAB_FOCUS = {
     "session": "#message-input",
     "errors": "#error-list",
-    "participants": "#participants-table",
+    "participants": ".participants-view",
     "diagnostics": "#diagnostics-scroll",
     "requests": "#requests-table",
 }
 
 
-class MonitorScreen(Screen[None]):
+class MonitorScreen(RoomActions):
     """Renders `MonitorModel`; the App owns the model and tells this screen what changed."""
 
     def __init__(self, model: MonitorModel, *, read_only: bool = False) -> None:
@@ -70,6 +71,7 @@ class MonitorScreen(Screen[None]):
                 yield ErrorDetail(detail_text(None), id="error-detail")
             with TabPane("Participants", id="participants"):
                 yield ParticipantsTable(id="participants-table")
+                yield RoomTable(id="room-table")  # a multi-character room (issue 12)
             with TabPane("Diagnostics", id="diagnostics"):
                 with VerticalScroll(id="diagnostics-scroll"):
                     yield DiagnosticsPanel(id="diagnostics-panel")
@@ -129,6 +131,7 @@ class MonitorScreen(Screen[None]):
             self._show_overlay(now)
         if Part.PARTICIPANTS in parts:
             self.query_one(ParticipantsTable).show(m.participants, now)
+            self._show_room(now)
         if Part.DIAGNOSTICS in parts and self.active_tab == "diagnostics":
             self.show_diagnostics(now)
         if Part.REQUESTS in parts:
@@ -147,6 +150,17 @@ class MonitorScreen(Screen[None]):
             self.query_one(IdleBanner).show(m.idle, now)
         if m.participants:
             self.query_one(ParticipantsTable).show(m.participants, now)
+            self._show_room(now)
+
+    def _show_room(self, now: float) -> None:
+        """A multi-character room shows its room table instead of the participants table."""
+        active = self.model.room.active
+        for widget, shown in ((self.query_one(ParticipantsTable), not active),
+                              (self.query_one(RoomTable), active)):
+            widget.display = shown
+            widget.set_class(shown, "participants-view")
+        if active:
+            self.query_one(RoomTable).show(self.model, now)
 
     def show_diagnostics(self, now: float) -> None:
         if not self.ready:
