@@ -270,6 +270,11 @@ async def _run_session(settings: Settings, args: argparse.Namespace) -> int:
         print(f"convai-tui: {exc.error.code}: {exc.error.message}", file=sys.stderr)
         return 2
     session = SessionCore(session_settings)
+    if session_settings.room is not None and not args.headless:
+        from convai_tui.room_cli import character_names
+
+        session.room.names.update(await character_names(
+            session_settings, getattr(args, "demo_rest_url", None) or settings.rest_url))
     audio_on = args.audio if args.audio is not None else (settings.audio and not args.headless)
     if audio_on:
         from convai_tui.audio import AudioSettings

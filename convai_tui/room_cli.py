@@ -10,6 +10,7 @@ the config's `end_user_id`, else one stable id per machine.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import dataclasses
 from pathlib import Path
 
@@ -85,3 +86,15 @@ def demo_cast(args: argparse.Namespace) -> DemoCast:
     cast = DEMO_CAST[:count]
     return DemoCast([cid for cid, _ in cast],
                     ["--characters", ",".join(f"{cid}={name}" for cid, name in cast)])
+
+
+async def character_names(settings: SessionSettings, rest_url: str) -> dict[str, str]:
+    """The room's characters' display names (REST /character/get), for the monitor; an id
+    whose name cannot be fetched in time is shown as its id."""
+    from convai_tui.core.rest_api import fetch_character_name
+
+    room = settings.room
+    ids = dict.fromkeys(spec.character_id for spec in (room.characters if room else ()))
+    names = await asyncio.gather(*(fetch_character_name(rest_url, settings.api_key, cid,
+                                                        timeout_s=2.0) for cid in ids))
+    return {cid: name for cid, name in zip(ids, names, strict=True) if name}
