@@ -22,6 +22,7 @@ from typing import Protocol
 from convai_tui.core import protocol
 from convai_tui.core.errors import SessionError, make_error
 from convai_tui.core.events import (
+    AttributedEvent,
     ErrorRaised,
     Event,
     MessageSent,
@@ -143,14 +144,14 @@ class RoomSession:
         return False
 
     def stamp(self, publish: Callable[[Event], None]) -> Callable[[Event], None]:
-        """`publish` with transcript lines naming their instance (the conversation's output)."""
+        """`publish` with the conversation's events (transcripts, activity, emotions, actions,
+        turns) naming the instance they came from."""
         def stamped(event: Event) -> None:
             roster = self.roster
-            if roster is not None and isinstance(event, TranscriptReceived):
-                mid = self._speaker if event.role == "character" else roster.active_membership_id
-                event = TranscriptReceived(role=event.role, text=event.text, final=event.final,
-                                           full_text=event.full_text, turn_id=event.turn_id,
-                                           membership_id=mid, at=event.at)
+            if roster is not None and isinstance(event, AttributedEvent):
+                user = isinstance(event, TranscriptReceived) and event.role == "user"
+                mid = roster.active_membership_id if user else self._speaker
+                event = dataclasses.replace(event, membership_id=mid)
             publish(event)
         return stamped
 

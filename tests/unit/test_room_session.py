@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from convai_tui.core import protocol
-from convai_tui.core.events import Event, TranscriptReceived
+from convai_tui.core.events import EmotionReceived, Event, TranscriptReceived
 from convai_tui.core.multi_connect import parse_room_response
 from convai_tui.core.outcomes import Drop, Outcome
 from convai_tui.core.room_lease import RoomLease
@@ -102,7 +102,10 @@ async def test_readiness_follows_the_initial_membership_and_lines_name_the_speak
     assert not host.room.dispatch(inbound("bot-llm-text", {"text": "hi"}), "p2")
     stamp(TranscriptReceived("character", "hi", True))
     stamp(TranscriptReceived("user", "yo", True))
-    assert [getattr(e, "membership_id", None) for e in published] == ["m2", "m1"]
+    stamp(EmotionReceived("happy", 2))
+    assert [getattr(e, "membership_id", None) for e in published] == ["m2", "m1", "m2"]
+    assert published[2].to_json()["membership_id"] == "m2"
+    assert "membership_id" not in EmotionReceived("happy", 2).to_json()  # single character
     host.room.dispatch(inbound("bot-llm-text", {"text": "?"}), "stranger")
     stamp(TranscriptReceived("character", "?", True))
     assert getattr(published[-1], "membership_id", "x") is None  # never a guess
