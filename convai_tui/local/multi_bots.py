@@ -101,6 +101,13 @@ class RoomMember(Character):
             for out in self._multi.roster.ready_messages(self.membership_id)[1:]:
                 await self.send(out.message, to=identity)
 
+    def _sender_of(self, packet: Any) -> str | None:
+        # A text-only client is announced to the bots seconds late, and until then its packets
+        # carry no sender; a room with one human can only have heard from that human.
+        sender = super()._sender_of(packet)
+        humans = self._multi.roster.humans
+        return sender if sender is not None or len(humans) != 1 else humans[0]
+
     def _answers_now(self) -> bool:
         responder = self._multi.roster.responder()
         return responder is not None and responder.membership_id == self.membership_id
