@@ -184,3 +184,29 @@ def test_snapshot_three_instances_one_clone_one_failed(snap_compare: Callable[..
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(110, 32), run_before=run_before)
+
+
+async def test_removing_the_target_asks_for_a_replacement_and_add_takes_a_spec() -> None:
+    app, _session, room = build((ADA, CY, ADA2))
+    async with app.run_test(size=(110, 32)) as pilot:
+        await settle(pilot)
+        app.action_show_tab("participants")
+        await pilot.pause()
+        table = app.screen.query_one(RoomTable)
+        keys = [key for key, _ in table.rows_shown]
+        table.move_cursor(row=keys.index(CY.membership_id))  # not the target: no question
+        await pilot.press("delete")
+        await settle(pilot)
+        assert room.calls[-1] == ("update_roster", ((), (CY.membership_id,), None))
+        table.move_cursor(row=keys.index(ADA.membership_id))  # the target
+        await pilot.press("delete")
+        await pilot.pause()
+        await pilot.press("3", "enter")
+        await settle(pilot)
+        assert room.calls[-1] == ("update_roster", ((), (ADA.membership_id,),
+                                                    ADA2.membership_id))
+        app.screen.action_room_add()  # what the palette's `roster: add…` runs
+        await pilot.pause()
+        await pilot.press(*"ada:cs-9", "enter")
+        await settle(pilot)
+        assert room.calls[-1] == ("update_roster", ((CharacterSpec("ada", "cs-9"),), (), None))
