@@ -134,8 +134,15 @@ class RoomMember(Character):
                 await super()._handle_packet(payload, sender)
 
     async def handle_user_utterance(self, transcript_text: str) -> None:
+        """Only the room's first bot listens to the microphone (one set of user events); the
+        target answers."""
         if self._answers_now():
             await super().handle_user_utterance(transcript_text)
+            return
+        responder = self._multi.roster.responder()
+        bot = self._multi.bots.get(responder.membership_id) if responder is not None else None
+        if bot is not None:
+            await bot.handle_user_utterance(transcript_text)
 
 
 @dataclass
@@ -269,7 +276,8 @@ class MultiRooms:
         profile = self.characters[instance.character_id]
         bot = RoomMember(room, instance, backend=self._backend, room_name=room.name,
                          profile=profile, character_session_id=instance.character_session_id,
-                         faults=self._faults, events=room, user_audio_hook=self._hook)
+                         faults=self._faults, events=room,
+                         user_audio_hook=None if room.bots else self._hook)
         room.bots[instance.membership_id] = bot
         try:
             await asyncio.wait_for(bot.start(), _BOT_START_TIMEOUT_S)
