@@ -125,3 +125,24 @@ async def test_a_target_command_goes_out_with_its_id_and_the_ack_applies_it() ->
     assert host.room.roster is not None and host.room.roster.active_membership_id == "m2"
     assert host.rebinds()[-1].outcome is RebindOutcome.APPLIED_IMMEDIATELY
     host.room.close()
+
+
+async def test_a_reconnect_rebuilds_the_roster_from_the_new_answer() -> None:
+    host = Host()
+    host.room.connected(ROOM)
+    assert await host.room.set_target("2") is None  # in flight when the room is lost
+    assert host.room.roster is not None
+    host.room.roster.route_epoch = 5
+    old = host.room.roster
+    other = parse_room_response({
+        "room_session_id": "room-2", "active_membership_id": "n1", "route_epoch": 0,
+        "roster_epoch": 0, "characters": [
+            {"membership_id": "n1", "character_id": "a", "is_initial": True}]})
+    host.room.connected(other)
+    roster = host.room.roster
+    assert roster is not None and roster is not old
+    assert (roster.room_session_id, roster.route_epoch, roster.active_membership_id) == (
+        "room-2", 0, "n1")
+    assert host.room.commands is not None and host.room.commands.target_in_flight is None
+    host.room.connected(None)  # a single-character room after all: every hook is a no-op
+    assert host.room.roster is None and host.room.input_refusal() is None
