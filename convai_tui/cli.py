@@ -72,8 +72,10 @@ def _run_flags(parser: argparse.ArgumentParser) -> None:
     a.add_argument("--no-aec", dest="aec", action="store_const", const=False, default=None,
                    help="no echo cancellation / noise suppression on the microphone")
     from convai_tui.headless import add_control_arguments
+    from convai_tui.room_cli import add_room_arguments
 
     add_control_arguments(parser)
+    add_room_arguments(parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -88,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="start the local stand-in and open the monitor on it")
     _run_flags(demo)
+    demo.add_argument("--characters", type=int, default=1, metavar="N", dest="demo_cast",
+                      help="a multi-character room with N demo characters (2-5)")
 
     from convai_tui.local.server import add_local_server_arguments
 
@@ -163,6 +167,7 @@ def _settings_from(args: argparse.Namespace) -> Settings:
         "connect_url": args.connect_url,
         "api_key": args.api_key,
         "character_id": args.character_id,
+        "characters": getattr(args, "characters", None),
         "connection_timeout": args.connection_timeout,
         "waiting_room": args.waiting_room,
         "waiting_room_max_wait": args.waiting_room_max_wait,
@@ -228,11 +233,15 @@ def _cmd_run(args: argparse.Namespace, *, demo: bool) -> int:
     standin: subprocess.Popen[str] | None = None
     try:
         if demo:
-            standin, details = start_standin_process()
+            from convai_tui.room_cli import demo_cast
+
+            cast = demo_cast(args)  # `demo --characters N`: the stand-in knows N characters
+            standin, details = start_standin_process(cast.standin_args)
             args.connect_url = details["connect_url"]
             args.demo_rest_url = details["connect_url"]  # the stand-in serves /character/get
             args.api_key = details["api_key"]
             args.character_id = details["character_id"]
+            args.characters = cast.characters or args.characters
         try:
             settings = _settings_from(args)
             log_file = None if args.headless else state_dir() / "convai-tui.log"
@@ -257,7 +266,22 @@ async def _run_session(settings: Settings, args: argparse.Namespace) -> int:
         rest_url = getattr(args, "demo_rest_url", None) or settings.rest_url
         character_name = await fetch_character_name(rest_url, settings.api_key,
                                                     settings.character_id, timeout_s=2.0)
-    session = SessionCore(settings.session_settings(character_name=character_name))
+    from convai_tui.core.errors import ConvaiError
+    from convai_tui.room_cli import apply_room_arguments
+
+    try:
+        session_settings = apply_room_arguments(
+            settings.session_settings(character_name=character_name), settings.characters,
+            args, state_dir())
+    except ConvaiError as exc:
+        print(f"convai-tui: {exc.error.code}: {exc.error.message}", file=sys.stderr)
+        return 2
+    session = SessionCore(session_settings)
+    if session_settings.room is not None and not args.headless:
+        from convai_tui.room_cli import character_names
+
+        session.room.names.update(await character_names(
+            session_settings, getattr(args, "demo_rest_url", None) or settings.rest_url))
     audio_on = args.audio if args.audio is not None else (settings.audio and not args.headless)
     if audio_on:
         from convai_tui.audio import AudioSettings
@@ -275,7 +299,8 @@ async def _run_session(settings: Settings, args: argparse.Namespace) -> int:
             from convai_tui.headless import HeadlessRunner, control_requests
 
             runner = HeadlessRunner(session, say=args.say, exit_after_reply=args.exit_after_reply,
-                                    duration_s=args.duration, controls=control_requests(args))
+                                    duration_s=args.duration, controls=control_requests(args),
+                                    target=args.target)
             return await runner.run()
         from convai_tui.ui.app import ConvaiApp
 

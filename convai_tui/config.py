@@ -44,6 +44,9 @@ class Settings:
     """Give up waiting for a slot after this many seconds (None: until cancelled)."""
     max_reconnect_attempts: int = 3
     """Reconnects after an unexpected drop before the session ends in Error."""
+    characters: list[str] = field(default_factory=list)
+    """Multi-character room: character ids (`ID` or `ID:CHARACTER_SESSION_ID`), initial first;
+    two or more create one room with all of them (`--character`, repeatable)."""
     character_session_id: str | None = None
     """Resume this conversation (kept across reconnects automatically)."""
     end_user_id: str | None = None
@@ -134,6 +137,11 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             if not isinstance(value, dict):
                 raise ValueError(value)
             return {str(k): str(v) for k, v in value.items()}
+        if kind == "list[str]":
+            items = value.split(",") if isinstance(value, str) else value
+            if not isinstance(items, list):
+                raise ValueError(value)
+            return [str(item).strip() for item in items if str(item).strip()]
         if kind == "str | None":
             return None if value in (None, "") else str(value)
         return str(value)

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from convai_tui.config import state_dir
@@ -22,7 +23,8 @@ class StandInDidNotStart(SystemExit):
     """Exits with this message on stderr (status 1)."""
 
 
-def start_standin_process() -> tuple[subprocess.Popen[str], dict[str, str]]:
+def start_standin_process(extra_args: Sequence[str] = (),
+                          ) -> tuple[subprocess.Popen[str], dict[str, str]]:
     """Start `convai-tui local-server --port 0` as a child in our process group; wait for its
     JSON line. Its logs go to a file so they never draw over the TUI."""
     log_dir = state_dir()
@@ -31,7 +33,8 @@ def start_standin_process() -> tuple[subprocess.Popen[str], dict[str, str]]:
     with open(log_path, "a", encoding="utf-8") as stderr:
         log_offset = stderr.tell()
         child = subprocess.Popen(
-            [sys.executable, "-m", "convai_tui", "local-server", "--port", "0"],
+            [sys.executable, "-m", "convai_tui", "local-server", "--port", "0",
+             *extra_args],
             stdout=subprocess.PIPE, stderr=stderr, text=True, stdin=subprocess.DEVNULL)
     line = _wait_for_ready_line(child)
     try:

@@ -38,6 +38,7 @@ from convai_tui.core.events import (
 from convai_tui.core.port import ControlResult, SessionPort
 from convai_tui.core.redact import redact
 from convai_tui.core.states import SessionState
+from convai_tui.headless_room import TargetSwitch
 
 TRIGGER_REPLY_GRACE_S = 3.0
 """How long to wait for a trigger's reply to start before sending --say text anyway (a trigger
@@ -103,6 +104,7 @@ class HeadlessRunner:
         duration_s: float | None = None,
         out: TextIO | None = None,
         controls: Sequence[ControlRequest] = (),
+        target: str | None = None,
     ) -> None:
         self._session = session
         self._say = list(say or [])
@@ -119,6 +121,7 @@ class HeadlessRunner:
         self._out = out or sys.stdout
         self._ending = False
         self._end_task: asyncio.Task[None] | None = None
+        self._target = TargetSwitch(session, target, self._emit) if target else None
 
     def _emit(self, event: Event) -> None:
         line = json.dumps(event.to_json(), ensure_ascii=False, separators=(",", ":"))
@@ -158,12 +161,12 @@ class HeadlessRunner:
 
     async def _react(self, event: Event) -> None:
         self._track_reply(event)
+        if self._target is not None:
+            self._target.observe(event)
         if isinstance(event, BotReady):
-            if not self._controls_done:
-                if self._controls_task is None:
-                    self._controls_task = asyncio.ensure_future(self._run_controls())
-            elif self._next_say < len(self._say) and not self._awaiting_reply:
-                await self._send_next()
+            # --target switches first; the controls and --say then go to the new target.
+            if self._target is None or not self._target.start(self._on_ready):
+                await self._on_ready()
         elif isinstance(event, TurnCompleted | LlmNoResponse):
             if not self._controls_done:
                 return  # a trigger's reply ended while later controls were still being acked
@@ -172,6 +175,13 @@ class HeadlessRunner:
                 await self._send_next()
             elif self._exit_after_reply:
                 self._end_soon("exit_after_reply")
+
+    async def _on_ready(self) -> None:
+        if not self._controls_done:
+            if self._controls_task is None:
+                self._controls_task = asyncio.ensure_future(self._run_controls())
+        elif self._next_say < len(self._say) and not self._awaiting_reply:
+            await self._send_next()
 
     def _track_reply(self, event: Event) -> None:
         """Whether the character is replying, so --say text never talks over a reply; only the

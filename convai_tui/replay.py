@@ -27,6 +27,7 @@ from convai_tui.core.events import (
 )
 from convai_tui.core.link_stats import LinkHistory
 from convai_tui.core.port import ControlResult, SendOutcome, SessionInfo
+from convai_tui.core.roster_events import roster_event_from_json
 from convai_tui.core.states import SessionState
 
 READ_ONLY_REASON = "This is a replay of a recorded session: nothing can be sent."
@@ -66,7 +67,7 @@ def load_log(path: Path) -> ReplayLog:
                 data = json.loads(line)
                 if not isinstance(data, dict):
                     raise ValueError("not an object")
-                event = event_from_json(data)
+                event = event_from_json(data) or roster_event_from_json(data)
             except ValueError:
                 log.malformed_lines += 1
                 continue

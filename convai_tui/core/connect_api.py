@@ -16,6 +16,7 @@ import httpx
 
 from convai_tui import __version__
 from convai_tui.core.errors import ConvaiError, SessionError, make_error
+from convai_tui.core.multi_connect import RoomConnectInfo, RoomRequest, parse_room_response
 from convai_tui.core.redact import REDACTOR
 from convai_tui.core.settings import MAX_CONNECT_TIMEOUT_S
 
@@ -47,6 +48,8 @@ class ConnectRequest:
     narrative_template_keys: dict[str, str] | None = None
     dynamic_info: dict[str, Any] | None = None
     debug: bool = False
+    room: RoomRequest | None = None
+    """A multi-character create or join; its checks run before any request (issue 12)."""
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -70,7 +73,7 @@ class ConnectRequest:
             "debug": True if self.debug else None,
         }
         body.update({k: v for k, v in optional.items() if v is not None})
-        return body
+        return self.room.body(body, self.end_user_id) if self.room is not None else body
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +88,8 @@ class ConnectResponse:
     request_trace_id: str | None = None
     end_user_id: str | None = None
     elapsed_ms: float = 0.0
+    room: RoomConnectInfo | None = None
+    """The multi-character room of the answer; None = a single-character room."""
 
 
 def error_message_from_body(text: str) -> str:
@@ -270,6 +275,7 @@ def _parse_success(text: str, elapsed_ms: float) -> ConnectResponse:
         request_trace_id=_opt_str(body.get("request_trace_id")),
         end_user_id=_opt_str(body.get("end_user_id")),
         elapsed_ms=elapsed_ms,
+        room=parse_room_response(body),
     )
 
 

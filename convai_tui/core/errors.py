@@ -282,6 +282,11 @@ CATALOGUE_ENTRIES: tuple[CatalogueEntry, ...] = (
        "Pick another ready character as the target, or connect again; if the code is "
        "dispatch_failed, check the character on the Convai dashboard.",
        "The initial character reports ready.", source="convai-tui"),
+    _e("session.character_switch", _RUN, True,
+       "The user switched character in a single-character room: that needs a new /connect, "
+       "so the session reconnects keeping only its settings (seeds/001 PendingReconnect).",
+       "Nothing to fix; use a multi-character room (--character twice) to switch in place.",
+       "The session is Connected to the new character.", source="convai-tui"),
     _e("session.input_refused", _RUN, False,
        "A message was not sent: the session cannot accept input yet, or the queue is full.",
        "Wait for the character to be ready (bot_ready), then send again.",

@@ -143,7 +143,22 @@ class SessionEnded(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class TranscriptReceived(Event):
+class AttributedEvent(Event):
+    """A conversation event. In a multi-character room `membership_id` names the instance it
+    came from (user lines: the instance addressed); the JSON leaves it out when unset, so
+    single-character lines are as they always were."""
+
+    membership_id: str | None = field(default=None, kw_only=True)
+
+    def to_json(self) -> dict[str, Any]:
+        out = Event.to_json(self)
+        if self.membership_id is None:
+            del out["membership_id"]
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptReceived(AttributedEvent):
     """A piece of the conversation. Character text streams as `final=False` chunks (`text` is
     the chunk, `full_text` the reply so far), then one `final=True` event with the whole reply."""
 
@@ -156,7 +171,7 @@ class TranscriptReceived(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class BotActivityChanged(Event):
+class BotActivityChanged(AttributedEvent):
     """What the character is doing: idle, listening, thinking or speaking."""
 
     TYPE: ClassVar[str] = "bot_activity"
@@ -164,20 +179,20 @@ class BotActivityChanged(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class EmotionReceived(Event):
+class EmotionReceived(AttributedEvent):
     TYPE: ClassVar[str] = "emotion"
     emotion: str
     scale: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
-class ActionsReceived(Event):
+class ActionsReceived(AttributedEvent):
     TYPE: ClassVar[str] = "actions"
     actions: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
-class TurnCompleted(Event):
+class TurnCompleted(AttributedEvent):
     TYPE: ClassVar[str] = "turn_completed"
     turn_id: int
     was_interrupted: bool

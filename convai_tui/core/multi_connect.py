@@ -67,6 +67,27 @@ def join_room_body(base: Mapping[str, Any], join: JoinSettings, *,
 
 
 @dataclass(frozen=True, slots=True)
+class RoomRequest:
+    """What the user asked for beyond one character: a room with these characters (initial
+    target first), or a join of an existing room. Carried on the settings; None = today's
+    single-character `/connect`."""
+
+    characters: tuple[CharacterSpec, ...] = ()
+    join: JoinSettings | None = None
+    shared_session_key: str | None = None
+    max_participants: int | None = None
+
+    def body(self, base: Mapping[str, Any], end_user_id: str | None) -> dict[str, Any]:
+        """The `/connect` body; raises ConvaiError(config.*) before any request is made."""
+        if self.join is not None:
+            validate_join(self.join, self.characters)
+            return join_room_body(base, self.join, end_user_id=end_user_id)
+        return create_room_body(base, self.characters, end_user_id=end_user_id,
+                                shared_session_key=self.shared_session_key,
+                                max_num_participants=self.max_participants)
+
+
+@dataclass(frozen=True, slots=True)
 class MemberInfo:
     """One character instance as `/connect` (or a roster-update ack) describes it."""
 

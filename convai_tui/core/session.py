@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import random
 import time
@@ -34,6 +35,7 @@ from convai_tui.core.readiness import BotReadiness
 from convai_tui.core.redact import REDACTOR
 from convai_tui.core.retry_loop import RetryLoop
 from convai_tui.core.room_lease import RoomLease
+from convai_tui.core.room_session import RoomHooks, RoomSession
 from convai_tui.core.server_messages import ServerMessages
 from convai_tui.core.settings import CONTROL_TYPES, SessionSettings, validate_settings
 from convai_tui.core.states import SessionState, is_legal
@@ -83,7 +85,11 @@ class SessionCore:
         self._participants = Roster(self._publish)
         self._kill_requested = False
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._conversation = Conversation(self._publish, self.metrics)
+        self.room = RoomSession(RoomHooks(  # multi-character rooms (issue 12)
+            self._publish, lambda: self._state, lambda: self._transport, self._on_bot_ready,
+            self._resolve, lambda: self.settings, functools.partial(setattr, self, "settings"),
+            self._lease))
+        self._conversation = Conversation(self.room.stamp(self._publish), self.metrics)
         self._link = LinkWatch(settings.link_stall_s or 0.0, self._link_lost, self._link_back)
         self.link = LinkSampler(self._publish, self._raise, settings.link, clock)
         self._turn_timer = TurnTimer(self._publish)
@@ -144,6 +150,8 @@ class SessionCore:
             self._publish(ev.ErrorRaised(error=exc.error))
             return self._queue.refuse(text, exc.error.message)
         if self._state is SessionState.CONNECTED and self._readiness.ready:
+            if (refusal := self.room.input_refusal()) is not None:
+                return self._queue.refuse(text, refusal)
             return await self._send_user_text(text)
         if self._state in (SessionState.CONNECTING, SessionState.RECONNECTING,
                            SessionState.CONNECTED):
@@ -362,6 +370,7 @@ class SessionCore:
         self._publish(ev.RoomJoined(room_name=response.room_name,
                                     local_identity=transport.local_identity,
                                     join_ms=round(join_ms, 1)))
+        self.room.connected(response.room)
         self._set_state(SessionState.CONNECTED)
         self._participants.joined(transport.participants())
         self._readiness.joined()
@@ -418,7 +427,8 @@ class SessionCore:
                     handler(*args)
             return call
 
-        return TransportCallbacks(current(self._on_data), current(self._participants.change),
+        return TransportCallbacks(current(self._on_data),
+                                  current(self.room.on_participant(self._participants.change)),
                                   current(self._on_room_closed),
                                   current(self._link.resuming), current(self._link.resumed))
 
@@ -454,11 +464,13 @@ class SessionCore:
         try:
             message = protocol.parse_inbound(payload)
             self._turn_timer.message(message.type)
-            self._dispatch(message)
+            self._dispatch(message, sender)
         except ConvaiError as exc:
             self._raise(exc.error)
 
-    def _dispatch(self, msg: protocol.InboundMessage) -> None:
+    def _dispatch(self, msg: protocol.InboundMessage, sender: str | None = None) -> None:
+        if self.room.dispatch(msg, sender):
+            return
         if msg.type == "bot-ready":
             self._on_bot_ready()
         elif not self._server.handle(msg) and not self._conversation.handle(msg):

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from convai_tui.core.errors import SessionError, make_error
+from convai_tui.core.multi_connect import RoomRequest
 from convai_tui.core.retry import RetryPolicy
 
 MAX_CONNECT_TIMEOUT_S = 120.0
@@ -57,6 +58,8 @@ class SessionSettings:
     until packets flow again (LiveKit's own ping timeout is 15 s); None turns the watch off."""
     link: LinkThresholds = field(default_factory=LinkThresholds)
     """When the sampled link counts as degraded (transport.link_degraded)."""
+    room: RoomRequest | None = None
+    """A multi-character room to create or join (issue 12); None = one character."""
 
 
 def validate_settings(settings: SessionSettings) -> SessionError | None:
@@ -65,7 +68,8 @@ def validate_settings(settings: SessionSettings) -> SessionError | None:
         return make_error("config.api_key_missing",
                           "No API key: pass --api-key, set CONVAI_API_KEY or add api_key to "
                           "the config file.")
-    if not settings.character_id.strip():
+    joining = settings.room is not None and settings.room.join is not None
+    if not settings.character_id.strip() and not joining:
         return make_error("config.character_id_missing",
                           "No character id: pass --character-id, set CONVAI_CHARACTER_ID or add "
                           "character_id to the config file.")

@@ -27,6 +27,7 @@ from convai_tui.local.livekit_backend import (
     LiveKitBackend,
     LiveKitControlUnsupported,
 )
+from convai_tui.local.multi_bots import MultiRooms, wants_room
 from convai_tui.local.sessions import (
     BotStartFailed,
     SessionManager,
@@ -90,6 +91,8 @@ class StandInState:
     shutting_down: asyncio.Event = field(default_factory=asyncio.Event)
     host: str = "127.0.0.1"
     """The address the stand-in binds (``--host``); admin callers from it are let in too."""
+    multi: MultiRooms | None = None
+    """Multi-character rooms (issue 12): `/connect` bodies with `characters` or a join."""
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -199,6 +202,10 @@ async def _connect(request: web.Request, state: StandInState,
         return auth_error
     assert api_key is not None
     raw = await request.read()
+    if state.multi is not None and wants_room(_json_or_none(raw)):
+        status, answer = await state.multi.connect(json.loads(raw))
+        record.session_id = answer.get("session_id")
+        return web.json_response(answer, status=status)
     parsed = validation.parse_connect_body(raw)
     if isinstance(parsed, validation.ValidationFailure):
         return _detail(422, parsed.errors)
@@ -248,6 +255,13 @@ async def _connect(request: web.Request, state: StandInState,
     if faults.connect_no_token:
         del payload["token"]
     return web.json_response(payload)
+
+
+def _json_or_none(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
 
 
 def _authenticate(request: web.Request,
@@ -308,6 +322,8 @@ async def disconnect(request: web.Request) -> web.Response:
                               "msg": "Field required", "input": None}])
     if not _is_uuid(session_id):
         return _detail(400, INVALID_SESSION_ID)
+    if state.multi is not None and await state.multi.disconnect(session_id):
+        return web.json_response(DISCONNECTED)
     ended = await state.sessions.end_session(str(uuid.UUID(session_id)), "disconnect")
     if not ended:
         await state.sessions.end_session(session_id, "disconnect")

@@ -216,6 +216,14 @@ class RoomRoster:
         if instance is None or instance.status != "starting":
             return []
         instance.status = "ready"
+        return self.ready_messages(membership_id)
+
+    def ready_messages(self, membership_id: str) -> list[Outgoing]:
+        """A ready instance's `character-status` then its `bot-ready` (also what a human who
+        joins later is told); nothing for an instance that is not ready."""
+        instance = self.instances.get(membership_id)
+        if instance is None or instance.status != "ready":
+            return []
         bot_ready = rtvi.form_a("bot-ready", {"version": "1.0.0",
                                               "about": self.about(membership_id)})
         return [self.status_message(membership_id), Outgoing(bot_ready, sender=membership_id)]

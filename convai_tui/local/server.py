@@ -34,6 +34,9 @@ from convai_tui.local.livekit_server import (
     LiveKitServerNotFound,
     livekit_from_environment,
 )
+from convai_tui.local.multi_bots import MultiRooms
+from convai_tui.local.room_flags import add_room_arguments, cast_from, policy_from
+from convai_tui.local.room_roster import RoomPolicy
 from convai_tui.local.sessions import SessionManager
 
 log = logging.getLogger("convai_tui.local")
@@ -64,6 +67,8 @@ class LocalStandIn:
         user_audio_hook: UserAudioHook | None = None,
         owns_livekit: bool | None = None,
         host: str = DEFAULT_HOST,
+        cast: Iterable[CharacterProfile] = (),
+        room_policy: RoomPolicy | None = None,
     ) -> None:
         """``livekit`` None = a child (or $LIVEKIT_URL) started and stopped with us; a given
         ``livekit`` is borrowed (the caller starts and stops it) unless ``owns_livekit``.
@@ -74,6 +79,9 @@ class LocalStandIn:
         self.api_key = api_key
         self.character_id = character_id
         self.character = CharacterProfile(character_id, character_name, frozenset(triggers))
+        self.cast = {p.character_id: p for p in (self.character, *cast)}
+        """Every known character: multi-character rooms pick from these (issue 12)."""
+        self.room_policy = room_policy or RoomPolicy()
         self.faults = faults or Faults()
         self._owns_livekit = livekit is None if owns_livekit is None else owns_livekit
         self.livekit: LiveKitBackend = livekit or livekit_from_environment(host)
@@ -138,11 +146,14 @@ class LocalStandIn:
                                      user_audio_hook=self._user_audio_hook)
             self._state = StandInState(
                 api_key=self.api_key,
-                characters={self.character_id: self.character},
+                characters=self.cast,
                 faults=self.faults,
                 backend=self.livekit,
                 sessions=manager,
                 host=self.host,
+                multi=MultiRooms(self.livekit, self.faults, manager, self.cast,
+                                 lambda: self.room_policy,
+                                 user_audio_hook=self._user_audio_hook),
             )
             self._runner = web.AppRunner(build_app(self._state), access_log=None,
                                          handle_signals=False)
@@ -172,6 +183,8 @@ class LocalStandIn:
         try:
             if self._state is not None:
                 self._state.shutting_down.set()
+                if self._state.multi is not None:
+                    await self._state.multi.close()
                 await self._state.sessions.close()
             if self._runner is not None:
                 await self._runner.cleanup()
@@ -271,6 +284,7 @@ def add_local_server_arguments(parser: argparse.ArgumentParser) -> None:
     faults.add_argument("--tts", choices=["espeak", "tone", "none"], default="espeak")
     faults.add_argument("--release-grace", type=float, default=2.0, metavar="S",
                         help="seconds a slot survives its client leaving the room")
+    add_room_arguments(parser)
     faults.add_argument("--join-timeout", type=float, default=30.0, metavar="S",
                         help="end a session whose client never joins within S seconds")
 
@@ -336,6 +350,8 @@ async def _serve(args: argparse.Namespace, formatter: RedactingFormatter) -> int
         faults=faults_from_args(args),
         user_audio_hook=make_voice_hook(getattr(args, "voice", "reply")),
         host=getattr(args, "host", DEFAULT_HOST),
+        cast=cast_from(args.characters, [t.strip() for t in args.triggers.split(",")]),
+        room_policy=policy_from(args),
     )
     formatter.add_secret(standin.livekit.api_secret)
     try:

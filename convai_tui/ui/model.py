@@ -47,6 +47,7 @@ from convai_tui.core.events import (
 from convai_tui.core.states import SessionState
 from convai_tui.ui.link_model import LINK_EVENT_TYPES
 from convai_tui.ui.monitor_state import MonitorState, ui_error
+from convai_tui.ui.room_model import ROOM_HANDLERS
 from convai_tui.ui.views import (
     FLASH_SECONDS,
     BlockingView,
@@ -243,7 +244,8 @@ def _on_transcript(m: MonitorModel, e: TranscriptReceived) -> set[Part]:
         text = (e.full_text or e.text) if e.role == "character" else e.text
         if e.role == "character":
             m.thinking = False
-        m._add_line(e.at, e.role, text)
+        m._add_line(e.at, e.role, text, m.room.name_of(e.membership_id)
+                    if e.role == "character" else None)
         return {Part.TRANSCRIPT, Part.ACTIVITY}
     if e.role == "character":
         m.thinking = False
@@ -457,4 +459,5 @@ _HANDLERS: dict[type[Event], _Handler] = {
     LogRecorded: _on_log,
     LinkStatsSampled: _on_link,
     TurnTimed: _on_link,
+    **ROOM_HANDLERS,
 }

@@ -15,6 +15,7 @@ from convai_tui.core.events import AudioLevels, ConnectAttemptStarted, LogRecord
 from convai_tui.core.port import ControlResult
 from convai_tui.core.states import SessionState
 from convai_tui.ui.link_model import LinkModel
+from convai_tui.ui.room_model import RoomView
 from convai_tui.ui.views import (
     MAX_REQUEST_ROWS,
     BlockingView,
@@ -52,6 +53,8 @@ class MonitorState:
     streaming_text: str = ""
     emotion: str | None = None
     transcript: list[TranscriptLine] = field(default_factory=list)
+    room: RoomView = field(default_factory=RoomView)
+    """A multi-character room (issue 12); inactive in a single-character one."""
     errors: list[SessionError] = field(default_factory=list)
     error_counts: Counter[str] = field(default_factory=Counter)
     last_error: SessionError | None = None
@@ -169,8 +172,8 @@ class MonitorState:
         self.error_counts[error.category] += 1
         self.last_error = error
 
-    def _add_line(self, at: float, role: str, text: str) -> None:
-        self.transcript.append(TranscriptLine(at, role, text))
+    def _add_line(self, at: float, role: str, text: str, speaker: str | None = None) -> None:
+        self.transcript.append(TranscriptLine(at, role, text, speaker))
 
     def _add_request(self, row: RequestRow) -> None:
         self.requests[row.key] = row

@@ -81,7 +81,7 @@ PARTICIPANTS_TAB = Tab(
     "f4",
     "People",
     "Participants in the room",
-    "#participants-table",
+    ".participants-view",
     "Who is in the room",
 )
 DIAGNOSTICS_TAB = Tab(
@@ -260,6 +260,30 @@ CONFIRM_BINDINGS: list[BindingType] = [
     Binding("n,escape", "answer(False)", "No", id="confirm.no", tooltip="No, do nothing"),
 ]
 
+ROOM_TARGET_BINDINGS: list[BindingType] = [
+    *(
+        Binding(str(n), f"room_target({n})", f"Target {n}", show=False, id=f"room.target-{n}",
+                tooltip=f"Talk to the room's character number {n}")
+        for n in range(1, 10)
+    ),
+    Binding("0", "room_clear_target", "No target", show=False, id="room.clear-target",
+            tooltip="Talk to nobody in the room"),
+]
+"""A multi-character room's target keys, on the monitor (not while typing a message)."""
+
+ROOM_TABLE_BINDINGS: list[BindingType] = [
+    Binding("m", "mute_selected", "Mute char", id="room.mute-character",
+            tooltip="Mute or unmute the selected character's playback (only here)"),
+    Binding("delete", "remove_selected", "Remove", id="room.remove-character",
+            tooltip="Remove the selected character from the room (asks for a "
+                    "replacement when it is the target)"),
+]
+
+ROOM_PROMPT_BINDINGS: list[BindingType] = [
+    Binding("escape", "cancel", "Cancel", id="room.prompt-cancel",
+            tooltip="Close the question, change nothing"),
+]
+
 HELP_BINDINGS: list[BindingType] = [
     Binding("escape,question_mark,f1,q", "close", "Close", id="help.close",
             tooltip="Close this help"),
@@ -272,6 +296,9 @@ BINDING_SECTIONS: tuple[tuple[str, list[BindingType]], ...] = (
     ("doctor", DOCTOR_BINDINGS),
     ("control form", CONTROL_FORM_BINDINGS),
     ("confirmation", CONFIRM_BINDINGS),
+    ("room (multi-character)", ROOM_TARGET_BINDINGS),
+    ("room table", ROOM_TABLE_BINDINGS),
+    ("room question", ROOM_PROMPT_BINDINGS),
     ("this help", HELP_BINDINGS),
 )
 """Every binding of every screen and widget, by where it works (the help screen's table)."""

@@ -43,6 +43,8 @@ class TranscriptLine:
     at: float
     role: str
     text: str
+    speaker: str | None = None
+    """Multi-character rooms: the instance that spoke (clones told apart)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,6 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 
@@ -24,6 +23,7 @@ from convai_tui.ui.registry import (
     TABS_BY_ID,
     key_hint,
 )
+from convai_tui.ui.screens.room_actions import RoomActions
 from convai_tui.ui.widgets.banners import ActivityLine, EndedBanner, IdleBanner, PinnedError
 from convai_tui.ui.widgets.diagnostics import DiagnosticsPanel, merged
 from convai_tui.ui.widgets.errors import (
@@ -42,11 +42,12 @@ from convai_tui.ui.widgets.overlays import (
 )
 from convai_tui.ui.widgets.participants import ParticipantsTable
 from convai_tui.ui.widgets.requests import RequestsPanel
+from convai_tui.ui.widgets.room import RoomTable
 from convai_tui.ui.widgets.status import AudioMeters, StatusBar, ids_text
 from convai_tui.ui.widgets.transcript import TranscriptView
 
 
-class MonitorScreen(Screen[None]):
+class MonitorScreen(RoomActions):
     """Renders `MonitorModel`; the App owns the model and tells this screen what changed."""
 
     def __init__(self, model: MonitorModel, *, read_only: bool = False) -> None:
@@ -75,7 +76,10 @@ class MonitorScreen(Screen[None]):
         return {
             SESSION_TAB.id: self._session_pane,
             ERRORS_TAB.id: self._errors_pane,
-            PARTICIPANTS_TAB.id: lambda: [ParticipantsTable(id="participants-table")],
+            PARTICIPANTS_TAB.id: lambda: [
+                ParticipantsTable(id="participants-table"),
+                RoomTable(id="room-table"),  # a multi-character room (issue 12)
+            ],
             DIAGNOSTICS_TAB.id: lambda: [
                 VerticalScroll(DiagnosticsPanel(id="diagnostics-panel"), id="diagnostics-scroll")
             ],
@@ -144,6 +148,7 @@ class MonitorScreen(Screen[None]):
             self._show_overlay(now)
         if Part.PARTICIPANTS in parts:
             self.query_one(ParticipantsTable).show(m.participants, now)
+            self._show_room(now)
         if Part.DIAGNOSTICS in parts and self.active_tab == DIAGNOSTICS_TAB.id:
             self.show_diagnostics(now)
         if Part.REQUESTS in parts:
@@ -164,6 +169,17 @@ class MonitorScreen(Screen[None]):
             self.query_one(IdleBanner).show(m.idle, now)
         if m.participants:
             self.query_one(ParticipantsTable).show(m.participants, now)
+            self._show_room(now)
+
+    def _show_room(self, now: float) -> None:
+        """A multi-character room shows its room table instead of the participants table."""
+        active = self.model.room.active
+        for widget, shown in ((self.query_one(ParticipantsTable), not active),
+                              (self.query_one(RoomTable), active)):
+            widget.display = shown
+            widget.set_class(shown, "participants-view")
+        if active:
+            self.query_one(RoomTable).show(self.model, now)
 
     def show_diagnostics(self, now: float) -> None:
         if not self.ready:

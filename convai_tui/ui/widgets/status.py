@@ -78,6 +78,8 @@ class StatusBar(Horizontal):
         name = model.display_name
         if model.character_name and model.character_id:
             name = f"{model.character_name} ({model.character_id})"
+        if model.room.active:  # a multi-character room: who the input goes to
+            name = f"room of {len(model.room.members)} · {model.room.target_text()}"
         name_label = self.query_one("#character-name", Static)
         if str(name_label.content) != name:
             name_label.update(name)

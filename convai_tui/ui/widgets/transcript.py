@@ -145,8 +145,8 @@ class TranscriptView(ScrollView, can_focus=True):
             "action": "action",
         }.get(role, "·")
 
-    def _label(self, role: str) -> str:
-        label = self._role_name(role)
+    def _label(self, role: str, speaker: str | None = None) -> str:
+        label = speaker or self._role_name(role)
         if len(label) > LABEL_W - 2:
             label = label[: LABEL_W - 3] + "…"
         return f"{label:<{LABEL_W - 2}}› "
@@ -190,7 +190,7 @@ class TranscriptView(ScrollView, can_focus=True):
         if self._first_row[row]:
             segments = [
                 Segment(f"{clock_time(line.at)} ", base + by_role.get("time", self._style("time"))),
-                Segment(self._label(line.role), base + body_style),
+                Segment(self._label(line.role, line.speaker), base + body_style),
                 Segment(piece, base + body_style),
             ]
         else:

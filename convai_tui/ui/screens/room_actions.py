@@ -1,0 +1,155 @@
+"""What the monitor does in a multi-character room (issue 12): number keys 1–9 pick the
+target anywhere (except while typing), 0 clears it, Enter on a room row picks that one, m mutes
+the selected character's playback locally, delete removes it (asking for a replacement target
+when it is the target), and the palette's `roster: add…`.
+
+A mixin of the monitor screen, so the shared screen and app files only name it. It talks to
+the session's room (`SessionCore.room`); outcomes come back as events (the table, the status
+bar, the transcript), refusals are shown under the input at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any, ClassVar
+
+from textual.binding import BindingType
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.screen import Screen
+
+from convai_tui.core.multi_config import parse_character_spec
+from convai_tui.core.roster_events import MemberStatus
+from convai_tui.ui.registry import ROOM_TARGET_BINDINGS
+from convai_tui.ui.screens.room_prompt import RoomPrompt
+from convai_tui.ui.widgets.room import RoomTable
+
+
+def _room(screen: Any) -> Any:
+    return getattr(screen.app.session, "room", None)
+
+
+def _model(screen: Any) -> Any:
+    return screen.app.model
+
+
+class RoomCommands(Provider):
+    """`roster: add…`, `roster: clear target`, `roster: target N` in the command palette."""
+
+    def _commands(self) -> list[tuple[str, Callable[[], object], str]]:
+        screen = self.screen
+        if not isinstance(screen, RoomActions) or not _model(screen).room.active:
+            return []
+        out: list[tuple[str, Callable[[], object], str]] = [
+            ("roster: add…", screen.action_room_add, "Add a character instance (clones allowed)"),
+            ("roster: clear target", screen.action_room_clear_target,
+             "Talk to nobody (a character already speaking finishes)"),
+        ]
+        for n, member in enumerate(_model(screen).room.members[:9], start=1):
+            out.append((f"roster: target {n} {member.display_name}",
+                        partial(screen.action_room_target, n), "Switch the interaction target"))
+        return out
+
+    async def discover(self) -> Hits:
+        for name, callback, help_text in self._commands():
+            yield DiscoveryHit(name, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, callback, help_text in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)
+
+
+class RoomActions(Screen[None]):
+    """The room's keys and actions; the monitor screen derives from this."""
+
+    BINDINGS: ClassVar[list[BindingType]] = ROOM_TARGET_BINDINGS
+    COMMANDS: ClassVar = {RoomCommands}
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action.startswith("room_") and not _model(self).room.active:
+            return False  # a single-character room: the digits mean nothing here
+        return True
+
+    def _refused(self, reason: str | None) -> None:
+        if reason:
+            flash = getattr(self, "flash_input_hint", None)
+            if callable(flash):
+                flash(reason)
+
+    async def _switch(self, spec: str | None) -> None:
+        room = _room(self)
+        if room is not None:
+            self._refused(await room.set_target(spec))
+
+    def action_room_target(self, number: int) -> None:
+        members = _model(self).room.members
+        if 0 < number <= len(members):
+            self.run_worker(self._switch(members[number - 1].membership_id), group="room")
+
+    def action_room_clear_target(self) -> None:
+        self.run_worker(self._switch(None), group="room")
+
+    def on_room_table_picked(self, message: RoomTable.Picked) -> None:
+        if message.what == "target":
+            self.run_worker(self._switch(message.membership_id), group="room")
+        elif message.what == "mute":
+            self._toggle_mute(message.membership_id)
+        elif message.what == "remove":
+            self._remove(message.membership_id)
+
+    def _toggle_mute(self, membership_id: str) -> None:
+        view = _model(self).room
+        member = view.get(membership_id)
+        room = _room(self)
+        if member is None or not member.participant_identity or room is None:
+            return
+        identity = member.participant_identity
+        muted = identity not in view.locally_muted
+        (view.locally_muted.add if muted else view.locally_muted.discard)(identity)
+        room.set_local_mute(identity, muted)
+        self.query_one(RoomTable).show(_model(self), self.app_now())
+
+    def _remove(self, membership_id: str) -> None:
+        view = _model(self).room
+        if membership_id != view.target:
+            self.run_worker(self._update(remove=[membership_id]), group="room")
+            return
+        others = [m for m in view.members if m.membership_id != membership_id
+                  and m.status is MemberStatus.READY]
+        choices = ", ".join(f"{view.members.index(m) + 1} {m.display_name}" for m in others)
+
+        def chosen(answer: str | None) -> None:
+            if answer is None:
+                return
+            pick = next((m for m in others if str(view.members.index(m) + 1) == answer.strip()),
+                        None)
+            self.run_worker(self._update(remove=[membership_id], replacement=pick.membership_id
+                                         if pick is not None else None), group="room")
+
+        self.app.push_screen(RoomPrompt(
+            "The target is being removed: number of the new target (empty = none)",
+            choices or "no other ready character"), chosen)
+
+    def action_room_add(self) -> None:
+        def chosen(answer: str | None) -> None:
+            if answer:
+                try:
+                    spec = parse_character_spec(answer)
+                except Exception as exc:  # a ConvaiError naming the problem
+                    self._refused(str(getattr(exc, "error", exc)))
+                    return
+                self.run_worker(self._update(add=[spec]), group="room")
+
+        self.app.push_screen(RoomPrompt("Add a character", "CHARACTER_ID[:SESSION_ID]"), chosen)
+
+    async def _update(self, **kwargs: Any) -> None:
+        room = _room(self)
+        if room is not None:
+            self._refused(await room.update_roster(**kwargs))
+
+    def app_now(self) -> float:
+        clock = getattr(self.app, "clock", None)
+        return float(clock()) if callable(clock) else 0.0

@@ -1,0 +1,118 @@
+"""The Participants tab of a multi-character room (issue 12): every human (you, others who
+joined by key) and every character instance with its status, readiness, whether it is the
+target, whether it is speaking, whether this monitor muted it, and its failure code. Joins,
+removals, status and target changes stay highlighted for a moment."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.style import Style
+from rich.text import Text
+from textual.binding import BindingType
+from textual.message import Message
+from textual.widgets import DataTable
+
+from convai_tui.core.roster_events import MemberStatus
+from convai_tui.ui.formatting import KIND_LABELS
+from convai_tui.ui.model import FLASH_SECONDS, MonitorModel
+from convai_tui.ui.registry import ROOM_TABLE_BINDINGS
+
+COLUMNS = ("#", "name", "kind", "status", "ready", "target", "speaking", "local", "failure",
+           "membership")
+HUMAN_PREFIX = "human:"
+"""Row keys of humans (instances are keyed by membership id)."""
+
+
+class RoomTable(DataTable[Text]):
+    """One row per human and per instance; Enter picks the target, m mutes, delete removes."""
+
+    BINDINGS: ClassVar[list[BindingType]] = ROOM_TABLE_BINDINGS
+
+    class Picked(Message):
+        """A row's action: `what` is target, mute or remove; `membership_id` the instance."""
+
+        def __init__(self, what: str, membership_id: str) -> None:
+            super().__init__()
+            self.what = what
+            self.membership_id = membership_id
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=False)
+        self.rows_shown: list[tuple[str, str]] = []  # (row key, highlight), for tests
+        self._signature: tuple[object, ...] = ()
+
+    def on_mount(self) -> None:
+        for name in COLUMNS:
+            self.add_column(name, key=name)
+
+    @property
+    def selected(self) -> str | None:
+        """The membership id of the instance under the cursor (None on a human's row)."""
+        if not self.rows_shown or not 0 <= self.cursor_row < len(self.rows_shown):
+            return None
+        key = self.rows_shown[self.cursor_row][0]
+        return None if key.startswith(HUMAN_PREFIX) else key
+
+    def show(self, model: MonitorModel, now: float) -> None:
+        room = model.room
+        rows: list[tuple[str, str, tuple[str, ...]]] = []
+        for row in model.participants.values():
+            info = row.info
+            if info.kind == "character" or row.left_at is not None:
+                continue
+            fresh = now - row.changed_at < FLASH_SECONDS and row.change == "joined"
+            rows.append((HUMAN_PREFIX + info.identity, "joined" if fresh else "",
+                         ("", info.name or info.identity, KIND_LABELS.get(info.kind, info.kind),
+                          "", "", "", "speaking" if info.speaking else "", "", "", "")))
+        for index, member in enumerate(room.members, start=1):
+            media = model.participants.get(member.participant_identity or "")
+            speaking = media is not None and media.info.speaking
+            when, what = room.changed_at.get(member.membership_id, (0.0, ""))
+            flash = what if now - when < FLASH_SECONDS else ""
+            rows.append((member.membership_id, flash, (
+                str(index) if index < 10 else "", member.display_name, "character",
+                member.status.value, "yes" if member.status is MemberStatus.READY else "no",
+                "★ target" if member.membership_id == room.target else "",
+                "speaking" if speaking else "",
+                "muted" if member.participant_identity in room.locally_muted else "",
+                member.failure_code or "", member.membership_id[:8])))
+        for mid, member in room.removed.items():
+            when, what = room.changed_at.get(mid, (0.0, ""))
+            if now - when < FLASH_SECONDS:
+                rows.append((mid, "removed", ("", member.display_name, "character", "removed",
+                                              "", "", "", "", "", mid[:8])))
+        signature = tuple(rows)
+        if signature == self._signature:
+            return
+        self._signature = signature
+        cursor = self.cursor_row
+        self.rows_shown = [(key, flash) for key, flash, _ in rows]
+        self.clear()
+        for key, flash, cells in rows:
+            style = self._flash_style(flash)
+            self.add_row(*(Text(c, style=style) for c in cells), key=key)
+        if rows:
+            self.move_cursor(row=min(cursor, len(rows) - 1))
+
+    def _flash_style(self, flash: str) -> Style:
+        if not flash:
+            return Style()
+        colour = {"added": "success", "joined": "success", "removed": "error"}.get(flash,
+                                                                                   "warning")
+        value = self.app.theme_variables.get(colour)
+        return Style(color=value, bold=True) if value else Style(bold=True)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        key = event.row_key.value or ""
+        if not key.startswith(HUMAN_PREFIX):
+            self.post_message(self.Picked("target", key))
+
+    def action_mute_selected(self) -> None:
+        if self.selected is not None:
+            self.post_message(self.Picked("mute", self.selected))
+
+    def action_remove_selected(self) -> None:
+        if self.selected is not None:
+            self.post_message(self.Picked("remove", self.selected))
