@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import pytest_asyncio
@@ -140,7 +140,7 @@ async def reply_from(core: SessionCore, watch: Watch, text: str) -> set[str | No
 async def switch(core: SessionCore, watch: Watch, spec: str) -> RoomRebindStateChanged:
     since = watch.mark()
     assert await core.room.set_target(spec) is None
-    return await watch.next(of(RoomRebindStateChanged), since)
+    return cast(RoomRebindStateChanged, await watch.next(of(RoomRebindStateChanged), since))
 
 
 async def test_three_instances_with_a_clone_only_the_target_answers(

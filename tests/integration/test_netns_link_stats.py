@@ -182,7 +182,7 @@ def _samples(run: HeadlessRun, start: float, end: float) -> list[dict[str, Any]]
 
 
 def _median_rtt(samples: list[dict[str, Any]]) -> float:
-    values = [s["rtt_ms"] for s in samples if s["rtt_ms"] is not None]
+    values: list[float] = [s["rtt_ms"] for s in samples if s["rtt_ms"] is not None]
     assert values, "no RTT was sampled"
     return statistics.median(values)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -118,7 +119,7 @@ async def test_replay_shows_the_same_transcript_and_errors(standin_factory: Stan
                        for line in shown.transcript)
 
 
-def counters(diagnostics: dict[str, object]) -> dict[str, object]:
+def counters(diagnostics: dict[str, Any]) -> dict[str, Any]:
     """The counter figures of a diagnostics() result; times rounded to the log's microseconds
     (a replay knows them only from the events' `ts`)."""
     out = {key: diagnostics[key] for key in (*COUNTER_KEYS, "messages_sent", "uptime_s")}

@@ -25,11 +25,8 @@ from standin_client import (
 from convai_tui.local import livekit_binary, livekit_server
 from convai_tui.local.faults import Faults
 from convai_tui.local.livekit_backend import ExternalLiveKit, LiveKitControlUnsupported
-from convai_tui.local.livekit_server import (
-    LiveKitServer,
-    LiveKitServerNotFound,
-    find_livekit_server,
-)
+from convai_tui.local.livekit_binary import find_livekit_server
+from convai_tui.local.livekit_server import LiveKitServer, LiveKitServerNotFound
 from convai_tui.local.server import LocalStandIn
 
 pytestmark = pytest.mark.integration

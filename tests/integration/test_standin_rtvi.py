@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -133,7 +134,7 @@ async def test_every_registry_type_gets_exactly_one_ack(
     assert set(payloads) | {"kill-pipeline"} == set(SUPPORTED_TYPES)
     start = len(client.messages)
     # Mix the documented envelopes: flat, labelled with id, WSDK participant_sid, wrapper.
-    envelopes = [
+    envelopes: list[Callable[[str, dict[str, Any]], dict[str, Any]]] = [
         lambda t, d: {"type": t, "data": d},
         lambda t, d: {"label": "rtvi-ai", "type": t, "id": str(uuid.uuid4()), "data": d},
         lambda t, d: {"type": t, "data": {**d, "participant_sid": "PA_x"}},

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,7 +63,7 @@ def test_web_sdk_reaches_bot_ready_and_gets_a_text_reply(tmp_path: Path) -> None
                                "--details", details.strip()],
                               capture_output=True, text=True, timeout=90, check=False)
         lines = done.stdout.strip().splitlines()
-        result = json.loads(lines[-1]) if lines else {"ok": False}
+        result: dict[str, Any] = json.loads(lines[-1]) if lines else {"ok": False}
         assert done.returncode == 0 and result.get("ok"), (result, done.stderr[-2000:])
         assert result["text_turn"]["reply"]
         # The media path is the one Convai's client forces: our TURN relay → the SFU's host

@@ -92,5 +92,6 @@ async def test_replay_draws_the_link_plots_from_a_recorded_log() -> None:
         # at most once per batch of events holding a sample or a state change, never per event
         assert 1 <= view.paints <= 13 + 4 < session.published
         rtt = view.query_one("#link-row-rtt-ms").query_one(Sparkline)
+        assert rtt.data is not None  # Sparkline.data is Optional
         assert len(rtt.data) == 14  # the floor point, then every sample's RTT
     await session.close()

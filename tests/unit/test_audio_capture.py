@@ -354,9 +354,12 @@ async def test_pipeline_processes_and_sends_each_mic_frame_on_the_capture_thread
 
     pipe._sender.send = spy  # type: ignore[method-assign]
     mic_stream = fake_sd.inputs()[0]
-    capture = threading.Thread(
-        target=lambda: [mic_stream.deliver(tone(440.0, 0.01)) for _ in range(3)],
-        name="portaudio-input")
+
+    def deliver_three() -> None:
+        for _ in range(3):
+            mic_stream.deliver(tone(440.0, 0.01))
+
+    capture = threading.Thread(target=deliver_three, name="portaudio-input")
     capture.start()
     capture.join()
     # Sent by the time the callback returned: no event-loop hop in between.

@@ -42,7 +42,12 @@ async def test_sender_sends_from_another_thread_and_stops_at_close() -> None:
     sender = DirectFrameSender(source, 480, slots=4)
     assert source._ffi_handle.handle != 0 and not sender.closed
     voice = tone(440.0, 0.01, amplitude=0.25)
-    thread = threading.Thread(target=lambda: [sender.send(voice) for _ in range(10)])
+
+    def send_ten() -> None:
+        for _ in range(10):
+            sender.send(voice)
+
+    thread = threading.Thread(target=send_ten)
     thread.start()
     thread.join()
     assert sender.frames_sent == 10

@@ -116,7 +116,7 @@ def test_stats_json() -> None:
 
 def test_each_underrun_raises_the_target_by_a_frame_up_to_the_cap() -> None:
     jb = JitterBuffer(48_000, target_ms=20, max_ms=100, grow_to_ms=40)
-    targets = []
+    targets: list[float] = []
     for _ in range(4):
         jb.push(ramp(1, int(jb.target_ms * 48)))  # exactly the target: playback starts
         assert jb.playing

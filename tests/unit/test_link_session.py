@@ -11,7 +11,8 @@ import pytest
 
 from convai_tui.core import events as ev
 from convai_tui.core import link_stats
-from convai_tui.core.session import SessionCore, SessionSettings
+from convai_tui.core.session import SessionCore
+from convai_tui.core.settings import SessionSettings
 from convai_tui.core.transport import TransportCallbacks
 from tests.unit.fakes import FakeApi, FakeTransport, next_event, ok_response
 from tests.unit.test_link_stats import recorded

@@ -22,12 +22,12 @@ from convai_tui.core.events import (
 from convai_tui.core.link_stats import (
     LinkHistory,
     LinkSampler,
-    LinkThresholds,
     RawStats,
     make_sample,
     parse_rtc_stats,
     to_dbfs,
 )
+from convai_tui.core.settings import LinkThresholds
 from convai_tui.core.turn_timing import TurnTimer
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "rtc_stats_standin.json"

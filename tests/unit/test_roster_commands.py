@@ -1,6 +1,7 @@
 """Target switches and cast changes: one in flight, timeouts on an injected clock, stale acks,
 rejections with their code, the rebind outcomes and the documented event order."""
 
+from collections.abc import Sequence
 from itertools import count
 
 import pytest
@@ -37,7 +38,7 @@ def target_ack(command_id: str, active: str | None, epoch: int, *, previous: str
             "route_epoch": epoch, "changed": changed}
 
 
-def rebind(events: list[object]) -> RoomRebindStateChanged:
+def rebind(events: Sequence[object]) -> RoomRebindStateChanged:
     [event] = [e for e in events if isinstance(e, RoomRebindStateChanged)]
     return event
 

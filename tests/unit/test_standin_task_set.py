@@ -52,7 +52,7 @@ async def test_cancel_all_spares_the_calling_task() -> None:
 async def test_wait_unless_returns_the_result_or_none_when_interrupted() -> None:
     interrupted = asyncio.Event()
     assert await wait_unless(asyncio.ensure_future(asyncio.sleep(0, "done")), interrupted) == "done"
-    slow = asyncio.ensure_future(asyncio.sleep(60))
+    slow: asyncio.Future[object] = asyncio.ensure_future(asyncio.sleep(60))
     asyncio.get_running_loop().call_soon(interrupted.set)
     assert await wait_unless(slow, interrupted) is None
     await asyncio.sleep(0)
