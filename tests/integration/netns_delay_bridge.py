@@ -54,7 +54,7 @@ def main(device_a: str, device_b: str) -> int:
         ready, _, _ = select.select([a, b, sys.stdin], [], [], max(0.0, min(waits, default=0.1)))
         for source in ready:
             if source is sys.stdin:
-                words = source.readline().split()  # it is sys.stdin; read via `source`, whose type mypy knows
+                words = source.readline().split()  # it is sys.stdin (typed via `source`)
                 if not words or words[0] == "quit":
                     return 0
                 if words[0] == "set":

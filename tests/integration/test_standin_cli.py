@@ -14,7 +14,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from standin_client import require_livekit_server
+
+from tests.integration.standin_client import require_livekit_server
 
 pytestmark = pytest.mark.integration
 

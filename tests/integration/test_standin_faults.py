@@ -7,7 +7,9 @@ import time
 
 import pytest
 from livekit import rtc
-from standin_client import (
+
+from convai_tui.local.server import LocalStandIn
+from tests.integration.standin_client import (
     RtviTestClient,
     StandInFactory,
     clients,
@@ -17,8 +19,6 @@ from standin_client import (
     standin_factory,
     wait_until,
 )
-
-from convai_tui.local.server import LocalStandIn
 
 pytestmark = pytest.mark.integration
 __all__ = ["clients", "standin", "standin_factory"]  # fixtures imported for pytest

@@ -13,14 +13,6 @@ from pathlib import Path
 import aiohttp
 import pytest
 from livekit import rtc
-from standin_client import (
-    RtviTestClient,
-    clients,
-    connect,
-    connect_and_join,
-    post,
-    require_livekit_server,
-)
 
 from convai_tui.local import livekit_binary, livekit_server
 from convai_tui.local.faults import Faults
@@ -28,6 +20,14 @@ from convai_tui.local.livekit_backend import ExternalLiveKit, LiveKitControlUnsu
 from convai_tui.local.livekit_binary import find_livekit_server
 from convai_tui.local.livekit_server import LiveKitServer, LiveKitServerNotFound
 from convai_tui.local.server import LocalStandIn
+from tests.integration.standin_client import (
+    RtviTestClient,
+    clients,
+    connect,
+    connect_and_join,
+    post,
+    require_livekit_server,
+)
 
 pytestmark = pytest.mark.integration
 __all__ = ["clients"]  # fixture imported for pytest

@@ -12,7 +12,10 @@ from typing import Any
 import numpy as np
 import pytest
 from livekit import rtc
-from standin_client import (
+
+from convai_tui.local.rtvi import MAX_PACKET_BYTES, SUPPORTED_TYPES
+from convai_tui.local.server import LocalStandIn
+from tests.integration.standin_client import (
     RtviTestClient,
     StandInFactory,
     ack_body,
@@ -21,9 +24,6 @@ from standin_client import (
     standin,
     standin_factory,
 )
-
-from convai_tui.local.rtvi import MAX_PACKET_BYTES, SUPPORTED_TYPES
-from convai_tui.local.server import LocalStandIn
 
 pytestmark = pytest.mark.integration
 __all__ = ["clients", "standin", "standin_factory"]  # fixtures imported for pytest
