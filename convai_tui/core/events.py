@@ -231,9 +231,10 @@ class IdleWarningReceived(Event):
     """The server will close the session in `remaining_seconds` unless the user does something."""
 
     TYPE: ClassVar[str] = "idle_warning"
-    remaining_seconds: int
+    remaining_seconds: int | None
+    """None when the server gave no countdown."""
     message: str | None
-    deadline: float
+    deadline: float | None
 
 
 @dataclass(frozen=True, slots=True)

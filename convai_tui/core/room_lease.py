@@ -36,7 +36,8 @@ class RoomLease:
                                          timeout_s=self._settings.connection_timeout_s)
         request = ConnectRequest(character_id=self._settings.character_id,
                                  character_session_id=self.character_session_id,
-                                 end_user_id=self._settings.end_user_id)
+                                 end_user_id=self._settings.end_user_id,
+                                 options=self._settings.connect_options)
         response = await self._api.connect(request)
         self.room = response
         if response.character_session_id:

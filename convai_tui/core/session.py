@@ -21,6 +21,7 @@ from convai_tui.core.bus import EventBus, Subscription
 from convai_tui.core.connect_api import ConnectApiClient
 from convai_tui.core.conversation import Conversation
 from convai_tui.core.errors import ConvaiError, SessionError, make_error
+from convai_tui.core.handshake import Handshake, client_ready_data
 from convai_tui.core.input_queue import InputQueue
 from convai_tui.core.link_watch import LinkWatch
 from convai_tui.core.media import MediaHook, SessionMedia
@@ -34,8 +35,9 @@ from convai_tui.core.redact import REDACTOR
 from convai_tui.core.retry_loop import RetryLoop
 from convai_tui.core.room_lease import RoomLease
 from convai_tui.core.server_messages import ServerMessages
-from convai_tui.core.settings import CONTROL_TYPES, SessionSettings, validate_settings
+from convai_tui.core.settings import SessionSettings, validate_settings
 from convai_tui.core.states import SessionState, is_legal
+from convai_tui.core.teardown import kill_pipeline
 from convai_tui.core.transport import RoomTransport, TransportCallbacks
 
 log = logging.getLogger("convai_tui.session")
@@ -83,6 +85,8 @@ class SessionCore:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._conversation = Conversation(self._publish, self.metrics)
         self._link = LinkWatch(settings.link_stall_s or 0.0, self._link_lost, self._link_back)
+        self._handshake = Handshake(lambda first: self._outbox.send(
+            self._transport, "client-ready", client_ready_data(), announce=first))
 
     # --- SessionPort ---------------------------------------------------------------------------
 
@@ -123,8 +127,9 @@ class SessionCore:
         self._finished = True
         self._set_state(SessionState.DISCONNECTING, reason=reason)
         await self._stop_supervisor()
-        await self._leave_room()
+        await self._release_server_session()
         await self._lease.release()
+        await self._leave_room()
         self._queue.refuse_all("the session was disconnected before the character was ready")
         self._set_state(SessionState.DISCONNECTED, reason=reason)
         self._publish(ev.SessionEnded(reason=reason))
@@ -154,36 +159,22 @@ class SessionCore:
         Nothing is sent unless the session is Connected and the character is ready; the
         refusal says why. Oversize messages are refused before sending.
         """
-        if msg_type not in CONTROL_TYPES:
-            return ControlResult("refused", f"Unknown control message type {msg_type!r}.")
-        try:
-            protocol.build_message(msg_type, data or {})
-        except ConvaiError as exc:
-            self._raise(exc.error)
-            return ControlResult("refused", exc.error.message)
+        refused = self._outbox.precheck(
+            msg_type, data or {}, video=self.settings.connect_options.connection_type == "video")
+        if refused is not None:
+            return refused
         if not (self._state is SessionState.CONNECTED and self._readiness.ready):
             why = ("the character is not ready yet" if self._state is SessionState.CONNECTED
                    else f"the session is {self._state.value}")
             self._publish(ev.InputRefused(text=msg_type, reason=f"Not sent: {why}."))
             return ControlResult("refused", f"Not sent: {why}.")
         killing = msg_type == "kill-pipeline"
-        if killing:
-            self._kill_requested = True  # the room close that follows is the clean end
-        message_id = await self._send(msg_type, data or {})
-        if message_id is None:
-            if killing:
-                self._kill_requested = False
-            return ControlResult("refused", "The message could not be sent (see the errors).")
-        try:
-            ack = await self._acks.wait(message_id, ack_timeout_s)
-        except TimeoutError:
-            self._raise(make_error("session.ack_timeout",
-                                   f"No server-response to {msg_type} within {ack_timeout_s:g} s."))
-            return ControlResult("timeout", f"No acknowledgement within {ack_timeout_s:g} s.",
-                                 message_id=message_id)
-        if killing and ack.status == "error":
+        self._kill_requested = self._kill_requested or killing  # its room close is the end
+        self._server.idle_deadline = None
+        result = await self._outbox.request(self._transport, msg_type, data or {}, ack_timeout_s)
+        if killing and result.status in ("refused", "error"):
             self._kill_requested = False
-        return ControlResult(ack.status, ack.message, ack.extras, message_id)
+        return result
 
     async def reset_idle_timer(self) -> None:
         if self._state is SessionState.CONNECTED:
@@ -299,6 +290,8 @@ class SessionCore:
             while connected:
                 assert self._outcome is not None
                 outcome = await self._outcome
+                if isinstance(outcome, Drop):  # the old server session goes before a new one
+                    await self._release_server_session()
                 await self._leave_room()
                 if isinstance(outcome, End):
                     await self._finish(outcome)
@@ -360,10 +353,12 @@ class SessionCore:
         self._set_state(SessionState.CONNECTED)
         self._participants.joined(transport.participants())
         self._readiness.joined()
+        self._handshake.start(lambda: self._readiness.ready)
         self._link.start(transport, lambda: self._transport is transport)
         await self._media.attach(transport.room)
 
     async def _leave_room(self) -> None:
+        await self._handshake.stop()
         self._readiness.reset()
         await self._link.stop()
         transport, self._transport = self._transport, None
@@ -484,4 +479,12 @@ class SessionCore:
         return SendOutcome("sent", message_id=message_id)
 
     async def _send(self, msg_type: str, data: dict[str, Any]) -> str | None:
+        # The server resets its idle clock on any client message, so a warning is void too.
+        self._server.idle_deadline = None
         return await self._outbox.send(self._transport, msg_type, data)
+
+    async def _release_server_session(self) -> None:
+        """kill-pipeline (≤ 1 s for its ack) while the room is up; the caller then POSTs
+        /disconnect and leaves, so the concurrency slot is free when we are gone."""
+        self._kill_requested = True  # the room closing now is the end we asked for
+        await kill_pipeline(self._transport, self._outbox, self._acks)

@@ -217,6 +217,10 @@ class RoomTransport:
         self._leaving = True
         await self._quiet_disconnect()
 
+    def is_connected(self) -> bool:
+        """The room is joined and not being left: a message sent now can arrive."""
+        return not self._leaving and self._room.isconnected()
+
     async def _quiet_disconnect(self) -> None:
         self._leaving = True
         try:
