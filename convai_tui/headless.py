@@ -28,12 +28,11 @@ from convai_tui.core.events import (
     BotActivityChanged,
     BotReady,
     Event,
-    LlmNoResponse,
     LogRecorded,
     SessionEnded,
     SessionStateChanged,
     TranscriptReceived,
-    TurnCompleted,
+    ends_turn,
 )
 from convai_tui.core.port import ControlResult, SessionPort
 from convai_tui.core.redact import redact
@@ -164,7 +163,7 @@ class HeadlessRunner:
                     self._controls_task = asyncio.ensure_future(self._run_controls())
             elif self._next_say < len(self._say) and not self._awaiting_reply:
                 await self._send_next()
-        elif isinstance(event, TurnCompleted | LlmNoResponse):
+        elif ends_turn(event):
             if not self._controls_done:
                 return  # a trigger's reply ended while later controls were still being acked
             self._awaiting_reply = False
@@ -182,7 +181,7 @@ class HeadlessRunner:
         elif isinstance(event, TranscriptReceived):
             if event.role == "character":
                 self._replying = True
-        elif isinstance(event, TurnCompleted | LlmNoResponse):
+        elif ends_turn(event):
             self._replying = False
             self._trigger_reply_pending = False
         else:

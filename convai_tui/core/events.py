@@ -153,6 +153,8 @@ class TranscriptReceived(Event):
     final: bool
     full_text: str = ""
     turn_id: int = 0
+    speaker: str | None = None
+    """Who spoke a user line, when the server names them (speaker_name or participant_id)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,12 +185,59 @@ class TurnCompleted(Event):
     was_interrupted: bool
     reply_text: str
     first_text_ms: float | None = None
+    was_aborted: bool = False
+    """The service gave up on the turn (e.g. error_reason audio_delivery_failed)."""
+    error_reason: str | None = None
+    response_id: str | None = None
+    sequence: int | None = None
+    visemes: int = 0
+    """Viseme frames received during the turn (counted, not rendered)."""
+    blendshapes: int = 0
+    """Blendshape frames received during the turn (counted, not rendered)."""
 
 
 @dataclass(frozen=True, slots=True)
 class LlmNoResponse(Event):
     TYPE: ClassVar[str] = "llm_no_response"
     reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ModerationResult(Event):
+    """The server's moderation verdict on the user's input; blocked input ends the turn."""
+
+    TYPE: ClassVar[str] = "moderation"
+    passed: bool
+    user_input: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ServerNotice(Event):
+    """A server message with nothing to act on (vad-stt-*, bot-tts-*, user-mute-*, bot-output,
+    interaction-created, behavior-tree-response, debug streams, ...), kept for the log and
+    replay; `known` False for a type we do not know (published once per type)."""
+
+    TYPE: ClassVar[str] = "server_notice"
+    message_type: str
+    fields: dict[str, Any] = field(default_factory=dict)
+    known: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ServerMetricsReceived(Event):
+    """One server `metrics` message (debug sessions): a bucket (ttfb, processing, custom, ...)
+    of {processor, model?, value, metric?} entries. Our own counters are `metrics`."""
+
+    TYPE: ClassVar[str] = "server_metrics"
+    kind: str
+    entries: tuple[dict[str, Any], ...]
+
+
+def ends_turn(event: Event) -> bool:
+    """The character's turn is over: completed, declined, or the input was blocked."""
+    return isinstance(event, TurnCompleted | LlmNoResponse) or (
+        isinstance(event, ModerationResult) and not event.passed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,7 +406,7 @@ ALL_EVENT_TYPES: tuple[type[Event], ...] = (
     EmotionReceived, ActionsReceived, TurnCompleted, LlmNoResponse, MessageSent, InputQueued,
     InputRefused, ServerResponseReceived, IdleWarningReceived, IdleTimerReset, UsageLimitReached,
     SessionEnding, ParticipantJoined, ParticipantLeft, ParticipantUpdated, MetricsUpdated,
-    AudioLevels, LogRecorded,
+    AudioLevels, LogRecorded, ModerationResult, ServerNotice, ServerMetricsReceived,
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {cls.TYPE: cls for cls in ALL_EVENT_TYPES}

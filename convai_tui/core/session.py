@@ -35,6 +35,7 @@ from convai_tui.core.redact import REDACTOR
 from convai_tui.core.retry_loop import RetryLoop
 from convai_tui.core.room_lease import RoomLease
 from convai_tui.core.server_messages import ServerMessages
+from convai_tui.core.server_notices import ServerNotices
 from convai_tui.core.settings import SessionSettings, validate_settings
 from convai_tui.core.states import SessionState, is_legal
 from convai_tui.core.teardown import kill_pipeline
@@ -85,6 +86,7 @@ class SessionCore:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._conversation = Conversation(self._publish, self.metrics)
         self._link = LinkWatch(settings.link_stall_s or 0.0, self._link_lost, self._link_back)
+        self._notices = ServerNotices(self._publish)
         self._handshake = Handshake(lambda first: self._outbox.send(
             self._transport, "client-ready", client_ready_data(), announce=first))
 
@@ -200,6 +202,7 @@ class SessionCore:
             self._transport.local_identity if self._transport else None)
         snap["participants"] = self._participants.as_dicts()
         snap["queued_inputs"] = len(self._queue)
+        snap.update(self._notices.diagnostics())
         audio = self._media.stats()
         if audio is not None:
             snap["audio"] = audio
@@ -449,7 +452,7 @@ class SessionCore:
         if msg.type == "bot-ready":
             self._on_bot_ready()
         elif not self._server.handle(msg) and not self._conversation.handle(msg):
-            log.debug("ignoring server message type %s", msg.type)
+            self._notices.handle(msg)
 
     def _on_bot_ready(self) -> None:
         if not self._readiness.mark_ready():

@@ -210,6 +210,9 @@ class MonitorModel:
     bot_ready: bool = False
     bot_activity: str = "idle"
     thinking: bool = False
+    activity_note: str | None = None
+    """Why the character stopped without answering (moderation, no response, aborted)."""
+    server_metrics: dict[str, Any] = field(default_factory=dict)
     streaming_role: str | None = None
     streaming_text: str = ""
     emotion: str | None = None
@@ -526,6 +529,9 @@ def _on_ended(m: MonitorModel, e: SessionEnded) -> set[Part]:
     return {Part.ENDED, Part.IDLE, Part.RETRY, Part.ACTIVITY, Part.TRANSCRIPT, Part.ERRORS}
 
 
+from convai_tui.ui.model_protocol import HANDLERS, note_aborted  # noqa: E402 (needs Part)
+
+
 def _on_transcript(m: MonitorModel, e: TranscriptReceived) -> set[Part]:
     if e.final:
         if m.streaming_role == e.role:
@@ -538,6 +544,8 @@ def _on_transcript(m: MonitorModel, e: TranscriptReceived) -> set[Part]:
                 m._pending.remove(text)
             elif m._is_echo(e.at, text):
                 return {Part.ACTIVITY}
+            if e.speaker:
+                text = f"({e.speaker}) {text}"
         m._add_line(e.at, e.role, text)
         return {Part.TRANSCRIPT, Part.ACTIVITY}
     if e.role == "character":
@@ -557,6 +565,8 @@ def _on_transcript(m: MonitorModel, e: TranscriptReceived) -> set[Part]:
 def _on_activity(m: MonitorModel, e: BotActivityChanged) -> set[Part]:
     m.bot_activity = e.activity
     m.thinking = e.activity == "thinking"
+    if e.activity in ("thinking", "speaking"):
+        m.activity_note = None
     return {Part.ACTIVITY}
 
 
@@ -583,6 +593,8 @@ def _on_turn(m: MonitorModel, e: TurnCompleted) -> set[Part]:
     if e.was_interrupted:
         m._add_line(e.at, "system", "reply interrupted")
         changed.add(Part.TRANSCRIPT)
+    if note_aborted(m, e):
+        changed.add(Part.TRANSCRIPT)
     if e.first_text_ms is not None:
         m.latency_ms["last_turn_first_text_ms"] = e.first_text_ms
         changed.add(Part.DIAGNOSTICS)
@@ -593,6 +605,7 @@ def _on_no_response(m: MonitorModel, e: LlmNoResponse) -> set[Part]:
     m.thinking = False
     m.streaming_role, m.streaming_text = None, ""
     why = f" ({e.reason})" if e.reason else ""
+    m.activity_note = f"{m.display_name} chose not to answer{why}."
     m._add_line(e.at, "system", f"{m.display_name} gave no response{why}")
     return {Part.ACTIVITY, Part.TRANSCRIPT}
 
@@ -754,6 +767,7 @@ _HANDLERS: dict[type[Event], _Handler] = {
     MetricsUpdated: _on_metrics,
     AudioLevels: _on_audio,
     LogRecorded: _on_log,
+    **HANDLERS,
 }
 
 

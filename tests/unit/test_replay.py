@@ -56,6 +56,14 @@ SAMPLES: list[ev.Event] = [
     ev.MetricsUpdated(metrics={"errors": 1, "latency": {"join_ms": 4.0}}, at=T0),
     ev.AudioLevels(mic_dbfs=-20.0, speaker_dbfs=None, muted=False, at=T0),
     ev.LogRecorded(level="warning", category="server", message="x", at=T0),
+    ev.TurnCompleted(turn_id=2, was_interrupted=False, reply_text="", was_aborted=True,
+                     error_reason="audio_delivery_failed", response_id="s:r4", sequence=3,
+                     visemes=12, blendshapes=0, at=T0),
+    ev.ModerationResult(passed=False, user_input="bad", reason="Inappropriate language", at=T0),
+    ev.ServerNotice(message_type="vad-stt-started", fields={"pre_roll_ms": 1500}, at=T0),
+    ev.ServerNotice(message_type="brand-new-type", known=False, at=T0),
+    ev.ServerMetricsReceived(kind="ttfb", entries=({"processor": "llm#0", "value": 0.41},),
+                             at=T0),
 ]
 
 

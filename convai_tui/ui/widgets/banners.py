@@ -94,6 +94,9 @@ class ActivityLine(Static):
         elif model.thinking:
             self.display = True
             self.update(f"… {model.display_name} is thinking")
+        elif model.activity_note:
+            self.display = True
+            self.update(model.activity_note)
         else:
             self.display = False
             self.update("")

@@ -26,7 +26,7 @@ LABEL_W = 11
 PREFIX_W = TIME_W + LABEL_W
 STRIP_CACHE_ROWS = 1024
 """Rendered rows kept for reuse (a few screens' worth); dropped wholesale when full."""
-_ROLES = ("time", "user", "character", "emotion", "action", "system")
+_ROLES = ("time", "user", "character", "emotion", "action", "system", "warning")
 
 
 def wrap_text(text: str, width: int) -> list[str]:
@@ -56,6 +56,7 @@ class TranscriptView(ScrollView, can_focus=True):
         "transcript--emotion",
         "transcript--action",
         "transcript--system",
+        "transcript--warning",
     }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "scroll_up", "Scroll up", show=False, id="transcript.scroll-up"),
@@ -149,6 +150,7 @@ class TranscriptView(ScrollView, can_focus=True):
             "character": self.character_label,
             "emotion": "emotion",
             "action": "action",
+            "warning": "warning",
         }.get(role, "·")
 
     def _label(self, role: str) -> str:
