@@ -1,11 +1,16 @@
 """Whether the room's link is up: LiveKit's own resume (reconnecting/reconnected) and the link
-watchdog, which reports a stall when no packet at all arrives for a while, and a recovery when
-packets flow again. Either way the session goes Connected → Reconnecting → Connected while
-keeping the room.
+watchdog, which reports a stall when the link's signals say so, and a recovery when packets
+flow again. Either way the session goes Connected → Reconnecting → Connected while keeping the
+room.
 
-A frozen or unreachable server goes unnoticed by LiveKit's signal ping for 15 s; a healthy link
-carries STUN, RTCP and SCTP packets several times a second even when nobody speaks, so the
-WebRTC inbound packet counter standing still is the earlier sign.
+A frozen or unreachable server goes unnoticed by LiveKit's signal ping for 15 s, so the
+watchdog reads WebRTC stats (transport.py `link_signals`). A quiet character is not a dead
+link (issue #16 item 9): a character that publishes no track, or mutes it between turns,
+leaves only STUN consent checks and SCTP on the wire, a few packets every few seconds. So:
+- the connection, ICE/DTLS or the data channels being down for `stall_after_s` is a stall;
+- with media flowing, no packet for `stall_after_s` is a stall (the early sign of a frozen
+  server, as before);
+- without media, only no packet for QUIET_STALL_S (several consent-check intervals) is.
 """
 
 from __future__ import annotations
@@ -14,10 +19,25 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 LINK_POLL_S = 1.0
 """How often the link watchdog reads the WebRTC packet counters."""
+
+QUIET_STALL_S = 12.0
+"""Without inbound media, how long the packet counter may stand still: over two of WebRTC's
+ICE consent-freshness intervals (~5 s each), and under LiveKit's own 15 s ping timeout."""
+
+
+@dataclass(frozen=True, slots=True)
+class LinkSignals:
+    packets: int
+    """Packets received on the room's transports (any kind)."""
+    media_packets: int
+    """Inbound RTP packets (the character's audio)."""
+    up: bool
+    """Connected, ICE/DTLS not failed or closed, data channels open."""
 
 
 class LinkWatch:
@@ -52,11 +72,15 @@ class LinkWatch:
         self._on_back("resumed")
 
     def start(self, room: Any, current: Callable[[], bool]) -> None:
-        """Watch a newly joined room (if watching is on and the room counts packets)."""
+        """Watch a newly joined room (if watching is on and the room reports its link)."""
         self.reset()
-        packets = getattr(room, "inbound_packets", None)
-        if self._stall_after_s and packets is not None:
-            self._task = asyncio.create_task(self.run(packets, current),
+        signals = getattr(room, "link_signals", None)
+        if signals is None:
+            packets = getattr(room, "inbound_packets", None)
+            if packets is not None:  # a room that only counts packets: treat them as media
+                signals = _from_packets(packets)
+        if self._stall_after_s and signals is not None:
+            self._task = asyncio.create_task(self.run(signals, current),
                                              name="convai-link-watch")
 
     async def stop(self) -> None:
@@ -66,23 +90,45 @@ class LinkWatch:
             with contextlib.suppress(BaseException):
                 await task
 
-    async def run(self, packets: Callable[[], Awaitable[int | None]],
+    async def run(self, read: Callable[[], Awaitable[LinkSignals | None]],
                   current: Callable[[], bool]) -> None:
         """Watch while `current()` (the room is still the session's); cancelled on leave."""
-        last_count: int | None = None
-        last_change = time.monotonic()
+        last: LinkSignals | None = None
+        last_packet = last_media = last_up = time.monotonic()
         while current():
             await asyncio.sleep(LINK_POLL_S)
-            count = await packets()
-            if count is None or not current():
+            signals = await read()
+            if signals is None or not current():
                 continue
             now = time.monotonic()
-            if count != last_count:
-                last_count, last_change = count, now
-                if self.stalled and not self.sdk_reconnecting:
-                    self.stalled = False
-                    self._on_back("link_recovered")
-            elif not self.stalled and now - last_change >= self._stall_after_s:
-                self.stalled = self._on_lost(
-                    f"No packets from the LiveKit server for {now - last_change:.0f} s; "
-                    "waiting for the link to come back.", "link_stalled")
+            if last is None or signals.packets != last.packets:
+                last_packet = now
+            if last is None or signals.media_packets != last.media_packets:
+                last_media = now
+            if signals.up:
+                last_up = now
+            # Media was still arriving when the packets stopped: a frozen server, not a quiet
+            # character (whose media stopped long before its consent checks do).
+            flowing = signals.media_packets > 0 and last_packet - last_media < self._stall_after_s
+            quiet_for = now - last_packet
+            why = None
+            if now - last_up >= self._stall_after_s:
+                why = "The LiveKit connection (ICE, DTLS or data channel) is down"
+            elif quiet_for >= (self._stall_after_s if flowing else
+                               max(QUIET_STALL_S, self._stall_after_s)):
+                why = f"No packets from the LiveKit server for {quiet_for:.0f} s"
+            if why is None and last_packet == now and self.stalled and not self.sdk_reconnecting:
+                self.stalled = False
+                self._on_back("link_recovered")
+            elif why is not None and not self.stalled:
+                self.stalled = self._on_lost(f"{why}; waiting for the link to come back.",
+                                             "link_stalled")
+            last = signals
+
+
+def _from_packets(packets: Callable[[], Awaitable[int | None]]
+                  ) -> Callable[[], Awaitable[LinkSignals | None]]:
+    async def read() -> LinkSignals | None:
+        count = await packets()
+        return None if count is None else LinkSignals(count, count, True)
+    return read

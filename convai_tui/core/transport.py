@@ -14,9 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from livekit import rtc
+from livekit.rtc import stats as rtc_stats
 
 from convai_tui.core.errors import ConvaiError, make_error
 from convai_tui.core.events import ParticipantInfo
+from convai_tui.core.link_watch import LinkSignals
 from convai_tui.core.redact import redact, redact_token
 
 log = logging.getLogger("convai_tui.transport")
@@ -230,20 +232,39 @@ class RoomTransport:
             log.debug("room disconnect: %s", exc)
 
     async def inbound_packets(self) -> int | None:
-        """Packets received so far on the room's WebRTC transports (STUN, RTCP, SCTP, media:
-        a healthy link always has some), or None when unknown. The session's link watchdog
-        reads it: LiveKit's own signal ping only notices a silent server after 15 s."""
+        """Packets received so far on the room's WebRTC transports, or None when unknown."""
+        signals = await self.link_signals()
+        return signals.packets if signals is not None else None
+
+    async def link_signals(self) -> LinkSignals | None:
+        """What says the link is alive, read from WebRTC stats for the link watchdog: packets
+        on the transports (STUN consent checks, RTCP, SCTP, media), inbound media packets,
+        and whether the connection, ICE/DTLS and the data channels are up -- the last three
+        hold even when the character publishes nothing. None when unknown."""
         if self._leaving or not self._room.isconnected():
             return None
         try:
             stats = await asyncio.wait_for(self._room.get_rtc_stats(), 2)
         except Exception:
             return None
-        total: int | None = None
+        packets = media = 0
+        transports_up = channels_open = True
+        saw_channel = False
         for report in [*stats.publisher_stats, *stats.subscriber_stats]:
-            if report.WhichOneof("stats") == "transport":
-                total = (total or 0) + int(report.transport.transport.packets_received)
-        return total
+            which = report.WhichOneof("stats")
+            if which == "transport":
+                transport = report.transport.transport
+                packets += int(transport.packets_received)
+                transports_up &= transport.ice_state not in _ICE_DOWN and (
+                    transport.dtls_state not in _DTLS_DOWN)
+            elif which == "inbound_rtp":
+                media += int(report.inbound_rtp.received.packets_received)
+            elif which == "data_channel":
+                saw_channel = True
+                channels_open &= report.data_channel.dc.state == _DC_OPEN
+        connected = self._room.connection_state == rtc.ConnectionState.CONN_CONNECTED
+        return LinkSignals(packets=packets, media_packets=media,
+                           up=connected and transports_up and (channels_open or not saw_channel))
 
     async def rtc_stats(self) -> dict[str, float]:
         """A few figures from WebRTC stats (round-trip time, jitter, packets lost), if any."""
@@ -259,6 +280,11 @@ class RoomTransport:
         except (AttributeError, ValueError):  # stats fields vary between SDK versions
             pass
         return figures
+
+
+_ICE_DOWN = frozenset({rtc_stats.ICE_TRANSPORT_FAILED, rtc_stats.ICE_TRANSPORT_CLOSED})
+_DTLS_DOWN = frozenset({rtc_stats.DTLS_TRANSPORT_FAILED, rtc_stats.DTLS_TRANSPORT_CLOSED})
+_DC_OPEN = rtc_stats.DC_OPEN
 
 
 def _collect_figures(stats: rtc.RtcStats, figures: dict[str, float]) -> None:
