@@ -27,9 +27,9 @@ def client_ready_data() -> dict[str, Any]:
 
 
 class Handshake:
-    """Sends `client-ready` through `send(first)` until `is_ready()`; one loop per room."""
+    """Sends `client-ready` through `send()` until `is_ready()`; one loop per room."""
 
-    def __init__(self, send: Callable[[bool], Awaitable[object]],
+    def __init__(self, send: Callable[[], Awaitable[object]],
                  retry_s: float = CLIENT_READY_RETRY_S) -> None:
         self._send = send
         self._retry_s = retry_s
@@ -43,7 +43,7 @@ class Handshake:
 
     async def _run(self, is_ready: Callable[[], bool]) -> None:
         while not is_ready():
-            await self._send(self.sent_count == 0)
+            await self._send()
             self.sent_count += 1
             await asyncio.sleep(self._retry_s)
 

@@ -33,8 +33,9 @@ class Outbox:
                    data: dict[str, Any], *, announce: bool = True) -> str | None:
         """Send one client message; returns its id, or None (and an error event) on failure.
 
-        `announce=False` (the handshake's repeats) sends without a MessageSent event or an
-        expected acknowledgement."""
+        `announce=False` (the handshake) sends without a MessageSent event: client-ready is
+        answered by bot-ready, not by an acknowledgement, so it is no row of the Requests tab;
+        its id is still registered for an error-response naming it."""
         if room is None:
             self._raise(make_error("session.invalid_state",
                                    f"Cannot send {msg_type}: not in a room."))
@@ -45,9 +46,9 @@ class Outbox:
         except ConvaiError as exc:
             self._raise(exc.error)
             return None
+        self._acks.sent(msg_type, out.id)
         if not announce:
             return out.id
-        self._acks.sent(msg_type, out.id)
         self._publish(MessageSent(message_type=msg_type, message_id=out.id,
                                   summary=summarize(msg_type, data)))
         return out.id

@@ -87,8 +87,8 @@ class SessionCore:
         self._conversation = Conversation(self._publish, self.metrics)
         self._link = LinkWatch(settings.link_stall_s or 0.0, self._link_lost, self._link_back)
         self._notices = ServerNotices(self._publish)
-        self._handshake = Handshake(lambda first: self._outbox.send(
-            self._transport, "client-ready", client_ready_data(), announce=first))
+        self._handshake = Handshake(lambda: self._outbox.send(
+            self._transport, "client-ready", client_ready_data(), announce=False))
 
     # --- SessionPort ---------------------------------------------------------------------------
 

@@ -49,7 +49,11 @@ class UserLines:
         text = (protocol.field_str(msg, "text", required=True) or "").strip()
         speaker = (protocol.field_str(msg, "speaker_name")
                    or protocol.field_str(msg, "participant_id"))
-        if not text or self._recent(self._typed, text):
+        if not text:
+            return False
+        if self._recent(self._typed, text):  # the echo of typed text, shown when sent
+            if msg.type == "final-user-transcription":
+                self._segments = []
             return False
         self._speaker = speaker or self._speaker
         if msg.type == "final-user-transcription":
@@ -69,7 +73,7 @@ class UserLines:
         if not self._segments:
             return False
         text, self._segments = " ".join(self._segments), []
-        return self._show_final(text)
+        return not self._recent(self._typed, text) and self._show_final(text)
 
     def _show_final(self, text: str) -> bool:
         speaker, self._speaker = self._speaker, None
