@@ -22,6 +22,7 @@ from convai_tui.local.server import LocalStandIn
 from tests.integration.standin_client import (
     StandInFactory,
     connect,
+    connect_and_join,
     require_livekit_server,
     standin_factory,
 )
@@ -106,6 +107,26 @@ async def test_a_dropped_first_client_ready_is_made_good_by_the_resend(
     assert gate.client_ready_seen >= 2
     assert len(gate.answered) == 1 and gate.answered[0] is not None  # the second's id
     assert any(isinstance(e, ev.BotReady) for e in seen)
+
+
+async def test_a_labelled_convai_type_gets_an_error_response_and_its_ack(
+        standin_factory: StandInFactory) -> None:
+    standin = await standin_factory()
+    _, client = await connect_and_join(standin)
+    try:
+        start = len(client.messages)
+        await client.send({"label": "rtvi-ai", "type": "tts-toggle", "id": "m-1",
+                           "data": {"enabled": True}})
+        _, error = await client.wait_for("error-response", start=start)
+        assert error == {"label": "rtvi-ai", "type": "error-response", "id": "m-1",
+                         "data": {"error": "Unsupported type tts-toggle"}}
+        assert (await client.wait_ack("tts-toggle", start=start))["status"] == "success"
+        # The handshake itself is answered by bot-ready only, echoing the id.
+        ready = [m for m in client.messages if m.get("type") == "bot-ready"]
+        assert ready[0]["id"] in client.client_ready_ids
+        assert not any(m.get("event_type") == "client-ready" for m in client.messages)
+    finally:
+        await client.close()
 
 
 async def test_quitting_frees_the_slot_for_the_next_client_within_a_second(
