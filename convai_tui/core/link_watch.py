@@ -6,11 +6,12 @@ room.
 A frozen or unreachable server goes unnoticed by LiveKit's signal ping for 15 s, so the
 watchdog reads WebRTC stats (transport.py `link_signals`). A quiet character is not a dead
 link (issue #16 item 9): a character that publishes no track, or mutes it between turns,
-leaves only STUN consent checks and SCTP on the wire, a few packets every few seconds. So:
-- the connection, ICE/DTLS or the data channels being down for `stall_after_s` is a stall;
-- with media flowing, no packet for `stall_after_s` is a stall (the early sign of a frozen
-  server, as before);
-- without media, only no packet for QUIET_STALL_S (several consent-check intervals) is.
+leaves the transport packet counter standing still for 10 s and more (measured against the
+stand-in with `--no-audio-track`), so it is one signal among others:
+- the ICE consent checks of the selected candidate pairs (STUN requests and responses, every
+  1-3 s on a live link, media or not) and the transport packets: neither moving for
+  `stall_after_s` is a stall;
+- the connection, ICE/DTLS or the data channels being down for `stall_after_s` is a stall.
 """
 
 from __future__ import annotations
@@ -25,17 +26,13 @@ from typing import Any
 LINK_POLL_S = 1.0
 """How often the link watchdog reads the WebRTC packet counters."""
 
-QUIET_STALL_S = 12.0
-"""Without inbound media, how long the packet counter may stand still: over two of WebRTC's
-ICE consent-freshness intervals (~5 s each), and under LiveKit's own 15 s ping timeout."""
-
 
 @dataclass(frozen=True, slots=True)
 class LinkSignals:
     packets: int
     """Packets received on the room's transports (any kind)."""
-    media_packets: int
-    """Inbound RTP packets (the character's audio)."""
+    consent_checks: int
+    """STUN requests and responses received on the selected candidate pairs."""
     up: bool
     """Connected, ICE/DTLS not failed or closed, data channels open."""
 
@@ -94,30 +91,25 @@ class LinkWatch:
                   current: Callable[[], bool]) -> None:
         """Watch while `current()` (the room is still the session's); cancelled on leave."""
         last: LinkSignals | None = None
-        last_packet = last_media = last_up = time.monotonic()
+        last_alive = last_up = time.monotonic()
         while current():
             await asyncio.sleep(LINK_POLL_S)
             signals = await read()
             if signals is None or not current():
                 continue
             now = time.monotonic()
-            if last is None or signals.packets != last.packets:
-                last_packet = now
-            if last is None or signals.media_packets != last.media_packets:
-                last_media = now
+            moved = last is None or (signals.packets, signals.consent_checks) != (
+                last.packets, last.consent_checks)
+            if moved:
+                last_alive = now
             if signals.up:
                 last_up = now
-            # Media was still arriving when the packets stopped: a frozen server, not a quiet
-            # character (whose media stopped long before its consent checks do).
-            flowing = signals.media_packets > 0 and last_packet - last_media < self._stall_after_s
-            quiet_for = now - last_packet
             why = None
             if now - last_up >= self._stall_after_s:
                 why = "The LiveKit connection (ICE, DTLS or data channel) is down"
-            elif quiet_for >= (self._stall_after_s if flowing else
-                               max(QUIET_STALL_S, self._stall_after_s)):
-                why = f"No packets from the LiveKit server for {quiet_for:.0f} s"
-            if why is None and last_packet == now and self.stalled and not self.sdk_reconnecting:
+            elif now - last_alive >= self._stall_after_s:
+                why = f"No packets from the LiveKit server for {now - last_alive:.0f} s"
+            if why is None and moved and self.stalled and not self.sdk_reconnecting:
                 self.stalled = False
                 self._on_back("link_recovered")
             elif why is not None and not self.stalled:
@@ -130,5 +122,5 @@ def _from_packets(packets: Callable[[], Awaitable[int | None]]
                   ) -> Callable[[], Awaitable[LinkSignals | None]]:
     async def read() -> LinkSignals | None:
         count = await packets()
-        return None if count is None else LinkSignals(count, count, True)
+        return None if count is None else LinkSignals(count, 0, True)
     return read

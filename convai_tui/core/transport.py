@@ -238,16 +238,17 @@ class RoomTransport:
 
     async def link_signals(self) -> LinkSignals | None:
         """What says the link is alive, read from WebRTC stats for the link watchdog: packets
-        on the transports (STUN consent checks, RTCP, SCTP, media), inbound media packets,
-        and whether the connection, ICE/DTLS and the data channels are up -- the last three
-        hold even when the character publishes nothing. None when unknown."""
+        on the transports, the ICE consent checks (STUN requests and responses) of the
+        selected candidate pairs, and whether the connection, ICE/DTLS and the data channels
+        are up -- the last two hold even when the character publishes nothing. None when
+        unknown."""
         if self._leaving or not self._room.isconnected():
             return None
         try:
             stats = await asyncio.wait_for(self._room.get_rtc_stats(), 2)
         except Exception:
             return None
-        packets = media = 0
+        packets = checks = 0
         transports_up = channels_open = True
         saw_channel = False
         for report in [*stats.publisher_stats, *stats.subscriber_stats]:
@@ -257,13 +258,14 @@ class RoomTransport:
                 packets += int(transport.packets_received)
                 transports_up &= transport.ice_state not in _ICE_DOWN and (
                     transport.dtls_state not in _DTLS_DOWN)
-            elif which == "inbound_rtp":
-                media += int(report.inbound_rtp.received.packets_received)
+            elif which == "candidate_pair" and report.candidate_pair.candidate_pair.nominated:
+                pair = report.candidate_pair.candidate_pair
+                checks += int(pair.requests_received) + int(pair.responses_received)
             elif which == "data_channel":
                 saw_channel = True
                 channels_open &= report.data_channel.dc.state == _DC_OPEN
         connected = self._room.connection_state == rtc.ConnectionState.CONN_CONNECTED
-        return LinkSignals(packets=packets, media_packets=media,
+        return LinkSignals(packets=packets, consent_checks=checks,
                            up=connected and transports_up and (channels_open or not saw_channel))
 
     async def rtc_stats(self) -> dict[str, float]:
