@@ -129,6 +129,55 @@ async def test_a_labelled_convai_type_gets_an_error_response_and_its_ack(
         await client.close()
 
 
+COMPLETE_TURN = [  # turn-lifecycle-and-message-ordering.md, "A complete turn" (bot part)
+    "bot-llm-started", "bot-llm-text", "bot-llm-stopped", "action-response", "bot-emotion",
+    "bot-tts-started", "bot-started-speaking", "visemes", "bot-stopped-speaking",
+    "bot-turn-completed",
+]
+
+
+async def test_text_turn_follows_the_documented_complete_turn(
+        standin_factory: StandInFactory) -> None:
+    standin = await standin_factory(tts="tone")
+    _, client = await connect_and_join(
+        standin, action_config={"actions": ["Move To"], "objects": [{"name": "cube",
+                                                                      "description": "red"}]},
+        emotion_config={"provider": "llm"})
+    try:
+        start = len(client.messages)
+        await client.send({"type": "user_text_message", "data": {"text": "go grab the cube"}})
+        done_index, done = await client.wait_for("bot-turn-completed", start=start)
+        assert done["data"] == {"type": "bot-turn-completed", "was_interrupted": False}
+        types = client.types(start)[: done_index - start + 1]
+        wanted = iter(COMPLETE_TURN)
+        expected = next(wanted)
+        for message_type in types:  # the documented order, as a subsequence
+            if message_type == expected:
+                expected = next(wanted, None)
+        assert expected is None, types
+        assert types[0] == "server-response"  # the unlabelled message: no error-response
+        assert "error-response" not in types
+        finals = [m for m in client.messages[start:]
+                  if m.get("data", {}).get("type") == "final-user-transcription"]
+        assert [f["data"]["text"] for f in finals] == ["go grab the cube", "Go grab the cube"]
+        speaking = [m for m in client.messages[start:]
+                    if m.get("data", {}).get("type") == "bot-started-speaking"
+                    or m.get("type") == "bot-started-speaking"]
+        assert len(speaking) == 2  # both forms
+        wrapped = next(m for m in speaking if m["type"] == "server-message")
+        assert wrapped["data"]["label"] == "rtvi-ai" and wrapped["data"]["response_id"]
+        action = next(m for m in client.messages[start:]
+                      if m.get("data", {}).get("type") == "action-response")
+        assert action["data"]["actions"] == [{"name": "Move To", "target": "cube"}]
+        # kill-pipeline: acked, and the slot is free at once (before the room goes).
+        kill_start = len(client.messages)
+        await client.send({"type": "kill-pipeline"})
+        assert (await client.wait_ack("kill-pipeline", start=kill_start))["status"] == "success"
+        assert standin.stats["active_sessions"] == []
+    finally:
+        await client.close()
+
+
 async def test_quitting_frees_the_slot_for_the_next_client_within_a_second(
         standin_factory: StandInFactory, cores: list[SessionCore]) -> None:
     standin = await standin_factory(concurrency_limit=1)
