@@ -61,6 +61,18 @@ async def test_text_turn_one_line_each_with_speech_and_visemes(
     assert actions.actions == ("Wave → cube",)
 
 
+async def test_server_metrics_reach_the_diagnostics_with_server_debug(
+        standin_factory: StandInFactory, cores: list[SessionCore]) -> None:
+    standin = await standin_factory()
+    core, sub, seen = await ready_core(standin, cores, connect_options=ConnectOptions(debug=True))
+    await core.send_text("how fast are you?")
+    metrics = await until(sub, lambda e: isinstance(e, ev.ServerMetricsReceived), seen)
+    assert isinstance(metrics, ev.ServerMetricsReceived) and metrics.kind == "ttfb"
+    assert core.diagnostics()["server_metrics"]["ttfb StandInLLMService#0"] >= 0
+    # Our own counters keep the `metrics` name; the server's are a type of their own.
+    assert ev.ServerMetricsReceived.TYPE == "server_metrics" != ev.MetricsUpdated.TYPE
+
+
 async def test_voice_turn_one_line_each(cores: list[SessionCore]) -> None:
     from convai_tui.audio.synth import silence, white_noise
     from convai_tui.local.voice import make_voice_hook

@@ -59,3 +59,19 @@ async def test_every_server_type_parses_and_is_handled(closer: list[SessionCore]
         assert expected in kinds, expected
     assert "unknown_message_types" not in core.diagnostics()
     assert core.diagnostics()["server_metrics"] == {"processing TTSService#0": 0.2}
+
+
+async def test_unknown_types_are_counted_and_shown_once_noisy_ones_too(
+        closer: list[SessionCore]) -> None:
+    core, _ = make([ok_response()])
+    sub, transport = await connected(core, closer)
+    drain(sub)
+    for _ in range(50):
+        transport.deliver({"type": "server-message", "data": {"type": "brand-new-thing"}})
+        transport.deliver({"type": "bot-tts-text", "data": {"text": "word"}})
+    seen = drain(sub)
+    notices = [e for e in seen if isinstance(e, ev.ServerNotice)]
+    assert [(n.message_type, n.known) for n in notices] == [
+        ("brand-new-thing", False), ("bot-tts-text", True)]
+    assert not [e for e in seen if isinstance(e, ev.ErrorRaised)]
+    assert core.diagnostics()["unknown_message_types"] == {"brand-new-thing": 50}
