@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import json
 import logging
-import signal
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -19,6 +18,7 @@ from typing import Any, NoReturn
 
 from convai_tui import __version__
 from convai_tui.config import ConfigError, Settings, config_path, load_settings, state_dir
+from convai_tui.demo_standin import start_standin_process, stop_standin_process
 from convai_tui.logsetup import LogLevelError, configure_logging
 from convai_tui.shutdown import exit_process
 
@@ -119,6 +119,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_local_server_arguments(local)
 
     _doctor_and_replay_parsers(sub)
+    from convai_tui.report import add_report_parser
+
+    add_report_parser(sub)
+
+    from convai_tui.setup_command import add_setup_parser
+
+    add_setup_parser(sub)
 
     devices = sub.add_parser("devices", help="list audio input and output devices")
     devices.add_argument("--json", action="store_true", help="one JSON array on stdout")
@@ -127,6 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
     cfg_sub = cfg.add_subparsers(dest="config_command", required=True)
     cfg_sub.add_parser("path", help="print where the config file is read from")
     cfg_sub.add_parser("show", help="print the effective settings (API key redacted)")
+    from convai_tui.completion import add_completion_parser
+    from convai_tui.config_commands import add_config_parsers
+
+    add_config_parsers(cfg_sub)
+    add_completion_parser(sub)
     return parser
 
 
@@ -151,6 +163,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_doctor(args)
         if args.command == "replay":
             return _cmd_replay(args)
+        if args.command == "setup":
+            from convai_tui.setup_command import run_setup
+
+            return run_setup(args)
+        if args.command == "completion":
+            from convai_tui.completion import print_completion
+
+            return print_completion(parser, args.shell)
+        if args.command == "report":
+            from convai_tui.report import cmd_report
+
+            return cmd_report(args)
     except KeyboardInterrupt:
         return 130
     parser.print_help()
@@ -179,6 +203,10 @@ def _settings_from(args: argparse.Namespace) -> Settings:
 
 
 def _cmd_config(args: argparse.Namespace) -> int:
+    if args.config_command in ("init", "set", "unset"):
+        from convai_tui.config_commands import run_config_command
+
+        return run_config_command(args)
     if args.config_command == "path":
         print(config_path())
         return 0
@@ -290,35 +318,6 @@ def _device(spec: str | None) -> int | str | None:
     return int(spec) if spec is not None and spec.isdigit() else spec
 
 
-def start_standin_process() -> tuple[subprocess.Popen[str], dict[str, str]]:
-    """Start `convai-tui local-server --port 0` as a child in our process group; wait for its
-    JSON line. Its logs go to a file so they never draw over the TUI."""
-    log_dir = state_dir()
-    log_dir.mkdir(parents=True, exist_ok=True)
-    stderr = open(log_dir / "local-server.log", "a", encoding="utf-8")
-    child = subprocess.Popen(
-        [sys.executable, "-m", "convai_tui", "local-server", "--port", "0"],
-        stdout=subprocess.PIPE, stderr=stderr, text=True, stdin=subprocess.DEVNULL)
-    stderr.close()
-    assert child.stdout is not None
-    line = child.stdout.readline()
-    if not line:
-        child.wait(timeout=10)
-        raise SystemExit(f"convai-tui: the local stand-in did not start (exit {child.returncode});"
-                         f" see {log_dir / 'local-server.log'}")
-    return child, json.loads(line)
-
-
-def stop_standin_process(child: subprocess.Popen[str]) -> None:
-    if child.poll() is None:
-        child.send_signal(signal.SIGTERM)
-        try:
-            child.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
-
-
 # --- doctor, replay and snapshots ------------------------------------------------------------------
 
 
@@ -350,7 +349,7 @@ def _doctor_and_replay_parsers(sub: Any) -> None:
 
 
 def _doctor_options(settings: Settings, **extra: Any) -> Any:
-    from convai_tui.doctor import DoctorOptions
+    from convai_tui.doctor_report import DoctorOptions
 
     return DoctorOptions(connect_url=settings.connect_url, api_key=settings.api_key,
                          character_id=settings.character_id,

@@ -20,7 +20,7 @@ import platformdirs
 
 from convai_tui.core.connect_options import ConnectOptions
 from convai_tui.core.retry import RetryPolicy
-from convai_tui.core.settings import SessionSettings
+from convai_tui.core.settings import LinkThresholds, SessionSettings
 
 log = logging.getLogger("convai_tui.config")
 
@@ -67,7 +67,15 @@ class Settings:
     aec: bool = True
     """Echo cancellation / noise suppression on the microphone."""
     keymap: dict[str, str] = field(default_factory=dict)
-    """TUI key remapping: binding id → keys, e.g. {"retry_now": "f5"}."""
+    """TUI key remapping: binding id → keys, e.g. {"retry.now": "f5"}."""
+    link_rtt_ms: float = 300.0
+    """transport.link_degraded when the selected candidate pair's round-trip time exceeds this."""
+    link_jitter_ms: float = 30.0
+    """... when inbound audio jitter exceeds this."""
+    link_loss_pct: float = 2.0
+    """... when inbound audio packet loss over the last 10 s exceeds this percentage."""
+    link_warn_relay: bool = True
+    """... when media only flows through a TURN relay."""
     # /connect options a user of Convai's SDKs can set (core/connect_options.py). Objects are
     # TOML tables in the file and JSON text in flags and env vars.
     emotion: bool = True
@@ -112,6 +120,9 @@ class Settings:
                 turn_detection_config=self.turn_detection_config,
                 llm_provider=self.llm_provider, thinking_mode=self.thinking_mode,
                 debug=self.server_debug),
+            link=LinkThresholds(rtt_ms=self.link_rtt_ms, jitter_ms=self.link_jitter_ms,
+                                loss_pct=self.link_loss_pct,
+                                relay_is_degraded=self.link_warn_relay),
         )
 
 
@@ -244,3 +255,16 @@ def write_private_file(path: Path, text: str) -> None:
     with os.fdopen(fd, "w") as fh:
         fh.write(text)
     os.chmod(path, 0o600)
+
+
+def setting_names() -> list[str]:
+    """Every setting a config file may hold (the TOML keys)."""
+    return list(_FIELDS)
+
+
+def parse_setting(name: str, value: Any, source: str) -> Any:
+    """``value`` (e.g. a command-line string) as the setting's type; ConfigError naming the
+    setting and the reason when the name is unknown or the value does not fit."""
+    if name not in _FIELDS:
+        raise ConfigError(f"{source}: unknown setting {name!r}; known: {', '.join(_FIELDS)}")
+    return _coerce(name, value, source)

@@ -24,6 +24,7 @@ from typing import TextIO, TypeVar
 
 from convai_tui.core import controls
 from convai_tui.core.controls import ControlArgumentError, ControlRequest
+from convai_tui.core.conversation import ends_turn
 from convai_tui.core.events import (
     BotActivityChanged,
     BotReady,
@@ -32,7 +33,6 @@ from convai_tui.core.events import (
     SessionEnded,
     SessionStateChanged,
     TranscriptReceived,
-    ends_turn,
 )
 from convai_tui.core.port import ControlResult, SessionPort
 from convai_tui.core.redact import redact

@@ -16,6 +16,7 @@ from convai_tui.core.bus import EventBus, Subscription
 from convai_tui.core.counters import SessionCounters
 from convai_tui.core.events import (
     Event,
+    LinkStatsSampled,
     ParticipantJoined,
     ParticipantLeft,
     ParticipantUpdated,
@@ -24,6 +25,7 @@ from convai_tui.core.events import (
     SessionStateChanged,
     event_from_json,
 )
+from convai_tui.core.link_stats import LinkHistory
 from convai_tui.core.port import ControlResult, SendOutcome, SessionInfo
 from convai_tui.core.states import SessionState
 
@@ -85,6 +87,7 @@ class _Diagnostics:
         self.latency: dict[str, Any] = {}
         self.room: dict[str, Any] = {}
         self._participants: dict[str, dict[str, Any]] = {}
+        self.link = LinkHistory()
 
     def apply(self, event: Event) -> None:
         self.counters.apply(event)
@@ -104,11 +107,16 @@ class _Diagnostics:
                                                   "name": event.name, "kind": event.kind}
         elif isinstance(event, ParticipantLeft):
             self._participants.pop(event.identity, None)
+        elif isinstance(event, LinkStatsSampled):
+            self.link.add(event)
 
     def snapshot(self, now: float) -> dict[str, Any]:
-        return {"state": self.state.value, **self.counters.snapshot(now),
-                "latency": dict(self.latency), "room": dict(self.room),
-                "participants": list(self._participants.values())}
+        out = {"state": self.state.value, **self.counters.snapshot(now),
+               "latency": dict(self.latency), "room": dict(self.room),
+               "participants": list(self._participants.values())}
+        if self.link.samples_seen:
+            out["link"] = self.link.summary()
+        return out
 
 
 class ReplaySession:

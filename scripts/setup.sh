@@ -1,14 +1,11 @@
 #!/usr/bin/env bash
-# Idempotent set-up from nothing: Debian packages, livekit-server, and the .venv.
+# Idempotent set-up from nothing: Debian packages, the .venv, and livekit-server.
 # Fast when everything is already in place; safe to run again at any time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-LIVEKIT_VERSION="v1.13.5"
 APT_PACKAGES=(libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins espeak-ng sox tmux
               iproute2 nftables procps curl librsvg2-bin)
-CACHE_ROOT="${XDG_CACHE_HOME:-$HOME/.cache}/convai-tui"
-LIVEKIT_DIR="$CACHE_ROOT/livekit-server/$LIVEKIT_VERSION"
 PYTHON="${PYTHON:-python3.11}"
 command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 
@@ -35,26 +32,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-# 2. livekit-server: $LIVEKIT_SERVER_BIN, the per-user cache (keyed by version), or PATH;
-#    otherwise build the pinned release with `go install` into the cache.
-mkdir -p .tools
-if [ -n "${LIVEKIT_SERVER_BIN:-}" ] && [ -x "${LIVEKIT_SERVER_BIN}" ]; then
-  lk="$LIVEKIT_SERVER_BIN"
-elif [ -x "$LIVEKIT_DIR/server" ]; then
-  lk="$LIVEKIT_DIR/server"
-elif command -v livekit-server >/dev/null 2>&1; then
-  lk="$(command -v livekit-server)"
-else
-  command -v go >/dev/null 2>&1 || { say "ERROR: Go is needed to build livekit-server"; exit 1; }
-  say "building livekit-server $LIVEKIT_VERSION with go install (takes a few minutes once)"
-  mkdir -p "$LIVEKIT_DIR"
-  (cd /tmp && GOBIN="$LIVEKIT_DIR" GOFLAGS=-mod=mod \
-      go install "github.com/livekit/livekit-server/cmd/server@$LIVEKIT_VERSION")
-  lk="$LIVEKIT_DIR/server"
-fi
-ln -sf "$lk" .tools/livekit-server
-
-# 3. The virtualenv, reinstalled only when pyproject.toml changes.
+# 2. The virtualenv, reinstalled only when pyproject.toml changes.
 stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
@@ -64,6 +42,14 @@ if [ ! -f "$stamp" ]; then
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
+# 3. livekit-server, the same way an installed convai-tui gets it: `convai-tui setup` finds it
+#    ($LIVEKIT_SERVER_BIN, the per-user cache keyed by version, PATH) or builds the pinned
+#    release into the cache with `go install`. It prints the binary's path on stdout (nothing
+#    when there is no binary but an external LiveKit is configured through LIVEKIT_URL etc.).
+mkdir -p .tools
+lk="$(.venv/bin/convai-tui setup)"
+[ -z "$lk" ] || ln -sf "$lk" .tools/livekit-server
 # 4. Convai's web SDK in headless Chromium, for the conformance test (tests/integration/test_web_sdk.py).
 bench/setup-webclient.sh || { [ -z "${CI:-}" ] || exit 1; say "WARNING: web-SDK harness not set up (node/npm/chromium); tests/integration/test_web_sdk.py will skip"; }
-say "ready: livekit-server $("$lk" --version 2>/dev/null | awk '{print $NF}') at $lk"
+if [ -n "$lk" ]; then say "ready: livekit-server $("$lk" --version 2>/dev/null | awk '{print $NF}') at $lk"
+else say "ready: the stand-in will use the external LiveKit at $LIVEKIT_URL"; fi

@@ -14,6 +14,10 @@ from typing import Any, Protocol
 
 from convai_tui.core.port import ControlResult
 
+LOW_CONTEXT_TOKENS = 5_000
+"""Under this many remaining context tokens (a context-update ack's extras) the budget is low
+(web SDK advice): the core logs a warning, the monitor shows it."""
+
 CONTEXT_MODES = ("append", "replace", "reset")
 RUN_LLM_VALUES = ("true", "false", "auto")
 DEFAULT_ACK_TIMEOUT_S = 10.0

@@ -28,6 +28,13 @@ from convai_tui.core.events import (
 from convai_tui.core.metrics import SessionMetrics
 from convai_tui.core.user_lines import UserLines
 
+
+def ends_turn(event: Event) -> bool:
+    """The character's turn is over: completed, declined, or the input was blocked."""
+    return isinstance(event, TurnCompleted | LlmNoResponse) or (
+        isinstance(event, ModerationResult) and not event.passed)
+
+
 FRAME_TYPES = {"visemes": "visemes", "neurosync-blendshapes": "blendshapes",
                "chunked-neurosync-blendshapes": "blendshapes"}
 """Lip-sync streams: counted per turn, never rendered."""

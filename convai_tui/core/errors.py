@@ -235,6 +235,16 @@ CATALOGUE_ENTRIES: tuple[CatalogueEntry, ...] = (
        "LiveKit refused the join (JOIN_FAILURE): usually a bad or expired room token.",
        "Check the API key and character id, then connect again.", _CONNECTED,
        source="convai-tui"),
+    _e("transport.link_degraded", _TRN, True,
+       "The WebRTC link crosses a threshold a network engineer would flag: round-trip time "
+       "over 300 ms, inbound audio jitter over 30 ms, packet loss over 2 % across 10 s, or "
+       "media relayed through TURN only (the limits are link_rtt_ms, link_jitter_ms, "
+       "link_loss_pct and link_warn_relay in the config file).",
+       "Move closer to the Wi-Fi access point or use a wired link, stop large uploads or "
+       "downloads on the same network, and allow UDP (3478, 50000-60000) so media need not "
+       "be relayed; the Link tab shows which figure is out of range.",
+       "The Link tab shows no warning and the log says transport.link_degraded cleared.",
+       source="convai-tui"),
     # server.* — Convai's pipeline.
     _e("server.error", _RUN, True,
        "A non-fatal pipeline error reported by Convai (RTVI error, fatal: false).",

@@ -153,8 +153,7 @@ class TranscriptReceived(Event):
     final: bool
     full_text: str = ""
     turn_id: int = 0
-    speaker: str | None = None
-    """Who spoke a user line, when the server names them (speaker_name or participant_id)."""
+    speaker: str | None = None  # a user line's speaker_name or participant_id, when given
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,15 +184,12 @@ class TurnCompleted(Event):
     was_interrupted: bool
     reply_text: str
     first_text_ms: float | None = None
-    was_aborted: bool = False
-    """The service gave up on the turn (e.g. error_reason audio_delivery_failed)."""
+    was_aborted: bool = False  # the service gave up on it (error_reason says why)
     error_reason: str | None = None
     response_id: str | None = None
     sequence: int | None = None
-    visemes: int = 0
-    """Viseme frames received during the turn (counted, not rendered)."""
+    visemes: int = 0  # lip-sync frames received during the turn (counted, not rendered)
     blendshapes: int = 0
-    """Blendshape frames received during the turn (counted, not rendered)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +201,6 @@ class LlmNoResponse(Event):
 @dataclass(frozen=True, slots=True)
 class ModerationResult(Event):
     """The server's moderation verdict on the user's input; blocked input ends the turn."""
-
     TYPE: ClassVar[str] = "moderation"
     passed: bool
     user_input: str | None = None
@@ -214,10 +209,8 @@ class ModerationResult(Event):
 
 @dataclass(frozen=True, slots=True)
 class ServerNotice(Event):
-    """A server message with nothing to act on (vad-stt-*, bot-tts-*, user-mute-*, bot-output,
-    interaction-created, behavior-tree-response, debug streams, ...), kept for the log and
+    """A server message with nothing to act on (server_notices.py), kept for the log and
     replay; `known` False for a type we do not know (published once per type)."""
-
     TYPE: ClassVar[str] = "server_notice"
     message_type: str
     fields: dict[str, Any] = field(default_factory=dict)
@@ -226,18 +219,10 @@ class ServerNotice(Event):
 
 @dataclass(frozen=True, slots=True)
 class ServerMetricsReceived(Event):
-    """One server `metrics` message (debug sessions): a bucket (ttfb, processing, custom, ...)
-    of {processor, model?, value, metric?} entries. Our own counters are `metrics`."""
-
+    """One server `metrics` message (debug sessions): a bucket (ttfb, ...) of its entries."""
     TYPE: ClassVar[str] = "server_metrics"
     kind: str
     entries: tuple[dict[str, Any], ...]
-
-
-def ends_turn(event: Event) -> bool:
-    """The character's turn is over: completed, declined, or the input was blocked."""
-    return isinstance(event, TurnCompleted | LlmNoResponse) or (
-        isinstance(event, ModerationResult) and not event.passed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,6 +304,8 @@ class ParticipantInfo:
     muted: bool = False
     speaking: bool = False
     tracks: tuple[str, ...] = ()
+    quality: str = ""
+    """LiveKit's connection quality: excellent, good, poor, lost ("" unknown)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,6 +346,7 @@ def _participant_json(kind: str, at: float, p: ParticipantInfo) -> dict[str, Any
         "muted": p.muted,
         "speaking": p.speaking,
         "tracks": list(p.tracks),
+        "quality": p.quality,
     }
 
 
@@ -373,14 +361,6 @@ def participant_event(
 
 
 @dataclass(frozen=True, slots=True)
-class MetricsUpdated(Event):
-    """A snapshot of the session's counters and latency figures (see core/metrics.py)."""
-
-    TYPE: ClassVar[str] = "metrics"
-    metrics: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
 class AudioLevels(Event):
     """Mic and character levels in dBFS, sampled (never per audio frame)."""
 
@@ -388,6 +368,46 @@ class AudioLevels(Event):
     mic_dbfs: float | None
     speaker_dbfs: float | None
     muted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LinkStatsSampled(Event):
+    """One second of the WebRTC link (core/link_stats.py): RTT of the selected candidate pair,
+    inbound audio jitter and loss (% over the interval), concealment, jitter-buffer delay,
+    bitrates, audio levels and the ICE path. None: not measurable in this interval."""
+
+    TYPE: ClassVar[str] = "link_stats"
+    rtt_ms: float | None = None
+    jitter_ms: float | None = None
+    loss_pct: float | None = None
+    packets_lost: int | None = None
+    packets_received: int | None = None
+    lost_in_interval: int | None = None
+    received_in_interval: int | None = None
+    concealed_samples: int | None = None
+    concealment_events: int | None = None
+    jitter_buffer_ms: float | None = None
+    bitrate_in_kbps: float | None = None
+    bitrate_out_kbps: float | None = None
+    audio_in_dbfs: float | None = None
+    audio_out_dbfs: float | None = None
+    candidate: str | None = None
+    """The selected local candidate: host/udp, srflx/udp, host/tcp, relay/udp|tcp|tls."""
+    candidate_changed: bool = False
+    warnings: tuple[str, ...] = ()
+    """The degraded-link thresholds this sample crosses (empty: healthy)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TurnTimed(Event):
+    """How long one turn took to start answering (core/turn_timing.py), in ms."""
+
+    TYPE: ClassVar[str] = "turn_timing"
+    turn: int
+    sent_to_first_text_ms: float | None = None
+    sent_to_first_audio_ms: float | None = None
+    user_stop_to_speech_ms: float | None = None
+    """Voice turns: the user stopped speaking → the character started speaking."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -405,8 +425,9 @@ ALL_EVENT_TYPES: tuple[type[Event], ...] = (
     RetryCancelled, ErrorRaised, BotReady, SessionEnded, TranscriptReceived, BotActivityChanged,
     EmotionReceived, ActionsReceived, TurnCompleted, LlmNoResponse, MessageSent, InputQueued,
     InputRefused, ServerResponseReceived, IdleWarningReceived, IdleTimerReset, UsageLimitReached,
-    SessionEnding, ParticipantJoined, ParticipantLeft, ParticipantUpdated, MetricsUpdated,
-    AudioLevels, LogRecorded, ModerationResult, ServerNotice, ServerMetricsReceived,
+    SessionEnding, ParticipantJoined, ParticipantLeft, ParticipantUpdated, AudioLevels,
+    LogRecorded, LinkStatsSampled, TurnTimed, ModerationResult, ServerNotice,
+    ServerMetricsReceived,
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {cls.TYPE: cls for cls in ALL_EVENT_TYPES}
@@ -461,7 +482,8 @@ def event_from_json(data: dict[str, Any]) -> Event | None:
                 identity=str(data["identity"]), name=str(data.get("name") or data["identity"]),
                 kind=str(data.get("kind") or "remote_player"), muted=bool(data.get("muted")),
                 speaking=bool(data.get("speaking")),
-                tracks=tuple(str(t) for t in data.get("tracks") or ()))
+                tracks=tuple(str(t) for t in data.get("tracks") or ()),
+                quality=str(data.get("quality") or ""))
             return cls(identity=info.identity, name=info.name, kind=info.kind,  # type: ignore[call-arg]
                        participant=info, at=at)
         kwargs: dict[str, Any] = {}

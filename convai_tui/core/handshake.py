@@ -7,7 +7,6 @@ ClientReadyRetrySecs 0.5 s). Giving up is the bot-ready timeout's business (read
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import platform
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -47,9 +46,7 @@ class Handshake:
             self.sent_count += 1
             await asyncio.sleep(self._retry_s)
 
-    async def stop(self) -> None:
+    def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None and task is not asyncio.current_task():
+        if task is not None:
             task.cancel()
-            with contextlib.suppress(BaseException):
-                await task

@@ -17,27 +17,27 @@ from convai_tui.core.transport import log_room_details
 class RoomLease:
     """The latest /connect answer; `room` stays set after leaving (diagnostics show it)."""
 
-    def __init__(self, settings: SessionSettings, api: ConnectApiClient | None,
+    def __init__(self, character_session_id: str | None, api: ConnectApiClient | None,
                  publish: Callable[[Event], None]) -> None:
-        self._settings = settings
         self._api = api
         self._publish = publish
         self.room: ConnectResponse | None = None
-        self.character_session_id = settings.character_session_id
+        self.character_session_id = character_session_id
+        """The conversation to continue: configured, then as the latest /connect answered."""
 
     @property
     def session_id(self) -> str | None:
         return self.room.session_id if self.room else None
 
-    async def connect(self) -> ConnectResponse:
+    async def connect(self, settings: SessionSettings) -> ConnectResponse:
         """POST /connect; raises ConvaiError (catalogue code) when it fails."""
         if self._api is None:  # built on first use: a bad configuration never builds one
-            self._api = ConnectApiClient(self._settings.connect_url, self._settings.api_key,
-                                         timeout_s=self._settings.connection_timeout_s)
-        request = ConnectRequest(character_id=self._settings.character_id,
+            self._api = ConnectApiClient(settings.connect_url, settings.api_key,
+                                         timeout_s=settings.connection_timeout_s)
+        request = ConnectRequest(character_id=settings.character_id,
                                  character_session_id=self.character_session_id,
-                                 end_user_id=self._settings.end_user_id,
-                                 options=self._settings.connect_options)
+                                 end_user_id=settings.end_user_id,
+                                 options=settings.connect_options)
         response = await self._api.connect(request)
         self.room = response
         if response.character_session_id:

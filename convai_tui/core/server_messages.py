@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from convai_tui.core import protocol
 from convai_tui.core.acks import AckTracker
+from convai_tui.core.controls import LOW_CONTEXT_TOKENS
 from convai_tui.core.disconnect_reasons import rule_for
 from convai_tui.core.errors import ConvaiError, ErrorStage, SessionError, make_error
 from convai_tui.core.events import (
@@ -21,10 +22,8 @@ from convai_tui.core.events import (
     UsageLimitReached,
 )
 from convai_tui.core.outcomes import Drop, End, Outcome
+from convai_tui.core.server_notices import ServerNotices
 from convai_tui.core.states import SessionState
-
-LOW_CONTEXT_TOKENS = 5_000
-"""Below this many remaining context tokens the context budget counts as low."""
 
 IDLE_GRACE_S = 2.0
 """A room closing this close to the idle deadline is the idle timeout, not a drop."""
@@ -43,6 +42,8 @@ class ServerMessages:
         self._clock = clock
         self._acks = acks
         self.idle_deadline: float | None = None
+        self.notices = ServerNotices(publish)
+        """Messages with nothing to act on, metrics and unknown types (server_notices.py)."""
         self.ending_reason: str | None = None
         """The reason a session-ending message gave; the room closing after it is no drop."""
         self._handlers: dict[str, Callable[[protocol.InboundMessage], None]] = {

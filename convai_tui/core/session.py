@@ -23,6 +23,7 @@ from convai_tui.core.conversation import Conversation
 from convai_tui.core.errors import ConvaiError, SessionError, make_error
 from convai_tui.core.handshake import Handshake, client_ready_data
 from convai_tui.core.input_queue import InputQueue
+from convai_tui.core.link_stats import LinkSampler
 from convai_tui.core.link_watch import LinkWatch
 from convai_tui.core.media import MediaHook, SessionMedia
 from convai_tui.core.metrics import SessionMetrics
@@ -35,11 +36,11 @@ from convai_tui.core.redact import REDACTOR
 from convai_tui.core.retry_loop import RetryLoop
 from convai_tui.core.room_lease import RoomLease
 from convai_tui.core.server_messages import ServerMessages
-from convai_tui.core.server_notices import ServerNotices
 from convai_tui.core.settings import SessionSettings, validate_settings
 from convai_tui.core.states import SessionState, is_legal
 from convai_tui.core.teardown import kill_pipeline
 from convai_tui.core.transport import RoomTransport, TransportCallbacks
+from convai_tui.core.turn_timing import TurnTimer
 
 log = logging.getLogger("convai_tui.session")
 
@@ -60,7 +61,7 @@ class SessionCore:
         self.settings = settings
         REDACTOR.add_secret(settings.api_key)
         self._bus = EventBus()
-        self._lease = RoomLease(settings, api_client, self._publish)
+        self._lease = RoomLease(settings.character_session_id, api_client, self._publish)
         self._transport_factory = transport_factory
         self._media = SessionMedia(media, self._publish, self._raise)
         self._clock = clock
@@ -74,7 +75,10 @@ class SessionCore:
                                   rng=rng or random.Random())
         self._finished = False
         self._closed = False
-        self._readiness = BotReadiness(settings.bot_ready_timeout_s, self._on_bot_ready_timeout)
+        self._readiness = BotReadiness(  # client-ready until bot-ready (handshake.py)
+            settings.bot_ready_timeout_s, self._on_bot_ready_timeout, Handshake(
+                lambda: self._outbox.send(self._transport, "client-ready", client_ready_data(),
+                                          announce=False)))
         self._queue = InputQueue(self._publish, limit=settings.input_queue_limit,
                                  max_age_s=settings.input_queue_max_age_s)
         self._acks = AckTracker()
@@ -86,9 +90,8 @@ class SessionCore:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._conversation = Conversation(self._publish, self.metrics)
         self._link = LinkWatch(settings.link_stall_s or 0.0, self._link_lost, self._link_back)
-        self._notices = ServerNotices(self._publish)
-        self._handshake = Handshake(lambda: self._outbox.send(
-            self._transport, "client-ready", client_ready_data(), announce=False))
+        self.link = LinkSampler(self._publish, self._raise, settings.link, clock)
+        self._turn_timer = TurnTimer(self._publish)
 
     # --- SessionPort ---------------------------------------------------------------------------
 
@@ -202,7 +205,8 @@ class SessionCore:
             self._transport.local_identity if self._transport else None)
         snap["participants"] = self._participants.as_dicts()
         snap["queued_inputs"] = len(self._queue)
-        snap.update(self._notices.diagnostics())
+        snap.update(self._server.notices.diagnostics())
+        snap["link"] = self.link.snapshot()
         audio = self._media.stats()
         if audio is not None:
             snap["audio"] = audio
@@ -333,7 +337,7 @@ class SessionCore:
         """One /connect plus room join; on success the session is Connected."""
         self._publish(ev.ConnectAttemptStarted(attempt=attempt, max_attempts=max_attempts,
                                                phase=phase))
-        response = await self._lease.connect()
+        response = await self._lease.connect(self.settings)
         self.metrics.connect_ms = response.elapsed_ms
         self._outcome = asyncio.get_running_loop().create_future()
         self._readiness.reset()
@@ -356,14 +360,14 @@ class SessionCore:
         self._set_state(SessionState.CONNECTED)
         self._participants.joined(transport.participants())
         self._readiness.joined()
-        self._handshake.start(lambda: self._readiness.ready)
         self._link.start(transport, lambda: self._transport is transport)
+        self.link.start(transport)
         await self._media.attach(transport.room)
 
     async def _leave_room(self) -> None:
-        await self._handshake.stop()
         self._readiness.reset()
         await self._link.stop()
+        await self.link.stop()
         transport, self._transport = self._transport, None
         self._conversation.set_activity("idle")
         if transport is None:
@@ -444,6 +448,7 @@ class SessionCore:
         self.metrics.messages_received += 1
         try:
             message = protocol.parse_inbound(payload)
+            self._turn_timer.message(message.type)
             self._dispatch(message)
         except ConvaiError as exc:
             self._raise(exc.error)
@@ -452,7 +457,7 @@ class SessionCore:
         if msg.type == "bot-ready":
             self._on_bot_ready()
         elif not self._server.handle(msg) and not self._conversation.handle(msg):
-            self._notices.handle(msg)
+            self._server.notices.handle(msg)
 
     def _on_bot_ready(self) -> None:
         if not self._readiness.mark_ready():
@@ -479,6 +484,7 @@ class SessionCore:
         if message_id is None:
             return self._queue.refuse(text, "The message could not be sent (see the error log).")
         self._conversation.user_text_sent(text)
+        self._turn_timer.sent()
         return SendOutcome("sent", message_id=message_id)
 
     async def _send(self, msg_type: str, data: dict[str, Any]) -> str | None:
@@ -487,7 +493,7 @@ class SessionCore:
         return await self._outbox.send(self._transport, msg_type, data)
 
     async def _release_server_session(self) -> None:
-        """kill-pipeline (≤ 1 s for its ack) while the room is up; the caller then POSTs
-        /disconnect and leaves, so the concurrency slot is free when we are gone."""
-        self._kill_requested = True  # the room closing now is the end we asked for
+        """kill-pipeline (≤ 1 s for its ack) while the room is up, whose closing is then the end
+        we asked for; the caller POSTs /disconnect and leaves: the slot is free once we go."""
+        self._kill_requested = True
         await kill_pipeline(self._transport, self._outbox, self._acks)

@@ -30,6 +30,18 @@ VIDEO_TYPES = frozenset({"vision-status", "vision-trigger"})
 
 
 @dataclass(frozen=True, slots=True)
+class LinkThresholds:
+    """When the link counts as degraded (config file: link_rtt_ms, link_jitter_ms, ...)."""
+
+    rtt_ms: float = 300.0
+    jitter_ms: float = 30.0
+    loss_pct: float = 2.0
+    loss_window_s: float = 10.0
+    relay_is_degraded: bool = True
+    history_minutes: float = 15.0
+
+
+@dataclass(frozen=True, slots=True)
 class SessionSettings:
     """Everything the core needs to run one session; built by config.py from flags/env/file."""
 
@@ -50,6 +62,8 @@ class SessionSettings:
     until packets flow again (LiveKit's own ping timeout is 15 s); None turns the watch off."""
     connect_options: ConnectOptions = field(default_factory=ConnectOptions)
     """Emotion, actions, scene, VAD, ... asked for on /connect (connect_options.py)."""
+    link: LinkThresholds = field(default_factory=LinkThresholds)
+    """When the sampled link counts as degraded (transport.link_degraded)."""
 
 
 def validate_settings(settings: SessionSettings) -> SessionError | None:

@@ -26,6 +26,10 @@ log = logging.getLogger("convai_tui.transport")
 _CHARACTER_METADATA_KEYS = ("characterId", "character_id", "convai_character_id",
                             "convaiCharacterId")
 _AGENT_KIND = 4  # livekit ParticipantKind.PARTICIPANT_KIND_AGENT
+_QUALITY = {rtc.ConnectionQuality.QUALITY_EXCELLENT: "excellent",
+            rtc.ConnectionQuality.QUALITY_GOOD: "good",
+            rtc.ConnectionQuality.QUALITY_POOR: "poor",
+            rtc.ConnectionQuality.QUALITY_LOST: "lost"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +117,7 @@ class RoomTransport:
             muted=_is_muted(participant),
             speaking=participant.identity in self._speaking,
             tracks=_track_names(participant),
+            quality=_QUALITY.get(participant.connection_quality, ""),
         )
 
     def _wire_events(self) -> None:
@@ -150,6 +155,10 @@ class RoomTransport:
         @room.on("local_track_published")
         def _local_published(*_: object) -> None:
             updated(room.local_participant)
+
+        @room.on("connection_quality_changed")
+        def _quality(participant: rtc.Participant, _quality: object) -> None:
+            updated(participant)
 
         @room.on("active_speakers_changed")
         def _speakers(speakers: list[rtc.Participant]) -> None:
@@ -267,6 +276,12 @@ class RoomTransport:
         connected = self._room.connection_state == rtc.ConnectionState.CONN_CONNECTED
         return LinkSignals(packets=packets, consent_checks=checks,
                            up=connected and transports_up and (channels_open or not saw_channel))
+
+    async def get_rtc_stats(self) -> rtc.RtcStats | None:
+        """The room's WebRTC stats for the link sampler (core/link_stats.py); None once left."""
+        if self._leaving or not self._room.isconnected():
+            return None
+        return await self._room.get_rtc_stats()
 
     async def rtc_stats(self) -> dict[str, float]:
         """A few figures from WebRTC stats (round-trip time, jitter, packets lost), if any."""

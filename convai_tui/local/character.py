@@ -36,9 +36,10 @@ from convai_tui.local.client_messages import (
     handle_client_packet,
 )
 from convai_tui.local.faults import Faults
-from convai_tui.local.livekit_server import LiveKitBackend
+from convai_tui.local.livekit_backend import LiveKitBackend
 from convai_tui.local.realism import BotReadyGate, error_response
 from convai_tui.local.task_set import TaskSet
+from convai_tui.local.turns import Turn
 from convai_tui.local.voice_track import ECHO_QUEUE_MAX_S, VoiceTrack
 
 log = logging.getLogger(__name__)
@@ -59,12 +60,6 @@ class CharacterEvents(Protocol):
     def client_left(self, room_name: str, identity: str) -> None: ...
     def request_end(self, room_name: str, reason: str) -> None: ...
     def release_slots(self, room_name: str, reason: str) -> None: ...
-
-
-class Turn:
-    def __init__(self) -> None:
-        self.interrupted = asyncio.Event()
-        self.task: asyncio.Task[None] | None = None
 
 
 class Character:

@@ -22,7 +22,7 @@ from aiohttp import web
 from convai_tui.local import validation
 from convai_tui.local.client_messages import CharacterProfile
 from convai_tui.local.faults import Faults, FaultsError
-from convai_tui.local.livekit_server import (
+from convai_tui.local.livekit_backend import (
     ExternalLiveKit,
     LiveKitBackend,
     LiveKitControlUnsupported,

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import os
 import secrets
 import shutil
@@ -37,13 +36,18 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol
+from typing import Any, TypeVar
 
 import aiohttp
-import platformdirs
 
+# Finding (and building) the binary lives in livekit_binary.py; re-exported for the callers.
+from convai_tui.local.livekit_backend import ExternalLiveKit
+from convai_tui.local.livekit_binary import LIVEKIT_SERVER_VERSION as LIVEKIT_SERVER_VERSION
+from convai_tui.local.livekit_binary import LiveKitServerNotFound as LiveKitServerNotFound
+from convai_tui.local.livekit_binary import find_livekit_server
 from convai_tui.local.livekit_config import (
     LiveKitPorts,
     NoFreePorts,
@@ -52,83 +56,56 @@ from convai_tui.local.livekit_config import (
 )
 from convai_tui.local.signal_proxy import SignalProxy
 
-LIVEKIT_SERVER_VERSION = "v1.13.5"
-"""The pinned livekit-server release the set-up script installs (``go install ...@v1.13.5``)."""
-
 _READY_TIMEOUT_S = 20.0
 _STOP_GRACE_S = 5.0
-
-
-class LiveKitServerNotFound(RuntimeError):
-    """No livekit-server binary in any of the places we look."""
 
 
 class LiveKitServerError(RuntimeError):
     """The livekit-server child failed to start or died."""
 
 
-class LiveKitControlUnsupported(RuntimeError):
-    """restart/pause/resume asked of a LiveKit we do not own (an external one)."""
+class LiveKitServerDied(LiveKitServerError):
+    """The child exited while serving, without being asked to stop (killed, crashed)."""
+
+    code = "livekit_server_died"
+
+    def __init__(self, pid: int | None, returncode: int, log_tail: str) -> None:
+        if returncode < 0:
+            how = f"was killed by {signal.Signals(-returncode).name}"
+        else:
+            how = f"exited with code {returncode}"
+        super().__init__(f"{self.code}: livekit-server (pid {pid}) {how} while serving.\n"
+                         f"--- tail of its log ---\n{log_tail}")
+        self.returncode = returncode
 
 
-def livekit_server_cache_path() -> Path:
-    """Where ``make setup`` puts the pinned binary: the per-user cache of convai-tui."""
-    return (
-        Path(platformdirs.user_cache_dir("convai-tui"))
-        / "livekit-server"
-        / LIVEKIT_SERVER_VERSION
-        / "server"
-    )
+_Server = TypeVar("_Server", bound="LiveKitServer")
 
 
-def find_livekit_server() -> Path:
-    """Return the livekit-server binary: $LIVEKIT_SERVER_BIN, then the cache, then PATH."""
-    env_value = os.environ.get("LIVEKIT_SERVER_BIN")
-    if env_value:
-        env_path = Path(env_value)
-        if env_path.is_file() and os.access(env_path, os.X_OK):
-            return env_path
-        raise LiveKitServerNotFound(
-            f"LIVEKIT_SERVER_BIN={env_value} is not an executable file"
-        )
-    cached = livekit_server_cache_path()
-    if cached.is_file() and os.access(cached, os.X_OK):
-        return cached
-    on_path = shutil.which("livekit-server")
-    if on_path:
-        return Path(on_path)
-    raise LiveKitServerNotFound(
-        "livekit-server not found. Looked at: $LIVEKIT_SERVER_BIN (unset), "
-        f"{cached} (missing), and 'livekit-server' on PATH (missing). "
-        f"Run `make setup` to install livekit-server {LIVEKIT_SERVER_VERSION}, "
-        "or set LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET to use an external LiveKit."
-    )
+def _replacing_child(
+    method: Callable[[_Server], Awaitable[None]],
+) -> Callable[[_Server], Coroutine[Any, Any, None]]:
+    """Marks a method that stops or replaces the child: an exit during it is expected, so
+    ``exited_on_its_own`` does not report it."""
+
+    async def wrapper(server: _Server) -> None:
+        server._replacing += 1
+        try:
+            await method(server)
+        finally:
+            server._replacing -= 1
+
+    wrapper.__doc__ = method.__doc__
+    return wrapper
 
 
-class LiveKitBackend(Protocol):
-    """What the stand-in needs from a LiveKit deployment, child or external."""
-
-    @property
-    def ws_url(self) -> str: ...
-    @property
-    def http_url(self) -> str: ...
-    @property
-    def api_key(self) -> str: ...
-    @property
-    def api_secret(self) -> str: ...
-    async def start(self) -> None: ...
-    async def stop(self) -> None: ...
-    async def restart(self) -> None: ...
-    async def pause(self) -> None: ...
-    async def resume(self) -> None: ...
-
-
-def _die_with_parent() -> None:
-    """In the child, before exec: get SIGKILLed if the stand-in dies without cleaning up
-    (e.g. it was SIGKILLed itself), so no SFU is ever orphaned."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    pr_set_pdeathsig = 1
-    libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+def _die_with_parent(argv: list[str]) -> list[str]:
+    """`argv` run so that the child is SIGKILLed if the stand-in dies without cleaning up (e.g.
+    it was SIGKILLed itself), so no SFU is ever orphaned. util-linux's setpriv sets the parent
+    death signal and execs: no Python code runs in the forked child, which in a process with
+    other threads (LiveKit's FFI, asyncio's workers) can deadlock on a lock held at the fork."""
+    setpriv = shutil.which("setpriv") if sys.platform.startswith("linux") else None
+    return [setpriv, "--pdeathsig", "KILL", "--", *argv] if setpriv else argv
 
 
 class LiveKitServer:
@@ -151,6 +128,8 @@ class LiveKitServer:
         self._process: subprocess.Popen[bytes] | None = None
         self._log_file: object | None = None
         self._paused = False
+        self._replacing = 0
+        """> 0 while start/stop/restart is running (see ``_replacing_child``)."""
 
     # -- properties ---------------------------------------------------------------------------
     @property
@@ -213,6 +192,7 @@ class LiveKitServer:
         return config_yaml(host=self._host, ports=self._ports, api_key=self._api_key,
                            api_secret=self._api_secret, log_level=self._log_level)
 
+    @_replacing_child
     async def start(self) -> None:
         """Start the child (first call picks ports and keys) and wait until it answers OK."""
         if self.running:
@@ -250,14 +230,13 @@ class LiveKitServer:
         log_file = open(workdir / "livekit-server.log", "ab")  # closed in _close_log()
         self._log_file = log_file
         self._process = subprocess.Popen(
-            [str(binary), "--config", str(config_path)],
+            _die_with_parent([str(binary), "--config", str(config_path)]),
             stdin=subprocess.DEVNULL,
             stdout=log_file,
             stderr=subprocess.STDOUT,
             # Own process group: a Ctrl-C in the terminal reaches only us, and we stop the
             # child in order (bots leave first) instead of it dying underneath them.
             start_new_session=True,
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
 
     async def _start_proxy(self) -> None:
@@ -298,6 +277,7 @@ class LiveKitServer:
         text = path.read_text(encoding="utf-8", errors="replace").splitlines()
         return "\n".join(text[-lines:])
 
+    @_replacing_child
     async def stop(self) -> None:
         """Stop the child (SIGTERM, SIGKILL after a grace period; always reaped) and the proxy.
         Safe to call twice."""
@@ -358,12 +338,21 @@ class LiveKitServer:
                 log_file.close()  # type: ignore[attr-defined]
             self._log_file = None
 
+    def exited_on_its_own(self) -> LiveKitServerDied | None:
+        """The child's death, if it exited while nobody was stopping or restarting it (None
+        while it runs or is paused, and before the first start)."""
+        process = self._process
+        if self._replacing or process is None or process.poll() is None:
+            return None
+        return LiveKitServerDied(process.pid, process.returncode, self.log_tail(10))
+
     def cleanup(self) -> None:
         """Remove the temp dir (config with the secret, and the log)."""
         if self._tempdir is not None and not self.running:
             self._tempdir.cleanup()
             self._tempdir = None
 
+    @_replacing_child
     async def restart(self) -> None:
         """Stop and start again on the same ports with the same keys; clients are told
         SERVER_SHUTDOWN (by the signal proxy, see signal_proxy.py)."""
@@ -372,6 +361,7 @@ class LiveKitServer:
         await self._stop_child()
         await self.start()
 
+    @_replacing_child
     async def crash_restart(self) -> None:
         """SIGKILL and start again on the same ports: no goodbye, clients try to resume."""
         process = self._process
@@ -395,69 +385,6 @@ class LiveKitServer:
             raise LiveKitServerError("livekit-server is not running")
         os.kill(self._process.pid, signal.SIGCONT)
         self._paused = False
-
-
-class ExternalLiveKit:
-    """A LiveKit deployment we do not own (LIVEKIT_URL / LIVEKIT_API_KEY / LIVEKIT_API_SECRET)."""
-
-    def __init__(self, url: str, api_key: str, api_secret: str) -> None:
-        self._url = url.rstrip("/")
-        self._api_key = api_key
-        self._api_secret = api_secret
-
-    @classmethod
-    def from_env(cls) -> ExternalLiveKit | None:
-        url = os.environ.get("LIVEKIT_URL")
-        key = os.environ.get("LIVEKIT_API_KEY")
-        secret = os.environ.get("LIVEKIT_API_SECRET")
-        if url and key and secret:
-            return cls(url, key, secret)
-        return None
-
-    @property
-    def ws_url(self) -> str:
-        if self._url.startswith("http"):
-            return "ws" + self._url[len("http") :]
-        return self._url
-
-    @property
-    def http_url(self) -> str:
-        if self._url.startswith("ws"):
-            return "http" + self._url[len("ws") :]
-        return self._url
-
-    @property
-    def api_key(self) -> str:
-        return self._api_key
-
-    @property
-    def api_secret(self) -> str:
-        return self._api_secret
-
-    @property
-    def pid(self) -> int | None:
-        return None
-
-    async def start(self) -> None:
-        return None
-
-    async def stop(self) -> None:
-        return None
-
-    async def _unsupported(self, action: str) -> None:
-        raise LiveKitControlUnsupported(
-            f"cannot {action} an external LiveKit ({self.ws_url}); "
-            "unset LIVEKIT_URL to let the stand-in run its own livekit-server"
-        )
-
-    async def restart(self) -> None:
-        await self._unsupported("restart")
-
-    async def pause(self) -> None:
-        await self._unsupported("pause")
-
-    async def resume(self) -> None:
-        await self._unsupported("resume")
 
 
 def livekit_from_environment(host: str = "127.0.0.1") -> LiveKitServer | ExternalLiveKit:

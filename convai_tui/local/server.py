@@ -26,9 +26,10 @@ from convai_tui.local.character import UserAudioHook
 from convai_tui.local.client_messages import DEFAULT_TRIGGERS, CharacterProfile
 from convai_tui.local.connect_api import StandInState, build_app
 from convai_tui.local.faults import Faults
+from convai_tui.local.livekit_backend import LiveKitBackend
 from convai_tui.local.livekit_server import (
-    LiveKitBackend,
     LiveKitServer,
+    LiveKitServerDied,
     LiveKitServerError,
     LiveKitServerNotFound,
     livekit_from_environment,
@@ -42,6 +43,9 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_API_KEY = "local-dev-key"
 DEFAULT_CHARACTER_ID = "demo-character"
 DEFAULT_CHARACTER_NAME = "Ada"
+EXIT_LIVEKIT_DIED = 3
+"""``local-server``'s exit status when its livekit-server child dies under it."""
+_CHILD_CHECK_S = 0.5
 
 
 class LocalStandIn:
@@ -149,6 +153,19 @@ class LocalStandIn:
         except BaseException:
             await self.stop()
             raise
+
+    async def livekit_died(self) -> LiveKitServerDied:
+        """Wait until the livekit-server child we own exits on its own (killed, crashed).
+
+        Never returns for a borrowed or external LiveKit, nor when the child goes away
+        because the stand-in stops or restarts it."""
+        livekit = self.livekit
+        while True:
+            await asyncio.sleep(_CHILD_CHECK_S)
+            if self._owns_livekit and isinstance(livekit, LiveKitServer):
+                died = livekit.exited_on_its_own()
+                if died is not None:
+                    return died
 
     async def stop(self) -> None:
         """Close every session (clients see ROOM_DELETED), the HTTP server, then LiveKit."""
@@ -320,7 +337,8 @@ def _configure_logging(level: str) -> RedactingFormatter:
 
 
 def run_local_server(args: argparse.Namespace) -> int:
-    """Run until SIGINT/SIGTERM; 0 on a clean stop, 2 when it cannot start."""
+    """Run until SIGINT/SIGTERM; 0 on a clean stop, 2 when it cannot start, 3
+    (``EXIT_LIVEKIT_DIED``) when its livekit-server child dies while serving."""
     formatter = _configure_logging(args.log_level)
     try:
         return asyncio.run(_serve(args, formatter))
@@ -363,7 +381,18 @@ async def _serve(args: argparse.Namespace, formatter: RedactingFormatter) -> int
         log.info("local stand-in ready: connect API %s, LiveKit %s (pid %s), character %s",
                  standin.connect_url, standin.livekit_url,
                  getattr(standin.livekit, "pid", None), standin.character_id)
-        await stop.wait()
+        # A dead child cannot be served around: rooms, bots and the signal port all need it.
+        # We stop rather than restart it, so a crash is seen (clients get the usual transport
+        # errors, whoever started us gets a non-zero exit) instead of papered over; a
+        # deliberate crash-and-restart is POST /_standin/livekit/crash-restart.
+        stopped = asyncio.ensure_future(stop.wait())
+        died = asyncio.ensure_future(standin.livekit_died())
+        await asyncio.wait({stopped, died}, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in (stopped, died):
+            waiter.cancel()
+        if died.done() and not died.cancelled():
+            log.error("%s\nstopping the stand-in (exit %d)", died.result(), EXIT_LIVEKIT_DIED)
+            return EXIT_LIVEKIT_DIED
         log.info("stopping")
     finally:
         with contextlib.suppress(Exception):

@@ -26,7 +26,7 @@ from livekit import api
 from convai_tui.local.character import Character, UserAudioHook
 from convai_tui.local.client_messages import CharacterProfile
 from convai_tui.local.faults import Faults
-from convai_tui.local.livekit_server import LiveKitBackend
+from convai_tui.local.livekit_backend import LiveKitBackend
 from convai_tui.local.task_set import TaskSet
 
 log = logging.getLogger(__name__)

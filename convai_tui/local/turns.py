@@ -19,13 +19,40 @@ import asyncio
 import contextlib
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from convai_tui.local import rtvi, speech
+from convai_tui.local.client_messages import ConversationState
+from convai_tui.local.faults import Faults
 from convai_tui.local.task_set import wait_unless
+from convai_tui.local.voice_track import VoiceTrack
 
-if TYPE_CHECKING:
-    from convai_tui.local.character import Character, Turn
+
+class Turn:
+    """One running bot turn: its task and whether the user barged in."""
+
+    def __init__(self) -> None:
+        self.interrupted = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+
+class Character(Protocol):
+    """What a turn needs from the bot (character.py)."""
+
+    state: ConversationState
+    request: dict[str, Any]
+    character_session_id: str
+    turns_completed: int
+
+    @property
+    def faults(self) -> Faults: ...
+    @property
+    def strict(self) -> bool: ...
+    @property
+    def voice(self) -> VoiceTrack: ...
+    async def send(self, message: dict[str, Any], to: str | None = None) -> None: ...
+    async def after_turn(self) -> None: ...
+
 
 WORD_INTERVAL_S = 0.025
 VISEME_INTERVAL_S = 0.1

@@ -16,7 +16,7 @@ from typing import ClassVar
 
 from textual import events, on, work
 from textual.app import App
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.widgets import Input
 
 from convai_tui.core import controls
@@ -27,6 +27,7 @@ from convai_tui.core.states import SessionState
 from convai_tui.ui.commands import ConvaiCommands
 from convai_tui.ui.messages import SessionEventsReceived, SessionStreamEnded
 from convai_tui.ui.model import MonitorModel, Part, ui_error
+from convai_tui.ui.registry import APP_BINDINGS, DIAGNOSTICS_TAB, ERRORS_TAB, key_hint
 from convai_tui.ui.safety import guarded
 from convai_tui.ui.screens.controls import ConfirmScreen, ControlForm
 from convai_tui.ui.screens.doctor import CheckRow, DoctorScreen
@@ -55,138 +56,7 @@ class ConvaiApp(App[int]):
     TITLE = "convai-tui"
     COMMANDS: ClassVar = App.COMMANDS | {ConvaiCommands}
     ENABLE_COMMAND_PALETTE = True
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "ctrl+q",
-            "quit",
-            "Quit",
-            priority=True,
-            id="app.quit",
-            tooltip="Close the session, quit and restore the terminal",
-        ),
-        Binding("ctrl+c", "help_quit", show=False, system=True, id="app.help-quit"),
-        Binding(
-            "ctrl+p",
-            "command_palette",
-            "Commands",
-            priority=True,
-            show=False,
-            id="app.command-palette",
-            tooltip="Open the command palette",
-        ),
-        Binding(
-            "f1,question_mark",
-            "help",
-            "Help",
-            id="app.help",
-            key_display="f1",
-            tooltip="Show every key and its binding id",
-        ),
-        Binding(
-            "f2",
-            "show_tab('session')",
-            "Session",
-            id="view.session",
-            tooltip="Transcript and message input",
-        ),
-        Binding(
-            "f3",
-            "show_tab('errors')",
-            "Errors",
-            id="view.errors",
-            tooltip="Every error with cause, fix and how to verify",
-        ),
-        Binding(
-            "f4",
-            "show_tab('participants')",
-            "People",
-            id="view.participants",
-            tooltip="Participants in the room",
-        ),
-        Binding(
-            "f5",
-            "show_tab('diagnostics')",
-            "Diag",
-            id="view.diagnostics",
-            tooltip="Counters, room details and latency",
-        ),
-        Binding(
-            "f7",
-            "show_tab('requests')",
-            "Requests",
-            id="view.requests",
-            tooltip="Every message and control sent, its acknowledgement, the context budget",
-        ),
-        Binding(
-            "ctrl+x",
-            "interrupt",
-            "Interrupt",
-            priority=True,
-            id="control.interrupt",
-            tooltip="Interrupt the character while it replies (interrupt-bot)",
-        ),
-        Binding(
-            "ctrl+r",
-            "retry_now",
-            "Retry now",
-            priority=True,
-            id="retry.now",
-            tooltip="Run the scheduled retry immediately",
-        ),
-        Binding(
-            "escape",
-            "cancel_retry",
-            "Cancel",
-            priority=True,
-            id="retry.cancel",
-            tooltip="Give up the retry or the waiting room",
-        ),
-        Binding(
-            "escape",
-            "dismiss_blocking",
-            "Dismiss",
-            id="blocking.dismiss",
-            tooltip="Hide the banner (the session stays ended)",
-        ),
-        Binding(
-            "f6",
-            "doctor",
-            "Doctor",
-            show=False,
-            id="view.doctor",
-            tooltip="Run the network, LiveKit and audio checks (convai-tui doctor)",
-        ),
-        Binding(
-            "ctrl+s",
-            "write_snapshot",
-            "Snapshot",
-            show=False,
-            id="diagnostics.snapshot",
-            tooltip="Write a diagnostics snapshot (JSON, no secrets) to the state dir",
-        ),
-        Binding(
-            "f8",
-            "toggle_mute",
-            "Mute",
-            id="audio.mute",
-            tooltip="Mute or unmute the microphone",
-        ),
-        Binding(
-            "f9",
-            "push_to_talk",
-            "Talk",
-            show=False,
-            id="audio.push-to-talk",
-            tooltip="Push-to-talk: open the microphone, press again to end your turn",
-        ),
-        Binding(
-            "t",
-            "toggle_token",
-            "Token",
-            id="diagnostics.reveal-token",
-            tooltip="Reveal or hide the LiveKit token",
-        ),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = APP_BINDINGS
 
     def __init__(
         self,
@@ -338,7 +208,7 @@ class ConvaiApp(App[int]):
         except Exception as exc:
             data = {"diagnostics_error": f"{type(exc).__name__}: {exc}"}
         self.monitor.diagnostics_source = dict(data) if isinstance(data, dict) else {}
-        if self.monitor.active_tab == "diagnostics":
+        if self.monitor.active_tab == DIAGNOSTICS_TAB.id:
             self.monitor.show_diagnostics(now)
 
     async def on_event(self, event: events.Event) -> None:
@@ -375,7 +245,6 @@ class ConvaiApp(App[int]):
         if reason is not None:
             self.monitor.flash_input_hint(f"Not sent: {reason}")
             return
-        self.model.begin_send(text)
         self._send(text)
 
     @work(group="session-commands", exit_on_error=False)
@@ -383,13 +252,11 @@ class ConvaiApp(App[int]):
         try:
             outcome = await self.session.send_text(text)
         except Exception as exc:
-            self.model.finish_send(self.clock(), text, accepted=False)
             self.report_ui_error("sending a message", exc)
             return
         screen = self.monitor
         field = screen.query_one("#message-input", Input)
         accepted = outcome.status in ("sent", "queued")
-        self.model.finish_send(self.clock(), text, accepted=accepted)
         if accepted:
             if field.value.strip() == text:
                 field.value = ""
@@ -408,7 +275,7 @@ class ConvaiApp(App[int]):
                 on_monitor and self.model.blocking is not None and not self.model.blocking_dismissed
             )
         if action == "toggle_token":
-            return on_monitor and self.monitor.active_tab == "diagnostics"
+            return on_monitor and self.monitor.active_tab == DIAGNOSTICS_TAB.id
         if action == "show_tab":
             return on_monitor
         if action in ("toggle_mute", "push_to_talk"):
@@ -453,7 +320,8 @@ class ConvaiApp(App[int]):
     @guarded("push-to-talk")
     def action_push_to_talk(self) -> None:
         talking = self.session.toggle_push_to_talk()
-        self.notify("Talk now (f9 ends your turn)" if talking else "Microphone closed",
+        end_key = key_hint(self.keymap, "audio.push-to-talk")
+        self.notify(f"Talk now ({end_key} ends your turn)" if talking else "Microphone closed",
                     timeout=2)
 
     def action_dismiss_blocking(self) -> None:
@@ -470,7 +338,7 @@ class ConvaiApp(App[int]):
     def action_filter_errors(self, category: str | None) -> None:
         from convai_tui.ui.widgets.errors import ErrorList
 
-        self.monitor.show_tab("errors")
+        self.monitor.show_tab(ERRORS_TAB.id)
         self.monitor.query_one(ErrorList).set_filter(category)
 
     @work(group="session-commands", exit_on_error=False)
@@ -583,11 +451,5 @@ def run_tui(session: SessionPort, *, keymap: dict[str, str] | None = None) -> in
     return int(result or 0)
 
 
-def describe_bindings(app: ConvaiApp) -> list[tuple[str, str, str]]:
-    """(binding id, keys, description) for every binding of the monitor, keymap applied."""
-    from convai_tui.ui.screens.help import binding_rows
 
-    return binding_rows(app.keymap)
-
-
-__all__ = ["ConvaiApp", "describe_bindings", "run_tui"]
+__all__ = ["ConvaiApp", "run_tui"]

@@ -1,38 +1,69 @@
-"""The command palette provider: every monitor action as a "group: verb" command."""
+"""The command palette provider: every monitor action as a "group: verb" command.
+
+It works on whatever the palette's App offers as a `CommandTarget` (the monitor App does), so
+it needs no import of the App itself.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import Protocol, runtime_checkable
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from convai_tui.core import controls
+from convai_tui.core.controls import ControlRequest
+from convai_tui.core.port import SessionPort
 from convai_tui.core.states import SessionState
-
-if TYPE_CHECKING:
-    from convai_tui.ui.app import ConvaiApp
+from convai_tui.ui.model import MonitorModel
+from convai_tui.ui.registry import DIAGNOSTICS_TAB, TABS
 
 Command = tuple[str, Callable[[], object], str]
 
 
-def monitor_commands(app: ConvaiApp) -> list[Command]:
+class TokenView(Protocol):
+    """The part of the monitor screen a command reads."""
+
+    token_revealed: bool
+
+
+@runtime_checkable
+class CommandTarget(Protocol):
+    """What the palette's commands read and call on the App."""
+
+    session: SessionPort
+    model: MonitorModel
+    read_only: bool
+
+    @property
+    def monitor(self) -> TokenView: ...
+
+    def action_show_tab(self, tab: str) -> None: ...
+    def action_help(self) -> None: ...
+    def action_doctor(self) -> None: ...
+    def action_write_snapshot(self) -> None: ...
+    def action_filter_errors(self, category: str | None) -> None: ...
+    def action_retry_now(self) -> None: ...
+    def action_cancel_retry(self) -> None: ...
+    def action_disconnect(self) -> object: ...
+    def action_connect(self) -> object: ...
+    def action_toggle_token(self) -> None: ...
+    async def action_quit(self) -> None: ...
+    def action_control_form(self, kind: str) -> None: ...
+    def action_toggle_tts(self) -> None: ...
+    def action_toggle_stt(self) -> None: ...
+    def action_interrupt(self) -> None: ...
+    def action_kill_pipeline(self) -> None: ...
+    def send_control(self, request: ControlRequest) -> None: ...
+
+
+def monitor_commands(app: CommandTarget) -> list[Command]:
     """The commands available now (retry commands only while a retry is scheduled)."""
     commands: list[Command] = [
-        ("view: session", partial(app.action_show_tab, "session"), "Transcript and message input"),
-        ("view: errors", partial(app.action_show_tab, "errors"), "Every error with cause and fix"),
-        ("view: participants", partial(app.action_show_tab, "participants"), "Who is in the room"),
-        (
-            "view: diagnostics",
-            partial(app.action_show_tab, "diagnostics"),
-            "Counters, room details, latency",
-        ),
-        (
-            "view: requests",
-            partial(app.action_show_tab, "requests"),
-            "Sent messages and controls with their acks; context budget",
-        ),
+        (tab.command, partial(app.action_show_tab, tab.id), tab.palette_help) for tab in TABS
+    ]
+    commands += [
         ("help: keys", app.action_help, "Every key, its binding id and what it does"),
         ("view: doctor", app.action_doctor, "Network, LiveKit and audio checks"),
         (
@@ -78,10 +109,15 @@ def monitor_commands(app: ConvaiApp) -> list[Command]:
         if state is SessionState.CONNECTED:
             commands.extend(control_commands(app))
     revealed = app.monitor.token_revealed
+
+    def toggle_token() -> None:
+        app.action_show_tab(DIAGNOSTICS_TAB.id)
+        app.action_toggle_token()
+
     commands.append(
         (
             "diagnostics: hide token" if revealed else "diagnostics: reveal token",
-            lambda: (app.action_show_tab("diagnostics"), app.action_toggle_token()),
+            toggle_token,
             "Show or hide the LiveKit token on the diagnostics tab",
         )
     )
@@ -89,7 +125,7 @@ def monitor_commands(app: ConvaiApp) -> list[Command]:
     return commands
 
 
-def control_commands(app: ConvaiApp) -> list[Command]:
+def control_commands(app: CommandTarget) -> list[Command]:
     """The session controls (protocol §2.2); each result shows on the Requests tab."""
     tts_on = app.model.tts_enabled
     stt_muted = app.model.stt_muted
@@ -122,10 +158,8 @@ class ConvaiCommands(Provider):
     """Session, view, error-filter and diagnostics commands."""
 
     def _commands(self) -> list[Command]:
-        from convai_tui.ui.app import ConvaiApp
-
         app = self.app
-        if not isinstance(app, ConvaiApp):
+        if not isinstance(app, CommandTarget):
             return []
         return monitor_commands(app)
 

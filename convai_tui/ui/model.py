@@ -7,14 +7,10 @@ events per second. It returns the set of `Part`s that changed so the screen repa
 
 from __future__ import annotations
 
-from collections import Counter, deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from enum import StrEnum
+from dataclasses import dataclass
 from typing import Any
 
-from convai_tui.core.controls import ControlRequest
-from convai_tui.core.errors import ErrorStage, SessionError
 from convai_tui.core.events import (
     ActionsReceived,
     AudioLevels,
@@ -28,11 +24,10 @@ from convai_tui.core.events import (
     IdleWarningReceived,
     InputQueued,
     InputRefused,
+    LinkStatsSampled,
     LlmNoResponse,
     LogRecorded,
     MessageSent,
-    MetricsUpdated,
-    ParticipantInfo,
     ParticipantJoined,
     ParticipantLeft,
     ParticipantUpdated,
@@ -46,207 +41,45 @@ from convai_tui.core.events import (
     SessionStateChanged,
     TranscriptReceived,
     TurnCompleted,
+    TurnTimed,
     UsageLimitReached,
 )
-from convai_tui.core.port import ControlResult
 from convai_tui.core.states import SessionState
+from convai_tui.ui.link_model import LINK_EVENT_TYPES
+from convai_tui.ui.model_protocol import HANDLERS, note_aborted
+from convai_tui.ui.monitor_state import MonitorState, ui_error
+from convai_tui.ui.views import (
+    FLASH_SECONDS,
+    BlockingView,
+    ContextBudget,
+    EndedView,
+    IdleView,
+    Part,
+    ParticipantRow,
+    RequestRow,
+    RetryView,
+    TranscriptLine,
+)
 
-FLASH_SECONDS = 3.0
-"""How long a joined, left or updated participant stays highlighted."""
-
-ECHO_WINDOW_S = 120.0
-"""A user transcript equal to text typed this recently is the server's echo of it."""
-
-LOW_CONTEXT_TOKENS = 5_000
-"""Under this many remaining context tokens the budget is shown as low (web SDK advice)."""
-
-MAX_REQUEST_ROWS = 500
-
-
-class Part(StrEnum):
-    """A region of the screen that an event can invalidate."""
-
-    STATE = "state"
-    TRANSCRIPT = "transcript"
-    ACTIVITY = "activity"
-    ERRORS = "errors"
-    RETRY = "retry"
-    IDLE = "idle"
-    ENDED = "ended"
-    BLOCKING = "blocking"
-    PARTICIPANTS = "participants"
-    DIAGNOSTICS = "diagnostics"
-    AUDIO = "audio"
-    REQUESTS = "requests"
-
-
-@dataclass(frozen=True, slots=True)
-class TranscriptLine:
-    """One line of the conversation; `role` is user, character, emotion, action or system."""
-
-    at: float
-    role: str
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class RetryView:
-    """A scheduled retry, reconnect or waiting-room poll (from RetryScheduled)."""
-
-    attempt: int
-    max_attempts: int | None
-    delay_s: float
-    due_at: float
-    phase: str
-    error: SessionError | None
-    waiting_since: float | None
-    scheduled_at: float
-    in_progress: bool = False
-
-    @property
-    def is_waiting_room(self) -> bool:
-        return self.phase == "waiting_room"
-
-
-@dataclass(frozen=True, slots=True)
-class IdleView:
-    """An idle warning being counted down; `reset_requested` once the user did something."""
-
-    remaining_seconds: int | None
-    deadline: float | None
-    """None when the server gave no countdown (the warning is shown without one)."""
-    message: str | None
-    received_at: float
-    reset_requested: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class EndedView:
-    """Why the session is over (SessionEnded, or an idle timeout error)."""
-
-    reason: str
-    error: SessionError | None
-    at: float
-
-
-@dataclass(frozen=True, slots=True)
-class BlockingView:
-    """A condition that ends the session with no automatic reconnect: usage limit, fatal error."""
-
-    kind: str  # "usage_limit" | "fatal"
-    title: str
-    detail: str
-    code: str
-    at: float
+__all__ = [  # the views are imported from here by the widgets
+    "FLASH_SECONDS",
+    "BlockingView",
+    "ContextBudget",
+    "EndedView",
+    "IdleView",
+    "MonitorModel",
+    "Part",
+    "ParticipantRow",
+    "RequestRow",
+    "RetryView",
+    "TranscriptLine",
+    "ui_error",
+]
 
 
 @dataclass(slots=True)
-class RequestRow:
-    """One client message and what became of it: pending until its server-response arrives,
-    then the ack's status; "refused" (never sent) or "timeout" as the UI saw them."""
-
-    key: str
-    at: float
-    type: str
-    summary: str
-    status: str = "pending"
-    message: str | None = None
-    acked_at: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ContextBudget:
-    """The token figures of the last context-update ack."""
-
-    token_count: int | None
-    max_tokens: int | None
-    remaining_tokens: int | None
-    at: float
-
-    @property
-    def low(self) -> bool:
-        return self.remaining_tokens is not None and self.remaining_tokens < LOW_CONTEXT_TOKENS
-
-
-@dataclass(slots=True)
-class ParticipantRow:
-    info: ParticipantInfo
-    joined_at: float
-    changed_at: float
-    change: str  # "joined" | "updated" | "left" | "present"
-    left_at: float | None = None
-
-
-@dataclass(slots=True)
-class Counters:
-    """What the UI counted itself; the fallback when diagnostics() lacks a figure."""
-
-    connect_attempts: int = 0
-    successful_connections: int = 0
-    failed_connections: int = 0
-    reconnects: int = 0
-    errors: int = 0
-    messages_sent: int = 0
-    server_responses: int = 0
-    last_connected_at: float | None = None
-    connected_since: float | None = None
-
-
-@dataclass(slots=True)
-class MonitorModel:
-    """Everything the monitor shows, folded from events. Mutable on purpose (hot path)."""
-
-    character_id: str = ""
-    character_name: str | None = None
-    state: SessionState = SessionState.DISCONNECTED
-    state_since: float | None = None
-    state_reason: str | None = None
-    session_id: str | None = None
-    character_session_id: str | None = None
-    room_name: str | None = None
-    room_url: str | None = None
-    request_trace_id: str | None = None
-    local_identity: str | None = None
-    bot_ready: bool = False
-    bot_activity: str = "idle"
-    thinking: bool = False
-    activity_note: str | None = None
-    """Why the character stopped without answering (moderation, no response, aborted)."""
-    server_metrics: dict[str, Any] = field(default_factory=dict)
-    streaming_role: str | None = None
-    streaming_text: str = ""
-    emotion: str | None = None
-    transcript: list[TranscriptLine] = field(default_factory=list)
-    errors: list[SessionError] = field(default_factory=list)
-    error_counts: Counter[str] = field(default_factory=Counter)
-    last_error: SessionError | None = None
-    retry: RetryView | None = None
-    last_attempt: ConnectAttemptStarted | None = None
-    idle: IdleView | None = None
-    ended: EndedView | None = None
-    blocking: BlockingView | None = None
-    blocking_dismissed: bool = False
-    participants: dict[str, ParticipantRow] = field(default_factory=dict)
-    audio: AudioLevels | None = None
-    metrics: dict[str, Any] = field(default_factory=dict)
-    latency_ms: dict[str, float] = field(default_factory=dict)
-    counters: Counters = field(default_factory=Counters)
-    logs: deque[LogRecorded] = field(default_factory=lambda: deque(maxlen=50))
-    requests: dict[str, RequestRow] = field(default_factory=dict)
-    context_budget: ContextBudget | None = None
-    tts_enabled: bool = True
-    stt_muted: bool = False
-    """The server ignores the user's speech (stt-toggle); typed text still goes through."""
-    events_applied: int = 0
-    _typed: deque[tuple[float, str]] = field(default_factory=lambda: deque(maxlen=32))
-    _pending: list[str] = field(default_factory=list)
-    _request_seq: int = 0
-
-    @property
-    def display_name(self) -> str:
-        return self.character_name or self.character_id or "character"
-
-    # --- the reducer ---------------------------------------------------------------------------
+class MonitorModel(MonitorState):
+    """The monitor's picture with its reducer: `apply` folds one event in."""
 
     def apply_all(self, events: Iterable[Event]) -> set[Part]:
         changed: set[Part] = set()
@@ -257,129 +90,13 @@ class MonitorModel:
     def apply(self, event: Event) -> set[Part]:
         """Fold one event in; returns the parts of the screen it changed."""
         self.events_applied += 1
+        changed = {Part.DIAGNOSTICS} if self.counters.apply(event) else set()
         handler = _HANDLERS.get(type(event))
-        if handler is None:
-            return set()
-        return handler(self, event)
-
-    # --- things the UI itself records ------------------------------------------------------------
-
-    def begin_send(self, text: str) -> None:
-        """The user asked to send `text`; a core that echoes it as a transcript shows it first."""
-        self._pending.append(text)
-
-    def finish_send(self, at: float, text: str, *, accepted: bool) -> bool:
-        """The send returned. Shows the text unless the core already echoed it; True if added."""
-        if text not in self._pending:
-            return False  # echoed while the send was in flight: already shown
-        self._pending.remove(text)
-        if not accepted:
-            return False
-        self._typed.append((at, text))
-        self.transcript.append(TranscriptLine(at, "user", text))
-        return True
-
-    def note_system(self, at: float, text: str) -> None:
-        self.transcript.append(TranscriptLine(at, "system", text))
-
-    def note_ui_error(self, error: SessionError) -> None:
-        self._add_error(error)
-
-    def request_idle_reset(self) -> None:
-        if self.idle is not None and not self.idle.reset_requested:
-            i = self.idle
-            self.idle = IdleView(i.remaining_seconds, i.deadline, i.message, i.received_at, True)
-
-    def dismiss_blocking(self) -> None:
-        """Hide the blocking banner; the session stays ended and input stays refused."""
-        self.blocking_dismissed = True
-
-    def note_control_result(self, at: float, request: ControlRequest,
-                            result: ControlResult) -> set[Part]:
-        """A control the UI sent has finished: record a refusal or a timeout (the acks
-        themselves arrive as events), and the TTS state when the ack has no extras."""
-        changed: set[Part] = set()
-        if result.status == "refused":
-            self._request_seq += 1
-            key = f"local-{self._request_seq}"
-            self._add_request(RequestRow(key, at, request.type, request.summary, "refused",
-                                         result.message))
-            changed.add(Part.REQUESTS)
-        elif result.status == "timeout" and result.message_id:
-            row = self.requests.get(result.message_id)
-            if row is None:
-                row = RequestRow(result.message_id, at, request.type, request.summary)
-                self._add_request(row)
-            if row.status == "pending":
-                row.status, row.message = "timeout", result.message
-            changed.add(Part.REQUESTS)
-        elif (request.type == "tts-toggle" and result.status == "success"
-              and not (result.extras and "enabled" in result.extras)):
-            self.tts_enabled = bool(request.data.get("enabled"))
-            changed.add(Part.STATE)
-        elif (request.type == "stt-toggle" and result.status == "success"
-              and not (result.extras and "muted" in result.extras)):
-            self.stt_muted = bool(request.data.get("muted"))
-            changed.add(Part.STATE)
+        if handler is not None:
+            changed |= handler(self, event)
+        if type(event) in LINK_EVENT_TYPES and self.link.apply(event):
+            changed.add(Part.LINK)
         return changed
-
-    @property
-    def character_replying(self) -> bool:
-        """The character is thinking, streaming a reply or speaking (what interrupt stops)."""
-        return self.state is SessionState.CONNECTED and (
-            self.bot_activity in ("thinking", "speaking") or self.streaming_role == "character"
-        )
-
-    # --- queries -------------------------------------------------------------------------------
-
-    def input_block_reason(self) -> str | None:
-        """Why typed text cannot be sent right now, or None when it can (or may be queued)."""
-        if self.blocking is not None:
-            return f"Session ended: {self.blocking.title}. Connect again to continue."
-        if self.state is SessionState.CONNECTED:
-            return None
-        if self.state is SessionState.CONNECTING:
-            return None  # the core queues or refuses it with its own reason
-        if self.ended is not None:
-            return f"Session ended ({self.ended.reason}). Connect again to continue."
-        if self.state is SessionState.RECONNECTING:
-            return "Reconnecting: input is accepted again once the session is back."
-        if self.state is SessionState.ERROR:
-            return "The session is in Error: disconnect and connect again (ctrl+p → session)."
-        if self.state is SessionState.DISCONNECTING:
-            return "The session is closing."
-        return "Not connected: connect first (ctrl+p → session: connect)."
-
-    def input_hint(self) -> str:
-        reason = self.input_block_reason()
-        if reason is not None:
-            return reason
-        if not self.bot_ready:
-            return f"{self.display_name} is not ready yet: messages are queued until it is."
-        return "Enter sends · any key answers an idle warning"
-
-    # --- internals -----------------------------------------------------------------------------
-
-    def _add_error(self, error: SessionError) -> None:
-        self.errors.append(error)
-        self.error_counts[error.category] += 1
-        self.counters.errors += 1
-        self.last_error = error
-
-    def _add_line(self, at: float, role: str, text: str) -> None:
-        self.transcript.append(TranscriptLine(at, role, text))
-
-    def _add_request(self, row: RequestRow) -> None:
-        self.requests[row.key] = row
-        while len(self.requests) > MAX_REQUEST_ROWS:
-            del self.requests[next(iter(self.requests))]
-
-    def _is_echo(self, at: float, text: str) -> bool:
-        for index, (typed_at, typed) in enumerate(self._typed):
-            if typed == text and abs(at - typed_at) <= ECHO_WINDOW_S:
-                del self._typed[index]
-                return True
-        return False
 
 
 _S = SessionState
@@ -392,23 +109,15 @@ def _on_state(m: MonitorModel, e: SessionStateChanged) -> set[Part]:
     if e.session_id:
         m.session_id = e.session_id
     if e.new is _S.CONNECTED:
-        m.counters.successful_connections += 1
-        m.counters.last_connected_at = e.at
-        m.counters.connected_since = e.at
-        if e.old is _S.RECONNECTING:
-            m.counters.reconnects += 1
         if m.ended is not None:
             m.ended = None
             changed.add(Part.ENDED)
     elif e.old is _S.CONNECTED or e.new in (_S.DISCONNECTED, _S.ERROR):
         if e.new is not _S.RECONNECTING:
             m.bot_ready = False
-        m.counters.connected_since = None
     if e.new is _S.CONNECTING and e.old is _S.DISCONNECTED:
         m.ended, m.blocking = None, None
         changed |= {Part.ENDED, Part.BLOCKING}
-    if e.new is _S.ERROR and e.old is _S.CONNECTING:
-        m.counters.failed_connections += 1
     if e.new in (_S.CONNECTED, _S.ERROR, _S.DISCONNECTED) and m.retry is not None:
         m.retry = None
         changed.add(Part.RETRY)
@@ -432,7 +141,6 @@ def _on_state(m: MonitorModel, e: SessionStateChanged) -> set[Part]:
 
 
 def _on_attempt(m: MonitorModel, e: ConnectAttemptStarted) -> set[Part]:
-    m.counters.connect_attempts += 1
     m.last_attempt = e
     changed = {Part.DIAGNOSTICS}
     if m.retry is not None:
@@ -529,9 +237,6 @@ def _on_ended(m: MonitorModel, e: SessionEnded) -> set[Part]:
     return {Part.ENDED, Part.IDLE, Part.RETRY, Part.ACTIVITY, Part.TRANSCRIPT, Part.ERRORS}
 
 
-from convai_tui.ui.model_protocol import HANDLERS, note_aborted  # noqa: E402 (needs Part)
-
-
 def _on_transcript(m: MonitorModel, e: TranscriptReceived) -> set[Part]:
     if e.final:
         if m.streaming_role == e.role:
@@ -539,13 +244,8 @@ def _on_transcript(m: MonitorModel, e: TranscriptReceived) -> set[Part]:
         text = (e.full_text or e.text) if e.role == "character" else e.text
         if e.role == "character":
             m.thinking = False
-        if e.role == "user":
-            if text in m._pending:
-                m._pending.remove(text)
-            elif m._is_echo(e.at, text):
-                return {Part.ACTIVITY}
-            if e.speaker:
-                text = f"({e.speaker}) {text}"
+        if e.role == "user" and e.speaker:
+            text = f"({e.speaker}) {text}"
         m._add_line(e.at, e.role, text)
         return {Part.TRANSCRIPT, Part.ACTIVITY}
     if e.role == "character":
@@ -611,7 +311,6 @@ def _on_no_response(m: MonitorModel, e: LlmNoResponse) -> set[Part]:
 
 
 def _on_sent(m: MonitorModel, e: MessageSent) -> set[Part]:
-    m.counters.messages_sent += 1
     row = m.requests.get(e.message_id)
     if row is None:
         m._add_request(RequestRow(e.message_id, e.at, e.message_type, e.summary))
@@ -633,7 +332,6 @@ def _on_refused(m: MonitorModel, e: InputRefused) -> set[Part]:
 
 
 def _on_server_response(m: MonitorModel, e: ServerResponseReceived) -> set[Part]:
-    m.counters.server_responses += 1
     changed = {Part.REQUESTS}
     row = m.requests.get(e.message_id) if e.message_id else None
     if row is None:  # an ack for nothing we sent: parse-error, validation-error, unknown type
@@ -722,11 +420,6 @@ def _on_participant_left(m: MonitorModel, e: ParticipantLeft) -> set[Part]:
     return {Part.PARTICIPANTS}
 
 
-def _on_metrics(m: MonitorModel, e: MetricsUpdated) -> set[Part]:
-    m.metrics.update(e.metrics)
-    return {Part.DIAGNOSTICS}
-
-
 def _on_audio(m: MonitorModel, e: AudioLevels) -> set[Part]:
     m.audio = e
     return {Part.AUDIO}
@@ -735,6 +428,10 @@ def _on_audio(m: MonitorModel, e: AudioLevels) -> set[Part]:
 def _on_log(m: MonitorModel, e: LogRecorded) -> set[Part]:
     m.logs.append(e)
     return {Part.DIAGNOSTICS}
+
+
+def _on_link(m: MonitorModel, e: LinkStatsSampled | TurnTimed) -> set[Part]:
+    return set()  # only the Link view shows these: `apply` folds them into `m.link`
 
 
 _HANDLERS: dict[type[Event], _Handler] = {
@@ -764,13 +461,9 @@ _HANDLERS: dict[type[Event], _Handler] = {
     ParticipantJoined: _on_participant,
     ParticipantUpdated: _on_participant,
     ParticipantLeft: _on_participant_left,
-    MetricsUpdated: _on_metrics,
     AudioLevels: _on_audio,
     LogRecorded: _on_log,
     **HANDLERS,
+    LinkStatsSampled: _on_link,
+    TurnTimed: _on_link,
 }
-
-
-def ui_error(code: str, message: str, at: float) -> SessionError:
-    """An error the UI itself hit (a failing handler): shown like any other, never a traceback."""
-    return SessionError(code, message, ErrorStage.UNKNOWN, True, at=at)

@@ -6,7 +6,7 @@ handler table; the turn-completed and llm-no-response lines stay in model.py and
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from convai_tui.core.events import (
     Event,
@@ -16,14 +16,11 @@ from convai_tui.core.events import (
     ServerNotice,
     TurnCompleted,
 )
-
-if TYPE_CHECKING:
-    from convai_tui.ui.model import MonitorModel, Part
+from convai_tui.ui.monitor_state import MonitorState as MonitorModel
+from convai_tui.ui.views import Part
 
 
 def _parts(*names: str) -> set[Part]:
-    from convai_tui.ui.model import Part
-
     return {Part(name) for name in names}
 
 

@@ -353,7 +353,10 @@ def test_10pct_loss_both_ways_for_15s_turns_keep_completing(
     assert all(d > 0 for d in dropped), f"no packet was dropped: {dropped}"
     assert code == 0, run.stderr[-3000:]
     assert run.states() == ["connecting", "connected", "disconnecting", "disconnected"]
-    assert run.errors() == []
+    # 10 % loss may well cross the degraded-link thresholds: a warning, the session goes on.
+    degraded = [e["message"] for e in run.of("error") if e["code"] == "transport.link_degraded"]
+    print(f"link warnings: {degraded}")
+    assert [code for code in run.errors() if code != "transport.link_degraded"] == []
     assert len(during) >= 10, during  # ~40 observed; ~45 on a clean link
     assert len(after) >= 3, after
     assert run.of("session_ended")[-1]["reason"] == "duration"
@@ -419,7 +422,8 @@ def test_10s_cut_reconnecting_then_connected_and_turns_resume(
         assert (resume["reason"], resumed["reason"]) == ("resume", "resumed")
         assert resume["error"]["code"] == "transport.signal_disconnected"
         assert resumed["ts"] - restored_at < 12, resumed["ts"] - restored_at
-    assert all(e["code"] == "transport.signal_disconnected" for e in run.of("error"))
+    assert all(e["code"] in ("transport.signal_disconnected", "transport.link_degraded")
+               for e in run.of("error"))
     assert len(_turns_between(run, first_back["ts"], float("inf"))) >= 3  # the --say chain resumed
     assert run.of("session_ended")[-1]["reason"] == "duration"
     assert len(_admin_stats(link, server)["connect_requests"]) == 1  # no new /connect

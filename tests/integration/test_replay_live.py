@@ -1,6 +1,7 @@
 """Record a real session against the stand-in, replay its log, and see the same conversation:
 the transcript and the errors folded from the replay equal those folded from the live events,
-both in the reducer and in the real monitor App."""
+both in the reducer and in the real monitor App; and the same counters as the live session's
+diagnostics, on a session with a failed connect and a reconnect."""
 
 from __future__ import annotations
 
@@ -10,14 +11,17 @@ from pathlib import Path
 import pytest
 
 from convai_tui.core import events as ev
+from convai_tui.core.counters import COUNTER_KEYS
 from convai_tui.core.errors import SessionError
+from convai_tui.core.retry import RetryPolicy
 from convai_tui.core.session import SessionCore
 from convai_tui.core.settings import SessionSettings
+from convai_tui.core.states import SessionState
 from convai_tui.replay import ReplaySession, load_log
 from convai_tui.sessionlog import SessionLog
 from convai_tui.ui.app import ConvaiApp
 from convai_tui.ui.model import MonitorModel, TranscriptLine
-from tests.integration.standin_client import StandInFactory, standin_factory
+from tests.integration.standin_client import StandInFactory, post, standin_factory
 
 __all__ = ["standin_factory"]
 
@@ -112,3 +116,74 @@ async def test_replay_shows_the_same_transcript_and_errors(standin_factory: Stan
         assert errors(shown) == errors(live)
         assert not any(isinstance(line, TranscriptLine) and "stream closed" in line.text
                        for line in shown.transcript)
+
+
+def counters(diagnostics: dict[str, object]) -> dict[str, object]:
+    """The counter figures of a diagnostics() result; times rounded to the log's microseconds
+    (a replay knows them only from the events' `ts`)."""
+    out = {key: diagnostics[key] for key in (*COUNTER_KEYS, "messages_sent", "uptime_s")}
+    for key in ("last_connected_at", "last_error_at"):
+        value = out[key]
+        out[key] = round(value, 6) if isinstance(value, float) else value
+    return out
+
+
+async def test_replay_shows_the_live_counters_after_a_failed_connect_and_a_reconnect(
+        standin_factory: StandInFactory, tmp_path: Path) -> None:
+    # The first /connect is refused (503, retried); then livekit-server restarts (SERVER_SHUTDOWN:
+    # reconnect) and the reconnect's first /connect is refused too.
+    standin = await standin_factory(connect_status=503, connect_fault_count=1)
+    fast = RetryPolicy(connect_delays_s=(0.0, 0.2, 0.4, 0.8), reconnect_delays_s=(0.2, 0.4, 0.8),
+                       server_shutdown_delay_s=0.5)
+    core = SessionCore(SessionSettings(connect_url=standin.connect_url, api_key=standin.api_key,
+                                       character_id=standin.character_id, retry=fast))
+    log_path = tmp_path / "sessions" / "faulted.jsonl"
+    recorder = SessionLog(log_path, core.subscribe())
+    recorder.start()
+    sub = core.subscribe()
+    seen: list[ev.Event] = []
+
+    async def until(done: type[ev.Event] | SessionState, wait_s: float = 40) -> None:
+        async with asyncio.timeout(wait_s):
+            async for event in sub:
+                seen.append(event)
+                if isinstance(done, SessionState):
+                    if isinstance(event, ev.SessionStateChanged) and event.new is done:
+                        return
+                elif isinstance(event, done):
+                    return
+
+    try:
+        await core.start()
+        await until(ev.BotReady)
+        await post(f"{standin.connect_url}/_standin/faults",
+                   json_body={"connect_status": 503, "connect_fault_count": 2})
+        status, _ = await post(f"{standin.connect_url}/_standin/livekit/restart")
+        assert status == 200
+        await until(SessionState.RECONNECTING)
+        await until(SessionState.CONNECTED)
+        await until(ev.BotReady)
+        await core.send_text("are you back?")
+        await until(ev.TurnCompleted)
+        await core.disconnect()
+        await until(ev.SessionEnded)
+        live = counters(core.diagnostics())
+    finally:
+        await core.close()
+        await recorder.stop()
+
+    assert live["failed_connections"] >= 2  # the refused connect and the refused reconnect
+    assert live["reconnects"] >= 1 and live["successful_connections"] >= 2
+    assert live["connect_attempts"] == live["successful_connections"] + live["failed_connections"]
+    assert live["errors"] >= 3 and live["messages_sent"] >= 1
+
+    session = ReplaySession(load_log(log_path), speed=0)
+    session.subscribe()
+    await asyncio.wait_for(session.finished.wait(), 10)
+    replayed = counters(session.diagnostics())
+    await session.close()
+    assert replayed == live, (replayed, live)
+
+    monitor = MonitorModel()
+    monitor.apply_all(seen)
+    assert counters(monitor.counters.snapshot(0)) == live

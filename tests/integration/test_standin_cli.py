@@ -21,8 +21,10 @@ pytestmark = pytest.mark.integration
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def _start(*extra: str) -> subprocess.Popen[str]:
+def _start(*extra: str, tmpdir: Path | None = None) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    if tmpdir is not None:
+        env["TMPDIR"] = str(tmpdir)
     for name in ("LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET"):
         env.pop(name, None)
     return subprocess.Popen(
@@ -93,6 +95,43 @@ def test_local_server_prints_one_json_line_and_stops_cleanly(stop_signal: int) -
     assert token not in stderr
     for pid in livekit_pids:
         assert not _alive(pid), f"livekit-server {pid} left behind"
+
+
+def test_local_server_exits_with_a_named_error_when_its_livekit_server_dies(
+        tmp_path: Path) -> None:
+    require_livekit_server()
+    process = _start(tmpdir=tmp_path)
+    try:
+        ready = json.loads(_read_line(process))
+        [first] = _children(process.pid)
+        # Exits the stand-in causes itself are not deaths: restarts and a pause.
+        for action in ("crash-restart", "restart", "pause", "resume"):
+            request = urllib.request.Request(
+                f"{ready['connect_url']}/_standin/livekit/{action}", method="POST", data=b"{}")
+            with urllib.request.urlopen(request, timeout=30) as response:
+                assert response.status == 200, action
+            if action == "pause":
+                time.sleep(1.5)  # three of the stand-in's checks
+        time.sleep(1.5)
+        assert process.poll() is None, process.communicate()[1]
+        [livekit] = _children(process.pid)
+        assert livekit != first
+        assert list(tmp_path.glob("convai-standin-lk-*")), "expected the child's temp dir here"
+        os.kill(livekit, signal.SIGKILL)
+        killed_at = time.monotonic()
+        stdout, stderr = process.communicate(timeout=30)
+        exited_after = time.monotonic() - killed_at
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 3, stderr
+    assert exited_after < 10, exited_after  # noticed within ~0.5 s, then a bounded shutdown
+    assert f"livekit_server_died: livekit-server (pid {livekit}) was killed by SIGKILL" in stderr
+    assert "Traceback" not in stderr
+    assert stdout == ""
+    assert not _alive(livekit)
+    assert not list(tmp_path.iterdir()), "temp dir (config with the secret) left behind"
 
 
 def test_local_server_reports_a_busy_port() -> None:

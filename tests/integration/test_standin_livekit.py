@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import signal
 import stat
+import subprocess
 from pathlib import Path
 
 import aiohttp
@@ -20,11 +22,10 @@ from standin_client import (
     require_livekit_server,
 )
 
-from convai_tui.local import livekit_server
+from convai_tui.local import livekit_binary, livekit_server
 from convai_tui.local.faults import Faults
+from convai_tui.local.livekit_backend import ExternalLiveKit, LiveKitControlUnsupported
 from convai_tui.local.livekit_server import (
-    ExternalLiveKit,
-    LiveKitControlUnsupported,
     LiveKitServer,
     LiveKitServerNotFound,
     find_livekit_server,
@@ -50,13 +51,14 @@ def test_find_livekit_server_names_every_place_when_missing(
 ) -> None:
     monkeypatch.delenv("LIVEKIT_SERVER_BIN", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.setattr(livekit_server, "livekit_server_cache_path",
+    monkeypatch.setattr(livekit_binary, "livekit_server_cache_path",
                         lambda: tmp_path / "cache" / "server")
     with pytest.raises(LiveKitServerNotFound) as error:
         find_livekit_server()
     message = str(error.value)
     assert "LIVEKIT_SERVER_BIN" in message and str(tmp_path / "cache" / "server") in message
-    assert "PATH" in message and "make setup" in message
+    assert "PATH" in message and "make setup" in message  # run from the checkout
+    assert "convai-tui setup" in message
 
 
 def test_find_livekit_server_order(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -67,7 +69,7 @@ def test_find_livekit_server_order(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     cached.parent.mkdir()
     cached.write_text("#!/bin/sh\n")
     cached.chmod(cached.stat().st_mode | stat.S_IXUSR)
-    monkeypatch.setattr(livekit_server, "livekit_server_cache_path", lambda: cached)
+    monkeypatch.setattr(livekit_binary, "livekit_server_cache_path", lambda: cached)
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.setenv("LIVEKIT_SERVER_BIN", str(fake))
     assert find_livekit_server() == fake
@@ -81,9 +83,9 @@ def test_find_livekit_server_order(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
 
 
 def test_default_cache_path_is_the_pinned_version() -> None:
-    path = livekit_server.livekit_server_cache_path()
-    assert path.parts[-3:] == ("livekit-server", livekit_server.LIVEKIT_SERVER_VERSION, "server")
-    assert livekit_server.LIVEKIT_SERVER_VERSION == "v1.13.5"
+    path = livekit_binary.livekit_server_cache_path()
+    assert path.parts[-3:] == ("livekit-server", livekit_binary.LIVEKIT_SERVER_VERSION, "server")
+    assert livekit_binary.LIVEKIT_SERVER_VERSION == "v1.13.5"
 
 
 async def test_child_answers_ok_and_stop_reaps_it() -> None:
@@ -101,6 +103,40 @@ async def test_child_answers_ok_and_stop_reaps_it() -> None:
     assert not _process_exists(pid)
     assert server.pid is None
     await server.stop()  # idempotent
+
+
+async def test_a_killed_child_is_reported_and_a_replaced_one_is_not(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    require_livekit_server()
+    server = LiveKitServer()
+    async with server:
+        # A child the server stops itself is dead for a moment before it is forgotten; the
+        # check made right after the reap (inside the stop) must not call that a death.
+        seen_during_stop: list[object] = []
+        terminate = server._terminate
+
+        def terminate_and_look(process: subprocess.Popen[bytes]) -> None:
+            terminate(process)
+            seen_during_stop.append(server.exited_on_its_own())
+
+        monkeypatch.setattr(server, "_terminate", terminate_and_look)
+        await server.restart()
+        assert seen_during_stop and set(seen_during_stop) == {None}
+        assert server.exited_on_its_own() is None
+        await server.pause()
+        assert server.exited_on_its_own() is None  # stopped is not dead
+        await server.resume()
+
+        pid = server.pid
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        async with asyncio.timeout(5):
+            while (died := server.exited_on_its_own()) is None:  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+        assert died.code == "livekit_server_died"
+        assert str(died).startswith(
+            f"livekit_server_died: livekit-server (pid {pid}) was killed by SIGKILL")
+    assert not _process_exists(pid)
 
 
 async def test_stop_on_cancellation_leaves_no_child() -> None:

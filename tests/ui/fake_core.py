@@ -17,6 +17,7 @@ from convai_tui.core.events import (
     RetryCancelled,
     ServerResponseReceived,
     SessionStateChanged,
+    TranscriptReceived,
 )
 from convai_tui.core.port import ControlResult, SendOutcome, SessionInfo
 from convai_tui.core.states import SessionState
@@ -96,10 +97,14 @@ class FakeSession:
         self.calls.append(("disconnect", (reason,)))
 
     async def send_text(self, text: str) -> SendOutcome:
+        """Records the call; sent text is published as the user's final transcript, as the real
+        core does, then the scripted replies."""
         self.calls.append(("send_text", (text,)))
         outcome = self.send_outcome(text)
-        if outcome.status == "sent" and self.replies is not None:
-            self.publish(*self.replies(text))
+        if outcome.status == "sent":
+            self.publish(TranscriptReceived("user", text, True, text, at=_now_of(self)))
+            if self.replies is not None:
+                self.publish(*self.replies(text))
         return outcome
 
     async def send_control(

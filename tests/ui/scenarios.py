@@ -23,6 +23,7 @@ from convai_tui.core.events import (
     ErrorRaised,
     Event,
     IdleWarningReceived,
+    LinkStatsSampled,
     LlmNoResponse,
     MessageSent,
     ModerationResult,
@@ -38,6 +39,7 @@ from convai_tui.core.events import (
     SessionStateChanged,
     TranscriptReceived,
     TurnCompleted,
+    TurnTimed,
     UsageLimitReached,
 )
 from convai_tui.core.states import SessionState as S
@@ -292,7 +294,8 @@ def _participants() -> Scenario:
             "Ava",
             "character",
             ParticipantInfo(
-                "char-demo-001", "Ava", "character", sid="PA_bot", tracks=("audio",), speaking=True
+                "char-demo-001", "Ava", "character", sid="PA_bot", tracks=("audio",), speaking=True,
+                quality="poor",
             ),
             at=t(38.5),
         ),
@@ -303,7 +306,8 @@ def _participants() -> Scenario:
             "You",
             "local_player",
             ParticipantInfo(
-                "user-7f3a", "You", "local_player", sid="PA_local", tracks=("mic",), muted=True
+                "user-7f3a", "You", "local_player", sid="PA_local", tracks=("mic",), muted=True,
+                quality="excellent",
             ),
             at=t(12),
         ),
@@ -426,6 +430,72 @@ def _aborted() -> Scenario:
     return Scenario("turn-aborted", events, 33.0)
 
 
+def link_samples(start: float, seconds: int, *, degraded_from: float | None = None,
+                 relay_from: float | None = None) -> list[Event]:
+    """One LinkStatsSampled a second; from `degraded_from` on, RTT and loss climb past the
+    thresholds (the warnings are what the core's LinkHealth would attach)."""
+    events: list[Event] = []
+    for i in range(seconds):
+        at = start + i
+        bad = degraded_from is not None and at >= degraded_from
+        wave = (i * 7) % 11
+        rtt = 38.0 + wave + (i - (degraded_from or 0) + 1) * 18 if bad else 38.0 + wave
+        loss = 4.0 + wave / 2 if bad else (0.5 if i % 9 == 0 else 0.0)
+        candidate = "relay/tls" if relay_from is not None and at >= relay_from else "host/udp"
+        warnings: tuple[str, ...] = ()
+        if bad:
+            warnings = tuple(w for w in (
+                f"RTT {rtt:.0f} ms > 300 ms" if rtt > 300 else "",
+                f"loss {loss:.1f} % > 2 % over 10 s",
+                f"relay-only ICE ({candidate})" if candidate.startswith("relay") else "") if w)
+        events.append(LinkStatsSampled(
+            rtt_ms=rtt, jitter_ms=4.0 + wave / 3 + (20 if bad else 0), loss_pct=loss,
+            packets_lost=i, packets_received=50 * i, concealment_events=i // 10,
+            jitter_buffer_ms=60.0 + wave, bitrate_in_kbps=32.0 + (wave * 3 if i % 20 < 12 else 0),
+            bitrate_out_kbps=28.0 + wave, audio_in_dbfs=-30.0 + wave * 2 if i % 20 < 12 else -90,
+            audio_out_dbfs=-25.0 + wave, candidate=candidate,
+            candidate_changed=relay_from is not None and at == relay_from,
+            warnings=warnings, at=t(at)))
+    return events
+
+
+def _turn_timings(start: float) -> list[Event]:
+    figures = [420.0, 380.0, 510.0, 350.0, 900.0, 400.0, 440.0, 610.0]
+    return [TurnTimed(i + 1, ms, ms + 350, None, at=t(start + 6 * i))
+            for i, ms in enumerate(figures)]
+
+
+async def _link_prepare(pilot: Pilot[Any], app: ConvaiApp) -> None:
+    await _show(pilot, app, "link")
+
+
+def _link_healthy() -> Scenario:
+    events = connect_events() + link_samples(2, 58) + _turn_timings(4)
+    events.sort(key=lambda e: e.at)
+    return Scenario("link-healthy", events, 60.0, prepare=_link_prepare)
+
+
+def _link_degraded() -> Scenario:
+    error = replace(make_error("transport.link_degraded",
+                               "The link is degraded: loss 6.0 % > 2 % over 10 s."), at=t(36))
+    events = (connect_events() + link_samples(2, 58, degraded_from=35, relay_from=45)
+              + _turn_timings(4) + [
+                  ErrorRaised(error, at=t(36)),
+                  SessionStateChanged(S.CONNECTED, S.RECONNECTING, reason="link_stalled",
+                                      at=t(50)),
+                  SessionStateChanged(S.RECONNECTING, S.CONNECTED, reason="link_recovered",
+                                      at=t(53)),
+              ])
+    events.sort(key=lambda e: e.at)
+    return Scenario("link-degraded", events, 60.0, prepare=_link_prepare)
+
+
+def _link_narrow() -> Scenario:
+    s = _link_degraded()
+    s.name, s.size = "link-80x24", (80, 24)
+    return s
+
+
 SCENARIOS: dict[str, Callable[[], Scenario]] = {
     "moderation-blocked": _moderation,
     "llm-no-response": _no_response,
@@ -440,4 +510,7 @@ SCENARIOS: dict[str, Callable[[], Scenario]] = {
     "narrow-80x24": _narrow,
     "usage-limit": _usage_limit,
     "requests": _requests,
+    "link-healthy": _link_healthy,
+    "link-degraded": _link_degraded,
+    "link-80x24": _link_narrow,
 }

@@ -454,7 +454,6 @@ def test_the_ui_never_imports_network_libraries() -> None:
 async def test_a_core_that_echoes_typed_text_shows_it_once_with_the_reply() -> None:
     app, session, _ = make(connect_events())
     session.replies = lambda text: [
-        TranscriptReceived("user", text, True, at=t(3)),
         TranscriptReceived("character", f"You said {text}", True, f"You said {text}", 1, at=t(4)),
     ]
     async with app.run_test(size=SIZE) as pilot:

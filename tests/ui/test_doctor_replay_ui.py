@@ -17,7 +17,7 @@ from textual.widgets import Static
 from convai_tui.core.errors import make_error
 from convai_tui.core.events import ErrorRaised, SessionStateChanged, TranscriptReceived
 from convai_tui.core.states import SessionState as S
-from convai_tui.doctor import Check
+from convai_tui.doctor_report import Check
 from convai_tui.replay import ReplaySession, load_log
 from convai_tui.ui.app import ConvaiApp
 from convai_tui.ui.commands import monitor_commands

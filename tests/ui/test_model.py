@@ -10,15 +10,18 @@ from convai_tui.core.errors import CATALOGUE_ENTRIES, make_error
 from convai_tui.core.events import (
     ALL_EVENT_TYPES,
     BotActivityChanged,
+    ConnectAttemptStarted,
     ErrorRaised,
     IdleTimerReset,
     IdleWarningReceived,
+    InputRefused,
     LlmNoResponse,
     ParticipantInfo,
     ParticipantJoined,
     ParticipantLeft,
     RetryCancelled,
     RetryScheduled,
+    RoomJoined,
     SessionEnded,
     SessionStateChanged,
     TranscriptReceived,
@@ -87,28 +90,28 @@ def test_llm_no_response_clears_thinking() -> None:
     assert "no response (empty completion)" in m.transcript[-1].text
 
 
-def test_typed_text_echo_after_the_send_is_not_shown_twice() -> None:
+def test_each_user_transcript_the_core_publishes_is_one_line() -> None:
+    # The core publishes typed text as the user's transcript and suppresses the server's echo
+    # itself; the monitor shows what it is given, so the same text said twice shows twice.
     m = MonitorModel()
-    m.begin_send("hi")
-    assert m.finish_send(T0, "hi", accepted=True)
-    m.apply(TranscriptReceived("user", "hi", True, at=T0 + 1))
-    m.apply(TranscriptReceived("user", "hi", True, at=T0 + 2))
-    assert [line.text for line in m.transcript] == ["hi", "hi"]
+    m.apply(TranscriptReceived("user", "hi", True, "hi", at=T0))
+    m.apply(TranscriptReceived("user", "hi", True, "hi", at=T0 + 2))
+    assert [(line.role, line.text) for line in m.transcript] == [("user", "hi"), ("user", "hi")]
 
 
-def test_typed_text_echoed_during_the_send_is_shown_once() -> None:
+def test_a_partial_user_transcript_is_streamed_not_added() -> None:
     m = MonitorModel()
-    m.begin_send("hi")
-    m.apply(TranscriptReceived("user", "hi", True, at=T0))
-    assert not m.finish_send(T0, "hi", accepted=True)
-    assert [line.text for line in m.transcript] == ["hi"]
+    m.apply(TranscriptReceived("user", "hel", False, at=T0))
+    assert m.transcript == [] and m.streaming_text == "hel"
+    m.apply(TranscriptReceived("user", "hello", True, at=T0 + 1))
+    assert [line.text for line in m.transcript] == ["hello"] and m.streaming_role is None
 
 
 def test_refused_text_is_not_shown() -> None:
     m = MonitorModel()
-    m.begin_send("hi")
-    assert not m.finish_send(T0, "hi", accepted=False)
-    assert m.transcript == []
+    m.apply(InputRefused(text="hi", reason="Not connected", at=T0))
+    assert [(line.role, line.text) for line in m.transcript] == [
+        ("system", "not sent: Not connected")]
 
 
 def test_idle_warning_reset_and_timeout() -> None:
@@ -164,9 +167,15 @@ def test_error_counts_by_category() -> None:
 
 
 def test_reconnect_is_counted() -> None:
+    err = make_error("transport.signal_disconnected")
     m = MonitorModel()
+    m.apply(ConnectAttemptStarted(1, 4, "connect"))
+    m.apply(RoomJoined("room", "me", 10.0))
     m.apply(SessionStateChanged(S.CONNECTING, S.CONNECTED))
-    m.apply(SessionStateChanged(S.CONNECTED, S.RECONNECTING))
+    m.apply(SessionStateChanged(S.CONNECTED, S.RECONNECTING, error=err))
+    m.apply(RetryScheduled(1, 3, 0.5, T0, "reconnect", err, None))
+    m.apply(ConnectAttemptStarted(1, 3, "reconnect"))
+    m.apply(RoomJoined("room", "me", 10.0))
     m.apply(SessionStateChanged(S.RECONNECTING, S.CONNECTED))
     assert m.counters.reconnects == 1 and m.counters.successful_connections == 2
 

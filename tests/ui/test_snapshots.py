@@ -30,3 +30,16 @@ def test_snapshot_140x45(snap_compare: Callable[..., bool]) -> None:
     scenario = SCENARIOS["session-connected"]()
     app, _session, _clock = scenario.build()
     assert snap_compare(app, terminal_size=(140, 45), run_before=scenario.run_before)
+
+
+def test_snapshot_help(snap_compare: Callable[..., bool]) -> None:
+    """The help screen lists the keys of every screen, by where they work."""
+    scenario = SCENARIOS["session-connected"]()
+    app, _session, _clock = scenario.build()
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await scenario.run_before(pilot)
+        await pilot.press("f1")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(110, 80), run_before=run_before)

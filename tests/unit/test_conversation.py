@@ -2,7 +2,7 @@
 
 from convai_tui.core import events as ev
 from convai_tui.core import protocol
-from convai_tui.core.conversation import Conversation
+from convai_tui.core.conversation import Conversation, ends_turn
 from convai_tui.core.metrics import SessionMetrics
 
 
@@ -100,12 +100,12 @@ def test_blocked_moderation_ends_the_turn() -> None:
                     reason="Inappropriate language"))
     verdict = next(e for e in out if isinstance(e, ev.ModerationResult))
     assert (verdict.passed, verdict.reason) == (False, "Inappropriate language")
-    assert ev.ends_turn(verdict)
+    assert ends_turn(verdict)
     activity = [e.activity for e in out if isinstance(e, ev.BotActivityChanged)]
     assert activity[-1] == "listening"
     passed = msg("moderation-response", result=True, user_input="fine", reason=None)
     conv.handle(passed)
-    assert not ev.ends_turn(out[-1])
+    assert not ends_turn(out[-1])
 
 
 def test_turn_completed_keeps_abort_correlation_and_frame_counts() -> None:

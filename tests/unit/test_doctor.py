@@ -19,23 +19,21 @@ from livekit.rtc import stats as rtc_stats
 from convai_tui.audio import AudioError, DeviceInfo
 from convai_tui.core.errors import lookup
 from convai_tui.doctor import (
+    audio_checks,
+    format_report,
+    probe_connect,
+    rest_url_for,
+    run_doctor,
+)
+from convai_tui.doctor_hosts import check_dns, check_tcp, check_tls, inspection_hint
+from convai_tui.doctor_livekit import check_signal, describe_ice
+from convai_tui.doctor_report import (
     FIX_LIVEKIT_TCP,
     FIX_TLS_INSPECTION,
     Check,
     DoctorOptions,
     DoctorReport,
     Skipped,
-    audio_checks,
-    check_dns,
-    check_signal,
-    check_tcp,
-    check_tls,
-    describe_ice,
-    format_report,
-    inspection_hint,
-    probe_connect,
-    rest_url_for,
-    run_doctor,
 )
 
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkb2N0b3ItdGVzdCJ9.c2lnbmF0dXJlLXNlY3JldA"

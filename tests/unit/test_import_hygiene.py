@@ -5,6 +5,7 @@ Rich itself can appear: httpx imports its optional CLI (which uses Rich) wheneve
 installed. Our own modules' direct imports are checked by import-linter (pyproject.toml).
 """
 
+import json
 import subprocess
 import sys
 
@@ -33,3 +34,29 @@ def test_core_imports_no_textual(module: str) -> None:
 def test_configuration_never_loads_livekit(module: str) -> None:
     result = _loaded_after_import(module, "m.split('.')[0] == 'livekit'")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def loaded(module: str, packages: tuple[str, ...]) -> list[str]:
+    """The modules of `packages` (or below them) that `import module` loads, in a fresh
+    interpreter."""
+    code = f"import json, sys, {module}; print(json.dumps(sorted(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60, check=True)
+    return [name for name in json.loads(result.stdout)
+            if any(name == p or name.startswith(p + ".") for p in packages)]
+
+
+@pytest.mark.parametrize("module", ["convai_tui.cli", "convai_tui.config"])
+def test_cli_and_config_import_no_ui(module: str) -> None:
+    """The CLI imports the UI only for the commands that run it."""
+    assert loaded(module, ("textual", "convai_tui.ui")) == []
+
+
+@pytest.mark.parametrize("module", ["convai_tui.headless", "convai_tui.replay",
+                                    "convai_tui.sessionlog"])
+def test_headless_replay_and_session_log_import_no_ui_and_no_transport(module: str) -> None:
+    assert loaded(module, ("textual", "convai_tui.ui", "livekit", "httpx", "aiohttp")) == []
+
+
+def test_config_imports_no_livekit_and_no_httpx() -> None:
+    assert loaded("convai_tui.config", ("livekit", "httpx", "aiohttp")) == []

@@ -17,7 +17,7 @@ T0 = 1_700_000_000.0
 ERR = make_error("connection.connect_concurrency_limit_reached", "limit", http_status=429,
                  session_id="s-1", at=T0)
 INFO = ev.ParticipantInfo("char-1", "Ava", "character", sid="PA_1", muted=True, speaking=True,
-                          tracks=("voice (audio)",))
+                          tracks=("voice (audio)",), quality="good")
 
 SAMPLES: list[ev.Event] = [
     ev.SessionStateChanged(S.CONNECTING, S.ERROR, session_id="s-1", error=ERR, reason="r", at=T0),
@@ -53,7 +53,6 @@ SAMPLES: list[ev.Event] = [
     ev.participant_event(ev.ParticipantJoined, INFO),
     ev.participant_event(ev.ParticipantLeft, INFO),
     ev.participant_event(ev.ParticipantUpdated, INFO),
-    ev.MetricsUpdated(metrics={"errors": 1, "latency": {"join_ms": 4.0}}, at=T0),
     ev.AudioLevels(mic_dbfs=-20.0, speaker_dbfs=None, muted=False, at=T0),
     ev.LogRecorded(level="warning", category="server", message="x", at=T0),
     ev.TurnCompleted(turn_id=2, was_interrupted=False, reply_text="", was_aborted=True,
@@ -64,6 +63,9 @@ SAMPLES: list[ev.Event] = [
     ev.ServerNotice(message_type="brand-new-type", known=False, at=T0),
     ev.ServerMetricsReceived(kind="ttfb", entries=({"processor": "llm#0", "value": 0.41},),
                              at=T0),
+    ev.LinkStatsSampled(rtt_ms=20.0, loss_pct=0.5, candidate="host/udp",
+                        warnings=("RTT 400 ms > 300 ms",), at=T0),
+    ev.TurnTimed(turn=1, sent_to_first_text_ms=300.0, at=T0),
 ]
 
 

@@ -12,13 +12,14 @@ from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from convai_tui.core import controls
 from convai_tui.core.controls import ControlArgumentError, ControlRequest
+from convai_tui.ui.registry import CONFIRM_BINDINGS, CONTROL_FORM_BINDINGS
 
 DEFAULT_RUN_LLM = "server default"
 
@@ -84,9 +85,7 @@ FORMS: dict[str, FormSpec] = {
 class ControlForm(ModalScreen[ControlRequest | None]):
     """Enter or Send submits; escape cancels. Dismisses with the request to send, or None."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="form.cancel"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = CONTROL_FORM_BINDINGS
 
     def __init__(self, kind: str) -> None:
         super().__init__(id="control-form")
@@ -154,10 +153,7 @@ class ControlForm(ModalScreen[ControlRequest | None]):
 class ConfirmScreen(ModalScreen[bool]):
     """A yes/no question; y or the confirm button says yes, n or escape says no."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "answer(True)", "Yes", id="confirm.yes"),
-        Binding("n,escape", "answer(False)", "No", id="confirm.no"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = CONFIRM_BINDINGS
 
     def __init__(self, question: str, confirm_label: str) -> None:
         super().__init__(id="confirm")

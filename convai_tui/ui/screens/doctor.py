@@ -10,10 +10,12 @@ from rich.table import Table
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
+
+from convai_tui.ui.registry import DOCTOR_BINDINGS
 
 UNAVAILABLE = "Doctor is not available here: start a session with `convai-tui run` to use it."
 
@@ -54,10 +56,7 @@ def checks_table(checks: Sequence[CheckRow]) -> Table:
 class DoctorScreen(ModalScreen[None]):
     """Runs the checks when shown; r runs them again, escape closes."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q,f6", "close", "Close", id="doctor.close"),
-        Binding("r", "rerun", "Run again", id="doctor.rerun", tooltip="Run every check again"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = DOCTOR_BINDINGS
 
     def __init__(self, run_checks: RunChecks | None) -> None:
         super().__init__(id="doctor")

@@ -1,17 +1,29 @@
-"""The monitor: a status bar, banners, five tabs (session, errors, participants, diagnostics,
-requests) and an overlay layer for the retry countdown and the blocking banner."""
+"""The monitor: a status bar, banners, the tabs of `registry.TABS` and an overlay layer for the
+retry countdown and the blocking banner."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 
-from convai_tui.ui.formatting import key_label
 from convai_tui.ui.model import MonitorModel, Part
+from convai_tui.ui.registry import (
+    DIAGNOSTICS_TAB,
+    ERRORS_TAB,
+    LINK_TAB,
+    PARTICIPANTS_TAB,
+    REQUESTS_TAB,
+    SESSION_TAB,
+    TABS,
+    TABS_BY_ID,
+    key_hint,
+)
 from convai_tui.ui.widgets.banners import ActivityLine, EndedBanner, IdleBanner, PinnedError
 from convai_tui.ui.widgets.diagnostics import DiagnosticsPanel, merged
 from convai_tui.ui.widgets.errors import (
@@ -21,19 +33,17 @@ from convai_tui.ui.widgets.errors import (
     filter_text,
     header_text,
 )
-from convai_tui.ui.widgets.overlays import BlockingBanner, RetryOverlay
+from convai_tui.ui.widgets.link import LinkView
+from convai_tui.ui.widgets.overlays import (
+    BlockingBanner,
+    RetryOverlay,
+    blocking_keys_hint,
+    retry_keys_hint,
+)
 from convai_tui.ui.widgets.participants import ParticipantsTable
 from convai_tui.ui.widgets.requests import RequestsPanel
 from convai_tui.ui.widgets.status import AudioMeters, StatusBar, ids_text
 from convai_tui.ui.widgets.transcript import TranscriptView
-
-TAB_FOCUS = {
-    "session": "#message-input",
-    "errors": "#error-list",
-    "participants": "#participants-table",
-    "diagnostics": "#diagnostics-scroll",
-    "requests": "#requests-table",
-}
 
 
 class MonitorScreen(Screen[None]):
@@ -51,46 +61,51 @@ class MonitorScreen(Screen[None]):
         yield StatusBar(id="status-bar")
         yield IdleBanner(id="idle-banner")
         yield EndedBanner(id="ended-banner")
-        with TabbedContent(id="tabs", initial="session"):
-            with TabPane("Session", id="session"):
-                yield Static(ids_text(self.model), id="session-ids")
-                yield PinnedError(id="pinned-error")
-                yield TranscriptView(character_label=self.model.display_name, id="transcript")
-                yield ActivityLine("", id="activity")
-                yield Input(
-                    placeholder="Type a message · Enter sends",
-                    id="message-input",
-                    disabled=self.read_only,
-                )
-                yield Static("", id="input-hint")
-            with TabPane("Errors", id="errors"):
-                yield Static("", id="error-filter")
-                yield Static("", id="error-header")
-                yield ErrorList(id="error-list")
-                yield ErrorDetail(detail_text(None), id="error-detail")
-            with TabPane("Participants", id="participants"):
-                yield ParticipantsTable(id="participants-table")
-            with TabPane("Diagnostics", id="diagnostics"):
-                with VerticalScroll(id="diagnostics-scroll"):
-                    yield DiagnosticsPanel(id="diagnostics-panel")
-            with TabPane("Requests", id="requests"):
-                yield RequestsPanel(id="requests-panel")
+        panes = self.pane_contents()
+        with TabbedContent(id="tabs", initial=TABS[0].id):
+            for tab in TABS:
+                with TabPane(tab.title, id=tab.id):
+                    yield from panes[tab.id]()
         yield RetryOverlay(id="retry-overlay")
         yield BlockingBanner(id="blocking-banner")
         yield Footer(id="footer", compact=True)
 
+    def pane_contents(self) -> dict[str, Callable[[], Iterable[Widget]]]:
+        """What each tab of `registry.TABS` holds, by tab id."""
+        return {
+            SESSION_TAB.id: self._session_pane,
+            ERRORS_TAB.id: self._errors_pane,
+            PARTICIPANTS_TAB.id: lambda: [ParticipantsTable(id="participants-table")],
+            DIAGNOSTICS_TAB.id: lambda: [
+                VerticalScroll(DiagnosticsPanel(id="diagnostics-panel"), id="diagnostics-scroll")
+            ],
+            REQUESTS_TAB.id: lambda: [RequestsPanel(id="requests-panel")],
+            LINK_TAB.id: lambda: [LinkView(id="link-view")],
+        }
+
+    def _session_pane(self) -> Iterable[Widget]:
+        yield Static(ids_text(self.model), id="session-ids")
+        yield PinnedError(id="pinned-error")
+        yield TranscriptView(character_label=self.model.display_name, id="transcript")
+        yield ActivityLine("", id="activity")
+        yield Input(
+            placeholder="Type a message · Enter sends",
+            id="message-input",
+            disabled=self.read_only,
+        )
+        yield Static("", id="input-hint")
+
+    def _errors_pane(self) -> Iterable[Widget]:
+        yield Static("", id="error-filter")
+        yield Static("", id="error-header")
+        yield ErrorList(id="error-list")
+        yield ErrorDetail(detail_text(None), id="error-detail")
+
     def on_mount(self) -> None:
         keymap: dict[str, str] = getattr(self.app, "keymap", {})
-        retry_key = key_label(keymap, "retry.now", "ctrl+r")
-        cancel_key = key_label(keymap, "retry.cancel", "escape")
-        self.query_one(RetryOverlay).keys_hint = f"{retry_key} retry now · {cancel_key} cancel"
-        self.query_one(BlockingBanner).keys_hint = (
-            f"No automatic reconnect. {key_label(keymap, 'blocking.dismiss', 'escape')}: dismiss"
-            f" · {key_label(keymap, 'app.quit', 'ctrl+q')}: quit"
-        )
-        self.query_one(DiagnosticsPanel).reveal_key = key_label(
-            keymap, "diagnostics.reveal-token", "t"
-        )
+        self.query_one(RetryOverlay).keys_hint = retry_keys_hint(keymap)
+        self.query_one(BlockingBanner).keys_hint = blocking_keys_hint(keymap)
+        self.query_one(DiagnosticsPanel).reveal_key = key_hint(keymap, "diagnostics.reveal-token")
         self.ready = True
         if self.app.is_headless:
             self.query_one("#message-input", Input).cursor_blink = False
@@ -129,10 +144,12 @@ class MonitorScreen(Screen[None]):
             self._show_overlay(now)
         if Part.PARTICIPANTS in parts:
             self.query_one(ParticipantsTable).show(m.participants, now)
-        if Part.DIAGNOSTICS in parts and self.active_tab == "diagnostics":
+        if Part.DIAGNOSTICS in parts and self.active_tab == DIAGNOSTICS_TAB.id:
             self.show_diagnostics(now)
         if Part.REQUESTS in parts:
             self.query_one(RequestsPanel).show(m.requests, m.context_budget)
+        if Part.LINK in parts and self.active_tab == LINK_TAB.id:
+            self.query_one(LinkView).show(m.link, now)
 
     def tick(self, now: float) -> None:
         """Time-driven repaint: durations, countdowns, flashes, level meters."""
@@ -200,15 +217,19 @@ class MonitorScreen(Screen[None]):
         self._show_filter()
 
     def show_tab(self, tab: str) -> None:
+        """Show a tab of `registry.TABS` and focus its main widget (unless that is disabled,
+        as the message input is when replaying)."""
         self.query_one(TabbedContent).active = tab
-        target = self.query(TAB_FOCUS[tab])
-        if target and not (tab == "session" and self.read_only):
+        target = self.query(TABS_BY_ID[tab].focus)
+        if target and not target.first().disabled:
             target.first().focus()
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         tab = event.pane.id or ""
-        if tab == "diagnostics":
+        if tab == DIAGNOSTICS_TAB.id:
             self.show_diagnostics(self.app_now())
+        elif tab == LINK_TAB.id:
+            self.query_one(LinkView).show(self.model.link, self.app_now())
         self.app.refresh_bindings()
 
     @property

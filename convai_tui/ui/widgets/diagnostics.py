@@ -16,6 +16,7 @@ from textual.widgets import Static
 
 from convai_tui.ui.formatting import clock_time, duration, ms, redact
 from convai_tui.ui.model import MonitorModel
+from convai_tui.ui.registry import key_hint
 
 COUNTER_KEYS = (
     ("connect_attempts", "connect attempts"),
@@ -90,7 +91,7 @@ def merged(model: MonitorModel, diag: Mapping[str, Any], now: float) -> dict[str
 
 
 def render_diagnostics(
-    data: Mapping[str, Any], *, reveal_token: bool, reveal_key: str = "t"
+    data: Mapping[str, Any], *, reveal_token: bool, reveal_key: str
 ) -> RenderableType:
     counters = _grid("Connections")
     for key, label in COUNTER_KEYS:
@@ -121,7 +122,7 @@ def render_diagnostics(
         for key, value in audio.items():
             audio_table.add_row(key.replace("_", " "), _value(key, value))
 
-    known = {k for k, _ in COUNTER_KEYS} | {"room", "latency", "audio"}
+    known = {k for k, _ in COUNTER_KEYS} | {"room", "latency", "audio", "link"}  # Link tab
     other = _grid("Other")
     for key, value in data.items():
         if key not in known:
@@ -141,7 +142,7 @@ class DiagnosticsPanel(Static):
         super().__init__("", id=id)
         self.data: dict[str, Any] = {}
         self.token_revealed = False
-        self.reveal_key = "t"
+        self.reveal_key = key_hint({}, "diagnostics.reveal-token")
 
     def show(self, data: dict[str, Any], *, reveal_token: bool) -> None:
         if data == self.data and reveal_token == self.token_revealed:

@@ -10,7 +10,7 @@ from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.events import Click, Resize
 from textual.geometry import Region, Size
 from textual.message import Message
@@ -20,6 +20,7 @@ from textual.widgets import Static
 
 from convai_tui.core.errors import SessionError
 from convai_tui.ui.formatting import clock_time
+from convai_tui.ui.registry import ERROR_LIST_BINDINGS
 
 
 def column_widths(width: int) -> tuple[int, int]:
@@ -83,21 +84,7 @@ class ErrorList(ScrollView, can_focus=True):
         "errors--no",
         "errors--dim",
     }
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "cursor(-1)", "Previous", show=False, id="errors.cursor-up"),
-        Binding("down", "cursor(1)", "Next", show=False, id="errors.cursor-down"),
-        Binding("pageup", "page(-1)", "Page up", show=False, id="errors.page-up"),
-        Binding("pagedown", "page(1)", "Page down", show=False, id="errors.page-down"),
-        Binding("home", "jump(0)", "First", show=False, id="errors.first"),
-        Binding("end", "jump(-1)", "Last", show=False, id="errors.last"),
-        Binding(
-            "f",
-            "cycle_filter",
-            "Filter",
-            id="errors.filter",
-            tooltip="Show one category of errors at a time",
-        ),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = ERROR_LIST_BINDINGS
 
     class Highlighted(Message):
         """The selected error changed (None when the list is empty)."""

@@ -11,6 +11,17 @@ from textual.widgets import ProgressBar, Static
 from convai_tui.core.errors import lookup
 from convai_tui.ui.formatting import countdown, duration
 from convai_tui.ui.model import BlockingView, RetryView
+from convai_tui.ui.registry import key_hint
+
+
+def retry_keys_hint(keymap: dict[str, str]) -> str:
+    return f"{key_hint(keymap, 'retry.now')} retry now · {key_hint(keymap, 'retry.cancel')} cancel"
+
+
+def blocking_keys_hint(keymap: dict[str, str]) -> str:
+    return (f"No automatic reconnect. {key_hint(keymap, 'blocking.dismiss')}: dismiss"
+            f" · {key_hint(keymap, 'app.quit')}: quit")
+
 
 PHASE_TITLES = {
     "connect": "Connecting again",
@@ -26,7 +37,7 @@ class RetryOverlay(Vertical):
         super().__init__(id=id)
         self.retry: RetryView | None = None
         self.remaining: float = 0.0
-        self.keys_hint = "ctrl+r retry now · esc cancel"
+        self.keys_hint = retry_keys_hint({})
 
     def compose(self) -> ComposeResult:
         yield Static("", id="retry-title")
@@ -84,7 +95,7 @@ class BlockingBanner(Vertical):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.blocking: BlockingView | None = None
-        self.keys_hint = "No automatic reconnect. esc: dismiss · ctrl+q: quit"
+        self.keys_hint = blocking_keys_hint({})
 
     def compose(self) -> ComposeResult:
         yield Static("", id="blocking-title")

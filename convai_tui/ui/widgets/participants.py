@@ -9,20 +9,31 @@ from textual.widgets import DataTable
 from convai_tui.ui.formatting import KIND_LABELS, clock_time
 from convai_tui.ui.model import FLASH_SECONDS, ParticipantRow
 
-COLUMNS = ("identity", "name", "kind", "muted", "speaking", "tracks", "since")
+COLUMNS = ("identity", "name", "kind", "muted", "speaking", "quality", "tracks", "since")
+QUALITY_STYLES = {"excellent": "green", "good": "green", "poor": "yellow", "lost": "bold red"}
+
+PAD = " "
+"""Each cell carries its own one-space margins, in the cell's style, instead of the table's
+cell_padding (which is drawn in the row's style): a highlighted cell is then one run of one
+style like every other cell, and a row's text starts where its header's does in every
+renderer of the screen, SVG viewers included."""
+
+
+def padded(text: str, style: Style | str = "") -> Text:
+    return Text(f"{PAD}{text}{PAD}", style=style)
 
 
 class ParticipantsTable(DataTable[Text]):
     """One row per participant; recently changed rows carry a highlight for FLASH_SECONDS."""
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=False)
+        super().__init__(id=id, cursor_type="row", zebra_stripes=False, cell_padding=0)
         self.rows_shown: list[tuple[str, str]] = []  # (identity, highlight) for tests
         self._signature: tuple[object, ...] = ()
 
     def on_mount(self) -> None:
         for name in COLUMNS:
-            self.add_column(name, key=name)
+            self.add_column(padded(name), key=name)
 
     def show(self, participants: dict[str, ParticipantRow], now: float) -> None:
         visible: list[tuple[ParticipantRow, str]] = []
@@ -45,11 +56,14 @@ class ParticipantsTable(DataTable[Text]):
                 info.name or "—",
                 KIND_LABELS.get(info.kind, info.kind),
                 "muted" if info.muted else "",
-                "speaking" if info.speaking else "",
+                "● speaking" if info.speaking else "",
+                info.quality or "—",
                 ", ".join(info.tracks) or "—",
                 f"{flash} {clock_time(row.changed_at)}" if flash else clock_time(row.joined_at),
             )
-            self.add_row(*(Text(c, style=style) for c in cells), key=info.identity)
+            texts = [padded(c, style) for c in cells]
+            texts[5].stylize(QUALITY_STYLES.get(info.quality, "dim"))  # LiveKit's own rating
+            self.add_row(*texts, key=info.identity)
 
     def _flash_style(self, flash: str) -> Style:
         if not flash:

@@ -12,7 +12,7 @@ from typing import ClassVar
 from rich.cells import cell_len, chop_cells
 from rich.segment import Segment
 from rich.style import Style
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.events import Resize
 from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
@@ -20,6 +20,7 @@ from textual.strip import Strip
 
 from convai_tui.ui.formatting import clock_time
 from convai_tui.ui.model import TranscriptLine
+from convai_tui.ui.registry import TRANSCRIPT_BINDINGS
 
 TIME_W = 9
 LABEL_W = 11
@@ -58,14 +59,7 @@ class TranscriptView(ScrollView, can_focus=True):
         "transcript--system",
         "transcript--warning",
     }
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "scroll_up", "Scroll up", show=False, id="transcript.scroll-up"),
-        Binding("down", "scroll_down", "Scroll down", show=False, id="transcript.scroll-down"),
-        Binding("pageup", "page_up", "Page up", show=False, id="transcript.page-up"),
-        Binding("pagedown", "page_down", "Page down", show=False, id="transcript.page-down"),
-        Binding("home", "scroll_home", "Top", show=False, id="transcript.top"),
-        Binding("end", "scroll_end", "Bottom", show=False, id="transcript.bottom"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = TRANSCRIPT_BINDINGS
 
     def __init__(self, *, character_label: str = "character", id: str | None = None) -> None:
         super().__init__(id=id)
