@@ -95,6 +95,8 @@ class Character:
         self._tasks = TaskSet(log, f"bot task failed in room {room_name}")
         self._turn: Turn | None = None
         self._greeted: set[str] = set()
+        self._greeted_early = False
+        """interaction-created went to a client not yet announced (its greet skips it)."""
         self._closing = False
         self.state = ConversationState(tts_enabled=tts_enabled)
         """What the client messages change and the acks report on (client_messages.py)."""
@@ -233,6 +235,10 @@ class Character:
         ):
             self._tasks.spawn(hook(self, track, participant))
 
+    def _is_greetable(self, identity: str) -> bool:
+        participant = self.room.remote_participants.get(identity)
+        return participant is not None and self._is_client(participant)
+
     def forget(self, identity: str) -> None:
         """The client left: greet it again if it comes back."""
         self._greeted.discard(identity)
@@ -243,16 +249,18 @@ class Character:
         if identity in self._greeted or self._closing:
             return
         self._greeted.add(identity)
-        await self.send(
-            rtvi.form_b("interaction-created", interaction_id=self.interaction_id,
-                        character_session_id=self.character_session_id),
-            to=identity,
-        )
+        if not (self._greeted_early and len(self._greeted) == 1):
+            await self._send_interaction(identity)
         await self.gate.greeted(identity)
         if not self._idle_started:
             self._idle_started = True
             self._touch()
 
+
+    async def _send_interaction(self, identity: str | None) -> None:
+        await self.send(rtvi.form_b("interaction-created", interaction_id=self.interaction_id,
+                                    character_session_id=self.character_session_id),
+                        to=identity)
 
     # -- sending ------------------------------------------------------------------------------
     async def send(self, message: dict[str, Any], to: str | None = None) -> None:
@@ -319,6 +327,13 @@ class Character:
         except (rtvi.ParseFailure, rtvi.MissingType):
             return False
         if message.type == "client-ready":
+            # interaction-created precedes bot-ready. livekit-server announces a participant
+            # that publishes nothing seconds late, so an unnamed sender is greeted to all.
+            if sender is None and not self._greeted and not self._greeted_early:
+                self._greeted_early = True
+                await self._send_interaction(None)
+            elif sender is not None and self._is_greetable(sender):
+                await self.greet(sender)
             await self.gate.client_ready(message, sender)
             return True
         error = error_response(message)
@@ -328,7 +343,9 @@ class Character:
 
     async def _follow_up(self, then: FollowUp, sender: str | None) -> None:
         if isinstance(then, SendBotReady):  # lenient: client-ready acked, bot-ready again
-            await self.gate.client_ready(rtvi.ClientMessage("client-ready", {}, None), sender)
+            if sender in self._greeted:  # (greeting a client sends its first bot-ready)
+                await self.gate.client_ready(rtvi.ClientMessage("client-ready", {}, None),
+                                             sender)
         elif isinstance(then, StartTurn):
             self._start_turn(then.reply, echo_text=then.echo_text, sender=sender,
                              message_id=then.message_id, heard=then.echo_text)

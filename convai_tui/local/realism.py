@@ -61,6 +61,8 @@ class BotReadyGate:
         """A client joined: lenient sends bot-ready now, strict waits for its client-ready."""
         if not self.strict:
             await self._bot_ready(identity, None, force=True)
+        elif None in self._ready and len(self._ready) == 1:
+            self._ready.add(identity)  # answered before the SDK could name it
         elif self._faults.bot_ready_grace_s > 0:
             self._grace[identity] = asyncio.ensure_future(self._after_grace(identity))
 
