@@ -133,8 +133,8 @@ class SessionCore:
         self._set_state(SessionState.DISCONNECTING, reason=reason)
         await self._stop_supervisor()
         await self._release_server_session()
+        await self._leave_room()  # before /disconnect deletes the room under us
         await self._lease.release()
-        await self._leave_room()
         self._queue.refuse_all("the session was disconnected before the character was ready")
         self._set_state(SessionState.DISCONNECTED, reason=reason)
         self._publish(ev.SessionEnded(reason=reason))
@@ -494,6 +494,6 @@ class SessionCore:
 
     async def _release_server_session(self) -> None:
         """kill-pipeline (≤ 1 s for its ack) while the room is up, whose closing is then the end
-        we asked for; the caller POSTs /disconnect and leaves: the slot is free once we go."""
+        we asked for; the caller leaves and POSTs /disconnect: the slot is free once we go."""
         self._kill_requested = True
         await kill_pipeline(self._transport, self._outbox, self._acks)

@@ -48,7 +48,7 @@ async def test_a_bot_ready_before_client_ready_counts(closer: list[SessionCore])
     assert len(transport.handshake) <= 1
 
 
-async def test_quitting_kills_the_pipeline_then_disconnects_then_leaves(
+async def test_quitting_kills_the_pipeline_then_leaves_then_disconnects(
         closer: list[SessionCore]) -> None:
     core, api = make([ok_response()])
     _sub, transport = await connected(core, closer)
