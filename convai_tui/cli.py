@@ -24,6 +24,11 @@ from convai_tui.shutdown import exit_process
 
 log = logging.getLogger("convai_tui.cli")
 
+CONNECT_OPTION_FLAGS = ("emotion", "action_config", "scene_description",
+                        "narrative_template_keys", "dynamic_info", "end_user_metadata",
+                        "vad_params", "turn_detection_config", "llm_provider", "thinking_mode",
+                        "server_debug")
+
 
 def _session_flags(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("session")
@@ -41,6 +46,24 @@ def _session_flags(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--end-user-id", help="end-user id for long-term memory")
     g.add_argument("--insecure-http", action="store_const", const=True, default=None,
                    help="allow plain http:// to hosts other than this machine")
+    c = parser.add_argument_group("connect options (objects as JSON; also in the config file)")
+    c.add_argument("--emotion", action=argparse.BooleanOptionalAction, default=None,
+                   help="ask for bot-emotion (emotion_config; default on)")
+    c.add_argument("--action-config", metavar="JSON",
+                   help='{"actions": [...], "objects": [{"name","description"}], ...}')
+    c.add_argument("--scene-description", metavar="JSON", help='[{"name","description"}, ...]')
+    c.add_argument("--narrative-template-keys", metavar="JSON", help='{"key": "value", ...}')
+    c.add_argument("--dynamic-info", metavar="TEXT", help="dynamic info text for the character")
+    c.add_argument("--end-user-metadata", metavar="JSON", help='e.g. {"name": "Sam"}')
+    c.add_argument("--vad-params", metavar="JSON",
+                   help='{"confidence", "start_secs", "stop_secs", "min_volume"}')
+    c.add_argument("--turn-detection-config", metavar="JSON",
+                   help='{"type": "smart_turn" | "not_provided", "params": {...}}')
+    c.add_argument("--llm-provider", metavar="NAME",
+                   help="dynamic (default), gemini-live, gemini-live-beta or gemini-baml")
+    c.add_argument("--thinking-mode", action=argparse.BooleanOptionalAction, default=None)
+    c.add_argument("--server-debug", action="store_const", const=True, default=None,
+                   help="ask for the server's debug streams (metrics in Diagnostics)")
     g.add_argument("--log-level", metavar="LEVEL",
                    help="debug|info|warning|error, or per category: transport=debug,...")
     g.add_argument("--session-log", metavar="FILE", type=Path,
@@ -175,6 +198,7 @@ def _settings_from(args: argparse.Namespace) -> Settings:
         "character_session_id": args.character_session_id,
         "end_user_id": args.end_user_id,
         "insecure_http": args.insecure_http,
+        **{name: getattr(args, name, None) for name in CONNECT_OPTION_FLAGS},
         "log_level": args.log_level,
         "input_device": args.input_device,
         "output_device": args.output_device,

@@ -7,6 +7,7 @@ CONVAI_CONFIG points at another file (tests use it to isolate themselves).
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import os
 import stat
@@ -17,6 +18,7 @@ from typing import Any
 
 import platformdirs
 
+from convai_tui.core.connect_options import ConnectOptions
 from convai_tui.core.retry import RetryPolicy
 from convai_tui.core.settings import LinkThresholds, SessionSettings
 
@@ -77,6 +79,25 @@ class Settings:
     """... when inbound audio packet loss over the last 10 s exceeds this percentage."""
     link_warn_relay: bool = True
     """... when media only flows through a TURN relay."""
+    # /connect options a user of Convai's SDKs can set (core/connect_options.py). Objects are
+    # TOML tables in the file and JSON text in flags and env vars.
+    emotion: bool = True
+    """Ask for bot-emotion (emotion_config), on by default as in the web SDK."""
+    action_config: dict[str, Any] | None = None
+    """{actions, objects, characters, current_attention_object}."""
+    scene_description: list[dict[str, Any]] | None = None
+    """[{name, description}, ...]."""
+    narrative_template_keys: dict[str, Any] | None = None
+    dynamic_info: str | None = None
+    """Dynamic info text for the character (dynamic_info.text)."""
+    end_user_metadata: dict[str, Any] | None = None
+    vad_params: dict[str, Any] | None = None
+    """{confidence, start_secs, stop_secs, min_volume}."""
+    turn_detection_config: dict[str, Any] | None = None
+    llm_provider: str = "dynamic"
+    thinking_mode: bool | None = None
+    server_debug: bool = False
+    """Ask the server for its debug streams (metrics, turn-trace, server-log)."""
 
     def session_settings(self, *, character_name: str | None = None) -> SessionSettings:
         return SessionSettings(
@@ -91,6 +112,17 @@ class Settings:
             end_user_id=self.end_user_id,
             insecure_http=self.insecure_http,
             character_name=character_name,
+            connect_options=ConnectOptions(
+                emotion=self.emotion, action_config=self.action_config,
+                scene_description=self.scene_description,
+                narrative_template_keys=(
+                    {k: str(v) for k, v in self.narrative_template_keys.items()}
+                    if self.narrative_template_keys is not None else None),
+                dynamic_info={"text": self.dynamic_info} if self.dynamic_info else None,
+                end_user_metadata=self.end_user_metadata, vad_params=self.vad_params,
+                turn_detection_config=self.turn_detection_config,
+                llm_provider=self.llm_provider, thinking_mode=self.thinking_mode,
+                debug=self.server_debug),
             link=LinkThresholds(rtt_ms=self.link_rtt_ms, jitter_ms=self.link_jitter_ms,
                                 loss_pct=self.link_loss_pct,
                                 relay_is_degraded=self.link_warn_relay),
@@ -119,14 +151,11 @@ def _coerce(name: str, value: Any, source: str) -> Any:
     kind = _FIELDS[name].type
     try:
         if kind == "bool":
-            if isinstance(value, bool):
-                return value
-            lowered = str(value).strip().lower()
-            if lowered in ("1", "true", "yes", "on"):
-                return True
-            if lowered in ("0", "false", "no", "off"):
-                return False
-            raise ValueError(value)
+            return _coerce_bool(value)
+        if kind == "bool | None":
+            return None if value in (None, "") else _coerce_bool(value)
+        if kind.startswith(("dict[str, Any]", "list[dict")):
+            return _coerce_json(value, list if kind.startswith("list") else dict)
         if kind == "float":
             return float(value)
         if kind == "float | None":
@@ -147,6 +176,30 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         return str(value)
     except (TypeError, ValueError):
         raise ConfigError(f"{source}: {name} = {value!r} is not a valid {kind}") from None
+
+
+def _coerce_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    lowered = str(value).strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(value)
+
+
+def _coerce_json(value: Any, kind: type) -> Any:
+    """A TOML table/array as it is, or JSON text (flags, env) parsed; None stays None."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, str):
+        value = json.loads(value)
+    if not isinstance(value, kind):
+        raise ValueError(value)
+    if isinstance(value, list) and not all(isinstance(item, dict) for item in value):
+        raise ValueError(value)
+    return value
 
 
 def warn_if_loose(path: Path) -> str | None:

@@ -24,16 +24,15 @@ from typing import TextIO, TypeVar
 
 from convai_tui.core import controls
 from convai_tui.core.controls import ControlArgumentError, ControlRequest
+from convai_tui.core.conversation import ends_turn
 from convai_tui.core.events import (
     BotActivityChanged,
     BotReady,
     Event,
-    LlmNoResponse,
     LogRecorded,
     SessionEnded,
     SessionStateChanged,
     TranscriptReceived,
-    TurnCompleted,
 )
 from convai_tui.core.port import ControlResult, SessionPort
 from convai_tui.core.redact import redact
@@ -167,7 +166,7 @@ class HeadlessRunner:
             # --target switches first; the controls and --say then go to the new target.
             if self._target is None or not self._target.start(self._on_ready):
                 await self._on_ready()
-        elif isinstance(event, TurnCompleted | LlmNoResponse):
+        elif ends_turn(event):
             if not self._controls_done:
                 return  # a trigger's reply ended while later controls were still being acked
             self._awaiting_reply = False
@@ -192,7 +191,7 @@ class HeadlessRunner:
         elif isinstance(event, TranscriptReceived):
             if event.role == "character":
                 self._replying = True
-        elif isinstance(event, TurnCompleted | LlmNoResponse):
+        elif ends_turn(event):
             self._replying = False
             self._trigger_reply_pending = False
         else:

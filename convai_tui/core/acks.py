@@ -23,15 +23,34 @@ class AckTracker:
     def __init__(self) -> None:
         self._pending: dict[str, deque[str]] = {}
         self._waiters: dict[str, asyncio.Future[ServerResponseReceived]] = {}
+        self._types: dict[str, str] = {}
+        """The type of each pending id, for answers that name the id (error-response)."""
 
     def sent(self, msg_type: str, message_id: str) -> None:
         """Record a message that may get a server-response."""
-        self._pending.setdefault(msg_type, deque(maxlen=PENDING_PER_TYPE)).append(message_id)
+        pending = self._pending.setdefault(msg_type, deque(maxlen=PENDING_PER_TYPE))
+        if len(pending) == pending.maxlen:
+            self._types.pop(pending[0], None)
+        pending.append(message_id)
+        self._types[message_id] = msg_type
 
     def take(self, event_type: str) -> str | None:
         """The id a server-response for `event_type` answers (the oldest pending), if any."""
         pending = self._pending.get(event_type)
-        return pending.popleft() if pending else None
+        if not pending:
+            return None
+        message_id = pending.popleft()
+        self._types.pop(message_id, None)
+        return message_id
+
+    def take_id(self, message_id: str) -> str | None:
+        """The type of the pending message `message_id` (which is then answered), if any."""
+        msg_type = self._types.pop(message_id, None)
+        if msg_type is not None:
+            pending = self._pending.get(msg_type)
+            if pending is not None and message_id in pending:
+                pending.remove(message_id)
+        return msg_type
 
     def resolve(self, ack: ServerResponseReceived) -> None:
         """Hand the response to whoever waits for its message id."""

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from convai_tui import __version__
+from convai_tui.core.connect_options import ConnectOptions
 from convai_tui.core.errors import ConvaiError, SessionError, make_error
 from convai_tui.core.multi_connect import RoomConnectInfo, RoomRequest, parse_room_response
 from convai_tui.core.redact import REDACTOR
@@ -37,26 +38,23 @@ class ConnectRequest:
     character_id: str
     character_session_id: str | None = None
     end_user_id: str | None = None
-    end_user_metadata: dict[str, Any] | None = None
-    connection_type: str = "audio"
-    llm_provider: str = "dynamic"
+    options: ConnectOptions = field(default_factory=ConnectOptions)
+    """What the user asked for on top (connect_options.py): emotion, actions, scene, ..."""
     blendshape_provider: str = "not_provided"
     mode: str = "create"
     spawn_agent: bool = True
     room_name: str | None = None
     default_tts_enabled: bool = True
-    narrative_template_keys: dict[str, str] | None = None
-    dynamic_info: dict[str, Any] | None = None
-    debug: bool = False
     room: RoomRequest | None = None
     """A multi-character create or join; its checks run before any request (issue 12)."""
 
     def body(self) -> dict[str, Any]:
+        options = self.options
         body: dict[str, Any] = {
             "character_id": self.character_id,
             "transport": "livekit",
-            "connection_type": self.connection_type,
-            "llm_provider": self.llm_provider,
+            "connection_type": options.connection_type,
+            "llm_provider": options.llm_provider,
             "blendshape_provider": self.blendshape_provider,
             "mode": self.mode,
             "spawn_agent": self.spawn_agent,
@@ -66,13 +64,11 @@ class ConnectRequest:
         optional = {
             "character_session_id": self.character_session_id,
             "end_user_id": self.end_user_id,
-            "end_user_metadata": self.end_user_metadata if self.end_user_id else None,
+            "end_user_metadata": options.end_user_metadata if self.end_user_id else None,
             "room_name": self.room_name,
-            "narrative_template_keys": self.narrative_template_keys,
-            "dynamic_info": self.dynamic_info,
-            "debug": True if self.debug else None,
         }
         body.update({k: v for k, v in optional.items() if v is not None})
+        body.update(options.body())
         return self.room.body(body, self.end_user_id) if self.room is not None else body
 
 

@@ -66,8 +66,13 @@ def trigger(name: str | None = None, message: str | None = None) -> ControlReque
 
 
 def context_update(text: str = "", mode: str = "append",
-                   run_llm: str | bool | None = None) -> ControlRequest:
-    """`context-update`: append or replace runtime context with `text`, or reset it."""
+                   run_llm: str | bool | None = None, *,
+                   current_attention_object: str | dict[str, Any] | None = None,
+                   action_config: dict[str, Any] | None = None,
+                   remove_static: bool | None = None) -> ControlRequest:
+    """`context-update`: append or replace runtime context with `text`, or reset it; with the
+    documented extras: the attention object ("" clears it), a partial action_config and, for a
+    reset, remove_static."""
     if mode not in CONTEXT_MODES:
         raise ControlArgumentError(
             f"Unknown context mode {mode!r}: use one of {', '.join(CONTEXT_MODES)}.")
@@ -81,7 +86,50 @@ def context_update(text: str = "", mode: str = "append",
             raise ControlArgumentError(
                 f"run_llm must be one of {', '.join(RUN_LLM_VALUES)} (got {value!r}).")
         data["run_llm"] = value
+    if current_attention_object is not None:
+        data["current_attention_object"] = current_attention_object
+    if action_config is not None:
+        data["action_config"] = action_config
+    if remove_static is not None:
+        if mode != "reset":
+            raise ControlArgumentError("remove_static applies only to a context reset.")
+        data["remove_static"] = bool(remove_static)
     return ControlRequest("context-update", data)
+
+
+def scene_metadata(items: Iterable[tuple[str, str]]) -> ControlRequest:
+    """`update-scene-metadata`: the scene's objects as (name, description), descriptive only."""
+    metadata = [{"name": name.strip(), "description": description.strip()}
+                for name, description in items]
+    if not metadata or any(not m["name"] or not m["description"] for m in metadata):
+        raise ControlArgumentError("Scene metadata needs name=description pairs.")
+    return ControlRequest("update-scene-metadata", {"scene_metadata": metadata})
+
+
+def usage_toggle(enabled: bool) -> ControlRequest:
+    """`usage-toggle`: usage-update streaming (debug sessions with usage tracking)."""
+    return ControlRequest("usage-toggle", {"enabled": bool(enabled)})
+
+
+def vision_status() -> ControlRequest:
+    """`vision-status` (video sessions only; its update_id is the message's top-level id)."""
+    return ControlRequest("vision-status")
+
+
+VISION_RESPOND_MODES = ("silent", "auto", "must_respond")
+
+
+def vision_trigger(text: str | None = None, respond_mode: str | None = None) -> ControlRequest:
+    """`vision-trigger`: ask about the newest frame (video sessions only)."""
+    data: dict[str, Any] = {}
+    if respond_mode is not None:
+        if respond_mode not in VISION_RESPOND_MODES:
+            raise ControlArgumentError(
+                f"respond_mode must be one of {', '.join(VISION_RESPOND_MODES)}.")
+        data["respond_mode"] = respond_mode
+    if text and text.strip():
+        data["text"] = text.strip()
+    return ControlRequest("vision-trigger", data)
 
 
 def template_keys(keys: Mapping[str, str]) -> ControlRequest:

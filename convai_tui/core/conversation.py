@@ -2,15 +2,15 @@
 doing, emotions and actions. It turns inbound RTVI messages into events; the session owns the
 connection, this owns the talk.
 
-Typed text comes back from the server as an echo (user-transcription and
-final-user-transcription with the same text); like Unity's RTVIHandler, echoes within
-TYPED_ECHO_WINDOW_S of sending are suppressed so each user line appears once.
+User lines (interim, merged finals, echoes of typed text) are user_lines.py's. A turn ends
+with bot-turn-completed, llm-no-response or a blocked moderation-response; visemes and
+blendshape frames are counted per turn, and the turn keeps the server's correlation fields
+(response_id, sequence).
 """
 
 from __future__ import annotations
 
 import time
-from collections import deque
 from collections.abc import Callable
 
 from convai_tui.core import protocol
@@ -20,12 +20,24 @@ from convai_tui.core.events import (
     EmotionReceived,
     Event,
     LlmNoResponse,
+    LogRecorded,
+    ModerationResult,
     TranscriptReceived,
     TurnCompleted,
 )
 from convai_tui.core.metrics import SessionMetrics
+from convai_tui.core.user_lines import UserLines
 
-TYPED_ECHO_WINDOW_S = 3.0  # Unity's TypedEchoSuppressionWindowSeconds
+
+def ends_turn(event: Event) -> bool:
+    """The character's turn is over: completed, declined, or the input was blocked."""
+    return isinstance(event, TurnCompleted | LlmNoResponse) or (
+        isinstance(event, ModerationResult) and not event.passed)
+
+
+FRAME_TYPES = {"visemes": "visemes", "neurosync-blendshapes": "blendshapes",
+               "chunked-neurosync-blendshapes": "blendshapes"}
+"""Lip-sync streams: counted per turn, never rendered."""
 
 
 class Conversation:
@@ -42,8 +54,9 @@ class Conversation:
         self._last_sent_at: float | None = None
         self._first_text_seen = False
         self._turn_first_text_ms: float | None = None
-        self._typed: deque[tuple[str, float]] = deque(maxlen=8)
-        self._last_user_final: tuple[str, float] | None = None
+        self._users = UserLines(publish, lambda: self._turn_id)
+        self._frames = {"visemes": 0, "blendshapes": 0}
+        self._correlation: dict[str, str | int | None] = {}
         self._handlers: dict[str, Callable[[protocol.InboundMessage], None]] = {
             "bot-llm-started": self._on_llm_started,
             "bot-llm-text": self._on_llm_text,
@@ -60,6 +73,8 @@ class Conversation:
             "final-user-transcription": self._on_user_transcription,
             "bot-emotion": self._on_emotion,
             "action-response": self._on_actions,
+            "moderation-response": self._on_moderation,
+            **{t: self._on_frames for t in FRAME_TYPES},
         }
 
     def handle(self, msg: protocol.InboundMessage) -> bool:
@@ -71,11 +86,8 @@ class Conversation:
 
     def user_text_sent(self, text: str) -> None:
         """The user typed and sent `text`: show it, time the reply, expect its echo."""
-        now = time.monotonic()
-        self._typed.append((text, now))
-        self._last_sent_at = now
-        self._publish(TranscriptReceived(role="user", text=text, final=True, full_text=text,
-                                         turn_id=self._turn_id + 1))
+        self._last_sent_at = time.monotonic()
+        self._users.typed(text)
 
     def set_activity(self, activity: str) -> None:
         if activity != self._activity:
@@ -90,8 +102,16 @@ class Conversation:
             self._reply_final_sent = False
             self._first_text_seen = False
             self._turn_first_text_ms = None
+            self._frames = dict.fromkeys(self._frames, 0)
+            self._correlation = {}
+
+    def _end_turn(self) -> None:
+        self._turn_open = False
+        self.set_activity("listening")
 
     def _on_llm_started(self, msg: protocol.InboundMessage) -> None:
+        if self._users.close():
+            self._last_sent_at = time.monotonic()
         self._start_turn()
         self.set_activity("thinking")
 
@@ -127,22 +147,59 @@ class Conversation:
             self._reply_chunks.append(text)
 
     def _on_turn_completed(self, msg: protocol.InboundMessage) -> None:
+        # Fields are "omitted when empty" / "included only when set": absent keys are normal.
         interrupted = protocol.field_bool(msg, "was_interrupted", False)
+        aborted = protocol.field_bool(msg, "was_aborted", False)
+        reason = protocol.field_str(msg, "error_reason")
         self._start_turn()
+        self._keep_correlation(msg)
         self._emit_reply_final()
         first = self._turn_first_text_ms
-        self._publish(TurnCompleted(turn_id=self._turn_id, was_interrupted=interrupted,
-                                    reply_text="".join(self._reply_chunks).strip(),
-                                    first_text_ms=round(first, 1) if first is not None else None))
-        self._turn_open = False
-        self.set_activity("listening")
+        response_id = self._correlation.get("response_id")
+        sequence = self._correlation.get("sequence")
+        self._publish(TurnCompleted(
+            turn_id=self._turn_id, was_interrupted=interrupted,
+            reply_text="".join(self._reply_chunks).strip(),
+            first_text_ms=round(first, 1) if first is not None else None,
+            was_aborted=aborted, error_reason=reason,
+            response_id=response_id if isinstance(response_id, str) else None,
+            sequence=sequence if isinstance(sequence, int) else None,
+            visemes=self._frames["visemes"], blendshapes=self._frames["blendshapes"]))
+        if aborted:
+            self._publish(LogRecorded(level="warning", category="turn",
+                                      message=f"The service aborted turn {self._turn_id}"
+                                              f"{f' ({reason})' if reason else ''}."))
+        self._end_turn()
 
     def _on_llm_no_response(self, msg: protocol.InboundMessage) -> None:
+        self._users.close()
         self._publish(LlmNoResponse(reason=protocol.field_str(msg, "reason")))
-        self._turn_open = False
-        self.set_activity("listening")
+        self._end_turn()
+
+    def _on_moderation(self, msg: protocol.InboundMessage) -> None:
+        passed = protocol.field_bool(msg, "result", True)
+        if not passed:
+            self._users.close()
+        self._publish(ModerationResult(passed=passed,
+                                       user_input=protocol.field_str(msg, "user_input"),
+                                       reason=protocol.field_str(msg, "reason")))
+        if not passed:  # blocked: no reply will come, so the turn (and "thinking") ends here
+            self._end_turn()
+
+    def _on_frames(self, msg: protocol.InboundMessage) -> None:
+        kind = FRAME_TYPES[msg.type]
+        frames = msg.data.get("blendshapes")
+        chunked = msg.type.startswith("chunked") and isinstance(frames, list)
+        self._frames[kind] += len(frames) if chunked and frames is not None else 1
+
+    def _keep_correlation(self, msg: protocol.InboundMessage) -> None:
+        for key in ("response_id", "sequence"):
+            if msg.data.get(key) is not None:
+                self._correlation[key] = (protocol.field_str(msg, key) if key == "response_id"
+                                          else protocol.field_int(msg, key))
 
     def _on_speaking(self, msg: protocol.InboundMessage) -> None:
+        self._keep_correlation(msg)
         self.set_activity("speaking" if msg.type in ("bot-started-speaking", "bot-tts-started")
                           else "listening")
 
@@ -150,23 +207,8 @@ class Conversation:
         self.set_activity("listening" if msg.type == "user-started-speaking" else "thinking")
 
     def _on_user_transcription(self, msg: protocol.InboundMessage) -> None:
-        text = (protocol.field_str(msg, "text", required=True) or "").strip()
-        final = msg.type == "final-user-transcription" or protocol.field_bool(msg, "final", False)
-        if not text or self._is_typed_echo(text):
-            return
-        now = time.monotonic()
-        if final:
-            last = self._last_user_final
-            if last is not None and last[0] == text and now - last[1] < TYPED_ECHO_WINDOW_S:
-                return
-            self._last_user_final = (text, now)
-            self._last_sent_at = now
-        self._publish(TranscriptReceived(role="user", text=text, final=final, full_text=text,
-                                         turn_id=self._turn_id + 1))
-
-    def _is_typed_echo(self, text: str) -> bool:
-        now = time.monotonic()
-        return any(t == text and now - at < TYPED_ECHO_WINDOW_S for t, at in self._typed)
+        if self._users.handle(msg):
+            self._last_sent_at = time.monotonic()
 
     def _on_emotion(self, msg: protocol.InboundMessage) -> None:
         emotion = protocol.field_str(msg, "emotion") or "neutral"

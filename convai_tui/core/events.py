@@ -168,6 +168,7 @@ class TranscriptReceived(AttributedEvent):
     final: bool
     full_text: str = ""
     turn_id: int = 0
+    speaker: str | None = None  # a user line's speaker_name or participant_id, when given
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,12 +199,45 @@ class TurnCompleted(AttributedEvent):
     was_interrupted: bool
     reply_text: str
     first_text_ms: float | None = None
+    was_aborted: bool = False  # the service gave up on it (error_reason says why)
+    error_reason: str | None = None
+    response_id: str | None = None
+    sequence: int | None = None
+    visemes: int = 0  # lip-sync frames received during the turn (counted, not rendered)
+    blendshapes: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class LlmNoResponse(Event):
     TYPE: ClassVar[str] = "llm_no_response"
     reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ModerationResult(Event):
+    """The server's moderation verdict on the user's input; blocked input ends the turn."""
+    TYPE: ClassVar[str] = "moderation"
+    passed: bool
+    user_input: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ServerNotice(Event):
+    """A server message with nothing to act on (server_notices.py), kept for the log and
+    replay; `known` False for a type we do not know (published once per type)."""
+    TYPE: ClassVar[str] = "server_notice"
+    message_type: str
+    fields: dict[str, Any] = field(default_factory=dict)
+    known: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ServerMetricsReceived(Event):
+    """One server `metrics` message (debug sessions): a bucket (ttfb, ...) of its entries."""
+    TYPE: ClassVar[str] = "server_metrics"
+    kind: str
+    entries: tuple[dict[str, Any], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,9 +280,10 @@ class IdleWarningReceived(Event):
     """The server will close the session in `remaining_seconds` unless the user does something."""
 
     TYPE: ClassVar[str] = "idle_warning"
-    remaining_seconds: int
+    remaining_seconds: int | None
+    """None when the server gave no countdown."""
     message: str | None
-    deadline: float
+    deadline: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -406,7 +441,8 @@ ALL_EVENT_TYPES: tuple[type[Event], ...] = (
     EmotionReceived, ActionsReceived, TurnCompleted, LlmNoResponse, MessageSent, InputQueued,
     InputRefused, ServerResponseReceived, IdleWarningReceived, IdleTimerReset, UsageLimitReached,
     SessionEnding, ParticipantJoined, ParticipantLeft, ParticipantUpdated, AudioLevels,
-    LogRecorded, LinkStatsSampled, TurnTimed,
+    LogRecorded, LinkStatsSampled, TurnTimed, ModerationResult, ServerNotice,
+    ServerMetricsReceived,
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {cls.TYPE: cls for cls in ALL_EVENT_TYPES}

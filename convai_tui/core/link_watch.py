@@ -1,11 +1,17 @@
 """Whether the room's link is up: LiveKit's own resume (reconnecting/reconnected) and the link
-watchdog, which reports a stall when no packet at all arrives for a while, and a recovery when
-packets flow again. Either way the session goes Connected → Reconnecting → Connected while
-keeping the room.
+watchdog, which reports a stall when the link's signals say so, and a recovery when packets
+flow again. Either way the session goes Connected → Reconnecting → Connected while keeping the
+room.
 
-A frozen or unreachable server goes unnoticed by LiveKit's signal ping for 15 s; a healthy link
-carries STUN, RTCP and SCTP packets several times a second even when nobody speaks, so the
-WebRTC inbound packet counter standing still is the earlier sign.
+A frozen or unreachable server goes unnoticed by LiveKit's signal ping for 15 s, so the
+watchdog reads WebRTC stats (transport.py `link_signals`). A quiet character is not a dead
+link (issue #16 item 9): a character that publishes no track, or mutes it between turns,
+leaves the transport packet counter standing still for 10 s and more (measured against the
+stand-in with `--no-audio-track`), so it is one signal among others:
+- the ICE consent checks of the selected candidate pairs (STUN requests and responses, every
+  1-3 s on a live link, media or not) and the transport packets: neither moving for
+  `stall_after_s` is a stall;
+- the connection, ICE/DTLS or the data channels being down for `stall_after_s` is a stall.
 """
 
 from __future__ import annotations
@@ -14,10 +20,21 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 LINK_POLL_S = 1.0
 """How often the link watchdog reads the WebRTC packet counters."""
+
+
+@dataclass(frozen=True, slots=True)
+class LinkSignals:
+    packets: int
+    """Packets received on the room's transports (any kind)."""
+    consent_checks: int
+    """STUN requests and responses received on the selected candidate pairs."""
+    up: bool
+    """Connected, ICE/DTLS not failed or closed, data channels open."""
 
 
 class LinkWatch:
@@ -52,11 +69,15 @@ class LinkWatch:
         self._on_back("resumed")
 
     def start(self, room: Any, current: Callable[[], bool]) -> None:
-        """Watch a newly joined room (if watching is on and the room counts packets)."""
+        """Watch a newly joined room (if watching is on and the room reports its link)."""
         self.reset()
-        packets = getattr(room, "inbound_packets", None)
-        if self._stall_after_s and packets is not None:
-            self._task = asyncio.create_task(self.run(packets, current),
+        signals = getattr(room, "link_signals", None)
+        if signals is None:
+            packets = getattr(room, "inbound_packets", None)
+            if packets is not None:  # a room that only counts packets: treat them as media
+                signals = _from_packets(packets)
+        if self._stall_after_s and signals is not None:
+            self._task = asyncio.create_task(self.run(signals, current),
                                              name="convai-link-watch")
 
     async def stop(self) -> None:
@@ -66,23 +87,40 @@ class LinkWatch:
             with contextlib.suppress(BaseException):
                 await task
 
-    async def run(self, packets: Callable[[], Awaitable[int | None]],
+    async def run(self, read: Callable[[], Awaitable[LinkSignals | None]],
                   current: Callable[[], bool]) -> None:
         """Watch while `current()` (the room is still the session's); cancelled on leave."""
-        last_count: int | None = None
-        last_change = time.monotonic()
+        last: LinkSignals | None = None
+        last_alive = last_up = time.monotonic()
         while current():
             await asyncio.sleep(LINK_POLL_S)
-            count = await packets()
-            if count is None or not current():
+            signals = await read()
+            if signals is None or not current():
                 continue
             now = time.monotonic()
-            if count != last_count:
-                last_count, last_change = count, now
-                if self.stalled and not self.sdk_reconnecting:
-                    self.stalled = False
-                    self._on_back("link_recovered")
-            elif not self.stalled and now - last_change >= self._stall_after_s:
-                self.stalled = self._on_lost(
-                    f"No packets from the LiveKit server for {now - last_change:.0f} s; "
-                    "waiting for the link to come back.", "link_stalled")
+            moved = last is None or (signals.packets, signals.consent_checks) != (
+                last.packets, last.consent_checks)
+            if moved:
+                last_alive = now
+            if signals.up:
+                last_up = now
+            why = None
+            if now - last_up >= self._stall_after_s:
+                why = "The LiveKit connection (ICE, DTLS or data channel) is down"
+            elif now - last_alive >= self._stall_after_s:
+                why = f"No packets from the LiveKit server for {now - last_alive:.0f} s"
+            if why is None and moved and self.stalled and not self.sdk_reconnecting:
+                self.stalled = False
+                self._on_back("link_recovered")
+            elif why is not None and not self.stalled:
+                self.stalled = self._on_lost(f"{why}; waiting for the link to come back.",
+                                             "link_stalled")
+            last = signals
+
+
+def _from_packets(packets: Callable[[], Awaitable[int | None]]
+                  ) -> Callable[[], Awaitable[LinkSignals | None]]:
+    async def read() -> LinkSignals | None:
+        count = await packets()
+        return None if count is None else LinkSignals(count, 0, True)
+    return read

@@ -28,6 +28,9 @@ class InboundMessage:
     type: str
     data: dict[str, Any]
     wrapped: bool
+    id: str | None = None
+    """The top-level `id`: on error-response and bot-ready, the id of the client message
+    answered (Pipecat's RTVI layer)."""
 
 
 def _invalid(message: str, payload: str) -> ConvaiError:
@@ -75,7 +78,9 @@ def parse_inbound(payload: bytes | str) -> InboundMessage:
             fields.pop("data", None)
             fields.update(data)
         return InboundMessage(msg_type, fields, wrapped=False)
-    return InboundMessage(msg_type, dict(data or {}), wrapped=False)
+    top_id = raw.get("id")
+    return InboundMessage(msg_type, dict(data or {}), wrapped=False,
+                          id=top_id if isinstance(top_id, str) and top_id else None)
 
 
 # --- typed field access: a wrong type is a protocol.message_invalid, naming the field ----------
@@ -159,10 +164,30 @@ class OutboundMessage:
     payload: bytes
 
 
+LABELLED_TYPES = frozenset({"client-ready"})
+"""Types sent with `label: "rtvi-ai"`: Pipecat's RTVI layer takes only labelled packets, and
+answers a labelled packet of any type it does not know (every Convai type) with an
+error-response, so only the RTVI handshake is labelled (docs/PROTOCOL.md, Envelope)."""
+
+ID_TYPES = frozenset({"client-ready", "vision-status", "vision-trigger"})
+"""Types whose top-level `id` the service reads: the handshake (bot-ready echoes it) and the
+vision messages (their `update_id` falls back to it)."""
+
+
 def build_message(msg_type: str, data: dict[str, Any] | None = None) -> OutboundMessage:
-    """A labelled client message with a fresh id; refuses packets LiveKit would drop."""
+    """A client message as the docs' envelope `{type, data}`: `data` omitted when empty, a
+    label and a top-level id only where the type needs them (`LABELLED_TYPES`, `ID_TYPES`).
+    Every message still gets an id of ours, to match its answer. Refuses packets LiveKit
+    would drop."""
     message_id = str(uuid.uuid4())
-    body = {"label": RTVI_LABEL, "type": msg_type, "id": message_id, "data": data or {}}
+    body: dict[str, Any] = {}
+    if msg_type in LABELLED_TYPES:
+        body["label"] = RTVI_LABEL
+    body["type"] = msg_type
+    if msg_type in ID_TYPES:
+        body["id"] = message_id
+    if data:
+        body["data"] = data
     payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     if len(payload) > MAX_PACKET_BYTES:
         raise ConvaiError(make_error(

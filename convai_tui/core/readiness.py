@@ -7,11 +7,16 @@ import asyncio
 import time
 from collections.abc import Callable
 
+from convai_tui.core.handshake import Handshake
+
 
 class BotReadiness:
-    """`on_timeout` runs when a joined room's character stays silent for `timeout_s`."""
+    """`on_timeout` runs when a joined room's character stays silent for `timeout_s`; the
+    `handshake` (client-ready, handshake.py) runs from joining until ready or the room is left."""
 
-    def __init__(self, timeout_s: float, on_timeout: Callable[[], None]) -> None:
+    def __init__(self, timeout_s: float, on_timeout: Callable[[], None],
+                 handshake: Handshake | None = None) -> None:
+        self._handshake = handshake
         self._timeout_s = timeout_s
         self._on_timeout = on_timeout
         self._timer: asyncio.TimerHandle | None = None
@@ -27,6 +32,8 @@ class BotReadiness:
     def joined(self) -> None:
         """A room was joined: its bot-ready is due within the timeout."""
         self._timer = asyncio.get_running_loop().call_later(self._timeout_s, self._expired)
+        if self._handshake is not None:
+            self._handshake.start(lambda: self.ready)
 
     def mark_ready(self) -> bool:
         """bot-ready arrived; False when it already had (a repeat changes nothing)."""
@@ -42,6 +49,8 @@ class BotReadiness:
         """The room is left (or a new one is about to be joined): not ready, no deadline."""
         self._cancel()
         self.ready = False
+        if self._handshake is not None:
+            self._handshake.stop()
 
     def _expired(self) -> None:
         self._timer = None

@@ -36,7 +36,8 @@ class RoomLease:
                                          timeout_s=settings.connection_timeout_s)
         request = ConnectRequest(character_id=settings.character_id,
                                  character_session_id=self.character_session_id,
-                                 end_user_id=settings.end_user_id, room=settings.room)
+                                 end_user_id=settings.end_user_id, room=settings.room,
+                                 options=settings.connect_options)
         response = await self._api.connect(request)
         self.room = response
         if response.character_session_id:

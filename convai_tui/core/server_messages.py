@@ -22,6 +22,7 @@ from convai_tui.core.events import (
     UsageLimitReached,
 )
 from convai_tui.core.outcomes import Drop, End, Outcome
+from convai_tui.core.server_notices import ServerNotices
 from convai_tui.core.states import SessionState
 
 IDLE_GRACE_S = 2.0
@@ -41,6 +42,8 @@ class ServerMessages:
         self._clock = clock
         self._acks = acks
         self.idle_deadline: float | None = None
+        self.notices = ServerNotices(publish)
+        """Messages with nothing to act on, metrics and unknown types (server_notices.py)."""
         self.ending_reason: str | None = None
         """The reason a session-ending message gave; the room closing after it is no drop."""
         self._handlers: dict[str, Callable[[protocol.InboundMessage], None]] = {
@@ -120,8 +123,10 @@ class ServerMessages:
             self._publish(IdleTimerReset(acknowledged=True))
 
     def _on_idle_warning(self, msg: protocol.InboundMessage) -> None:
-        remaining = protocol.field_int(msg, "remaining_seconds", required=True) or 0
-        self.idle_deadline = self._clock() + remaining
+        # remaining_seconds may be null or absent (the web SDK guards for it): still a warning,
+        # only without a countdown or a deadline.
+        remaining = protocol.field_int(msg, "remaining_seconds")
+        self.idle_deadline = None if remaining is None else self._clock() + remaining
         self._publish(IdleWarningReceived(remaining_seconds=remaining,
                                           message=protocol.field_str(msg, "message"),
                                           deadline=self.idle_deadline))
@@ -137,8 +142,8 @@ class ServerMessages:
 
     def _on_server_error(self, msg: protocol.InboundMessage) -> None:
         text = protocol.field_str(msg, "error") or "unspecified server error"
-        # A missing `fatal` is treated as fatal, as the Unreal SDK does.
-        fatal = protocol.field_bool(msg, "fatal", True)
+        # Pipecat's RTVIErrorData makes `fatal` explicit; absent, the pipeline is still up.
+        fatal = protocol.field_bool(msg, "fatal", False)
         code = "server.fatal_error" if fatal else "server.error"
         error = self._raise(make_error(code, f"Convai reported: {text}"))
         if fatal:
@@ -152,5 +157,16 @@ class ServerMessages:
         self._resolve(self._end_by_server(reason))
 
     def _on_error_response(self, msg: protocol.InboundMessage) -> None:
-        self._publish(LogRecorded(level="warning", category="server",
-                                  message=f"error-response: {msg.data.get('error')!s:.200}"))
+        """The RTVI layer could not take the message whose id it names: that message's answer,
+        shown against it (Requests tab, a control's result, headless) like an error ack."""
+        text = str(msg.data.get("error") or msg.data.get("message") or "rejected")[:300]
+        answered = self._acks.take_id(msg.id) if msg.id else None
+        if answered is None:
+            self._publish(LogRecorded(level="warning", category="server",
+                                      message=f"error-response to an unknown message "
+                                              f"{msg.id or '(no id)'}: {text}"))
+            return
+        ack = ServerResponseReceived(event_type=answered, status="error", message=text,
+                                     extras={"error_response": True}, message_id=msg.id)
+        self._publish(ack)
+        self._acks.resolve(ack)

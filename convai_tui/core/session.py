@@ -22,6 +22,7 @@ from convai_tui.core.bus import EventBus, Subscription
 from convai_tui.core.connect_api import ConnectApiClient
 from convai_tui.core.conversation import Conversation
 from convai_tui.core.errors import ConvaiError, SessionError, make_error
+from convai_tui.core.handshake import Handshake, client_ready_data
 from convai_tui.core.input_queue import InputQueue
 from convai_tui.core.link_stats import LinkSampler
 from convai_tui.core.link_watch import LinkWatch
@@ -37,8 +38,9 @@ from convai_tui.core.retry_loop import RetryLoop
 from convai_tui.core.room_lease import RoomLease
 from convai_tui.core.room_session import RoomHooks, RoomSession
 from convai_tui.core.server_messages import ServerMessages
-from convai_tui.core.settings import CONTROL_TYPES, SessionSettings, validate_settings
+from convai_tui.core.settings import SessionSettings, validate_settings
 from convai_tui.core.states import SessionState, is_legal
+from convai_tui.core.teardown import kill_pipeline
 from convai_tui.core.transport import RoomTransport, TransportCallbacks
 from convai_tui.core.turn_timing import TurnTimer
 
@@ -75,7 +77,10 @@ class SessionCore:
                                   rng=rng or random.Random())
         self._finished = False
         self._closed = False
-        self._readiness = BotReadiness(settings.bot_ready_timeout_s, self._on_bot_ready_timeout)
+        self._readiness = BotReadiness(  # client-ready until bot-ready (handshake.py)
+            settings.bot_ready_timeout_s, self._on_bot_ready_timeout, Handshake(
+                lambda: self._outbox.send(self._transport, "client-ready", client_ready_data(),
+                                          announce=False)))
         self._queue = InputQueue(self._publish, limit=settings.input_queue_limit,
                                  max_age_s=settings.input_queue_max_age_s)
         self._acks = AckTracker()
@@ -133,7 +138,8 @@ class SessionCore:
         self._finished = True
         self._set_state(SessionState.DISCONNECTING, reason=reason)
         await self._stop_supervisor()
-        await self._leave_room()
+        await self._release_server_session()
+        await self._leave_room()  # before /disconnect deletes the room under us
         await self._lease.release()
         self._queue.refuse_all("the session was disconnected before the character was ready")
         self._set_state(SessionState.DISCONNECTED, reason=reason)
@@ -166,36 +172,22 @@ class SessionCore:
         Nothing is sent unless the session is Connected and the character is ready; the
         refusal says why. Oversize messages are refused before sending.
         """
-        if msg_type not in CONTROL_TYPES:
-            return ControlResult("refused", f"Unknown control message type {msg_type!r}.")
-        try:
-            protocol.build_message(msg_type, data or {})
-        except ConvaiError as exc:
-            self._raise(exc.error)
-            return ControlResult("refused", exc.error.message)
+        refused = self._outbox.precheck(
+            msg_type, data or {}, video=self.settings.connect_options.connection_type == "video")
+        if refused is not None:
+            return refused
         if not (self._state is SessionState.CONNECTED and self._readiness.ready):
             why = ("the character is not ready yet" if self._state is SessionState.CONNECTED
                    else f"the session is {self._state.value}")
             self._publish(ev.InputRefused(text=msg_type, reason=f"Not sent: {why}."))
             return ControlResult("refused", f"Not sent: {why}.")
         killing = msg_type == "kill-pipeline"
-        if killing:
-            self._kill_requested = True  # the room close that follows is the clean end
-        message_id = await self._send(msg_type, data or {})
-        if message_id is None:
-            if killing:
-                self._kill_requested = False
-            return ControlResult("refused", "The message could not be sent (see the errors).")
-        try:
-            ack = await self._acks.wait(message_id, ack_timeout_s)
-        except TimeoutError:
-            self._raise(make_error("session.ack_timeout",
-                                   f"No server-response to {msg_type} within {ack_timeout_s:g} s."))
-            return ControlResult("timeout", f"No acknowledgement within {ack_timeout_s:g} s.",
-                                 message_id=message_id)
-        if killing and ack.status == "error":
+        self._kill_requested = self._kill_requested or killing  # its room close is the end
+        self._server.idle_deadline = None
+        result = await self._outbox.request(self._transport, msg_type, data or {}, ack_timeout_s)
+        if killing and result.status in ("refused", "error"):
             self._kill_requested = False
-        return ControlResult(ack.status, ack.message, ack.extras, message_id)
+        return result
 
     async def reset_idle_timer(self) -> None:
         if self._state is SessionState.CONNECTED:
@@ -221,6 +213,7 @@ class SessionCore:
             self._transport.local_identity if self._transport else None)
         snap["participants"] = self._participants.as_dicts()
         snap["queued_inputs"] = len(self._queue)
+        snap.update(self._server.notices.diagnostics())
         snap["link"] = self.link.snapshot()
         audio = self._media.stats()
         if audio is not None:
@@ -312,6 +305,8 @@ class SessionCore:
             while connected:
                 assert self._outcome is not None
                 outcome = await self._outcome
+                if isinstance(outcome, Drop):  # the old server session goes before a new one
+                    await self._release_server_session()
                 await self._leave_room()
                 if isinstance(outcome, End):
                     await self._finish(outcome)
@@ -474,7 +469,7 @@ class SessionCore:
         if msg.type == "bot-ready":
             self._on_bot_ready()
         elif not self._server.handle(msg) and not self._conversation.handle(msg):
-            log.debug("ignoring server message type %s", msg.type)
+            self._server.notices.handle(msg)
 
     def _on_bot_ready(self) -> None:
         if not self._readiness.mark_ready():
@@ -505,4 +500,12 @@ class SessionCore:
         return SendOutcome("sent", message_id=message_id)
 
     async def _send(self, msg_type: str, data: dict[str, Any]) -> str | None:
+        # The server resets its idle clock on any client message, so a warning is void too.
+        self._server.idle_deadline = None
         return await self._outbox.send(self._transport, msg_type, data)
+
+    async def _release_server_session(self) -> None:
+        """kill-pipeline (≤ 1 s for its ack) while the room is up, whose closing is then the end
+        we asked for; the caller leaves and POSTs /disconnect: the slot is free once we go."""
+        self._kill_requested = True
+        await kill_pipeline(self._transport, self._outbox, self._acks)

@@ -10,6 +10,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from convai_tui.core.connect_options import ConnectOptions, options_error
 from convai_tui.core.errors import SessionError, make_error
 from convai_tui.core.multi_connect import RoomRequest
 from convai_tui.core.retry import RetryPolicy
@@ -20,9 +21,13 @@ MAX_CONNECT_TIMEOUT_S = 120.0
 CONTROL_TYPES = frozenset({
     "user_text_message", "trigger-message", "context-update", "update-template-keys",
     "update-scene-metadata", "update-dynamic-info", "tts-toggle", "stt-toggle", "interrupt-bot",
-    "force-user-stopped-speaking", "reset-idle-timer", "kill-pipeline",
+    "force-user-stopped-speaking", "reset-idle-timer", "kill-pipeline", "usage-toggle",
+    "vision-status", "vision-trigger",
 })
-"""The client message types the session port's send_control accepts."""
+"""The client message types the session port's send_control accepts (the docs' glossary)."""
+
+VIDEO_TYPES = frozenset({"vision-status", "vision-trigger"})
+"""Sent only when the session has video; refused with the reason otherwise."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +61,8 @@ class SessionSettings:
     link_stall_s: float | None = 5.0
     """No packet at all from the LiveKit server for this long while Connected → Reconnecting
     until packets flow again (LiveKit's own ping timeout is 15 s); None turns the watch off."""
+    connect_options: ConnectOptions = field(default_factory=ConnectOptions)
+    """Emotion, actions, scene, VAD, ... asked for on /connect (connect_options.py)."""
     link: LinkThresholds = field(default_factory=LinkThresholds)
     """When the sampled link counts as degraded (transport.link_degraded)."""
     room: RoomRequest | None = None
@@ -85,6 +92,9 @@ def validate_settings(settings: SessionSettings) -> SessionError | None:
         return make_error("config.invalid",
                           f"The connection timeout must be between 0 and "
                           f"{MAX_CONNECT_TIMEOUT_S:g} s (got {settings.connection_timeout_s:g}).")
+    problem = options_error(settings.connect_options)
+    if problem is not None:
+        return make_error("config.invalid", f"Connect options: {problem}")
     return None
 
 

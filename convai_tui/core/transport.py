@@ -14,9 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from livekit import rtc
+from livekit.rtc import stats as rtc_stats
 
 from convai_tui.core.errors import ConvaiError, make_error
 from convai_tui.core.events import ParticipantInfo
+from convai_tui.core.link_watch import LinkSignals
 from convai_tui.core.redact import redact, redact_token
 
 log = logging.getLogger("convai_tui.transport")
@@ -226,6 +228,10 @@ class RoomTransport:
         self._leaving = True
         await self._quiet_disconnect()
 
+    def is_connected(self) -> bool:
+        """The room is joined and not being left: a message sent now can arrive."""
+        return not self._leaving and self._room.isconnected()
+
     async def _quiet_disconnect(self) -> None:
         self._leaving = True
         try:
@@ -235,20 +241,41 @@ class RoomTransport:
             log.debug("room disconnect: %s", exc)
 
     async def inbound_packets(self) -> int | None:
-        """Packets received so far on the room's WebRTC transports (STUN, RTCP, SCTP, media:
-        a healthy link always has some), or None when unknown. The session's link watchdog
-        reads it: LiveKit's own signal ping only notices a silent server after 15 s."""
+        """Packets received so far on the room's WebRTC transports, or None when unknown."""
+        signals = await self.link_signals()
+        return signals.packets if signals is not None else None
+
+    async def link_signals(self) -> LinkSignals | None:
+        """What says the link is alive, read from WebRTC stats for the link watchdog: packets
+        on the transports, the ICE consent checks (STUN requests and responses) of the
+        selected candidate pairs, and whether the connection, ICE/DTLS and the data channels
+        are up -- the last two hold even when the character publishes nothing. None when
+        unknown."""
         if self._leaving or not self._room.isconnected():
             return None
         try:
             stats = await asyncio.wait_for(self._room.get_rtc_stats(), 2)
         except Exception:
             return None
-        total: int | None = None
+        packets = checks = 0
+        transports_up = channels_open = True
+        saw_channel = False
         for report in [*stats.publisher_stats, *stats.subscriber_stats]:
-            if report.WhichOneof("stats") == "transport":
-                total = (total or 0) + int(report.transport.transport.packets_received)
-        return total
+            which = report.WhichOneof("stats")
+            if which == "transport":
+                transport = report.transport.transport
+                packets += int(transport.packets_received)
+                transports_up &= transport.ice_state not in _ICE_DOWN and (
+                    transport.dtls_state not in _DTLS_DOWN)
+            elif which == "candidate_pair" and report.candidate_pair.candidate_pair.nominated:
+                pair = report.candidate_pair.candidate_pair
+                checks += int(pair.requests_received) + int(pair.responses_received)
+            elif which == "data_channel":
+                saw_channel = True
+                channels_open &= report.data_channel.dc.state == _DC_OPEN
+        connected = self._room.connection_state == rtc.ConnectionState.CONN_CONNECTED
+        return LinkSignals(packets=packets, consent_checks=checks,
+                           up=connected and transports_up and (channels_open or not saw_channel))
 
     async def get_rtc_stats(self) -> rtc.RtcStats | None:
         """The room's WebRTC stats for the link sampler (core/link_stats.py); None once left."""
@@ -270,6 +297,11 @@ class RoomTransport:
         except (AttributeError, ValueError):  # stats fields vary between SDK versions
             pass
         return figures
+
+
+_ICE_DOWN = frozenset({rtc_stats.ICE_TRANSPORT_FAILED, rtc_stats.ICE_TRANSPORT_CLOSED})
+_DTLS_DOWN = frozenset({rtc_stats.DTLS_TRANSPORT_FAILED, rtc_stats.DTLS_TRANSPORT_CLOSED})
+_DC_OPEN = rtc_stats.DC_OPEN
 
 
 def _collect_figures(stats: rtc.RtcStats, figures: dict[str, float]) -> None:

@@ -17,12 +17,11 @@ import math
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from livekit import api, rtc
 
-from convai_tui.local import rtvi, speech
+from convai_tui.local import rtvi, turns
 from convai_tui.local.client_messages import (
     BotView,
     CharacterProfile,
@@ -38,12 +37,13 @@ from convai_tui.local.client_messages import (
 )
 from convai_tui.local.faults import Faults
 from convai_tui.local.livekit_backend import LiveKitBackend
-from convai_tui.local.task_set import TaskSet, wait_unless
+from convai_tui.local.realism import BotReadyGate, error_response
+from convai_tui.local.task_set import TaskSet
+from convai_tui.local.turns import Turn
 from convai_tui.local.voice_track import ECHO_QUEUE_MAX_S, VoiceTrack
 
 log = logging.getLogger(__name__)
 
-_WORD_INTERVAL_S = 0.025
 _CLOSE_AFTER_NOTICE_S = 0.5
 """Gap between a closing notice and the room deletion, so the notice reaches the client."""
 _ACTIVE = 2  # ParticipantInfo.State.ACTIVE: the participant can receive data
@@ -59,16 +59,7 @@ class CharacterEvents(Protocol):
     def client_joined(self, room_name: str, identity: str) -> None: ...
     def client_left(self, room_name: str, identity: str) -> None: ...
     def request_end(self, room_name: str, reason: str) -> None: ...
-
-
-def _now_iso() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
-
-
-class _Turn:
-    def __init__(self) -> None:
-        self.interrupted = asyncio.Event()
-        self.task: asyncio.Task[None] | None = None
+    def release_slots(self, room_name: str, reason: str) -> None: ...
 
 
 class Character:
@@ -85,6 +76,7 @@ class Character:
         events: CharacterEvents,
         user_audio_hook: UserAudioHook | None = None,
         tts_enabled: bool = True,
+        request: dict[str, Any] | None = None,
     ) -> None:
         self._backend = backend
         self.room_name = room_name
@@ -93,13 +85,18 @@ class Character:
         self._faults = faults
         self._events = events
         self._user_audio_hook = user_audio_hook
+        self.request: dict[str, Any] = request or {}
+        """The /connect body that started the room (emotion_config, action_config, debug)."""
+        self.gate = BotReadyGate(faults, lambda body, to: self.send(body, to=to))
         self.interaction_id = "int_" + uuid.uuid4().hex[:24]
         self.room = rtc.Room()
         self._voice = VoiceTrack()
         self._inbox: asyncio.Queue[rtc.DataPacket] = asyncio.Queue()
         self._tasks = TaskSet(log, f"bot task failed in room {room_name}")
-        self._turn: _Turn | None = None
+        self._turn: Turn | None = None
         self._greeted: set[str] = set()
+        self._greeted_early = False
+        """interaction-created went to a client not yet announced (its greet skips it)."""
         self._closing = False
         self.state = ConversationState(tts_enabled=tts_enabled)
         """What the client messages change and the acks report on (client_messages.py)."""
@@ -142,8 +139,9 @@ class Character:
         options = rtc.RoomOptions(auto_subscribe=self._user_audio_hook is not None)
         await room.connect(self._backend.ws_url, self._token(), options)
         track = self._voice.create_track()
-        publish_options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
-        await room.local_participant.publish_track(track, publish_options)
+        if self._faults.publish_audio_track:
+            publish_options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
+            await room.local_participant.publish_track(track, publish_options)
         self._tasks.spawn(self._serve_inbox())
         self._tasks.spawn(self._idle_loop())
         for participant in list(room.remote_participants.values()):
@@ -154,6 +152,7 @@ class Character:
     async def stop(self) -> None:
         """Leave the room and stop every task; safe to call more than once."""
         self._closing = True
+        self.gate.cancel()
         await self._tasks.cancel_all()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.room.disconnect(), 3.0)
@@ -162,6 +161,19 @@ class Character:
         if self._voice.echo_frames_dropped:
             log.info("room %s: echo dropped %d late frames to stay within %.0f ms",
                      self.room_name, self._voice.echo_frames_dropped, 1000 * ECHO_QUEUE_MAX_S)
+
+    @property
+    def faults(self) -> Faults:
+        return self._faults
+
+    @property
+    def strict(self) -> bool:
+        """The strict realism profile (local/realism.py, local/turns.py)."""
+        return self._faults.realism == "strict"
+
+    @property
+    def voice(self) -> VoiceTrack:
+        return self._voice
 
     # The conversation state under the names voice.py and the live tests read.
     @property
@@ -223,31 +235,32 @@ class Character:
         ):
             self._tasks.spawn(hook(self, track, participant))
 
+    def _is_greetable(self, identity: str) -> bool:
+        participant = self.room.remote_participants.get(identity)
+        return participant is not None and self._is_client(participant)
+
     def forget(self, identity: str) -> None:
         """The client left: greet it again if it comes back."""
         self._greeted.discard(identity)
+        self.gate.forget(identity)
 
     async def greet(self, identity: str) -> None:
         """``interaction-created`` then ``bot-ready``, once per client presence."""
         if identity in self._greeted or self._closing:
             return
         self._greeted.add(identity)
-        await self.send(
-            rtvi.form_b("interaction-created", interaction_id=self.interaction_id,
-                        character_session_id=self.character_session_id),
-            to=identity,
-        )
-        await self._send_bot_ready(identity)
+        if not (self._greeted_early and len(self._greeted) == 1):
+            await self._send_interaction(identity)
+        await self.gate.greeted(identity)
         if not self._idle_started:
             self._idle_started = True
             self._touch()
 
-    async def _send_bot_ready(self, identity: str | None) -> None:
-        await self.send(
-            rtvi.form_a("bot-ready", {"version": "1.0.0",
-                                      "about": {"library": "convai-tui-standin"}}),
-            to=identity,
-        )
+
+    async def _send_interaction(self, identity: str | None) -> None:
+        await self.send(rtvi.form_b("interaction-created", interaction_id=self.interaction_id,
+                                    character_session_id=self.character_session_id),
+                        to=identity)
 
     # -- sending ------------------------------------------------------------------------------
     async def send(self, message: dict[str, Any], to: str | None = None) -> None:
@@ -289,6 +302,8 @@ class Character:
 
     async def _handle_packet(self, payload: bytes, sender: str | None) -> None:
         self._touch()
+        if self.strict and await self._rtvi_layer(payload, sender):
+            return
         turn = self._turn
         view = BotView(profile=self.profile, room_name=self.room_name, now=time.monotonic(),
                        speaking=turn is not None and turn.task is not None
@@ -304,12 +319,36 @@ class Character:
         if then is not None and not then.before_ack:
             await self._follow_up(then, sender)
 
+    async def _rtvi_layer(self, payload: bytes, sender: str | None) -> bool:
+        """Pipecat's layer before Convai's handler: the handshake (no ack) and error-response
+        for labelled types it does not know. True when the packet was its alone."""
+        try:
+            message = rtvi.parse_client_packet(payload)
+        except (rtvi.ParseFailure, rtvi.MissingType):
+            return False
+        if message.type == "client-ready":
+            # interaction-created precedes bot-ready. livekit-server announces a participant
+            # that publishes nothing seconds late, so an unnamed sender is greeted to all.
+            if sender is None and not self._greeted and not self._greeted_early:
+                self._greeted_early = True
+                await self._send_interaction(None)
+            elif sender is not None and self._is_greetable(sender):
+                await self.greet(sender)
+            await self.gate.client_ready(message, sender)
+            return True
+        error = error_response(message)
+        if error is not None:
+            await self.send(error, to=sender)
+        return False
+
     async def _follow_up(self, then: FollowUp, sender: str | None) -> None:
-        if isinstance(then, SendBotReady):
-            await self._send_bot_ready(sender)
+        if isinstance(then, SendBotReady):  # lenient: client-ready acked, bot-ready again
+            if sender in self._greeted:  # (greeting a client sends its first bot-ready)
+                await self.gate.client_ready(rtvi.ClientMessage("client-ready", {}, None),
+                                             sender)
         elif isinstance(then, StartTurn):
             self._start_turn(then.reply, echo_text=then.echo_text, sender=sender,
-                             message_id=then.message_id)
+                             message_id=then.message_id, heard=then.echo_text)
         elif isinstance(then, EndSession):
             self._end_soon(then.reason)
         elif isinstance(then, InterruptTurn):
@@ -327,87 +366,27 @@ class Character:
         """
         self._touch()
         turn = self._start_turn(compose_reply(transcript_text), echo_text=None, sender=None,
-                                message_id=None)
+                                message_id=None, heard=transcript_text)
         if turn.task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.shield(turn.task)
 
     def _start_turn(
-        self, reply: str, *, echo_text: str | None, sender: str | None, message_id: str | None
-    ) -> _Turn:
+        self, reply: str, *, echo_text: str | None, sender: str | None, message_id: str | None,
+        heard: str | None,
+    ) -> Turn:
         previous = self._turn
-        turn = _Turn()
+        turn = Turn()
         self._turn = turn
-        turn.task = self._tasks.spawn(self._run_turn(turn, previous, reply, echo_text, sender,
-                                               message_id))
+        turn.task = self._tasks.spawn(turns.run_turn(self, turn, previous, reply, echo_text,
+                                                     sender, message_id, heard))
         return turn
-
-    async def _run_turn(
-        self,
-        turn: _Turn,
-        previous: _Turn | None,
-        reply: str,
-        echo_text: str | None,
-        sender: str | None,
-        message_id: str | None,
-    ) -> None:
-        # A new user message barges in on the reply still being spoken.
-        if previous is not None and previous.task is not None and not previous.task.done():
-            previous.interrupted.set()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await previous.task
-        tts_mode = self._faults.tts if self.state.tts_enabled else "none"
-        # Synthesis starts now so the audio is ready by the time the text has streamed.
-        speech_task = asyncio.ensure_future(speech.synthesize(reply, tts_mode))
-        try:
-            if echo_text is not None:
-                await self._send_echo(echo_text, sender, message_id)
-            await self.send(rtvi.form_a("bot-llm-started"))
-            for index, chunk in enumerate(_chunks(reply)):
-                if turn.interrupted.is_set():
-                    break
-                if index:
-                    await asyncio.sleep(_WORD_INTERVAL_S)
-                await self.send(rtvi.form_a("bot-llm-text", {"text": chunk}))
-            await self.send(rtvi.form_a("bot-llm-stopped"))
-            if not turn.interrupted.is_set():
-                await self.send(rtvi.form_b("bot-emotion", emotion="happy", scale=2))
-                if self.turns_completed % 2 == 0:
-                    await self.send(rtvi.form_b("action-response", actions=[{"name": "wave"}]))
-                pcm = await wait_unless(speech_task, turn.interrupted)
-                if pcm is not None and pcm.size:
-                    await self._speak(pcm, turn)
-            await self.send(rtvi.form_b("bot-turn-completed",
-                                        was_interrupted=turn.interrupted.is_set()))
-        finally:
-            speech_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await speech_task
-        self.turns_completed += 1
-        await self._after_turn()
-
-    async def _send_echo(self, text: str, sender: str | None, message_id: str | None) -> None:
-        await self.send(rtvi.form_a("user-started-speaking"))
-        await self.send(rtvi.form_a("user-transcription", {
-            "text": text, "final": True, "user_id": sender or "", "timestamp": _now_iso()}))
-        await self.send(rtvi.form_a("user-stopped-speaking"))
-        fields: dict[str, Any] = {"text": text}
-        if message_id:
-            fields["message_id"] = message_id
-        await self.send(rtvi.form_b("final-user-transcription", **fields))
-
-    async def _speak(self, pcm: speech.Pcm, turn: _Turn) -> None:
-        await self.send(rtvi.form_a("bot-tts-started"))
-        await self.send(rtvi.form_b("bot-started-speaking"))
-        await self._voice.play(pcm, turn.interrupted)
-        await self.send(rtvi.form_a("bot-tts-stopped"))
-        await self.send(rtvi.form_b("bot-stopped-speaking"))
 
     async def play_frame(self, frame: rtc.AudioFrame) -> None:
         """Push one 48 kHz mono frame straight onto the voice track (voice.py's echo mode)."""
         await self._voice.play_frame(frame)
 
-    async def _after_turn(self) -> None:
+    async def after_turn(self) -> None:
         faults = self._faults
         if (faults.server_error_after_turns and not self._server_error_sent
                 and self.turns_completed >= faults.server_error_after_turns):
@@ -423,6 +402,8 @@ class Character:
         if self._closing:
             return
         self._closing = True
+        if reason == "kill_pipeline":  # the slot is free at once; the room goes after the ack
+            self._events.release_slots(self.room_name, reason)
 
         async def end_later() -> None:
             await asyncio.sleep(_CLOSE_AFTER_NOTICE_S)
@@ -491,8 +472,3 @@ class Character:
                 await self.send_session_ending("idle_timeout")
                 return
 
-
-def _chunks(reply: str) -> list[str]:
-    """Word-sized bot-llm-text chunks whose concatenation is the reply."""
-    words = reply.split(" ")
-    return [word + " " for word in words[:-1]] + [words[-1]]

@@ -237,6 +237,7 @@ async def _connect(request: web.Request, state: StandInState,
             room_name=body.room_name,
             spawn_agent=body.spawn_agent,
             tts_enabled=body.default_tts_enabled,
+            request=body.raw,
         )
     except BotStartFailed as exc:
         log.error("%s", exc)

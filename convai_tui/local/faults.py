@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 ResponseForm = Literal["flat", "wrapped"]
+Realism = Literal["strict", "lenient"]
 TtsMode = Literal["espeak", "tone", "none"]
 
 
@@ -54,6 +55,24 @@ class Faults:
     """How long a session's slot survives its client leaving the room."""
     join_timeout_s: float = 30.0
     """A session whose client never joins the room is ended after this long."""
+    realism: Realism = "strict"
+    """strict: behave like the real service as documented (local/realism.py); lenient: the
+    older, forgiving stand-in (bot-ready unsolicited, one form of each message)."""
+    bot_ready_grace_s: float = 3.0
+    """strict: bot-ready without any client-ready after this long (the web SDK sends none);
+    0 = only ever in answer to a client-ready."""
+    drop_first_client_ready: bool = False
+    """strict: ignore the first client-ready of each client (its resend must get through)."""
+    withhold_bot_ready: bool = False
+    """Never send bot-ready (the client's bot-ready timeout must fire)."""
+    publish_audio_track: bool = True
+    """False: the character publishes no track at all (a text-only character)."""
+    moderation_word: str = "forbidden"
+    """strict: user text containing this word is blocked (moderation-response)."""
+    no_response_prompt: str = "say nothing"
+    """strict: user text containing this makes the character abstain (llm-no-response)."""
+    abort_word: str = "abort"
+    """strict: user text containing this gets a turn aborted with audio_delivery_failed."""
     connect_faults_used: int = field(default=0, repr=False)
     """How many /connect calls have been faulted so far (counts against connect_fault_count)."""
 
@@ -86,8 +105,9 @@ class Faults:
 _INT_FIELDS = {"connect_fault_count", "concurrency_limit", "usage_limit_after_turns",
                "server_error_after_turns"}
 _FLOAT_FIELDS = {"connect_delay_s", "idle_warning_after_s", "idle_timeout_after_s",
-                 "release_grace_s", "join_timeout_s"}
-_BOOL_FIELDS = {"connect_hang", "connect_no_token", "server_error_fatal"}
+                 "release_grace_s", "join_timeout_s", "bot_ready_grace_s"}
+_BOOL_FIELDS = {"connect_hang", "connect_no_token", "server_error_fatal",
+                "drop_first_client_ready", "withhold_bot_ready", "publish_audio_track"}
 _OPTIONAL_STR_FIELDS = {"connect_detail", "connect_body"}
 
 
@@ -114,9 +134,13 @@ def _check_value(name: str, value: Any) -> Any:
         if value is not None and not isinstance(value, str):
             raise FaultsError(f"{name} must be a string or null")
         return value
-    if name == "quota_type":
+    if name == "realism":
+        if value not in ("strict", "lenient"):
+            raise FaultsError('realism must be "strict" or "lenient"')
+        return value
+    if name in ("quota_type", "moderation_word", "no_response_prompt", "abort_word"):
         if not isinstance(value, str):
-            raise FaultsError("quota_type must be a string")
+            raise FaultsError(f"{name} must be a string")
         return value
     if name == "response_form":
         if value not in ("flat", "wrapped"):

@@ -100,6 +100,8 @@ class ClientMessage:
     type: str
     data: Any
     message_id: str | None
+    labelled: bool = False
+    """Sent with label "rtvi-ai": Pipecat's RTVI layer reads it (strict profile)."""
 
 
 class ParseFailure(Exception):
@@ -131,7 +133,7 @@ def parse_client_packet(payload: bytes) -> ClientMessage:
     if not isinstance(message_type, str) or not message_type:
         raise MissingType(decoded)
     return ClientMessage(type=message_type, data=data if data is not None else {},
-                         message_id=message_id)
+                         message_id=message_id, labelled=decoded.get("label") == LABEL)
 
 
 def resolved_type(message: dict[str, Any]) -> str | None:

@@ -287,6 +287,24 @@ def add_local_server_arguments(parser: argparse.ArgumentParser) -> None:
     add_room_arguments(parser)
     faults.add_argument("--join-timeout", type=float, default=30.0, metavar="S",
                         help="end a session whose client never joins within S seconds")
+    real = parser.add_argument_group("realism (how awkward the stand-in is, like the service)")
+    real.add_argument("--realism", choices=["strict", "lenient"], default="strict",
+                      help="strict (default): the documented service behaviour -- bot-ready "
+                           "after client-ready, both speaking forms, interim transcripts, "
+                           "error-response, visemes, ...; lenient: the forgiving older one")
+    real.add_argument("--bot-ready-grace", type=float, default=3.0, metavar="S",
+                      help="strict: bot-ready after S s without any client-ready (0: never)")
+    real.add_argument("--drop-first-client-ready", action="store_true",
+                      help="ignore each client's first client-ready")
+    real.add_argument("--withhold-bot-ready", action="store_true", help="never send bot-ready")
+    real.add_argument("--no-audio-track", dest="publish_audio_track", action="store_false",
+                      help="the character publishes no track at all (text only)")
+    real.add_argument("--moderation-word", default="forbidden", metavar="WORD",
+                      help="strict: user text with WORD is blocked by moderation")
+    real.add_argument("--no-response-prompt", default="say nothing", metavar="TEXT",
+                      help="strict: user text with TEXT gets llm-no-response")
+    real.add_argument("--abort-word", default="abort", metavar="WORD",
+                      help="strict: user text with WORD gets an aborted turn")
 
 
 def faults_from_args(args: argparse.Namespace) -> Faults:
@@ -309,6 +327,14 @@ def faults_from_args(args: argparse.Namespace) -> Faults:
         tts=args.tts,
         release_grace_s=args.release_grace,
         join_timeout_s=args.join_timeout,
+        realism=args.realism,
+        bot_ready_grace_s=args.bot_ready_grace,
+        drop_first_client_ready=args.drop_first_client_ready,
+        withhold_bot_ready=args.withhold_bot_ready,
+        publish_audio_track=args.publish_audio_track,
+        moderation_word=args.moderation_word,
+        no_response_prompt=args.no_response_prompt,
+        abort_word=args.abort_word,
     )
 
 

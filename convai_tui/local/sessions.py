@@ -156,6 +156,7 @@ class SessionManager:
         room_name: str | None,
         spawn_agent: bool,
         tts_enabled: bool,
+        request: dict[str, Any] | None = None,
     ) -> StandInSession:
         """Register a session, make sure its room has a bot (if asked), start its timers."""
         name = room_name or f"standin-{uuid.uuid4().hex[:16]}"
@@ -176,7 +177,7 @@ class SessionManager:
         try:
             if spawn_agent and room.bot is None:
                 room.bot = await self._start_bot(room, profile, character_session_id,
-                                                 tts_enabled)
+                                                 tts_enabled, request or {})
         except BaseException:
             await self.end_session(session.session_id, "bot_start_failed")
             raise
@@ -187,9 +188,10 @@ class SessionManager:
 
     async def _start_bot(
         self, room: _RoomState, profile: CharacterProfile, character_session_id: str,
-        tts_enabled: bool,
+        tts_enabled: bool, request: dict[str, Any],
     ) -> Character:
         bot = Character(
+            request=request,
             backend=self._backend,
             room_name=room.name,
             profile=profile,
@@ -228,6 +230,17 @@ class SessionManager:
 
     def request_end(self, room_name: str, reason: str) -> None:
         self._tasks.spawn(self.end_room(room_name, reason))
+
+    def release_slots(self, room_name: str, reason: str) -> None:
+        """The room's sessions end now (their concurrency slots are free at once); the room
+        itself goes when the bot asks for its end."""
+        room = self._rooms.get(room_name)
+        for session_id in list(room.session_ids) if room is not None else []:
+            session = self.sessions[session_id]
+            if not session.ended:
+                session.ended, session.end_reason = True, reason
+                self._cancel_timer(session_id)
+                log.info("session %s ended (%s)", session_id, reason)
 
     def _sessions_of(self, room_name: str, identity: str) -> list[StandInSession]:
         room = self._rooms.get(room_name)

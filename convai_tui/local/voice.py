@@ -18,6 +18,7 @@ from livekit import rtc
 
 from convai_tui.audio.vad import EnergyVad
 from convai_tui.local import rtvi
+from convai_tui.local.turns import other_punctuation
 
 if TYPE_CHECKING:
     from convai_tui.local.character import Character, UserAudioHook
@@ -79,11 +80,31 @@ async def _finish_utterance(character: Character, identity: str, duration_s: flo
     await character.send(rtvi.form_b("vad-stt-stopped", timestamp=_iso_now(),
                                      reason="hangover_elapsed",
                                      audio_duration_ms=round(duration_s * 1000)))
-    await character.send(rtvi.form_a("user-transcription", {
-        "text": text, "final": True, "user_id": identity, "timestamp": _iso_now()}))
+    if character.strict:
+        await _strict_transcripts(character, identity, text)
+    else:
+        await character.send(rtvi.form_a("user-transcription", {
+            "text": text, "final": True, "user_id": identity, "timestamp": _iso_now()}))
+        await character.send(rtvi.form_b("final-user-transcription", text=text,
+                                         participant_id=identity))
+    await character.handle_user_utterance(text)
+
+
+async def _strict_transcripts(character: Character, identity: str, text: str) -> None:
+    """As the service's STT reports speech: interim results, the utterance's final segments,
+    final-user-transcription for the whole of it, then a repeat punctuated differently."""
+    words = text.split()
+    half = max(1, len(words) // 2)
+    segments = [" ".join(words[:half]), " ".join(words[half:])]
+    for segment in (s for s in segments if s):
+        interim = " ".join(segment.split()[:max(1, len(segment.split()) - 1)])
+        for final, part in ((False, interim), (True, segment)):
+            await character.send(rtvi.form_a("user-transcription", {
+                "text": part, "final": final, "user_id": identity, "timestamp": _iso_now()}))
     await character.send(rtvi.form_b("final-user-transcription", text=text,
                                      participant_id=identity))
-    await character.handle_user_utterance(text)
+    await character.send(rtvi.form_b("final-user-transcription",
+                                     text=other_punctuation(text)))
 
 
 async def echo_user_audio(character: Character, track: rtc.RemoteAudioTrack,

@@ -46,6 +46,7 @@ from convai_tui.core.events import (
 )
 from convai_tui.core.states import SessionState
 from convai_tui.ui.link_model import LINK_EVENT_TYPES
+from convai_tui.ui.model_protocol import HANDLERS, note_aborted
 from convai_tui.ui.monitor_state import MonitorState, ui_error
 from convai_tui.ui.room_model import ROOM_HANDLERS
 from convai_tui.ui.views import (
@@ -244,6 +245,8 @@ def _on_transcript(m: MonitorModel, e: TranscriptReceived) -> set[Part]:
         text = (e.full_text or e.text) if e.role == "character" else e.text
         if e.role == "character":
             m.thinking = False
+        if e.role == "user" and e.speaker:
+            text = f"({e.speaker}) {text}"
         m._add_line(e.at, e.role, text, m.room.name_of(e.membership_id)
                     if e.role == "character" else None)
         return {Part.TRANSCRIPT, Part.ACTIVITY}
@@ -264,6 +267,8 @@ def _on_transcript(m: MonitorModel, e: TranscriptReceived) -> set[Part]:
 def _on_activity(m: MonitorModel, e: BotActivityChanged) -> set[Part]:
     m.bot_activity = e.activity
     m.thinking = e.activity == "thinking"
+    if e.activity in ("thinking", "speaking"):
+        m.activity_note = None
     return {Part.ACTIVITY}
 
 
@@ -290,6 +295,8 @@ def _on_turn(m: MonitorModel, e: TurnCompleted) -> set[Part]:
     if e.was_interrupted:
         m._add_line(e.at, "system", "reply interrupted")
         changed.add(Part.TRANSCRIPT)
+    if note_aborted(m, e):
+        changed.add(Part.TRANSCRIPT)
     if e.first_text_ms is not None:
         m.latency_ms["last_turn_first_text_ms"] = e.first_text_ms
         changed.add(Part.DIAGNOSTICS)
@@ -300,6 +307,7 @@ def _on_no_response(m: MonitorModel, e: LlmNoResponse) -> set[Part]:
     m.thinking = False
     m.streaming_role, m.streaming_text = None, ""
     why = f" ({e.reason})" if e.reason else ""
+    m.activity_note = f"{m.display_name} chose not to answer{why}."
     m._add_line(e.at, "system", f"{m.display_name} gave no response{why}")
     return {Part.ACTIVITY, Part.TRANSCRIPT}
 
@@ -457,6 +465,7 @@ _HANDLERS: dict[type[Event], _Handler] = {
     ParticipantLeft: _on_participant_left,
     AudioLevels: _on_audio,
     LogRecorded: _on_log,
+    **HANDLERS,
     LinkStatsSampled: _on_link,
     TurnTimed: _on_link,
     **ROOM_HANDLERS,

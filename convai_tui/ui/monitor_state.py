@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from dataclasses import dataclass, field
+from typing import Any
 
 from convai_tui.core.controls import ControlRequest
 from convai_tui.core.counters import SessionCounters
@@ -49,6 +50,9 @@ class MonitorState:
     bot_ready: bool = False
     bot_activity: str = "idle"
     thinking: bool = False
+    activity_note: str | None = None
+    """Why the character stopped without answering (moderation, no response, aborted)."""
+    server_metrics: dict[str, Any] = field(default_factory=dict)
     streaming_role: str | None = None
     streaming_text: str = ""
     emotion: str | None = None

@@ -70,8 +70,9 @@ class RetryView:
 class IdleView:
     """An idle warning being counted down; `reset_requested` once the user did something."""
 
-    remaining_seconds: int
-    deadline: float
+    remaining_seconds: int | None
+    deadline: float | None
+    """None when the server gave no countdown (the warning is shown without one)."""
     message: str | None
     received_at: float
     reset_requested: bool = False

@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -45,6 +46,7 @@ class RtviTestClient:
     def __init__(self) -> None:
         self.room = rtc.Room()
         self.messages: list[dict[str, Any]] = []
+        self.client_ready_ids: list[str] = []
         self.raw: list[bytes] = []
         self.received_at: list[float] = []
         self.disconnect_reason: asyncio.Future[int] = (
@@ -109,6 +111,20 @@ class RtviTestClient:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), remaining)
 
+    async def handshake(self, within: float = DEFAULT_TIMEOUT_S) -> dict[str, Any]:
+        """client-ready (labelled, with an id) every 0.5 s until bot-ready, as our client and
+        the Unreal plugin do; the bot-ready."""
+        deadline = time.monotonic() + within
+        while True:
+            self.client_ready_ids.append(uuid.uuid4().hex[:8])
+            await self.send({"label": "rtvi-ai", "type": "client-ready",
+                             "id": self.client_ready_ids[-1],
+                             "data": {"version": "1.2.0", "about": {"library": "tests"}}})
+            with contextlib.suppress(AssertionError):
+                return (await self.wait_for("bot-ready", within=0.5))[1]
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no bot-ready within {within} s")
+
     async def wait_ack(self, event_type: str, *, start: int = 0,
                        within: float = DEFAULT_TIMEOUT_S) -> dict[str, Any]:
         """The server-response for ``event_type`` (flat or wrapped), unwrapped."""
@@ -167,7 +183,7 @@ async def connect_and_join(standin: LocalStandIn, **body: Any) -> tuple[dict[str
     assert status == 200, response
     client = await RtviTestClient.join(response["room_url"], response["token"])
     if body.get("spawn_agent", True):
-        await client.wait_for("bot-ready")
+        await client.handshake()
     return response, client
 
 

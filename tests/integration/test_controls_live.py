@@ -203,9 +203,10 @@ def test_headless_controls_then_say(server: Server, tmp_path: Path) -> None:
                  "--exit-after-reply")
     assert result.code == 0, result.stderr
     acks = result.of("server_response")
+    # ... and quitting (--exit-after-reply) ends the server session: kill-pipeline, acked.
     assert [a["event_type"] for a in acks] == [
         "trigger-message", "context-update", "update-template-keys", "tts-toggle",
-        "user_text_message"]
+        "user_text_message", "kill-pipeline"]
     assert all(a["status"] == "success" for a in acks), acks
     assert acks[1]["extras"]["token_count"] > 0 and acks[1]["extras"]["max_tokens"] == 50000
     assert acks[3]["extras"] == {"enabled": False}

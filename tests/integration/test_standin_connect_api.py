@@ -150,7 +150,7 @@ async def test_disconnect_is_idempotent_and_rejects_non_uuid(
     _, body = await connect(standin)
     client = await RtviTestClient.join(body["room_url"], body["token"])
     clients.append(client)
-    await client.wait_for("bot-ready")
+    await client.handshake()
     url = standin.connect_url + "/disconnect?session_id="
     ok = {"status": "success", "message": "Session disconnected successfully"}
     assert await post(url + body["session_id"]) == (200, ok)
@@ -181,7 +181,7 @@ async def test_concurrency_limit_and_release_on_disconnect_and_on_client_leave(
     # The second client joins, then leaves: after the grace the slot is free again.
     client = await RtviTestClient.join(second["room_url"], second["token"])
     clients.append(client)
-    await client.wait_for("bot-ready")
+    await client.handshake()
     assert (await connect(standin))[0] == 429
     await client.close()
     started = time.monotonic()
@@ -225,7 +225,7 @@ async def test_join_mode_shares_the_room_and_its_bot(
     assert second["session_id"] != first["session_id"]
     client = await RtviTestClient.join(second["room_url"], second["token"])
     clients.append(client)
-    await client.wait_for("bot-ready")
+    await client.handshake()
     status, _ = await connect(standin, mode="join", room_name="no-such-room")
     assert status == 404
 

@@ -255,7 +255,7 @@ async def test_external_livekit_serves_sessions_but_refuses_control(
             assert status == 200 and body["room_url"] == real.ws_url
             client = await RtviTestClient.join(body["room_url"], body["token"])
             clients.append(client)
-            await client.wait_for("bot-ready")
+            await client.handshake()
             status, body = await post(standin.connect_url + "/_standin/livekit/pause")
             assert status == 409 and "external" in body["detail"]
         assert real.running  # borrowed, so not stopped by the stand-in

@@ -20,6 +20,7 @@ from tests.integration.standin_client import (
     StandInFactory,
     ack_body,
     clients,
+    connect,
     connect_and_join,
     standin,
     standin_factory,
@@ -30,10 +31,15 @@ __all__ = ["clients", "standin", "standin_factory"]  # fixtures imported for pyt
 
 
 async def test_greeting_is_interaction_created_then_bot_ready(
-    standin: LocalStandIn, clients: list[RtviTestClient]
+    standin_factory: StandInFactory, clients: list[RtviTestClient]
 ) -> None:
-    response, client = await connect_and_join(standin)
+    # The lenient profile's greeting (the strict one: tests/integration/test_realism_strict.py).
+    standin = await standin_factory(realism="lenient")
+    status, response = await connect(standin)
+    assert status == 200
+    client = await RtviTestClient.join(response["room_url"], response["token"])
     clients.append(client)
+    await client.wait_for("bot-ready")  # unsolicited: no client-ready sent
     first = client.messages[0]
     assert first["label"] == "rtvi-ai" and first["type"] == "server-message"
     assert first["data"]["type"] == "interaction-created"
@@ -68,7 +74,7 @@ def _in_order(types: list[str | None], expected: list[str]) -> bool:
 async def test_text_turn_emits_the_documented_sequence_and_quotes_the_user(
     standin_factory: StandInFactory, clients: list[RtviTestClient]
 ) -> None:
-    standin = await standin_factory(tts="tone")
+    standin = await standin_factory(tts="tone", realism="lenient")  # strict: test_realism_strict
     _, client = await connect_and_join(standin)
     clients.append(client)
     start = len(client.messages)

@@ -24,7 +24,9 @@ from convai_tui.core.events import (
     Event,
     IdleWarningReceived,
     LinkStatsSampled,
+    LlmNoResponse,
     MessageSent,
+    ModerationResult,
     ParticipantInfo,
     ParticipantJoined,
     ParticipantLeft,
@@ -390,6 +392,44 @@ def _requests() -> Scenario:
     )
 
 
+def _moderation() -> Scenario:
+    """Issue #16: blocked input stops "thinking" and says why."""
+    events = connect_events() + conversation_events()[:7] + [
+        TranscriptReceived("user", "tell me something awful", True, at=t(30)),
+        BotActivityChanged("thinking", at=t(30.2)),
+        ModerationResult(False, "tell me something awful", "Inappropriate language",
+                         at=t(30.4)),
+        BotActivityChanged("listening", at=t(30.4)),
+    ]
+    return Scenario("moderation-blocked", events, 32.0)
+
+
+def _no_response() -> Scenario:
+    """Issue #16: the character chose not to answer, with its reason."""
+    events = connect_events() + conversation_events()[:7] + [
+        TranscriptReceived("user", "...", True, at=t(30)),
+        BotActivityChanged("thinking", at=t(30.2)),
+        LlmNoResponse("abstain", at=t(30.6)),
+        BotActivityChanged("listening", at=t(30.6)),
+    ]
+    return Scenario("llm-no-response", events, 32.0)
+
+
+def _aborted() -> Scenario:
+    """Issue #16: a turn the service aborted is a visible warning."""
+    reply = "Let me show you the"
+    events = connect_events() + conversation_events()[:7] + [
+        TranscriptReceived("user", "Show me around", True, at=t(30)),
+        BotActivityChanged("thinking", at=t(30.2)),
+        TranscriptReceived("character", reply, False, reply, 2, at=t(30.5)),
+        BotActivityChanged("speaking", at=t(30.8)),
+        TurnCompleted(2, False, reply, 300.0, was_aborted=True,
+                      error_reason="audio_delivery_failed", at=t(31.5)),
+        BotActivityChanged("listening", at=t(31.5)),
+    ]
+    return Scenario("turn-aborted", events, 33.0)
+
+
 def link_samples(start: float, seconds: int, *, degraded_from: float | None = None,
                  relay_from: float | None = None) -> list[Event]:
     """One LinkStatsSampled a second; from `degraded_from` on, RTT and loss climb past the
@@ -457,6 +497,9 @@ def _link_narrow() -> Scenario:
 
 
 SCENARIOS: dict[str, Callable[[], Scenario]] = {
+    "moderation-blocked": _moderation,
+    "llm-no-response": _no_response,
+    "turn-aborted": _aborted,
     "session-connected": _connected,
     "reconnect-countdown": _reconnect,
     "waiting-room": _waiting_room,

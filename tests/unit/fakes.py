@@ -64,7 +64,13 @@ class FakeTransport:
         self.character_id = character_id
         self.cb = callbacks
         self.sent: list[dict[str, Any]] = []
+        self.handshake: list[dict[str, Any]] = []
+        """client-ready messages (kept out of `sent`, which is what the tests send)."""
+        self.teardown: list[dict[str, Any]] = []
+        """kill-pipeline messages sent on leaving (acked at once, as the service does)."""
         self.left = False
+        self.auto_ack_kill = True
+        """Answer kill-pipeline at once (off for tests that script its ack themselves)."""
         self.local_identity = "user-1"
         self.room = None
         FakeTransport.instances.append(self)
@@ -79,7 +85,18 @@ class FakeTransport:
                 ParticipantInfo(self.character_id, "Ada", "character")]
 
     async def send(self, payload: bytes) -> None:
-        self.sent.append(json.loads(payload))
+        body = json.loads(payload)
+        if body.get("type") == "client-ready":
+            self.handshake.append(body)
+        elif body.get("type") == "kill-pipeline" and self.auto_ack_kill:
+            self.teardown.append(body)
+            self.deliver({"type": "server-response", "event_type": "kill-pipeline",
+                          "status": "success", "message": "Pipeline killed successfully"})
+        else:
+            self.sent.append(body)
+
+    def is_connected(self) -> bool:
+        return not self.left
 
     async def leave(self) -> None:
         self.left = True

@@ -43,6 +43,19 @@ BUILT = [
     (c.reset_idle_timer(), "reset-idle-timer", {}),
     (c.kill_pipeline(), "kill-pipeline", {}),
     (c.user_text(" hi "), "user_text_message", {"text": "hi"}),
+    (c.scene_metadata([("torch", "A flaming torch")]), "update-scene-metadata",
+     {"scene_metadata": [{"name": "torch", "description": "A flaming torch"}]}),
+    (c.usage_toggle(True), "usage-toggle", {"enabled": True}),
+    (c.vision_status(), "vision-status", {}),
+    (c.vision_trigger("What changed?", "auto"), "vision-trigger",
+     {"respond_mode": "auto", "text": "What changed?"}),
+    (c.context_update("New context", "append", "auto", current_attention_object="torch",
+                      action_config={"objects": [{"name": "torch", "description": "lit"}]}),
+     "context-update", {"text": "New context", "mode": "append", "run_llm": "auto",
+                        "current_attention_object": "torch",
+                        "action_config": {"objects": [{"name": "torch", "description": "lit"}]}}),
+    (c.context_update("", "reset", remove_static=True), "context-update",
+     {"text": "", "mode": "reset", "remove_static": True}),
 ]
 
 
@@ -55,7 +68,15 @@ def test_builders_make_the_documented_payloads(request_: c.ControlRequest, msg_t
 
 
 def test_every_console_type_has_a_builder() -> None:
-    assert {b[1] for b in BUILT} == CONTROL_TYPES - {"update-scene-metadata"}
+    assert {b[1] for b in BUILT} == CONTROL_TYPES
+
+
+async def test_vision_messages_are_refused_without_video(core: SessionCore) -> None:
+    _sub, transport = await ready(core)
+    for request in (c.vision_status(), c.vision_trigger("hi")):
+        result = await core.send_control(request.type, request.data)
+        assert result.status == "refused" and "video" in (result.message or "")
+    assert transport.sent == []
 
 
 @pytest.mark.parametrize("build", [
@@ -251,8 +272,8 @@ async def test_ack_is_matched_and_budget_warning_raised(core: SessionCore, wrapp
     result = await task
     assert result.status == "success" and result.extras == extras
     sent = transport.sent[-1]
-    assert sent["type"] == "context-update" and sent["id"] == result.message_id
-    assert sent["data"] == request.data and sent["label"] == "rtvi-ai"
+    # The docs' envelope: {type, data}, no label, no top-level id for this type.
+    assert sent == {"type": "context-update", "data": request.data}
     seen = drain(sub)
     message = next(e for e in seen if isinstance(e, ev.MessageSent))
     assert message.summary == "append: the user is a nurse"
@@ -272,6 +293,7 @@ async def test_missing_ack_is_a_named_timeout(core: SessionCore) -> None:
 
 async def test_kill_pipeline_ends_disconnected_without_reconnecting(core: SessionCore) -> None:
     sub, transport = await ready(core)
+    transport.auto_ack_kill = False  # this test scripts the ack
     task = asyncio.create_task(core.send_control("kill-pipeline", {}))
     await ack_after_send(transport, {"event_type": "kill-pipeline", "status": "success",
                                      "message": "Pipeline killed successfully",
@@ -287,6 +309,7 @@ async def test_kill_pipeline_ends_disconnected_without_reconnecting(core: Sessio
 
 async def test_a_refused_kill_does_not_hide_a_later_drop(core: SessionCore) -> None:
     sub, transport = await ready(core)
+    transport.auto_ack_kill = False  # this test scripts the ack
     task = asyncio.create_task(core.send_control("kill-pipeline", {}))
     await ack_after_send(transport, {"event_type": "kill-pipeline", "status": "error",
                                      "message": "Usage limit exceeded"})

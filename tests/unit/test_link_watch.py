@@ -16,7 +16,7 @@ from convai_tui.core.session import SessionCore
 from convai_tui.core.settings import SessionSettings
 from convai_tui.core.states import SessionState
 from convai_tui.core.transport import TransportCallbacks
-from tests.unit.fakes import FakeApi, FakeTransport, next_event, ok_response
+from tests.unit.fakes import FakeApi, FakeTransport, drain, next_event, ok_response
 
 
 class CountingTransport(FakeTransport):
@@ -127,5 +127,45 @@ async def test_watch_off(monkeypatch: pytest.MonkeyPatch) -> None:
         transport.flowing = False
         await asyncio.sleep(0.3)
         assert core.state is SessionState.CONNECTED
+    finally:
+        await core.close()
+
+
+class QuietTransport(FakeTransport):
+    """A character that publishes nothing: the packet counter stands still, only the ICE
+    consent checks move (as measured against the stand-in's --no-audio-track)."""
+
+    def __init__(self, character_id: str, callbacks: TransportCallbacks) -> None:
+        super().__init__(character_id, callbacks)
+        self.packets = 0
+        self.polls = 0
+        self.up = True
+
+    async def link_signals(self) -> link_watch.LinkSignals:
+        self.polls += 1
+        return link_watch.LinkSignals(13, self.polls // 3, self.up)
+
+
+async def test_a_quiet_character_is_not_a_dead_link(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(link_watch, "LINK_POLL_S", 0.02)
+    FakeTransport.instances.clear()
+    settings = SessionSettings(connect_url="http://127.0.0.1:9", api_key="sk-test-key-123",
+                               character_id="char-1", link_stall_s=0.1)
+    core = SessionCore(settings, api_client=FakeApi([ok_response()]),  # type: ignore[arg-type]
+                       transport_factory=QuietTransport)  # type: ignore[arg-type]
+    try:
+        sub = core.subscribe()
+        await core.start()
+        await next_event(sub, ev.RoomJoined)
+        transport = FakeTransport.instances[-1]
+        assert isinstance(transport, QuietTransport)
+        transport.deliver({"type": "bot-ready", "data": {}})
+        await asyncio.sleep(1.0)  # ten times the stall time without a single packet
+        assert core.state is SessionState.CONNECTED
+        assert not [e for e in drain(sub) if isinstance(e, ev.SessionStateChanged)
+                    and e.new is SessionState.RECONNECTING]
+        transport.up = False  # the data channel closed: that is a dead link
+        changed = await next_event(sub, ev.SessionStateChanged, wait_s=2)
+        assert changed.new is SessionState.RECONNECTING and changed.reason == "link_stalled"
     finally:
         await core.close()

@@ -89,13 +89,19 @@ def test_actions_as_strings_or_objects() -> None:
     assert protocol.action_names(new) == ("wave", "walk → door")
 
 
-def test_build_message_is_labelled_with_a_fresh_id() -> None:
+def test_build_message_uses_the_documented_envelope_with_a_fresh_id() -> None:
     a = protocol.build_message("user_text_message", {"text": "hi"})
     b = protocol.build_message("user_text_message", {"text": "hi"})
-    body = json.loads(a.payload)
-    assert body == {"label": "rtvi-ai", "type": "user_text_message", "id": a.id,
-                    "data": {"text": "hi"}}
+    assert json.loads(a.payload) == {"type": "user_text_message", "data": {"text": "hi"}}
     assert a.id != b.id
+    # No payload: no data key ("Omit for messages with no payload").
+    assert json.loads(protocol.build_message("kill-pipeline").payload) == {"type": "kill-pipeline"}
+    # The handshake is the RTVI layer's: labelled, with the id bot-ready answers.
+    ready = protocol.build_message("client-ready", {"version": "1.2.0"})
+    assert json.loads(ready.payload) == {"label": "rtvi-ai", "type": "client-ready",
+                                         "id": ready.id, "data": {"version": "1.2.0"}}
+    vision = protocol.build_message("vision-status")
+    assert json.loads(vision.payload) == {"type": "vision-status", "id": vision.id}
 
 
 def test_oversize_messages_are_refused_before_sending() -> None:

@@ -202,7 +202,7 @@ async def test_text_sent_before_bot_ready_is_queued_then_sent(closer: list[Sessi
     sent = await next_event(sub, ev.MessageSent)
     assert sent.message_type == "user_text_message"
     assert transport.sent[0]["data"] == {"text": "early bird"}
-    assert transport.sent[0]["label"] == "rtvi-ai" and transport.sent[0]["id"]
+    assert "label" not in transport.sent[0] and "id" not in transport.sent[0]
 
 
 async def test_queue_is_bounded_and_refusals_are_events(closer: list[SessionCore]) -> None:
@@ -297,7 +297,7 @@ async def test_usage_limit_ends_in_error_without_reconnect(closer: list[SessionC
 
 @pytest.mark.parametrize(("fatal", "code"), [(True, "server.fatal_error"),
                                              (False, "server.error"),
-                                             (None, "server.fatal_error")])
+                                             (None, "server.error")])  # issue #16 item 6
 async def test_server_errors(closer: list[SessionCore], fatal: bool | None, code: str) -> None:
     core, _ = make([ok_response()])
     sub, t = await connected(core, closer)

@@ -25,6 +25,12 @@ class IdleBanner(Static):
         if idle is None:
             self.remaining = None
             return
+        if idle.deadline is None:  # a warning without a countdown
+            self.remaining = None
+            self.set_class(False, "-urgent")
+            self.update(f"Idle: {idle.message or 'You have been idle.'} — "
+                        "press any key to stay connected")
+            return
         remaining = max(0.0, idle.deadline - now)
         self.remaining = remaining
         self.set_class(remaining < IDLE_URGENT_S, "-urgent")
@@ -88,6 +94,9 @@ class ActivityLine(Static):
         elif model.thinking:
             self.display = True
             self.update(f"… {model.display_name} is thinking")
+        elif model.activity_note:
+            self.display = True
+            self.update(model.activity_note)
         else:
             self.display = False
             self.update("")

@@ -85,6 +85,8 @@ def merged(model: MonitorModel, diag: Mapping[str, Any], now: float) -> dict[str
     if isinstance(diag.get("latency"), Mapping):
         latency.update({k: v for k, v in diag["latency"].items() if v is not None})
     out["latency"] = latency
+    if model.server_metrics and not diag.get("server_metrics"):
+        out["server_metrics"] = dict(model.server_metrics)  # replay has no core to ask
     return out
 
 

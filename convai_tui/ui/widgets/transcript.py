@@ -27,7 +27,7 @@ LABEL_W = 11
 PREFIX_W = TIME_W + LABEL_W
 STRIP_CACHE_ROWS = 1024
 """Rendered rows kept for reuse (a few screens' worth); dropped wholesale when full."""
-_ROLES = ("time", "user", "character", "emotion", "action", "system")
+_ROLES = ("time", "user", "character", "emotion", "action", "system", "warning")
 
 
 def wrap_text(text: str, width: int) -> list[str]:
@@ -57,6 +57,7 @@ class TranscriptView(ScrollView, can_focus=True):
         "transcript--emotion",
         "transcript--action",
         "transcript--system",
+        "transcript--warning",
     }
     BINDINGS: ClassVar[list[BindingType]] = TRANSCRIPT_BINDINGS
 
@@ -143,6 +144,7 @@ class TranscriptView(ScrollView, can_focus=True):
             "character": self.character_label,
             "emotion": "emotion",
             "action": "action",
+            "warning": "warning",
         }.get(role, "·")
 
     def _label(self, role: str, speaker: str | None = None) -> str:
