@@ -14,6 +14,7 @@ from typing import Any
 
 from convai_tui.core.bus import EventBus, Subscription
 from convai_tui.core.counters import SessionCounters
+from convai_tui.core.event_json import event_from_json
 from convai_tui.core.events import (
     Event,
     LinkStatsSampled,
@@ -23,7 +24,6 @@ from convai_tui.core.events import (
     RoomDetailsReceived,
     RoomJoined,
     SessionStateChanged,
-    event_from_json,
 )
 from convai_tui.core.link_stats import LinkHistory
 from convai_tui.core.port import ControlResult, SendOutcome, SessionInfo

@@ -43,6 +43,7 @@ from convai_tui.core.states import SessionState, is_legal
 from convai_tui.core.teardown import kill_pipeline
 from convai_tui.core.transport import RoomTransport, TransportCallbacks
 from convai_tui.core.turn_timing import TurnTimer
+from convai_tui.task_set import TaskSet
 
 log = logging.getLogger("convai_tui.session")
 
@@ -89,7 +90,7 @@ class SessionCore:
                                       self._acks)
         self._participants = Roster(self._publish)
         self._kill_requested = False
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = TaskSet(log, "a session background task failed")
         self.room = RoomSession(RoomHooks(  # multi-character rooms (issue 12)
             self._publish, lambda: self._state, lambda: self._transport, self._on_bot_ready,
             self._resolve, lambda: self.settings, functools.partial(setattr, self, "settings"),
@@ -201,7 +202,7 @@ class SessionCore:
         if self._state in (SessionState.CONNECTING, SessionState.RECONNECTING):
             phase = "reconnect" if self._state is SessionState.RECONNECTING else "connect"
             self._publish(ev.RetryCancelled(phase=phase))
-            self._spawn(self.disconnect("cancelled"))
+            self._tasks.spawn(self.disconnect("cancelled"))
 
     def diagnostics(self) -> dict[str, Any]:
         snap = self.metrics.snapshot(self._clock())
@@ -227,11 +228,7 @@ class SessionCore:
         self._closed = True
         if self._state is not SessionState.DISCONNECTED:
             await self.disconnect("closed")
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(BaseException):
-                await task
+        await self._tasks.cancel_all()
         await self._lease.aclose()
         self._bus.close()
 
@@ -265,7 +262,7 @@ class SessionCore:
     def _talk_released(self) -> None:
         if self._state is SessionState.CONNECTED and self._readiness.ready:
             # Releasing the talk key ends the user's turn at once (protocol §3, push-to-talk).
-            self._spawn(self._send("force-user-stopped-speaking", {}))
+            self._tasks.spawn(self._send("force-user-stopped-speaking", {}))
 
     # --- events and state ----------------------------------------------------------------------
 
@@ -291,11 +288,6 @@ class SessionCore:
         self._publish(ev.ErrorRaised(error=error))
         log.info("error %s: %s", error.code, error.message)
         return error
-
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     # --- the supervisor ------------------------------------------------------------------------
 
@@ -416,16 +408,10 @@ class SessionCore:
 
     def _callbacks_for(self, session_id: str) -> TransportCallbacks:
         """The transport's callbacks, ignored once the session has moved on to another room."""
-        def current(handler: Callable[..., None]) -> Callable[..., None]:
-            def call(*args: Any) -> None:
-                if self._lease.session_id == session_id:
-                    handler(*args)
-            return call
-
-        return TransportCallbacks(current(self._on_data),
-                                  current(self.room.on_participant(self._participants.change)),
-                                  current(self._on_room_closed),
-                                  current(self._link.resuming), current(self._link.resumed))
+        return TransportCallbacks(
+            self._on_data, self.room.on_participant(self._participants.change),
+            self._on_room_closed, self._link.resuming, self._link.resumed,
+        ).only_while(lambda: self._lease.session_id == session_id)
 
     def _link_lost(self, message: str, reason: str) -> bool:
         """Connected → Reconnecting while the room itself is kept; False if not Connected."""
@@ -487,7 +473,7 @@ class SessionCore:
     def _flush_queue_soon(self) -> None:
         """Send what was typed while the character was not ready (it is now)."""
         if self._readiness.ready and len(self._queue):
-            self._spawn(self._queue.flush(
+            self._tasks.spawn(self._queue.flush(
                 lambda: self._state is SessionState.CONNECTED and self._readiness.ready,
                 self._send_user_text))
 

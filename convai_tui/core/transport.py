@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from livekit import rtc
 from livekit.rtc import stats as rtc_stats
@@ -41,6 +42,19 @@ class TransportCallbacks:
     on_disconnected: Callable[[int], None]
     on_reconnecting: Callable[[], None]
     on_reconnected: Callable[[], None]
+
+    def only_while(self, is_current: Callable[[], bool]) -> TransportCallbacks:
+        """The same callbacks, each ignored once `is_current()` is false (the session has
+        moved on to another room while this one's events are still arriving)."""
+        def guarded(handler: Callable[..., None]) -> Callable[..., None]:
+            def call(*args: Any) -> None:
+                if is_current():
+                    handler(*args)
+            return call
+
+        return TransportCallbacks(guarded(self.on_data), guarded(self.on_participant),
+                                  guarded(self.on_disconnected), guarded(self.on_reconnecting),
+                                  guarded(self.on_reconnected))
 
 
 def log_room_details(*, room_url: str, room_name: str | None, session_id: str,

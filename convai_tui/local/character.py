@@ -38,9 +38,9 @@ from convai_tui.local.client_messages import (
 from convai_tui.local.faults import Faults
 from convai_tui.local.livekit_backend import LiveKitBackend
 from convai_tui.local.realism import BotReadyGate, error_response
-from convai_tui.local.task_set import TaskSet
 from convai_tui.local.turns import Turn
 from convai_tui.local.voice_track import ECHO_QUEUE_MAX_S, VoiceTrack
+from convai_tui.task_set import TaskSet
 
 log = logging.getLogger(__name__)
 

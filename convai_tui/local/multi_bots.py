@@ -39,7 +39,7 @@ from convai_tui.local.room_roster import (
     RoomRoster,
 )
 from convai_tui.local.sessions import SessionManager
-from convai_tui.local.task_set import TaskSet
+from convai_tui.task_set import TaskSet
 
 log = logging.getLogger(__name__)
 

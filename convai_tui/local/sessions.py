@@ -27,7 +27,7 @@ from convai_tui.local.character import Character, UserAudioHook
 from convai_tui.local.client_messages import CharacterProfile
 from convai_tui.local.faults import Faults
 from convai_tui.local.livekit_backend import LiveKitBackend
-from convai_tui.local.task_set import TaskSet
+from convai_tui.task_set import TaskSet
 
 log = logging.getLogger(__name__)
 

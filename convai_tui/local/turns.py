@@ -24,8 +24,8 @@ from typing import Any, Protocol
 from convai_tui.local import rtvi, speech
 from convai_tui.local.client_messages import ConversationState
 from convai_tui.local.faults import Faults
-from convai_tui.local.task_set import wait_unless
 from convai_tui.local.voice_track import VoiceTrack
+from convai_tui.task_set import wait_unless
 
 
 class Turn:

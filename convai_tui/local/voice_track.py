@@ -14,7 +14,7 @@ from livekit import rtc
 
 from convai_tui.local import speech
 from convai_tui.local.send_queue import SendQueueEstimate
-from convai_tui.local.task_set import wait_unless
+from convai_tui.task_set import wait_unless
 
 BOT_TRACK_NAME = "character-voice"
 ECHO_QUEUE_MAX_S = 0.02

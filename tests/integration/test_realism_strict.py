@@ -162,7 +162,7 @@ async def test_text_turn_follows_the_documented_complete_turn(
         assert done["data"] == {"type": "bot-turn-completed", "was_interrupted": False}
         types = client.types(start)[: done_index - start + 1]
         wanted = iter(COMPLETE_TURN)
-        expected = next(wanted)
+        expected: str | None = next(wanted)
         for message_type in types:  # the documented order, as a subsequence
             if message_type == expected:
                 expected = next(wanted, None)

@@ -110,7 +110,8 @@ async def test_idle_warning_reset_then_timeout(standin_factory: StandInFactory,
     core = make_session(standin)
     sub, seen = await start_ready(core)
     warning = await until(sub, of(ev.IdleWarningReceived), seen)
-    assert isinstance(warning, ev.IdleWarningReceived) and 1 <= warning.remaining_seconds <= 3
+    assert isinstance(warning, ev.IdleWarningReceived) and warning.remaining_seconds is not None
+    assert 1 <= warning.remaining_seconds <= 3
     await core.reset_idle_timer()
     await until(sub, lambda e: isinstance(e, ev.IdleTimerReset) and e.acknowledged, seen)
     # Left alone, the next warning runs out and the server closes the session.

@@ -7,8 +7,8 @@ from dataclasses import replace
 import pytest
 
 from convai_tui.core.errors import CATALOGUE_ENTRIES, make_error
+from convai_tui.core.event_json import ALL_EVENT_TYPES
 from convai_tui.core.events import (
-    ALL_EVENT_TYPES,
     BotActivityChanged,
     ConnectAttemptStarted,
     ErrorRaised,

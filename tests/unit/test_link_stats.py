@@ -12,12 +12,12 @@ from google.protobuf.json_format import ParseDict
 from livekit.rtc import stats as pb
 
 from convai_tui.core.errors import SessionError, lookup
+from convai_tui.core.event_json import event_from_json
 from convai_tui.core.events import (
     Event,
     LinkStatsSampled,
     LogRecorded,
     TurnTimed,
-    event_from_json,
 )
 from convai_tui.core.link_stats import (
     LinkHistory,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from convai_tui.core import event_json
 from convai_tui.core import events as ev
 from convai_tui.core.errors import make_error
 from convai_tui.core.states import SessionState as S
@@ -70,35 +71,35 @@ SAMPLES: list[ev.Event] = [
 
 
 def test_samples_cover_every_event_type() -> None:
-    assert {type(e) for e in SAMPLES} == set(ev.ALL_EVENT_TYPES)
-    assert set(ev.EVENT_TYPES) == {cls.TYPE for cls in ev.ALL_EVENT_TYPES}
+    assert {type(e) for e in SAMPLES} == set(event_json.ALL_EVENT_TYPES)
+    assert set(event_json.EVENT_TYPES) == {cls.TYPE for cls in event_json.ALL_EVENT_TYPES}
 
 
 @pytest.mark.parametrize("event", SAMPLES, ids=lambda e: e.TYPE)
 def test_every_event_round_trips_through_json(event: ev.Event) -> None:
     wire = json.loads(json.dumps(event.to_json()))
-    back = ev.event_from_json(wire)
+    back = event_json.event_from_json(wire)
     assert type(back) is type(event)
     assert back is not None and back.to_json() == wire
 
 
 def test_reconstructed_errors_and_states_are_typed() -> None:
-    back = ev.event_from_json(json.loads(json.dumps(SAMPLES[0].to_json())))
+    back = event_json.event_from_json(json.loads(json.dumps(SAMPLES[0].to_json())))
     assert isinstance(back, ev.SessionStateChanged)
     assert back.new is S.ERROR and back.error is not None
     assert back.error.code == ERR.code and back.error.http_status == 429
     assert back.error.stage is ERR.stage and back.error.at == T0
-    participant = ev.event_from_json(SAMPLES[23].to_json())
+    participant = event_json.event_from_json(SAMPLES[23].to_json())
     assert isinstance(participant, ev.ParticipantJoined)
     assert participant.participant.tracks == ("voice (audio)",) and participant.participant.muted
 
 
 def test_unknown_types_are_none_and_malformed_known_types_raise() -> None:
-    assert ev.event_from_json({"type": "from_the_future", "ts": T0}) is None
+    assert event_json.event_from_json({"type": "from_the_future", "ts": T0}) is None
     with pytest.raises(ValueError, match="malformed transcript"):
-        ev.event_from_json({"type": "transcript", "ts": T0, "role": "user"})
+        event_json.event_from_json({"type": "transcript", "ts": T0, "role": "user"})
     with pytest.raises(ValueError):
-        ev.event_from_json({"type": "state_changed", "ts": T0, "old": "nope", "new": "error"})
+        event_json.event_from_json({"type": "state_changed", "ts": T0, "old": "nope", "new": "error"})
 
 
 def write_log(path: Path, events: list[ev.Event], extra: list[str] = ()) -> Path:  # type: ignore[assignment]

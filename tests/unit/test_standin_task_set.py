@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from convai_tui.local.task_set import TaskSet, wait_unless
+from convai_tui.task_set import TaskSet, wait_unless
 
 log = logging.getLogger("test.task_set")
 

@@ -1,7 +1,7 @@
-"""Background tasks the stand-in starts and must be able to stop all at once.
+"""Background tasks an owner starts and must be able to stop all at once.
 
-Bots and the session manager fire off work (turns, timers, room watchers) that nobody awaits
-individually. The set keeps a strong reference to each task (asyncio only keeps weak ones), logs
+The session core, the stand-in's bots and its session manager fire off work (sends, turns,
+timers, room watchers) that nobody awaits individually. The set keeps a strong reference to each task (asyncio only keeps weak ones), logs
 a task that fails instead of letting the failure vanish, and cancels whatever is still running
 when its owner shuts down.
 """
