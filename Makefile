@@ -1,4 +1,4 @@
-.PHONY: setup demo test check lint typecheck screenshots clean soak
+.PHONY: setup demo test check lint typecheck format screenshots clean soak
 SHELL := /bin/bash
 PY := .venv/bin/python
 
@@ -10,18 +10,23 @@ demo: setup
 
 test: setup
 	$(PY) -m ruff check convai_tui tests
+	$(PY) -m ruff format --check convai_tui tests
 	.venv/bin/lint-imports
 	$(PY) -m mypy
 	$(PY) -m pytest -q -ra
 
 lint: setup
 	$(PY) -m ruff check convai_tui tests
+	$(PY) -m ruff format --check convai_tui tests
 	.venv/bin/lint-imports
 
 typecheck: setup
 	$(PY) -m mypy
 
 check: lint typecheck
+
+format: setup
+	$(PY) -m ruff format convai_tui tests
 
 screenshots: setup
 	$(PY) scripts/screenshots.py

@@ -24,10 +24,19 @@ from convai_tui.shutdown import exit_process
 
 log = logging.getLogger("convai_tui.cli")
 
-CONNECT_OPTION_FLAGS = ("emotion", "action_config", "scene_description",
-                        "narrative_template_keys", "dynamic_info", "end_user_metadata",
-                        "vad_params", "turn_detection_config", "llm_provider", "thinking_mode",
-                        "server_debug")
+CONNECT_OPTION_FLAGS = (
+    "emotion",
+    "action_config",
+    "scene_description",
+    "narrative_template_keys",
+    "dynamic_info",
+    "end_user_metadata",
+    "vad_params",
+    "turn_detection_config",
+    "llm_provider",
+    "thinking_mode",
+    "server_debug",
+)
 
 
 def _session_flags(parser: argparse.ArgumentParser) -> None:
@@ -35,65 +44,147 @@ def _session_flags(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--connect-url", help="connect API base URL (env CONVAI_CONNECT_URL)")
     g.add_argument("--api-key", help="Convai API key (env CONVAI_API_KEY)")
     g.add_argument("--character-id", help="character to talk to (env CONVAI_CHARACTER_ID)")
-    g.add_argument("--connection-timeout", type=float, metavar="S",
-                   help="seconds for /connect and the room join (default 30, max 120)")
-    g.add_argument("--no-waiting-room", dest="waiting_room", action="store_const", const=False,
-                   default=None, help="fail at once when the concurrency limit is reached")
-    g.add_argument("--waiting-room-max-wait", type=float, metavar="S",
-                   help="give up waiting for a session slot after S seconds")
+    g.add_argument(
+        "--connection-timeout",
+        type=float,
+        metavar="S",
+        help="seconds for /connect and the room join (default 30, max 120)",
+    )
+    g.add_argument(
+        "--no-waiting-room",
+        dest="waiting_room",
+        action="store_const",
+        const=False,
+        default=None,
+        help="fail at once when the concurrency limit is reached",
+    )
+    g.add_argument(
+        "--waiting-room-max-wait",
+        type=float,
+        metavar="S",
+        help="give up waiting for a session slot after S seconds",
+    )
     g.add_argument("--max-reconnect-attempts", type=int, metavar="N")
     g.add_argument("--character-session-id", help="resume this conversation")
     g.add_argument("--end-user-id", help="end-user id for long-term memory")
-    g.add_argument("--insecure-http", action="store_const", const=True, default=None,
-                   help="allow plain http:// to hosts other than this machine")
+    g.add_argument(
+        "--insecure-http",
+        action="store_const",
+        const=True,
+        default=None,
+        help="allow plain http:// to hosts other than this machine",
+    )
     c = parser.add_argument_group("connect options (objects as JSON; also in the config file)")
-    c.add_argument("--emotion", action=argparse.BooleanOptionalAction, default=None,
-                   help="ask for bot-emotion (emotion_config; default on)")
-    c.add_argument("--action-config", metavar="JSON",
-                   help='{"actions": [...], "objects": [{"name","description"}], ...}')
+    c.add_argument(
+        "--emotion",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="ask for bot-emotion (emotion_config; default on)",
+    )
+    c.add_argument(
+        "--action-config",
+        metavar="JSON",
+        help='{"actions": [...], "objects": [{"name","description"}], ...}',
+    )
     c.add_argument("--scene-description", metavar="JSON", help='[{"name","description"}, ...]')
     c.add_argument("--narrative-template-keys", metavar="JSON", help='{"key": "value", ...}')
     c.add_argument("--dynamic-info", metavar="TEXT", help="dynamic info text for the character")
     c.add_argument("--end-user-metadata", metavar="JSON", help='e.g. {"name": "Sam"}')
-    c.add_argument("--vad-params", metavar="JSON",
-                   help='{"confidence", "start_secs", "stop_secs", "min_volume"}')
-    c.add_argument("--turn-detection-config", metavar="JSON",
-                   help='{"type": "smart_turn" | "not_provided", "params": {...}}')
-    c.add_argument("--llm-provider", metavar="NAME",
-                   help="dynamic (default), gemini-live, gemini-live-beta or gemini-baml")
+    c.add_argument(
+        "--vad-params",
+        metavar="JSON",
+        help='{"confidence", "start_secs", "stop_secs", "min_volume"}',
+    )
+    c.add_argument(
+        "--turn-detection-config",
+        metavar="JSON",
+        help='{"type": "smart_turn" | "not_provided", "params": {...}}',
+    )
+    c.add_argument(
+        "--llm-provider",
+        metavar="NAME",
+        help="dynamic (default), gemini-live, gemini-live-beta or gemini-baml",
+    )
     c.add_argument("--thinking-mode", action=argparse.BooleanOptionalAction, default=None)
-    c.add_argument("--server-debug", action="store_const", const=True, default=None,
-                   help="ask for the server's debug streams (metrics in Diagnostics)")
-    g.add_argument("--log-level", metavar="LEVEL",
-                   help="debug|info|warning|error, or per category: transport=debug,...")
-    g.add_argument("--session-log", metavar="FILE", type=Path,
-                   help="write the session's JSONL event log here (default: XDG state dir)")
+    c.add_argument(
+        "--server-debug",
+        action="store_const",
+        const=True,
+        default=None,
+        help="ask for the server's debug streams (metrics in Diagnostics)",
+    )
+    g.add_argument(
+        "--log-level",
+        metavar="LEVEL",
+        help="debug|info|warning|error, or per category: transport=debug,...",
+    )
+    g.add_argument(
+        "--session-log",
+        metavar="FILE",
+        type=Path,
+        help="write the session's JSONL event log here (default: XDG state dir)",
+    )
 
 
 def _run_flags(parser: argparse.ArgumentParser) -> None:
     _session_flags(parser)
     g = parser.add_argument_group("run")
     g.add_argument("--headless", action="store_true", help="no TUI; JSON lines on stdout")
-    g.add_argument("--json", action="store_true",
-                   help="JSON-lines output (the only headless format; accepted for clarity)")
-    g.add_argument("--say", action="append", metavar="TEXT", default=[],
-                   help="send TEXT once the character is ready (repeatable)")
-    g.add_argument("--exit-after-reply", action="store_true",
-                   help="disconnect once the reply to the last --say (or first voice turn) ends")
-    g.add_argument("--duration", type=float, metavar="S",
-                   help="stay connected S seconds, then disconnect cleanly")
-    g.add_argument("--snapshot", metavar="FILE", type=Path,
-                   help="write a diagnostics snapshot (JSON, no secrets) here when the "
-                        "session ends")
+    g.add_argument(
+        "--json",
+        action="store_true",
+        help="JSON-lines output (the only headless format; accepted for clarity)",
+    )
+    g.add_argument(
+        "--say",
+        action="append",
+        metavar="TEXT",
+        default=[],
+        help="send TEXT once the character is ready (repeatable)",
+    )
+    g.add_argument(
+        "--exit-after-reply",
+        action="store_true",
+        help="disconnect once the reply to the last --say (or first voice turn) ends",
+    )
+    g.add_argument(
+        "--duration",
+        type=float,
+        metavar="S",
+        help="stay connected S seconds, then disconnect cleanly",
+    )
+    g.add_argument(
+        "--snapshot",
+        metavar="FILE",
+        type=Path,
+        help="write a diagnostics snapshot (JSON, no secrets) here when the session ends",
+    )
     a = parser.add_argument_group("audio")
-    a.add_argument("--audio", dest="audio", action="store_const", const=True, default=None,
-                   help="microphone and speaker on (the default in the TUI; off when headless)")
-    a.add_argument("--no-audio", dest="audio", action="store_const", const=False,
-                   help="text only: no microphone, no speaker")
+    a.add_argument(
+        "--audio",
+        dest="audio",
+        action="store_const",
+        const=True,
+        default=None,
+        help="microphone and speaker on (the default in the TUI; off when headless)",
+    )
+    a.add_argument(
+        "--no-audio",
+        dest="audio",
+        action="store_const",
+        const=False,
+        help="text only: no microphone, no speaker",
+    )
     a.add_argument("--input-device", metavar="DEV", help="microphone: index or name substring")
     a.add_argument("--output-device", metavar="DEV", help="speaker: index or name substring")
-    a.add_argument("--no-aec", dest="aec", action="store_const", const=False, default=None,
-                   help="no echo cancellation / noise suppression on the microphone")
+    a.add_argument(
+        "--no-aec",
+        dest="aec",
+        action="store_const",
+        const=False,
+        default=None,
+        help="no echo cancellation / noise suppression on the microphone",
+    )
     from convai_tui.headless import add_control_arguments
     from convai_tui.room_cli import add_room_arguments
 
@@ -103,8 +194,8 @@ def _run_flags(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="convai-tui",
-        description="Talk to a Convai character and watch the live session.")
+        prog="convai-tui", description="Talk to a Convai character and watch the live session."
+    )
     parser.add_argument("--version", action="version", version=f"convai-tui {__version__}")
     sub = parser.add_subparsers(dest="command")
 
@@ -113,13 +204,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="start the local stand-in and open the monitor on it")
     _run_flags(demo)
-    demo.add_argument("--characters", type=int, default=1, metavar="N", dest="demo_cast",
-                      help="a multi-character room with N demo characters (2-5)")
+    demo.add_argument(
+        "--characters",
+        type=int,
+        default=1,
+        metavar="N",
+        dest="demo_cast",
+        help="a multi-character room with N demo characters (2-5)",
+    )
 
     from convai_tui.local.server import add_local_server_arguments
 
-    local = sub.add_parser("local-server",
-                           help="run the offline stand-in of Convai's realtime service")
+    local = sub.add_parser(
+        "local-server", help="run the offline stand-in of Convai's realtime service"
+    )
     add_local_server_arguments(local)
 
     _doctor_and_replay_parsers(sub)
@@ -240,8 +338,10 @@ def _cmd_devices(args: argparse.Namespace) -> int:
         return 0
     for d in devices:
         marks = ("in " if d.is_default_input else "") + ("out" if d.is_default_output else "")
-        print(f"{d.index:>3}  {d.name:<40} {d.host_api:<12} in:{d.max_input_channels} "
-              f"out:{d.max_output_channels} {('default ' + marks) if marks.strip() else ''}")
+        print(
+            f"{d.index:>3}  {d.name:<40} {d.host_api:<12} in:{d.max_input_channels} "
+            f"out:{d.max_output_channels} {('default ' + marks) if marks.strip() else ''}"
+        )
     if not devices:
         print("no audio devices found")
     return 0
@@ -251,8 +351,11 @@ def _cmd_run(args: argparse.Namespace, *, demo: bool) -> int:
     from convai_tui.headless import control_requests
 
     if control_requests(args) and not args.headless:
-        print("convai-tui: --trigger, --context, --template-key, --tts and --stt need --headless "
-              "(in the TUI use ctrl+p → control: …)", file=sys.stderr)
+        print(
+            "convai-tui: --trigger, --context, --template-key, --tts and --stt need --headless "
+            "(in the TUI use ctrl+p → control: …)",
+            file=sys.stderr,
+        )
         return 2
     standin: subprocess.Popen[str] | None = None
     try:
@@ -288,15 +391,19 @@ async def _run_session(settings: Settings, args: argparse.Namespace) -> int:
         from convai_tui.core.rest_api import fetch_character_name
 
         rest_url = getattr(args, "demo_rest_url", None) or settings.rest_url
-        character_name = await fetch_character_name(rest_url, settings.api_key,
-                                                    settings.character_id, timeout_s=2.0)
+        character_name = await fetch_character_name(
+            rest_url, settings.api_key, settings.character_id, timeout_s=2.0
+        )
     from convai_tui.core.errors import ConvaiError
     from convai_tui.room_cli import apply_room_arguments
 
     try:
         session_settings = apply_room_arguments(
-            settings.session_settings(character_name=character_name), settings.characters,
-            args, state_dir())
+            settings.session_settings(character_name=character_name),
+            settings.characters,
+            args,
+            state_dir(),
+        )
     except ConvaiError as exc:
         print(f"convai-tui: {exc.error.code}: {exc.error.message}", file=sys.stderr)
         return 2
@@ -304,17 +411,27 @@ async def _run_session(settings: Settings, args: argparse.Namespace) -> int:
     if session_settings.room is not None and not args.headless:
         from convai_tui.room_cli import character_names
 
-        session.room.names.update(await character_names(
-            session_settings, getattr(args, "demo_rest_url", None) or settings.rest_url))
+        session.room.names.update(
+            await character_names(
+                session_settings, getattr(args, "demo_rest_url", None) or settings.rest_url
+            )
+        )
     audio_on = args.audio if args.audio is not None else (settings.audio and not args.headless)
     if audio_on:
         from convai_tui.audio import AudioSettings
         from convai_tui.audio.session_media import SessionAudio
 
-        session.attach_media(SessionAudio(
-            AudioSettings(input_device=_device(settings.input_device),
-                          output_device=_device(settings.output_device), aec=settings.aec),
-            emit=session.emit, report=session.report_problem))
+        session.attach_media(
+            SessionAudio(
+                AudioSettings(
+                    input_device=_device(settings.input_device),
+                    output_device=_device(settings.output_device),
+                    aec=settings.aec,
+                ),
+                emit=session.emit,
+                report=session.report_problem,
+            )
+        )
     log_path = args.session_log or new_log_path(Path(settings.session_log_dir or state_dir()))
     session_log = SessionLog(log_path, session.subscribe())
     session_log.start()
@@ -322,14 +439,20 @@ async def _run_session(settings: Settings, args: argparse.Namespace) -> int:
         if args.headless:
             from convai_tui.headless import HeadlessRunner, control_requests
 
-            runner = HeadlessRunner(session, say=args.say, exit_after_reply=args.exit_after_reply,
-                                    duration_s=args.duration, controls=control_requests(args),
-                                    target=args.target)
+            runner = HeadlessRunner(
+                session,
+                say=args.say,
+                exit_after_reply=args.exit_after_reply,
+                duration_s=args.duration,
+                controls=control_requests(args),
+                target=args.target,
+            )
             return await runner.run()
         from convai_tui.ui.app import ConvaiApp
 
-        app = ConvaiApp(session, keymap=settings.keymap or None,
-                        run_checks=_doctor_runner(settings))
+        app = ConvaiApp(
+            session, keymap=settings.keymap or None, run_checks=_doctor_runner(settings)
+        )
         result = await app.run_async()
         return int(app.return_code or result or 0)
     finally:
@@ -348,37 +471,68 @@ def _device(spec: str | None) -> int | str | None:
 
 def _doctor_and_replay_parsers(sub: Any) -> None:
     doctor = sub.add_parser("doctor", help="check network, Convai, LiveKit and audio access")
-    doctor.add_argument("--json", action="store_true",
-                        help='one JSON object on stdout: {"checks": [{name, ok, detail, fix}]}')
+    doctor.add_argument(
+        "--json",
+        action="store_true",
+        help='one JSON object on stdout: {"checks": [{name, ok, detail, fix}]}',
+    )
     doctor.add_argument("--connect-url", help="connect API base URL (env CONVAI_CONNECT_URL)")
     doctor.add_argument("--api-key", help="Convai API key (env CONVAI_API_KEY)")
     doctor.add_argument("--character-id", help="character to probe (env CONVAI_CHARACTER_ID)")
-    doctor.add_argument("--rest-url", metavar="URL",
-                        help="REST host to check (default https://api.convai.com when the "
-                             "connect URL is Convai's cloud)")
-    doctor.add_argument("--livekit-url", metavar="URL",
-                        help="run only the LiveKit connection test against this room_url")
+    doctor.add_argument(
+        "--rest-url",
+        metavar="URL",
+        help="REST host to check (default https://api.convai.com when the "
+        "connect URL is Convai's cloud)",
+    )
+    doctor.add_argument(
+        "--livekit-url",
+        metavar="URL",
+        help="run only the LiveKit connection test against this room_url",
+    )
     doctor.add_argument("--token", metavar="T", help="the room token for --livekit-url")
-    doctor.add_argument("--timeout", type=float, default=5.0, metavar="S",
-                        help="seconds each network check may take (default 5)")
-    doctor.add_argument("--require-audio", action="store_true",
-                        help="fail when no microphone or speaker is found (default: advisory)")
-    doctor.add_argument("--insecure-http", action="store_const", const=True, default=None,
-                        help="allow plain http:// to hosts other than this machine")
+    doctor.add_argument(
+        "--timeout",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help="seconds each network check may take (default 5)",
+    )
+    doctor.add_argument(
+        "--require-audio",
+        action="store_true",
+        help="fail when no microphone or speaker is found (default: advisory)",
+    )
+    doctor.add_argument(
+        "--insecure-http",
+        action="store_const",
+        const=True,
+        default=None,
+        help="allow plain http:// to hosts other than this machine",
+    )
     doctor.add_argument("--log-level", metavar="LEVEL", help="as for run")
 
     replay = sub.add_parser("replay", help="watch a recorded session log (JSONL) in the TUI")
     replay.add_argument("file", type=Path, help="a session log (XDG state dir sessions/*.jsonl)")
-    replay.add_argument("--speed", type=float, default=1.0, metavar="X",
-                        help="playback speed (default 1; 0 = as fast as possible)")
+    replay.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        metavar="X",
+        help="playback speed (default 1; 0 = as fast as possible)",
+    )
 
 
 def _doctor_options(settings: Settings, **extra: Any) -> Any:
     from convai_tui.doctor_report import DoctorOptions
 
-    return DoctorOptions(connect_url=settings.connect_url, api_key=settings.api_key,
-                         character_id=settings.character_id,
-                         insecure_http=settings.insecure_http, **extra)
+    return DoctorOptions(
+        connect_url=settings.connect_url,
+        api_key=settings.api_key,
+        character_id=settings.character_id,
+        insecure_http=settings.insecure_http,
+        **extra,
+    )
 
 
 def _doctor_runner(settings: Settings) -> Any:
@@ -394,17 +548,27 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
         print("convai-tui: --livekit-url and --token go together", file=sys.stderr)
         return 2
     try:
-        settings = load_settings({"connect_url": args.connect_url, "api_key": args.api_key,
-                                  "character_id": args.character_id,
-                                  "insecure_http": args.insecure_http,
-                                  "log_level": args.log_level})
+        settings = load_settings(
+            {
+                "connect_url": args.connect_url,
+                "api_key": args.api_key,
+                "character_id": args.character_id,
+                "insecure_http": args.insecure_http,
+                "log_level": args.log_level,
+            }
+        )
         configure_logging(settings.log_level)
     except (ConfigError, LogLevelError) as exc:
         print(f"convai-tui: {exc}", file=sys.stderr)
         return 2
-    options = _doctor_options(settings, rest_url=args.rest_url, livekit_url=args.livekit_url,
-                              token=args.token, timeout_s=args.timeout,
-                              require_audio=args.require_audio)
+    options = _doctor_options(
+        settings,
+        rest_url=args.rest_url,
+        livekit_url=args.livekit_url,
+        token=args.token,
+        timeout_s=args.timeout,
+        require_audio=args.require_audio,
+    )
     report = asyncio.run(run_doctor(options))
     print(json.dumps(report.to_json()) if args.json else format_report(report))
     return 0 if report.ok else 1
@@ -429,8 +593,10 @@ async def _replay(log_file: Any, speed: float) -> int:
     from convai_tui.ui.app import ConvaiApp
 
     session = ReplaySession(log_file, speed=speed)
-    title = (f"convai-tui · REPLAY of {log_file.path.name} ({log_file.summary()}"
-             f"{'' if speed == 1 else f', speed {speed:g}'})")
+    title = (
+        f"convai-tui · REPLAY of {log_file.path.name} ({log_file.summary()}"
+        f"{'' if speed == 1 else f', speed {speed:g}'})"
+    )
     app = ConvaiApp(session, read_only=True, clock=session.clock, title=title)
     try:
         result = await app.run_async()

@@ -15,10 +15,12 @@ import shtab
 
 def add_completion_parser(sub: Any) -> None:
     completion = sub.add_parser(
-        "completion", help="print a shell completion script (see the README)",
+        "completion",
+        help="print a shell completion script (see the README)",
         description="Print a completion script for SHELL, e.g. "
-                    "`convai-tui completion bash > ~/.local/share/bash-completion/completions/"
-                    "convai-tui`.")
+        "`convai-tui completion bash > ~/.local/share/bash-completion/completions/"
+        "convai-tui`.",
+    )
     completion.add_argument("shell", choices=shtab.SUPPORTED_SHELLS)
 
 

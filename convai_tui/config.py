@@ -105,27 +105,38 @@ class Settings:
             api_key=self.api_key,
             character_id=self.character_id,
             connection_timeout_s=self.connection_timeout,
-            retry=RetryPolicy(waiting_room=self.waiting_room,
-                              waiting_room_max_wait_s=self.waiting_room_max_wait,
-                              max_reconnect_attempts=self.max_reconnect_attempts),
+            retry=RetryPolicy(
+                waiting_room=self.waiting_room,
+                waiting_room_max_wait_s=self.waiting_room_max_wait,
+                max_reconnect_attempts=self.max_reconnect_attempts,
+            ),
             character_session_id=self.character_session_id,
             end_user_id=self.end_user_id,
             insecure_http=self.insecure_http,
             character_name=character_name,
             connect_options=ConnectOptions(
-                emotion=self.emotion, action_config=self.action_config,
+                emotion=self.emotion,
+                action_config=self.action_config,
                 scene_description=self.scene_description,
                 narrative_template_keys=(
                     {k: str(v) for k, v in self.narrative_template_keys.items()}
-                    if self.narrative_template_keys is not None else None),
+                    if self.narrative_template_keys is not None
+                    else None
+                ),
                 dynamic_info={"text": self.dynamic_info} if self.dynamic_info else None,
-                end_user_metadata=self.end_user_metadata, vad_params=self.vad_params,
+                end_user_metadata=self.end_user_metadata,
+                vad_params=self.vad_params,
                 turn_detection_config=self.turn_detection_config,
-                llm_provider=self.llm_provider, thinking_mode=self.thinking_mode,
-                debug=self.server_debug),
-            link=LinkThresholds(rtt_ms=self.link_rtt_ms, jitter_ms=self.link_jitter_ms,
-                                loss_pct=self.link_loss_pct,
-                                relay_is_degraded=self.link_warn_relay),
+                llm_provider=self.llm_provider,
+                thinking_mode=self.thinking_mode,
+                debug=self.server_debug,
+            ),
+            link=LinkThresholds(
+                rtt_ms=self.link_rtt_ms,
+                jitter_ms=self.link_jitter_ms,
+                loss_pct=self.link_loss_pct,
+                relay_is_degraded=self.link_warn_relay,
+            ),
         )
 
 
@@ -209,8 +220,10 @@ def warn_if_loose(path: Path) -> str | None:
     except OSError:
         return None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        return (f"{path} holds an API key and is readable by other users "
-                f"(mode {stat.S_IMODE(mode):o}); run: chmod 600 {path}")
+        return (
+            f"{path} holds an API key and is readable by other users "
+            f"(mode {stat.S_IMODE(mode):o}); run: chmod 600 {path}"
+        )
     return None
 
 
@@ -243,9 +256,11 @@ def load_env(environ: dict[str, str] | os._Environ[str]) -> dict[str, Any]:
     return out
 
 
-def load_settings(cli: dict[str, Any] | None = None,
-                  environ: dict[str, str] | os._Environ[str] | None = None,
-                  path: Path | None = None) -> Settings:
+def load_settings(
+    cli: dict[str, Any] | None = None,
+    environ: dict[str, str] | os._Environ[str] | None = None,
+    path: Path | None = None,
+) -> Settings:
     """Merge the sources; CLI values of None mean "not given"."""
     merged: dict[str, Any] = {}
     merged.update(load_file(path or config_path()))

@@ -47,27 +47,38 @@ class Prompts:
 def terminal_prompts() -> Prompts:
     """input() for visible answers; getpass (no echo) for the key on a terminal. Without a
     terminal (a pipe) the key is read as a plain line: there is no echo to hide."""
+
     def read_line(prompt: str) -> str:
         print(prompt, end="", flush=True)
         return sys.stdin.readline().rstrip("\n")
 
     interactive = sys.stdin.isatty()
-    return Prompts(ask=input if interactive else read_line,
-                   ask_secret=getpass.getpass if interactive else read_line)
+    return Prompts(
+        ask=input if interactive else read_line,
+        ask_secret=getpass.getpass if interactive else read_line,
+    )
 
 
 def add_config_parsers(cfg_sub: Any) -> None:
     init = cfg_sub.add_parser(
-        "init", help="ask for the API key and character id, check them, write the config file",
+        "init",
+        help="ask for the API key and character id, check them, write the config file",
         description="Asks for the API key (hidden) and the character id, checks them with one "
-                    "real /connect + /disconnect, and writes the config file (mode 0600).")
-    init.add_argument("--no-check", action="store_true",
-                      help="write without the /connect + /disconnect check")
-    init.add_argument("--connect-url", metavar="URL",
-                      help=f"connect API base URL to check against and store (default "
-                           f"{DEFAULT_CONNECT_URL})")
-    init.add_argument("--insecure-http", action="store_true",
-                      help="allow (and store) a plain http:// connect URL to another host")
+        "real /connect + /disconnect, and writes the config file (mode 0600).",
+    )
+    init.add_argument(
+        "--no-check", action="store_true", help="write without the /connect + /disconnect check"
+    )
+    init.add_argument(
+        "--connect-url",
+        metavar="URL",
+        help=f"connect API base URL to check against and store (default {DEFAULT_CONNECT_URL})",
+    )
+    init.add_argument(
+        "--insecure-http",
+        action="store_true",
+        help="allow (and store) a plain http:// connect URL to another host",
+    )
     set_ = cfg_sub.add_parser("set", help="set one setting in the config file")
     set_.add_argument("key", help="a setting name, as `config show` prints them")
     set_.add_argument("value")
@@ -112,9 +123,11 @@ def _checked(path: Path, doc: tomlkit.TOMLDocument) -> Settings:
     values = {key: parse_setting(key, value, str(path)) for key, value in doc.unwrap().items()}
     settings = Settings(**values)
     # The key and character id may come from the environment; only judge the rest here.
-    session = dataclasses.replace(settings.session_settings(),
-                                  api_key=settings.api_key or "-",
-                                  character_id=settings.character_id or "-")
+    session = dataclasses.replace(
+        settings.session_settings(),
+        api_key=settings.api_key or "-",
+        character_id=settings.character_id or "-",
+    )
     error = validate_settings(session)
     if error is not None:
         raise ConfigError(f"{error.code}: {error.message}")
@@ -150,8 +163,9 @@ def _set(key: str, raw: str) -> int:
 def _unset(key: str) -> int:
     path = config_path()
     if key not in setting_names():
-        raise ConfigError(f"config unset {key}: unknown setting {key!r}; known: "
-                          f"{', '.join(setting_names())}")
+        raise ConfigError(
+            f"config unset {key}: unknown setting {key!r}; known: {', '.join(setting_names())}"
+        )
     doc = _read(path)
     if key not in doc:
         print(f"{key} was not set in {path}")
@@ -170,15 +184,17 @@ def _init(args: argparse.Namespace, prompts: Prompts) -> int:
     path = config_path()
     doc = _read(path)
     if path.exists():
-        answer = prompts.ask(f"{path} exists. Replace its api_key and character_id (other "
-                             "settings are kept)? [y/N] ")
+        answer = prompts.ask(
+            f"{path} exists. Replace its api_key and character_id (other settings are kept)? [y/N] "
+        )
         if answer.strip().lower() not in ("y", "yes"):
             _refuse(f"left {path} unchanged")
             return EXIT_REFUSED
     api_key = prompts.ask_secret("Convai API key (input hidden): ").strip()
     if not api_key:
-        raise ConfigError("config.api_key_missing: the API key is empty; copy it from your "
-                          "Convai dashboard")
+        raise ConfigError(
+            "config.api_key_missing: the API key is empty; copy it from your Convai dashboard"
+        )
     character_id = prompts.ask("Character id: ").strip()
     if not character_id:
         raise ConfigError("config.character_id_missing: the character id is empty")
@@ -205,12 +221,15 @@ async def _check_connect(settings: Settings) -> tuple[bool, str]:
     from convai_tui.doctor import probe_connect, release_session
     from convai_tui.doctor_report import DoctorOptions
 
-    options = DoctorOptions(connect_url=settings.connect_url, api_key=settings.api_key,
-                            character_id=settings.character_id,
-                            insecure_http=settings.insecure_http, timeout_s=15.0)
+    options = DoctorOptions(
+        connect_url=settings.connect_url,
+        api_key=settings.api_key,
+        character_id=settings.character_id,
+        insecure_http=settings.insecure_http,
+        timeout_s=15.0,
+    )
     check, response, client = await probe_connect(options)
     if response is None or client is None:
-        return False, f"check failed: {check.detail}" + (f"\nfix: {check.fix}" if check.fix
-                                                         else "")
+        return False, f"check failed: {check.detail}" + (f"\nfix: {check.fix}" if check.fix else "")
     released = await release_session(client, response.session_id)
     return True, f"checked: /connect answered for character {settings.character_id}. {released}"

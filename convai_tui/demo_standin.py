@@ -23,8 +23,9 @@ class StandInDidNotStart(SystemExit):
     """Exits with this message on stderr (status 1)."""
 
 
-def start_standin_process(extra_args: Sequence[str] = (),
-                          ) -> tuple[subprocess.Popen[str], dict[str, str]]:
+def start_standin_process(
+    extra_args: Sequence[str] = (),
+) -> tuple[subprocess.Popen[str], dict[str, str]]:
     """Start `convai-tui local-server --port 0` as a child in our process group; wait for its
     JSON line. Its logs go to a file so they never draw over the TUI."""
     log_dir = state_dir()
@@ -33,9 +34,12 @@ def start_standin_process(extra_args: Sequence[str] = (),
     with open(log_path, "a", encoding="utf-8") as stderr:
         log_offset = stderr.tell()
         child = subprocess.Popen(
-            [sys.executable, "-m", "convai_tui", "local-server", "--port", "0",
-             *extra_args],
-            stdout=subprocess.PIPE, stderr=stderr, text=True, stdin=subprocess.DEVNULL)
+            [sys.executable, "-m", "convai_tui", "local-server", "--port", "0", *extra_args],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
     line = _wait_for_ready_line(child)
     try:
         details: dict[str, str] = json.loads(line) if line else {}
@@ -58,8 +62,13 @@ def _wait_for_ready_line(child: subprocess.Popen[str]) -> str:
     try:
         while time.monotonic() - started < _START_TIMEOUT_S:
             if live:
-                print(f"\rconvai-tui: starting the local stand-in… "
-                      f"{time.monotonic() - started:4.1f} s", end="", file=sys.stderr, flush=True)
+                print(
+                    f"\rconvai-tui: starting the local stand-in… "
+                    f"{time.monotonic() - started:4.1f} s",
+                    end="",
+                    file=sys.stderr,
+                    flush=True,
+                )
             readable, _, _ = select.select([child.stdout], [], [], 0.2)
             if readable:
                 return child.stdout.readline()
@@ -70,8 +79,11 @@ def _wait_for_ready_line(child: subprocess.Popen[str]) -> str:
 
 
 def _failure_message(child: subprocess.Popen[str], log_path: Path, offset: int) -> str:
-    status = (f"exit {child.returncode}" if child.returncode is not None
-              else f"no answer within {_START_TIMEOUT_S:.0f} s")
+    status = (
+        f"exit {child.returncode}"
+        if child.returncode is not None
+        else f"no answer within {_START_TIMEOUT_S:.0f} s"
+    )
     try:
         with open(log_path, encoding="utf-8", errors="replace") as fh:
             fh.seek(offset)
@@ -79,9 +91,11 @@ def _failure_message(child: subprocess.Popen[str], log_path: Path, offset: int) 
     except OSError:
         lines = []
     tail = "\n".join(f"  | {line}" for line in lines) or "  | (the log is empty)"
-    return (f"convai-tui: the local stand-in did not start ({status}). "
-            f"The end of its log ({log_path}):\n{tail}\n"
-            "If livekit-server is missing, `convai-tui setup` installs it.")
+    return (
+        f"convai-tui: the local stand-in did not start ({status}). "
+        f"The end of its log ({log_path}):\n{tail}\n"
+        "If livekit-server is missing, `convai-tui setup` installs it."
+    )
 
 
 def stop_standin_process(child: subprocess.Popen[str]) -> None:

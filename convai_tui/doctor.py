@@ -54,29 +54,44 @@ def _fix_for(code: str) -> str:
     return fix
 
 
-async def probe_connect(options: DoctorOptions,
-                        transport: httpx.AsyncBaseTransport | None = None,
-                        ) -> tuple[Check, ConnectResponse | None, ConnectApiClient | None]:
+async def probe_connect(
+    options: DoctorOptions,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> tuple[Check, ConnectResponse | None, ConnectApiClient | None]:
     """One authenticated /connect; the caller releases the session with `release_session`."""
     name = "connect.api"
-    settings = SessionSettings(connect_url=options.connect_url, api_key=options.api_key,
-                               character_id=options.character_id,
-                               insecure_http=options.insecure_http)
+    settings = SessionSettings(
+        connect_url=options.connect_url,
+        api_key=options.api_key,
+        character_id=options.character_id,
+        insecure_http=options.insecure_http,
+    )
     config_error = validate_settings(settings)
     if config_error is not None:
-        return (Check(name, False, f"{config_error.code}: {config_error.message}",
-                      _fix_for(config_error.code)), None, None)
-    client = ConnectApiClient(options.connect_url, options.api_key,
-                              timeout_s=options.timeout_s, transport=transport)
+        return (
+            Check(
+                name,
+                False,
+                f"{config_error.code}: {config_error.message}",
+                _fix_for(config_error.code),
+            ),
+            None,
+            None,
+        )
+    client = ConnectApiClient(
+        options.connect_url, options.api_key, timeout_s=options.timeout_s, transport=transport
+    )
     try:
         response = await client.connect(ConnectRequest(character_id=options.character_id))
     except ConvaiError as exc:
         await client.aclose()
         err = exc.error
         return Check(name, False, f"{err.code}: {err.message}", _fix_for(err.code)), None, None
-    detail = (f"POST {client.connect_url}/connect answered 200 in {response.elapsed_ms:.0f} ms: "
-              f"session {response.session_id}, room {response.room_name} at "
-              f"{response.room_url}.")
+    detail = (
+        f"POST {client.connect_url}/connect answered 200 in {response.elapsed_ms:.0f} ms: "
+        f"session {response.session_id}, room {response.room_name} at "
+        f"{response.room_url}."
+    )
     return Check(name, True, detail), response, client
 
 
@@ -85,15 +100,19 @@ async def release_session(client: ConnectApiClient, session_id: str) -> str:
         released = await client.disconnect(session_id) if session_id else False
     finally:
         await client.aclose()
-    return ("Session released with POST /disconnect." if released
-            else "POST /disconnect did not answer 200 (the session times out on its own).")
+    return (
+        "Session released with POST /disconnect."
+        if released
+        else "POST /disconnect did not answer 200 (the session times out on its own)."
+    )
 
 
 # --- audio --------------------------------------------------------------------------------------
 
 
-def audio_checks(options: DoctorOptions,
-                 list_devices: Callable[[], Sequence[Any]] | None = None) -> list[Check]:
+def audio_checks(
+    options: DoctorOptions, list_devices: Callable[[], Sequence[Any]] | None = None
+) -> list[Check]:
     """Default microphone and speaker. Advisory (ok with a note) unless `require_audio`."""
     if list_devices is None:
         from convai_tui.audio import list_devices as real_list_devices
@@ -109,34 +128,57 @@ def audio_checks(options: DoctorOptions,
     except AudioError as exc:
         devices, problem = [], str(exc)
     out: list[Check] = []
-    for kind, name, fix in (("input", "audio.input", mic_fix),
-                            ("output", "audio.output", speaker_fix)):
+    for kind, name, fix in (
+        ("input", "audio.input", mic_fix),
+        ("output", "audio.output", speaker_fix),
+    ):
         usable = [d for d in devices if d.has(kind)]
-        default = next((d for d in usable
-                        if (d.is_default_input if kind == "input" else d.is_default_output)),
-                       None)
+        default = next(
+            (d for d in usable if (d.is_default_input if kind == "input" else d.is_default_output)),
+            None,
+        )
         if default is not None:
-            out.append(Check(name, True, f"default {kind}: {default.name} ({default.host_api}); "
-                                         f"{len(usable)} {kind} device(s)."))
+            out.append(
+                Check(
+                    name,
+                    True,
+                    f"default {kind}: {default.name} ({default.host_api}); "
+                    f"{len(usable)} {kind} device(s).",
+                )
+            )
         elif usable:
-            out.append(Check(name, True, f"no default {kind} device, but {len(usable)} usable: "
-                                         f"pass --{kind}-device ({usable[0].name}).", fix))
+            out.append(
+                Check(
+                    name,
+                    True,
+                    f"no default {kind} device, but {len(usable)} usable: "
+                    f"pass --{kind}-device ({usable[0].name}).",
+                    fix,
+                )
+            )
         else:
             why = problem or f"no {kind} devices found"
             if options.require_audio:
                 out.append(Check(name, False, f"{why}.", fix))
             else:
                 mode = "text-only" if kind == "input" else "transcripts only, no voice"
-                out.append(Check(name, True, f"{why}: sessions run {mode} (advisory; "
-                                             "--require-audio makes this fail).", fix))
+                out.append(
+                    Check(
+                        name,
+                        True,
+                        f"{why}: sessions run {mode} (advisory; --require-audio makes this fail).",
+                        fix,
+                    )
+                )
     return out
 
 
 # --- composition --------------------------------------------------------------------------------
 
 
-async def run_doctor(options: DoctorOptions, *,
-                     list_devices: Callable[[], Sequence[Any]] | None = None) -> DoctorReport:
+async def run_doctor(
+    options: DoctorOptions, *, list_devices: Callable[[], Sequence[Any]] | None = None
+) -> DoctorReport:
     """Run the checklist in order; never raises for a network problem (it is a failed check)."""
     report = DoctorReport()
     if options.livekit_url and options.token:
@@ -147,8 +189,12 @@ async def run_doctor(options: DoctorOptions, *,
     await host_checks("connect", options.connect_url, options, report)
     rest = rest_url_for(options)
     if rest is None:
-        report.skipped.append(Skipped("rest", "the connect URL is not Convai's cloud; pass "
-                                              "--rest-url to check a REST host"))
+        report.skipped.append(
+            Skipped(
+                "rest",
+                "the connect URL is not Convai's cloud; pass --rest-url to check a REST host",
+            )
+        )
     else:
         await host_checks("rest", rest, options, report)
     probe, response, client = await probe_connect(options)
@@ -161,8 +207,9 @@ async def run_doctor(options: DoctorOptions, *,
             await livekit_checks(response.room_url, response.token, options, report)
         finally:
             released = await release_session(client, response.session_id)
-        report.checks.insert(index, Check(probe.name, probe.ok, f"{probe.detail} {released}",
-                                          probe.fix))
+        report.checks.insert(
+            index, Check(probe.name, probe.ok, f"{probe.detail} {released}", probe.fix)
+        )
     if options.audio:
         report.checks.extend(await asyncio.to_thread(audio_checks, options, list_devices))
     return report
@@ -187,6 +234,8 @@ def format_report(report: DoctorReport) -> str:
     for skipped in report.skipped:
         lines.append(f"skip  {skipped.name:<16} {skipped.reason}")
     failed = sum(1 for c in report.checks if not c.ok)
-    lines.append(f"{len(report.checks) - failed}/{len(report.checks)} checks passed"
-                 + ("" if not failed else f"; {failed} failed"))
+    lines.append(
+        f"{len(report.checks) - failed}/{len(report.checks)} checks passed"
+        + ("" if not failed else f"; {failed} failed")
+    )
     return "\n".join(lines)

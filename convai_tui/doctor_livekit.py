@@ -35,16 +35,24 @@ def _signal_http_url(room_url: str) -> str:
     return urlunsplit((scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
 
 
-async def check_signal(room_url: str, token: str, timeout_s: float = CHECK_TIMEOUT_S,
-                       transport: httpx.AsyncBaseTransport | None = None) -> Check:
+async def check_signal(
+    room_url: str,
+    token: str,
+    timeout_s: float = CHECK_TIMEOUT_S,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> Check:
     """LiveKit signalling: the server's token validation endpoint over the room_url's scheme
     (TLS verified for wss), which proves DNS, TCP, TLS and the signalling service at once."""
     name = "livekit.signal"
     REDACTOR.add_secret(token)
     scheme = urlsplit(room_url).scheme.lower()
     if scheme not in ("ws", "wss", "http", "https"):
-        return Check(name, False, f"room_url {room_url!r} is not a ws(s):// URL.",
-                     lookup("transport.livekit_error").fix)
+        return Check(
+            name,
+            False,
+            f"room_url {room_url!r} is not a ws(s):// URL.",
+            lookup("transport.livekit_error").fix,
+        )
     url = _signal_http_url(room_url) + "/rtc/validate"
     started = time.monotonic()
     try:
@@ -53,28 +61,53 @@ async def check_signal(room_url: str, token: str, timeout_s: float = CHECK_TIMEO
     except httpx.ConnectError as exc:
         text = redact(str(exc))
         if "CERTIFICATE_VERIFY_FAILED" in text or "certificate" in text.lower():
-            return Check(name, False, f"The signalling server's certificate is not trusted "
-                                      f"({text}); TLS inspection is likely.", FIX_TLS_INSPECTION)
-        return Check(name, False, f"Cannot reach the signalling server at {room_url}: {text}.",
-                     FIX_LIVEKIT_TCP)
+            return Check(
+                name,
+                False,
+                f"The signalling server's certificate is not trusted "
+                f"({text}); TLS inspection is likely.",
+                FIX_TLS_INSPECTION,
+            )
+        return Check(
+            name,
+            False,
+            f"Cannot reach the signalling server at {room_url}: {text}.",
+            FIX_LIVEKIT_TCP,
+        )
     except httpx.TimeoutException:
-        return Check(name, False, f"No answer from {room_url} within {timeout_s:g} s.",
-                     FIX_LIVEKIT_TCP)
+        return Check(
+            name, False, f"No answer from {room_url} within {timeout_s:g} s.", FIX_LIVEKIT_TCP
+        )
     except httpx.HTTPError as exc:
-        return Check(name, False, f"Signalling request to {room_url} failed: "
-                                  f"{redact(str(exc))}.", FIX_LIVEKIT_TCP)
+        return Check(
+            name,
+            False,
+            f"Signalling request to {room_url} failed: {redact(str(exc))}.",
+            FIX_LIVEKIT_TCP,
+        )
     elapsed = (time.monotonic() - started) * 1000
     body = redact(response.text.strip())[:200]
     if response.status_code == 200:
-        return Check(name, True, f"{scheme}:// signalling at {room_url} answered and accepted "
-                                 f"the room token ({elapsed:.0f} ms).")
+        return Check(
+            name,
+            True,
+            f"{scheme}:// signalling at {room_url} answered and accepted "
+            f"the room token ({elapsed:.0f} ms).",
+        )
     if response.status_code in (401, 403):
-        return Check(name, False, f"The signalling server rejected the room token "
-                                  f"(HTTP {response.status_code}: {body}).",
-                     lookup("transport.join_failure").fix)
-    return Check(name, False, f"{room_url} answered HTTP {response.status_code} ({body}): not "
-                              "a LiveKit signalling endpoint, or a proxy in the way.",
-                 FIX_LIVEKIT_TCP)
+        return Check(
+            name,
+            False,
+            f"The signalling server rejected the room token (HTTP {response.status_code}: {body}).",
+            lookup("transport.join_failure").fix,
+        )
+    return Check(
+        name,
+        False,
+        f"{room_url} answered HTTP {response.status_code} ({body}): not "
+        "a LiveKit signalling endpoint, or a proxy in the way.",
+        FIX_LIVEKIT_TCP,
+    )
 
 
 def _noop(*_: object) -> None:
@@ -108,16 +141,22 @@ def describe_ice(stats: Any) -> str | None:
             if candidate is None:
                 continue
             if candidate.candidate_type == rtc_stats.RELAY:
-                relay = {rtc_stats.TRANSPORT_UDP: "udp", rtc_stats.TRANSPORT_TCP: "tcp",
-                         rtc_stats.TRANSPORT_TLS: "tls"}.get(candidate.relay_protocol, "?")
+                relay = {
+                    rtc_stats.TRANSPORT_UDP: "udp",
+                    rtc_stats.TRANSPORT_TCP: "tcp",
+                    rtc_stats.TRANSPORT_TLS: "tls",
+                }.get(candidate.relay_protocol, "?")
                 return f"relay (TURN over {relay})"
             return (candidate.protocol or "udp").lower()
     return None
 
 
-async def check_webrtc(room_url: str, token: str, options: DoctorOptions,
-                       transport_factory: Callable[[str, TransportCallbacks], RoomTransport]
-                       = RoomTransport) -> Check:
+async def check_webrtc(
+    room_url: str,
+    token: str,
+    options: DoctorOptions,
+    transport_factory: Callable[[str, TransportCallbacks], RoomTransport] = RoomTransport,
+) -> Check:
     """Join the room for real, reach Connected, and report the ICE path (UDP, TCP or TURN)."""
     name = "livekit.webrtc"
     REDACTOR.add_secret(token)
@@ -125,32 +164,46 @@ async def check_webrtc(room_url: str, token: str, options: DoctorOptions,
     def on_participant(_change: str, _info: ParticipantInfo) -> None:
         return None
 
-    callbacks = TransportCallbacks(on_data=_noop, on_participant=on_participant,
-                                   on_disconnected=_noop, on_reconnecting=_noop,
-                                   on_reconnected=_noop)
+    callbacks = TransportCallbacks(
+        on_data=_noop,
+        on_participant=on_participant,
+        on_disconnected=_noop,
+        on_reconnecting=_noop,
+        on_reconnected=_noop,
+    )
     room = transport_factory(options.character_id or "convai-tui-doctor", callbacks)
     try:
         join_ms = await room.join(room_url, token, options.join_timeout_s)
     except ConvaiError as exc:
         err = exc.error
-        return Check(name, False, f"{err.code}: {err.message}",
-                     f"{lookup(err.code).fix} {FIX_LIVEKIT_MEDIA}")
+        return Check(
+            name, False, f"{err.code}: {err.message}", f"{lookup(err.code).fix} {FIX_LIVEKIT_MEDIA}"
+        )
     try:
         ice = await _wait_for_ice(room)
     finally:
         await room.leave()
     if ice is None:
-        return Check(name, True, f"Joined the room and reached Connected in {join_ms:.0f} ms; "
-                                 "the ICE path was not reported yet.")
+        return Check(
+            name,
+            True,
+            f"Joined the room and reached Connected in {join_ms:.0f} ms; "
+            "the ICE path was not reported yet.",
+        )
     hint = ""
     if ice.startswith("relay"):
-        hint = (" Direct media is blocked; TURN works but adds latency (sessions warn "
-                "transport.link_degraded).")
+        hint = (
+            " Direct media is blocked; TURN works but adds latency (sessions warn "
+            "transport.link_degraded)."
+        )
     elif ice == "tcp":
         hint = " UDP looks blocked; media falls back to TCP."
-    return Check(name, True, f"Joined the room and reached Connected in {join_ms:.0f} ms; "
-                             f"ICE uses {ice}.{hint}",
-                 lookup("transport.link_degraded").fix if hint else "")
+    return Check(
+        name,
+        True,
+        f"Joined the room and reached Connected in {join_ms:.0f} ms; ICE uses {ice}.{hint}",
+        lookup("transport.link_degraded").fix if hint else "",
+    )
 
 
 async def _wait_for_ice(room: RoomTransport) -> str | None:
@@ -169,8 +222,9 @@ async def _wait_for_ice(room: RoomTransport) -> str | None:
     return None
 
 
-async def livekit_checks(room_url: str, token: str, options: DoctorOptions,
-                         report: DoctorReport) -> None:
+async def livekit_checks(
+    room_url: str, token: str, options: DoctorOptions, report: DoctorReport
+) -> None:
     signal_check = await check_signal(room_url, token, options.timeout_s)
     report.checks.append(signal_check)
     if not signal_check.ok:

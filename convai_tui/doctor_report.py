@@ -11,14 +11,21 @@ CHECK_TIMEOUT_S = 5.0
 JOIN_TIMEOUT_S = 10.0
 
 # Fixes from seeds/002's troubleshooting table and firewall checklist.
-FIX_CONVAI_TCP = ("Allow outbound TCP 443 to https://live.convai.com and api.convai.com "
-                  "(seeds/002 firewall checklist, step 1).")
-FIX_LIVEKIT_TCP = ("Allow outbound TCP 443 to the room_url host, *.livekit.cloud and "
-                   "*.turn.livekit.cloud.")
-FIX_LIVEKIT_MEDIA = ("UDP media or TURN fallback path blocked: allow UDP 50000-60000, UDP 3478 "
-                     "to *.host.livekit.cloud, and TCP 443 to *.turn.livekit.cloud.")
-FIX_TLS_INSPECTION = ("Exclude Convai and LiveKit hostnames from TLS inspection on your proxy "
-                      "(man-in-the-middle decryption of HTTPS/WSS breaks LiveKit signalling).")
+FIX_CONVAI_TCP = (
+    "Allow outbound TCP 443 to https://live.convai.com and api.convai.com "
+    "(seeds/002 firewall checklist, step 1)."
+)
+FIX_LIVEKIT_TCP = (
+    "Allow outbound TCP 443 to the room_url host, *.livekit.cloud and *.turn.livekit.cloud."
+)
+FIX_LIVEKIT_MEDIA = (
+    "UDP media or TURN fallback path blocked: allow UDP 50000-60000, UDP 3478 "
+    "to *.host.livekit.cloud, and TCP 443 to *.turn.livekit.cloud."
+)
+FIX_TLS_INSPECTION = (
+    "Exclude Convai and LiveKit hostnames from TLS inspection on your proxy "
+    "(man-in-the-middle decryption of HTTPS/WSS breaks LiveKit signalling)."
+)
 FIX_DNS = "Check DNS on this machine (resolv.conf, VPN, proxy settings) and the host name."
 
 
@@ -56,8 +63,10 @@ class DoctorReport:
         return bool(self.checks) and all(c.ok for c in self.checks)
 
     def to_json(self) -> dict[str, Any]:
-        return {"checks": [c.to_json() for c in self.checks],
-                "skipped": [s.to_json() for s in self.skipped]}
+        return {
+            "checks": [c.to_json() for c in self.checks],
+            "skipped": [s.to_json() for s in self.skipped],
+        }
 
 
 @dataclass(frozen=True, slots=True)

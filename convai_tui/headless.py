@@ -59,26 +59,45 @@ def _flag_type(parse: Callable[[str], _T]) -> Callable[[str], _T]:
 
 def add_control_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group(
-        "controls (headless; sent in this order once the character is ready, before --say)")
-    g.add_argument("--trigger", action="append", default=[], metavar="NAME[:MESSAGE]",
-                   type=_flag_type(controls.parse_trigger),
-                   help="send a trigger-message by name, with an optional message")
-    g.add_argument("--context", action="append", default=[], metavar="TEXT[:MODE]",
-                   type=_flag_type(controls.parse_context),
-                   help="send a context-update; a final :append, :replace or :reset is the "
-                        "mode (default append)")
-    g.add_argument("--template-key", action="append", default=[], metavar="K=V",
-                   dest="template_keys", type=_flag_type(controls.parse_template_key),
-                   help="set a template key (repeatable; sent together as one update)")
+        "controls (headless; sent in this order once the character is ready, before --say)"
+    )
+    g.add_argument(
+        "--trigger",
+        action="append",
+        default=[],
+        metavar="NAME[:MESSAGE]",
+        type=_flag_type(controls.parse_trigger),
+        help="send a trigger-message by name, with an optional message",
+    )
+    g.add_argument(
+        "--context",
+        action="append",
+        default=[],
+        metavar="TEXT[:MODE]",
+        type=_flag_type(controls.parse_context),
+        help="send a context-update; a final :append, :replace or :reset is the "
+        "mode (default append)",
+    )
+    g.add_argument(
+        "--template-key",
+        action="append",
+        default=[],
+        metavar="K=V",
+        dest="template_keys",
+        type=_flag_type(controls.parse_template_key),
+        help="set a template key (repeatable; sent together as one update)",
+    )
     g.add_argument("--tts", choices=("on", "off"), help="turn the character's voice on or off")
-    g.add_argument("--stt", choices=("on", "off"),
-                   help="off: the character ignores the microphone (typed text still goes)")
+    g.add_argument(
+        "--stt",
+        choices=("on", "off"),
+        help="off: the character ignores the microphone (typed text still goes)",
+    )
 
 
 def control_requests(args: argparse.Namespace) -> list[ControlRequest]:
     """The controls the flags ask for, in the order they are sent."""
-    requests: list[ControlRequest] = [*getattr(args, "trigger", []),
-                                      *getattr(args, "context", [])]
+    requests: list[ControlRequest] = [*getattr(args, "trigger", []), *getattr(args, "context", [])]
     keys: list[tuple[str, str]] = getattr(args, "template_keys", [])
     if keys:
         requests.append(controls.template_keys(dict(keys)))
@@ -142,8 +161,12 @@ class HeadlessRunner:
                 self._emit(event)
                 if isinstance(event, SessionEnded):
                     break
-                if (timer is None and self._duration_s and isinstance(event, SessionStateChanged)
-                        and event.new is SessionState.CONNECTED):
+                if (
+                    timer is None
+                    and self._duration_s
+                    and isinstance(event, SessionStateChanged)
+                    and event.new is SessionState.CONNECTED
+                ):
                     timer = loop.call_later(self._duration_s, self._end_soon, "duration")
                 await self._react(event)
         finally:
@@ -207,8 +230,13 @@ class HeadlessRunner:
             try:
                 result = await self._session.send_control(request.type, request.data)
             except Exception as exc:  # a failing control must not stall the --say messages
-                self._emit(LogRecorded(level="error", category="controls",
-                                       message=f"{request.type} failed: {exc!r}"))
+                self._emit(
+                    LogRecorded(
+                        level="error",
+                        category="controls",
+                        message=f"{request.type} failed: {exc!r}",
+                    )
+                )
                 result = ControlResult("refused", str(exc))
             if triggers and result.status not in ("success", "processing", "pending"):
                 self._trigger_reply_pending = False

@@ -21,7 +21,6 @@ SWITCH_WAIT_S = 30.0
 """Upper bound for the ack (10 s) plus a slow target becoming ready."""
 
 
-
 class RoomControl(Protocol):
     """What --target needs of the session's room (core.room_session.RoomSession), without
     importing the core's transport into the headless runner."""
@@ -35,8 +34,7 @@ class RoomControl(Protocol):
 class TargetSwitch:
     """One switch, started by the first bot_ready; `observe` sees every event."""
 
-    def __init__(self, session: SessionPort, spec: str,
-                 emit: Callable[[Event], None]) -> None:
+    def __init__(self, session: SessionPort, spec: str, emit: Callable[[Event], None]) -> None:
         self._session = session
         self._spec = spec
         self._emit = emit
@@ -46,7 +44,8 @@ class TargetSwitch:
 
     def observe(self, event: Event) -> None:
         if isinstance(event, RoomRebindStateChanged) or (
-                isinstance(event, RosterCommandFailed) and event.command == "interaction-target"):
+            isinstance(event, RosterCommandFailed) and event.command == "interaction-target"
+        ):
             self._settled.set()
         self._changed.set()
 
@@ -59,19 +58,30 @@ class TargetSwitch:
 
     async def _run(self, then: Callable[[], Awaitable[None]]) -> None:
         room: RoomControl | None = getattr(self._session, "room", None)
-        refusal = await room.set_target(self._spec) if room is not None else \
-            "--target needs a multi-character room."
+        refusal = (
+            await room.set_target(self._spec)
+            if room is not None
+            else "--target needs a multi-character room."
+        )
         if refusal is not None:
-            self._emit(LogRecorded(level="warning", category="roster",
-                                   message=f"--target {self._spec}: {refusal}"))
+            self._emit(
+                LogRecorded(
+                    level="warning", category="roster", message=f"--target {self._spec}: {refusal}"
+                )
+            )
         else:
             try:
                 await asyncio.wait_for(self._settled.wait(), SWITCH_WAIT_S)
                 await asyncio.wait_for(self._target_ready(room), SWITCH_WAIT_S)
             except TimeoutError:
-                self._emit(LogRecorded(level="warning", category="roster",
-                                       message=f"--target {self._spec}: no outcome within "
-                                               f"{SWITCH_WAIT_S:g} s; going on."))
+                self._emit(
+                    LogRecorded(
+                        level="warning",
+                        category="roster",
+                        message=f"--target {self._spec}: no outcome within "
+                        f"{SWITCH_WAIT_S:g} s; going on.",
+                    )
+                )
         await then()
 
     async def _target_ready(self, room: RoomControl | None) -> None:

@@ -9,8 +9,14 @@ from typing import TextIO
 
 from convai_tui.core.redact import RedactingFilter
 
-_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
-           "warn": logging.WARNING, "error": logging.ERROR, "critical": logging.CRITICAL}
+_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "warn": logging.WARNING,
+    "error": logging.ERROR,
+    "critical": logging.CRITICAL,
+}
 
 
 class LogLevelError(ValueError):
@@ -33,8 +39,7 @@ def parse_log_levels(spec: str) -> tuple[int, dict[str, int]]:
     return default, per_category
 
 
-def configure_logging(spec: str, *, stream: TextIO | None = None,
-                      file: Path | None = None) -> None:
+def configure_logging(spec: str, *, stream: TextIO | None = None, file: Path | None = None) -> None:
     """Send convai_tui's logs to stderr (or a file, under the TUI), redacted, at these levels."""
     default, per_category = parse_log_levels(spec)
     root = logging.getLogger("convai_tui")
@@ -55,6 +60,7 @@ def configure_logging(spec: str, *, stream: TextIO | None = None,
         level = per_category.get(name, default)
         logging.getLogger(f"convai_tui.{name}").setLevel(level)
     # livekit's own loggers are noisy at info; they follow the transport category.
-    logging.getLogger("livekit").setLevel(per_category.get("transport", max(default,
-                                                                           logging.WARNING)))
+    logging.getLogger("livekit").setLevel(
+        per_category.get("transport", max(default, logging.WARNING))
+    )
     logging.getLogger("livekit").addHandler(handler)

@@ -95,26 +95,36 @@ class _Diagnostics:
         if isinstance(event, SessionStateChanged):
             self.state = event.new
         elif isinstance(event, RoomDetailsReceived):
-            self.room = {"room_url": event.room_url, "room_name": event.room_name,
-                         "session_id": event.session_id,
-                         "character_session_id": event.character_session_id,
-                         "request_trace_id": event.request_trace_id}
+            self.room = {
+                "room_url": event.room_url,
+                "room_name": event.room_name,
+                "session_id": event.session_id,
+                "character_session_id": event.character_session_id,
+                "request_trace_id": event.request_trace_id,
+            }
             self.latency["connect_ms"] = event.connect_ms
         elif isinstance(event, RoomJoined):
             self.latency["join_ms"] = event.join_ms
             self.room["local_identity"] = event.local_identity
         elif isinstance(event, ParticipantJoined | ParticipantUpdated):
-            self._participants[event.identity] = {"identity": event.identity,
-                                                  "name": event.name, "kind": event.kind}
+            self._participants[event.identity] = {
+                "identity": event.identity,
+                "name": event.name,
+                "kind": event.kind,
+            }
         elif isinstance(event, ParticipantLeft):
             self._participants.pop(event.identity, None)
         elif isinstance(event, LinkStatsSampled):
             self.link.add(event)
 
     def snapshot(self, now: float) -> dict[str, Any]:
-        out = {"state": self.state.value, **self.counters.snapshot(now),
-               "latency": dict(self.latency), "room": dict(self.room),
-               "participants": list(self._participants.values())}
+        out = {
+            "state": self.state.value,
+            **self.counters.snapshot(now),
+            "latency": dict(self.latency),
+            "room": dict(self.room),
+            "participants": list(self._participants.values()),
+        }
         if self.link.samples_seen:
             out["link"] = self.link.summary()
         return out
@@ -154,8 +164,14 @@ class ReplaySession:
         return cls(load_log(path), speed=speed)
 
     def _find_info(self) -> SessionInfo:
-        character = next((e for e in self.log.events
-                          if isinstance(e, ParticipantJoined) and e.kind == "character"), None)
+        character = next(
+            (
+                e
+                for e in self.log.events
+                if isinstance(e, ParticipantJoined) and e.kind == "character"
+            ),
+            None,
+        )
         room = next((e for e in self.log.events if isinstance(e, RoomDetailsReceived)), None)
         # The live monitor names the character by its configured id (the log does not hold
         # it); the character participant's identity is that id in Convai's rooms.
@@ -233,8 +249,9 @@ class ReplaySession:
     async def send_text(self, text: str) -> SendOutcome:
         return SendOutcome("refused", reason=READ_ONLY_REASON)
 
-    async def send_control(self, msg_type: str, data: dict[str, Any] | None = None, *,
-                           ack_timeout_s: float = 10.0) -> ControlResult:
+    async def send_control(
+        self, msg_type: str, data: dict[str, Any] | None = None, *, ack_timeout_s: float = 10.0
+    ) -> ControlResult:
         return ControlResult("refused", READ_ONLY_REASON)
 
     async def reset_idle_timer(self) -> None:
@@ -254,9 +271,13 @@ class ReplaySession:
 
     def diagnostics(self) -> dict[str, Any]:
         out = self._diagnostics.snapshot(self.clock())
-        out["replay"] = {"file": str(self.log.path), "speed": self.speed,
-                         "published": self.published, "events": len(self.log.events),
-                         "skipped": self.log.skipped}
+        out["replay"] = {
+            "file": str(self.log.path),
+            "speed": self.speed,
+            "published": self.published,
+            "events": len(self.log.events),
+            "skipped": self.log.skipped,
+        }
         return out
 
     async def close(self) -> None:

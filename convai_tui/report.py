@@ -24,25 +24,38 @@ from convai_tui.replay import ReplayLog, load_log
 from convai_tui.ui.link_model import LinkModel
 
 SVG_SIZE = (100, 13)
-LABELS = {"rtt_ms": "RTT ms", "jitter_ms": "jitter ms", "loss_pct": "loss %",
-          "bitrate_in_kbps": "in kb/s", "bitrate_out_kbps": "out kb/s",
-          "audio_in_dbfs": "char dBFS", "audio_out_dbfs": "mic dBFS"}
+LABELS = {
+    "rtt_ms": "RTT ms",
+    "jitter_ms": "jitter ms",
+    "loss_pct": "loss %",
+    "bitrate_in_kbps": "in kb/s",
+    "bitrate_out_kbps": "out kb/s",
+    "audio_in_dbfs": "char dBFS",
+    "audio_out_dbfs": "mic dBFS",
+}
 
 
 def add_report_parser(sub: Any) -> None:
-    report = sub.add_parser("report", help="summarise a recorded session log (text + SVG) "
-                                           "for a support ticket")
+    report = sub.add_parser(
+        "report", help="summarise a recorded session log (text + SVG) for a support ticket"
+    )
     report.add_argument("file", type=Path, help="a session log (XDG state dir sessions/*.jsonl)")
-    report.add_argument("--out", type=Path, metavar="DIR",
-                        help="where to write <log>-report.txt and .svg (default: beside the log)")
+    report.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="where to write <log>-report.txt and .svg (default: beside the log)",
+    )
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     try:
         log = load_log(args.file)
     except (OSError, UnicodeDecodeError) as exc:
-        print(f"convai-tui: cannot read {args.file}: {getattr(exc, 'strerror', None) or exc}",
-              file=sys.stderr)
+        print(
+            f"convai-tui: cannot read {args.file}: {getattr(exc, 'strerror', None) or exc}",
+            file=sys.stderr,
+        )
         return 2
     out_dir = args.out or args.file.parent
     stem = args.file.stem
@@ -53,8 +66,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         text_path.write_text(report.text + "\n", encoding="utf-8")
         svg_path.write_text(asyncio.run(render_svg(report)), encoding="utf-8")
     except OSError as exc:
-        print(f"convai-tui: cannot write the report in {out_dir}: {exc.strerror or exc}",
-              file=sys.stderr)
+        print(
+            f"convai-tui: cannot write the report in {out_dir}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
         return 2
     print(report.text)
     print(f"\nwritten: {text_path}\n         {svg_path}")
@@ -95,13 +110,19 @@ def _lines(log: ReplayLog, link: LinkModel, end_at: float) -> list[str]:
         return [*out, "The log holds no events."]
     start = events[0].at
     errors = Counter(e.error.code for e in events if isinstance(e, ErrorRaised))
-    out.append(f"Session   {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(start))} → "
-               f"{_clock(end_at)} UTC ({end_at - start:.0f} s); {len(link.reconnects)} "
-               f"reconnect(s), {sum(errors.values())} error(s)")
+    out.append(
+        f"Session   {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(start))} → "
+        f"{_clock(end_at)} UTC ({end_at - start:.0f} s); {len(link.reconnects)} "
+        f"reconnect(s), {sum(errors.values())} error(s)"
+    )
     changes = [e for e in events if isinstance(e, SessionStateChanged)]
-    out.append("States    " + " · ".join(
-        f"{e.new.value} {_clock(e.at)}{f' ({e.reason})' if e.reason else ''}"
-        for e in changes[-12:]))
+    out.append(
+        "States    "
+        + " · ".join(
+            f"{e.new.value} {_clock(e.at)}{f' ({e.reason})' if e.reason else ''}"
+            for e in changes[-12:]
+        )
+    )
     out += _link_lines(link.history)
     out += _degraded_lines([e for e in events if isinstance(e, LinkStatsSampled)])
     out += _turn_lines(link)
@@ -115,19 +136,28 @@ def _link_lines(history: LinkHistory) -> list[str]:
         return ["Link      no link_stats samples in this log"]
     latest = history.full[-1]
     changes = list(history.candidates)
-    out = [f"Link      {history.samples_seen} samples (1 Hz); ICE {latest.candidate or '—'}"
-           + ("; path changes: " + ", ".join(f"{c} at {_clock(at)}" for at, c in changes[1:])
-              if len(changes) > 1 else ""),
-           f"          {'':<10}{'last':>8}{'p50':>8}{'p95':>8}{'max':>8}"]
+    out = [
+        f"Link      {history.samples_seen} samples (1 Hz); ICE {latest.candidate or '—'}"
+        + (
+            "; path changes: " + ", ".join(f"{c} at {_clock(at)}" for at, c in changes[1:])
+            if len(changes) > 1
+            else ""
+        ),
+        f"          {'':<10}{'last':>8}{'p50':>8}{'p95':>8}{'max':>8}",
+    ]
     for name in PLOTTED:
         values = history.series(name)
-        out.append(f"          {LABELS[name]:<10}{_num(getattr(latest, name)):>8}"
-                   f"{_num(percentile(values, 50)):>8}{_num(percentile(values, 95)):>8}"
-                   f"{_num(max(values) if values else None):>8}")
+        out.append(
+            f"          {LABELS[name]:<10}{_num(getattr(latest, name)):>8}"
+            f"{_num(percentile(values, 50)):>8}{_num(percentile(values, 95)):>8}"
+            f"{_num(max(values) if values else None):>8}"
+        )
     lost, received = latest.packets_lost, latest.packets_received
     if lost is not None and received is not None:
-        out.append(f"          inbound audio: {lost} packets lost of {lost + received}; "
-                   f"{latest.concealment_events or 0} concealment events")
+        out.append(
+            f"          inbound audio: {lost} packets lost of {lost + received}; "
+            f"{latest.concealment_events or 0} concealment events"
+        )
     return out
 
 
@@ -138,14 +168,19 @@ def _degraded_lines(samples: list[LinkStatsSampled]) -> list[str]:
             continue
         if spells and sample.at - spells[-1][1] <= 1.5:
             begin, _, reasons = spells[-1]
-            spells[-1] = (begin, sample.at, reasons if len(reasons) >= len(sample.warnings)
-                          else sample.warnings)
+            spells[-1] = (
+                begin,
+                sample.at,
+                reasons if len(reasons) >= len(sample.warnings) else sample.warnings,
+            )
         else:
             spells.append((sample.at, sample.at, sample.warnings))
     if not spells:
         return ["Degraded  never (transport.link_degraded thresholds not crossed)"]
-    return [f"Degraded  {_clock(a)}–{_clock(b)} ({b - a + 1:.0f} s): {'; '.join(r)}"
-            for a, b, r in spells[-10:]]
+    return [
+        f"Degraded  {_clock(a)}–{_clock(b)} ({b - a + 1:.0f} s): {'; '.join(r)}"
+        for a, b, r in spells[-10:]
+    ]
 
 
 def _turn_lines(link: LinkModel) -> list[str]:
@@ -153,13 +188,17 @@ def _turn_lines(link: LinkModel) -> list[str]:
     if not turns:
         return ["Turns     no turn_timing events"]
     out = [f"Turns     {len(turns)} timed"]
-    for field, label in (("sent_to_first_text_ms", "sent → first text"),
-                         ("sent_to_first_audio_ms", "sent → first audio"),
-                         ("user_stop_to_speech_ms", "stopped speaking → speech")):
+    for field, label in (
+        ("sent_to_first_text_ms", "sent → first text"),
+        ("sent_to_first_audio_ms", "sent → first audio"),
+        ("user_stop_to_speech_ms", "stopped speaking → speech"),
+    ):
         values = [v for t in turns if (v := getattr(t, field)) is not None]
         if values:
-            out.append(f"          {label:<26} p50 {_num(percentile(values, 50)):>5} ms  "
-                       f"p95 {_num(percentile(values, 95)):>5} ms  (n={len(values)})")
+            out.append(
+                f"          {label:<26} p50 {_num(percentile(values, 50)):>5} ms  "
+                f"p95 {_num(percentile(values, 95)):>5} ms  (n={len(values)})"
+            )
     return out
 
 

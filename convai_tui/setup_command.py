@@ -31,11 +31,13 @@ _HEARTBEAT_S = 30.0
 
 def add_setup_parser(sub: Any) -> None:
     sub.add_parser(
-        "setup", help=f"find or build livekit-server {LIVEKIT_SERVER_VERSION} for the local "
-                      "stand-in (demo, local-server)",
+        "setup",
+        help=f"find or build livekit-server {LIVEKIT_SERVER_VERSION} for the local "
+        "stand-in (demo, local-server)",
         description=f"Find livekit-server ($LIVEKIT_SERVER_BIN, the per-user cache, PATH) or "
-                    f"build the pinned {LIVEKIT_SERVER_VERSION} into the cache with `go install` "
-                    "(a few minutes, once). Prints the binary's path on stdout.")
+        f"build the pinned {LIVEKIT_SERVER_VERSION} into the cache with `go install` "
+        "(a few minutes, once). Prints the binary's path on stdout.",
+    )
 
 
 def _say(text: str) -> None:
@@ -54,8 +56,10 @@ def run_setup(_args: argparse.Namespace | None = None) -> int:
         version = binary_version(binary)
         _say(f"livekit-server {version or '(version unknown)'} at {binary}")
         if version and f"v{version}" != LIVEKIT_SERVER_VERSION:
-            _say(f"note: the stand-in is tested with {LIVEKIT_SERVER_VERSION}; unset "
-                 "LIVEKIT_SERVER_BIN or take it off PATH to have this command build that one")
+            _say(
+                f"note: the stand-in is tested with {LIVEKIT_SERVER_VERSION}; unset "
+                "LIVEKIT_SERVER_BIN or take it off PATH to have this command build that one"
+            )
         print(binary)
         return 0
     try:
@@ -64,13 +68,17 @@ def run_setup(_args: argparse.Namespace | None = None) -> int:
             binary = build_livekit_server(on_output)
     except LiveKitBuildError as exc:
         if external_livekit_configured():
-            _say(f"{exc}\nAn external LiveKit is configured ({os.environ['LIVEKIT_URL']}); the "
-                 "stand-in uses it, so nothing more is needed.")
+            _say(
+                f"{exc}\nAn external LiveKit is configured ({os.environ['LIVEKIT_URL']}); the "
+                "stand-in uses it, so nothing more is needed."
+            )
             return 0
         _say(str(exc))
         return 1
-    _say(f"built livekit-server {LIVEKIT_SERVER_VERSION} in {_duration(time.monotonic() - started)}"
-         f": {binary}")
+    _say(
+        f"built livekit-server {LIVEKIT_SERVER_VERSION} in {_duration(time.monotonic() - started)}"
+        f": {binary}"
+    )
     print(binary)
     return 0
 
@@ -97,8 +105,13 @@ def _spinner(title: str) -> Iterator[Callable[[str], None]]:
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  TextColumn("[dim]{task.fields[last]}"), console=Console(stderr=True)) as bar:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        TextColumn("[dim]{task.fields[last]}"),
+        console=Console(stderr=True),
+    ) as bar:
         task = bar.add_task(title, total=None, last="")
 
         def sink(line: str) -> None:
@@ -128,4 +141,3 @@ def _plain_lines(title: str) -> Iterator[Callable[[str], None]]:
     finally:
         done.set()
         beat.join()
-

@@ -17,8 +17,17 @@ import pytest
 
 from convai_tui.shutdown import exit_process, livekit_runtime_started
 
-_WATCHED = ("livekit-server", "/livekit-server/", "pulseaudio", "convai_tui local-server",
-            "convai_tui run", "convai_tui.local", "parecord", "paplay", "chromium")
+_WATCHED = (
+    "livekit-server",
+    "/livekit-server/",
+    "pulseaudio",
+    "convai_tui local-server",
+    "convai_tui run",
+    "convai_tui.local",
+    "parecord",
+    "paplay",
+    "chromium",
+)
 
 
 def _watched_processes() -> dict[int, str]:
@@ -60,8 +69,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     deadline = time.monotonic() + 10
     leftovers: dict[int, str] = {}
     while time.monotonic() < deadline:
-        leftovers = {pid: cmd for pid, cmd in _watched_processes().items()
-                     if pid != os.getpid() and _started_by_this_run(pid)}
+        leftovers = {
+            pid: cmd
+            for pid, cmd in _watched_processes().items()
+            if pid != os.getpid() and _started_by_this_run(pid)
+        }
         if not leftovers:
             return
         time.sleep(0.5)

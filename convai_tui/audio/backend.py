@@ -14,8 +14,11 @@ from .errors import MIC_PERMISSION_DENIED, MIC_UNAVAILABLE, AudioError
 
 # How a refused device shows through PortAudio: ALSA's -13 (EACCES) on /dev/snd, PulseAudio's
 # "Access denied" for a client without the cookie or rights, or a plain errno 13.
-_DENIED = re.compile(r"permission denied|access denied|not permitted|\berrno 13\b|"
-                     r"\(-13\)|error -13\b", re.IGNORECASE)
+_DENIED = re.compile(
+    r"permission denied|access denied|not permitted|\berrno 13\b|"
+    r"\(-13\)|error -13\b",
+    re.IGNORECASE,
+)
 
 
 def load_sounddevice(code: str = MIC_UNAVAILABLE) -> ModuleType:

@@ -105,9 +105,15 @@ class MicCapture:
         """Open and start the input stream; raise ``AudioError(audio.mic_unavailable)`` if not possible."""
         sd = load_sounddevice(MIC_UNAVAILABLE)
         self._stream, self._channels = start_stream(
-            sd.InputStream, MIC_UNAVAILABLE, "the microphone", samplerate=self.sample_rate,
-            blocksize=self.block_samples, device=self.device, latency=self.latency,
-            callback=self._callback)
+            sd.InputStream,
+            MIC_UNAVAILABLE,
+            "the microphone",
+            samplerate=self.sample_rate,
+            blocksize=self.block_samples,
+            device=self.device,
+            latency=self.latency,
+            callback=self._callback,
+        )
         self._partial_len = 0
         self._named = False  # a reopened stream calls back on a new thread
         self.last_frame_at = self._clock()

@@ -53,8 +53,9 @@ class RawFfiRequest:
         self._lib = FfiClient.instance._ffi_lib
 
     def send(self) -> bytes:
-        handle = self._lib.livekit_ffi_request(self._data, self._len, self._resp_ptr_ref,
-                                               self._resp_len_ref)
+        handle = self._lib.livekit_ffi_request(
+            self._data, self._len, self._resp_ptr_ref, self._resp_len_ref
+        )
         if not handle:
             raise FfiCallError("the native library returned no response")
         response = ctypes.string_at(self._resp_ptr, self._resp_len.value)
@@ -118,8 +119,9 @@ class DirectApm:
     ``process_reverse()``; each thread uses only its own buffer.
     """
 
-    def __init__(self, apm: rtc.AudioProcessingModule, sample_rate: int,
-                 frame_samples: int) -> None:
+    def __init__(
+        self, apm: rtc.AudioProcessingModule, sample_rate: int, frame_samples: int
+    ) -> None:
         self.apm = apm
         self.capture: Int16Array = np.zeros(frame_samples, dtype=np.int16)
         self.reverse: Int16Array = np.zeros(frame_samples, dtype=np.int16)
@@ -194,8 +196,11 @@ class DirectAudioStream:
         handle_id = stream.handle.id
         self._queue: Any = FfiClient.instance.queue.subscribe(
             _RunInline(self._deliver),  # type: ignore[arg-type]
-            filter_fn=lambda e: (e.WhichOneof("message") == "audio_stream_event"
-                                 and e.audio_stream_event.stream_handle == handle_id))
+            filter_fn=lambda e: (
+                e.WhichOneof("message") == "audio_stream_event"
+                and e.audio_stream_event.stream_handle == handle_id
+            ),
+        )
 
     def _deliver(self, event: Any) -> None:
         received = event.audio_stream_event

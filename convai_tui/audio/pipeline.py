@@ -287,8 +287,9 @@ class AudioPipeline:
         try:
             self._capture_pcm[:] = pcm
             if self._apm is not None:
-                delay_ms = int(min(_MAX_AEC_DELAY_MS,
-                                   1000.0 * (input_latency_s + self._render_delay_s)))
+                delay_ms = int(
+                    min(_MAX_AEC_DELAY_MS, 1000.0 * (input_latency_s + self._render_delay_s))
+                )
                 if abs(delay_ms - self._aec_delay_ms) >= _AEC_DELAY_STEP_MS:
                     self._apm.set_stream_delay_ms(delay_ms)
                     self._aec_delay_ms = delay_ms
@@ -362,8 +363,9 @@ class AudioPipeline:
         if getattr(track, "kind", None) != rtc.TrackKind.KIND_AUDIO:
             return False
         self._playing_sid = track.sid
-        self._play_stream = DirectAudioStream(track, self.settings.sample_rate,
-                                              self._on_remote_frame)
+        self._play_stream = DirectAudioStream(
+            track, self.settings.sample_rate, self._on_remote_frame
+        )
         return True
 
     async def _replace_playing(self) -> None:
@@ -403,7 +405,7 @@ class AudioPipeline:
             n = self.frame_samples
             if len(pcm) % n == 0 and not self._reverse_assembler.pending:
                 for start in range(0, len(pcm), n):  # whole 10 ms frames, as LiveKit sends
-                    apm.reverse[:] = pcm[start:start + n]
+                    apm.reverse[:] = pcm[start : start + n]
                     apm.process_reverse()
                 return
             for chunk in self._reverse_assembler.push(pcm):

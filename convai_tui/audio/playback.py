@@ -43,8 +43,12 @@ class SpeakerPlayback:
         self.sample_rate = sample_rate
         self.block_samples = samples_per_frame(sample_rate, block_ms or frame_ms)
         self.latency = latency
-        self.buffer = JitterBuffer(sample_rate, jitter_target_ms, jitter_max_ms,
-                                   grow_to_ms=max(jitter_grow_to_ms, jitter_target_ms))
+        self.buffer = JitterBuffer(
+            sample_rate,
+            jitter_target_ms,
+            jitter_max_ms,
+            grow_to_ms=max(jitter_grow_to_ms, jitter_target_ms),
+        )
         self.meter = LevelMeter(sample_rate)
         self._stream: Any = None
         self._channels = 1
@@ -62,9 +66,15 @@ class SpeakerPlayback:
         """Open and start the output stream; raise ``AudioError(audio.speaker_unavailable)`` if not possible."""
         sd = load_sounddevice(SPEAKER_UNAVAILABLE)
         stream, self._channels = start_stream(
-            sd.OutputStream, SPEAKER_UNAVAILABLE, "the output device",
-            samplerate=self.sample_rate, blocksize=self.block_samples, device=self.device,
-            latency=self.latency, callback=self._callback)
+            sd.OutputStream,
+            SPEAKER_UNAVAILABLE,
+            "the output device",
+            samplerate=self.sample_rate,
+            blocksize=self.block_samples,
+            device=self.device,
+            latency=self.latency,
+            callback=self._callback,
+        )
         self._stream = stream
         try:
             self.output_latency_s = float(stream.latency)

@@ -20,8 +20,13 @@ class SessionAudio:
     """Implements core.media.MediaHook; one instance lives for the whole session so mute and
     push-to-talk survive reconnects."""
 
-    def __init__(self, settings: AudioSettings, *, emit: Callable[[Event], None],
-                 report: Callable[[str, str], None]) -> None:
+    def __init__(
+        self,
+        settings: AudioSettings,
+        *,
+        emit: Callable[[Event], None],
+        report: Callable[[str, str], None],
+    ) -> None:
         self._settings = settings
         self._emit = emit
         self._report = report
@@ -74,8 +79,9 @@ class SessionAudio:
             current = (_round(levels.mic_dbfs), _round(levels.speaker_dbfs), levels.muted)
             if current != last:  # coalesce: an unchanged meter is not an event
                 last = current
-                self._emit(AudioLevels(mic_dbfs=current[0], speaker_dbfs=current[1],
-                                       muted=current[2]))
+                self._emit(
+                    AudioLevels(mic_dbfs=current[0], speaker_dbfs=current[1], muted=current[2])
+                )
             await asyncio.sleep(LEVELS_INTERVAL_S)
 
 

@@ -60,8 +60,7 @@ class AckTracker:
 
     async def wait(self, message_id: str, timeout_s: float) -> ServerResponseReceived:
         """The response to `message_id`; raises TimeoutError after `timeout_s`."""
-        waiter: asyncio.Future[ServerResponseReceived] = (
-            asyncio.get_running_loop().create_future())
+        waiter: asyncio.Future[ServerResponseReceived] = asyncio.get_running_loop().create_future()
         self._waiters[message_id] = waiter
         try:
             async with asyncio.timeout(timeout_s):

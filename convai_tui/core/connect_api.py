@@ -203,15 +203,19 @@ class ConnectApiClient:
                     headers={"X-API-Key": self._api_key},
                 )
         except (TimeoutError, httpx.TimeoutException):
-            raise ConvaiError(make_error(
-                "connection.timeout",
-                f"No answer from {self.connect_url}/connect within {self.timeout_s:g} s.",
-            )) from None
+            raise ConvaiError(
+                make_error(
+                    "connection.timeout",
+                    f"No answer from {self.connect_url}/connect within {self.timeout_s:g} s.",
+                )
+            ) from None
         except (httpx.HTTPError, OSError) as exc:
-            raise ConvaiError(make_error(
-                "connection.network_error",
-                f"Could not reach {self.connect_url}: {_describe(exc)}",
-            )) from None
+            raise ConvaiError(
+                make_error(
+                    "connection.network_error",
+                    f"Could not reach {self.connect_url}: {_describe(exc)}",
+                )
+            ) from None
         elapsed_ms = (time.monotonic() - started) * 1000
         if response.status_code != 200:
             raise ConvaiError(_error_for_response(response.status_code, response.text))
@@ -222,7 +226,8 @@ class ConnectApiClient:
         try:
             async with asyncio.timeout(5):
                 response = await self._client.post(
-                    f"{self.connect_url}/disconnect", params={"session_id": session_id})
+                    f"{self.connect_url}/disconnect", params={"session_id": session_id}
+                )
         except (TimeoutError, httpx.HTTPError, OSError):
             return False
         return response.status_code == 200
@@ -243,23 +248,39 @@ def _parse_success(text: str, elapsed_ms: float) -> ConnectResponse:
     try:
         body = json.loads(text)
     except (ValueError, RecursionError):
-        raise ConvaiError(make_error(
-            "connection.failed", "The connect API answered 200 with a body that is not JSON.",
-            http_status=200)) from None
+        raise ConvaiError(
+            make_error(
+                "connection.failed",
+                "The connect API answered 200 with a body that is not JSON.",
+                http_status=200,
+            )
+        ) from None
     if not isinstance(body, dict):
-        raise ConvaiError(make_error(
-            "connection.failed", "The connect API answered 200 with a body that is not an "
-            "object.", http_status=200))
+        raise ConvaiError(
+            make_error(
+                "connection.failed",
+                "The connect API answered 200 with a body that is not an object.",
+                http_status=200,
+            )
+        )
     token = body.get("token")
     room_url = body.get("room_url")
     if not isinstance(token, str) or not token:
-        raise ConvaiError(make_error(
-            "connection.failed", "Failed to get room details: the response has no token.",
-            http_status=200))
+        raise ConvaiError(
+            make_error(
+                "connection.failed",
+                "Failed to get room details: the response has no token.",
+                http_status=200,
+            )
+        )
     if not isinstance(room_url, str) or not room_url:
-        raise ConvaiError(make_error(
-            "connection.failed", "Failed to get room details: the response has no room_url.",
-            http_status=200))
+        raise ConvaiError(
+            make_error(
+                "connection.failed",
+                "Failed to get room details: the response has no room_url.",
+                http_status=200,
+            )
+        )
     REDACTOR.add_secret(token)
     session_id = body.get("session_id")
     return ConnectResponse(

@@ -12,9 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-EMOTION_CONFIG: dict[str, Any] = {"provider": "llm", "min_word_threshold": 3,
-                                  "low_intensity_threshold": 0.33,
-                                  "high_intensity_threshold": 0.66}
+EMOTION_CONFIG: dict[str, Any] = {
+    "provider": "llm",
+    "min_word_threshold": 3,
+    "low_intensity_threshold": 0.33,
+    "high_intensity_threshold": 0.66,
+}
 """The web SDK 1.2.0's emotion_config (WEB-DOC emotions.md documents the same keys)."""
 
 LLM_PROVIDERS = ("dynamic", "gemini-live", "gemini-live-beta", "gemini-baml")
@@ -61,8 +64,7 @@ class ConnectOptions:
 def options_error(options: ConnectOptions) -> str | None:
     """Why the options cannot be sent, or None."""
     if options.llm_provider not in LLM_PROVIDERS:
-        return (f"llm_provider {options.llm_provider!r} is not one of "
-                f"{', '.join(LLM_PROVIDERS)}.")
+        return f"llm_provider {options.llm_provider!r} is not one of {', '.join(LLM_PROVIDERS)}."
     if options.connection_type not in ("audio", "video"):
         return f"connection_type {options.connection_type!r} is not audio or video."
     if options.dynamic_info is not None and not isinstance(options.dynamic_info.get("text"), str):

@@ -65,17 +65,22 @@ def trigger(name: str | None = None, message: str | None = None) -> ControlReque
     return ControlRequest("trigger-message", data)
 
 
-def context_update(text: str = "", mode: str = "append",
-                   run_llm: str | bool | None = None, *,
-                   current_attention_object: str | dict[str, Any] | None = None,
-                   action_config: dict[str, Any] | None = None,
-                   remove_static: bool | None = None) -> ControlRequest:
+def context_update(
+    text: str = "",
+    mode: str = "append",
+    run_llm: str | bool | None = None,
+    *,
+    current_attention_object: str | dict[str, Any] | None = None,
+    action_config: dict[str, Any] | None = None,
+    remove_static: bool | None = None,
+) -> ControlRequest:
     """`context-update`: append or replace runtime context with `text`, or reset it; with the
     documented extras: the attention object ("" clears it), a partial action_config and, for a
     reset, remove_static."""
     if mode not in CONTEXT_MODES:
         raise ControlArgumentError(
-            f"Unknown context mode {mode!r}: use one of {', '.join(CONTEXT_MODES)}.")
+            f"Unknown context mode {mode!r}: use one of {', '.join(CONTEXT_MODES)}."
+        )
     text = text.strip()
     if mode != "reset" and not text:
         raise ControlArgumentError(f"A context {mode} needs some text.")
@@ -84,7 +89,8 @@ def context_update(text: str = "", mode: str = "append",
         value = ("true" if run_llm else "false") if isinstance(run_llm, bool) else run_llm
         if value not in RUN_LLM_VALUES:
             raise ControlArgumentError(
-                f"run_llm must be one of {', '.join(RUN_LLM_VALUES)} (got {value!r}).")
+                f"run_llm must be one of {', '.join(RUN_LLM_VALUES)} (got {value!r})."
+            )
         data["run_llm"] = value
     if current_attention_object is not None:
         data["current_attention_object"] = current_attention_object
@@ -99,8 +105,9 @@ def context_update(text: str = "", mode: str = "append",
 
 def scene_metadata(items: Iterable[tuple[str, str]]) -> ControlRequest:
     """`update-scene-metadata`: the scene's objects as (name, description), descriptive only."""
-    metadata = [{"name": name.strip(), "description": description.strip()}
-                for name, description in items]
+    metadata = [
+        {"name": name.strip(), "description": description.strip()} for name, description in items
+    ]
     if not metadata or any(not m["name"] or not m["description"] for m in metadata):
         raise ControlArgumentError("Scene metadata needs name=description pairs.")
     return ControlRequest("update-scene-metadata", {"scene_metadata": metadata})
@@ -125,7 +132,8 @@ def vision_trigger(text: str | None = None, respond_mode: str | None = None) -> 
     if respond_mode is not None:
         if respond_mode not in VISION_RESPOND_MODES:
             raise ControlArgumentError(
-                f"respond_mode must be one of {', '.join(VISION_RESPOND_MODES)}.")
+                f"respond_mode must be one of {', '.join(VISION_RESPOND_MODES)}."
+            )
         data["respond_mode"] = respond_mode
     if text and text.strip():
         data["text"] = text.strip()
@@ -249,24 +257,32 @@ def summarize(msg_type: str, data: Mapping[str, Any] | None) -> str:
 
 
 class ControlSender(Protocol):
-    async def send_control(self, msg_type: str, data: dict[str, Any] | None = None, *,
-                           ack_timeout_s: float = DEFAULT_ACK_TIMEOUT_S) -> ControlResult: ...
+    async def send_control(
+        self,
+        msg_type: str,
+        data: dict[str, Any] | None = None,
+        *,
+        ack_timeout_s: float = DEFAULT_ACK_TIMEOUT_S,
+    ) -> ControlResult: ...
 
 
 class Controls:
     """Typed calls over `session.send_control`; each returns the ack (or a refusal/timeout)."""
 
-    def __init__(self, session: ControlSender, *,
-                 ack_timeout_s: float = DEFAULT_ACK_TIMEOUT_S) -> None:
+    def __init__(
+        self, session: ControlSender, *, ack_timeout_s: float = DEFAULT_ACK_TIMEOUT_S
+    ) -> None:
         self._session = session
         self._ack_timeout_s = ack_timeout_s
 
     async def send(self, request: ControlRequest) -> ControlResult:
-        return await self._session.send_control(request.type, request.data,
-                                                ack_timeout_s=self._ack_timeout_s)
+        return await self._session.send_control(
+            request.type, request.data, ack_timeout_s=self._ack_timeout_s
+        )
 
-    async def _build_and_send(self, build: Callable[..., ControlRequest],
-                              *args: Any) -> ControlResult:
+    async def _build_and_send(
+        self, build: Callable[..., ControlRequest], *args: Any
+    ) -> ControlResult:
         try:
             request = build(*args)
         except ControlArgumentError as exc:
@@ -276,8 +292,9 @@ class Controls:
     async def trigger(self, name: str | None = None, message: str | None = None) -> ControlResult:
         return await self._build_and_send(trigger, name, message)
 
-    async def update_context(self, text: str = "", mode: str = "append",
-                             run_llm: str | bool | None = None) -> ControlResult:
+    async def update_context(
+        self, text: str = "", mode: str = "append", run_llm: str | bool | None = None
+    ) -> ControlResult:
         return await self._build_and_send(context_update, text, mode, run_llm)
 
     async def update_template_keys(self, keys: Mapping[str, str]) -> ControlResult:

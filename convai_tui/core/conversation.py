@@ -32,11 +32,15 @@ from convai_tui.core.user_lines import UserLines
 def ends_turn(event: Event) -> bool:
     """The character's turn is over: completed, declined, or the input was blocked."""
     return isinstance(event, TurnCompleted | LlmNoResponse) or (
-        isinstance(event, ModerationResult) and not event.passed)
+        isinstance(event, ModerationResult) and not event.passed
+    )
 
 
-FRAME_TYPES = {"visemes": "visemes", "neurosync-blendshapes": "blendshapes",
-               "chunked-neurosync-blendshapes": "blendshapes"}
+FRAME_TYPES = {
+    "visemes": "visemes",
+    "neurosync-blendshapes": "blendshapes",
+    "chunked-neurosync-blendshapes": "blendshapes",
+}
 """Lip-sync streams: counted per turn, never rendered."""
 
 
@@ -125,16 +129,25 @@ class Conversation:
                 self._metrics.turn_first_text_ms.append(self._turn_first_text_ms)
                 self._last_sent_at = None
         self._reply_chunks.append(text)
-        self._publish(TranscriptReceived(role="character", text=text, final=False,
-                                         full_text="".join(self._reply_chunks),
-                                         turn_id=self._turn_id))
+        self._publish(
+            TranscriptReceived(
+                role="character",
+                text=text,
+                final=False,
+                full_text="".join(self._reply_chunks),
+                turn_id=self._turn_id,
+            )
+        )
 
     def _emit_reply_final(self) -> None:
         if self._turn_open and self._reply_chunks and not self._reply_final_sent:
             self._reply_final_sent = True
             full = "".join(self._reply_chunks).strip()
-            self._publish(TranscriptReceived(role="character", text=full, final=True,
-                                             full_text=full, turn_id=self._turn_id))
+            self._publish(
+                TranscriptReceived(
+                    role="character", text=full, final=True, full_text=full, turn_id=self._turn_id
+                )
+            )
 
     def _on_llm_stopped(self, msg: protocol.InboundMessage) -> None:
         self._emit_reply_final()
@@ -157,18 +170,29 @@ class Conversation:
         first = self._turn_first_text_ms
         response_id = self._correlation.get("response_id")
         sequence = self._correlation.get("sequence")
-        self._publish(TurnCompleted(
-            turn_id=self._turn_id, was_interrupted=interrupted,
-            reply_text="".join(self._reply_chunks).strip(),
-            first_text_ms=round(first, 1) if first is not None else None,
-            was_aborted=aborted, error_reason=reason,
-            response_id=response_id if isinstance(response_id, str) else None,
-            sequence=sequence if isinstance(sequence, int) else None,
-            visemes=self._frames["visemes"], blendshapes=self._frames["blendshapes"]))
+        self._publish(
+            TurnCompleted(
+                turn_id=self._turn_id,
+                was_interrupted=interrupted,
+                reply_text="".join(self._reply_chunks).strip(),
+                first_text_ms=round(first, 1) if first is not None else None,
+                was_aborted=aborted,
+                error_reason=reason,
+                response_id=response_id if isinstance(response_id, str) else None,
+                sequence=sequence if isinstance(sequence, int) else None,
+                visemes=self._frames["visemes"],
+                blendshapes=self._frames["blendshapes"],
+            )
+        )
         if aborted:
-            self._publish(LogRecorded(level="warning", category="turn",
-                                      message=f"The service aborted turn {self._turn_id}"
-                                              f"{f' ({reason})' if reason else ''}."))
+            self._publish(
+                LogRecorded(
+                    level="warning",
+                    category="turn",
+                    message=f"The service aborted turn {self._turn_id}"
+                    f"{f' ({reason})' if reason else ''}.",
+                )
+            )
         self._end_turn()
 
     def _on_llm_no_response(self, msg: protocol.InboundMessage) -> None:
@@ -180,9 +204,13 @@ class Conversation:
         passed = protocol.field_bool(msg, "result", True)
         if not passed:
             self._users.close()
-        self._publish(ModerationResult(passed=passed,
-                                       user_input=protocol.field_str(msg, "user_input"),
-                                       reason=protocol.field_str(msg, "reason")))
+        self._publish(
+            ModerationResult(
+                passed=passed,
+                user_input=protocol.field_str(msg, "user_input"),
+                reason=protocol.field_str(msg, "reason"),
+            )
+        )
         if not passed:  # blocked: no reply will come, so the turn (and "thinking") ends here
             self._end_turn()
 
@@ -195,13 +223,17 @@ class Conversation:
     def _keep_correlation(self, msg: protocol.InboundMessage) -> None:
         for key in ("response_id", "sequence"):
             if msg.data.get(key) is not None:
-                self._correlation[key] = (protocol.field_str(msg, key) if key == "response_id"
-                                          else protocol.field_int(msg, key))
+                self._correlation[key] = (
+                    protocol.field_str(msg, key)
+                    if key == "response_id"
+                    else protocol.field_int(msg, key)
+                )
 
     def _on_speaking(self, msg: protocol.InboundMessage) -> None:
         self._keep_correlation(msg)
-        self.set_activity("speaking" if msg.type in ("bot-started-speaking", "bot-tts-started")
-                          else "listening")
+        self.set_activity(
+            "speaking" if msg.type in ("bot-started-speaking", "bot-tts-started") else "listening"
+        )
 
     def _on_user_speaking(self, msg: protocol.InboundMessage) -> None:
         self.set_activity("listening" if msg.type == "user-started-speaking" else "thinking")

@@ -34,9 +34,18 @@ from convai_tui.core.events import (
 )
 from convai_tui.core.states import SessionState
 
-COUNTER_KEYS = ("connect_attempts", "successful_connections", "failed_connections",
-                "reconnects", "errors", "errors_by_category", "last_connected_at",
-                "last_error_at", "last_error_code", "last_error_message")
+COUNTER_KEYS = (
+    "connect_attempts",
+    "successful_connections",
+    "failed_connections",
+    "reconnects",
+    "errors",
+    "errors_by_category",
+    "last_connected_at",
+    "last_error_at",
+    "last_error_code",
+    "last_error_message",
+)
 """The keys `snapshot` gives (then uptime_s and messages_sent), as diagnostics() names them."""
 
 _ROOM_LEFT_STATES = (SessionState.DISCONNECTING, SessionState.DISCONNECTED, SessionState.ERROR)
@@ -107,8 +116,7 @@ class SessionCounters:
     def _count_error(self, event: ErrorRaised) -> None:
         error = event.error
         self.errors += 1
-        self.errors_by_category[error.category] = self.errors_by_category.get(
-            error.category, 0) + 1
+        self.errors_by_category[error.category] = self.errors_by_category.get(error.category, 0) + 1
         self.last_error_at = event.at
         self.last_error_code = error.code
         self.last_error_message = error.message

@@ -47,12 +47,38 @@ from convai_tui.core.events import (
 from convai_tui.core.states import SessionState
 
 ALL_EVENT_TYPES: tuple[type[Event], ...] = (
-    SessionStateChanged, ConnectAttemptStarted, RoomDetailsReceived, RoomJoined, RetryScheduled,
-    RetryCancelled, ErrorRaised, BotReady, SessionEnded, TranscriptReceived, BotActivityChanged,
-    EmotionReceived, ActionsReceived, TurnCompleted, LlmNoResponse, MessageSent, InputQueued,
-    InputRefused, ServerResponseReceived, IdleWarningReceived, IdleTimerReset, UsageLimitReached,
-    SessionEnding, ParticipantJoined, ParticipantLeft, ParticipantUpdated, AudioLevels,
-    LogRecorded, LinkStatsSampled, TurnTimed, ModerationResult, ServerNotice,
+    SessionStateChanged,
+    ConnectAttemptStarted,
+    RoomDetailsReceived,
+    RoomJoined,
+    RetryScheduled,
+    RetryCancelled,
+    ErrorRaised,
+    BotReady,
+    SessionEnded,
+    TranscriptReceived,
+    BotActivityChanged,
+    EmotionReceived,
+    ActionsReceived,
+    TurnCompleted,
+    LlmNoResponse,
+    MessageSent,
+    InputQueued,
+    InputRefused,
+    ServerResponseReceived,
+    IdleWarningReceived,
+    IdleTimerReset,
+    UsageLimitReached,
+    SessionEnding,
+    ParticipantJoined,
+    ParticipantLeft,
+    ParticipantUpdated,
+    AudioLevels,
+    LogRecorded,
+    LinkStatsSampled,
+    TurnTimed,
+    ModerationResult,
+    ServerNotice,
     ServerMetricsReceived,
 )
 
@@ -71,7 +97,9 @@ def error_from_json(data: dict[str, Any], at: float) -> SessionError:
     return SessionError(
         code=code,
         message=str(data.get("message") or ""),
-        stage=ErrorStage(str(stage)) if stage in ErrorStage._value2member_map_ else lookup(code).stage,
+        stage=ErrorStage(str(stage))
+        if stage in ErrorStage._value2member_map_
+        else lookup(code).stage,
         recoverable=bool(data.get("recoverable", lookup(code).recoverable)),
         http_status=int(http_status) if isinstance(http_status, int | float) else None,
         session_id=str(session_id) if session_id else None,
@@ -105,13 +133,21 @@ def event_from_json(data: dict[str, Any]) -> Event | None:
             return ErrorRaised(error=error_from_json(data, at), at=at)
         if cls in _PARTICIPANT_EVENTS:
             info = ParticipantInfo(
-                identity=str(data["identity"]), name=str(data.get("name") or data["identity"]),
-                kind=str(data.get("kind") or "remote_player"), muted=bool(data.get("muted")),
+                identity=str(data["identity"]),
+                name=str(data.get("name") or data["identity"]),
+                kind=str(data.get("kind") or "remote_player"),
+                muted=bool(data.get("muted")),
                 speaking=bool(data.get("speaking")),
                 tracks=tuple(str(t) for t in data.get("tracks") or ()),
-                quality=str(data.get("quality") or ""))
-            return cls(identity=info.identity, name=info.name, kind=info.kind,  # type: ignore[call-arg]
-                       participant=info, at=at)
+                quality=str(data.get("quality") or ""),
+            )
+            return cls(
+                identity=info.identity,
+                name=info.name,
+                kind=info.kind,  # type: ignore[call-arg]
+                participant=info,
+                at=at,
+            )
         kwargs: dict[str, Any] = {}
         for f in dataclasses.fields(cls):
             if f.name == "at":

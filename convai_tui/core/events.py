@@ -216,6 +216,7 @@ class LlmNoResponse(Event):
 @dataclass(frozen=True, slots=True)
 class ModerationResult(Event):
     """The server's moderation verdict on the user's input; blocked input ends the turn."""
+
     TYPE: ClassVar[str] = "moderation"
     passed: bool
     user_input: str | None = None
@@ -226,6 +227,7 @@ class ModerationResult(Event):
 class ServerNotice(Event):
     """A server message with nothing to act on (server_notices.py), kept for the log and
     replay; `known` False for a type we do not know (published once per type)."""
+
     TYPE: ClassVar[str] = "server_notice"
     message_type: str
     fields: dict[str, Any] = field(default_factory=dict)
@@ -235,6 +237,7 @@ class ServerNotice(Event):
 @dataclass(frozen=True, slots=True)
 class ServerMetricsReceived(Event):
     """One server `metrics` message (debug sessions): a bucket (ttfb, ...) of its entries."""
+
     TYPE: ClassVar[str] = "server_metrics"
     kind: str
     entries: tuple[dict[str, Any], ...]

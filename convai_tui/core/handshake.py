@@ -20,16 +20,23 @@ RTVI_VERSION = "1.2.0"
 
 def client_ready_data() -> dict[str, Any]:
     """`client-ready.data`: the protocol version and `about` naming this library."""
-    return {"version": RTVI_VERSION,
-            "about": {"library": "convai-tui", "library_version": __version__,
-                      "platform": "python", "platform_version": platform.python_version()}}
+    return {
+        "version": RTVI_VERSION,
+        "about": {
+            "library": "convai-tui",
+            "library_version": __version__,
+            "platform": "python",
+            "platform_version": platform.python_version(),
+        },
+    }
 
 
 class Handshake:
     """Sends `client-ready` through `send()` until `is_ready()`; one loop per room."""
 
-    def __init__(self, send: Callable[[], Awaitable[object]],
-                 retry_s: float = CLIENT_READY_RETRY_S) -> None:
+    def __init__(
+        self, send: Callable[[], Awaitable[object]], retry_s: float = CLIENT_READY_RETRY_S
+    ) -> None:
         self._send = send
         self._retry_s = retry_s
         self._task: asyncio.Task[None] | None = None

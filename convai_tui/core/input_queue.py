@@ -31,8 +31,11 @@ class InputQueue:
     def hold(self, text: str) -> SendOutcome:
         """Queue `text` until the character is ready, or refuse it when the queue is full."""
         if len(self._items) >= self._limit:
-            return self.refuse(text, f"The character is not ready yet and "
-                                     f"{len(self._items)} messages are already waiting.")
+            return self.refuse(
+                text,
+                f"The character is not ready yet and "
+                f"{len(self._items)} messages are already waiting.",
+            )
         self._items.append((text, time.monotonic()))
         self._publish(InputQueued(text=text, queue_length=len(self._items)))
         return SendOutcome("queued", reason="held until the character is ready")
@@ -43,8 +46,9 @@ class InputQueue:
             text, _ = self._items.popleft()
             self._publish(InputRefused(text=text, reason=f"Not sent: {reason}."))
 
-    async def flush(self, can_send: Callable[[], bool],
-                    send: Callable[[str], Awaitable[object]]) -> None:
+    async def flush(
+        self, can_send: Callable[[], bool], send: Callable[[str], Awaitable[object]]
+    ) -> None:
         """Send what waits, oldest first, while `can_send()`; refuse what is too old."""
         while self._items and can_send():
             text, queued_at = self._items.popleft()

@@ -32,8 +32,15 @@ STATS_TIMEOUT_S = 2.0
 _CANDIDATE_TYPES = {0: "host", 1: "srflx", 2: "prflx", 3: "relay"}
 _PROTOCOLS = {0: "udp", 1: "tcp", 2: "tls"}
 
-PLOTTED = ("rtt_ms", "jitter_ms", "loss_pct", "bitrate_in_kbps", "bitrate_out_kbps",
-           "audio_in_dbfs", "audio_out_dbfs")
+PLOTTED = (
+    "rtt_ms",
+    "jitter_ms",
+    "loss_pct",
+    "bitrate_in_kbps",
+    "bitrate_out_kbps",
+    "audio_in_dbfs",
+    "audio_out_dbfs",
+)
 """The figures the Link view plots and the summaries give p50/p95 for."""
 
 
@@ -94,17 +101,22 @@ def parse_rtc_stats(stats: Any) -> RawStats:
             f["packets_received"] = _add(f.get("packets_received"), int(received.packets_received))
             f["packets_lost"] = _add(f.get("packets_lost"), max(0, int(received.packets_lost)))
             f["jitter_ms"] = max(f.get("jitter_ms") or 0.0, float(received.jitter) * 1000)
-            f["concealed_samples"] = _add(f.get("concealed_samples"),
-                                          int(inbound.concealed_samples))
-            f["concealment_events"] = _add(f.get("concealment_events"),
-                                           int(inbound.concealment_events))
-            f["jitter_buffer_delay_s"] = _add(f.get("jitter_buffer_delay_s"),
-                                              float(inbound.jitter_buffer_delay))
-            f["jitter_buffer_emitted"] = _add(f.get("jitter_buffer_emitted"),
-                                              int(inbound.jitter_buffer_emitted_count))
+            f["concealed_samples"] = _add(
+                f.get("concealed_samples"), int(inbound.concealed_samples)
+            )
+            f["concealment_events"] = _add(
+                f.get("concealment_events"), int(inbound.concealment_events)
+            )
+            f["jitter_buffer_delay_s"] = _add(
+                f.get("jitter_buffer_delay_s"), float(inbound.jitter_buffer_delay)
+            )
+            f["jitter_buffer_emitted"] = _add(
+                f.get("jitter_buffer_emitted"), int(inbound.jitter_buffer_emitted_count)
+            )
             if inbound.HasField("audio_level"):
-                f["audio_in_level"] = max(f.get("audio_in_level") or 0.0,
-                                          float(inbound.audio_level))
+                f["audio_in_level"] = max(
+                    f.get("audio_in_level") or 0.0, float(inbound.audio_level)
+                )
         elif which == "media_source" and report.media_source.source.kind == "audio":
             audio = report.media_source.audio
             if audio.HasField("audio_level"):
@@ -147,8 +159,13 @@ def _delta(now: int | float | None, before: int | float | None) -> float | None:
     return float(now - before)
 
 
-def make_sample(raw: RawStats, previous: RawStats | None, elapsed_s: float, at: float,
-                previous_candidate: str | None) -> LinkStatsSampled:
+def make_sample(
+    raw: RawStats,
+    previous: RawStats | None,
+    elapsed_s: float,
+    at: float,
+    previous_candidate: str | None,
+) -> LinkStatsSampled:
     """The event for one reading, rates and loss from the difference to the previous one."""
     p = previous or RawStats()
     per_s = 1 / elapsed_s if elapsed_s > 0 else 0.0
@@ -161,20 +178,30 @@ def make_sample(raw: RawStats, previous: RawStats | None, elapsed_s: float, at: 
     d_jb = _delta(raw.jitter_buffer_delay_s, p.jitter_buffer_delay_s)
     d_emit = _delta(raw.jitter_buffer_emitted, p.jitter_buffer_emitted)
     return LinkStatsSampled(
-        rtt_ms=_round(raw.rtt_ms), jitter_ms=_round(raw.jitter_ms), loss_pct=loss,
-        packets_lost=raw.packets_lost, packets_received=raw.packets_received,
+        rtt_ms=_round(raw.rtt_ms),
+        jitter_ms=_round(raw.jitter_ms),
+        loss_pct=loss,
+        packets_lost=raw.packets_lost,
+        packets_received=raw.packets_received,
         lost_in_interval=int(d_lost) if d_lost is not None else None,
         received_in_interval=int(d_recv) if d_recv is not None else None,
-        concealed_samples=raw.concealed_samples, concealment_events=raw.concealment_events,
+        concealed_samples=raw.concealed_samples,
+        concealment_events=raw.concealment_events,
         jitter_buffer_ms=_round(1000 * d_jb / d_emit) if d_jb is not None and d_emit else None,
         bitrate_in_kbps=_round(d_in * 8 / 1000 * per_s) if d_in is not None and per_s else None,
-        bitrate_out_kbps=(_round(d_out * 8 / 1000 * per_s)
-                          if d_out is not None and per_s else None),
-        audio_in_dbfs=to_dbfs(raw.audio_in_level), audio_out_dbfs=to_dbfs(raw.audio_out_level),
+        bitrate_out_kbps=(
+            _round(d_out * 8 / 1000 * per_s) if d_out is not None and per_s else None
+        ),
+        audio_in_dbfs=to_dbfs(raw.audio_in_level),
+        audio_out_dbfs=to_dbfs(raw.audio_out_level),
         candidate=raw.candidate,
-        candidate_changed=(previous_candidate is not None and raw.candidate is not None
-                           and raw.candidate != previous_candidate),
-        at=at)
+        candidate_changed=(
+            previous_candidate is not None
+            and raw.candidate is not None
+            and raw.candidate != previous_candidate
+        ),
+        at=at,
+    )
 
 
 def _round(value: float | None) -> float | None:
@@ -195,8 +222,7 @@ class LinkHealth:
     def check(self, sample: LinkStatsSampled) -> tuple[str, ...]:
         t = self.thresholds
         if sample.lost_in_interval is not None and sample.received_in_interval is not None:
-            self._window.append((sample.at, sample.lost_in_interval,
-                                 sample.received_in_interval))
+            self._window.append((sample.at, sample.lost_in_interval, sample.received_in_interval))
         while self._window and self._window[0][0] <= sample.at - t.loss_window_s:
             self._window.popleft()
         lost = sum(w[1] for w in self._window)
@@ -207,8 +233,9 @@ class LinkHealth:
         if sample.jitter_ms is not None and sample.jitter_ms > t.jitter_ms:
             reasons.append(f"jitter {sample.jitter_ms:.0f} ms > {t.jitter_ms:g} ms")
         if total and 100 * lost / total > t.loss_pct:
-            reasons.append(f"loss {100 * lost / total:.1f} % > {t.loss_pct:g} % over "
-                           f"{t.loss_window_s:g} s")
+            reasons.append(
+                f"loss {100 * lost / total:.1f} % > {t.loss_pct:g} % over {t.loss_window_s:g} s"
+            )
         if t.relay_is_degraded and (sample.candidate or "").startswith("relay"):
             reasons.append(f"relay-only ICE ({sample.candidate})")
         self.active = tuple(reasons)
@@ -238,8 +265,7 @@ class LinkHistory:
 
     def add(self, sample: LinkStatsSampled) -> None:
         self.samples_seen += 1
-        if sample.candidate and (not self.candidates
-                                 or self.candidates[-1][1] != sample.candidate):
+        if sample.candidate and (not self.candidates or self.candidates[-1][1] != sample.candidate):
             self.candidates.append((sample.at, sample.candidate))
         if len(self.full) == self.full.maxlen:
             evicted = self.full[0]
@@ -259,30 +285,46 @@ class LinkHistory:
         latest = self.full[-1] if self.full else None
         for name in PLOTTED:
             values = self.series(name)
-            out[name] = {"current": getattr(latest, name) if latest else None,
-                         "p50": _round(percentile(values, 50)),
-                         "p95": _round(percentile(values, 95))}
-        return {"samples": self.samples_seen, "full_rate_points": len(self.full),
-                "coarse_points": len(self.coarse),
-                "candidate": latest.candidate if latest else None,
-                "candidate_changes": [{"at": at, "candidate": c} for at, c in self.candidates],
-                "warnings": list(latest.warnings) if latest else [], "figures": out}
+            out[name] = {
+                "current": getattr(latest, name) if latest else None,
+                "p50": _round(percentile(values, 50)),
+                "p95": _round(percentile(values, 95)),
+            }
+        return {
+            "samples": self.samples_seen,
+            "full_rate_points": len(self.full),
+            "coarse_points": len(self.coarse),
+            "candidate": latest.candidate if latest else None,
+            "candidate_changes": [{"at": at, "candidate": c} for at, c in self.candidates],
+            "warnings": list(latest.warnings) if latest else [],
+            "figures": out,
+        }
 
 
 def average(samples: list[LinkStatsSampled]) -> LinkStatsSampled:
     """One coarse point: the mean of each figure, the last candidate and counters."""
+
     def mean(name: str) -> float | None:
         values = [v for s in samples if (v := getattr(s, name)) is not None]
         return _round(sum(values) / len(values)) if values else None
 
     last = samples[-1]
     return LinkStatsSampled(
-        rtt_ms=mean("rtt_ms"), jitter_ms=mean("jitter_ms"), loss_pct=mean("loss_pct"),
-        packets_lost=last.packets_lost, packets_received=last.packets_received,
-        concealed_samples=last.concealed_samples, concealment_events=last.concealment_events,
-        jitter_buffer_ms=mean("jitter_buffer_ms"), bitrate_in_kbps=mean("bitrate_in_kbps"),
-        bitrate_out_kbps=mean("bitrate_out_kbps"), audio_in_dbfs=mean("audio_in_dbfs"),
-        audio_out_dbfs=mean("audio_out_dbfs"), candidate=last.candidate, at=last.at)
+        rtt_ms=mean("rtt_ms"),
+        jitter_ms=mean("jitter_ms"),
+        loss_pct=mean("loss_pct"),
+        packets_lost=last.packets_lost,
+        packets_received=last.packets_received,
+        concealed_samples=last.concealed_samples,
+        concealment_events=last.concealment_events,
+        jitter_buffer_ms=mean("jitter_buffer_ms"),
+        bitrate_in_kbps=mean("bitrate_in_kbps"),
+        bitrate_out_kbps=mean("bitrate_out_kbps"),
+        audio_in_dbfs=mean("audio_in_dbfs"),
+        audio_out_dbfs=mean("audio_out_dbfs"),
+        candidate=last.candidate,
+        at=last.at,
+    )
 
 
 # --- the sampler -------------------------------------------------------------------------------
@@ -292,10 +334,13 @@ class LinkSampler:
     """Reads the room's stats once a second while in a room; publishes each sample and raises
     `transport.link_degraded` when a threshold is crossed (and logs when it clears)."""
 
-    def __init__(self, publish: Callable[[Event], None],
-                 raise_error: Callable[[SessionError], SessionError],
-                 thresholds: LinkThresholds | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        publish: Callable[[Event], None],
+        raise_error: Callable[[SessionError], SessionError],
+        thresholds: LinkThresholds | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._publish = publish
         self._raise = raise_error
         self.thresholds = thresholds or LinkThresholds()
@@ -345,20 +390,30 @@ class LinkSampler:
         self.history.add(sample)
         self._publish(sample)
         if reasons and not was:
-            self._raise(make_error("transport.link_degraded",
-                                   "The link is degraded: " + "; ".join(reasons) + "."))
+            self._raise(
+                make_error(
+                    "transport.link_degraded", "The link is degraded: " + "; ".join(reasons) + "."
+                )
+            )
         elif was and not reasons:
-            self._publish(LogRecorded(level="info", category="transport",
-                                      message="transport.link_degraded cleared: the link is "
-                                              "within its thresholds again."))
+            self._publish(
+                LogRecorded(
+                    level="info",
+                    category="transport",
+                    message="transport.link_degraded cleared: the link is "
+                    "within its thresholds again.",
+                )
+            )
 
     def snapshot(self) -> dict[str, Any]:
         out = self.history.summary()
-        out["thresholds"] = {"rtt_ms": self.thresholds.rtt_ms,
-                             "jitter_ms": self.thresholds.jitter_ms,
-                             "loss_pct": self.thresholds.loss_pct,
-                             "loss_window_s": self.thresholds.loss_window_s,
-                             "relay_is_degraded": self.thresholds.relay_is_degraded}
+        out["thresholds"] = {
+            "rtt_ms": self.thresholds.rtt_ms,
+            "jitter_ms": self.thresholds.jitter_ms,
+            "loss_pct": self.thresholds.loss_pct,
+            "loss_window_s": self.thresholds.loss_window_s,
+            "relay_is_degraded": self.thresholds.relay_is_degraded,
+        }
         return out
 
 

@@ -45,8 +45,12 @@ class LinkWatch:
     back unless LiveKit's own resume is under way (its reconnected signal settles that case).
     """
 
-    def __init__(self, stall_after_s: float, on_lost: Callable[[str, str], bool],
-                 on_back: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        stall_after_s: float,
+        on_lost: Callable[[str, str], bool],
+        on_back: Callable[[str], None],
+    ) -> None:
         self._stall_after_s = stall_after_s
         self._on_lost = on_lost
         self._on_back = on_back
@@ -77,8 +81,7 @@ class LinkWatch:
             if packets is not None:  # a room that only counts packets: treat them as media
                 signals = _from_packets(packets)
         if self._stall_after_s and signals is not None:
-            self._task = asyncio.create_task(self.run(signals, current),
-                                             name="convai-link-watch")
+            self._task = asyncio.create_task(self.run(signals, current), name="convai-link-watch")
 
     async def stop(self) -> None:
         task, self._task = self._task, None
@@ -87,8 +90,9 @@ class LinkWatch:
             with contextlib.suppress(BaseException):
                 await task
 
-    async def run(self, read: Callable[[], Awaitable[LinkSignals | None]],
-                  current: Callable[[], bool]) -> None:
+    async def run(
+        self, read: Callable[[], Awaitable[LinkSignals | None]], current: Callable[[], bool]
+    ) -> None:
         """Watch while `current()` (the room is still the session's); cancelled on leave."""
         last: LinkSignals | None = None
         last_alive = last_up = time.monotonic()
@@ -99,7 +103,9 @@ class LinkWatch:
                 continue
             now = time.monotonic()
             moved = last is None or (signals.packets, signals.consent_checks) != (
-                last.packets, last.consent_checks)
+                last.packets,
+                last.consent_checks,
+            )
             if moved:
                 last_alive = now
             if signals.up:
@@ -113,14 +119,17 @@ class LinkWatch:
                 self.stalled = False
                 self._on_back("link_recovered")
             elif why is not None and not self.stalled:
-                self.stalled = self._on_lost(f"{why}; waiting for the link to come back.",
-                                             "link_stalled")
+                self.stalled = self._on_lost(
+                    f"{why}; waiting for the link to come back.", "link_stalled"
+                )
             last = signals
 
 
-def _from_packets(packets: Callable[[], Awaitable[int | None]]
-                  ) -> Callable[[], Awaitable[LinkSignals | None]]:
+def _from_packets(
+    packets: Callable[[], Awaitable[int | None]],
+) -> Callable[[], Awaitable[LinkSignals | None]]:
     async def read() -> LinkSignals | None:
         count = await packets()
         return None if count is None else LinkSignals(count, 0, True)
+
     return read

@@ -28,8 +28,12 @@ class SessionMedia:
     """The optional hook plus the controls; optional extras (mute, push-to-talk, stats) are
     used when the hook has them."""
 
-    def __init__(self, hook: MediaHook | None, publish: Callable[[Event], None],
-                 raise_error: Callable[[SessionError], SessionError]) -> None:
+    def __init__(
+        self,
+        hook: MediaHook | None,
+        publish: Callable[[Event], None],
+        raise_error: Callable[[SessionError], SessionError],
+    ) -> None:
         self.hook = hook
         self._publish = publish
         self._raise = raise_error

@@ -54,11 +54,14 @@ def parse_character_spec(spec: str) -> CharacterSpec:
     character_id = character_id.strip()
     session = session.strip()
     if not character_id:
-        raise _fail("config.character_id_empty",
-                    f"--character {spec!r} has no character id before the session id.")
+        raise _fail(
+            "config.character_id_empty",
+            f"--character {spec!r} has no character id before the session id.",
+        )
     if sep and not session:
-        raise _fail("config.invalid",
-                    f"--character {spec!r} ends in ':' but names no character session id.")
+        raise _fail(
+            "config.invalid", f"--character {spec!r} ends in ':' but names no character session id."
+        )
     return CharacterSpec(character_id, session or None)
 
 
@@ -73,22 +76,28 @@ def validate_characters(characters: Sequence[CharacterSpec]) -> None:
     duplicate-Character-ID refusal is about two scene components, not the wire protocol.
     """
     if len(characters) > MAX_ROOM_CHARACTERS:
-        raise _fail("config.too_many_characters",
-                    f"A Convai room supports at most {MAX_ROOM_CHARACTERS} characters, and "
-                    f"this one asks for {len(characters)}.")
+        raise _fail(
+            "config.too_many_characters",
+            f"A Convai room supports at most {MAX_ROOM_CHARACTERS} characters, and "
+            f"this one asks for {len(characters)}.",
+        )
     for index, spec in enumerate(characters, start=1):
         if not spec.character_id.strip():
-            raise _fail("config.character_id_empty",
-                        f"Character {index} of {len(characters)} has an empty character id.")
+            raise _fail(
+                "config.character_id_empty",
+                f"Character {index} of {len(characters)} has an empty character id.",
+            )
     seen: dict[str, int] = {}
     for index, spec in enumerate(characters, start=1):
         session = (spec.character_session_id or "").strip().lower()
         if not session:
             continue
         if session in seen:
-            raise _fail("config.duplicate_character_session_id",
-                        f"Characters {seen[session]} and {index} both use character session "
-                        f"id {spec.character_session_id}; session ids must be unique in a room.")
+            raise _fail(
+                "config.duplicate_character_session_id",
+                f"Characters {seen[session]} and {index} both use character session "
+                f"id {spec.character_session_id}; session ids must be unique in a room.",
+            )
         seen[session] = index
 
 
@@ -98,19 +107,24 @@ def validate_join(join: JoinSettings, characters: Sequence[CharacterSpec] = ()) 
     has_key = bool((join.shared_session_key or "").strip())
     if has_room == has_key:
         which = "both --join and --join-key" if has_room else "neither --join nor --join-key"
-        raise _fail("config.join_locator_invalid",
-                    f"Joining a room needs exactly one locator; {which} was given.")
+        raise _fail(
+            "config.join_locator_invalid",
+            f"Joining a room needs exactly one locator; {which} was given.",
+        )
     if characters:
-        raise _fail("config.join_with_characters",
-                    "Joining an existing room sends no characters; drop --character.")
+        raise _fail(
+            "config.join_with_characters",
+            "Joining an existing room sends no characters; drop --character.",
+        )
 
 
 def validate_end_user_id(end_user_id: str | None) -> str:
     """The end-user id a multi-character room needs, stripped; empty is a config error."""
     value = (end_user_id or "").strip()
     if not value:
-        raise _fail("config.end_user_id_missing",
-                    "A multi-character room needs a non-empty end_user_id.")
+        raise _fail(
+            "config.end_user_id_missing", "A multi-character room needs a non-empty end_user_id."
+        )
     return value
 
 

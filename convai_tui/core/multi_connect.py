@@ -44,15 +44,19 @@ def create_room_body(
         body["shared_session_key"] = shared_session_key
     if max_num_participants is not None:
         if max_num_participants < 1:
-            raise ConvaiError(make_error(
-                "config.invalid", f"--max-participants must be at least 1, not "
-                                  f"{max_num_participants}."))
+            raise ConvaiError(
+                make_error(
+                    "config.invalid",
+                    f"--max-participants must be at least 1, not {max_num_participants}.",
+                )
+            )
         body["max_num_participants"] = max_num_participants
     return body
 
 
-def join_room_body(base: Mapping[str, Any], join: JoinSettings, *,
-                   end_user_id: str | None) -> dict[str, Any]:
+def join_room_body(
+    base: Mapping[str, Any], join: JoinSettings, *, end_user_id: str | None
+) -> dict[str, Any]:
     """A join body: `mode: "join"`, exactly one locator, a new end user, never `characters`."""
     validate_join(join)
     body = {k: v for k, v in base.items() if k not in _SINGLE_CHARACTER_KEYS}
@@ -82,9 +86,13 @@ class RoomRequest:
         if self.join is not None:
             validate_join(self.join, self.characters)
             return join_room_body(base, self.join, end_user_id=end_user_id)
-        return create_room_body(base, self.characters, end_user_id=end_user_id,
-                                shared_session_key=self.shared_session_key,
-                                max_num_participants=self.max_participants)
+        return create_room_body(
+            base,
+            self.characters,
+            end_user_id=end_user_id,
+            shared_session_key=self.shared_session_key,
+            max_num_participants=self.max_participants,
+        )
 
 
 @dataclass(frozen=True, slots=True)

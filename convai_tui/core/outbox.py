@@ -23,22 +23,33 @@ class DataChannel(Protocol):
 
 
 class Outbox:
-    def __init__(self, acks: AckTracker, publish: Callable[[Event], None],
-                 raise_error: Callable[[SessionError], SessionError]) -> None:
+    def __init__(
+        self,
+        acks: AckTracker,
+        publish: Callable[[Event], None],
+        raise_error: Callable[[SessionError], SessionError],
+    ) -> None:
         self._acks = acks
         self._publish = publish
         self._raise = raise_error
 
-    async def send(self, room: DataChannel | None, msg_type: str,
-                   data: dict[str, Any], *, announce: bool = True) -> str | None:
+    async def send(
+        self,
+        room: DataChannel | None,
+        msg_type: str,
+        data: dict[str, Any],
+        *,
+        announce: bool = True,
+    ) -> str | None:
         """Send one client message; returns its id, or None (and an error event) on failure.
 
         `announce=False` (the handshake) sends without a MessageSent event: client-ready is
         answered by bot-ready, not by an acknowledgement, so it is no row of the Requests tab;
         its id is still registered for an error-response naming it."""
         if room is None:
-            self._raise(make_error("session.invalid_state",
-                                   f"Cannot send {msg_type}: not in a room."))
+            self._raise(
+                make_error("session.invalid_state", f"Cannot send {msg_type}: not in a room.")
+            )
             return None
         try:
             out = protocol.build_message(msg_type, data)
@@ -49,12 +60,14 @@ class Outbox:
         self._acks.sent(msg_type, out.id)
         if not announce:
             return out.id
-        self._publish(MessageSent(message_type=msg_type, message_id=out.id,
-                                  summary=summarize(msg_type, data)))
+        self._publish(
+            MessageSent(message_type=msg_type, message_id=out.id, summary=summarize(msg_type, data))
+        )
         return out.id
 
-    async def request(self, room: DataChannel | None, msg_type: str, data: dict[str, Any],
-                      ack_timeout_s: float) -> ControlResult:
+    async def request(
+        self, room: DataChannel | None, msg_type: str, data: dict[str, Any], ack_timeout_s: float
+    ) -> ControlResult:
         """Send and wait for the answer (a server-response, or an error-response naming it)."""
         message_id = await self.send(room, msg_type, data)
         if message_id is None:
@@ -62,10 +75,15 @@ class Outbox:
         try:
             ack = await self._acks.wait(message_id, ack_timeout_s)
         except TimeoutError:
-            self._raise(make_error("session.ack_timeout",
-                                   f"No server-response to {msg_type} within {ack_timeout_s:g} s."))
-            return ControlResult("timeout", f"No acknowledgement within {ack_timeout_s:g} s.",
-                                 message_id=message_id)
+            self._raise(
+                make_error(
+                    "session.ack_timeout",
+                    f"No server-response to {msg_type} within {ack_timeout_s:g} s.",
+                )
+            )
+            return ControlResult(
+                "timeout", f"No acknowledgement within {ack_timeout_s:g} s.", message_id=message_id
+            )
         return ControlResult(ack.status, ack.message, ack.extras, message_id)
 
     def precheck(self, msg_type: str, data: dict[str, Any], *, video: bool) -> ControlResult | None:
@@ -73,8 +91,11 @@ class Outbox:
         if msg_type not in CONTROL_TYPES:
             return ControlResult("refused", f"Unknown control message type {msg_type!r}.")
         if msg_type in VIDEO_TYPES and not video:
-            return ControlResult("refused", f"Not sent: {msg_type} needs a session with video "
-                                            "(connection_type video); this one is audio only.")
+            return ControlResult(
+                "refused",
+                f"Not sent: {msg_type} needs a session with video "
+                "(connection_type video); this one is audio only.",
+            )
         try:
             protocol.build_message(msg_type, data)
         except ConvaiError as exc:

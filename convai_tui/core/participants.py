@@ -46,8 +46,7 @@ class Roster:
         self._by_identity.clear()
 
     def character_identity(self) -> str | None:
-        return next((p.identity for p in self._by_identity.values() if p.kind == "character"),
-                    None)
+        return next((p.identity for p in self._by_identity.values() if p.kind == "character"), None)
 
     def as_dicts(self) -> list[dict[str, Any]]:
         return [dataclasses.asdict(p) for p in self._by_identity.values()]

@@ -62,8 +62,9 @@ class SessionPort(Protocol):
 
     async def send_text(self, text: str) -> SendOutcome: ...
 
-    async def send_control(self, msg_type: str, data: dict[str, Any] | None = None, *,
-                           ack_timeout_s: float = 10.0) -> ControlResult:
+    async def send_control(
+        self, msg_type: str, data: dict[str, Any] | None = None, *, ack_timeout_s: float = 10.0
+    ) -> ControlResult:
         """Send one client message (protocol §2.2) and wait for its server-response; refused
         (never sent) unless Connected with the character ready, or when oversize."""
 

@@ -34,8 +34,9 @@ class InboundMessage:
 
 
 def _invalid(message: str, payload: str) -> ConvaiError:
-    return ConvaiError(make_error("protocol.message_invalid", message,
-                                  detail=redact(payload[:300])))
+    return ConvaiError(
+        make_error("protocol.message_invalid", message, detail=redact(payload[:300]))
+    )
 
 
 def parse_inbound(payload: bytes | str) -> InboundMessage:
@@ -44,17 +45,25 @@ def parse_inbound(payload: bytes | str) -> InboundMessage:
         try:
             text = payload.decode("utf-8")
         except UnicodeDecodeError:
-            raise ConvaiError(make_error(
-                "protocol.parse_failed", "A data message is not valid UTF-8.",
-                detail=repr(payload[:120]))) from None
+            raise ConvaiError(
+                make_error(
+                    "protocol.parse_failed",
+                    "A data message is not valid UTF-8.",
+                    detail=repr(payload[:120]),
+                )
+            ) from None
     else:
         text = payload
     try:
         raw = json.loads(text)
     except (ValueError, RecursionError):
-        raise ConvaiError(make_error(
-            "protocol.parse_failed", "A data message is not valid JSON.",
-            detail=redact(text[:300]))) from None
+        raise ConvaiError(
+            make_error(
+                "protocol.parse_failed",
+                "A data message is not valid JSON.",
+                detail=redact(text[:300]),
+            )
+        ) from None
     if not isinstance(raw, dict):
         raise _invalid("A data message is JSON but not an object.", text)
     msg_type = raw.get("type")
@@ -79,8 +88,12 @@ def parse_inbound(payload: bytes | str) -> InboundMessage:
             fields.update(data)
         return InboundMessage(msg_type, fields, wrapped=False)
     top_id = raw.get("id")
-    return InboundMessage(msg_type, dict(data or {}), wrapped=False,
-                          id=top_id if isinstance(top_id, str) and top_id else None)
+    return InboundMessage(
+        msg_type,
+        dict(data or {}),
+        wrapped=False,
+        id=top_id if isinstance(top_id, str) and top_id else None,
+    )
 
 
 # --- typed field access: a wrong type is a protocol.message_invalid, naming the field ----------
@@ -149,8 +162,7 @@ def action_names(msg: InboundMessage) -> tuple[str, ...]:
             target = item.get("target")
             names.append(f"{item['name']} → {target}" if isinstance(target, str) else item["name"])
         else:
-            raise _invalid("An action is neither a string nor {name}.",
-                           json.dumps(msg.data)[:300])
+            raise _invalid("An action is neither a string nor {name}.", json.dumps(msg.data)[:300])
     return tuple(names)
 
 
@@ -190,8 +202,11 @@ def build_message(msg_type: str, data: dict[str, Any] | None = None) -> Outbound
         body["data"] = data
     payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     if len(payload) > MAX_PACKET_BYTES:
-        raise ConvaiError(make_error(
-            "protocol.message_too_large",
-            f"The {msg_type} message is {len(payload):,} bytes; LiveKit's limit is "
-            f"{MAX_PACKET_BYTES:,}. Shorten it and send again."))
+        raise ConvaiError(
+            make_error(
+                "protocol.message_too_large",
+                f"The {msg_type} message is {len(payload):,} bytes; LiveKit's limit is "
+                f"{MAX_PACKET_BYTES:,}. Shorten it and send again.",
+            )
+        )
     return OutboundMessage(msg_type, message_id, payload)

@@ -14,8 +14,9 @@ class BotReadiness:
     """`on_timeout` runs when a joined room's character stays silent for `timeout_s`; the
     `handshake` (client-ready, handshake.py) runs from joining until ready or the room is left."""
 
-    def __init__(self, timeout_s: float, on_timeout: Callable[[], None],
-                 handshake: Handshake | None = None) -> None:
+    def __init__(
+        self, timeout_s: float, on_timeout: Callable[[], None], handshake: Handshake | None = None
+    ) -> None:
         self._handshake = handshake
         self._timeout_s = timeout_s
         self._on_timeout = on_timeout

@@ -9,8 +9,11 @@ import threading
 # A JWT is three base64url parts; LiveKit tokens always start with the encoded '{"' header.
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}")
 _QUERY_TOKEN = re.compile(r"((?:access_token|token|api_key)=)[^&\s\"']+", re.IGNORECASE)
-_HEADER_KEY = re.compile(r"((?:x-api-key|api-auth-token|authorization)[\"']?\s*[:=]\s*[\"']?)"
-                         r"(?:Bearer\s+)?[^\s\"',}]+", re.IGNORECASE)
+_HEADER_KEY = re.compile(
+    r"((?:x-api-key|api-auth-token|authorization)[\"']?\s*[:=]\s*[\"']?)"
+    r"(?:Bearer\s+)?[^\s\"',}]+",
+    re.IGNORECASE,
+)
 JWT_PLACEHOLDER = "eyJ…[redacted]"
 SECRET_PLACEHOLDER = "[redacted]"
 
@@ -35,8 +38,9 @@ class Redactor:
             secrets = sorted(self._secrets, key=len, reverse=True)
         for secret in secrets:
             if secret in text:
-                text = text.replace(secret, JWT_PLACEHOLDER if secret.startswith("eyJ")
-                                    else SECRET_PLACEHOLDER)
+                text = text.replace(
+                    secret, JWT_PLACEHOLDER if secret.startswith("eyJ") else SECRET_PLACEHOLDER
+                )
         text = _JWT.sub(JWT_PLACEHOLDER, text)
         text = _QUERY_TOKEN.sub(lambda m: m.group(1) + SECRET_PLACEHOLDER, text)
         return _HEADER_KEY.sub(lambda m: m.group(1) + SECRET_PLACEHOLDER, text)
@@ -70,7 +74,6 @@ class RedactingFilter(logging.Filter):
         if record.exc_info and record.exc_info[1] is not None:
             import traceback
 
-            record.exc_text = REDACTOR.redact(
-                "".join(traceback.format_exception(*record.exc_info)))
+            record.exc_text = REDACTOR.redact("".join(traceback.format_exception(*record.exc_info)))
             record.exc_info = None
         return True

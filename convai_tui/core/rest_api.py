@@ -12,9 +12,14 @@ log = logging.getLogger("convai_tui.connection")
 DEFAULT_REST_URL = "https://api.convai.com"
 
 
-async def fetch_character_name(rest_url: str, api_key: str, character_id: str, *,
-                               timeout_s: float = 3.0,
-                               transport: httpx.AsyncBaseTransport | None = None) -> str | None:
+async def fetch_character_name(
+    rest_url: str,
+    api_key: str,
+    character_id: str,
+    *,
+    timeout_s: float = 3.0,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> str | None:
     """POST /character/get {"charID"} with CONVAI-API-KEY; the name, or None when unreachable.
 
     Best effort by design: the monitor falls back to the character id, so every failure is
@@ -22,11 +27,12 @@ async def fetch_character_name(rest_url: str, api_key: str, character_id: str, *
     """
     REDACTOR.add_secret(api_key)
     try:
-        async with httpx.AsyncClient(timeout=timeout_s, verify=True,
-                                     transport=transport) as client:
-            response = await client.post(f"{rest_url.rstrip('/')}/character/get",
-                                         json={"charID": character_id},
-                                         headers={"CONVAI-API-KEY": api_key})
+        async with httpx.AsyncClient(timeout=timeout_s, verify=True, transport=transport) as client:
+            response = await client.post(
+                f"{rest_url.rstrip('/')}/character/get",
+                json={"charID": character_id},
+                headers={"CONVAI-API-KEY": api_key},
+            )
         if response.status_code != 200:
             log.info("character/get answered HTTP %s", response.status_code)
             return None

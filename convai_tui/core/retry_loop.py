@@ -23,10 +23,16 @@ Attempt = Callable[[str, int, int | None], Awaitable[None]]
 class RetryLoop:
     """Drives `attempt` until it succeeds (None) or the policy gives up (the End to finish with)."""
 
-    def __init__(self, policy: RetryPolicy, attempt: Attempt, *,
-                 publish: Callable[[Event], None],
-                 raise_error: Callable[[SessionError], SessionError],
-                 clock: Callable[[], float], rng: random.Random) -> None:
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        attempt: Attempt,
+        *,
+        publish: Callable[[Event], None],
+        raise_error: Callable[[SessionError], SessionError],
+        clock: Callable[[], float],
+        rng: random.Random,
+    ) -> None:
         self._policy = policy
         self._attempt = attempt
         self._publish = publish
@@ -57,8 +63,10 @@ class RetryLoop:
             if policy.uses_waiting_room(error.code):
                 now = self._clock()
                 waiting_since = waiting_since if waiting_since is not None else now
-                if (policy.waiting_room_max_wait_s is not None
-                        and now - waiting_since >= policy.waiting_room_max_wait_s):
+                if (
+                    policy.waiting_room_max_wait_s is not None
+                    and now - waiting_since >= policy.waiting_room_max_wait_s
+                ):
                     return End(SessionState.ERROR, "waiting_room_timeout", error)
                 delay = policy.waiting_room_delay(attempt + 1, self._rng)
                 phase, max_attempts = "waiting_room", None
@@ -78,27 +86,45 @@ class RetryLoop:
             delay = policy.reconnect_delay(attempt, after_shutdown=drop.after_shutdown)
             if delay is None:
                 break
-            await self._wait(attempt, policy.max_reconnect_attempts, delay, "reconnect", last,
-                             None)
+            await self._wait(attempt, policy.max_reconnect_attempts, delay, "reconnect", last, None)
             try:
                 await self._attempt("reconnect", attempt, policy.max_reconnect_attempts)
                 return None
             except ConvaiError as exc:
-                last = self._raise(dataclasses.replace(exc.error,
-                                                       stage=ErrorStage.SESSION_RECOVERY))
+                last = self._raise(
+                    dataclasses.replace(exc.error, stage=ErrorStage.SESSION_RECOVERY)
+                )
             if not last.recoverable:
                 return End(SessionState.ERROR, "reconnect_failed", last)
         final = dataclasses.replace(
-            last, message=f"Gave up after {policy.max_reconnect_attempts} reconnect attempts: "
-                          f"{last.message}", stage=ErrorStage.SESSION_RECOVERY)
+            last,
+            message=f"Gave up after {policy.max_reconnect_attempts} reconnect attempts: "
+            f"{last.message}",
+            stage=ErrorStage.SESSION_RECOVERY,
+        )
         return End(SessionState.ERROR, "reconnects_exhausted", final)
 
-    async def _wait(self, attempt: int, max_attempts: int | None, delay: float, phase: str,
-                    error: SessionError | None, waiting_since: float | None) -> None:
+    async def _wait(
+        self,
+        attempt: int,
+        max_attempts: int | None,
+        delay: float,
+        phase: str,
+        error: SessionError | None,
+        waiting_since: float | None,
+    ) -> None:
         now = self._clock()
-        self._publish(RetryScheduled(attempt=attempt, max_attempts=max_attempts,
-                                     delay_s=round(delay, 3), due_at=now + delay, phase=phase,
-                                     error=error, waiting_since=waiting_since))
+        self._publish(
+            RetryScheduled(
+                attempt=attempt,
+                max_attempts=max_attempts,
+                delay_s=round(delay, 3),
+                due_at=now + delay,
+                phase=phase,
+                error=error,
+                waiting_since=waiting_since,
+            )
+        )
         self._retry_now.clear()
         if delay <= 0:
             return

@@ -17,8 +17,12 @@ from convai_tui.core.transport import log_room_details
 class RoomLease:
     """The latest /connect answer; `room` stays set after leaving (diagnostics show it)."""
 
-    def __init__(self, character_session_id: str | None, api: ConnectApiClient | None,
-                 publish: Callable[[Event], None]) -> None:
+    def __init__(
+        self,
+        character_session_id: str | None,
+        api: ConnectApiClient | None,
+        publish: Callable[[Event], None],
+    ) -> None:
         self._api = api
         self._publish = publish
         self.room: ConnectResponse | None = None
@@ -32,23 +36,37 @@ class RoomLease:
     async def connect(self, settings: SessionSettings) -> ConnectResponse:
         """POST /connect; raises ConvaiError (catalogue code) when it fails."""
         if self._api is None:  # built on first use: a bad configuration never builds one
-            self._api = ConnectApiClient(settings.connect_url, settings.api_key,
-                                         timeout_s=settings.connection_timeout_s)
-        request = ConnectRequest(character_id=settings.character_id,
-                                 character_session_id=self.character_session_id,
-                                 end_user_id=settings.end_user_id, room=settings.room,
-                                 options=settings.connect_options)
+            self._api = ConnectApiClient(
+                settings.connect_url, settings.api_key, timeout_s=settings.connection_timeout_s
+            )
+        request = ConnectRequest(
+            character_id=settings.character_id,
+            character_session_id=self.character_session_id,
+            end_user_id=settings.end_user_id,
+            room=settings.room,
+            options=settings.connect_options,
+        )
         response = await self._api.connect(request)
         self.room = response
         if response.character_session_id:
             self.character_session_id = response.character_session_id
-        self._publish(RoomDetailsReceived(
-            session_id=response.session_id, character_session_id=self.character_session_id,
-            room_name=response.room_name, room_url=response.room_url,
-            request_trace_id=response.request_trace_id, connect_ms=round(response.elapsed_ms, 1)))
-        log_room_details(room_url=response.room_url, room_name=response.room_name,
-                         session_id=response.session_id,
-                         character_session_id=self.character_session_id, token=response.token)
+        self._publish(
+            RoomDetailsReceived(
+                session_id=response.session_id,
+                character_session_id=self.character_session_id,
+                room_name=response.room_name,
+                room_url=response.room_url,
+                request_trace_id=response.request_trace_id,
+                connect_ms=round(response.elapsed_ms, 1),
+            )
+        )
+        log_room_details(
+            room_url=response.room_url,
+            room_name=response.room_name,
+            session_id=response.session_id,
+            character_session_id=self.character_session_id,
+            token=response.token,
+        )
         return response
 
     async def release(self) -> None:

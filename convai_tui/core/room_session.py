@@ -45,8 +45,15 @@ from convai_tui.core.roster_events import RebindOutcome, RoomRebindStateChanged
 from convai_tui.core.settings import SessionSettings
 from convai_tui.core.states import SessionState
 
-_SPEECH_TYPES = frozenset({"bot-llm-started", "bot-llm-text", "bot-started-speaking",
-                           "bot-tts-started", "bot-transcription"})
+_SPEECH_TYPES = frozenset(
+    {
+        "bot-llm-started",
+        "bot-llm-text",
+        "bot-started-speaking",
+        "bot-tts-started",
+        "bot-transcription",
+    }
+)
 """Messages that prove the instance they come from is up (Unity: speech counts as ready)."""
 
 
@@ -76,8 +83,7 @@ class RoomHooks:
 class RoomSession:
     """The room part of one session; `roster` is None in a single-character room."""
 
-    def __init__(self, hooks: RoomHooks, *,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, hooks: RoomHooks, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._hooks = hooks
         self._clock = clock
         self.roster: Roster | None = None
@@ -132,10 +138,15 @@ class RoomSession:
             if event_type in (TARGET_COMMAND, ROSTER_COMMAND):
                 extras = data.get("extras")
                 message = data.get("message")
-                self._emit(commands.on_server_response(
-                    event_type, protocol.field_str(msg, "status") or "unknown",
-                    message if isinstance(message, str) else None,
-                    extras if isinstance(extras, dict) else None) or [])
+                self._emit(
+                    commands.on_server_response(
+                        event_type,
+                        protocol.field_str(msg, "status") or "unknown",
+                        message if isinstance(message, str) else None,
+                        extras if isinstance(extras, dict) else None,
+                    )
+                    or []
+                )
             return False  # the session still shows it as a server_response line
         member = roster.attribute(data, sender)
         self._speaker = member.membership_id if member is not None else None
@@ -146,6 +157,7 @@ class RoomSession:
     def stamp(self, publish: Callable[[Event], None]) -> Callable[[Event], None]:
         """`publish` with the conversation's events (transcripts, activity, emotions, actions,
         turns) naming the instance they came from."""
+
         def stamped(event: Event) -> None:
             roster = self.roster
             if roster is not None and isinstance(event, AttributedEvent):
@@ -153,12 +165,16 @@ class RoomSession:
                 mid = roster.active_membership_id if user else self._speaker
                 event = dataclasses.replace(event, membership_id=mid)
             publish(event)
+
         return stamped
 
-    def on_participant(self, handler: Callable[[str, ParticipantInfo], None],
-                       ) -> Callable[[str, ParticipantInfo], None]:
+    def on_participant(
+        self,
+        handler: Callable[[str, ParticipantInfo], None],
+    ) -> Callable[[str, ParticipantInfo], None]:
         """The transport's participant callback, also binding a character's media to its
         membership (a track arms the short wait for its status)."""
+
         def call(change: str, info: ParticipantInfo) -> None:
             roster = self.roster
             if roster is not None and change != "left" and info.tracks:
@@ -167,6 +183,7 @@ class RoomSession:
                 if info.identity in self.locally_muted:
                     self._apply_mute(info.identity)
             handler(change, info)
+
         return call
 
     def set_local_mute(self, identity: str, muted: bool) -> None:
@@ -203,8 +220,9 @@ class RoomSession:
         else:
             requested = member.character_id if member is not None else spec
             active = roster.target.character_id if roster.target is not None else None
-        early = rebind_before_send(state, multi_character_room=roster is not None,
-                                   requested=requested, active=active)
+        early = rebind_before_send(
+            state, multi_character_room=roster is not None, requested=requested, active=active
+        )
         if early is not None:
             return self._rebind_early(early, spec)
         assert commands is not None
@@ -230,17 +248,32 @@ class RoomSession:
         """A single-character room cannot change character: the next /connect asks for the new
         one, keeping nothing but the settings (the conversation is not carried over)."""
         hooks = self._hooks
-        hooks.use_settings(dataclasses.replace(hooks.settings(), character_id=character_id,
-                                               character_session_id=None, character_name=None))
+        hooks.use_settings(
+            dataclasses.replace(
+                hooks.settings(),
+                character_id=character_id,
+                character_session_id=None,
+                character_name=None,
+            )
+        )
         hooks.lease.character_session_id = None
         if reconnect:
-            hooks.resolve(Drop(make_error("session.character_switch",
-                                          f"Switching to character {character_id}: a new "
-                                          "/connect (single-character room).")))
+            hooks.resolve(
+                Drop(
+                    make_error(
+                        "session.character_switch",
+                        f"Switching to character {character_id}: a new "
+                        "/connect (single-character room).",
+                    )
+                )
+            )
 
-    async def update_roster(self, add: Sequence[CharacterSpec] = (),
-                            remove: Sequence[str] = (),
-                            replacement: str | None = None) -> str | None:
+    async def update_roster(
+        self,
+        add: Sequence[CharacterSpec] = (),
+        remove: Sequence[str] = (),
+        replacement: str | None = None,
+    ) -> str | None:
         """Add instances and/or remove memberships; the refusal, or None when sent."""
         if self.commands is None or self._hooks.state() is not SessionState.CONNECTED:
             return "The cast can only change in a connected multi-character room."
@@ -251,15 +284,21 @@ class RoomSession:
         command = result.command
         if command is None:
             return result.refused
-        payload = json.dumps(command.message(), ensure_ascii=False,
-                             separators=(",", ":")).encode("utf-8")
+        payload = json.dumps(command.message(), ensure_ascii=False, separators=(",", ":")).encode(
+            "utf-8"
+        )
         channel = self._hooks.channel()
         if len(payload) > protocol.MAX_PACKET_BYTES or channel is None:
             self._schedule()  # the command times out like a lost one
             return "The command could not be sent (not in a room, or too large)."
         await channel.send(payload)
-        self._hooks.publish(MessageSent(message_type=command.type, message_id=command.id,
-                                        summary=json.dumps(command.data)[:120]))
+        self._hooks.publish(
+            MessageSent(
+                message_type=command.type,
+                message_id=command.id,
+                summary=json.dumps(command.data)[:120],
+            )
+        )
         self._schedule()
         return None
 
@@ -268,8 +307,11 @@ class RoomSession:
         self._cancel_timer()
         if self.roster is None or self.commands is None:
             return
-        due = [d for d in (self.commands.next_deadline(), self.roster.next_media_deadline())
-               if d is not None]
+        due = [
+            d
+            for d in (self.commands.next_deadline(), self.roster.next_media_deadline())
+            if d is not None
+        ]
         if due:
             delay = max(0.0, min(due) - self._clock())
             self._timer = asyncio.get_running_loop().call_later(delay, self._poll_now)
@@ -308,12 +350,16 @@ class RoomSession:
         elif roster.initial_failed and not self._was_ready:
             self._was_ready = True
             error = next((e.error for e in events if isinstance(e, ErrorRaised)), None)
-            self._hooks.resolve(End(SessionState.ERROR, "initial_character_failed",
-                                    error or _initial_failed(roster)))
+            self._hooks.resolve(
+                End(
+                    SessionState.ERROR, "initial_character_failed", error or _initial_failed(roster)
+                )
+            )
 
 
 def _initial_failed(roster: Roster) -> SessionError:
     member = roster.initial
-    return make_error("session.initial_character_failed",
-                      f"Initial character failed to start ({member.failure_code or 'unknown'}).")
-
+    return make_error(
+        "session.initial_character_failed",
+        f"Initial character failed to start ({member.failure_code or 'unknown'}).",
+    )

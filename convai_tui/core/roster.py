@@ -80,9 +80,12 @@ class Roster:
     def get(self, membership_id: str | None) -> Membership | None:
         return self._members.get(membership_id) if membership_id else None
 
-    def resolve(self, membership_id: str | None = None,
-                participant_identity: str | None = None,
-                participant_sid: str | None = None) -> Membership | None:
+    def resolve(
+        self,
+        membership_id: str | None = None,
+        participant_identity: str | None = None,
+        participant_sid: str | None = None,
+    ) -> Membership | None:
         """The membership a message belongs to: by membership id, then participant identity,
         then the transport participant id bound when its media appeared; never by character
         id. None = do not attribute it to anyone."""
@@ -93,14 +96,16 @@ class Roster:
             member = self.get(self._by_sid.get(participant_sid))
         return member
 
-    def attribute(self, data: Mapping[str, Any], sender: str | None,
-                  sender_sid: str | None = None) -> Membership | None:
+    def attribute(
+        self, data: Mapping[str, Any], sender: str | None, sender_sid: str | None = None
+    ) -> Membership | None:
         """The instance an inbound message (transcript, speaking, emotion, action…) is from:
         its `membership_id` (or `about.membership_id`), then the packet's sender identity,
         then the sender's participant id."""
         about = data.get("about")
         mid = opt_str(data.get("membership_id")) or (
-            opt_str(about.get("membership_id")) if isinstance(about, Mapping) else None)
+            opt_str(about.get("membership_id")) if isinstance(about, Mapping) else None
+        )
         return self.resolve(mid, sender, sender_sid)
 
     def participant_kind(self, identity: str, local_identity: str | None) -> str:
@@ -152,16 +157,22 @@ class Roster:
         if target.status is MemberStatus.STARTING:
             return f"{target.display_name} is still starting; wait until it is ready."
         if target.status is MemberStatus.FAILED:
-            return (f"{target.display_name} failed to start "
-                    f"({target.failure_code or 'unknown'}); pick another character.")
+            return (
+                f"{target.display_name} failed to start "
+                f"({target.failure_code or 'unknown'}); pick another character."
+            )
         return None
 
     def snapshot(self) -> RosterChanged:
         return RosterChanged(
             room_session_id=self.room_session_id,
-            active_membership_id=self.active_membership_id, route_epoch=self.route_epoch,
-            roster_epoch=self.roster_epoch, partial_dispatch=self.partial_dispatch,
-            ready=self.is_ready, members=self.members)
+            active_membership_id=self.active_membership_id,
+            route_epoch=self.route_epoch,
+            roster_epoch=self.roster_epoch,
+            partial_dispatch=self.partial_dispatch,
+            ready=self.is_ready,
+            members=self.members,
+        )
 
     def initial_events(self) -> list[Event]:
         """What a front end learns on connect: the roster, then any start failures."""
@@ -186,8 +197,9 @@ class Roster:
 
     def _rename(self) -> None:
         for mid, member in self._members.items():
-            self._members[mid] = dataclasses.replace(member,
-                                                     display_name=self._display_name(member))
+            self._members[mid] = dataclasses.replace(
+                member, display_name=self._display_name(member)
+            )
 
     # -- epochs and target ----------------------------------------------------------------
     def merge_roster_epoch(self, value: object) -> bool:
@@ -210,8 +222,11 @@ class Roster:
             return []
         previous = self.active_membership_id
         self.active_membership_id = active_membership_id
-        return [InteractionTargetChanged(previous=previous, current=active_membership_id,
-                                         route_epoch=epoch)]
+        return [
+            InteractionTargetChanged(
+                previous=previous, current=active_membership_id, route_epoch=epoch
+            )
+        ]
 
     # -- membership changes ---------------------------------------------------------------
     def _add(self, info: MemberInfo) -> Membership | None:
@@ -225,12 +240,17 @@ class Roster:
         self._clone_count[info.character_id] = count
         self._ordinal[info.membership_id] = count
         member = Membership(
-            membership_id=info.membership_id, character_id=info.character_id, display_name="",
-            character_session_id=info.character_session_id, session_id=info.session_id,
-            participant_identity=info.participant_identity, is_initial=info.is_initial,
+            membership_id=info.membership_id,
+            character_id=info.character_id,
+            display_name="",
+            character_session_id=info.character_session_id,
+            session_id=info.session_id,
+            participant_identity=info.participant_identity,
+            is_initial=info.is_initial,
             provisioning_status=info.provisioning_status,
             status=MemberStatus.FAILED if failed else MemberStatus.STARTING,
-            failure_code=(info.failure_code or DISPATCH_FAILED) if failed else None)
+            failure_code=(info.failure_code or DISPATCH_FAILED) if failed else None,
+        )
         self._members[member.membership_id] = member
         if member.participant_identity:
             self._by_identity[member.participant_identity] = member.membership_id
@@ -246,7 +266,8 @@ class Roster:
             participant_identity=member.participant_identity or info.participant_identity,
             session_id=member.session_id or info.session_id,
             character_session_id=member.character_session_id or info.character_session_id,
-            provisioning_status=member.provisioning_status or info.provisioning_status)
+            provisioning_status=member.provisioning_status or info.provisioning_status,
+        )
         self._members[info.membership_id] = filled
         if filled.participant_identity and not member.participant_identity:
             self._by_identity[filled.participant_identity] = filled.membership_id
@@ -257,9 +278,14 @@ class Roster:
         member = self._add(info)
         if member is None:
             return []
-        events: list[Event] = [CharacterAdded(member=member), CharacterStatusChanged(
-            membership_id=member.membership_id, status=member.status,
-            failure_code=member.failure_code)]
+        events: list[Event] = [
+            CharacterAdded(member=member),
+            CharacterStatusChanged(
+                membership_id=member.membership_id,
+                status=member.status,
+                failure_code=member.failure_code,
+            ),
+        ]
         if member.status is MemberStatus.FAILED:
             events.append(self._failure_event(member))
         for doomed in list(self._doomed):
@@ -282,8 +308,11 @@ class Roster:
         events: list[Event] = []
         if self.active_membership_id == membership_id:
             self.active_membership_id = None
-            events.append(InteractionTargetChanged(previous=membership_id, current=None,
-                                                   route_epoch=self.route_epoch))
+            events.append(
+                InteractionTargetChanged(
+                    previous=membership_id, current=None, route_epoch=self.route_epoch
+                )
+            )
         del self._members[membership_id]
         self._removed.add(membership_id)
         self._media_deadline.pop(membership_id, None)
@@ -295,8 +324,9 @@ class Roster:
         events.append(CharacterRemoved(member=member))
         return events
 
-    def set_status(self, membership_id: str, status: MemberStatus,
-                   failure_code: str | None = None) -> list[Event]:
+    def set_status(
+        self, membership_id: str, status: MemberStatus, failure_code: str | None = None
+    ) -> list[Event]:
         """starting → ready/failed, ready → failed; failed is final and never goes back."""
         member = self._members.get(membership_id)
         if member is None or member.status is status or member.status is MemberStatus.FAILED:
@@ -304,12 +334,17 @@ class Roster:
         if status is MemberStatus.STARTING:
             return []
         updated = dataclasses.replace(
-            member, status=status,
-            failure_code=(failure_code or "unknown") if status is MemberStatus.FAILED else None)
+            member,
+            status=status,
+            failure_code=(failure_code or "unknown") if status is MemberStatus.FAILED else None,
+        )
         self._members[membership_id] = updated
         self._media_deadline.pop(membership_id, None)
-        events: list[Event] = [CharacterStatusChanged(
-            membership_id=membership_id, status=status, failure_code=updated.failure_code)]
+        events: list[Event] = [
+            CharacterStatusChanged(
+                membership_id=membership_id, status=status, failure_code=updated.failure_code
+            )
+        ]
         if status is MemberStatus.FAILED:
             events.append(self._failure_event(updated))
         return events
@@ -317,13 +352,19 @@ class Roster:
     def _failure_event(self, member: Membership) -> Event:
         code = member.failure_code or "unknown"
         if member.membership_id == self.initial.membership_id:
-            return ErrorRaised(error=make_error(
-                "session.initial_character_failed",
-                f"Initial character failed to start ({code}): {member.display_name} "
-                f"({member.membership_id})."))
-        return LogRecorded(level="warning", category="roster",
-                           message=f"{member.display_name} ({member.membership_id}) did not "
-                                   f"start ({code}); the room works without it.")
+            return ErrorRaised(
+                error=make_error(
+                    "session.initial_character_failed",
+                    f"Initial character failed to start ({code}): {member.display_name} "
+                    f"({member.membership_id}).",
+                )
+            )
+        return LogRecorded(
+            level="warning",
+            category="roster",
+            message=f"{member.display_name} ({member.membership_id}) did not "
+            f"start ({code}); the room works without it.",
+        )
 
     # -- inbound lifecycle messages -------------------------------------------------------
     def _finish(self, events: list[Event]) -> list[Event]:
@@ -344,8 +385,10 @@ class Roster:
         about = data.get("about")
         about = about if isinstance(about, Mapping) else {}
         self.merge_roster_epoch(about.get("roster_epoch"))
-        member = self.resolve(opt_str(about.get("membership_id")),
-                              opt_str(about.get("participant_identity")) or sender)
+        member = self.resolve(
+            opt_str(about.get("membership_id")),
+            opt_str(about.get("participant_identity")) or sender,
+        )
         events: list[Event] = []
         if member is None:
             info = self._member_info(about)
@@ -358,8 +401,9 @@ class Roster:
         events += self.set_status(member.membership_id, MemberStatus.READY)
         return self._finish(events)
 
-    def on_character_status(self, data: Mapping[str, Any],
-                            sender: str | None = None) -> list[Event]:
+    def on_character_status(
+        self, data: Mapping[str, Any], sender: str | None = None
+    ) -> list[Event]:
         """`character-status` (inferred shape: membership_id, status, failure_code,
         roster_epoch, and the instance fields when it announces a new one)."""
         epoch_moved = self.merge_roster_epoch(data.get("roster_epoch"))
@@ -377,16 +421,20 @@ class Roster:
         if status == MemberStatus.READY.value:
             events += self.set_status(member.membership_id, MemberStatus.READY)
         elif status in (MemberStatus.FAILED.value, DISPATCH_FAILED):
-            events += self.set_status(member.membership_id, MemberStatus.FAILED,
-                                      opt_str(data.get("failure_code"))
-                                      or (status if status == DISPATCH_FAILED else None))
+            events += self.set_status(
+                member.membership_id,
+                MemberStatus.FAILED,
+                opt_str(data.get("failure_code"))
+                or (status if status == DISPATCH_FAILED else None),
+            )
         if not events and epoch_moved:
             events.append(self.snapshot())
             return events
         return self._finish(events)
 
-    def on_character_removed(self, data: Mapping[str, Any],
-                             sender: str | None = None) -> list[Event]:
+    def on_character_removed(
+        self, data: Mapping[str, Any], sender: str | None = None
+    ) -> list[Event]:
         """`character-removed` (inferred shape: membership_id, roster_epoch)."""
         epoch_moved = self.merge_roster_epoch(data.get("roster_epoch"))
         member = self.resolve(opt_str(data.get("membership_id")), sender)
@@ -396,16 +444,18 @@ class Roster:
         return self._finish(events)
 
     # -- readiness from speech and media --------------------------------------------------
-    def note_speech(self, membership_id: str | None = None,
-                    participant_identity: str | None = None) -> list[Event]:
+    def note_speech(
+        self, membership_id: str | None = None, participant_identity: str | None = None
+    ) -> list[Event]:
         """Speech (text, a speech start) from a starting membership proves it is ready."""
         member = self.resolve(membership_id, participant_identity)
         if member is None or member.status is not MemberStatus.STARTING:
             return []
         return self._finish(self.set_status(member.membership_id, MemberStatus.READY))
 
-    def note_media(self, participant_identity: str, now: float,
-                   participant_sid: str | None = None) -> None:
+    def note_media(
+        self, participant_identity: str, now: float, participant_sid: str | None = None
+    ) -> None:
         """A track appeared: bind the membership to its transport participant id, and if it
         is still starting arm the grace wait (see MEDIA_READY_GRACE_S)."""
         member = self.resolve(None, participant_identity)
@@ -435,8 +485,11 @@ class Roster:
         events: list[Event] = []
         if epoch is None or epoch >= self.roster_epoch:
             for raw in _as_list(extras.get("added")):
-                if isinstance(raw, Mapping) and opt_str(raw.get("membership_id")) \
-                        and opt_str(raw.get("character_id")):
+                if (
+                    isinstance(raw, Mapping)
+                    and opt_str(raw.get("membership_id"))
+                    and opt_str(raw.get("character_id"))
+                ):
                     events += self.insert(parse_member(raw, "added[]"))
             for mid in _as_list(extras.get("removed_membership_ids")):
                 if isinstance(mid, str):

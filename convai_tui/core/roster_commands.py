@@ -71,8 +71,9 @@ class _Pending:
     previous_character_id: str | None = None
 
 
-def rebind_before_send(state: SessionState, *, multi_character_room: bool,
-                       requested: str | None, active: str | None) -> RoomRebindStateChanged | None:
+def rebind_before_send(
+    state: SessionState, *, multi_character_room: bool, requested: str | None, active: str | None
+) -> RoomRebindStateChanged | None:
     """The rebind outcome of a switch that ends here (character ids), or None when a
     multi-character room should send an `interaction-target` command."""
     if state.is_transitioning():
@@ -80,13 +81,18 @@ def rebind_before_send(state: SessionState, *, multi_character_room: bool,
     elif state is not SessionState.CONNECTED:
         outcome = RebindOutcome.DEFERRED_UNTIL_STARTUP
     elif not multi_character_room:
-        return RoomRebindStateChanged(outcome=RebindOutcome.PENDING_RECONNECT,
-                                      requested=requested, active=active,
-                                      reconnect_required=True, previous=active)
+        return RoomRebindStateChanged(
+            outcome=RebindOutcome.PENDING_RECONNECT,
+            requested=requested,
+            active=active,
+            reconnect_required=True,
+            previous=active,
+        )
     else:
         return None
-    return RoomRebindStateChanged(outcome=outcome, requested=requested, active=active,
-                                  previous=active)
+    return RoomRebindStateChanged(
+        outcome=outcome, requested=requested, active=active, previous=active
+    )
 
 
 def _ack_code(status: str, message: str | None, extras: Mapping[str, Any]) -> str:
@@ -106,8 +112,13 @@ def _answers(pending: _Pending | None, command_id: object) -> bool:
 class RosterCommands:
     """The two command gates over one `Roster`; `clock` is monotonic seconds (injected)."""
 
-    def __init__(self, roster: Roster, *, clock: Callable[[], float],
-                 new_id: Callable[[], str] = lambda: str(uuid.uuid4())) -> None:
+    def __init__(
+        self,
+        roster: Roster,
+        *,
+        clock: Callable[[], float],
+        new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+    ) -> None:
         self.roster = roster
         self._clock = clock
         self._new_id = new_id
@@ -127,14 +138,22 @@ class RosterCommands:
         return min(deadlines, default=None)
 
     # -- interaction target -------------------------------------------------------------
-    def _rebind(self, outcome: RebindOutcome, requested_mid: str | None,
-                requested_cid: str | None, previous_cid: str | None) -> RoomRebindStateChanged:
+    def _rebind(
+        self,
+        outcome: RebindOutcome,
+        requested_mid: str | None,
+        requested_cid: str | None,
+        previous_cid: str | None,
+    ) -> RoomRebindStateChanged:
         target = self.roster.target
         return RoomRebindStateChanged(
-            outcome=outcome, requested=requested_cid,
-            active=target.character_id if target else None, previous=previous_cid,
+            outcome=outcome,
+            requested=requested_cid,
+            active=target.character_id if target else None,
+            previous=previous_cid,
             requested_membership_id=requested_mid,
-            active_membership_id=self.roster.active_membership_id)
+            active_membership_id=self.roster.active_membership_id,
+        )
 
     def set_target(self, membership_id: str | None) -> CommandResult:
         """Ask to route input to `membership_id` (None clears the target)."""
@@ -151,24 +170,39 @@ class RosterCommands:
         elif membership_id is not None and member is None:
             refusal = f"The membership {membership_id} is not part of the current room."
         elif member is not None and member.status is MemberStatus.FAILED:
-            refusal = (f"{member.display_name} failed to start "
-                       f"({member.failure_code or 'unknown'}); it cannot be the target.")
+            refusal = (
+                f"{member.display_name} failed to start "
+                f"({member.failure_code or 'unknown'}); it cannot be the target."
+            )
         if refusal is not None:
-            return CommandResult(None, (self._rebind(outcome, membership_id, requested_cid,
-                                                     previous_cid),), refusal)
-        command = OutboundCommand(self._new_id(), TARGET_COMMAND, {
-            "room_session_id": roster.room_session_id,
-            "target_membership_id": membership_id,
-            "expected_route_epoch": roster.route_epoch,
-        })
-        self._target = _Pending(command, self._clock() + TARGET_ACK_TIMEOUT_S, membership_id,
-                                requested_cid, previous_cid)
+            return CommandResult(
+                None, (self._rebind(outcome, membership_id, requested_cid, previous_cid),), refusal
+            )
+        command = OutboundCommand(
+            self._new_id(),
+            TARGET_COMMAND,
+            {
+                "room_session_id": roster.room_session_id,
+                "target_membership_id": membership_id,
+                "expected_route_epoch": roster.route_epoch,
+            },
+        )
+        self._target = _Pending(
+            command,
+            self._clock() + TARGET_ACK_TIMEOUT_S,
+            membership_id,
+            requested_cid,
+            previous_cid,
+        )
         return CommandResult(command)
 
     # -- the cast -----------------------------------------------------------------------
-    def update_roster(self, add: Sequence[CharacterSpec] = (),
-                      remove: Sequence[str] = (),
-                      replacement_target: str | None = None) -> CommandResult:
+    def update_roster(
+        self,
+        add: Sequence[CharacterSpec] = (),
+        remove: Sequence[str] = (),
+        replacement_target: str | None = None,
+    ) -> CommandResult:
         """Add instances (clones allowed) and/or remove memberships, in one command."""
         roster = self.roster
         refusal = self._roster_refusal(add, remove, replacement_target)
@@ -186,8 +220,9 @@ class RosterCommands:
         self._cast = _Pending(command, self._clock() + ROSTER_ACK_TIMEOUT_S)
         return CommandResult(command)
 
-    def _roster_refusal(self, add: Sequence[CharacterSpec], remove: Sequence[str],
-                        replacement: str | None) -> str | None:
+    def _roster_refusal(
+        self, add: Sequence[CharacterSpec], remove: Sequence[str], replacement: str | None
+    ) -> str | None:
         roster = self.roster
         if self._cast is not None:
             return "A roster change is already waiting for its acknowledgement."
@@ -203,8 +238,10 @@ class RosterCommands:
         sessions = {m.character_session_id for m in roster.members if m.character_session_id}
         for spec in add:
             if spec.character_session_id and spec.character_session_id in sessions:
-                return (f"Character session id {spec.character_session_id} is already in "
-                        "the room; session ids must be unique.")
+                return (
+                    f"Character session id {spec.character_session_id} is already in "
+                    "the room; session ids must be unique."
+                )
             if spec.character_session_id:
                 sessions.add(spec.character_session_id)
         if len(roster.members) - len(remove) + len(add) < 1:
@@ -220,8 +257,9 @@ class RosterCommands:
         return None
 
     # -- acks and timeouts --------------------------------------------------------------
-    def on_server_response(self, event_type: str, status: str, message: str | None,
-                           extras: Mapping[str, Any] | None) -> list[Event] | None:
+    def on_server_response(
+        self, event_type: str, status: str, message: str | None, extras: Mapping[str, Any] | None
+    ) -> list[Event] | None:
         """Handle a `server-response` for our two commands; None when it is for another."""
         if event_type not in (TARGET_COMMAND, ROSTER_COMMAND):
             return None
@@ -232,8 +270,14 @@ class RosterCommands:
             return self._on_target_ack(ok, status, message, extras, command_id)
         return self._on_roster_ack(ok, status, message, extras, command_id)
 
-    def _on_target_ack(self, ok: bool, status: str, message: str | None,
-                       extras: Mapping[str, Any], command_id: object) -> list[Event]:
+    def _on_target_ack(
+        self,
+        ok: bool,
+        status: str,
+        message: str | None,
+        extras: Mapping[str, Any],
+        command_id: object,
+    ) -> list[Event]:
         pending = self._target
         ours = _answers(pending, command_id)
         if ours:
@@ -241,26 +285,45 @@ class RosterCommands:
         events: list[Event] = []
         if ok:
             # Stale or duplicate acks (epoch not greater) are dropped inside apply_route.
-            changed = self.roster.apply_route(extras.get("active_membership_id") or None,
-                                              extras.get("route_epoch"))
+            changed = self.roster.apply_route(
+                extras.get("active_membership_id") or None, extras.get("route_epoch")
+            )
             events += changed
             if changed:
                 events.append(self.roster.snapshot())
         if ours and pending is not None:
             if not ok:
-                events.append(RosterCommandFailed(
-                    command=TARGET_COMMAND, command_id=pending.command.id,
-                    code=_ack_code(status, message, extras),
-                    message=message or "Interaction target update failed."))
-            outcome = (RebindOutcome.APPLIED_IMMEDIATELY if ok
-                       else RebindOutcome.REJECTED_INVALID_OWNERSHIP)
-            events.append(self._rebind(outcome, pending.requested_membership_id,
-                                       pending.requested_character_id,
-                                       pending.previous_character_id))
+                events.append(
+                    RosterCommandFailed(
+                        command=TARGET_COMMAND,
+                        command_id=pending.command.id,
+                        code=_ack_code(status, message, extras),
+                        message=message or "Interaction target update failed.",
+                    )
+                )
+            outcome = (
+                RebindOutcome.APPLIED_IMMEDIATELY
+                if ok
+                else RebindOutcome.REJECTED_INVALID_OWNERSHIP
+            )
+            events.append(
+                self._rebind(
+                    outcome,
+                    pending.requested_membership_id,
+                    pending.requested_character_id,
+                    pending.previous_character_id,
+                )
+            )
         return events
 
-    def _on_roster_ack(self, ok: bool, status: str, message: str | None,
-                       extras: Mapping[str, Any], command_id: object) -> list[Event]:
+    def _on_roster_ack(
+        self,
+        ok: bool,
+        status: str,
+        message: str | None,
+        extras: Mapping[str, Any],
+        command_id: object,
+    ) -> list[Event]:
         pending = self._cast
         ours = _answers(pending, command_id)
         if ours:
@@ -268,10 +331,14 @@ class RosterCommands:
         if ok:
             return self.roster.apply_roster_ack(extras)
         if ours and pending is not None:
-            return [RosterCommandFailed(
-                command=ROSTER_COMMAND, command_id=pending.command.id,
-                code=_ack_code(status, message, extras),
-                message=message or "Character roster update failed.")]
+            return [
+                RosterCommandFailed(
+                    command=ROSTER_COMMAND,
+                    command_id=pending.command.id,
+                    code=_ack_code(status, message, extras),
+                    message=message or "Character roster update failed.",
+                )
+            ]
         return []
 
     def poll(self) -> list[Event]:
@@ -282,7 +349,12 @@ class RosterCommands:
             pending: _Pending | None = getattr(self, attr)
             if pending is not None and now >= pending.deadline:
                 setattr(self, attr, None)
-                events.append(RosterCommandFailed(
-                    command=pending.command.type, command_id=pending.command.id,
-                    code=ACK_TIMEOUT_CODE, message=_TIMEOUT_MESSAGES[pending.command.type]))
+                events.append(
+                    RosterCommandFailed(
+                        command=pending.command.type,
+                        command_id=pending.command.id,
+                        code=ACK_TIMEOUT_CODE,
+                        message=_TIMEOUT_MESSAGES[pending.command.type],
+                    )
+                )
         return events

@@ -85,12 +85,18 @@ class RosterChanged(Event):
 
     def to_json(self) -> dict[str, Any]:
         out = _head(self)
-        out.update(room_session_id=self.room_session_id,
-                   active_membership_id=self.active_membership_id,
-                   route_epoch=self.route_epoch, roster_epoch=self.roster_epoch,
-                   partial_dispatch=self.partial_dispatch, ready=self.ready,
-                   members=[{**m.to_json(), "target": m.membership_id ==
-                             self.active_membership_id} for m in self.members])
+        out.update(
+            room_session_id=self.room_session_id,
+            active_membership_id=self.active_membership_id,
+            route_epoch=self.route_epoch,
+            roster_epoch=self.roster_epoch,
+            partial_dispatch=self.partial_dispatch,
+            ready=self.ready,
+            members=[
+                {**m.to_json(), "target": m.membership_id == self.active_membership_id}
+                for m in self.members
+            ],
+        )
         return out
 
 
@@ -105,8 +111,11 @@ class CharacterStatusChanged(Event):
 
     def to_json(self) -> dict[str, Any]:
         out = _head(self)
-        out.update(membership_id=self.membership_id, status=self.status.value,
-                   failure_code=self.failure_code)
+        out.update(
+            membership_id=self.membership_id,
+            status=self.status.value,
+            failure_code=self.failure_code,
+        )
         return out
 
 
@@ -168,10 +177,15 @@ class RoomRebindStateChanged(Event):
 
     def to_json(self) -> dict[str, Any]:
         out = _head(self)
-        out.update(outcome=self.outcome.value, requested=self.requested, active=self.active,
-                   reconnect_required=self.reconnect_required, previous=self.previous,
-                   requested_membership_id=self.requested_membership_id,
-                   active_membership_id=self.active_membership_id)
+        out.update(
+            outcome=self.outcome.value,
+            requested=self.requested,
+            active=self.active,
+            reconnect_required=self.reconnect_required,
+            previous=self.previous,
+            requested_membership_id=self.requested_membership_id,
+            active_membership_id=self.active_membership_id,
+        )
         return out
 
 
@@ -188,8 +202,13 @@ class RosterCommandFailed(Event):
 
 
 ROSTER_EVENT_TYPES: tuple[type[Event], ...] = (
-    RosterChanged, CharacterStatusChanged, CharacterAdded, CharacterRemoved,
-    InteractionTargetChanged, RoomRebindStateChanged, RosterCommandFailed,
+    RosterChanged,
+    CharacterStatusChanged,
+    CharacterAdded,
+    CharacterRemoved,
+    InteractionTargetChanged,
+    RoomRebindStateChanged,
+    RosterCommandFailed,
 )
 
 _BY_TYPE: dict[str, type[Event]] = {cls.TYPE: cls for cls in ROSTER_EVENT_TYPES}
@@ -201,7 +220,8 @@ def _opt(value: Any) -> str | None:
 
 def membership_from_json(data: Mapping[str, Any]) -> Membership:
     return Membership(
-        membership_id=str(data["membership_id"]), character_id=str(data["character_id"]),
+        membership_id=str(data["membership_id"]),
+        character_id=str(data["character_id"]),
         display_name=str(data.get("name") or data["character_id"]),
         character_session_id=_opt(data.get("character_session_id")),
         session_id=_opt(data.get("session_id")),
@@ -209,7 +229,8 @@ def membership_from_json(data: Mapping[str, Any]) -> Membership:
         is_initial=bool(data.get("is_initial")),
         provisioning_status=_opt(data.get("provisioning_status")),
         status=MemberStatus(str(data.get("status") or "starting")),
-        failure_code=_opt(data.get("failure_code")))
+        failure_code=_opt(data.get("failure_code")),
+    )
 
 
 def roster_event_from_json(data: Mapping[str, Any]) -> Event | None:
@@ -224,30 +245,46 @@ def roster_event_from_json(data: Mapping[str, Any]) -> Event | None:
             return RosterChanged(
                 room_session_id=str(data["room_session_id"]),
                 active_membership_id=_opt(data.get("active_membership_id")),
-                route_epoch=int(data["route_epoch"]), roster_epoch=int(data["roster_epoch"]),
+                route_epoch=int(data["route_epoch"]),
+                roster_epoch=int(data["roster_epoch"]),
                 partial_dispatch=bool(data.get("partial_dispatch")),
                 ready=bool(data.get("ready")),
-                members=tuple(membership_from_json(m) for m in data["members"]), at=at)
+                members=tuple(membership_from_json(m) for m in data["members"]),
+                at=at,
+            )
         if cls is CharacterStatusChanged:
-            return CharacterStatusChanged(membership_id=str(data["membership_id"]),
-                                          status=MemberStatus(str(data["status"])),
-                                          failure_code=_opt(data.get("failure_code")), at=at)
+            return CharacterStatusChanged(
+                membership_id=str(data["membership_id"]),
+                status=MemberStatus(str(data["status"])),
+                failure_code=_opt(data.get("failure_code")),
+                at=at,
+            )
         if cls in (CharacterAdded, CharacterRemoved):
             return cls(member=membership_from_json(data), at=at)  # type: ignore[call-arg]
         if cls is InteractionTargetChanged:
-            return InteractionTargetChanged(previous=_opt(data.get("previous")),
-                                            current=_opt(data.get("current")),
-                                            route_epoch=int(data["route_epoch"]), at=at)
+            return InteractionTargetChanged(
+                previous=_opt(data.get("previous")),
+                current=_opt(data.get("current")),
+                route_epoch=int(data["route_epoch"]),
+                at=at,
+            )
         if cls is RoomRebindStateChanged:
             return RoomRebindStateChanged(
-                outcome=RebindOutcome(str(data["outcome"])), requested=_opt(data.get("requested")),
+                outcome=RebindOutcome(str(data["outcome"])),
+                requested=_opt(data.get("requested")),
                 active=_opt(data.get("active")),
                 reconnect_required=bool(data.get("reconnect_required")),
                 previous=_opt(data.get("previous")),
                 requested_membership_id=_opt(data.get("requested_membership_id")),
-                active_membership_id=_opt(data.get("active_membership_id")), at=at)
-        return RosterCommandFailed(command=str(data["command"]),
-                                   command_id=str(data["command_id"]), code=str(data["code"]),
-                                   message=str(data.get("message") or ""), at=at)
+                active_membership_id=_opt(data.get("active_membership_id")),
+                at=at,
+            )
+        return RosterCommandFailed(
+            command=str(data["command"]),
+            command_id=str(data["command_id"]),
+            code=str(data["code"]),
+            message=str(data.get("message") or ""),
+            at=at,
+        )
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"malformed {cls.TYPE} event: {exc}") from None

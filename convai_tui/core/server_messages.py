@@ -32,10 +32,14 @@ IDLE_GRACE_S = 2.0
 class ServerMessages:
     """Handles the session-level inbound types; `handle` returns False for other types."""
 
-    def __init__(self, publish: Callable[[Event], None],
-                 raise_error: Callable[[SessionError], SessionError],
-                 resolve: Callable[[Outcome], None], clock: Callable[[], float],
-                 acks: AckTracker) -> None:
+    def __init__(
+        self,
+        publish: Callable[[Event], None],
+        raise_error: Callable[[SessionError], SessionError],
+        resolve: Callable[[Outcome], None],
+        clock: Callable[[], float],
+        acks: AckTracker,
+    ) -> None:
         self._publish = publish
         self._raise = raise_error
         self._resolve = resolve
@@ -68,13 +72,15 @@ class ServerMessages:
         return True
 
     def idle_expired(self) -> bool:
-        return (self.idle_deadline is not None
-                and self._clock() >= self.idle_deadline - IDLE_GRACE_S)
+        return self.idle_deadline is not None and self._clock() >= self.idle_deadline - IDLE_GRACE_S
 
     def _end_by_server(self, reason: str) -> End:
         if reason == "idle_timeout":
-            error = self._raise(make_error("session.idle_timeout",
-                                           "Convai closed the session after the idle warning."))
+            error = self._raise(
+                make_error(
+                    "session.idle_timeout", "Convai closed the session after the idle warning."
+                )
+            )
             return End(SessionState.DISCONNECTED, "idle_timeout", error)
         return End(SessionState.DISCONNECTED, reason or "ended_by_server", None)
 
@@ -88,8 +94,9 @@ class ServerMessages:
         if self.ending_reason is not None or self.idle_expired():
             return self._end_by_server(self.ending_reason or "idle_timeout")
         rule = rule_for(reason)
-        error = self._raise(make_error(rule.code, f"{rule.explanation} ({rule.name})",
-                                       stage=ErrorStage.TRANSPORT))
+        error = self._raise(
+            make_error(rule.code, f"{rule.explanation} ({rule.name})", stage=ErrorStage.TRANSPORT)
+        )
         if rule.retry:
             return Drop(error, after_shutdown=rule.first_delay_s is not None)
         if rule.name == "CLIENT_INITIATED":
@@ -100,24 +107,36 @@ class ServerMessages:
         event_type = protocol.field_str(msg, "event_type") or "unknown"
         status = protocol.field_str(msg, "status") or "unknown"
         if status not in protocol.ACK_STATUSES:
-            raise ConvaiError(make_error("protocol.message_invalid",
-                                         f"server-response has an unknown status {status!r}."))
+            raise ConvaiError(
+                make_error(
+                    "protocol.message_invalid", f"server-response has an unknown status {status!r}."
+                )
+            )
         message = msg.data.get("message")
         extras = msg.data.get("extras")
         ack = ServerResponseReceived(
-            event_type=event_type, status=status,
+            event_type=event_type,
+            status=status,
             message=message if isinstance(message, str) else None,
             extras=extras if isinstance(extras, dict) else None,
-            message_id=self._acks.take(event_type))
+            message_id=self._acks.take(event_type),
+        )
         self._publish(ack)
         self._acks.resolve(ack)
         remaining = ack.extras.get("remaining_tokens") if ack.extras else None
-        if (event_type == "context-update" and isinstance(remaining, int | float)
-                and remaining < LOW_CONTEXT_TOKENS):
-            self._publish(LogRecorded(
-                level="warning", category="context",
-                message=f"Context budget low: {remaining:g} tokens remaining "
-                        f"(of {ack.extras.get('max_tokens', '?') if ack.extras else '?'})."))
+        if (
+            event_type == "context-update"
+            and isinstance(remaining, int | float)
+            and remaining < LOW_CONTEXT_TOKENS
+        ):
+            self._publish(
+                LogRecorded(
+                    level="warning",
+                    category="context",
+                    message=f"Context budget low: {remaining:g} tokens remaining "
+                    f"(of {ack.extras.get('max_tokens', '?') if ack.extras else '?'}).",
+                )
+            )
         if event_type == "reset-idle-timer" and status == "success":
             self.idle_deadline = None
             self._publish(IdleTimerReset(acknowledged=True))
@@ -127,17 +146,24 @@ class ServerMessages:
         # only without a countdown or a deadline.
         remaining = protocol.field_int(msg, "remaining_seconds")
         self.idle_deadline = None if remaining is None else self._clock() + remaining
-        self._publish(IdleWarningReceived(remaining_seconds=remaining,
-                                          message=protocol.field_str(msg, "message"),
-                                          deadline=self.idle_deadline))
+        self._publish(
+            IdleWarningReceived(
+                remaining_seconds=remaining,
+                message=protocol.field_str(msg, "message"),
+                deadline=self.idle_deadline,
+            )
+        )
 
     def _on_usage_limit(self, msg: protocol.InboundMessage) -> None:
         quota = protocol.field_str(msg, "quota_type")
         text = protocol.field_str(msg, "message")
         self._publish(UsageLimitReached(quota_type=quota, message=text))
-        error = self._raise(make_error(
-            "server.usage_limit_reached",
-            f"Usage limit reached{f' ({quota})' if quota else ''}: {text or 'quota exhausted'}"))
+        error = self._raise(
+            make_error(
+                "server.usage_limit_reached",
+                f"Usage limit reached{f' ({quota})' if quota else ''}: {text or 'quota exhausted'}",
+            )
+        )
         self._resolve(End(SessionState.ERROR, "usage_limit", error))
 
     def _on_server_error(self, msg: protocol.InboundMessage) -> None:
@@ -162,11 +188,20 @@ class ServerMessages:
         text = str(msg.data.get("error") or msg.data.get("message") or "rejected")[:300]
         answered = self._acks.take_id(msg.id) if msg.id else None
         if answered is None:
-            self._publish(LogRecorded(level="warning", category="server",
-                                      message=f"error-response to an unknown message "
-                                              f"{msg.id or '(no id)'}: {text}"))
+            self._publish(
+                LogRecorded(
+                    level="warning",
+                    category="server",
+                    message=f"error-response to an unknown message {msg.id or '(no id)'}: {text}",
+                )
+            )
             return
-        ack = ServerResponseReceived(event_type=answered, status="error", message=text,
-                                     extras={"error_response": True}, message_id=msg.id)
+        ack = ServerResponseReceived(
+            event_type=answered,
+            status="error",
+            message=text,
+            extras={"error_response": True},
+            message_id=msg.id,
+        )
         self._publish(ack)
         self._acks.resolve(ack)

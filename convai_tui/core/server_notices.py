@@ -15,12 +15,28 @@ from typing import Any
 from convai_tui.core import protocol
 from convai_tui.core.events import Event, ServerMetricsReceived, ServerNotice
 
-NOTICE_TYPES = frozenset({
-    "vad-stt-started", "vad-stt-stopped", "bot-tts-stopped", "bot-tts-text", "bot-output",
-    "user-mute-started", "user-mute-stopped", "interaction-created", "behavior-tree-response",
-    "blendshape-turn-stats", "neurosync-blendshapes-cancel", "vad-stt-debug", "turn-trace",
-    "server-log", "usage-update", "audio-data", "user-llm-text", "bot-llm-search-response",
-})
+NOTICE_TYPES = frozenset(
+    {
+        "vad-stt-started",
+        "vad-stt-stopped",
+        "bot-tts-stopped",
+        "bot-tts-text",
+        "bot-output",
+        "user-mute-started",
+        "user-mute-stopped",
+        "interaction-created",
+        "behavior-tree-response",
+        "blendshape-turn-stats",
+        "neurosync-blendshapes-cancel",
+        "vad-stt-debug",
+        "turn-trace",
+        "server-log",
+        "usage-update",
+        "audio-data",
+        "user-llm-text",
+        "bot-llm-search-response",
+    }
+)
 """Documented types we show and log but that change nothing in the session."""
 
 _NOISY = frozenset({"bot-tts-text", "audio-data"})

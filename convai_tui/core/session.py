@@ -73,28 +73,48 @@ class SessionCore:
         self._transport: RoomTransport | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._outcome: asyncio.Future[Outcome] | None = None
-        self._retries = RetryLoop(settings.retry, self._attempt, publish=self._publish,
-                                  raise_error=self._raise, clock=clock,
-                                  rng=rng or random.Random())
+        self._retries = RetryLoop(
+            settings.retry,
+            self._attempt,
+            publish=self._publish,
+            raise_error=self._raise,
+            clock=clock,
+            rng=rng or random.Random(),
+        )
         self._finished = False
         self._closed = False
         self._readiness = BotReadiness(  # client-ready until bot-ready (handshake.py)
-            settings.bot_ready_timeout_s, self._on_bot_ready_timeout, Handshake(
-                lambda: self._outbox.send(self._transport, "client-ready", client_ready_data(),
-                                          announce=False)))
-        self._queue = InputQueue(self._publish, limit=settings.input_queue_limit,
-                                 max_age_s=settings.input_queue_max_age_s)
+            settings.bot_ready_timeout_s,
+            self._on_bot_ready_timeout,
+            Handshake(
+                lambda: self._outbox.send(
+                    self._transport, "client-ready", client_ready_data(), announce=False
+                )
+            ),
+        )
+        self._queue = InputQueue(
+            self._publish,
+            limit=settings.input_queue_limit,
+            max_age_s=settings.input_queue_max_age_s,
+        )
         self._acks = AckTracker()
         self._outbox = Outbox(self._acks, self._publish, self._raise)
-        self._server = ServerMessages(self._publish, self._raise, self._resolve, clock,
-                                      self._acks)
+        self._server = ServerMessages(self._publish, self._raise, self._resolve, clock, self._acks)
         self._participants = Roster(self._publish)
         self._kill_requested = False
         self._tasks = TaskSet(log, "a session background task failed")
-        self.room = RoomSession(RoomHooks(  # multi-character rooms (issue 12)
-            self._publish, lambda: self._state, lambda: self._transport, self._on_bot_ready,
-            self._resolve, lambda: self.settings, functools.partial(setattr, self, "settings"),
-            self._lease))
+        self.room = RoomSession(
+            RoomHooks(  # multi-character rooms (issue 12)
+                self._publish,
+                lambda: self._state,
+                lambda: self._transport,
+                self._on_bot_ready,
+                self._resolve,
+                lambda: self.settings,
+                functools.partial(setattr, self, "settings"),
+                self._lease,
+            )
+        )
         self._conversation = Conversation(self.room.stamp(self._publish), self.metrics)
         self._link = LinkWatch(settings.link_stall_s or 0.0, self._link_lost, self._link_back)
         self.link = LinkSampler(self._publish, self._raise, settings.link, clock)
@@ -108,8 +128,9 @@ class SessionCore:
 
     @property
     def info(self) -> SessionInfo:
-        return SessionInfo(self.settings.character_id, self.settings.connect_url,
-                           self.settings.character_name)
+        return SessionInfo(
+            self.settings.character_id, self.settings.connect_url, self.settings.character_name
+        )
 
     @property
     def bot_ready(self) -> bool:
@@ -120,8 +141,13 @@ class SessionCore:
 
     async def start(self) -> None:
         if self._state is not SessionState.DISCONNECTED:
-            self._publish(ev.LogRecorded(level="warning", category="session",
-                                         message=f"start() ignored in state {self._state.value}"))
+            self._publish(
+                ev.LogRecorded(
+                    level="warning",
+                    category="session",
+                    message=f"start() ignored in state {self._state.value}",
+                )
+            )
             return
         self._finished = False
         self._set_state(SessionState.CONNECTING)
@@ -160,26 +186,35 @@ class SessionCore:
             if (refusal := self.room.input_refusal()) is not None:
                 return self._queue.refuse(text, refusal)
             return await self._send_user_text(text)
-        if self._state in (SessionState.CONNECTING, SessionState.RECONNECTING,
-                           SessionState.CONNECTED):
+        if self._state in (
+            SessionState.CONNECTING,
+            SessionState.RECONNECTING,
+            SessionState.CONNECTED,
+        ):
             return self._queue.hold(text)
-        return self._queue.refuse(text, f"Not connected (the session is {self._state.value}); "
-                                        "connect first.")
+        return self._queue.refuse(
+            text, f"Not connected (the session is {self._state.value}); connect first."
+        )
 
-    async def send_control(self, msg_type: str, data: dict[str, Any] | None = None, *,
-                           ack_timeout_s: float = 10.0) -> ControlResult:
+    async def send_control(
+        self, msg_type: str, data: dict[str, Any] | None = None, *, ack_timeout_s: float = 10.0
+    ) -> ControlResult:
         """Send one client message and wait for its server-response (flat or wrapped).
 
         Nothing is sent unless the session is Connected and the character is ready; the
         refusal says why. Oversize messages are refused before sending.
         """
         refused = self._outbox.precheck(
-            msg_type, data or {}, video=self.settings.connect_options.connection_type == "video")
+            msg_type, data or {}, video=self.settings.connect_options.connection_type == "video"
+        )
         if refused is not None:
             return refused
         if not (self._state is SessionState.CONNECTED and self._readiness.ready):
-            why = ("the character is not ready yet" if self._state is SessionState.CONNECTED
-                   else f"the session is {self._state.value}")
+            why = (
+                "the character is not ready yet"
+                if self._state is SessionState.CONNECTED
+                else f"the session is {self._state.value}"
+            )
             self._publish(ev.InputRefused(text=msg_type, reason=f"Not sent: {why}."))
             return ControlResult("refused", f"Not sent: {why}.")
         killing = msg_type == "kill-pipeline"
@@ -211,7 +246,8 @@ class SessionCore:
         snap["character_id"] = self.settings.character_id
         snap["connect_url"] = self.settings.connect_url
         snap["room"] = self._lease.describe(
-            self._transport.local_identity if self._transport else None)
+            self._transport.local_identity if self._transport else None
+        )
         snap["participants"] = self._participants.as_dicts()
         snap["queued_inputs"] = len(self._queue)
         snap.update(self._server.notices.diagnostics())
@@ -270,8 +306,9 @@ class SessionCore:
         self.metrics.apply(event)  # the counters are a fold of exactly what is published
         self._bus.publish(event)
 
-    def _set_state(self, new: SessionState, *, error: SessionError | None = None,
-                   reason: str | None = None) -> None:
+    def _set_state(
+        self, new: SessionState, *, error: SessionError | None = None, reason: str | None = None
+    ) -> None:
         old = self._state
         if old is new:
             return
@@ -279,8 +316,11 @@ class SessionCore:
             log.error("illegal transition %s -> %s ignored", old.value, new.value)
             return
         self._state = new
-        self._publish(ev.SessionStateChanged(old=old, new=new, session_id=self._lease.session_id,
-                                             error=error, reason=reason))
+        self._publish(
+            ev.SessionStateChanged(
+                old=old, new=new, session_id=self._lease.session_id, error=error, reason=reason
+            )
+        )
 
     def _raise(self, error: SessionError) -> SessionError:
         if self._lease.session_id and not error.session_id:
@@ -308,8 +348,9 @@ class SessionCore:
             raise
         except Exception as exc:  # a bug must end the session visibly, not kill the program
             log.exception("session supervisor failed")
-            error = self._raise(make_error("session.invalid_state",
-                                           f"Internal error: {type(exc).__name__}: {exc}"))
+            error = self._raise(
+                make_error("session.invalid_state", f"Internal error: {type(exc).__name__}: {exc}")
+            )
             await self._leave_room()
             await self._finish(End(SessionState.ERROR, "internal_error", error))
 
@@ -335,28 +376,35 @@ class SessionCore:
 
     async def _attempt(self, phase: str, attempt: int, max_attempts: int | None) -> None:
         """One /connect plus room join; on success the session is Connected."""
-        self._publish(ev.ConnectAttemptStarted(attempt=attempt, max_attempts=max_attempts,
-                                               phase=phase))
+        self._publish(
+            ev.ConnectAttemptStarted(attempt=attempt, max_attempts=max_attempts, phase=phase)
+        )
         response = await self._lease.connect(self.settings)
         self.metrics.connect_ms = response.elapsed_ms
         self._outcome = asyncio.get_running_loop().create_future()
         self._readiness.reset()
         self._server.new_room()
         self._kill_requested = False
-        transport = self._transport_factory(self.settings.character_id,
-                                            self._callbacks_for(response.session_id))
+        transport = self._transport_factory(
+            self.settings.character_id, self._callbacks_for(response.session_id)
+        )
         self._transport = transport
         try:
-            join_ms = await transport.join(response.room_url, response.token,
-                                           self.settings.connection_timeout_s)
+            join_ms = await transport.join(
+                response.room_url, response.token, self.settings.connection_timeout_s
+            )
         except ConvaiError:
             self._transport = None
             await self._lease.release()
             raise
         self.metrics.join_ms = join_ms
-        self._publish(ev.RoomJoined(room_name=response.room_name,
-                                    local_identity=transport.local_identity,
-                                    join_ms=round(join_ms, 1)))
+        self._publish(
+            ev.RoomJoined(
+                room_name=response.room_name,
+                local_identity=transport.local_identity,
+                join_ms=round(join_ms, 1),
+            )
+        )
         self.room.connected(response.room)
         self._set_state(SessionState.CONNECTED)
         self._participants.joined(transport.participants())
@@ -409,8 +457,11 @@ class SessionCore:
     def _callbacks_for(self, session_id: str) -> TransportCallbacks:
         """The transport's callbacks, ignored once the session has moved on to another room."""
         return TransportCallbacks(
-            self._on_data, self.room.on_participant(self._participants.change),
-            self._on_room_closed, self._link.resuming, self._link.resumed,
+            self._on_data,
+            self.room.on_participant(self._participants.change),
+            self._on_room_closed,
+            self._link.resuming,
+            self._link.resumed,
         ).only_while(lambda: self._lease.session_id == session_id)
 
     def _link_lost(self, message: str, reason: str) -> bool:
@@ -433,9 +484,12 @@ class SessionCore:
 
     def _on_bot_ready_timeout(self) -> None:
         if self._state is SessionState.CONNECTED:
-            error = self._raise(make_error(
-                "session.bot_ready_timeout",
-                f"No bot-ready within {self.settings.bot_ready_timeout_s:g} s of joining."))
+            error = self._raise(
+                make_error(
+                    "session.bot_ready_timeout",
+                    f"No bot-ready within {self.settings.bot_ready_timeout_s:g} s of joining.",
+                )
+            )
             self._resolve(Drop(error))
 
     # --- inbound messages ----------------------------------------------------------------------
@@ -463,8 +517,12 @@ class SessionCore:
         since = self._readiness.since_connect_ms
         if self.metrics.bot_ready_ms is None:
             self.metrics.bot_ready_ms = since
-        self._publish(ev.BotReady(participant_identity=self._participants.character_identity(),
-                                  since_connect_ms=round(since, 1) if since else None))
+        self._publish(
+            ev.BotReady(
+                participant_identity=self._participants.character_identity(),
+                since_connect_ms=round(since, 1) if since else None,
+            )
+        )
         self._conversation.set_activity("listening")
         self._flush_queue_soon()
 
@@ -473,9 +531,12 @@ class SessionCore:
     def _flush_queue_soon(self) -> None:
         """Send what was typed while the character was not ready (it is now)."""
         if self._readiness.ready and len(self._queue):
-            self._tasks.spawn(self._queue.flush(
-                lambda: self._state is SessionState.CONNECTED and self._readiness.ready,
-                self._send_user_text))
+            self._tasks.spawn(
+                self._queue.flush(
+                    lambda: self._state is SessionState.CONNECTED and self._readiness.ready,
+                    self._send_user_text,
+                )
+            )
 
     async def _send_user_text(self, text: str) -> SendOutcome:
         message_id = await self._send("user_text_message", {"text": text})

@@ -18,12 +18,25 @@ from convai_tui.core.retry import RetryPolicy
 MAX_CONNECT_TIMEOUT_S = 120.0
 """Unity's upper bound for the connection timeout (both /connect and the room join)."""
 
-CONTROL_TYPES = frozenset({
-    "user_text_message", "trigger-message", "context-update", "update-template-keys",
-    "update-scene-metadata", "update-dynamic-info", "tts-toggle", "stt-toggle", "interrupt-bot",
-    "force-user-stopped-speaking", "reset-idle-timer", "kill-pipeline", "usage-toggle",
-    "vision-status", "vision-trigger",
-})
+CONTROL_TYPES = frozenset(
+    {
+        "user_text_message",
+        "trigger-message",
+        "context-update",
+        "update-template-keys",
+        "update-scene-metadata",
+        "update-dynamic-info",
+        "tts-toggle",
+        "stt-toggle",
+        "interrupt-bot",
+        "force-user-stopped-speaking",
+        "reset-idle-timer",
+        "kill-pipeline",
+        "usage-toggle",
+        "vision-status",
+        "vision-trigger",
+    }
+)
 """The client message types the session port's send_control accepts (the docs' glossary)."""
 
 VIDEO_TYPES = frozenset({"vision-status", "vision-trigger"})
@@ -72,26 +85,34 @@ class SessionSettings:
 def validate_settings(settings: SessionSettings) -> SessionError | None:
     """Configuration errors, found before any network traffic (seeds/000 'config.*')."""
     if not settings.api_key.strip():
-        return make_error("config.api_key_missing",
-                          "No API key: pass --api-key, set CONVAI_API_KEY or add api_key to "
-                          "the config file.")
+        return make_error(
+            "config.api_key_missing",
+            "No API key: pass --api-key, set CONVAI_API_KEY or add api_key to the config file.",
+        )
     joining = settings.room is not None and settings.room.join is not None
     if not settings.character_id.strip() and not joining:
-        return make_error("config.character_id_missing",
-                          "No character id: pass --character-id, set CONVAI_CHARACTER_ID or add "
-                          "character_id to the config file.")
+        return make_error(
+            "config.character_id_missing",
+            "No character id: pass --character-id, set CONVAI_CHARACTER_ID or add "
+            "character_id to the config file.",
+        )
     parts = urlsplit(settings.connect_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        return make_error("config.invalid",
-                          f"The connect URL {settings.connect_url!r} is not an http(s) URL.")
+        return make_error(
+            "config.invalid", f"The connect URL {settings.connect_url!r} is not an http(s) URL."
+        )
     if parts.scheme == "http" and not settings.insecure_http and not is_loopback(parts.hostname):
-        return make_error("config.insecure_url",
-                          f"Refusing to send the API key over plain http to {parts.hostname}; "
-                          "use https or pass --insecure-http.")
+        return make_error(
+            "config.insecure_url",
+            f"Refusing to send the API key over plain http to {parts.hostname}; "
+            "use https or pass --insecure-http.",
+        )
     if not 0 < settings.connection_timeout_s <= MAX_CONNECT_TIMEOUT_S:
-        return make_error("config.invalid",
-                          f"The connection timeout must be between 0 and "
-                          f"{MAX_CONNECT_TIMEOUT_S:g} s (got {settings.connection_timeout_s:g}).")
+        return make_error(
+            "config.invalid",
+            f"The connection timeout must be between 0 and "
+            f"{MAX_CONNECT_TIMEOUT_S:g} s (got {settings.connection_timeout_s:g}).",
+        )
     problem = options_error(settings.connect_options)
     if problem is not None:
         return make_error("config.invalid", f"Connect options: {problem}")

@@ -28,8 +28,11 @@ def _iso(epoch: Any) -> str | None:
 
 def _without_secrets(value: Any) -> Any:
     if isinstance(value, Mapping):
-        return {str(k): _without_secrets(v) for k, v in value.items()
-                if str(k).lower() not in _SECRET_KEYS}
+        return {
+            str(k): _without_secrets(v)
+            for k, v in value.items()
+            if str(k).lower() not in _SECRET_KEYS
+        }
     if isinstance(value, list | tuple):
         return [_without_secrets(v) for v in value]
     return value
@@ -42,8 +45,9 @@ def build_snapshot(diagnostics: Mapping[str, Any], *, now: float | None = None) 
     room = diag.get("room") if isinstance(diag.get("room"), Mapping) else {}
     participants = [p for p in diag.get("participants") or [] if isinstance(p, Mapping)]
     state = str(diag.get("state") or "disconnected")
-    token_present = bool(isinstance(diagnostics.get("room"), Mapping)
-                         and diagnostics["room"].get("token"))
+    token_present = bool(
+        isinstance(diagnostics.get("room"), Mapping) and diagnostics["room"].get("token")
+    )
     return {
         "schema": SCHEMA,
         "written_at": _iso(now),
@@ -57,10 +61,10 @@ def build_snapshot(diagnostics: Mapping[str, Any], *, now: float | None = None) 
             "LastErrorCode": diag.get("last_error_code"),
             "LastErrorMessage": diag.get("last_error_message"),
             "SessionUptime": float(diag.get("uptime_s") or 0.0),
-            "RegisteredCharacterCount": sum(1 for p in participants
-                                            if p.get("kind") == "character"),
-            "RegisteredPlayerCount": sum(1 for p in participants
-                                         if p.get("kind") in _PLAYER_KINDS),
+            "RegisteredCharacterCount": sum(
+                1 for p in participants if p.get("kind") == "character"
+            ),
+            "RegisteredPlayerCount": sum(1 for p in participants if p.get("kind") in _PLAYER_KINDS),
         },
         "ConvaiRoomManager": {
             "CurrentState": state,
@@ -78,8 +82,9 @@ def build_snapshot(diagnostics: Mapping[str, Any], *, now: float | None = None) 
 
 def snapshot_json(diagnostics: Mapping[str, Any], *, now: float | None = None) -> str:
     """The snapshot as indented JSON text, run through the redactor as a second guard."""
-    text = json.dumps(build_snapshot(diagnostics, now=now), indent=2, ensure_ascii=False,
-                      default=str)
+    text = json.dumps(
+        build_snapshot(diagnostics, now=now), indent=2, ensure_ascii=False, default=str
+    )
     return redact(text) + "\n"
 
 
@@ -90,8 +95,7 @@ def default_snapshot_path(now: float | None = None) -> Path:
     return directory / f"diagnostics-{stamp}-{os.getpid()}.json"
 
 
-def write_snapshot(path: Path, diagnostics: Mapping[str, Any], *,
-                   now: float | None = None) -> Path:
+def write_snapshot(path: Path, diagnostics: Mapping[str, Any], *, now: float | None = None) -> Path:
     """Write the snapshot readable by its owner only (0600); returns the path."""
     text = snapshot_json(diagnostics, now=now)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -22,8 +22,9 @@ class Room(DataChannel, Protocol):
     def is_connected(self) -> bool: ...
 
 
-async def kill_pipeline(room: Room | None, outbox: Outbox, acks: AckTracker,
-                        wait_s: float = KILL_ACK_WAIT_S) -> bool:
+async def kill_pipeline(
+    room: Room | None, outbox: Outbox, acks: AckTracker, wait_s: float = KILL_ACK_WAIT_S
+) -> bool:
     """Send kill-pipeline and wait up to `wait_s` for its ack; True when it was acknowledged.
 
     Best effort: a link that is down or a server that never answers costs at most `wait_s`

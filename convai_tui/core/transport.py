@@ -24,13 +24,19 @@ from convai_tui.core.redact import redact, redact_token
 
 log = logging.getLogger("convai_tui.transport")
 
-_CHARACTER_METADATA_KEYS = ("characterId", "character_id", "convai_character_id",
-                            "convaiCharacterId")
+_CHARACTER_METADATA_KEYS = (
+    "characterId",
+    "character_id",
+    "convai_character_id",
+    "convaiCharacterId",
+)
 _AGENT_KIND = 4  # livekit ParticipantKind.PARTICIPANT_KIND_AGENT
-_QUALITY = {rtc.ConnectionQuality.QUALITY_EXCELLENT: "excellent",
-            rtc.ConnectionQuality.QUALITY_GOOD: "good",
-            rtc.ConnectionQuality.QUALITY_POOR: "poor",
-            rtc.ConnectionQuality.QUALITY_LOST: "lost"}
+_QUALITY = {
+    rtc.ConnectionQuality.QUALITY_EXCELLENT: "excellent",
+    rtc.ConnectionQuality.QUALITY_GOOD: "good",
+    rtc.ConnectionQuality.QUALITY_POOR: "poor",
+    rtc.ConnectionQuality.QUALITY_LOST: "lost",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,29 +52,52 @@ class TransportCallbacks:
     def only_while(self, is_current: Callable[[], bool]) -> TransportCallbacks:
         """The same callbacks, each ignored once `is_current()` is false (the session has
         moved on to another room while this one's events are still arriving)."""
+
         def guarded(handler: Callable[..., None]) -> Callable[..., None]:
             def call(*args: Any) -> None:
                 if is_current():
                     handler(*args)
+
             return call
 
-        return TransportCallbacks(guarded(self.on_data), guarded(self.on_participant),
-                                  guarded(self.on_disconnected), guarded(self.on_reconnecting),
-                                  guarded(self.on_reconnected))
+        return TransportCallbacks(
+            guarded(self.on_data),
+            guarded(self.on_participant),
+            guarded(self.on_disconnected),
+            guarded(self.on_reconnecting),
+            guarded(self.on_reconnected),
+        )
 
 
-def log_room_details(*, room_url: str, room_name: str | None, session_id: str,
-                     character_session_id: str | None, token: str) -> None:
+def log_room_details(
+    *,
+    room_url: str,
+    room_name: str | None,
+    session_id: str,
+    character_session_id: str | None,
+    token: str,
+) -> None:
     """seeds/002 "Find connection details in logs": at debug in the transport category, as a
     JSON line and a readable `Token:` summary, with the token redacted."""
     if not log.isEnabledFor(logging.DEBUG):
         return
     shown = redact_token(token)
-    details = {"room_url": room_url, "room_name": room_name, "session_id": session_id,
-               "character_session_id": character_session_id, "token": shown}
+    details = {
+        "room_url": room_url,
+        "room_name": room_name,
+        "session_id": session_id,
+        "character_session_id": character_session_id,
+        "token": shown,
+    }
     log.debug("Room details received: %s", json.dumps(details, ensure_ascii=False))
-    log.debug("Token: %s | Room URL: %s | Room: %s | Session ID: %s | Character Session ID: %s",
-              shown, room_url, room_name, session_id, character_session_id)
+    log.debug(
+        "Token: %s | Room URL: %s | Room: %s | Session ID: %s | Character Session ID: %s",
+        shown,
+        room_url,
+        room_name,
+        session_id,
+        character_session_id,
+    )
 
 
 def _track_names(participant: rtc.Participant) -> tuple[str, ...]:
@@ -80,8 +109,9 @@ def _track_names(participant: rtc.Participant) -> tuple[str, ...]:
 
 
 def _is_muted(participant: rtc.Participant) -> bool:
-    audio = [p for p in participant.track_publications.values()
-             if p.kind == rtc.TrackKind.KIND_AUDIO]
+    audio = [
+        p for p in participant.track_publications.values() if p.kind == rtc.TrackKind.KIND_AUDIO
+    ]
     return bool(audio) and all(p.muted for p in audio)
 
 
@@ -93,8 +123,9 @@ def is_character(participant: rtc.Participant, character_id: str) -> bool:
         meta = json.loads(participant.metadata) if participant.metadata else {}
     except ValueError:
         meta = {}
-    if isinstance(meta, dict) and any(meta.get(k) == character_id
-                                      for k in _CHARACTER_METADATA_KEYS):
+    if isinstance(meta, dict) and any(
+        meta.get(k) == character_id for k in _CHARACTER_METADATA_KEYS
+    ):
         return True
     return int(participant.kind) == _AGENT_KIND
 
@@ -211,17 +242,23 @@ class RoomTransport:
                 await self._room.connect(url, token, rtc.RoomOptions(auto_subscribe=True))
         except TimeoutError:
             await self._quiet_disconnect()
-            raise ConvaiError(make_error(
-                "transport.livekit_error",
-                f"Joining the LiveKit room at {url} took longer than {timeout_s:g} s.")) from None
+            raise ConvaiError(
+                make_error(
+                    "transport.livekit_error",
+                    f"Joining the LiveKit room at {url} took longer than {timeout_s:g} s.",
+                )
+            ) from None
         except Exception as exc:  # the FFI raises ConnectError and plain exceptions alike
             await self._quiet_disconnect()
             text = redact(str(getattr(exc, "message", "") or exc or type(exc).__name__))
-            code = ("transport.join_failure"
-                    if any(w in text.lower() for w in ("401", "unauthorized", "invalid token"))
-                    else "transport.livekit_error")
-            raise ConvaiError(make_error(
-                code, f"Could not join the LiveKit room at {url}: {text}")) from None
+            code = (
+                "transport.join_failure"
+                if any(w in text.lower() for w in ("401", "unauthorized", "invalid token"))
+                else "transport.livekit_error"
+            )
+            raise ConvaiError(
+                make_error(code, f"Could not join the LiveKit room at {url}: {text}")
+            ) from None
         self.local_identity = self._room.local_participant.identity
         return (time.monotonic() - started) * 1000
 
@@ -234,9 +271,11 @@ class RoomTransport:
         try:
             await self._room.local_participant.publish_data(payload, reliable=True)
         except Exception as exc:
-            raise ConvaiError(make_error(
-                "transport.livekit_error",
-                f"Sending a data message failed: {redact(str(exc))}")) from None
+            raise ConvaiError(
+                make_error(
+                    "transport.livekit_error", f"Sending a data message failed: {redact(str(exc))}"
+                )
+            ) from None
 
     async def leave(self) -> None:
         self._leaving = True
@@ -280,7 +319,8 @@ class RoomTransport:
                 transport = report.transport.transport
                 packets += int(transport.packets_received)
                 transports_up &= transport.ice_state not in _ICE_DOWN and (
-                    transport.dtls_state not in _DTLS_DOWN)
+                    transport.dtls_state not in _DTLS_DOWN
+                )
             elif which == "candidate_pair" and report.candidate_pair.candidate_pair.nominated:
                 pair = report.candidate_pair.candidate_pair
                 checks += int(pair.requests_received) + int(pair.responses_received)
@@ -288,8 +328,11 @@ class RoomTransport:
                 saw_channel = True
                 channels_open &= report.data_channel.dc.state == _DC_OPEN
         connected = self._room.connection_state == rtc.ConnectionState.CONN_CONNECTED
-        return LinkSignals(packets=packets, consent_checks=checks,
-                           up=connected and transports_up and (channels_open or not saw_channel))
+        return LinkSignals(
+            packets=packets,
+            consent_checks=checks,
+            up=connected and transports_up and (channels_open or not saw_channel),
+        )
 
     async def get_rtc_stats(self) -> rtc.RtcStats | None:
         """The room's WebRTC stats for the link sampler (core/link_stats.py); None once left."""

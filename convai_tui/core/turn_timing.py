@@ -28,8 +28,9 @@ def _ms(start: float | None, end: float | None) -> float | None:
 class TurnTimer:
     """Times one turn at a time; a new send or utterance restarts the clock."""
 
-    def __init__(self, publish: Callable[[Event], None],
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, publish: Callable[[Event], None], clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._publish = publish
         self._clock = clock
         self._turns = 0
@@ -66,10 +67,14 @@ class TurnTimer:
             turn=self._turns + 1,
             sent_to_first_text_ms=_ms(start, self._first_text_at),
             sent_to_first_audio_ms=_ms(start, self._first_audio_at),
-            user_stop_to_speech_ms=_ms(self._user_stop_at, self._first_audio_at))
+            user_stop_to_speech_ms=_ms(self._user_stop_at, self._first_audio_at),
+        )
         self._reset()
-        if (timed.sent_to_first_text_ms is None and timed.sent_to_first_audio_ms is None
-                and timed.user_stop_to_speech_ms is None):
+        if (
+            timed.sent_to_first_text_ms is None
+            and timed.sent_to_first_audio_ms is None
+            and timed.user_stop_to_speech_ms is None
+        ):
             return
         self._turns += 1
         self._publish(timed)

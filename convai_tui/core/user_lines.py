@@ -40,15 +40,19 @@ class UserLines:
     def typed(self, text: str) -> None:
         """The user typed and sent `text` (shown at once); its echo is expected."""
         self._typed.append((normalized(text), time.monotonic()))
-        self._publish(TranscriptReceived(role="user", text=text, final=True, full_text=text,
-                                         turn_id=self._turn_id() + 1))
+        self._publish(
+            TranscriptReceived(
+                role="user", text=text, final=True, full_text=text, turn_id=self._turn_id() + 1
+            )
+        )
 
     def handle(self, msg: protocol.InboundMessage) -> bool:
         """`user-transcription` / `final-user-transcription`; True when a final line was shown
         (the moment the user's turn ended, for reply timing)."""
         text = (protocol.field_str(msg, "text", required=True) or "").strip()
-        speaker = (protocol.field_str(msg, "speaker_name")
-                   or protocol.field_str(msg, "participant_id"))
+        speaker = protocol.field_str(msg, "speaker_name") or protocol.field_str(
+            msg, "participant_id"
+        )
         if not text:
             return False
         if self._recent(self._typed, text):  # the echo of typed text, shown when sent
@@ -64,8 +68,16 @@ class UserLines:
         live = " ".join([*self._segments, text])
         if protocol.field_bool(msg, "final", False):
             self._segments.append(text)
-        self._publish(TranscriptReceived(role="user", text=text, final=False, full_text=live,
-                                         turn_id=self._turn_id() + 1, speaker=self._speaker))
+        self._publish(
+            TranscriptReceived(
+                role="user",
+                text=text,
+                final=False,
+                full_text=live,
+                turn_id=self._turn_id() + 1,
+                speaker=self._speaker,
+            )
+        )
         return False
 
     def close(self) -> bool:
@@ -80,8 +92,16 @@ class UserLines:
         if self._recent(self._shown, text):
             return False
         self._shown.append((normalized(text), time.monotonic()))
-        self._publish(TranscriptReceived(role="user", text=text, final=True, full_text=text,
-                                         turn_id=self._turn_id() + 1, speaker=speaker))
+        self._publish(
+            TranscriptReceived(
+                role="user",
+                text=text,
+                final=True,
+                full_text=text,
+                turn_id=self._turn_id() + 1,
+                speaker=speaker,
+            )
+        )
         return True
 
     @staticmethod

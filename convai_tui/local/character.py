@@ -48,8 +48,9 @@ _CLOSE_AFTER_NOTICE_S = 0.5
 """Gap between a closing notice and the room deletion, so the notice reaches the client."""
 _ACTIVE = 2  # ParticipantInfo.State.ACTIVE: the participant can receive data
 
-UserAudioHook = Callable[["Character", rtc.RemoteAudioTrack, rtc.RemoteParticipant],
-                         Awaitable[None]]
+UserAudioHook = Callable[
+    ["Character", rtc.RemoteAudioTrack, rtc.RemoteParticipant], Awaitable[None]
+]
 """Runs for each client audio track (voice turns); it calls ``handle_user_utterance``."""
 
 
@@ -112,17 +113,27 @@ class Character:
 
     # -- lifecycle ----------------------------------------------------------------------------
     def _token(self) -> str:
-        metadata = json.dumps({"character_id": self.profile.character_id,
-                               "convai_character_id": self.profile.character_id})
+        metadata = json.dumps(
+            {
+                "character_id": self.profile.character_id,
+                "convai_character_id": self.profile.character_id,
+            }
+        )
         return (
             api.AccessToken(self._backend.api_key, self._backend.api_secret)
             .with_identity(self.profile.character_id)
             .with_name(f"{self.profile.display_name} (local stand-in)")
             .with_kind("agent")
             .with_metadata(metadata)
-            .with_grants(api.VideoGrants(room_join=True, room=self.room_name,
-                                         can_publish=True, can_subscribe=True,
-                                         can_publish_data=True))
+            .with_grants(
+                api.VideoGrants(
+                    room_join=True,
+                    room=self.room_name,
+                    can_publish=True,
+                    can_subscribe=True,
+                    can_publish_data=True,
+                )
+            )
             .to_jwt()
         )
 
@@ -159,8 +170,12 @@ class Character:
         with contextlib.suppress(Exception):
             await self._voice.aclose()
         if self._voice.echo_frames_dropped:
-            log.info("room %s: echo dropped %d late frames to stay within %.0f ms",
-                     self.room_name, self._voice.echo_frames_dropped, 1000 * ECHO_QUEUE_MAX_S)
+            log.info(
+                "room %s: echo dropped %d late frames to stay within %.0f ms",
+                self.room_name,
+                self._voice.echo_frames_dropped,
+                1000 * ECHO_QUEUE_MAX_S,
+            )
 
     @property
     def faults(self) -> Faults:
@@ -230,8 +245,10 @@ class Character:
         participant: rtc.RemoteParticipant,
     ) -> None:
         hook = self._user_audio_hook
-        if hook is not None and isinstance(track, rtc.RemoteAudioTrack) and self._is_client(
-            participant
+        if (
+            hook is not None
+            and isinstance(track, rtc.RemoteAudioTrack)
+            and self._is_client(participant)
         ):
             self._tasks.spawn(hook(self, track, participant))
 
@@ -256,11 +273,15 @@ class Character:
             self._idle_started = True
             self._touch()
 
-
     async def _send_interaction(self, identity: str | None) -> None:
-        await self.send(rtvi.form_b("interaction-created", interaction_id=self.interaction_id,
-                                    character_session_id=self.character_session_id),
-                        to=identity)
+        await self.send(
+            rtvi.form_b(
+                "interaction-created",
+                interaction_id=self.interaction_id,
+                character_session_id=self.character_session_id,
+            ),
+            to=identity,
+        )
 
     # -- sending ------------------------------------------------------------------------------
     async def send(self, message: dict[str, Any], to: str | None = None) -> None:
@@ -305,17 +326,24 @@ class Character:
         if self.strict and await self._rtvi_layer(payload, sender):
             return
         turn = self._turn
-        view = BotView(profile=self.profile, room_name=self.room_name, now=time.monotonic(),
-                       speaking=turn is not None and turn.task is not None
-                       and not turn.task.done())
+        view = BotView(
+            profile=self.profile,
+            room_name=self.room_name,
+            now=time.monotonic(),
+            speaking=turn is not None and turn.task is not None and not turn.task.done(),
+        )
         outcome = handle_client_packet(self.state, payload, view)
         then = outcome.then
         if then is not None and then.before_ack:
             await self._follow_up(then, sender)
         ack = outcome.ack
         wrapped = self._faults.response_form == "wrapped"
-        await self.send(rtvi.server_response(ack.event_type, ack.status, ack.message,
-                                             ack.extras, wrapped=wrapped), to=sender)
+        await self.send(
+            rtvi.server_response(
+                ack.event_type, ack.status, ack.message, ack.extras, wrapped=wrapped
+            ),
+            to=sender,
+        )
         if then is not None and not then.before_ack:
             await self._follow_up(then, sender)
 
@@ -344,11 +372,15 @@ class Character:
     async def _follow_up(self, then: FollowUp, sender: str | None) -> None:
         if isinstance(then, SendBotReady):  # lenient: client-ready acked, bot-ready again
             if sender in self._greeted:  # (greeting a client sends its first bot-ready)
-                await self.gate.client_ready(rtvi.ClientMessage("client-ready", {}, None),
-                                             sender)
+                await self.gate.client_ready(rtvi.ClientMessage("client-ready", {}, None), sender)
         elif isinstance(then, StartTurn):
-            self._start_turn(then.reply, echo_text=then.echo_text, sender=sender,
-                             message_id=then.message_id, heard=then.echo_text)
+            self._start_turn(
+                then.reply,
+                echo_text=then.echo_text,
+                sender=sender,
+                message_id=then.message_id,
+                heard=then.echo_text,
+            )
         elif isinstance(then, EndSession):
             self._end_soon(then.reason)
         elif isinstance(then, InterruptTurn):
@@ -365,21 +397,32 @@ class Character:
         user-transcription, user-stopped-speaking, final-user-transcription) itself.
         """
         self._touch()
-        turn = self._start_turn(compose_reply(transcript_text), echo_text=None, sender=None,
-                                message_id=None, heard=transcript_text)
+        turn = self._start_turn(
+            compose_reply(transcript_text),
+            echo_text=None,
+            sender=None,
+            message_id=None,
+            heard=transcript_text,
+        )
         if turn.task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.shield(turn.task)
 
     def _start_turn(
-        self, reply: str, *, echo_text: str | None, sender: str | None, message_id: str | None,
+        self,
+        reply: str,
+        *,
+        echo_text: str | None,
+        sender: str | None,
+        message_id: str | None,
         heard: str | None,
     ) -> Turn:
         previous = self._turn
         turn = Turn()
         self._turn = turn
-        turn.task = self._tasks.spawn(turns.run_turn(self, turn, previous, reply, echo_text,
-                                                     sender, message_id, heard))
+        turn.task = self._tasks.spawn(
+            turns.run_turn(self, turn, previous, reply, echo_text, sender, message_id, heard)
+        )
         return turn
 
     async def play_frame(self, frame: rtc.AudioFrame) -> None:
@@ -388,13 +431,19 @@ class Character:
 
     async def after_turn(self) -> None:
         faults = self._faults
-        if (faults.server_error_after_turns and not self._server_error_sent
-                and self.turns_completed >= faults.server_error_after_turns):
+        if (
+            faults.server_error_after_turns
+            and not self._server_error_sent
+            and self.turns_completed >= faults.server_error_after_turns
+        ):
             self._server_error_sent = True
-            await self.send_server_error(faults.server_error_fatal,
-                                         "Simulated server error (local stand-in)")
-        if (faults.usage_limit_after_turns
-                and self.turns_completed >= faults.usage_limit_after_turns):
+            await self.send_server_error(
+                faults.server_error_fatal, "Simulated server error (local stand-in)"
+            )
+        if (
+            faults.usage_limit_after_turns
+            and self.turns_completed >= faults.usage_limit_after_turns
+        ):
             await self.send_usage_limit()
 
     # -- closing notices (also driven by the admin routes) --------------------------------------
@@ -419,9 +468,13 @@ class Character:
     async def send_usage_limit(self) -> None:
         self.state.usage_limit_hit = True
         quota_type = self._faults.quota_type
-        await self.send(rtvi.form_b(
-            "usage-limit-reached", quota_type=quota_type,
-            message=f"Usage limit reached ({quota_type}). The session will now close."))
+        await self.send(
+            rtvi.form_b(
+                "usage-limit-reached",
+                quota_type=quota_type,
+                message=f"Usage limit reached ({quota_type}). The session will now close.",
+            )
+        )
         self._end_soon("usage_limit")
 
     async def send_session_ending(self, reason: str, *, close: bool = True) -> None:
@@ -451,9 +504,13 @@ class Character:
 
     async def _send_idle_warning(self, remaining: float) -> None:
         seconds = max(0, math.ceil(remaining))
-        await self.send(rtvi.form_b(
-            "user-idle-warning", remaining_seconds=seconds,
-            message=f"You've been idle. You will be disconnected in {seconds} seconds."))
+        await self.send(
+            rtvi.form_b(
+                "user-idle-warning",
+                remaining_seconds=seconds,
+                message=f"You've been idle. You will be disconnected in {seconds} seconds.",
+            )
+        )
 
     async def _idle_loop(self) -> None:
         while not self._closing:
@@ -471,4 +528,3 @@ class Character:
             if now >= deadline:
                 await self.send_session_ending("idle_timeout")
                 return
-

@@ -137,23 +137,40 @@ def handle_client_packet(state: ConversationState, payload: bytes, bot: BotView)
     except rtvi.ParseFailure:
         return Outcome(Ack("parse-error", "error", rtvi.PARSE_ERROR_MESSAGE))
     except rtvi.MissingType as missing:
-        return Outcome(Ack("validation-error", "error", rtvi.MISSING_TYPE_MESSAGE,
-                           {"received_message": missing.received}))
+        return Outcome(
+            Ack(
+                "validation-error",
+                "error",
+                rtvi.MISSING_TYPE_MESSAGE,
+                {"received_message": missing.received},
+            )
+        )
     if message.type == "client-ready":
         return Outcome(Ack("client-ready", "success", "Client ready"), SendBotReady())
     if message.type not in rtvi.SUPPORTED_TYPES:
-        return Outcome(Ack(message.type, "error", f"Unknown message type: {message.type}",
-                           {"supported_types": list(rtvi.SUPPORTED_TYPES)}))
+        return Outcome(
+            Ack(
+                message.type,
+                "error",
+                f"Unknown message type: {message.type}",
+                {"supported_types": list(rtvi.SUPPORTED_TYPES)},
+            )
+        )
     if state.usage_limit_hit:
         return Outcome(Ack(message.type, "error", "Usage limit exceeded"))
     if not isinstance(message.data, dict):
-        return Outcome(Ack(message.type, "error",
-                           f"Failed to process {message.type}: data must be an object"))
+        return Outcome(
+            Ack(message.type, "error", f"Failed to process {message.type}: data must be an object")
+        )
     return _HANDLERS[message.type](state, message, bot)
 
 
-def _ok(message: rtvi.ClientMessage, text: str, extras: dict[str, Any] | None = None,
-        then: FollowUp | None = None) -> Outcome:
+def _ok(
+    message: rtvi.ClientMessage,
+    text: str,
+    extras: dict[str, Any] | None = None,
+    then: FollowUp | None = None,
+) -> Outcome:
     return Outcome(Ack(message.type, "success", text, extras), then)
 
 
@@ -161,26 +178,26 @@ def _refuse(message: rtvi.ClientMessage, text: str) -> Outcome:
     return Outcome(Ack(message.type, "error", text))
 
 
-def _on_user_text(state: ConversationState, message: rtvi.ClientMessage,
-                  bot: BotView) -> Outcome:
+def _on_user_text(state: ConversationState, message: rtvi.ClientMessage, bot: BotView) -> Outcome:
     text = message.data.get("text")
     if not isinstance(text, str) or not text.strip():
         return _refuse(message, "Failed to process user_text_message: No text provided")
     message_id = message.data.get("message_id") or message.message_id
-    turn = StartTurn(compose_reply(text), echo_text=text,
-                     message_id=message_id if isinstance(message_id, str) else None)
+    turn = StartTurn(
+        compose_reply(text),
+        echo_text=text,
+        message_id=message_id if isinstance(message_id, str) else None,
+    )
     return _ok(message, "User text message processed", {"text": text}, turn)
 
 
-def _on_trigger(state: ConversationState, message: rtvi.ClientMessage,
-                bot: BotView) -> Outcome:
+def _on_trigger(state: ConversationState, message: rtvi.ClientMessage, bot: BotView) -> Outcome:
     name = message.data.get("trigger_name")
     text = message.data.get("trigger_message")
     if (name is not None and not isinstance(name, str)) or (
         text is not None and not isinstance(text, str)
     ):
-        return _refuse(message,
-                       "Failed to process trigger-message: trigger fields must be strings")
+        return _refuse(message, "Failed to process trigger-message: trigger fields must be strings")
     extras = {"trigger_name": name, "has_speak_tag": False}
     # Protocol §2.2: a name the character does not define is silently ignored.
     if not text and name not in bot.profile.triggers:
@@ -190,28 +207,34 @@ def _on_trigger(state: ConversationState, message: rtvi.ClientMessage,
     return _ok(message, "Trigger message processed", extras, turn)
 
 
-def _on_template_keys(state: ConversationState, message: rtvi.ClientMessage,
-                      bot: BotView) -> Outcome:
+def _on_template_keys(
+    state: ConversationState, message: rtvi.ClientMessage, bot: BotView
+) -> Outcome:
     keys = message.data.get("template_keys")
     if not isinstance(keys, dict) or not all(isinstance(v, str) for v in keys.values()):
-        return _refuse(message, "Failed to process update-template-keys: template_keys must "
-                                "map names to strings")
+        return _refuse(
+            message,
+            "Failed to process update-template-keys: template_keys must map names to strings",
+        )
     state.template_keys = dict(keys)
     return _ok(message, "Template keys updated")
 
 
-def _on_scene_metadata(state: ConversationState, message: rtvi.ClientMessage,
-                       bot: BotView) -> Outcome:
+def _on_scene_metadata(
+    state: ConversationState, message: rtvi.ClientMessage, bot: BotView
+) -> Outcome:
     scene = message.data.get("scene_metadata", message.data.get("metadata"))
     if not isinstance(scene, list):
-        return _refuse(message, "Failed to process update-scene-metadata: scene_metadata must "
-                                "be a list")
+        return _refuse(
+            message, "Failed to process update-scene-metadata: scene_metadata must be a list"
+        )
     state.scene_metadata = scene
     return _ok(message, "Scene metadata updated")
 
 
-def _on_dynamic_info(state: ConversationState, message: rtvi.ClientMessage,
-                     bot: BotView) -> Outcome:
+def _on_dynamic_info(
+    state: ConversationState, message: rtvi.ClientMessage, bot: BotView
+) -> Outcome:
     info = message.data.get("dynamic_info")
     text = info.get("text") if isinstance(info, dict) else None
     if not isinstance(text, str) or not text:
@@ -220,19 +243,24 @@ def _on_dynamic_info(state: ConversationState, message: rtvi.ClientMessage,
     return _ok(message, "Dynamic info updated")
 
 
-def _on_context_update(state: ConversationState, message: rtvi.ClientMessage,
-                       bot: BotView) -> Outcome:
+def _on_context_update(
+    state: ConversationState, message: rtvi.ClientMessage, bot: BotView
+) -> Outcome:
     data = message.data
     mode = data.get("mode", "append")
     text = data.get("text", "")
     raw_run_llm = data.get("run_llm", "auto")
     run_llm = _RUN_LLM.get(raw_run_llm) if isinstance(raw_run_llm, str | bool) else None
     if mode not in ("append", "replace", "reset") or not isinstance(text, str):
-        return _refuse(message, "Failed to process context-update: mode must be append, "
-                                "replace or reset and text a string")
+        return _refuse(
+            message,
+            "Failed to process context-update: mode must be append, "
+            "replace or reset and text a string",
+        )
     if run_llm is None:
-        return _refuse(message,
-                       "Failed to process context-update: run_llm must be true, false or auto")
+        return _refuse(
+            message, "Failed to process context-update: run_llm must be true, false or auto"
+        )
     tokens = token_estimate(text)
     if mode == "append":
         state.runtime_tokens += tokens
@@ -264,8 +292,7 @@ def _on_context_update(state: ConversationState, message: rtvi.ClientMessage,
     return _ok(message, "Context updated", extras, turn if respond else None)
 
 
-def _on_tts_toggle(state: ConversationState, message: rtvi.ClientMessage,
-                   bot: BotView) -> Outcome:
+def _on_tts_toggle(state: ConversationState, message: rtvi.ClientMessage, bot: BotView) -> Outcome:
     enabled = message.data.get("enabled")
     if not isinstance(enabled, bool):
         return _refuse(message, "Failed to process tts-toggle: enabled must be a boolean")
@@ -273,8 +300,7 @@ def _on_tts_toggle(state: ConversationState, message: rtvi.ClientMessage,
     return _ok(message, "TTS enabled" if enabled else "TTS disabled", {"enabled": enabled})
 
 
-def _on_stt_toggle(state: ConversationState, message: rtvi.ClientMessage,
-                   bot: BotView) -> Outcome:
+def _on_stt_toggle(state: ConversationState, message: rtvi.ClientMessage, bot: BotView) -> Outcome:
     muted = message.data.get("muted")
     if not isinstance(muted, bool):
         return _refuse(message, "Failed to process stt-toggle: muted must be a boolean")
@@ -282,14 +308,18 @@ def _on_stt_toggle(state: ConversationState, message: rtvi.ClientMessage,
     return _ok(message, "STT muted" if muted else "STT unmuted", {"muted": muted})
 
 
-def _on_kill_pipeline(state: ConversationState, message: rtvi.ClientMessage,
-                      bot: BotView) -> Outcome:
-    return _ok(message, "Pipeline killed successfully", {"room_name": bot.room_name},
-               EndSession("kill_pipeline"))
+def _on_kill_pipeline(
+    state: ConversationState, message: rtvi.ClientMessage, bot: BotView
+) -> Outcome:
+    return _ok(
+        message,
+        "Pipeline killed successfully",
+        {"room_name": bot.room_name},
+        EndSession("kill_pipeline"),
+    )
 
 
-def _on_interrupt(state: ConversationState, message: rtvi.ClientMessage,
-                  bot: BotView) -> Outcome:
+def _on_interrupt(state: ConversationState, message: rtvi.ClientMessage, bot: BotView) -> Outcome:
     if bot.now - state.last_interrupt < INTERRUPT_DEBOUNCE_S:
         return _ok(message, "Bot interrupt debounced (duplicate within window)")
     state.last_interrupt = bot.now
@@ -298,13 +328,11 @@ def _on_interrupt(state: ConversationState, message: rtvi.ClientMessage,
     return _ok(message, "Bot not speaking; nothing to interrupt")
 
 
-def _on_force_stop(state: ConversationState, message: rtvi.ClientMessage,
-                   bot: BotView) -> Outcome:
+def _on_force_stop(state: ConversationState, message: rtvi.ClientMessage, bot: BotView) -> Outcome:
     return _ok(message, "User stopped speaking forced", then=ForceUserStopped())
 
 
-def _on_reset_idle(state: ConversationState, message: rtvi.ClientMessage,
-                   bot: BotView) -> Outcome:
+def _on_reset_idle(state: ConversationState, message: rtvi.ClientMessage, bot: BotView) -> Outcome:
     # Every packet resets the idle clock (the bot does that on arrival); this one only acks.
     return _ok(message, "Idle timer reset")
 

@@ -51,8 +51,7 @@ DEFAULT_FAULT_DETAILS: dict[int, str] = {
     403: "Realtime API access is not enabled for this plan",
     404: CHARACTER_NOT_FOUND,
     409: "Shared session conflict: the room is in use with a different configuration",
-    429: "Concurrency limit reached: too many active sessions for this API key "
-         "(concurrency_limit)",
+    429: "Concurrency limit reached: too many active sessions for this API key (concurrency_limit)",
     500: "Internal server error",
     502: "Bad gateway",
     503: "Service temporarily unavailable: database unavailable",
@@ -60,8 +59,16 @@ DEFAULT_FAULT_DETAILS: dict[int, str] = {
 }
 
 _HANG_POLL_S = 0.25
-SESSION_ACTIONS = ("kick", "delete-room", "duplicate-identity", "server-error", "usage-limit",
-                   "idle-warning", "malformed", "session-ending")
+SESSION_ACTIONS = (
+    "kick",
+    "delete-room",
+    "duplicate-identity",
+    "server-error",
+    "usage-limit",
+    "idle-warning",
+    "malformed",
+    "session-ending",
+)
 _LOOPBACK = {"127.0.0.1", "::1", "::ffff:127.0.0.1"}
 
 
@@ -74,8 +81,13 @@ class ConnectRecord:
     session_id: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"at": self.at, "status": self.status, "api_key_hash": self.api_key_hash,
-                "character_id": self.character_id, "session_id": self.session_id}
+        return {
+            "at": self.at,
+            "status": self.status,
+            "api_key_hash": self.api_key_hash,
+            "character_id": self.character_id,
+            "session_id": self.session_id,
+        }
 
 
 @dataclass
@@ -121,9 +133,10 @@ _CORS_PATHS = ("/connect", "/disconnect", "/healthz")
 
 
 @web.middleware
-async def cors(request: web.Request,
-               handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
-               ) -> web.StreamResponse:
+async def cors(
+    request: web.Request,
+    handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+) -> web.StreamResponse:
     if request.path not in _CORS_PATHS:
         return await handler(request)
     if request.method == "OPTIONS":
@@ -159,8 +172,7 @@ async def character_get(request: web.Request) -> web.Response:
     """
     state = request.app[STATE_KEY]
     if request.headers.get("CONVAI-API-KEY") != state.api_key:
-        return web.json_response({"ERROR": "The request contains an invalid API key."},
-                                 status=401)
+        return web.json_response({"ERROR": "The request contains an invalid API key."}, status=401)
     try:
         body = await request.json()
     except ValueError:
@@ -169,10 +181,18 @@ async def character_get(request: web.Request) -> web.Response:
     profile = state.characters.get(char_id) if isinstance(char_id, str) else None
     if profile is None:
         return web.json_response(
-            {"ERROR": "INTERNAL SERVER ERROR, one or more database calls failed!"}, status=400)
-    return web.json_response({"character_name": profile.display_name, "user_id": "local-user",
-                              "character_id": profile.character_id, "voice_type": "espeak",
-                              "timestamp": "", "backstory": "The local stand-in character."})
+            {"ERROR": "INTERNAL SERVER ERROR, one or more database calls failed!"}, status=400
+        )
+    return web.json_response(
+        {
+            "character_name": profile.display_name,
+            "user_id": "local-user",
+            "character_id": profile.character_id,
+            "voice_type": "espeak",
+            "timestamp": "",
+            "backstory": "The local stand-in character.",
+        }
+    )
 
 
 async def connect(request: web.Request) -> web.StreamResponse:
@@ -181,13 +201,17 @@ async def connect(request: web.Request) -> web.StreamResponse:
     state.connect_requests.append(record)
     response = await _connect(request, state, record)
     record.status = response.status
-    log.info("POST /connect -> %s%s", response.status,
-             f" session {record.session_id}" if record.session_id else "")
+    log.info(
+        "POST /connect -> %s%s",
+        response.status,
+        f" session {record.session_id}" if record.session_id else "",
+    )
     return response
 
 
-async def _connect(request: web.Request, state: StandInState,
-                   record: ConnectRecord) -> web.StreamResponse:
+async def _connect(
+    request: web.Request, state: StandInState, record: ConnectRecord
+) -> web.StreamResponse:
     faults = state.faults
     if faults.connect_delay_s:
         await asyncio.sleep(faults.connect_delay_s)
@@ -218,16 +242,19 @@ async def _connect(request: web.Request, state: StandInState,
         return _detail(400, INVALID_CHARACTER_SESSION_ID)
     if body.mode == "join":
         if not body.room_name:
-            return _detail(400, "room_name is required when mode is \"join\"")
+            return _detail(400, 'room_name is required when mode is "join"')
         if not state.sessions.room_exists(body.room_name):
             return _detail(404, f"Room not found: {body.room_name}")
     elif body.room_name and state.sessions.room_exists(body.room_name):
-        return _detail(409, f"Room {body.room_name} already exists; use mode \"join\" to join it")
+        return _detail(409, f'Room {body.room_name} already exists; use mode "join" to join it')
     limit = faults.concurrency_limit
     if limit and state.sessions.active_count(api_key_hash(api_key)) >= limit:
-        return _detail(429, f"Concurrency limit reached: {limit} active session"
-                            f"{'s' if limit != 1 else ''} allowed for this API key "
-                            "(concurrency_limit)")
+        return _detail(
+            429,
+            f"Concurrency limit reached: {limit} active session"
+            f"{'s' if limit != 1 else ''} allowed for this API key "
+            "(concurrency_limit)",
+        )
     character_session_id = body.character_session_id or str(uuid.uuid4())
     try:
         session = await state.sessions.create_session(
@@ -265,8 +292,9 @@ def _json_or_none(raw: bytes) -> Any:
         return None
 
 
-def _authenticate(request: web.Request,
-                  state: StandInState) -> tuple[str | None, web.Response | None]:
+def _authenticate(
+    request: web.Request, state: StandInState
+) -> tuple[str | None, web.Response | None]:
     """X-API-Key wins; else API-AUTH-TOKEN = an active session_id; else 401 (§1.2)."""
     header_key = request.headers.get("X-API-Key")
     if header_key is not None:
@@ -293,8 +321,17 @@ def _scripted_fault(faults: Faults) -> web.Response:
         return web.Response(status=status, text=faults.connect_body, content_type=content_type)
     detail = faults.connect_detail or DEFAULT_FAULT_DETAILS.get(status, f"HTTP {status}")
     if status == 422 and faults.connect_detail is None:
-        return _detail(422, [{"type": "value_error", "loc": ["body", "transport"],
-                              "msg": "Value error, Invalid transport: sse", "input": "sse"}])
+        return _detail(
+            422,
+            [
+                {
+                    "type": "value_error",
+                    "loc": ["body", "transport"],
+                    "msg": "Value error, Invalid transport: sse",
+                    "input": "sse",
+                }
+            ],
+        )
     return _detail(status, detail)
 
 
@@ -319,8 +356,17 @@ async def disconnect(request: web.Request) -> web.Response:
     state = request.app[STATE_KEY]
     session_id = request.query.get("session_id")
     if session_id is None:
-        return _detail(422, [{"type": "missing", "loc": ["query", "session_id"],
-                              "msg": "Field required", "input": None}])
+        return _detail(
+            422,
+            [
+                {
+                    "type": "missing",
+                    "loc": ["query", "session_id"],
+                    "msg": "Field required",
+                    "input": None,
+                }
+            ],
+        )
     if not _is_uuid(session_id):
         return _detail(400, INVALID_SESSION_ID)
     if state.multi is not None and await state.multi.disconnect(session_id):
@@ -353,11 +399,14 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
     try:
         body = json.loads(raw)
     except ValueError as exc:
-        raise web.HTTPBadRequest(text=json.dumps({"detail": f"invalid JSON: {exc}"}),
-                                 content_type="application/json") from exc
+        raise web.HTTPBadRequest(
+            text=json.dumps({"detail": f"invalid JSON: {exc}"}), content_type="application/json"
+        ) from exc
     if not isinstance(body, dict):
-        raise web.HTTPBadRequest(text=json.dumps({"detail": "body must be a JSON object"}),
-                                 content_type="application/json")
+        raise web.HTTPBadRequest(
+            text=json.dumps({"detail": "body must be a JSON object"}),
+            content_type="application/json",
+        )
     return body
 
 
@@ -409,8 +458,9 @@ async def admin_session_action(request: web.Request) -> web.StreamResponse:
     return web.json_response({"action": action, "sessions": applied})
 
 
-async def _apply_session_action(state: StandInState, session: StandInSession, action: str,
-                                body: dict[str, Any]) -> web.Response | None:
+async def _apply_session_action(
+    state: StandInState, session: StandInSession, action: str, body: dict[str, Any]
+) -> web.Response | None:
     manager = state.sessions
     if action == "kick":
         await manager.kick(session)
@@ -423,13 +473,14 @@ async def _apply_session_action(state: StandInState, session: StandInSession, ac
         return None
     bot = manager.bot_for(session)
     if bot is None:
-        return _detail(409, f"session {session.session_id} has no character bot (spawn_agent "
-                            "false)")
+        return _detail(
+            409, f"session {session.session_id} has no character bot (spawn_agent false)"
+        )
     if action == "server-error":
         fatal = body.get("fatal", False)
         error = body.get("error", "Simulated server error (local stand-in)")
         if not isinstance(fatal, bool) or not isinstance(error, str):
-            return _detail(400, "body must be {\"fatal\": bool, \"error\": str}")
+            return _detail(400, 'body must be {"fatal": bool, "error": str}')
         await bot.send_server_error(fatal, error)
     elif action == "usage-limit":
         await bot.send_usage_limit()
@@ -444,7 +495,7 @@ async def _apply_session_action(state: StandInState, session: StandInSession, ac
         reason = body.get("reason", "server_shutdown")
         close = body.get("close", True)
         if not isinstance(reason, str) or not isinstance(close, bool):
-            return _detail(400, "body must be {\"reason\": str, \"close\": bool}")
+            return _detail(400, 'body must be {"reason": str, "close": bool}')
         await bot.send_session_ending(reason, close=close)
     return None
 
@@ -476,4 +527,3 @@ async def admin_livekit(request: web.Request) -> web.StreamResponse:
         return _detail(409, str(exc))
     log.warning("livekit-server %s", action)
     return web.json_response({"action": action, "livekit_url": backend.ws_url})
-

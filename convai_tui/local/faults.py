@@ -102,12 +102,28 @@ class Faults:
         return dataclasses.asdict(self)
 
 
-_INT_FIELDS = {"connect_fault_count", "concurrency_limit", "usage_limit_after_turns",
-               "server_error_after_turns"}
-_FLOAT_FIELDS = {"connect_delay_s", "idle_warning_after_s", "idle_timeout_after_s",
-                 "release_grace_s", "join_timeout_s", "bot_ready_grace_s"}
-_BOOL_FIELDS = {"connect_hang", "connect_no_token", "server_error_fatal",
-                "drop_first_client_ready", "withhold_bot_ready", "publish_audio_track"}
+_INT_FIELDS = {
+    "connect_fault_count",
+    "concurrency_limit",
+    "usage_limit_after_turns",
+    "server_error_after_turns",
+}
+_FLOAT_FIELDS = {
+    "connect_delay_s",
+    "idle_warning_after_s",
+    "idle_timeout_after_s",
+    "release_grace_s",
+    "join_timeout_s",
+    "bot_ready_grace_s",
+}
+_BOOL_FIELDS = {
+    "connect_hang",
+    "connect_no_token",
+    "server_error_fatal",
+    "drop_first_client_ready",
+    "withhold_bot_ready",
+    "publish_audio_track",
+}
 _OPTIONAL_STR_FIELDS = {"connect_detail", "connect_body"}
 
 

@@ -148,9 +148,16 @@ def _go_install(go: str, gobin: Path, on_output: Callable[[str], None] | None) -
     env = {**os.environ, "GOBIN": str(gobin), "GOFLAGS": "-mod=mod"}
     command = [go, "install", f"{LIVEKIT_SERVER_MODULE}@{LIVEKIT_SERVER_VERSION}"]
     tail: deque[str] = deque(maxlen=20)
-    with subprocess.Popen(command, cwd=gobin, env=env, stdin=subprocess.DEVNULL,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          errors="replace") as process:
+    with subprocess.Popen(
+        command,
+        cwd=gobin,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+    ) as process:
         assert process.stdout is not None
         for line in process.stdout:
             line = line.rstrip()
@@ -167,8 +174,9 @@ def _go_install(go: str, gobin: Path, on_output: Callable[[str], None] | None) -
 def binary_version(binary: Path) -> str | None:
     """``livekit-server --version`` (e.g. "1.13.5"), or None if it does not answer."""
     try:
-        result = subprocess.run([str(binary), "--version"], capture_output=True, text=True,
-                                timeout=15, check=False)
+        result = subprocess.run(
+            [str(binary), "--version"], capture_output=True, text=True, timeout=15, check=False
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     words = result.stdout.split()

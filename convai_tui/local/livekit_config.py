@@ -80,8 +80,9 @@ def allocate_ports() -> LiveKitPorts:
     )
 
 
-def config_yaml(*, host: str, ports: LiveKitPorts, api_key: str, api_secret: str,
-                log_level: str) -> str:
+def config_yaml(
+    *, host: str, ports: LiveKitPorts, api_key: str, api_secret: str, log_level: str
+) -> str:
     """The child's config: bound to ``host``, with embedded TURN and the one key pair."""
     # JSON is valid YAML, and quoting every value avoids YAML surprises with the secret.
     return "\n".join(

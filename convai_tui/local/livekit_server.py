@@ -74,8 +74,10 @@ class LiveKitServerDied(LiveKitServerError):
             how = f"was killed by {signal.Signals(-returncode).name}"
         else:
             how = f"exited with code {returncode}"
-        super().__init__(f"{self.code}: livekit-server (pid {pid}) {how} while serving.\n"
-                         f"--- tail of its log ---\n{log_tail}")
+        super().__init__(
+            f"{self.code}: livekit-server (pid {pid}) {how} while serving.\n"
+            f"--- tail of its log ---\n{log_tail}"
+        )
         self.returncode = returncode
 
 
@@ -111,8 +113,9 @@ def _die_with_parent(argv: list[str]) -> list[str]:
 class LiveKitServer:
     """A livekit-server child bound to loopback with per-run keys. Never outlives its owner."""
 
-    def __init__(self, binary: Path | None = None, *, log_level: str = "info",
-                 host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, binary: Path | None = None, *, log_level: str = "info", host: str = "127.0.0.1"
+    ) -> None:
         """``host`` (an IPv4 address of this machine) is where the SFU binds and what it
         advertises: signal port, ICE candidates (rtc.node_ip) and TURN. Loopback by default;
         another address only for network-fault tests (a stand-in inside a network namespace)."""
@@ -189,8 +192,13 @@ class LiveKitServer:
             raise LiveKitServerError(str(exc)) from exc
 
     def _config_text(self) -> str:
-        return config_yaml(host=self._host, ports=self._ports, api_key=self._api_key,
-                           api_secret=self._api_secret, log_level=self._log_level)
+        return config_yaml(
+            host=self._host,
+            ports=self._ports,
+            api_key=self._api_key,
+            api_secret=self._api_secret,
+            log_level=self._log_level,
+        )
 
     @_replacing_child
     async def start(self) -> None:
@@ -213,8 +221,10 @@ class LiveKitServer:
             except LiveKitServerError:
                 await self.stop()
                 # Someone else bound one of our ports between the check and the child's bind.
-                if not first_start or attempt == 2 or "address already in use" not in (
-                    self.log_tail(5)
+                if (
+                    not first_start
+                    or attempt == 2
+                    or "address already in use" not in (self.log_tail(5))
                 ):
                     raise
             except BaseException:
@@ -241,8 +251,7 @@ class LiveKitServer:
 
     async def _start_proxy(self) -> None:
         if self._proxy is None:
-            self._proxy = SignalProxy(self._ports.signal, self._ports.internal,
-                                      host=self._host)
+            self._proxy = SignalProxy(self._ports.signal, self._ports.internal, host=self._host)
         await self._proxy.start()
 
     async def _wait_ready(self) -> None:

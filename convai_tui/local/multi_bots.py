@@ -53,8 +53,9 @@ def wants_room(body: Any) -> bool:
     """Whether a `/connect` body asks for a multi-character room (create or join)."""
     if not isinstance(body, Mapping):
         return False
-    joining = body.get("mode") == "join" and (body.get("room_session_id")
-                                              or body.get("shared_session_key"))
+    joining = body.get("mode") == "join" and (
+        body.get("room_session_id") or body.get("shared_session_key")
+    )
     return "characters" in body or bool(joining)
 
 
@@ -73,17 +74,24 @@ class RoomMember(Character):
 
     def _token(self) -> str:
         instance = self.instance
-        metadata = json.dumps({"character_id": instance.character_id,
-                               "membership_id": instance.membership_id})
+        metadata = json.dumps(
+            {"character_id": instance.character_id, "membership_id": instance.membership_id}
+        )
         return (
             api.AccessToken(self._backend.api_key, self._backend.api_secret)
             .with_identity(instance.participant_identity)
             .with_name(f"{self.profile.display_name} (local stand-in)")
             .with_kind("agent")
             .with_metadata(metadata)
-            .with_grants(api.VideoGrants(room_join=True, room=self.room_name,
-                                         can_publish=True, can_subscribe=True,
-                                         can_publish_data=True))
+            .with_grants(
+                api.VideoGrants(
+                    room_join=True,
+                    room=self.room_name,
+                    can_publish=True,
+                    can_subscribe=True,
+                    can_publish_data=True,
+                )
+            )
             .to_jwt()
         )
 
@@ -127,9 +135,15 @@ class RoomMember(Character):
             await super()._handle_packet(payload, sender)
         elif handler and self._multi.roster.responder() is None:
             if kind == "user_text_message":  # nobody to answer: say so instead of silence
-                await self.send(rtvi.server_response(
-                    "user_text_message", "error", "No ready interaction target in this room.",
-                    {"code": "no_interaction_target"}), to=sender)
+                await self.send(
+                    rtvi.server_response(
+                        "user_text_message",
+                        "error",
+                        "No ready interaction target in this room.",
+                        {"code": "no_interaction_target"},
+                    ),
+                    to=sender,
+                )
             else:
                 await super()._handle_packet(payload, sender)
 
@@ -176,8 +190,7 @@ class MultiRoom:
             await self.send(roster.handle_interaction_target(sender or "", command_id, data), via)
             return
         before = dict(roster.instances)
-        answer = roster.handle_roster_update(sender or "", command_id, data,
-                                             self.rooms.characters)
+        answer = roster.handle_roster_update(sender or "", command_id, data, self.rooms.characters)
         added = [i for mid, i in roster.instances.items() if mid not in before]
         removed = [mid for mid in before if mid not in roster.instances]
         await self.send(answer, via)
@@ -202,10 +215,16 @@ class MultiRoom:
 class MultiRooms:
     """Every multi-character room of one stand-in."""
 
-    def __init__(self, backend: LiveKitBackend, faults: Faults, sessions: SessionManager,
-                 characters: Mapping[str, CharacterProfile],
-                 policy: Callable[[], RoomPolicy], *,
-                 user_audio_hook: UserAudioHook | None = None) -> None:
+    def __init__(
+        self,
+        backend: LiveKitBackend,
+        faults: Faults,
+        sessions: SessionManager,
+        characters: Mapping[str, CharacterProfile],
+        policy: Callable[[], RoomPolicy],
+        *,
+        user_audio_hook: UserAudioHook | None = None,
+    ) -> None:
         self._backend = backend
         self._faults = faults
         self._sessions = sessions
@@ -226,8 +245,9 @@ class MultiRooms:
                 roster = self.directory.join(body, identity)
                 room = self._rooms[roster.room_session_id]
             else:
-                roster = RoomRoster.create(body, owner=identity, known=self.characters,
-                                           policy=self._policy())
+                roster = RoomRoster.create(
+                    body, owner=identity, known=self.characters, policy=self._policy()
+                )
                 self.directory.add(roster)
                 room = MultiRoom(f"standin-room-{uuid.uuid4().hex[:12]}", roster, self)
                 self._rooms[roster.room_session_id] = room
@@ -241,9 +261,11 @@ class MultiRooms:
         room.sessions[session_id] = identity
         initial = next(iter(roster.instances.values()))
         answer = {
-            "session_id": session_id, "request_trace_id": "req_" + secrets.token_hex(16),
+            "session_id": session_id,
+            "request_trace_id": "req_" + secrets.token_hex(16),
             "character_session_id": initial.character_session_id,
-            "room_url": self._backend.ws_url, "room_name": room.name,
+            "room_url": self._backend.ws_url,
+            "room_name": room.name,
             "token": self._sessions.client_token(identity, room.name),
             "end_user_id": body.get("end_user_id"),
             **roster.connect_fields(),
@@ -260,7 +282,8 @@ class MultiRooms:
             else:
                 with contextlib.suppress(Exception):
                     await self._sessions.lkapi.room.remove_participant(
-                        api.RoomParticipantIdentity(room=room.name, identity=identity))
+                        api.RoomParticipantIdentity(room=room.name, identity=identity)
+                    )
             return True
         return False
 
@@ -274,10 +297,17 @@ class MultiRooms:
         if instance.status == "failed" or room.closed:
             return
         profile = self.characters[instance.character_id]
-        bot = RoomMember(room, instance, backend=self._backend, room_name=room.name,
-                         profile=profile, character_session_id=instance.character_session_id,
-                         faults=self._faults, events=room,
-                         user_audio_hook=None if room.bots else self._hook)
+        bot = RoomMember(
+            room,
+            instance,
+            backend=self._backend,
+            room_name=room.name,
+            profile=profile,
+            character_session_id=instance.character_session_id,
+            faults=self._faults,
+            events=room,
+            user_audio_hook=None if room.bots else self._hook,
+        )
         room.bots[instance.membership_id] = bot
         try:
             await asyncio.wait_for(bot.start(), _BOT_START_TIMEOUT_S)
@@ -301,12 +331,16 @@ class MultiRooms:
             await asyncio.sleep(_WATCH_S)
             try:
                 response = await self._sessions.lkapi.room.list_participants(
-                    api.ListParticipantsRequest(room=room.name))
+                    api.ListParticipantsRequest(room=room.name)
+                )
             except Exception:
                 continue
-            humans = {p.identity for p in response.participants
-                      if p.kind != api.ParticipantInfo.Kind.AGENT
-                      and p.state == api.ParticipantInfo.State.ACTIVE}
+            humans = {
+                p.identity
+                for p in response.participants
+                if p.kind != api.ParticipantInfo.Kind.AGENT
+                and p.state == api.ParticipantInfo.State.ACTIVE
+            }
             for identity in humans - greeted:
                 for bot in list(room.bots.values()):
                     await bot.greet(identity)
@@ -318,8 +352,9 @@ class MultiRooms:
                 empty_since = None
             elif empty_since is None:
                 empty_since = loop.time()
-            elif loop.time() - empty_since > max(self._faults.release_grace_s,
-                                                 self._faults.join_timeout_s):
+            elif loop.time() - empty_since > max(
+                self._faults.release_grace_s, self._faults.join_timeout_s
+            ):
                 await self.close_room(room, "client_left")
 
     async def close_room(self, room: MultiRoom, reason: str) -> None:

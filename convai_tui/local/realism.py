@@ -22,8 +22,18 @@ from typing import Any
 from convai_tui.local import rtvi
 from convai_tui.local.faults import Faults
 
-RTVI_KNOWN_TYPES = frozenset({"client-ready", "disconnect-bot", "action", "llm-function-call-result",
-                              "send-text", "append-to-context", "raw-audio", "client-message"})
+RTVI_KNOWN_TYPES = frozenset(
+    {
+        "client-ready",
+        "disconnect-bot",
+        "action",
+        "llm-function-call-result",
+        "send-text",
+        "append-to-context",
+        "raw-audio",
+        "client-message",
+    }
+)
 """Client types Pipecat's RTVI processor itself takes; every other labelled type is
 "Unsupported" there (all of Convai's own types are handled by Convai's handler instead)."""
 
@@ -34,15 +44,20 @@ def error_response(message: rtvi.ClientMessage) -> dict[str, Any] | None:
     """Pipecat's answer to a labelled packet it cannot take, or None."""
     if not message.labelled or message.type in RTVI_KNOWN_TYPES or not message.message_id:
         return None
-    return {"label": rtvi.LABEL, "type": "error-response", "id": message.message_id,
-            "data": {"error": f"Unsupported type {message.type}"}}
+    return {
+        "label": rtvi.LABEL,
+        "type": "error-response",
+        "id": message.message_id,
+        "data": {"error": f"Unsupported type {message.type}"},
+    }
 
 
 class BotReadyGate:
     """When each client gets its bot-ready (one per client presence)."""
 
-    def __init__(self, faults: Faults,
-                 send: Callable[[dict[str, Any], str | None], Awaitable[None]]) -> None:
+    def __init__(
+        self, faults: Faults, send: Callable[[dict[str, Any], str | None], Awaitable[None]]
+    ) -> None:
         self._faults = faults
         self._send = send
         self._ready: set[str | None] = set()
@@ -89,8 +104,9 @@ class BotReadyGate:
         await asyncio.sleep(self._faults.bot_ready_grace_s)
         await self._bot_ready(identity, None, force=False)
 
-    async def _bot_ready(self, identity: str | None, message_id: str | None, *,
-                         force: bool) -> None:
+    async def _bot_ready(
+        self, identity: str | None, message_id: str | None, *, force: bool
+    ) -> None:
         if self._faults.withhold_bot_ready or (identity in self._ready and not force):
             return
         self._ready.add(identity)

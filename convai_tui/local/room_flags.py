@@ -13,24 +13,53 @@ from convai_tui.local.room_roster import ROSTER_UPDATE, TARGET, RoomPolicy
 
 def add_room_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("multi-character rooms")
-    g.add_argument("--characters", default="", metavar="ID[=NAME],…",
-                   help="more known characters (comma-separated, each with an optional "
-                        "display name); a /connect with `characters` puts any of them, clones "
-                        "included, in one room")
-    g.add_argument("--multi-character", choices=("on", "off"), default="on",
-                   help="off: a multi-character /connect gets 403 multi_character_v0_disabled")
-    g.add_argument("--roster-limit", type=int, default=50, metavar="N",
-                   help="most instances per room (more: 403 "
-                        "multi_character_roster_limit_exceeded)")
-    g.add_argument("--dispatch-fail", action="append", default=[], metavar="ID",
-                   help="instances of this character never start (dispatch_failed); repeatable")
-    g.add_argument("--slow-ready", action="append", default=[], metavar="ID=S",
-                   help="instances of this character report ready only after S seconds")
-    g.add_argument("--drop-ack", action="append", default=[],
-                   choices=(TARGET, ROSTER_UPDATE),
-                   help="never acknowledge this room command (exercises the client's timeout)")
-    g.add_argument("--stale-acks", action="store_true",
-                   help="follow each successful room ack with the previous one (stale epoch)")
+    g.add_argument(
+        "--characters",
+        default="",
+        metavar="ID[=NAME],…",
+        help="more known characters (comma-separated, each with an optional "
+        "display name); a /connect with `characters` puts any of them, clones "
+        "included, in one room",
+    )
+    g.add_argument(
+        "--multi-character",
+        choices=("on", "off"),
+        default="on",
+        help="off: a multi-character /connect gets 403 multi_character_v0_disabled",
+    )
+    g.add_argument(
+        "--roster-limit",
+        type=int,
+        default=50,
+        metavar="N",
+        help="most instances per room (more: 403 multi_character_roster_limit_exceeded)",
+    )
+    g.add_argument(
+        "--dispatch-fail",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="instances of this character never start (dispatch_failed); repeatable",
+    )
+    g.add_argument(
+        "--slow-ready",
+        action="append",
+        default=[],
+        metavar="ID=S",
+        help="instances of this character report ready only after S seconds",
+    )
+    g.add_argument(
+        "--drop-ack",
+        action="append",
+        default=[],
+        choices=(TARGET, ROSTER_UPDATE),
+        help="never acknowledge this room command (exercises the client's timeout)",
+    )
+    g.add_argument(
+        "--stale-acks",
+        action="store_true",
+        help="follow each successful room ack with the previous one (stale epoch)",
+    )
 
 
 def cast_from(spec: str, triggers: Iterable[str]) -> list[CharacterProfile]:
@@ -39,8 +68,9 @@ def cast_from(spec: str, triggers: Iterable[str]) -> list[CharacterProfile]:
     for item in spec.split(","):
         cid, _, name = item.strip().partition("=")
         if cid.strip():
-            out.append(CharacterProfile(cid.strip(), name.strip() or cid.strip(),
-                                        frozenset(triggers)))
+            out.append(
+                CharacterProfile(cid.strip(), name.strip() or cid.strip(), frozenset(triggers))
+            )
     return out
 
 
@@ -56,7 +86,11 @@ def _slow(items: Iterable[str]) -> dict[str, float]:
 
 
 def policy_from(args: argparse.Namespace) -> RoomPolicy:
-    return RoomPolicy(enabled=args.multi_character == "on", roster_limit=args.roster_limit,
-                      dispatch_fail=frozenset(args.dispatch_fail),
-                      slow_ready=_slow(args.slow_ready), drop_acks=frozenset(args.drop_ack),
-                      stale_acks=args.stale_acks)
+    return RoomPolicy(
+        enabled=args.multi_character == "on",
+        roster_limit=args.roster_limit,
+        dispatch_fail=frozenset(args.dispatch_fail),
+        slow_ready=_slow(args.slow_ready),
+        drop_acks=frozenset(args.drop_ack),
+        stale_acks=args.stale_acks,
+    )

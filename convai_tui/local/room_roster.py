@@ -71,11 +71,16 @@ class Instance:
     status: str = "starting"
 
     def entry(self) -> dict[str, Any]:
-        return {"membership_id": self.membership_id, "character_id": self.character_id,
-                "session_id": self.session_id, "character_session_id": self.character_session_id,
-                "participant_identity": self.participant_identity, "is_initial": self.is_initial,
-                "provisioning_status": self.provisioning_status,
-                "failure_code": self.failure_code}
+        return {
+            "membership_id": self.membership_id,
+            "character_id": self.character_id,
+            "session_id": self.session_id,
+            "character_session_id": self.character_session_id,
+            "participant_identity": self.participant_identity,
+            "is_initial": self.is_initial,
+            "provisioning_status": self.provisioning_status,
+            "failure_code": self.failure_code,
+        }
 
 
 @dataclass(frozen=True)
@@ -89,8 +94,9 @@ class Outgoing:
 
 
 def _error(detail: str, field_name: str, value: Any) -> RoomRefused:
-    return RoomRefused(422, [{"type": "value_error", "loc": ["body", field_name],
-                              "msg": detail, "input": value}])
+    return RoomRefused(
+        422, [{"type": "value_error", "loc": ["body", field_name], "msg": detail, "input": value}]
+    )
 
 
 def _parse_characters(raw: Any) -> list[tuple[str, str | None]]:
@@ -111,9 +117,16 @@ def _parse_characters(raw: Any) -> list[tuple[str, str | None]]:
 class RoomRoster:
     """One room: its instances, its humans, the target and both epochs."""
 
-    def __init__(self, room_session_id: str, owner: str, *, policy: RoomPolicy,
-                 max_participants: int | None = None, shared_session_key: str | None = None,
-                 new_id: Callable[[], str] = lambda: str(uuid.uuid4())) -> None:
+    def __init__(
+        self,
+        room_session_id: str,
+        owner: str,
+        *,
+        policy: RoomPolicy,
+        max_participants: int | None = None,
+        shared_session_key: str | None = None,
+        new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+    ) -> None:
         self.room_session_id = room_session_id
         self.owner = owner
         self.humans: list[str] = [owner]
@@ -131,21 +144,34 @@ class RoomRoster:
 
     # -- creating and joining -----------------------------------------------------------
     @classmethod
-    def create(cls, body: Mapping[str, Any], *, owner: str, known: Container[str],
-               policy: RoomPolicy, new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
-               ) -> RoomRoster:
+    def create(
+        cls,
+        body: Mapping[str, Any],
+        *,
+        owner: str,
+        known: Container[str],
+        policy: RoomPolicy,
+        new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+    ) -> RoomRoster:
         """A room from a `/connect` body with `characters`; RoomRefused = the HTTP error."""
         if not policy.enabled:
-            raise RoomRefused(403, f"{MULTI_CHARACTER_DISABLED}: multi-character sessions "
-                                   "are not enabled for this account")
+            raise RoomRefused(
+                403,
+                f"{MULTI_CHARACTER_DISABLED}: multi-character sessions "
+                "are not enabled for this account",
+            )
         characters = _parse_characters(body.get("characters"))
         end_user_id = body.get("end_user_id")
         if not isinstance(end_user_id, str) or not end_user_id.strip():
-            raise _error("end_user_id is required for a multi-character room", "end_user_id",
-                         end_user_id)
+            raise _error(
+                "end_user_id is required for a multi-character room", "end_user_id", end_user_id
+            )
         if len(characters) > policy.roster_limit:
-            raise RoomRefused(403, f"{ROSTER_LIMIT_EXCEEDED}: {len(characters)} characters "
-                                   f"requested, the limit is {policy.roster_limit}")
+            raise RoomRefused(
+                403,
+                f"{ROSTER_LIMIT_EXCEEDED}: {len(characters)} characters "
+                f"requested, the limit is {policy.roster_limit}",
+            )
         for cid, _ in characters:
             if cid not in known:
                 raise RoomRefused(404, "Character not found or doesn't belong to user")
@@ -153,26 +179,36 @@ class RoomRoster:
         if len(set(sessions)) != len(sessions):
             raise RoomRefused(400, "Duplicate character_session_id in characters")
         max_participants = body.get("max_num_participants")
-        room = cls(new_id(), owner, policy=policy, new_id=new_id,
-                   max_participants=max_participants if isinstance(max_participants, int)
-                   and not isinstance(max_participants, bool) and max_participants > 0
-                   else None,
-                   shared_session_key=body.get("shared_session_key") or None)
+        room = cls(
+            new_id(),
+            owner,
+            policy=policy,
+            new_id=new_id,
+            max_participants=max_participants
+            if isinstance(max_participants, int)
+            and not isinstance(max_participants, bool)
+            and max_participants > 0
+            else None,
+            shared_session_key=body.get("shared_session_key") or None,
+        )
         for index, (cid, csid) in enumerate(characters):
             room._add_instance(cid, csid, is_initial=index == 0)
         room.active_membership_id = next(iter(room.instances))
         room.partial_dispatch = any(i.status == "failed" for i in room.instances.values())
         return room
 
-    def _add_instance(self, character_id: str, character_session_id: str | None, *,
-                      is_initial: bool) -> Instance:
+    def _add_instance(
+        self, character_id: str, character_session_id: str | None, *, is_initial: bool
+    ) -> Instance:
         membership_id = self._new_id()
         instance = Instance(
-            membership_id=membership_id, character_id=character_id,
+            membership_id=membership_id,
+            character_id=character_id,
             character_session_id=character_session_id or self._new_id(),
             session_id=self._new_id(),
             participant_identity=f"character-{character_id[:8]}-{membership_id[:8]}",
-            is_initial=is_initial)
+            is_initial=is_initial,
+        )
         if character_id in self.policy.dispatch_fail:
             instance.provisioning_status = DISPATCH_FAILED
             instance.failure_code = DISPATCH_FAILED
@@ -185,25 +221,35 @@ class RoomRoster:
         if identity in self.humans:
             return
         if self.max_participants is not None and len(self.humans) >= self.max_participants:
-            raise RoomRefused(403, f"participant_limit_reached: the room allows "
-                                   f"{self.max_participants} participants")
+            raise RoomRefused(
+                403,
+                f"participant_limit_reached: the room allows {self.max_participants} participants",
+            )
         self.humans.append(identity)
 
     def connect_fields(self) -> dict[str, Any]:
         """What `/connect` adds to its answer for this room."""
-        return {"room_session_id": self.room_session_id,
-                "active_membership_id": self.active_membership_id,
-                "route_epoch": self.route_epoch, "roster_epoch": self.roster_epoch,
-                "partial_dispatch": self.partial_dispatch,
-                "characters": [i.entry() for i in self.instances.values()]}
+        return {
+            "room_session_id": self.room_session_id,
+            "active_membership_id": self.active_membership_id,
+            "route_epoch": self.route_epoch,
+            "roster_epoch": self.roster_epoch,
+            "partial_dispatch": self.partial_dispatch,
+            "characters": [i.entry() for i in self.instances.values()],
+        }
 
     # -- lifecycle messages -------------------------------------------------------------
     def about(self, membership_id: str) -> dict[str, Any]:
         i = self.instances[membership_id]
-        return {"room_session_id": self.room_session_id, "membership_id": i.membership_id,
-                "character_id": i.character_id, "character_session_id": i.character_session_id,
-                "participant_identity": i.participant_identity, "is_initial": i.is_initial,
-                "roster_epoch": self.roster_epoch}
+        return {
+            "room_session_id": self.room_session_id,
+            "membership_id": i.membership_id,
+            "character_id": i.character_id,
+            "character_session_id": i.character_session_id,
+            "participant_identity": i.participant_identity,
+            "is_initial": i.is_initial,
+            "roster_epoch": self.roster_epoch,
+        }
 
     def status_message(self, membership_id: str) -> Outgoing:
         i = self.instances[membership_id]
@@ -224,8 +270,9 @@ class RoomRoster:
         instance = self.instances.get(membership_id)
         if instance is None or instance.status != "ready":
             return []
-        bot_ready = rtvi.form_a("bot-ready", {"version": "1.0.0",
-                                              "about": self.about(membership_id)})
+        bot_ready = rtvi.form_a(
+            "bot-ready", {"version": "1.0.0", "about": self.about(membership_id)}
+        )
         return [self.status_message(membership_id), Outgoing(bot_ready, sender=membership_id)]
 
     def responder(self) -> Instance | None:
@@ -234,23 +281,35 @@ class RoomRoster:
         return target if target is not None and target.status == "ready" else None
 
     # -- commands -----------------------------------------------------------------------
-    def _reject(self, event_type: str, command_id: str | None, code: str, message: str,
-                sender: str) -> list[Outgoing]:
-        extras = {"success": False, "command_id": command_id, "code": code,
-                  "room_session_id": self.room_session_id, "route_epoch": self.route_epoch,
-                  "roster_epoch": self.roster_epoch}
+    def _reject(
+        self, event_type: str, command_id: str | None, code: str, message: str, sender: str
+    ) -> list[Outgoing]:
+        extras = {
+            "success": False,
+            "command_id": command_id,
+            "code": code,
+            "room_session_id": self.room_session_id,
+            "route_epoch": self.route_epoch,
+            "roster_epoch": self.roster_epoch,
+        }
         return [Outgoing(rtvi.server_response(event_type, "error", message, extras), to=sender)]
 
-    def _replayed(self, command_id: str | None, data: Any, event_type: str,
-                  sender: str) -> list[Outgoing] | None:
+    def _replayed(
+        self, command_id: str | None, data: Any, event_type: str, sender: str
+    ) -> list[Outgoing] | None:
         """A resent command (same id, same payload) gets its first answer again, no change."""
         if command_id is None or command_id not in self._seen:
             return None
         payload, answer = self._seen[command_id]
         if payload == json.dumps(data, sort_keys=True):
             return [o for o in answer if o.to == sender]
-        return self._reject(event_type, command_id, "duplicate_command_id",
-                            "This command id was already used with another payload.", sender)
+        return self._reject(
+            event_type,
+            command_id,
+            "duplicate_command_id",
+            "This command id was already used with another payload.",
+            sender,
+        )
 
     def _remember(self, command_id: str | None, data: Any, answer: list[Outgoing]) -> None:
         if command_id is not None:
@@ -258,8 +317,7 @@ class RoomRoster:
 
     def _with_faults(self, event_type: str, answer: list[Outgoing]) -> list[Outgoing]:
         """Apply the ack faults: drop the ack, or follow it with the previous (stale) one."""
-        ack = answer[0] if answer and answer[0].message.get("type") == "server-response" \
-            else None
+        ack = answer[0] if answer and answer[0].message.get("type") == "server-response" else None
         if ack is None:
             return answer
         rest = answer[1:]
@@ -273,8 +331,9 @@ class RoomRoster:
                 out.append(previous)
         return out + rest
 
-    def handle_interaction_target(self, sender: str, command_id: str | None,
-                                  data: Any) -> list[Outgoing]:
+    def handle_interaction_target(
+        self, sender: str, command_id: str | None, data: Any
+    ) -> list[Outgoing]:
         replay = self._replayed(command_id, data, TARGET, sender)
         if replay is not None:
             return replay
@@ -282,49 +341,85 @@ class RoomRoster:
         self._remember(command_id, data, answer)
         return self._with_faults(TARGET, answer)
 
-    def _interaction_target(self, sender: str, command_id: str | None,
-                            data: Any) -> list[Outgoing]:
+    def _interaction_target(self, sender: str, command_id: str | None, data: Any) -> list[Outgoing]:
         data = data if isinstance(data, Mapping) else {}
         reject = self._common_rejection(TARGET, sender, command_id, data, owner_only=False)
         if reject:
             return reject
         if data.get("expected_route_epoch") != self.route_epoch:
-            return self._reject(TARGET, command_id, "route_epoch_mismatch",
-                                f"expected_route_epoch is {data.get('expected_route_epoch')!r};"
-                                f" the room is at route epoch {self.route_epoch}.", sender)
+            return self._reject(
+                TARGET,
+                command_id,
+                "route_epoch_mismatch",
+                f"expected_route_epoch is {data.get('expected_route_epoch')!r};"
+                f" the room is at route epoch {self.route_epoch}.",
+                sender,
+            )
         target = data.get("target_membership_id")
         if target is not None:
             instance = self.instances.get(target) if isinstance(target, str) else None
             if instance is None:
-                return self._reject(TARGET, command_id, "membership_not_found",
-                                    f"No membership {target!r} in this room.", sender)
+                return self._reject(
+                    TARGET,
+                    command_id,
+                    "membership_not_found",
+                    f"No membership {target!r} in this room.",
+                    sender,
+                )
             if instance.status == "failed":
-                return self._reject(TARGET, command_id, "membership_failed",
-                                    f"Membership {target} failed to start.", sender)
+                return self._reject(
+                    TARGET,
+                    command_id,
+                    "membership_failed",
+                    f"Membership {target} failed to start.",
+                    sender,
+                )
         previous = self.active_membership_id
         changed = target != previous
         if changed:
             self.active_membership_id = target
             self.route_epoch += 1
-        extras = {"success": True, "command_id": command_id,
-                  "room_session_id": self.room_session_id,
-                  "previous_membership_id": previous,
-                  "active_membership_id": self.active_membership_id,
-                  "route_epoch": self.route_epoch, "changed": changed}
+        extras = {
+            "success": True,
+            "command_id": command_id,
+            "room_session_id": self.room_session_id,
+            "previous_membership_id": previous,
+            "active_membership_id": self.active_membership_id,
+            "route_epoch": self.route_epoch,
+            "changed": changed,
+        }
         return [Outgoing(rtvi.server_response(TARGET, "success", None, extras), to=sender)]
 
-    def _common_rejection(self, event_type: str, sender: str, command_id: str | None,
-                          data: Mapping[str, Any], *, owner_only: bool) -> list[Outgoing]:
+    def _common_rejection(
+        self,
+        event_type: str,
+        sender: str,
+        command_id: str | None,
+        data: Mapping[str, Any],
+        *,
+        owner_only: bool,
+    ) -> list[Outgoing]:
         if sender not in self.humans or (owner_only and sender != self.owner):
-            return self._reject(event_type, command_id, "unauthorized_sender",
-                                "This participant may not change the room.", sender)
+            return self._reject(
+                event_type,
+                command_id,
+                "unauthorized_sender",
+                "This participant may not change the room.",
+                sender,
+            )
         if data.get("room_session_id") != self.room_session_id:
-            return self._reject(event_type, command_id, "room_session_mismatch",
-                                "room_session_id does not name this room.", sender)
+            return self._reject(
+                event_type,
+                command_id,
+                "room_session_mismatch",
+                "room_session_id does not name this room.",
+                sender,
+            )
         return []
 
-    def handle_roster_update(self, sender: str, command_id: str | None, data: Any,
-                             known: Container[str]) -> list[Outgoing]:
+    def handle_roster_update(
+        self, sender: str, command_id: str | None, data: Any, known: Container[str]
+    ) -> list[Outgoing]:
         replay = self._replayed(command_id, data, ROSTER_UPDATE, sender)
         if replay is not None:
             return replay
@@ -332,24 +427,31 @@ class RoomRoster:
         self._remember(command_id, data, answer)
         return self._with_faults(ROSTER_UPDATE, answer)
 
-    def _roster_update(self, sender: str, command_id: str | None, data: Any,
-                       known: Container[str]) -> list[Outgoing]:
+    def _roster_update(
+        self, sender: str, command_id: str | None, data: Any, known: Container[str]
+    ) -> list[Outgoing]:
         data = data if isinstance(data, Mapping) else {}
         reject = self._common_rejection(ROSTER_UPDATE, sender, command_id, data, owner_only=True)
         if reject:
             return reject
         if data.get("expected_roster_epoch") != self.roster_epoch:
-            return self._reject(ROSTER_UPDATE, command_id, "roster_epoch_mismatch",
-                                f"expected_roster_epoch is "
-                                f"{data.get('expected_roster_epoch')!r}; the roster is at "
-                                f"epoch {self.roster_epoch}.", sender)
+            return self._reject(
+                ROSTER_UPDATE,
+                command_id,
+                "roster_epoch_mismatch",
+                f"expected_roster_epoch is "
+                f"{data.get('expected_roster_epoch')!r}; the roster is at "
+                f"epoch {self.roster_epoch}.",
+                sender,
+            )
         problem = self._roster_problem(data, known)
         if problem is not None:
             return self._reject(ROSTER_UPDATE, command_id, problem[0], problem[1], sender)
         return self._apply_roster_update(sender, command_id, data)
 
-    def _roster_problem(self, data: Mapping[str, Any],
-                        known: Container[str]) -> tuple[str, str] | None:
+    def _roster_problem(
+        self, data: Mapping[str, Any], known: Container[str]
+    ) -> tuple[str, str] | None:
         add = data.get("add") or []
         remove = data.get("remove_membership_ids") or []
         if not isinstance(add, list) or not isinstance(remove, list):
@@ -376,20 +478,24 @@ class RoomRoster:
         if replacement is not None:
             instance = self.instances.get(replacement) if isinstance(replacement, str) else None
             if instance is None or replacement in remove:
-                return ("invalid_replacement_target",
-                        "The replacement target must stay in the room.")
+                return (
+                    "invalid_replacement_target",
+                    "The replacement target must stay in the room.",
+                )
             if instance.status != "ready":
                 return "replacement_not_ready", "The replacement target is not ready."
         return None
 
-    def _apply_roster_update(self, sender: str, command_id: str | None,
-                             data: Mapping[str, Any]) -> list[Outgoing]:
+    def _apply_roster_update(
+        self, sender: str, command_id: str | None, data: Mapping[str, Any]
+    ) -> list[Outgoing]:
         adds = _parse_characters(data.get("add")) if data.get("add") else []
         remove: Sequence[str] = data.get("remove_membership_ids") or []
         added = [self._add_instance(cid, csid, is_initial=False) for cid, csid in adds]
         if added:
             self.partial_dispatch = self.partial_dispatch or any(
-                i.status == "failed" for i in added)
+                i.status == "failed" for i in added
+            )
         removed = [self.instances.pop(mid) for mid in remove]
         self.roster_epoch += 1
         if self.active_membership_id in remove:
@@ -398,18 +504,31 @@ class RoomRoster:
         if isinstance(replacement, str) and replacement != self.active_membership_id:
             self.active_membership_id = replacement
             self.route_epoch += 1
-        extras = {"success": True, "command_id": command_id,
-                  "room_session_id": self.room_session_id,
-                  "added": [i.entry() for i in added],
-                  "removed_membership_ids": [i.membership_id for i in removed],
-                  "active_membership_id": self.active_membership_id,
-                  "route_epoch": self.route_epoch, "roster_epoch": self.roster_epoch}
+        extras = {
+            "success": True,
+            "command_id": command_id,
+            "room_session_id": self.room_session_id,
+            "added": [i.entry() for i in added],
+            "removed_membership_ids": [i.membership_id for i in removed],
+            "active_membership_id": self.active_membership_id,
+            "route_epoch": self.route_epoch,
+            "roster_epoch": self.roster_epoch,
+        }
         out = [Outgoing(rtvi.server_response(ROSTER_UPDATE, "success", None, extras), to=sender)]
         for instance in removed:
-            out.append(Outgoing(rtvi.form_a("character-removed", {
-                "room_session_id": self.room_session_id,
-                "membership_id": instance.membership_id, "roster_epoch": self.roster_epoch}),
-                sender=instance.membership_id))
+            out.append(
+                Outgoing(
+                    rtvi.form_a(
+                        "character-removed",
+                        {
+                            "room_session_id": self.room_session_id,
+                            "membership_id": instance.membership_id,
+                            "roster_epoch": self.roster_epoch,
+                        },
+                    ),
+                    sender=instance.membership_id,
+                )
+            )
         out += [self.status_message(i.membership_id) for i in added]
         return out
 
@@ -425,8 +544,9 @@ class RoomDirectory:
             raise RoomRefused(409, "shared_session_key is already in use by another room")
         self.rooms[room.room_session_id] = room
 
-    def find(self, room_session_id: str | None = None,
-             shared_session_key: str | None = None) -> RoomRoster | None:
+    def find(
+        self, room_session_id: str | None = None, shared_session_key: str | None = None
+    ) -> RoomRoster | None:
         if room_session_id:
             return self.rooms.get(room_session_id)
         for room in self.rooms.values():
@@ -439,16 +559,21 @@ class RoomDirectory:
         room_id = body.get("room_session_id")
         key = body.get("shared_session_key")
         if bool(room_id) == bool(key):
-            raise _error("exactly one of room_session_id or shared_session_key is required",
-                         "room_session_id", room_id)
+            raise _error(
+                "exactly one of room_session_id or shared_session_key is required",
+                "room_session_id",
+                room_id,
+            )
         if body.get("characters"):
-            raise _error("characters must not be sent when joining", "characters",
-                         body.get("characters"))
+            raise _error(
+                "characters must not be sent when joining", "characters", body.get("characters")
+            )
         end_user_id = body.get("end_user_id")
         if not isinstance(end_user_id, str) or not end_user_id.strip():
             raise _error("end_user_id is required to join a room", "end_user_id", end_user_id)
-        room = self.find(room_id if isinstance(room_id, str) else None,
-                         key if isinstance(key, str) else None)
+        room = self.find(
+            room_id if isinstance(room_id, str) else None, key if isinstance(key, str) else None
+        )
         if room is None:
             raise RoomRefused(404, "Room not found")
         room.join(identity)

@@ -132,8 +132,12 @@ def parse_client_packet(payload: bytes) -> ClientMessage:
         data = data.get("d")
     if not isinstance(message_type, str) or not message_type:
         raise MissingType(decoded)
-    return ClientMessage(type=message_type, data=data if data is not None else {},
-                         message_id=message_id, labelled=decoded.get("label") == LABEL)
+    return ClientMessage(
+        type=message_type,
+        data=data if data is not None else {},
+        message_id=message_id,
+        labelled=decoded.get("label") == LABEL,
+    )
 
 
 def resolved_type(message: dict[str, Any]) -> str | None:

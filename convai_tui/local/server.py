@@ -118,12 +118,14 @@ class LocalStandIn:
 
     def ready_line(self) -> str:
         """The one JSON line ``local-server`` prints (no secrets in it)."""
-        return json.dumps({
-            "connect_url": self.connect_url,
-            "api_key": self.api_key,
-            "character_id": self.character_id,
-            "livekit_url": self.livekit_url,
-        })
+        return json.dumps(
+            {
+                "connect_url": self.connect_url,
+                "api_key": self.api_key,
+                "character_id": self.character_id,
+                "livekit_url": self.livekit_url,
+            }
+        )
 
     # -- lifecycle ----------------------------------------------------------------------------
     async def __aenter__(self) -> LocalStandIn:
@@ -142,8 +144,9 @@ class LocalStandIn:
         try:
             if self._owns_livekit:
                 await self.livekit.start()
-            manager = SessionManager(self.livekit, self.faults,
-                                     user_audio_hook=self._user_audio_hook)
+            manager = SessionManager(
+                self.livekit, self.faults, user_audio_hook=self._user_audio_hook
+            )
             self._state = StandInState(
                 api_key=self.api_key,
                 characters=self.cast,
@@ -151,12 +154,18 @@ class LocalStandIn:
                 backend=self.livekit,
                 sessions=manager,
                 host=self.host,
-                multi=MultiRooms(self.livekit, self.faults, manager, self.cast,
-                                 lambda: self.room_policy,
-                                 user_audio_hook=self._user_audio_hook),
+                multi=MultiRooms(
+                    self.livekit,
+                    self.faults,
+                    manager,
+                    self.cast,
+                    lambda: self.room_policy,
+                    user_audio_hook=self._user_audio_hook,
+                ),
             )
-            self._runner = web.AppRunner(build_app(self._state), access_log=None,
-                                         handle_signals=False)
+            self._runner = web.AppRunner(
+                build_app(self._state), access_log=None, handle_signals=False
+            )
             await self._runner.setup()
             site = web.TCPSite(self._runner, self.host, self._port)
             await site.start()
@@ -234,77 +243,161 @@ def _ipv4_address(value: str) -> str:
 
 def add_local_server_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``convai-tui local-server`` (and ``python -m convai_tui.local``)."""
-    parser.add_argument("--host", type=_ipv4_address, default=DEFAULT_HOST, metavar="ADDR",
-                        help=f"IPv4 address the connect API, the signal port and livekit-server "
-                             f"bind and advertise (default {DEFAULT_HOST}). Anything else exposes "
-                             "the stand-in beyond this machine; meant for network-fault tests "
-                             "(e.g. an address inside a network namespace)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
-                        help=f"connect API port on --host (default {DEFAULT_PORT}; 0 = any)")
-    parser.add_argument("--api-key", default=DEFAULT_API_KEY,
-                        help=f"the API key clients must send (default {DEFAULT_API_KEY})")
-    parser.add_argument("--character-id", default=DEFAULT_CHARACTER_ID,
-                        help=f"the one known character (default {DEFAULT_CHARACTER_ID})")
-    parser.add_argument("--character-name", default=DEFAULT_CHARACTER_NAME,
-                        help=f"its display name (default {DEFAULT_CHARACTER_NAME})")
-    parser.add_argument("--triggers", default=",".join(sorted(DEFAULT_TRIGGERS)),
-                        metavar="NAMES",
-                        help="comma-separated trigger names the character answers; others are "
-                             "acked and ignored, as Convai does (default %(default)s)")
-    parser.add_argument("--concurrency-limit", type=int, default=0, metavar="N",
-                        help="active sessions per API key; 0 = unlimited (default)")
-    parser.add_argument("--voice", choices=["reply", "echo", "off"], default="reply",
-                        help="answer the user's speech with a turn (energy VAD; default), play "
-                             "it straight back (echo), or ignore the microphone (off)")
-    parser.add_argument("--log-level", default="info",
-                        choices=["debug", "info", "warning", "error"])
+    parser.add_argument(
+        "--host",
+        type=_ipv4_address,
+        default=DEFAULT_HOST,
+        metavar="ADDR",
+        help=f"IPv4 address the connect API, the signal port and livekit-server "
+        f"bind and advertise (default {DEFAULT_HOST}). Anything else exposes "
+        "the stand-in beyond this machine; meant for network-fault tests "
+        "(e.g. an address inside a network namespace)",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"connect API port on --host (default {DEFAULT_PORT}; 0 = any)",
+    )
+    parser.add_argument(
+        "--api-key",
+        default=DEFAULT_API_KEY,
+        help=f"the API key clients must send (default {DEFAULT_API_KEY})",
+    )
+    parser.add_argument(
+        "--character-id",
+        default=DEFAULT_CHARACTER_ID,
+        help=f"the one known character (default {DEFAULT_CHARACTER_ID})",
+    )
+    parser.add_argument(
+        "--character-name",
+        default=DEFAULT_CHARACTER_NAME,
+        help=f"its display name (default {DEFAULT_CHARACTER_NAME})",
+    )
+    parser.add_argument(
+        "--triggers",
+        default=",".join(sorted(DEFAULT_TRIGGERS)),
+        metavar="NAMES",
+        help="comma-separated trigger names the character answers; others are "
+        "acked and ignored, as Convai does (default %(default)s)",
+    )
+    parser.add_argument(
+        "--concurrency-limit",
+        type=int,
+        default=0,
+        metavar="N",
+        help="active sessions per API key; 0 = unlimited (default)",
+    )
+    parser.add_argument(
+        "--voice",
+        choices=["reply", "echo", "off"],
+        default="reply",
+        help="answer the user's speech with a turn (energy VAD; default), play "
+        "it straight back (echo), or ignore the microphone (off)",
+    )
+    parser.add_argument(
+        "--log-level", default="info", choices=["debug", "info", "warning", "error"]
+    )
     faults = parser.add_argument_group("scripted faults")
-    faults.add_argument("--connect-status", type=int, metavar="CODE",
-                        help="answer /connect with this HTTP status")
+    faults.add_argument(
+        "--connect-status", type=int, metavar="CODE", help="answer /connect with this HTTP status"
+    )
     faults.add_argument("--connect-detail", metavar="TEXT", help="detail for --connect-status")
-    faults.add_argument("--connect-body", metavar="RAW",
-                        help="raw body for --connect-status (JSON or text)")
-    faults.add_argument("--connect-fault-count", type=int, default=0, metavar="N",
-                        help="fault only the first N /connect calls (0 = all)")
-    faults.add_argument("--connect-delay", type=float, default=0.0, metavar="S",
-                        help="delay every /connect answer by S seconds")
-    faults.add_argument("--connect-hang", action="store_true",
-                        help="never answer /connect")
-    faults.add_argument("--connect-no-token", action="store_true",
-                        help="answer /connect 200 without a token")
+    faults.add_argument(
+        "--connect-body", metavar="RAW", help="raw body for --connect-status (JSON or text)"
+    )
+    faults.add_argument(
+        "--connect-fault-count",
+        type=int,
+        default=0,
+        metavar="N",
+        help="fault only the first N /connect calls (0 = all)",
+    )
+    faults.add_argument(
+        "--connect-delay",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="delay every /connect answer by S seconds",
+    )
+    faults.add_argument("--connect-hang", action="store_true", help="never answer /connect")
+    faults.add_argument(
+        "--connect-no-token", action="store_true", help="answer /connect 200 without a token"
+    )
     faults.add_argument("--idle-warning-after", type=float, default=240.0, metavar="S")
     faults.add_argument("--idle-timeout-after", type=float, default=300.0, metavar="S")
     faults.add_argument("--usage-limit-after-turns", type=int, default=0, metavar="N")
     faults.add_argument("--quota-type", default="minutes", metavar="T")
     faults.add_argument("--server-error-after-turns", type=int, default=0, metavar="N")
     faults.add_argument("--server-error-fatal", action="store_true")
-    faults.add_argument("--response-form", choices=["flat", "wrapped"], default="flat",
-                        help="server-response acks flat (documented) or wrapped in "
-                             "server-message")
+    faults.add_argument(
+        "--response-form",
+        choices=["flat", "wrapped"],
+        default="flat",
+        help="server-response acks flat (documented) or wrapped in server-message",
+    )
     faults.add_argument("--tts", choices=["espeak", "tone", "none"], default="espeak")
-    faults.add_argument("--release-grace", type=float, default=2.0, metavar="S",
-                        help="seconds a slot survives its client leaving the room")
+    faults.add_argument(
+        "--release-grace",
+        type=float,
+        default=2.0,
+        metavar="S",
+        help="seconds a slot survives its client leaving the room",
+    )
     add_room_arguments(parser)
-    faults.add_argument("--join-timeout", type=float, default=30.0, metavar="S",
-                        help="end a session whose client never joins within S seconds")
+    faults.add_argument(
+        "--join-timeout",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="end a session whose client never joins within S seconds",
+    )
     real = parser.add_argument_group("realism (how awkward the stand-in is, like the service)")
-    real.add_argument("--realism", choices=["strict", "lenient"], default="strict",
-                      help="strict (default): the documented service behaviour -- bot-ready "
-                           "after client-ready, both speaking forms, interim transcripts, "
-                           "error-response, visemes, ...; lenient: the forgiving older one")
-    real.add_argument("--bot-ready-grace", type=float, default=3.0, metavar="S",
-                      help="strict: bot-ready after S s without any client-ready (0: never)")
-    real.add_argument("--drop-first-client-ready", action="store_true",
-                      help="ignore each client's first client-ready")
+    real.add_argument(
+        "--realism",
+        choices=["strict", "lenient"],
+        default="strict",
+        help="strict (default): the documented service behaviour -- bot-ready "
+        "after client-ready, both speaking forms, interim transcripts, "
+        "error-response, visemes, ...; lenient: the forgiving older one",
+    )
+    real.add_argument(
+        "--bot-ready-grace",
+        type=float,
+        default=3.0,
+        metavar="S",
+        help="strict: bot-ready after S s without any client-ready (0: never)",
+    )
+    real.add_argument(
+        "--drop-first-client-ready",
+        action="store_true",
+        help="ignore each client's first client-ready",
+    )
     real.add_argument("--withhold-bot-ready", action="store_true", help="never send bot-ready")
-    real.add_argument("--no-audio-track", dest="publish_audio_track", action="store_false",
-                      help="the character publishes no track at all (text only)")
-    real.add_argument("--moderation-word", default="forbidden", metavar="WORD",
-                      help="strict: user text with WORD is blocked by moderation")
-    real.add_argument("--no-response-prompt", default="say nothing", metavar="TEXT",
-                      help="strict: user text with TEXT gets llm-no-response")
-    real.add_argument("--abort-word", default="abort", metavar="WORD",
-                      help="strict: user text with WORD gets an aborted turn")
+    real.add_argument(
+        "--no-audio-track",
+        dest="publish_audio_track",
+        action="store_false",
+        help="the character publishes no track at all (text only)",
+    )
+    real.add_argument(
+        "--moderation-word",
+        default="forbidden",
+        metavar="WORD",
+        help="strict: user text with WORD is blocked by moderation",
+    )
+    real.add_argument(
+        "--no-response-prompt",
+        default="say nothing",
+        metavar="TEXT",
+        help="strict: user text with TEXT gets llm-no-response",
+    )
+    real.add_argument(
+        "--abort-word",
+        default="abort",
+        metavar="WORD",
+        help="strict: user text with WORD gets an aborted turn",
+    )
 
 
 def faults_from_args(args: argparse.Namespace) -> Faults:
@@ -394,9 +487,13 @@ async def _serve(args: argparse.Namespace, formatter: RedactingFormatter) -> int
     try:
         sys.stdout.write(standin.ready_line() + "\n")
         sys.stdout.flush()
-        log.info("local stand-in ready: connect API %s, LiveKit %s (pid %s), character %s",
-                 standin.connect_url, standin.livekit_url,
-                 getattr(standin.livekit, "pid", None), standin.character_id)
+        log.info(
+            "local stand-in ready: connect API %s, LiveKit %s (pid %s), character %s",
+            standin.connect_url,
+            standin.livekit_url,
+            getattr(standin.livekit, "pid", None),
+            standin.character_id,
+        )
         # A dead child cannot be served around: rooms, bots and the signal port all need it.
         # We stop rather than restart it, so a crash is seen (clients get the usual transport
         # errors, whoever started us gets a non-zero exit) instead of papered over; a

@@ -113,8 +113,9 @@ class SessionManager:
     @property
     def lkapi(self) -> api.LiveKitAPI:
         if self._lkapi is None:
-            self._lkapi = api.LiveKitAPI(self._backend.http_url, self._backend.api_key,
-                                         self._backend.api_secret)
+            self._lkapi = api.LiveKitAPI(
+                self._backend.http_url, self._backend.api_key, self._backend.api_secret
+            )
         return self._lkapi
 
     # -- queries ------------------------------------------------------------------------------
@@ -142,8 +143,15 @@ class SessionManager:
             .with_identity(identity)
             .with_name(display_name)
             .with_ttl(CLIENT_TOKEN_TTL)
-            .with_grants(api.VideoGrants(room_join=True, room=room_name, can_publish=True,
-                                         can_subscribe=True, can_publish_data=True))
+            .with_grants(
+                api.VideoGrants(
+                    room_join=True,
+                    room=room_name,
+                    can_publish=True,
+                    can_subscribe=True,
+                    can_publish_data=True,
+                )
+            )
             .to_jwt()
         )
 
@@ -176,8 +184,9 @@ class SessionManager:
         self.sessions[session.session_id] = session
         try:
             if spawn_agent and room.bot is None:
-                room.bot = await self._start_bot(room, profile, character_session_id,
-                                                 tts_enabled, request or {})
+                room.bot = await self._start_bot(
+                    room, profile, character_session_id, tts_enabled, request or {}
+                )
         except BaseException:
             await self.end_session(session.session_id, "bot_start_failed")
             raise
@@ -187,8 +196,12 @@ class SessionManager:
         return session
 
     async def _start_bot(
-        self, room: _RoomState, profile: CharacterProfile, character_session_id: str,
-        tts_enabled: bool, request: dict[str, Any],
+        self,
+        room: _RoomState,
+        profile: CharacterProfile,
+        character_session_id: str,
+        tts_enabled: bool,
+        request: dict[str, Any],
     ) -> Character:
         bot = Character(
             request=request,
@@ -247,7 +260,8 @@ class SessionManager:
         if room is None:
             return []
         return [
-            self.sessions[sid] for sid in room.session_ids
+            self.sessions[sid]
+            for sid in room.session_ids
             if self.sessions[sid].client_identity == identity and not self.sessions[sid].ended
         ]
 
@@ -285,11 +299,13 @@ class SessionManager:
             await asyncio.sleep(_WATCH_FAST_S if waiting else _WATCH_SLOW_S)
             try:
                 response = await self.lkapi.room.list_participants(
-                    api.ListParticipantsRequest(room=room.name))
+                    api.ListParticipantsRequest(room=room.name)
+                )
             except Exception:
                 continue
             now_present = {
-                p.identity for p in response.participants
+                p.identity
+                for p in response.participants
                 if p.kind != api.ParticipantInfo.Kind.AGENT
                 and p.state == api.ParticipantInfo.State.ACTIVE
             }
@@ -319,8 +335,9 @@ class SessionManager:
         room.session_ids.discard(session_id)
         if room.session_ids:
             with contextlib.suppress(Exception):
-                await self.lkapi.room.remove_participant(api.RoomParticipantIdentity(
-                    room=room.name, identity=session.client_identity))
+                await self.lkapi.room.remove_participant(
+                    api.RoomParticipantIdentity(room=room.name, identity=session.client_identity)
+                )
         else:
             await self._close_room(room)
         return True
@@ -366,8 +383,9 @@ class SessionManager:
 
     # -- admin actions --------------------------------------------------------------------------
     async def kick(self, session: StandInSession) -> None:
-        await self.lkapi.room.remove_participant(api.RoomParticipantIdentity(
-            room=session.room_name, identity=session.client_identity))
+        await self.lkapi.room.remove_participant(
+            api.RoomParticipantIdentity(room=session.room_name, identity=session.client_identity)
+        )
 
     async def delete_room(self, session: StandInSession) -> None:
         await self.end_room(session.room_name, "room_deleted")
@@ -386,8 +404,10 @@ class SessionManager:
         async def intrude() -> None:
             timeout = aiohttp.ClientTimeout(total=_DUPLICATE_CONNECT_S + _DUPLICATE_STAY_S)
             with contextlib.suppress(Exception):
-                async with aiohttp.ClientSession(timeout=timeout) as http, \
-                        http.ws_connect(url) as ws:
+                async with (
+                    aiohttp.ClientSession(timeout=timeout) as http,
+                    http.ws_connect(url) as ws,
+                ):
                     # The join response (binary protobuf) means the server has taken the join.
                     await asyncio.wait_for(ws.receive(), _DUPLICATE_CONNECT_S)
                     await asyncio.sleep(_DUPLICATE_STAY_S)

@@ -27,9 +27,11 @@ _HEADER_LIMIT = 64 * 1024
 
 def leave_frame(reason: int) -> bytes:
     """A server-to-client WebSocket binary frame holding ``SignalResponse{leave}``."""
-    leave = lk_rtc.LeaveRequest(can_reconnect=False,
-                                reason=reason,  # type: ignore[arg-type]
-                                action=lk_rtc.LeaveRequest.Action.DISCONNECT)
+    leave = lk_rtc.LeaveRequest(
+        can_reconnect=False,
+        reason=reason,  # type: ignore[arg-type]
+        action=lk_rtc.LeaveRequest.Action.DISCONNECT,
+    )
     payload = lk_rtc.SignalResponse(leave=leave).SerializeToString()
     return _frame(0x2, payload)
 
@@ -117,11 +119,13 @@ class SignalProxy:
             connection.abort()
         return len(signals)
 
-    async def _accept(self, client_reader: asyncio.StreamReader,
-                      client_writer: asyncio.StreamWriter) -> None:
+    async def _accept(
+        self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter
+    ) -> None:
         try:
             upstream_reader, upstream_writer = await asyncio.open_connection(
-                self.host, self.target_port)
+                self.host, self.target_port
+            )
         except OSError:
             client_writer.close()
             return

@@ -37,7 +37,10 @@ async def synthesize(text: str, mode: str) -> Pcm:
 async def _espeak(text: str) -> Pcm:
     # Text goes through stdin so a message starting with "-" is never read as an option.
     process = await asyncio.create_subprocess_exec(
-        "espeak-ng", "--stdout", "-s", "175",
+        "espeak-ng",
+        "--stdout",
+        "-s",
+        "175",
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,

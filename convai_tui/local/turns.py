@@ -56,8 +56,23 @@ class Character(Protocol):
 
 WORD_INTERVAL_S = 0.025
 VISEME_INTERVAL_S = 0.1
-VISEME_KEYS = ("sil", "pp", "ff", "th", "dd", "kk", "ch", "ss", "nn", "rr", "aa", "e", "ih",
-               "oh", "ou")
+VISEME_KEYS = (
+    "sil",
+    "pp",
+    "ff",
+    "th",
+    "dd",
+    "kk",
+    "ch",
+    "ss",
+    "nn",
+    "rr",
+    "aa",
+    "e",
+    "ih",
+    "oh",
+    "ou",
+)
 
 
 def now_iso() -> str:
@@ -81,9 +96,16 @@ def _has(text: str | None, word: str) -> bool:
     return bool(word) and text is not None and word.casefold() in text.casefold()
 
 
-async def run_turn(bot: Character, turn: Turn, previous: Turn | None, reply: str,
-                   echo_text: str | None, sender: str | None, message_id: str | None,
-                   heard: str | None) -> None:
+async def run_turn(
+    bot: Character,
+    turn: Turn,
+    previous: Turn | None,
+    reply: str,
+    echo_text: str | None,
+    sender: str | None,
+    message_id: str | None,
+    heard: str | None,
+) -> None:
     """`heard` is what the user said or typed (None for triggers)."""
     if previous is not None and previous.task is not None and not previous.task.done():
         previous.interrupted.set()  # a new user message barges in on the reply being spoken
@@ -94,8 +116,14 @@ async def run_turn(bot: Character, turn: Turn, previous: Turn | None, reply: str
         await send_echo(bot, echo_text, sender, message_id)
     if strict and _has(heard, faults.moderation_word):
         # Blocked input: the verdict and nothing else (the docs show no turn after it).
-        await bot.send(rtvi.form_b("moderation-response", result=False, user_input=heard,
-                                   reason="Inappropriate language"))
+        await bot.send(
+            rtvi.form_b(
+                "moderation-response",
+                result=False,
+                user_input=heard,
+                reason="Inappropriate language",
+            )
+        )
         return
     tts_mode = faults.tts if bot.state.tts_enabled else "none"
     # Synthesis starts now so the audio is ready by the time the text has streamed.
@@ -115,9 +143,20 @@ async def run_turn(bot: Character, turn: Turn, previous: Turn | None, reply: str
             await bot.send(rtvi.form_a("bot-llm-text", {"text": chunk}))
         await bot.send(rtvi.form_a("bot-llm-stopped"))
         if strict and bot.request.get("debug"):
-            await bot.send(rtvi.form_a("metrics", {"ttfb": [
-                {"processor": "StandInLLMService#0", "model": "stand-in",
-                 "value": round(time.monotonic() - started, 3)}]}))
+            await bot.send(
+                rtvi.form_a(
+                    "metrics",
+                    {
+                        "ttfb": [
+                            {
+                                "processor": "StandInLLMService#0",
+                                "model": "stand-in",
+                                "value": round(time.monotonic() - started, 3),
+                            }
+                        ]
+                    },
+                )
+            )
         if not turn.interrupted.is_set():
             await _actions_and_emotion(bot)
             pcm = await wait_unless(speech_task, turn.interrupted)
@@ -155,11 +194,14 @@ async def _actions_and_emotion(bot: Character) -> None:
         await bot.send(rtvi.form_b("bot-emotion", emotion="happy", scale=2))
 
 
-async def send_echo(bot: Character, text: str, sender: str | None,
-                    message_id: str | None) -> None:
+async def send_echo(bot: Character, text: str, sender: str | None, message_id: str | None) -> None:
     await bot.send(rtvi.form_a("user-started-speaking"))
-    await bot.send(rtvi.form_a("user-transcription", {
-        "text": text, "final": True, "user_id": sender or "", "timestamp": now_iso()}))
+    await bot.send(
+        rtvi.form_a(
+            "user-transcription",
+            {"text": text, "final": True, "user_id": sender or "", "timestamp": now_iso()},
+        )
+    )
     await bot.send(rtvi.form_a("user-stopped-speaking"))
     fields: dict[str, Any] = {"text": text}
     if message_id:
@@ -175,8 +217,9 @@ async def speak(bot: Character, pcm: speech.Pcm, turn: Turn) -> None:
     await bot.send(rtvi.form_a("bot-tts-started"))
     if strict:
         await bot.send(rtvi.form_a("bot-started-speaking"))
-        await bot.send(rtvi.form_b("bot-started-speaking", label=rtvi.LABEL,
-                                   response_id=response_id))
+        await bot.send(
+            rtvi.form_b("bot-started-speaking", label=rtvi.LABEL, response_id=response_id)
+        )
     else:
         await bot.send(rtvi.form_b("bot-started-speaking"))
     visemes = asyncio.ensure_future(_visemes(bot)) if strict else None
@@ -190,8 +233,9 @@ async def speak(bot: Character, pcm: speech.Pcm, turn: Turn) -> None:
     await bot.send(rtvi.form_a("bot-tts-stopped"))
     if strict:
         await bot.send(rtvi.form_a("bot-stopped-speaking"))
-        await bot.send(rtvi.form_b("bot-stopped-speaking", label=rtvi.LABEL,
-                                   response_id=response_id))
+        await bot.send(
+            rtvi.form_b("bot-stopped-speaking", label=rtvi.LABEL, response_id=response_id)
+        )
     else:
         await bot.send(rtvi.form_b("bot-stopped-speaking"))
 

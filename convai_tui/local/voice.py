@@ -40,8 +40,9 @@ def make_voice_hook(mode: VoiceMode) -> UserAudioHook | None:
     return echo_user_audio if mode == "echo" else answer_voice_turns
 
 
-async def answer_voice_turns(character: Character, track: rtc.RemoteAudioTrack,
-                             participant: rtc.RemoteParticipant) -> None:
+async def answer_voice_turns(
+    character: Character, track: rtc.RemoteAudioTrack, participant: rtc.RemoteParticipant
+) -> None:
     stream = rtc.AudioStream(track, sample_rate=SAMPLE_RATE, num_channels=1)
     vad = EnergyVad(sample_rate=SAMPLE_RATE)
     turns: set[asyncio.Task[None]] = set()
@@ -53,8 +54,14 @@ async def answer_voice_turns(character: Character, track: rtc.RemoteAudioTrack,
                 if vad.in_speech:
                     vad.reset()
                     await character.send(rtvi.form_a("user-stopped-speaking"))
-                    await character.send(rtvi.form_b("vad-stt-stopped", timestamp=_iso_now(),
-                                                     reason="stt_muted", audio_duration_ms=0))
+                    await character.send(
+                        rtvi.form_b(
+                            "vad-stt-stopped",
+                            timestamp=_iso_now(),
+                            reason="stt_muted",
+                            audio_duration_ms=0,
+                        )
+                    )
                 continue
             pcm = np.frombuffer(event.frame.data, dtype=np.int16)
             for vad_event in vad.feed(pcm):
@@ -62,7 +69,8 @@ async def answer_voice_turns(character: Character, track: rtc.RemoteAudioTrack,
                     await _send_speech_started(character)
                 else:
                     task = asyncio.create_task(
-                        _finish_utterance(character, participant.identity, vad_event.duration_s))
+                        _finish_utterance(character, participant.identity, vad_event.duration_s)
+                    )
                     turns.add(task)
                     task.add_done_callback(turns.discard)
     finally:
@@ -77,16 +85,26 @@ async def _send_speech_started(character: Character) -> None:
 async def _finish_utterance(character: Character, identity: str, duration_s: float) -> None:
     text = placeholder_transcript(duration_s)
     await character.send(rtvi.form_a("user-stopped-speaking"))
-    await character.send(rtvi.form_b("vad-stt-stopped", timestamp=_iso_now(),
-                                     reason="hangover_elapsed",
-                                     audio_duration_ms=round(duration_s * 1000)))
+    await character.send(
+        rtvi.form_b(
+            "vad-stt-stopped",
+            timestamp=_iso_now(),
+            reason="hangover_elapsed",
+            audio_duration_ms=round(duration_s * 1000),
+        )
+    )
     if character.strict:
         await _strict_transcripts(character, identity, text)
     else:
-        await character.send(rtvi.form_a("user-transcription", {
-            "text": text, "final": True, "user_id": identity, "timestamp": _iso_now()}))
-        await character.send(rtvi.form_b("final-user-transcription", text=text,
-                                         participant_id=identity))
+        await character.send(
+            rtvi.form_a(
+                "user-transcription",
+                {"text": text, "final": True, "user_id": identity, "timestamp": _iso_now()},
+            )
+        )
+        await character.send(
+            rtvi.form_b("final-user-transcription", text=text, participant_id=identity)
+        )
     await character.handle_user_utterance(text)
 
 
@@ -97,18 +115,23 @@ async def _strict_transcripts(character: Character, identity: str, text: str) ->
     half = max(1, len(words) // 2)
     segments = [" ".join(words[:half]), " ".join(words[half:])]
     for segment in (s for s in segments if s):
-        interim = " ".join(segment.split()[:max(1, len(segment.split()) - 1)])
+        interim = " ".join(segment.split()[: max(1, len(segment.split()) - 1)])
         for final, part in ((False, interim), (True, segment)):
-            await character.send(rtvi.form_a("user-transcription", {
-                "text": part, "final": final, "user_id": identity, "timestamp": _iso_now()}))
-    await character.send(rtvi.form_b("final-user-transcription", text=text,
-                                     participant_id=identity))
-    await character.send(rtvi.form_b("final-user-transcription",
-                                     text=other_punctuation(text)))
+            await character.send(
+                rtvi.form_a(
+                    "user-transcription",
+                    {"text": part, "final": final, "user_id": identity, "timestamp": _iso_now()},
+                )
+            )
+    await character.send(
+        rtvi.form_b("final-user-transcription", text=text, participant_id=identity)
+    )
+    await character.send(rtvi.form_b("final-user-transcription", text=other_punctuation(text)))
 
 
-async def echo_user_audio(character: Character, track: rtc.RemoteAudioTrack,
-                          participant: rtc.RemoteParticipant) -> None:
+async def echo_user_audio(
+    character: Character, track: rtc.RemoteAudioTrack, participant: rtc.RemoteParticipant
+) -> None:
     stream = rtc.AudioStream(track, sample_rate=SAMPLE_RATE, num_channels=1)
     try:
         async for event in stream:

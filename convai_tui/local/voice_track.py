@@ -37,9 +37,7 @@ class VoiceTrack:
         """Play ``pcm`` to the end (queued audio included) or until ``interrupted`` is set,
         then drop whatever is still queued."""
         frame_samples = speech.FRAME_SAMPLES
-        padded = np.concatenate(
-            [pcm, np.zeros((-pcm.size) % frame_samples, dtype=np.int16)]
-        )
+        padded = np.concatenate([pcm, np.zeros((-pcm.size) % frame_samples, dtype=np.int16)])
         for start in range(0, padded.size, frame_samples):
             if interrupted.is_set():
                 break
@@ -48,8 +46,7 @@ class VoiceTrack:
             await self._capture(frame)
         # capture_frame returns once a frame is queued; wait for the queue to play out.
         if not interrupted.is_set():
-            await wait_unless(asyncio.ensure_future(self._source.wait_for_playout()),
-                              interrupted)
+            await wait_unless(asyncio.ensure_future(self._source.wait_for_playout()), interrupted)
         if interrupted.is_set():
             self._source.clear_queue()
             self._send_queue.cleared()

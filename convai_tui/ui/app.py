@@ -178,8 +178,11 @@ class ConvaiApp(App[int]):
         parts = self.model.apply_all(message.events)
         if parts:
             self.monitor.refresh_parts(parts, self.clock())
-        if (Part.RETRY in parts or Part.BLOCKING in parts
-                or replying != self.model.character_replying):
+        if (
+            Part.RETRY in parts
+            or Part.BLOCKING in parts
+            or replying != self.model.character_replying
+        ):
             self.refresh_bindings()
         elapsed_ms = (time.perf_counter() - started) * 1000
         self.slowest_batch_ms = max(self.slowest_batch_ms, elapsed_ms)
@@ -321,8 +324,9 @@ class ConvaiApp(App[int]):
     def action_push_to_talk(self) -> None:
         talking = self.session.toggle_push_to_talk()
         end_key = key_hint(self.keymap, "audio.push-to-talk")
-        self.notify(f"Talk now ({end_key} ends your turn)" if talking else "Microphone closed",
-                    timeout=2)
+        self.notify(
+            f"Talk now ({end_key} ends your turn)" if talking else "Microphone closed", timeout=2
+        )
 
     def action_dismiss_blocking(self) -> None:
         self.model.dismiss_blocking()
@@ -415,8 +419,10 @@ class ConvaiApp(App[int]):
         detail = result.message or ""
         budget = self.model.context_budget
         if request.type == "context-update" and result.status == "success" and budget:
-            detail = (f"{budget.token_count}/{budget.max_tokens} tokens, "
-                      f"{budget.remaining_tokens} remaining")
+            detail = (
+                f"{budget.token_count}/{budget.max_tokens} tokens, "
+                f"{budget.remaining_tokens} remaining"
+            )
         ok = result.status in ("success", "processing", "pending")
         low = budget is not None and budget.low and request.type == "context-update"
         self.notify(
@@ -449,7 +455,6 @@ def run_tui(session: SessionPort, *, keymap: dict[str, str] | None = None) -> in
     if app.return_code not in (None, 0):
         return int(app.return_code or 1)
     return int(result or 0)
-
 
 
 __all__ = ["ConvaiApp", "run_tui"]

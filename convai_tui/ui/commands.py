@@ -130,27 +130,57 @@ def control_commands(app: CommandTarget) -> list[Command]:
     tts_on = app.model.tts_enabled
     stt_muted = app.model.stt_muted
     return [
-        ("control: trigger…", partial(app.action_control_form, "trigger"),
-         "Send a trigger by name and/or message"),
-        ("control: update context…", partial(app.action_control_form, "context"),
-         "Append, replace or reset the runtime context"),
-        ("control: template keys…", partial(app.action_control_form, "template-keys"),
-         "Set the template keys (replaces them all)"),
-        ("control: dynamic info…", partial(app.action_control_form, "dynamic-info"),
-         "Update the dynamic info text"),
-        ("control: tts off" if tts_on else "control: tts on", app.action_toggle_tts,
-         "Turn the character's voice " + ("off" if tts_on else "on")),
-        ("control: stt on" if stt_muted else "control: stt off", app.action_toggle_stt,
-         "The character " + ("listens to the microphone again" if stt_muted
-                             else "ignores what the microphone hears (typed text still goes)")),
+        (
+            "control: trigger…",
+            partial(app.action_control_form, "trigger"),
+            "Send a trigger by name and/or message",
+        ),
+        (
+            "control: update context…",
+            partial(app.action_control_form, "context"),
+            "Append, replace or reset the runtime context",
+        ),
+        (
+            "control: template keys…",
+            partial(app.action_control_form, "template-keys"),
+            "Set the template keys (replaces them all)",
+        ),
+        (
+            "control: dynamic info…",
+            partial(app.action_control_form, "dynamic-info"),
+            "Update the dynamic info text",
+        ),
+        (
+            "control: tts off" if tts_on else "control: tts on",
+            app.action_toggle_tts,
+            "Turn the character's voice " + ("off" if tts_on else "on"),
+        ),
+        (
+            "control: stt on" if stt_muted else "control: stt off",
+            app.action_toggle_stt,
+            "The character "
+            + (
+                "listens to the microphone again"
+                if stt_muted
+                else "ignores what the microphone hears (typed text still goes)"
+            ),
+        ),
         ("control: interrupt", app.action_interrupt, "Stop the character's current reply"),
-        ("control: force user stopped speaking",
-         partial(app.send_control, controls.force_user_stopped_speaking()),
-         "End the user's utterance now"),
-        ("control: reset idle timer", partial(app.send_control, controls.reset_idle_timer()),
-         "Tell the server the user is still here"),
-        ("control: kill pipeline", app.action_kill_pipeline,
-         "End the session server-side (asks first)"),
+        (
+            "control: force user stopped speaking",
+            partial(app.send_control, controls.force_user_stopped_speaking()),
+            "End the user's utterance now",
+        ),
+        (
+            "control: reset idle timer",
+            partial(app.send_control, controls.reset_idle_timer()),
+            "Tell the server the user is still here",
+        ),
+        (
+            "control: kill pipeline",
+            app.action_kill_pipeline,
+            "End the session server-side (asks first)",
+        ),
     ]
 
 

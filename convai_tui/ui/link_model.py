@@ -19,7 +19,8 @@ from convai_tui.core.metrics import percentile
 from convai_tui.core.states import SessionState
 
 LINK_EVENT_TYPES: frozenset[type[Event]] = frozenset(
-    {LinkStatsSampled, TurnTimed, SessionStateChanged, ErrorRaised})
+    {LinkStatsSampled, TurnTimed, SessionStateChanged, ErrorRaised}
+)
 """The events the Link view folds in (the monitor model hands it only these)."""
 
 MAX_TIMELINE_POINTS = 2_000
@@ -31,9 +32,11 @@ class LinkModel:
     history: LinkHistory = field(default_factory=LinkHistory)
     turns: deque[TurnTimed] = field(default_factory=lambda: deque(maxlen=MAX_TURNS))
     states: deque[tuple[float, SessionState]] = field(
-        default_factory=lambda: deque(maxlen=MAX_TIMELINE_POINTS))
+        default_factory=lambda: deque(maxlen=MAX_TIMELINE_POINTS)
+    )
     errors: deque[tuple[float, str]] = field(
-        default_factory=lambda: deque(maxlen=MAX_TIMELINE_POINTS))
+        default_factory=lambda: deque(maxlen=MAX_TIMELINE_POINTS)
+    )
     reconnects: deque[float] = field(default_factory=lambda: deque(maxlen=MAX_TIMELINE_POINTS))
     last_at: float | None = None
 
@@ -66,8 +69,11 @@ class LinkModel:
         """One figure per turn: sent → first text, or (voice) stopped speaking → speech."""
         out = []
         for turn in self.turns:
-            value = (turn.sent_to_first_text_ms if turn.sent_to_first_text_ms is not None
-                     else turn.user_stop_to_speech_ms)
+            value = (
+                turn.sent_to_first_text_ms
+                if turn.sent_to_first_text_ms is not None
+                else turn.user_stop_to_speech_ms
+            )
             if value is not None:
                 out.append(value)
         return out

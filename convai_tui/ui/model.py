@@ -247,8 +247,9 @@ def _on_transcript(m: MonitorModel, e: TranscriptReceived) -> set[Part]:
             m.thinking = False
         if e.role == "user" and e.speaker:
             text = f"({e.speaker}) {text}"
-        m._add_line(e.at, e.role, text, m.room.name_of(e.membership_id)
-                    if e.role == "character" else None)
+        m._add_line(
+            e.at, e.role, text, m.room.name_of(e.membership_id) if e.role == "character" else None
+        )
         return {Part.TRANSCRIPT, Part.ACTIVITY}
     if e.role == "character":
         m.thinking = False

@@ -48,9 +48,15 @@ def note_aborted(m: MonitorModel, e: TurnCompleted) -> bool:
 def on_notice(m: MonitorModel, e: ServerNotice) -> set[Part]:
     if e.known:
         return set()
-    m.logs.append(LogRecorded(level="info", category="protocol", at=e.at,
-                              message=f"Unknown server message type {e.message_type!r} "
-                                      "(further ones are counted in Diagnostics)."))
+    m.logs.append(
+        LogRecorded(
+            level="info",
+            category="protocol",
+            at=e.at,
+            message=f"Unknown server message type {e.message_type!r} "
+            "(further ones are counted in Diagnostics).",
+        )
+    )
     return _parts("diagnostics")
 
 

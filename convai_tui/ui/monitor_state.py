@@ -105,16 +105,18 @@ class MonitorState:
         """Hide the blocking banner; the session stays ended and input stays refused."""
         self.blocking_dismissed = True
 
-    def note_control_result(self, at: float, request: ControlRequest,
-                            result: ControlResult) -> set[Part]:
+    def note_control_result(
+        self, at: float, request: ControlRequest, result: ControlResult
+    ) -> set[Part]:
         """A control the UI sent has finished: record a refusal or a timeout (the acks
         themselves arrive as events), and the TTS state when the ack has no extras."""
         changed: set[Part] = set()
         if result.status == "refused":
             self._request_seq += 1
             key = f"local-{self._request_seq}"
-            self._add_request(RequestRow(key, at, request.type, request.summary, "refused",
-                                         result.message))
+            self._add_request(
+                RequestRow(key, at, request.type, request.summary, "refused", result.message)
+            )
             changed.add(Part.REQUESTS)
         elif result.status == "timeout" and result.message_id:
             row = self.requests.get(result.message_id)
@@ -124,12 +126,18 @@ class MonitorState:
             if row.status == "pending":
                 row.status, row.message = "timeout", result.message
             changed.add(Part.REQUESTS)
-        elif (request.type == "tts-toggle" and result.status == "success"
-              and not (result.extras and "enabled" in result.extras)):
+        elif (
+            request.type == "tts-toggle"
+            and result.status == "success"
+            and not (result.extras and "enabled" in result.extras)
+        ):
             self.tts_enabled = bool(request.data.get("enabled"))
             changed.add(Part.STATE)
-        elif (request.type == "stt-toggle" and result.status == "success"
-              and not (result.extras and "muted" in result.extras)):
+        elif (
+            request.type == "stt-toggle"
+            and result.status == "success"
+            and not (result.extras and "muted" in result.extras)
+        ):
             self.stt_muted = bool(request.data.get("muted"))
             changed.add(Part.STATE)
         return changed

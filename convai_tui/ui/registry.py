@@ -115,7 +115,12 @@ LINK_TAB = Tab(
 )
 
 TABS: tuple[Tab, ...] = (
-    SESSION_TAB, ERRORS_TAB, PARTICIPANTS_TAB, DIAGNOSTICS_TAB, REQUESTS_TAB, LINK_TAB,
+    SESSION_TAB,
+    ERRORS_TAB,
+    PARTICIPANTS_TAB,
+    DIAGNOSTICS_TAB,
+    REQUESTS_TAB,
+    LINK_TAB,
 )
 """The monitor's tabs in display order (the footer lists their keys in this order too)."""
 
@@ -262,31 +267,59 @@ CONFIRM_BINDINGS: list[BindingType] = [
 
 ROOM_TARGET_BINDINGS: list[BindingType] = [
     *(
-        Binding(str(n), f"room_target({n})", f"Target {n}", show=False, id=f"room.target-{n}",
-                tooltip=f"Talk to the room's character number {n}")
+        Binding(
+            str(n),
+            f"room_target({n})",
+            f"Target {n}",
+            show=False,
+            id=f"room.target-{n}",
+            tooltip=f"Talk to the room's character number {n}",
+        )
         for n in range(1, 10)
     ),
-    Binding("0", "room_clear_target", "No target", show=False, id="room.clear-target",
-            tooltip="Talk to nobody in the room"),
+    Binding(
+        "0",
+        "room_clear_target",
+        "No target",
+        show=False,
+        id="room.clear-target",
+        tooltip="Talk to nobody in the room",
+    ),
 ]
 """A multi-character room's target keys, on the monitor (not while typing a message)."""
 
 ROOM_TABLE_BINDINGS: list[BindingType] = [
-    Binding("m", "mute_selected", "Mute char", id="room.mute-character",
-            tooltip="Mute or unmute the selected character's playback (only here)"),
-    Binding("delete", "remove_selected", "Remove", id="room.remove-character",
-            tooltip="Remove the selected character from the room (asks for a "
-                    "replacement when it is the target)"),
+    Binding(
+        "m",
+        "mute_selected",
+        "Mute char",
+        id="room.mute-character",
+        tooltip="Mute or unmute the selected character's playback (only here)",
+    ),
+    Binding(
+        "delete",
+        "remove_selected",
+        "Remove",
+        id="room.remove-character",
+        tooltip="Remove the selected character from the room (asks for a "
+        "replacement when it is the target)",
+    ),
 ]
 
 ROOM_PROMPT_BINDINGS: list[BindingType] = [
-    Binding("escape", "cancel", "Cancel", id="room.prompt-cancel",
-            tooltip="Close the question, change nothing"),
+    Binding(
+        "escape",
+        "cancel",
+        "Cancel",
+        id="room.prompt-cancel",
+        tooltip="Close the question, change nothing",
+    ),
 ]
 
 HELP_BINDINGS: list[BindingType] = [
-    Binding("escape,question_mark,f1,q", "close", "Close", id="help.close",
-            tooltip="Close this help"),
+    Binding(
+        "escape,question_mark,f1,q", "close", "Close", id="help.close", tooltip="Close this help"
+    ),
 ]
 
 BINDING_SECTIONS: tuple[tuple[str, list[BindingType]], ...] = (

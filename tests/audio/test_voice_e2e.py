@@ -37,10 +37,19 @@ def peak_of(path: Path) -> float:
 
 def test_speech_in_reply_out(pulse: PulseServer, tmp_path: Path) -> None:
     require_livekit_server()
-    env = {**os.environ, **pulse.env, "CONVAI_CONFIG": str(tmp_path / "none.toml"),
-           "XDG_STATE_HOME": str(tmp_path / "state")}
-    server = subprocess.Popen([*CLI, "local-server", "--port", "0", "--voice", "reply"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    env = {
+        **os.environ,
+        **pulse.env,
+        "CONVAI_CONFIG": str(tmp_path / "none.toml"),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+    }
+    server = subprocess.Popen(
+        [*CLI, "local-server", "--port", "0", "--voice", "reply"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     recorder: subprocess.Popen[bytes] | None = None
     try:
         assert server.stdout is not None
@@ -49,13 +58,37 @@ def test_speech_in_reply_out(pulse: PulseServer, tmp_path: Path) -> None:
         speech_wav(speech, "Hello there, can you hear me? This is a test of the microphone.")
         recording = tmp_path / "spk.wav"
         recorder = subprocess.Popen(
-            ["parecord", "--device=spk.monitor", "--channels=1", "--rate=48000",
-             "--format=s16le", "--file-format=wav", str(recording)], env=env)
+            [
+                "parecord",
+                "--device=spk.monitor",
+                "--channels=1",
+                "--rate=48000",
+                "--format=s16le",
+                "--file-format=wav",
+                str(recording),
+            ],
+            env=env,
+        )
         client = subprocess.Popen(
-            [*CLI, "run", "--headless", "--json", "--audio", "--exit-after-reply",
-             "--connect-url", details["connect_url"], "--api-key", details["api_key"],
-             "--character-id", details["character_id"]],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+            [
+                *CLI,
+                "run",
+                "--headless",
+                "--json",
+                "--audio",
+                "--exit-after-reply",
+                "--connect-url",
+                details["connect_url"],
+                "--api-key",
+                details["api_key"],
+                "--character-id",
+                details["character_id"],
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
         # Speak once the session is up (the character greets first), then wait for the end.
         events: list[dict[str, object]] = []
         assert client.stdout is not None
@@ -71,8 +104,9 @@ def test_speech_in_reply_out(pulse: PulseServer, tmp_path: Path) -> None:
         code = client.wait(timeout=30)
         stderr = client.stderr.read() if client.stderr else ""
         assert code == 0, stderr[-2000:]
-        finals = [(e["role"], e["text"]) for e in events
-                  if e["type"] == "transcript" and e["final"]]
+        finals = [
+            (e["role"], e["text"]) for e in events if e["type"] == "transcript" and e["final"]
+        ]
         roles = [role for role, _ in finals]
         assert "user" in roles and "character" in roles, finals
         user_text = next(text for role, text in finals if role == "user")

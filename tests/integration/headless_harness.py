@@ -60,13 +60,19 @@ class LocalServer:
         tmp.mkdir(parents=True, exist_ok=True)
         stderr_path = tmp / "local-server.stderr"
         with stderr_path.open("w") as stderr:
-            process = subprocess.Popen([*CLI, "local-server", "--port", "0", "--tts", "none",
-                                        *args], stdout=subprocess.PIPE, stderr=stderr,
-                                       text=True, env=clean_env(tmp))
+            process = subprocess.Popen(
+                [*CLI, "local-server", "--port", "0", "--tts", "none", *args],
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+                env=clean_env(tmp),
+            )
         assert process.stdout is not None
         ready: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=lambda: ready.put(process.stdout.readline() if process.stdout
-                                                  else ""), daemon=True).start()
+        threading.Thread(
+            target=lambda: ready.put(process.stdout.readline() if process.stdout else ""),
+            daemon=True,
+        ).start()
         try:
             line = ready.get(timeout=60)
         except queue.Empty:
@@ -75,19 +81,28 @@ class LocalServer:
             _stop(process)
             raise AssertionError(f"local-server did not start: {stderr_path.read_text()[-2000:]}")
         details = json.loads(line)
-        return cls(process, details["connect_url"], details["api_key"], details["character_id"],
-                   stderr_path, details["livekit_url"])
+        return cls(
+            process,
+            details["connect_url"],
+            details["api_key"],
+            details["character_id"],
+            stderr_path,
+            details["livekit_url"],
+        )
 
     def close(self) -> int:
         return _stop(self.process)
 
-    def admin(self, path: str, body: dict[str, Any] | None = None, *,
-              method: str | None = None) -> Any:
+    def admin(
+        self, path: str, body: dict[str, Any] | None = None, *, method: str | None = None
+    ) -> Any:
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(
-            f"{self.connect_url}/_standin/{path}", data=data,
+            f"{self.connect_url}/_standin/{path}",
+            data=data,
             method=method or ("POST" if data is not None else "GET"),
-            headers={"Content-Type": "application/json"})
+            headers={"Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(request, timeout=15) as response:
             return json.loads(response.read() or b"null")
 
@@ -100,8 +115,11 @@ class LocalServer:
         for task in Path(f"/proc/{self.process.pid}/task").iterdir():
             text = (task / "children").read_text().split()
             children.extend(int(pid) for pid in text)
-        named = [pid for pid in children
-                 if "server" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")]
+        named = [
+            pid
+            for pid in children
+            if "server" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        ]
         assert len(named) == 1, f"expected one livekit-server child, got {children}"
         return named[0]
 
@@ -119,14 +137,26 @@ class HeadlessRun:
     _reader: threading.Thread | None = None
 
     @classmethod
-    def start(cls, server: LocalServer, tmp: Path, *args: str,
-              connect_url: str | None = None) -> HeadlessRun:
+    def start(
+        cls, server: LocalServer, tmp: Path, *args: str, connect_url: str | None = None
+    ) -> HeadlessRun:
         tmp.mkdir(parents=True, exist_ok=True)
-        cmd = [*CLI, "run", "--headless", "--json",
-               "--connect-url", connect_url or server.connect_url,
-               "--character-id", server.character_id, "--api-key", server.api_key, *args]
-        process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   text=True, env=clean_env(tmp))
+        cmd = [
+            *CLI,
+            "run",
+            "--headless",
+            "--json",
+            "--connect-url",
+            connect_url or server.connect_url,
+            "--character-id",
+            server.character_id,
+            "--api-key",
+            server.api_key,
+            *args,
+        ]
+        process = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env(tmp)
+        )
         run = cls(process, time.monotonic())
         run._reader = threading.Thread(target=run._read, daemon=True)
         run._reader.start()
@@ -144,8 +174,9 @@ class HeadlessRun:
         self.events.append(event)
         return event
 
-    def wait_for(self, predicate: Callable[[dict[str, Any]], bool], within: float = 30.0,
-                 what: str = "event") -> dict[str, Any]:
+    def wait_for(
+        self, predicate: Callable[[dict[str, Any]], bool], within: float = 30.0, what: str = "event"
+    ) -> dict[str, Any]:
         for event in self.events:
             if predicate(event):
                 return event
@@ -172,8 +203,9 @@ class HeadlessRun:
             self.process.wait(timeout=within)
         except subprocess.TimeoutExpired:
             self.close()
-            raise AssertionError(f"the headless run did not end within {within} s; "
-                                 f"saw {self.types()}") from None
+            raise AssertionError(
+                f"the headless run did not end within {within} s; saw {self.types()}"
+            ) from None
         return self.close()
 
     def close(self) -> int:

@@ -49,9 +49,7 @@ class RtviTestClient:
         self.client_ready_ids: list[str] = []
         self.raw: list[bytes] = []
         self.received_at: list[float] = []
-        self.disconnect_reason: asyncio.Future[int] = (
-            asyncio.get_running_loop().create_future()
-        )
+        self.disconnect_reason: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._changed = asyncio.Event()
         self.room.on("data_received", self._on_data)
         self.room.on("disconnected", self._on_disconnected)
@@ -106,7 +104,8 @@ class RtviTestClient:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise AssertionError(
-                    f"no {message_type!r} within {within} s; got {self.types(start)}")
+                    f"no {message_type!r} within {within} s; got {self.types(start)}"
+                )
             self._changed.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), remaining)
@@ -117,20 +116,29 @@ class RtviTestClient:
         deadline = time.monotonic() + within
         while True:
             self.client_ready_ids.append(uuid.uuid4().hex[:8])
-            await self.send({"label": "rtvi-ai", "type": "client-ready",
-                             "id": self.client_ready_ids[-1],
-                             "data": {"version": "1.2.0", "about": {"library": "tests"}}})
+            await self.send(
+                {
+                    "label": "rtvi-ai",
+                    "type": "client-ready",
+                    "id": self.client_ready_ids[-1],
+                    "data": {"version": "1.2.0", "about": {"library": "tests"}},
+                }
+            )
             with contextlib.suppress(AssertionError):
                 return (await self.wait_for("bot-ready", within=0.5))[1]
             if time.monotonic() > deadline:
                 raise AssertionError(f"no bot-ready within {within} s")
 
-    async def wait_ack(self, event_type: str, *, start: int = 0,
-                       within: float = DEFAULT_TIMEOUT_S) -> dict[str, Any]:
+    async def wait_ack(
+        self, event_type: str, *, start: int = 0, within: float = DEFAULT_TIMEOUT_S
+    ) -> dict[str, Any]:
         """The server-response for ``event_type`` (flat or wrapped), unwrapped."""
         _, message = await self.wait_for(
-            "server-response", start=start, within=within,
-            where=lambda m: ack_body(m).get("event_type") == event_type)
+            "server-response",
+            start=start,
+            within=within,
+            where=lambda m: ack_body(m).get("event_type") == event_type,
+        )
         return ack_body(message)
 
     async def wait_disconnected(self, within: float = DEFAULT_TIMEOUT_S) -> int:
@@ -147,9 +155,14 @@ def ack_body(message: dict[str, Any]) -> dict[str, Any]:
     return message
 
 
-async def post(url: str, *, json_body: Any = None, data: bytes | None = None,
-               headers: dict[str, str] | None = None,
-               within: float = DEFAULT_TIMEOUT_S) -> tuple[int, Any]:
+async def post(
+    url: str,
+    *,
+    json_body: Any = None,
+    data: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    within: float = DEFAULT_TIMEOUT_S,
+) -> tuple[int, Any]:
     """POST and return (status, parsed JSON or text)."""
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=within)) as http:
         kwargs: dict[str, Any] = {"headers": headers or {}}
@@ -172,12 +185,14 @@ async def get_json(url: str) -> Any:
 
 async def connect(standin: LocalStandIn, **body: Any) -> tuple[int, Any]:
     payload = {"character_id": standin.character_id, **body}
-    return await post(standin.connect_url + "/connect", json_body=payload,
-                      headers={"X-API-Key": standin.api_key})
+    return await post(
+        standin.connect_url + "/connect", json_body=payload, headers={"X-API-Key": standin.api_key}
+    )
 
 
-async def connect_and_join(standin: LocalStandIn, **body: Any) -> tuple[dict[str, Any],
-                                                                        RtviTestClient]:
+async def connect_and_join(
+    standin: LocalStandIn, **body: Any
+) -> tuple[dict[str, Any], RtviTestClient]:
     """/connect, join the room, and wait for bot-ready."""
     status, response = await connect(standin, **body)
     assert status == 200, response
@@ -187,8 +202,9 @@ async def connect_and_join(standin: LocalStandIn, **body: Any) -> tuple[dict[str
     return response, client
 
 
-async def wait_until(condition: Callable[[], bool], within: float = DEFAULT_TIMEOUT_S,
-                     what: str = "condition") -> None:
+async def wait_until(
+    condition: Callable[[], bool], within: float = DEFAULT_TIMEOUT_S, what: str = "condition"
+) -> None:
     deadline = time.monotonic() + within
     while not condition():
         if time.monotonic() > deadline:

@@ -30,7 +30,8 @@ def server(tmp_path: Path) -> Iterator[LocalServer]:
 
 
 def test_sigstop_12s_reconnecting_then_connected_without_user_action(
-        server: LocalServer, tmp_path: Path) -> None:
+    server: LocalServer, tmp_path: Path
+) -> None:
     livekit = server.livekit_pid()
     run = HeadlessRun.start(server, tmp_path / "client", "--duration", "22")
     try:
@@ -39,21 +40,37 @@ def test_sigstop_12s_reconnecting_then_connected_without_user_action(
         os.kill(livekit, signal.SIGSTOP)
         stopped_at = time.time()
         try:
-            stalled = run.wait_for(lambda e: e["type"] == "state_changed"
-                                   and e["new"] == "reconnecting", within=11, what="reconnecting")
+            stalled = run.wait_for(
+                lambda e: e["type"] == "state_changed" and e["new"] == "reconnecting",
+                within=11,
+                what="reconnecting",
+            )
             time.sleep(max(0.0, stopped_at + 12 - time.time()))
         finally:
             os.kill(livekit, signal.SIGCONT)
         resumed_at = time.time()
-        back = run.wait_for(lambda e: e["type"] == "state_changed" and e["new"] == "connected"
-                            and e["old"] == "reconnecting", within=20, what="connected again")
+        back = run.wait_for(
+            lambda e: (
+                e["type"] == "state_changed"
+                and e["new"] == "connected"
+                and e["old"] == "reconnecting"
+            ),
+            within=20,
+            what="connected again",
+        )
         code = run.finish(within=40)
     finally:
         run.close()
     assert code == 0, run.stderr[-3000:]
     assert "Traceback" not in run.stderr
-    assert run.states() == ["connecting", "connected", "reconnecting", "connected",
-                            "disconnecting", "disconnected"]
+    assert run.states() == [
+        "connecting",
+        "connected",
+        "reconnecting",
+        "connected",
+        "disconnecting",
+        "disconnected",
+    ]
     assert stalled["ts"] - stopped_at < 9  # the watchdog's 5 s, not LiveKit's 15 s ping
     assert stalled["error"]["code"] == "transport.signal_disconnected"
     assert stalled["error"]["recoverable"] is True
@@ -62,8 +79,9 @@ def test_sigstop_12s_reconnecting_then_connected_without_user_action(
     assert len(server.requests()) == 1  # resumed in place: no new /connect
 
 
-def test_livekit_killed_and_kept_down_ends_in_a_named_error(server: LocalServer,
-                                                           tmp_path: Path) -> None:
+def test_livekit_killed_and_kept_down_ends_in_a_named_error(
+    server: LocalServer, tmp_path: Path
+) -> None:
     livekit = server.livekit_pid()
     run = HeadlessRun.start(server, tmp_path / "client", "--duration", "120")
     try:

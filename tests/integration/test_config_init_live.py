@@ -27,9 +27,13 @@ def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
     require_livekit_server()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONVAI_")}
     env["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("state"))
-    process = subprocess.Popen([*CLI, "local-server", "--port", "0", "--tts", "none"],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                               env=env)
+    process = subprocess.Popen(
+        [*CLI, "local-server", "--port", "0", "--tts", "none"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
     assert process.stdout is not None
     line = process.stdout.readline()
     assert line, "the stand-in printed nothing"
@@ -46,8 +50,13 @@ def _init(path: Path, standin: dict[str, str], key: str) -> subprocess.Completed
     env["CONVAI_CONFIG"] = str(path)
     return subprocess.run(
         [*CLI, "config", "init", "--connect-url", standin["connect_url"]],
-        input=f"{key}\n{standin['character_id']}\n", capture_output=True, text=True, env=env,
-        timeout=60, check=False)
+        input=f"{key}\n{standin['character_id']}\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
 
 
 def _active_sessions(standin: dict[str, str]) -> int:
@@ -55,8 +64,9 @@ def _active_sessions(standin: dict[str, str]) -> int:
         return len(json.loads(r.read())["active_sessions"])
 
 
-def test_init_checks_a_good_key_and_releases_the_session(standin: dict[str, str],
-                                                         tmp_path: Path) -> None:
+def test_init_checks_a_good_key_and_releases_the_session(
+    standin: dict[str, str], tmp_path: Path
+) -> None:
     path = tmp_path / "config.toml"
     result = _init(path, standin, standin["api_key"])
     assert result.returncode == 0, result.stderr
@@ -69,8 +79,7 @@ def test_init_checks_a_good_key_and_releases_the_session(standin: dict[str, str]
         time.sleep(0.1)
 
 
-def test_init_refuses_a_key_the_service_rejects(standin: dict[str, str],
-                                                tmp_path: Path) -> None:
+def test_init_refuses_a_key_the_service_rejects(standin: dict[str, str], tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     result = _init(path, standin, "not-the-key")
     assert result.returncode == 1

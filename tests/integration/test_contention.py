@@ -25,18 +25,22 @@ SESSION_S = 3.0
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[LocalServer]:
     require_livekit_server()
-    server = LocalServer.start(tmp_path / "server", "--concurrency-limit", str(LIMIT),
-                               "--release-grace", "0.5")
+    server = LocalServer.start(
+        tmp_path / "server", "--concurrency-limit", str(LIMIT), "--release-grace", "0.5"
+    )
     try:
         yield server
     finally:
         server.close()
 
 
-def test_ten_clients_two_slots_all_served_with_jittered_retries(server: LocalServer,
-                                                                tmp_path: Path) -> None:
-    runs = [HeadlessRun.start(server, tmp_path / f"client-{i}", "--duration", str(SESSION_S))
-            for i in range(CLIENTS)]
+def test_ten_clients_two_slots_all_served_with_jittered_retries(
+    server: LocalServer, tmp_path: Path
+) -> None:
+    runs = [
+        HeadlessRun.start(server, tmp_path / f"client-{i}", "--duration", str(SESSION_S))
+        for i in range(CLIENTS)
+    ]
     try:
         codes = [run.finish(within=150) for run in runs]
     finally:
@@ -52,7 +56,8 @@ def test_ten_clients_two_slots_all_served_with_jittered_retries(server: LocalSer
         assert {e["phase"] for e in waits} <= {"waiting_room"}
         assert all(e["max_attempts"] is None for e in waits)  # no attempt limit while waiting
         assert {e["code"] for e in run.of("error")} <= {
-            "connection.connect_concurrency_limit_reached"}
+            "connection.connect_concurrency_limit_reached"
+        }
 
     # Never more than LIMIT sessions at once, and every client got its turn.
     requests = server.requests()
@@ -68,8 +73,12 @@ def test_ten_clients_two_slots_all_served_with_jittered_retries(server: LocalSer
     for run in runs:
         for event in run.of("reconnect_scheduled"):
             by_attempt[event["attempt"]].append(event["delay_s"])
-    relative = [delay / statistics.mean(delays)
-                for delays in by_attempt.values() if len(delays) >= 2 for delay in delays]
+    relative = [
+        delay / statistics.mean(delays)
+        for delays in by_attempt.values()
+        if len(delays) >= 2
+        for delay in delays
+    ]
     assert len(relative) >= 10, by_attempt
     assert statistics.pstdev(relative) >= 0.05, by_attempt
     # ... so no two clients that waited more than once followed the same schedule.
@@ -82,13 +91,13 @@ def test_ten_clients_two_slots_all_served_with_jittered_retries(server: LocalSer
     bursts = sum(gap < 0.02 for gap in gaps)
     assert bursts <= len(gaps) // 3, gaps
 
-    waited = [run.of("room_joined")[0]["ts"] - run.of("connect_attempt")[0]["ts"]
-              for run in runs]
+    waited = [run.of("room_joined")[0]["ts"] - run.of("connect_attempt")[0]["ts"] for run in runs]
     summary = {
         "per_client_wait_s": sorted(round(w, 2) for w in waited),
         "attempts_per_client": sorted(len(run.of("connect_attempt")) for run in runs),
-        "delay_spread_by_attempt": {a: [round(min(d), 2), round(max(d), 2)]
-                                    for a, d in sorted(by_attempt.items())},
+        "delay_spread_by_attempt": {
+            a: [round(min(d), 2), round(max(d), 2)] for a, d in sorted(by_attempt.items())
+        },
         "relative_delay_stdev": round(statistics.pstdev(relative), 3),
         "connect_requests": len(requests),
     }

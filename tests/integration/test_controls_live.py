@@ -41,8 +41,12 @@ async def cores() -> AsyncIterator[list[SessionCore]]:
         await core.close()
 
 
-async def until(sub: Subscription, predicate: Callable[[ev.Event], bool], seen: list[ev.Event],
-                wait_s: float = 20.0) -> ev.Event:
+async def until(
+    sub: Subscription,
+    predicate: Callable[[ev.Event], bool],
+    seen: list[ev.Event],
+    wait_s: float = 20.0,
+) -> ev.Event:
     async with asyncio.timeout(wait_s):
         async for event in sub:
             seen.append(event)
@@ -51,10 +55,15 @@ async def until(sub: Subscription, predicate: Callable[[ev.Event], bool], seen: 
     raise AssertionError("subscription closed")
 
 
-async def ready_core(standin: LocalStandIn, cores: list[SessionCore],
-                     **kw: Any) -> tuple[SessionCore, Subscription, list[ev.Event]]:
-    settings = SessionSettings(connect_url=standin.connect_url, api_key=standin.api_key,
-                               character_id=standin.character_id, **kw)
+async def ready_core(
+    standin: LocalStandIn, cores: list[SessionCore], **kw: Any
+) -> tuple[SessionCore, Subscription, list[ev.Event]]:
+    settings = SessionSettings(
+        connect_url=standin.connect_url,
+        api_key=standin.api_key,
+        character_id=standin.character_id,
+        **kw,
+    )
     core = SessionCore(settings)
     cores.append(core)
     sub = core.subscribe()
@@ -71,8 +80,9 @@ def bot_of(standin: LocalStandIn, core: SessionCore) -> Character:
     return bot
 
 
-async def test_every_control_round_trips_with_its_ack(standin_factory: StandInFactory,
-                                                      cores: list[SessionCore]) -> None:
+async def test_every_control_round_trips_with_its_ack(
+    standin_factory: StandInFactory, cores: list[SessionCore]
+) -> None:
     standin = await standin_factory()
     core, sub, seen = await ready_core(standin, cores)
     controls = c.Controls(core)
@@ -109,9 +119,11 @@ async def test_every_control_round_trips_with_its_ack(standin_factory: StandInFa
     muted = await controls.set_stt_muted(True)
     assert muted.status == "success" and muted.extras == {"muted": True} and bot.stt_muted
 
-    for result in (await controls.force_user_stopped_speaking(),
-                   await controls.reset_idle_timer(),
-                   await controls.interrupt()):
+    for result in (
+        await controls.force_user_stopped_speaking(),
+        await controls.reset_idle_timer(),
+        await controls.interrupt(),
+    ):
         assert result.status == "success", result
 
     acks = [e for e in seen if isinstance(e, ev.ServerResponseReceived)]
@@ -121,29 +133,33 @@ async def test_every_control_round_trips_with_its_ack(standin_factory: StandInFa
     assert core.state is SessionState.CONNECTED
 
 
-async def test_invalid_payload_gets_the_servers_error_ack(standin_factory: StandInFactory,
-                                                          cores: list[SessionCore]) -> None:
+async def test_invalid_payload_gets_the_servers_error_ack(
+    standin_factory: StandInFactory, cores: list[SessionCore]
+) -> None:
     standin = await standin_factory()
     core, _sub, _seen = await ready_core(standin, cores)
     result = await core.send_control("update-dynamic-info", {"dynamic_info": {}})
     assert result.status == "error" and result.message == "No text provided in dynamic info"
 
 
-async def test_interrupt_while_the_character_speaks(standin_factory: StandInFactory,
-                                                    cores: list[SessionCore]) -> None:
+async def test_interrupt_while_the_character_speaks(
+    standin_factory: StandInFactory, cores: list[SessionCore]
+) -> None:
     standin = await standin_factory(tts="tone")
     core, sub, seen = await ready_core(standin, cores)
     await core.send_text("tell me a long story")
-    await until(sub, lambda e: isinstance(e, ev.BotActivityChanged)
-                and e.activity == "speaking", seen)
+    await until(
+        sub, lambda e: isinstance(e, ev.BotActivityChanged) and e.activity == "speaking", seen
+    )
     result = await c.Controls(core).interrupt()
     assert result.status == "success"
     done = await until(sub, lambda e: isinstance(e, ev.TurnCompleted), seen)
     assert isinstance(done, ev.TurnCompleted) and done.was_interrupted
 
 
-async def test_unknown_type_and_oversize_are_refused_locally(standin_factory: StandInFactory,
-                                                             cores: list[SessionCore]) -> None:
+async def test_unknown_type_and_oversize_are_refused_locally(
+    standin_factory: StandInFactory, cores: list[SessionCore]
+) -> None:
     standin = await standin_factory()
     core, _sub, _seen = await ready_core(standin, cores)
     sent_before = core.metrics.messages_sent
@@ -157,15 +173,19 @@ async def test_unknown_type_and_oversize_are_refused_locally(standin_factory: St
 
 
 async def test_raw_malformed_packets_get_error_acks_the_core_survives(
-        standin_factory: StandInFactory, cores: list[SessionCore]) -> None:
+    standin_factory: StandInFactory, cores: list[SessionCore]
+) -> None:
     """Bytes the core would never send, pushed through its room: the server's error acks come
     back as unmatched server_response events and the session carries on."""
     standin = await standin_factory()
     core, sub, seen = await ready_core(standin, cores)
     room = core._transport.room if core._transport else None  # test-only peek at the room
     assert room is not None
-    for payload in (b"{not json", json.dumps({"data": {"text": "no type"}}).encode(),
-                    json.dumps({"type": "dance", "data": {}}).encode()):
+    for payload in (
+        b"{not json",
+        json.dumps({"data": {"text": "no type"}}).encode(),
+        json.dumps({"type": "dance", "data": {}}).encode(),
+    ):
         await room.local_participant.publish_data(payload, reliable=True)
     acks: dict[str, ev.ServerResponseReceived] = {}
     while len(acks) < 3:
@@ -179,8 +199,9 @@ async def test_raw_malformed_packets_get_error_acks_the_core_survives(
     assert (await c.Controls(core).set_tts(True)).status == "success"
 
 
-async def test_kill_pipeline_ends_the_session_cleanly(standin_factory: StandInFactory,
-                                                      cores: list[SessionCore]) -> None:
+async def test_kill_pipeline_ends_the_session_cleanly(
+    standin_factory: StandInFactory, cores: list[SessionCore]
+) -> None:
     standin = await standin_factory()
     core, sub, seen = await ready_core(standin, cores)
     result = await c.Controls(core).kill_pipeline()
@@ -197,16 +218,34 @@ async def test_kill_pipeline_ends_the_session_cleanly(standin_factory: StandInFa
 
 def test_headless_controls_then_say(server: Server, tmp_path: Path) -> None:
     """The acceptance command line: each control's ack, in order, then the reply to --say."""
-    result = run(server, tmp_path, "--trigger", "greet", "--context",
-                 "the user is a nurse:append", "--template-key", "city=Paris",
-                 "--template-key", "mood=calm", "--tts", "off", "--say", "hi",
-                 "--exit-after-reply")
+    result = run(
+        server,
+        tmp_path,
+        "--trigger",
+        "greet",
+        "--context",
+        "the user is a nurse:append",
+        "--template-key",
+        "city=Paris",
+        "--template-key",
+        "mood=calm",
+        "--tts",
+        "off",
+        "--say",
+        "hi",
+        "--exit-after-reply",
+    )
     assert result.code == 0, result.stderr
     acks = result.of("server_response")
     # ... and quitting (--exit-after-reply) ends the server session: kill-pipeline, acked.
     assert [a["event_type"] for a in acks] == [
-        "trigger-message", "context-update", "update-template-keys", "tts-toggle",
-        "user_text_message", "kill-pipeline"]
+        "trigger-message",
+        "context-update",
+        "update-template-keys",
+        "tts-toggle",
+        "user_text_message",
+        "kill-pipeline",
+    ]
     assert all(a["status"] == "success" for a in acks), acks
     assert acks[1]["extras"]["token_count"] > 0 and acks[1]["extras"]["max_tokens"] == 50000
     assert acks[3]["extras"] == {"enabled": False}
@@ -215,8 +254,11 @@ def test_headless_controls_then_say(server: Server, tmp_path: Path) -> None:
     finals = [e for e in result.of("transcript") if e["role"] == "character" and e["final"]]
     assert len(finals) == 2 and "greet" in finals[0]["text"] and '"hi"' in finals[1]["text"]
     types = [e["type"] for e in result.events]
-    last_ack = max(i for i, e in enumerate(result.events) if e["type"] == "server_response"
-                   and e["event_type"] == "tts-toggle")
+    last_ack = max(
+        i
+        for i, e in enumerate(result.events)
+        if e["type"] == "server_response" and e["event_type"] == "tts-toggle"
+    )
     reply = next(i for i, e in enumerate(result.events) if e is finals[1])
     assert last_ack < reply
     turns = result.of("turn_completed")
@@ -225,9 +267,9 @@ def test_headless_controls_then_say(server: Server, tmp_path: Path) -> None:
 
 
 def test_headless_stt_flag_mutes_and_unmutes_the_characters_listening(
-        server: Server, tmp_path: Path) -> None:
-    result = run(server, tmp_path, "--stt", "off", "--say", "still typed",
-                 "--exit-after-reply")
+    server: Server, tmp_path: Path
+) -> None:
+    result = run(server, tmp_path, "--stt", "off", "--say", "still typed", "--exit-after-reply")
     assert result.code == 0, result.stderr
     (ack,) = [a for a in result.of("server_response") if a["event_type"] == "stt-toggle"]
     assert ack["status"] == "success" and ack["extras"] == {"muted": True}
@@ -248,9 +290,13 @@ def test_headless_control_flags_are_validated(server: Server, tmp_path: Path) ->
 async def test_tui_requests_panel_shows_the_acks(standin_factory: StandInFactory) -> None:
     """The real monitor on the real core: the done-when controls, then the Requests tab."""
     standin = await standin_factory()
-    session = SessionCore(SessionSettings(connect_url=standin.connect_url,
-                                          api_key=standin.api_key,
-                                          character_id=standin.character_id))
+    session = SessionCore(
+        SessionSettings(
+            connect_url=standin.connect_url,
+            api_key=standin.api_key,
+            character_id=standin.character_id,
+        )
+    )
     app = ConvaiApp(session)
     try:
         async with app.run_test(size=(140, 45)) as pilot:
@@ -259,8 +305,12 @@ async def test_tui_requests_panel_shows_the_acks(standin_factory: StandInFactory
                     break
                 await asyncio.sleep(0.1)
             assert app.model.bot_ready
-            for request in (c.trigger("greet"), c.context_update("the user is a nurse"),
-                            c.template_keys({"city": "Paris"}), c.tts(False)):
+            for request in (
+                c.trigger("greet"),
+                c.context_update("the user is a nurse"),
+                c.template_keys({"city": "Paris"}),
+                c.tts(False),
+            ):
                 app.send_control(request)
                 await asyncio.sleep(0.3)  # in order, like the headless runner
             await pilot.press("f7")
@@ -271,8 +321,11 @@ async def test_tui_requests_panel_shows_the_acks(standin_factory: StandInFactory
                     break
                 await asyncio.sleep(0.1)
             assert [(r[1], r[3]) for r in rows] == [
-                ("trigger-message", "success"), ("context-update", "success"),
-                ("update-template-keys", "success"), ("tts-toggle", "success")]
+                ("trigger-message", "success"),
+                ("context-update", "success"),
+                ("update-template-keys", "success"),
+                ("tts-toggle", "success"),
+            ]
             assert rows[3][4] == "TTS disabled"
             assert app.model.tts_enabled is False
             budget = app.model.context_budget

@@ -34,11 +34,15 @@ class Server:
     character_id: str
     env: dict[str, str]
 
-    def post(self, path: str, body: dict[str, Any] | None = None,
-             headers: dict[str, str] | None = None) -> Any:
+    def post(
+        self, path: str, body: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+    ) -> Any:
         request = urllib.request.Request(
-            f"{self.connect_url}{path}", data=json.dumps(body or {}).encode(), method="POST",
-            headers={"Content-Type": "application/json", **(headers or {})})
+            f"{self.connect_url}{path}",
+            data=json.dumps(body or {}).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json", **(headers or {})},
+        )
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read() or b"null")
 
@@ -47,8 +51,14 @@ class Server:
             return dict(json.loads(r.read()))
 
     def session_flags(self) -> list[str]:
-        return ["--connect-url", self.connect_url, "--api-key", self.api_key,
-                "--character-id", self.character_id]
+        return [
+            "--connect-url",
+            self.connect_url,
+            "--api-key",
+            self.api_key,
+            "--character-id",
+            self.character_id,
+        ]
 
 
 @pytest.fixture(scope="module")
@@ -58,9 +68,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONVAI_")}
     env["CONVAI_CONFIG"] = str(tmp / "no-config.toml")
     env["XDG_STATE_HOME"] = str(tmp / "state")
-    process = subprocess.Popen([*CLI, "local-server", "--port", "0", "--tts", "none"],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                               env=env)
+    process = subprocess.Popen(
+        [*CLI, "local-server", "--port", "0", "--tts", "none"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
     assert process.stdout is not None
     line = process.stdout.readline()
     assert line, "the stand-in printed nothing"
@@ -71,8 +85,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 def cli(server: Server, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, env=server.env,
-                          timeout=timeout, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [*CLI, *args],
+        capture_output=True,
+        text=True,
+        env=server.env,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def wait_no_active_sessions(server: Server, within: float = 10.0) -> None:
@@ -91,8 +111,16 @@ def test_doctor_json_all_ok_against_the_stand_in(server: Server) -> None:
     assert all(set(c) == {"name", "ok", "detail", "fix"} for c in checks)
     assert all(c["ok"] for c in checks), checks
     names = [c["name"] for c in checks]
-    for name in ("connect.dns", "connect.tcp", "connect.tls", "connect.api", "livekit.signal",
-                 "livekit.webrtc", "audio.input", "audio.output"):
+    for name in (
+        "connect.dns",
+        "connect.tcp",
+        "connect.tls",
+        "connect.api",
+        "livekit.signal",
+        "livekit.webrtc",
+        "audio.input",
+        "audio.output",
+    ):
         assert name in names
     by_name = {c["name"]: c for c in checks}
     assert "plain http on loopback" in by_name["connect.tls"]["detail"]
@@ -106,8 +134,17 @@ def test_doctor_against_a_closed_port_fails_the_connect_check(server: Server) ->
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    result = cli(server, "doctor", "--json", "--connect-url", f"http://127.0.0.1:{port}",
-                 "--api-key", server.api_key, "--character-id", server.character_id)
+    result = cli(
+        server,
+        "doctor",
+        "--json",
+        "--connect-url",
+        f"http://127.0.0.1:{port}",
+        "--api-key",
+        server.api_key,
+        "--character-id",
+        server.character_id,
+    )
     assert result.returncode != 0
     checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
     assert checks["connect.api"]["ok"] is False
@@ -117,11 +154,13 @@ def test_doctor_against_a_closed_port_fails_the_connect_check(server: Server) ->
 
 
 def test_doctor_livekit_connection_test_only(server: Server) -> None:
-    room = server.post("/connect", {"character_id": server.character_id},
-                       {"X-API-Key": server.api_key})
+    room = server.post(
+        "/connect", {"character_id": server.character_id}, {"X-API-Key": server.api_key}
+    )
     try:
-        result = cli(server, "doctor", "--json", "--livekit-url", room["room_url"],
-                     "--token", room["token"])
+        result = cli(
+            server, "doctor", "--json", "--livekit-url", room["room_url"], "--token", room["token"]
+        )
     finally:
         server.post(f"/disconnect?session_id={room['session_id']}")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -137,12 +176,24 @@ def test_doctor_human_output(server: Server) -> None:
     assert "checks passed" in result.stdout and "FAIL" not in result.stdout
 
 
-def test_transport_debug_logs_room_details_with_the_token_redacted(server: Server,
-                                                                   tmp_path: Path) -> None:
+def test_transport_debug_logs_room_details_with_the_token_redacted(
+    server: Server, tmp_path: Path
+) -> None:
     snapshot = tmp_path / "snap.json"
-    result = cli(server, "run", "--headless", "--json", *server.session_flags(),
-                 "--say", "hello", "--exit-after-reply", "--log-level", "transport=debug",
-                 "--snapshot", str(snapshot))
+    result = cli(
+        server,
+        "run",
+        "--headless",
+        "--json",
+        *server.session_flags(),
+        "--say",
+        "hello",
+        "--exit-after-reply",
+        "--log-level",
+        "transport=debug",
+        "--snapshot",
+        str(snapshot),
+    )
     assert result.returncode == 0, result.stderr
     events = [json.loads(line) for line in result.stdout.splitlines()]
     room = next(e for e in events if e["type"] == "room_details")
@@ -151,8 +202,10 @@ def test_transport_debug_logs_room_details_with_the_token_redacted(server: Serve
     for key in ("room_url", "room_name", "session_id", "character_session_id"):
         assert str(room[key]) in lines[0], key
     assert '"token": "eyJ…[redacted]"' in lines[0]
-    assert any(line.split(": ", 1)[-1].startswith("Token: eyJ…[redacted]")
-               for line in result.stderr.splitlines())
+    assert any(
+        line.split(": ", 1)[-1].startswith("Token: eyJ…[redacted]")
+        for line in result.stderr.splitlines()
+    )
     assert not JWT.search(result.stderr) and server.api_key not in result.stderr
 
     text = snapshot.read_text()

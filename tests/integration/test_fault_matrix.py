@@ -57,32 +57,97 @@ def _session(action: str, body: dict[str, Any] | None = None) -> Callable[[Local
 
 
 SESSION_FAULTS = [
-    SessionFault("server-error", _session("server-error", {"fatal": False}),
-                 "server.error", True, "Runtime", CLEAN_END, 0, "duration"),
-    SessionFault("fatal-server-error", _session("server-error", {"fatal": True}),
-                 "server.fatal_error", False, "Runtime", ERROR_END, 1, "fatal_error"),
-    SessionFault("usage-limit", _session("usage-limit"),
-                 "server.usage_limit_reached", False, "Runtime", ERROR_END, 1, "usage_limit"),
-    SessionFault("idle-timeout", _session("idle-warning", {"remaining_seconds": 1}),
-                 "session.idle_timeout", False, "Runtime", CLEAN_END, 0, "idle_timeout",
-                 duration_s=15),
-    SessionFault("kick", _session("kick"), "transport.participant_removed", False,
-                 "Transport", ERROR_END, 1, "participant_removed"),
-    SessionFault("room-deleted", _session("delete-room"), "transport.room_deleted", False,
-                 "Transport", ERROR_END, 1, "room_deleted"),
+    SessionFault(
+        "server-error",
+        _session("server-error", {"fatal": False}),
+        "server.error",
+        True,
+        "Runtime",
+        CLEAN_END,
+        0,
+        "duration",
+    ),
+    SessionFault(
+        "fatal-server-error",
+        _session("server-error", {"fatal": True}),
+        "server.fatal_error",
+        False,
+        "Runtime",
+        ERROR_END,
+        1,
+        "fatal_error",
+    ),
+    SessionFault(
+        "usage-limit",
+        _session("usage-limit"),
+        "server.usage_limit_reached",
+        False,
+        "Runtime",
+        ERROR_END,
+        1,
+        "usage_limit",
+    ),
+    SessionFault(
+        "idle-timeout",
+        _session("idle-warning", {"remaining_seconds": 1}),
+        "session.idle_timeout",
+        False,
+        "Runtime",
+        CLEAN_END,
+        0,
+        "idle_timeout",
+        duration_s=15,
+    ),
+    SessionFault(
+        "kick",
+        _session("kick"),
+        "transport.participant_removed",
+        False,
+        "Transport",
+        ERROR_END,
+        1,
+        "participant_removed",
+    ),
+    SessionFault(
+        "room-deleted",
+        _session("delete-room"),
+        "transport.room_deleted",
+        False,
+        "Transport",
+        ERROR_END,
+        1,
+        "room_deleted",
+    ),
     # Own stand-in: the stand-in's duplicate participant is left half-connected, and ~30 s
     # later the livekit FFI panics ("timed out waiting for ReadyForRoomEventRequest after
     # ConnectCallback") and SIGTERMs the whole stand-in (a stand-in bug, reported).
-    SessionFault("duplicate-identity", _session("duplicate-identity"),
-                 "transport.duplicate_identity", False, "Transport", ERROR_END, 1,
-                 "duplicate_identity", own_server=True),
+    SessionFault(
+        "duplicate-identity",
+        _session("duplicate-identity"),
+        "transport.duplicate_identity",
+        False,
+        "Transport",
+        ERROR_END,
+        1,
+        "duplicate_identity",
+        own_server=True,
+    ),
     # SERVER_SHUTDOWN: reconnect after the documented 5 s wait, into a new room with the same
     # character_session_id, then the session runs to its --duration. Own stand-in: the
     # restart drops every other session too.
-    SessionFault("server-shutdown", lambda server: server.admin("livekit/restart", {}),
-                 "transport.signal_disconnected", True, "Transport",
-                 ["connecting", "connected", "reconnecting", "connected", "disconnecting",
-                  "disconnected"], 0, "duration", connects=2, duration_s=14, own_server=True),
+    SessionFault(
+        "server-shutdown",
+        lambda server: server.admin("livekit/restart", {}),
+        "transport.signal_disconnected",
+        True,
+        "Transport",
+        ["connecting", "connected", "reconnecting", "connected", "disconnecting", "disconnected"],
+        0,
+        "duration",
+        connects=2,
+        duration_s=14,
+        own_server=True,
+    ),
 ]
 
 
@@ -120,7 +185,8 @@ def _session_fault(server: LocalServer, tmp_path: Path, fault: SessionFault) -> 
     if fault.name == "server-shutdown":
         scheduled = run.of("reconnect_scheduled")
         assert [(e["phase"], e["attempt"], e["delay_s"]) for e in scheduled] == [
-            ("reconnect", 1, 5.0)]
+            ("reconnect", 1, 5.0)
+        ]
         gap = requests[1]["at"] - errors[0]["ts"]
         assert 5.0 - 0.1 <= gap <= 5.0 + 2.0, gap
         details = run.of("room_details")
@@ -130,8 +196,9 @@ def _session_fault(server: LocalServer, tmp_path: Path, fault: SessionFault) -> 
         assert not run.of("reconnect_scheduled")
 
 
-def test_malformed_data_messages_are_named_and_survived(server: LocalServer,
-                                                        tmp_path: Path) -> None:
+def test_malformed_data_messages_are_named_and_survived(
+    server: LocalServer, tmp_path: Path
+) -> None:
     run = HeadlessRun.start(server, tmp_path, "--duration", "4", "--say", "after the junk")
     try:
         run.wait_type("turn_completed", within=30)
@@ -151,8 +218,9 @@ def test_slow_connect_within_the_timeout_succeeds(server: LocalServer, tmp_path:
     server.admin("faults", {"connect_delay_s": 2.0})
     try:
         before = len(server.requests())
-        run = HeadlessRun.start(server, tmp_path, "--connection-timeout", "5", "--say", "slow",
-                                "--exit-after-reply")
+        run = HeadlessRun.start(
+            server, tmp_path, "--connection-timeout", "5", "--say", "slow", "--exit-after-reply"
+        )
         try:
             code = run.finish(within=60)
         finally:
@@ -165,8 +233,9 @@ def test_slow_connect_within_the_timeout_succeeds(server: LocalServer, tmp_path:
     assert len(server.requests()) - before == 1
 
 
-def test_slow_connect_beyond_the_timeout_is_retried_then_served(server: LocalServer,
-                                                                tmp_path: Path) -> None:
+def test_slow_connect_beyond_the_timeout_is_retried_then_served(
+    server: LocalServer, tmp_path: Path
+) -> None:
     """A connect slower than --connection-timeout is connection.timeout (recoverable); the
     retry at +1 s is answered in time and the session goes on."""
     server.admin("faults", {"connect_delay_s": 3.0})
@@ -186,25 +255,36 @@ def test_slow_connect_beyond_the_timeout_is_retried_then_served(server: LocalSer
     assert timeout["code"] == "connection.timeout" and timeout["recoverable"] is True
     assert timeout["stage"] == "ConnectApi"
     assert [(e["phase"], e["attempt"], e["delay_s"]) for e in run.of("reconnect_scheduled")] == [
-        ("connect", 2, 1.0)]
+        ("connect", 2, 1.0)
+    ]
     assert run.states() == CLEAN_END and code == 0
     assert run.of("session_ended")[-1]["reason"] == "interrupted"
     assert len(server.requests()) - before == 2
 
 
-@pytest.mark.parametrize(("room_url", "token", "code", "attempts"), [
-    # A room_url nobody listens on: recoverable, retried on the connect schedule.
-    ("ws://127.0.0.1:9", "eyJh.eyJi.c2ln", "transport.livekit_error", 4),
-    # The real LiveKit, a token it rejects (401): not retried.
-    (None, "eyJhbGciOiJIUzI1NiJ9.e30.bm90LXNpZ25lZA", "transport.join_failure", 1),
-])
-def test_room_join_failures(server: LocalServer, tmp_path: Path, room_url: str | None,
-                            token: str, code: str, attempts: int) -> None:
+@pytest.mark.parametrize(
+    ("room_url", "token", "code", "attempts"),
+    [
+        # A room_url nobody listens on: recoverable, retried on the connect schedule.
+        ("ws://127.0.0.1:9", "eyJh.eyJi.c2ln", "transport.livekit_error", 4),
+        # The real LiveKit, a token it rejects (401): not retried.
+        (None, "eyJhbGciOiJIUzI1NiJ9.e30.bm90LXNpZ25lZA", "transport.join_failure", 1),
+    ],
+)
+def test_room_join_failures(
+    server: LocalServer, tmp_path: Path, room_url: str | None, token: str, code: str, attempts: int
+) -> None:
     livekit_url = server.livekit_url if room_url is None else room_url
-    body = {"session_id": "00000000-0000-4000-8000-000000000001", "room_url": livekit_url,
-            "token": token, "room_name": "nowhere"}
-    server.admin("faults", {"connect_status": 200, "connect_body": json.dumps(body),
-                            "connect_fault_count": 0})
+    body = {
+        "session_id": "00000000-0000-4000-8000-000000000001",
+        "room_url": livekit_url,
+        "token": token,
+        "room_name": "nowhere",
+    }
+    server.admin(
+        "faults",
+        {"connect_status": 200, "connect_body": json.dumps(body), "connect_fault_count": 0},
+    )
     try:
         before = len(server.requests())
         run = HeadlessRun.start(server, tmp_path, "--connection-timeout", "5")
@@ -221,4 +301,4 @@ def test_room_join_failures(server: LocalServer, tmp_path: Path, room_url: str |
     assert errors[0]["recoverable"] is (attempts > 1)
     assert run.states() == ["connecting", "error"]
     assert len(server.requests()) - before == attempts
-    assert [e["delay_s"] for e in run.of("reconnect_scheduled")] == [1.0, 2.0, 4.0][:attempts - 1]
+    assert [e["delay_s"] for e in run.of("reconnect_scheduled")] == [1.0, 2.0, 4.0][: attempts - 1]

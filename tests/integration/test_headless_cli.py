@@ -34,9 +34,12 @@ class Server:
 
     def admin(self, path: str, body: dict[str, Any] | None = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(f"{self.connect_url}/_standin/{path}", data=data,
-                                         method="POST" if data is not None else "GET",
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"{self.connect_url}/_standin/{path}",
+            data=data,
+            method="POST" if data is not None else "GET",
+            headers={"Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read() or b"null")
 
@@ -55,9 +58,13 @@ def clean_env(tmp: Path) -> dict[str, str]:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     require_livekit_server()
     tmp = tmp_path_factory.mktemp("local-server")
-    process = subprocess.Popen([*CLI, "local-server", "--port", "0", "--tts", "none"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env=clean_env(tmp))
+    process = subprocess.Popen(
+        [*CLI, "local-server", "--port", "0", "--tts", "none"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env(tmp),
+    )
     assert process.stdout is not None
     line = process.stdout.readline()
     assert line, process.stderr.read() if process.stderr else "no output"
@@ -79,11 +86,21 @@ class Run:
         return [e for e in self.events if e["type"] == kind]
 
 
-def run(server: Server, tmp_path: Path, *args: str, key: str | None = "default",
-        timeout: float = 90) -> Run:
+def run(
+    server: Server, tmp_path: Path, *args: str, key: str | None = "default", timeout: float = 90
+) -> Run:
     env = clean_env(tmp_path)
-    cmd = [*CLI, "run", "--headless", "--json", "--connect-url", server.connect_url,
-           "--character-id", server.character_id, *args]
+    cmd = [
+        *CLI,
+        "run",
+        "--headless",
+        "--json",
+        "--connect-url",
+        server.connect_url,
+        "--character-id",
+        server.character_id,
+        *args,
+    ]
     if key is not None:
         cmd += ["--api-key", server.api_key if key == "default" else key]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
@@ -125,8 +142,11 @@ NON_RETRYABLE = [
     (401, None, "connection.connect_invalid_api_key"),
     (403, None, "connection.connect_realtime_not_allowed"),
     (403, "multi_character_v0_disabled", "connection.connect_multi_character_not_allowed"),
-    (403, "multi_character_roster_limit_exceeded",
-     "connection.connect_multi_character_roster_limit"),
+    (
+        403,
+        "multi_character_roster_limit_exceeded",
+        "connection.connect_multi_character_roster_limit",
+    ),
     (404, None, "connection.connect_character_not_found"),
     (422, None, "connection.connect_validation_error"),
     (400, "Invalid character_session_id: invalid uuid", "connection.connect_invalid_session_id"),
@@ -138,9 +158,11 @@ NON_RETRYABLE = [
 
 @pytest.mark.parametrize(("status", "detail", "code"), NON_RETRYABLE)
 def test_non_retryable_connect_failures_use_one_request(
-        server: Server, tmp_path: Path, status: int, detail: str | None, code: str) -> None:
-    server.admin("faults", {"connect_status": status, "connect_detail": detail,
-                            "connect_fault_count": 0})
+    server: Server, tmp_path: Path, status: int, detail: str | None, code: str
+) -> None:
+    server.admin(
+        "faults", {"connect_status": status, "connect_detail": detail, "connect_fault_count": 0}
+    )
     try:
         before = len(server.requests())
         result = run(server, tmp_path, "--no-waiting-room")
@@ -169,8 +191,10 @@ def test_ok_without_token_is_connection_failed(server: Server, tmp_path: Path) -
 
 RETRYABLE = [
     ({"connect_status": 503}, "connection.service_unavailable"),
-    ({"connect_status": 500, "connect_detail": "Failed to start bot"},
-     "connection.connect_bot_start_failed"),
+    (
+        {"connect_status": 500, "connect_detail": "Failed to start bot"},
+        "connection.connect_bot_start_failed",
+    ),
     ({"connect_status": 500}, "connection.connect_unhandled_server_exception"),
     ({"connect_status": 502}, "connection.server_error"),
     ({"connect_status": 429}, "connection.connect_concurrency_limit_reached"),
@@ -186,7 +210,8 @@ def assert_retry_schedule(times: list[float], slack: float = 0.6) -> None:
 
 @pytest.mark.parametrize(("faults", "code"), RETRYABLE)
 def test_retryable_connect_failures_use_four_requests_at_0_1_2_4(
-        server: Server, tmp_path: Path, faults: dict[str, Any], code: str) -> None:
+    server: Server, tmp_path: Path, faults: dict[str, Any], code: str
+) -> None:
     server.admin("faults", {**faults, "connect_fault_count": 0})
     try:
         before = len(server.requests())
@@ -251,8 +276,11 @@ def test_character_name_from_the_rest_route(server: Server) -> None:
 
     from convai_tui.core.rest_api import fetch_character_name
 
-    name = asyncio.run(fetch_character_name(server.connect_url, server.api_key,
-                                            server.character_id))
+    name = asyncio.run(
+        fetch_character_name(server.connect_url, server.api_key, server.character_id)
+    )
     assert name == "Ada"
-    assert asyncio.run(fetch_character_name(server.connect_url, "wrong-key-123",
-                                            server.character_id)) is None
+    assert (
+        asyncio.run(fetch_character_name(server.connect_url, "wrong-key-123", server.character_id))
+        is None
+    )

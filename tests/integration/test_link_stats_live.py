@@ -19,8 +19,9 @@ def test_headless_stream_has_link_stats_turn_timing_and_quality(tmp_path: Path) 
     require_livekit_server()
     server = LocalServer.start(tmp_path / "server", "--tts", "tone")
     try:
-        run = HeadlessRun.start(server, tmp_path / "client", "--duration", "6",
-                                "--say", "hello", "--say", "and again")
+        run = HeadlessRun.start(
+            server, tmp_path / "client", "--duration", "6", "--say", "hello", "--say", "and again"
+        )
         try:
             code = run.finish(within=60)
         finally:

@@ -44,10 +44,14 @@ ADA, BO, CY, GHOST = "demo-character", "bo", "cy", "ghost"
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def standin() -> AsyncIterator[LocalStandIn]:
     require_livekit_server()
-    cast = [CharacterProfile(BO, "Bo"), CharacterProfile(CY, "Cy"),
-            CharacterProfile(GHOST, "Ghost")]
-    server = LocalStandIn(faults=Faults(tts="none"), livekit=LiveKitServer(), owns_livekit=True,
-                          cast=cast)
+    cast = [
+        CharacterProfile(BO, "Bo"),
+        CharacterProfile(CY, "Cy"),
+        CharacterProfile(GHOST, "Ghost"),
+    ]
+    server = LocalStandIn(
+        faults=Faults(tts="none"), livekit=LiveKitServer(), owns_livekit=True, cast=cast
+    )
     await server.start()
     try:
         yield server
@@ -64,16 +68,25 @@ async def cores(standin: LocalStandIn) -> AsyncIterator[list[SessionCore]]:
         await core.close()
 
 
-def make(standin: LocalStandIn, cores: list[SessionCore], *characters: str,
-         join: JoinSettings | None = None, key: str | None = None,
-         end_user: str = "tester-1") -> SessionCore:
-    room = RoomRequest(characters=tuple(CharacterSpec(c) for c in characters), join=join,
-                       shared_session_key=key)
+def make(
+    standin: LocalStandIn,
+    cores: list[SessionCore],
+    *characters: str,
+    join: JoinSettings | None = None,
+    key: str | None = None,
+    end_user: str = "tester-1",
+) -> SessionCore:
+    room = RoomRequest(
+        characters=tuple(CharacterSpec(c) for c in characters), join=join, shared_session_key=key
+    )
     settings = SessionSettings(
-        connect_url=standin.connect_url, api_key=standin.api_key,
-        character_id=characters[0] if characters else "", end_user_id=end_user,
+        connect_url=standin.connect_url,
+        api_key=standin.api_key,
+        character_id=characters[0] if characters else "",
+        end_user_id=end_user,
         room=room if len(characters) != 1 else None,
-        retry=RetryPolicy(connect_delays_s=(0.0,), max_reconnect_attempts=1))
+        retry=RetryPolicy(connect_delays_s=(0.0,), max_reconnect_attempts=1),
+    )
     core = SessionCore(settings)
     cores.append(core)
     return core
@@ -100,8 +113,9 @@ class Watch:
     def mark(self) -> int:
         return len(self.seen)
 
-    async def next(self, predicate: Callable[[ev.Event], bool], since: int,
-                   wait_s: float = 20.0) -> Any:
+    async def next(
+        self, predicate: Callable[[ev.Event], bool], since: int, wait_s: float = 20.0
+    ) -> Any:
         for event in self.seen[since:]:
             if predicate(event):
                 return event
@@ -144,7 +158,8 @@ async def switch(core: SessionCore, watch: Watch, spec: str) -> RoomRebindStateC
 
 
 async def test_three_instances_with_a_clone_only_the_target_answers(
-        standin: LocalStandIn, cores: list[SessionCore]) -> None:
+    standin: LocalStandIn, cores: list[SessionCore]
+) -> None:
     core = make(standin, cores, ADA, BO, ADA)
     watch = await start(core)
     await watch.until(of(ev.BotReady))
@@ -155,8 +170,11 @@ async def test_three_instances_with_a_clone_only_the_target_answers(
     assert len({m.membership_id for m in members}) == 3
     assert members[0].display_name != members[2].display_name  # the clone is told apart
     first, second, clone = (m.membership_id for m in members)
-    await watch.until(lambda e: isinstance(e, RosterChanged)
-                      and all(m.status is MemberStatus.READY for m in e.members))
+    await watch.until(
+        lambda e: (
+            isinstance(e, RosterChanged) and all(m.status is MemberStatus.READY for m in e.members)
+        )
+    )
     assert await reply_from(core, watch, "the blue lantern") == {first}
     rebind = await switch(core, watch, "2")
     assert rebind.outcome is RebindOutcome.APPLIED_IMMEDIATELY
@@ -170,58 +188,94 @@ async def test_three_instances_with_a_clone_only_the_target_answers(
 
 
 async def test_a_second_human_joins_by_shared_key_and_both_see_each_other(
-        standin: LocalStandIn, cores: list[SessionCore]) -> None:
+    standin: LocalStandIn, cores: list[SessionCore]
+) -> None:
     owner = make(standin, cores, ADA, BO, key="campfire")
     owner_watch = await start(owner)
     await owner_watch.until(of(ev.BotReady))
-    guest = make(standin, cores, join=JoinSettings(shared_session_key="campfire"),
-                 end_user="tester-2")
+    guest = make(
+        standin, cores, join=JoinSettings(shared_session_key="campfire"), end_user="tester-2"
+    )
     guest_watch = await start(guest)
     await guest_watch.until(of(ev.BotReady))
     assert guest.room.roster is not None and owner.room.roster is not None
     assert guest.room.roster.room_session_id == owner.room.roster.room_session_id
-    guest_id = (await guest_watch.until(lambda e: isinstance(e, ev.ParticipantJoined)
-                                        and e.kind == "local_player")).identity
-    owner_id = (await owner_watch.until(lambda e: isinstance(e, ev.ParticipantJoined)
-                                        and e.kind == "local_player")).identity
-    await owner_watch.until(lambda e: isinstance(e, ev.ParticipantJoined)
-                            and e.identity == guest_id and e.kind == "remote_player")
-    await guest_watch.until(lambda e: isinstance(e, ev.ParticipantJoined)
-                            and e.identity == owner_id and e.kind == "remote_player")
-    characters = {e.identity for e in guest_watch.seen
-                  if isinstance(e, ev.ParticipantJoined) and e.kind == "character"}
+    guest_id = (
+        await guest_watch.until(
+            lambda e: isinstance(e, ev.ParticipantJoined) and e.kind == "local_player"
+        )
+    ).identity
+    owner_id = (
+        await owner_watch.until(
+            lambda e: isinstance(e, ev.ParticipantJoined) and e.kind == "local_player"
+        )
+    ).identity
+    await owner_watch.until(
+        lambda e: (
+            isinstance(e, ev.ParticipantJoined)
+            and e.identity == guest_id
+            and e.kind == "remote_player"
+        )
+    )
+    await guest_watch.until(
+        lambda e: (
+            isinstance(e, ev.ParticipantJoined)
+            and e.identity == owner_id
+            and e.kind == "remote_player"
+        )
+    )
+    characters = {
+        e.identity
+        for e in guest_watch.seen
+        if isinstance(e, ev.ParticipantJoined) and e.kind == "character"
+    }
     assert len(characters) == 2
 
 
 async def test_add_then_remove_the_target_with_a_replacement_in_the_documented_order(
-        standin: LocalStandIn, cores: list[SessionCore]) -> None:
+    standin: LocalStandIn, cores: list[SessionCore]
+) -> None:
     core = make(standin, cores, ADA, BO)
     watch = await start(core)
     await watch.until(of(ev.BotReady))
     roster = core.room.roster
     assert roster is not None
     first, second = (m.membership_id for m in roster.members)
-    await watch.until(lambda e: isinstance(e, RosterChanged) and e.members[1].status
-                      is MemberStatus.READY)
+    await watch.until(
+        lambda e: isinstance(e, RosterChanged) and e.members[1].status is MemberStatus.READY
+    )
     assert await core.room.update_roster(add=[CharacterSpec(CY)]) is None
-    added = await watch.until(lambda e: isinstance(e, RosterChanged) and len(e.members) == 3
-                              and e.members[2].status is MemberStatus.READY)
+    added = await watch.until(
+        lambda e: (
+            isinstance(e, RosterChanged)
+            and len(e.members) == 3
+            and e.members[2].status is MemberStatus.READY
+        )
+    )
     third = added.members[2].membership_id
     assert added.roster_epoch == 1
     since = watch.mark()
     assert await core.room.update_roster(remove=[first], replacement=second) is None
-    await watch.next(lambda e: isinstance(e, InteractionTargetChanged) and e.current == second,
-                     since)
-    order = [(type(e).__name__, getattr(e, "current", None)) for e in watch.seen[since:]
-             if isinstance(e, InteractionTargetChanged | CharacterRemoved)]
-    assert order == [("InteractionTargetChanged", None), ("CharacterRemoved", None),
-                     ("InteractionTargetChanged", second)]
+    await watch.next(
+        lambda e: isinstance(e, InteractionTargetChanged) and e.current == second, since
+    )
+    order = [
+        (type(e).__name__, getattr(e, "current", None))
+        for e in watch.seen[since:]
+        if isinstance(e, InteractionTargetChanged | CharacterRemoved)
+    ]
+    assert order == [
+        ("InteractionTargetChanged", None),
+        ("CharacterRemoved", None),
+        ("InteractionTargetChanged", second),
+    ]
     assert [m.membership_id for m in roster.members] == [second, third]
     assert await reply_from(core, watch, "after the swap") == {second}
 
 
 async def test_roster_epoch_mismatch_is_shown_with_its_code(
-        standin: LocalStandIn, cores: list[SessionCore]) -> None:
+    standin: LocalStandIn, cores: list[SessionCore]
+) -> None:
     core = make(standin, cores, ADA, BO)
     watch = await start(core)
     await watch.until(of(ev.BotReady))
@@ -233,7 +287,8 @@ async def test_roster_epoch_mismatch_is_shown_with_its_code(
 
 
 async def test_roster_limit_and_feature_off_refuse_the_connect(
-        standin: LocalStandIn, cores: list[SessionCore]) -> None:
+    standin: LocalStandIn, cores: list[SessionCore]
+) -> None:
     standin.room_policy = RoomPolicy(roster_limit=2)
     core = make(standin, cores, ADA, BO, CY)
     watch = await start(core)
@@ -249,7 +304,8 @@ async def test_roster_limit_and_feature_off_refuse_the_connect(
 
 
 async def test_partial_dispatch_warns_and_the_room_works(
-        standin: LocalStandIn, cores: list[SessionCore]) -> None:
+    standin: LocalStandIn, cores: list[SessionCore]
+) -> None:
     standin.room_policy = RoomPolicy(dispatch_fail=frozenset({GHOST}), ready_delay_s=0.05)
     core = make(standin, cores, ADA, GHOST)
     watch = await start(core)
@@ -258,8 +314,10 @@ async def test_partial_dispatch_warns_and_the_room_works(
     assert roster is not None and roster.partial_dispatch
     ghost = roster.members[1]
     assert (ghost.status, ghost.failure_code) == (MemberStatus.FAILED, "dispatch_failed")
-    assert any(isinstance(e, ev.LogRecorded) and e.level == "warning" and "dispatch_failed"
-               in e.message for e in watch.seen)
+    assert any(
+        isinstance(e, ev.LogRecorded) and e.level == "warning" and "dispatch_failed" in e.message
+        for e in watch.seen
+    )
     assert await core.room.set_target(ghost.membership_id) is not None  # refused
     rebind = await watch.until(of(RoomRebindStateChanged))
     assert rebind.outcome is RebindOutcome.REJECTED_INVALID_OWNERSHIP
@@ -267,7 +325,8 @@ async def test_partial_dispatch_warns_and_the_room_works(
 
 
 async def test_a_failed_initial_character_ends_the_session_with_its_code(
-        standin: LocalStandIn, cores: list[SessionCore]) -> None:
+    standin: LocalStandIn, cores: list[SessionCore]
+) -> None:
     standin.room_policy = RoomPolicy(dispatch_fail=frozenset({GHOST}))
     core = make(standin, cores, GHOST, ADA)
     watch = await start(core)
@@ -280,13 +339,14 @@ async def test_a_failed_initial_character_ends_the_session_with_its_code(
 
 
 async def test_an_ack_that_never_comes_times_out(
-        standin: LocalStandIn, cores: list[SessionCore],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    standin: LocalStandIn, cores: list[SessionCore], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import convai_tui.core.roster_commands as commands
 
     monkeypatch.setattr(commands, "TARGET_ACK_TIMEOUT_S", 0.5)  # the real 10 s, shortened
-    standin.room_policy = RoomPolicy(drop_acks=frozenset({"interaction-target"}),
-                                     ready_delay_s=0.05)
+    standin.room_policy = RoomPolicy(
+        drop_acks=frozenset({"interaction-target"}), ready_delay_s=0.05
+    )
     core = make(standin, cores, ADA, BO)
     watch = await start(core)
     await watch.until(of(ev.BotReady))
@@ -297,7 +357,8 @@ async def test_an_ack_that_never_comes_times_out(
 
 
 async def test_slow_secondary_does_not_hold_the_session_and_input_waits_for_it(
-        standin: LocalStandIn, cores: list[SessionCore]) -> None:
+    standin: LocalStandIn, cores: list[SessionCore]
+) -> None:
     standin.room_policy = RoomPolicy(slow_ready={BO: 2.0}, ready_delay_s=0.05)
     core = make(standin, cores, ADA, BO)
     watch = await start(core)
@@ -307,14 +368,19 @@ async def test_slow_secondary_does_not_hold_the_session_and_input_waits_for_it(
     await switch(core, watch, "2")
     refused = await core.send_text("too early")
     assert refused.status == "refused" and "starting" in (refused.reason or "")
-    await watch.until(lambda e: isinstance(e, CharacterStatusChanged)
-                      and e.status is MemberStatus.READY
-                      and e.membership_id == roster.members[1].membership_id)
+    await watch.until(
+        lambda e: (
+            isinstance(e, CharacterStatusChanged)
+            and e.status is MemberStatus.READY
+            and e.membership_id == roster.members[1].membership_id
+        )
+    )
     assert await reply_from(core, watch, "now ready") == {roster.members[1].membership_id}
 
 
 async def test_stale_acks_never_move_the_target(
-        standin: LocalStandIn, cores: list[SessionCore]) -> None:
+    standin: LocalStandIn, cores: list[SessionCore]
+) -> None:
     standin.room_policy = RoomPolicy(stale_acks=True, ready_delay_s=0.05)
     core = make(standin, cores, ADA, BO)
     watch = await start(core)
@@ -332,7 +398,8 @@ async def test_stale_acks_never_move_the_target(
 
 
 async def test_a_switch_in_a_single_character_room_reconnects(
-        standin: LocalStandIn, cores: list[SessionCore]) -> None:
+    standin: LocalStandIn, cores: list[SessionCore]
+) -> None:
     core = make(standin, cores, ADA)
     watch = await start(core)
     await watch.until(of(ev.BotReady))
@@ -341,8 +408,10 @@ async def test_a_switch_in_a_single_character_room_reconnects(
     rebind = await watch.next(of(RoomRebindStateChanged), since)
     assert rebind.outcome is RebindOutcome.PENDING_RECONNECT and rebind.reconnect_required
     assert (rebind.requested, rebind.active) == (BO, ADA)
-    await watch.next(lambda e: isinstance(e, ev.SessionStateChanged)
-                     and e.new is SessionState.RECONNECTING, since)
+    await watch.next(
+        lambda e: isinstance(e, ev.SessionStateChanged) and e.new is SessionState.RECONNECTING,
+        since,
+    )
     await watch.next(of(ev.BotReady), since)
     assert core.settings.character_id == BO and core.state is SessionState.CONNECTED
     requests = standin.stats["connect_requests"]
@@ -350,7 +419,8 @@ async def test_a_switch_in_a_single_character_room_reconnects(
 
 
 async def test_a_switch_before_connecting_is_deferred(
-        standin: LocalStandIn, cores: list[SessionCore]) -> None:
+    standin: LocalStandIn, cores: list[SessionCore]
+) -> None:
     core = make(standin, cores, ADA)
     watch = Watch(core)
     assert await core.room.set_target(BO) is None

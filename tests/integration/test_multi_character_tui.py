@@ -25,18 +25,29 @@ pytestmark = pytest.mark.integration
 
 async def test_demo_with_three_characters_switches_by_number_key(tmp_path: Path) -> None:
     require_livekit_server()
-    args = argparse.Namespace(demo_cast=3, join=None, join_key=None, shared_session_key=None,
-                              max_participants=None)
+    args = argparse.Namespace(
+        demo_cast=3, join=None, join_key=None, shared_session_key=None, max_participants=None
+    )
     cast = demo_cast(args)
     assert cast.characters == [cid for cid, _ in DEMO_CAST[:3]]
-    standin = LocalStandIn(faults=Faults(tts="none"), livekit=LiveKitServer(),
-                           owns_livekit=True, character_name=DEMO_CAST[0][1],
-                           cast=[CharacterProfile(cid, name) for cid, name in DEMO_CAST[1:3]])
+    standin = LocalStandIn(
+        faults=Faults(tts="none"),
+        livekit=LiveKitServer(),
+        owns_livekit=True,
+        character_name=DEMO_CAST[0][1],
+        cast=[CharacterProfile(cid, name) for cid, name in DEMO_CAST[1:3]],
+    )
     await standin.start()
     settings = apply_room_arguments(
-        SessionSettings(connect_url=standin.connect_url, api_key=standin.api_key,
-                        character_id=standin.character_id),
-        cast.characters, args, tmp_path)
+        SessionSettings(
+            connect_url=standin.connect_url,
+            api_key=standin.api_key,
+            character_id=standin.character_id,
+        ),
+        cast.characters,
+        args,
+        tmp_path,
+    )
     session = SessionCore(settings)
     session.room.names.update(await character_names(settings, standin.connect_url))
     app = ConvaiApp(session)
@@ -57,8 +68,11 @@ async def test_demo_with_three_characters_switches_by_number_key(tmp_path: Path)
             await pilot.press("f2", *"which way", "enter")
             lines: list[tuple[str | None, str]] = []
             for _ in range(200):
-                lines = [(line.speaker, line.text) for line in app.model.transcript
-                         if line.role == "character"]
+                lines = [
+                    (line.speaker, line.text)
+                    for line in app.model.transcript
+                    if line.role == "character"
+                ]
                 if lines:
                     break
                 await asyncio.sleep(0.1)

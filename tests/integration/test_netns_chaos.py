@@ -66,13 +66,22 @@ _SERIAL = count(1)
 _SAY = [arg for i in range(400) for arg in ("--say", f"turn {i}")]
 
 
-def _cmd(*args: str, input_text: str | None = None,
-         check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(list(args), input=input_text, capture_output=True, text=True,
-                            timeout=_COMMAND_TIMEOUT_S, check=False)
+def _cmd(
+    *args: str, input_text: str | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        list(args),
+        input=input_text,
+        capture_output=True,
+        text=True,
+        timeout=_COMMAND_TIMEOUT_S,
+        check=False,
+    )
     if check and result.returncode != 0:
-        raise RuntimeError(f"`{' '.join(args)}` failed ({result.returncode}): "
-                           f"{(result.stderr or result.stdout).strip()}")
+        raise RuntimeError(
+            f"`{' '.join(args)}` failed ({result.returncode}): "
+            f"{(result.stderr or result.stdout).strip()}"
+        )
     return result
 
 
@@ -134,16 +143,18 @@ class NetnsLink:
     def _pick_backend(self) -> str:
         problems = []
         if shutil.which("nft"):
-            probe = _cmd("nft", "-f", "-", input_text=self._nft_rules(self.host_dev, 10),
-                         check=False)
+            probe = _cmd(
+                "nft", "-f", "-", input_text=self._nft_rules(self.host_dev, 10), check=False
+            )
             if probe.returncode == 0:
                 self._nft_delete(())
                 return "nft"
             problems.append(f"nft: {probe.stderr.strip()}")
         else:
             problems.append("no `nft` (apt-get install nftables)")
-        probe = _cmd("tc", "qdisc", "add", "dev", self.host_dev, "root", "netem", "loss", "10%",
-                     check=False)
+        probe = _cmd(
+            "tc", "qdisc", "add", "dev", self.host_dev, "root", "netem", "loss", "10%", check=False
+        )
         if probe.returncode == 0:
             _cmd("tc", "qdisc", "del", "dev", self.host_dev, "root", check=False)
             return "netem"
@@ -158,14 +169,16 @@ class NetnsLink:
         match = "" if loss_pct >= 100 else f"numgen random mod 100 < {loss_pct} "
         # Declaring the table first makes the delete valid when it does not exist yet, so the
         # whole file replaces any previous impairment atomically.
-        return (f"table netdev {self.table} {{}}\n"
-                f"delete table netdev {self.table}\n"
-                f"table netdev {self.table} {{\n"
-                f"  chain ingress {{\n"
-                f'    type filter hook ingress device "{device}" priority 0; policy accept;\n'
-                f"    {match}counter drop\n"
-                f"  }}\n"
-                f"}}\n")
+        return (
+            f"table netdev {self.table} {{}}\n"
+            f"delete table netdev {self.table}\n"
+            f"table netdev {self.table} {{\n"
+            f"  chain ingress {{\n"
+            f'    type filter hook ingress device "{device}" priority 0; policy accept;\n'
+            f"    {match}counter drop\n"
+            f"  }}\n"
+            f"}}\n"
+        )
 
     def _nft_delete(self, prefix: tuple[str, ...]) -> None:
         _cmd(*prefix, "nft", "delete", "table", "netdev", self.table, check=False)
@@ -176,8 +189,18 @@ class NetnsLink:
             if self.backend == "nft":
                 _cmd(*prefix, "nft", "-f", "-", input_text=self._nft_rules(device, loss_pct))
             else:
-                _cmd(*prefix, "tc", "qdisc", "replace", "dev", device, "root", "netem",
-                     "loss", f"{loss_pct}%")
+                _cmd(
+                    *prefix,
+                    "tc",
+                    "qdisc",
+                    "replace",
+                    "dev",
+                    device,
+                    "root",
+                    "netem",
+                    "loss",
+                    f"{loss_pct}%",
+                )
 
     def dropped(self) -> list[int]:
         """Packets dropped so far on each end by the current impairment."""
@@ -217,8 +240,10 @@ class NetnsLink:
             left.append(f"veth {self.host_dev}")
         if self.namespace in _cmd("ip", "netns", "list").stdout.split():
             left.append(f"netns {self.namespace}")
-        if self.backend == "nft" and _cmd("nft", "list", "table", "netdev", self.table,
-                                          check=False).returncode == 0:
+        if (
+            self.backend == "nft"
+            and _cmd("nft", "list", "table", "netdev", self.table, check=False).returncode == 0
+        ):
             left.append(f"nft table netdev {self.table}")
         return left
 
@@ -233,16 +258,22 @@ def link() -> Iterator[NetnsLink]:
     require_livekit_server()
     serial = next(_SERIAL)
     pid = os.getpid()
-    link = NetnsLink(namespace=f"cvt-chaos-{pid}-{serial}", host_dev=f"cvt{pid}h{serial}",
-                     ns_dev=f"cvt{pid}n{serial}", subnet=0,
-                     table=f"cvt_chaos_{pid}_{serial}")
+    link = NetnsLink(
+        namespace=f"cvt-chaos-{pid}-{serial}",
+        host_dev=f"cvt{pid}h{serial}",
+        ns_dev=f"cvt{pid}n{serial}",
+        subnet=0,
+        table=f"cvt_chaos_{pid}_{serial}",
+    )
     try:
         link.subnet = _free_subnet()
         link.create()
     except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
         left = link.destroy()
-        _unavailable(f"cannot set up a namespace with a lossy veth link: {exc}"
-                     + (f" (and left behind: {left})" if left else ""))
+        _unavailable(
+            f"cannot set up a namespace with a lossy veth link: {exc}"
+            + (f" (and left behind: {left})" if left else "")
+        )
     try:
         yield link
     finally:
@@ -256,10 +287,11 @@ def link() -> Iterator[NetnsLink]:
 def _admin_stats(link: NetnsLink, server: LocalServer) -> dict[str, Any]:
     """GET /_standin/stats from inside the namespace (admin routes accept the stand-in's own
     --host address; from the root namespace they answer 403)."""
-    script = ("import sys, urllib.request; "
-              "sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())")
-    result = _cmd(*link.in_ns(sys.executable, "-c", script,
-                              f"{server.connect_url}/_standin/stats"))
+    script = (
+        "import sys, urllib.request; "
+        "sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())"
+    )
+    result = _cmd(*link.in_ns(sys.executable, "-c", script, f"{server.connect_url}/_standin/stats"))
     stats: dict[str, Any] = json.loads(result.stdout)
     return stats
 
@@ -271,17 +303,28 @@ def server(link: NetnsLink, tmp_path: Path) -> Iterator[LocalServer]:
     with stderr_path.open("w") as stderr:
         # `ip netns exec` enters the namespace and execs: the pid is the stand-in's own.
         process = subprocess.Popen(
-            link.in_ns(*CLI, "local-server", "--host", link.ns_addr, "--port", "0",
-                       "--tts", "none"),
-            stdout=subprocess.PIPE, stderr=stderr, text=True, env=clean_env(tmp_path))
+            link.in_ns(
+                *CLI, "local-server", "--host", link.ns_addr, "--port", "0", "--tts", "none"
+            ),
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            env=clean_env(tmp_path),
+        )
     server: LocalServer | None = None
     try:
         assert process.stdout is not None
         line = _readline(process, timeout=60)
         assert line, f"local-server did not start: {stderr_path.read_text()[-2000:]}"
         details = json.loads(line)
-        server = LocalServer(process, details["connect_url"], details["api_key"],
-                             details["character_id"], stderr_path, details["livekit_url"])
+        server = LocalServer(
+            process,
+            details["connect_url"],
+            details["api_key"],
+            details["character_id"],
+            stderr_path,
+            details["livekit_url"],
+        )
         assert server.connect_url.startswith(f"http://{link.ns_addr}:")
         assert server.livekit_url.startswith(f"ws://{link.ns_addr}:")
         yield server
@@ -326,12 +369,14 @@ def _check_clean_output(run: HeadlessRun) -> None:
 
 @pytest.mark.timeout(80)
 def test_10pct_loss_both_ways_for_15s_turns_keep_completing(
-        link: NetnsLink, server: LocalServer, tmp_path: Path) -> None:
+    link: NetnsLink, server: LocalServer, tmp_path: Path
+) -> None:
     with pytest.raises(urllib.error.HTTPError) as refused:  # a caller from 10.231.n.1
         server.admin("stats")
     assert refused.value.code == 403
-    run = HeadlessRun.start(server, tmp_path / "client", "--insecure-http", "--duration", "24",
-                            *_SAY)
+    run = HeadlessRun.start(
+        server, tmp_path / "client", "--insecure-http", "--duration", "24", *_SAY
+    )
     try:
         run.wait_type("bot_ready", within=30)
         _pump(run, 2.0)
@@ -347,9 +392,11 @@ def test_10pct_loss_both_ways_for_15s_turns_keep_completing(
     _check_clean_output(run)
     during = _turns_between(run, loss_on, loss_off)
     after = _turns_between(run, loss_off, float("inf"))
-    print(f"[{link.backend}] 10% loss: dropped {dropped} packets (host, ns); "
-          f"{len(during)} turns in {loss_off - loss_on:.1f} s of loss, {len(after)} after; "
-          f"slowest gap {_slowest_gap(during):.2f} s")
+    print(
+        f"[{link.backend}] 10% loss: dropped {dropped} packets (host, ns); "
+        f"{len(during)} turns in {loss_off - loss_on:.1f} s of loss, {len(after)} after; "
+        f"slowest gap {_slowest_gap(during):.2f} s"
+    )
     assert all(d > 0 for d in dropped), f"no packet was dropped: {dropped}"
     assert code == 0, run.stderr[-3000:]
     assert run.states() == ["connecting", "connected", "disconnecting", "disconnected"]
@@ -369,35 +416,47 @@ def _slowest_gap(stamps: list[float]) -> float:
 
 @pytest.mark.timeout(80)
 def test_10s_cut_reconnecting_then_connected_and_turns_resume(
-        link: NetnsLink, server: LocalServer, tmp_path: Path) -> None:
-    run = HeadlessRun.start(server, tmp_path / "client", "--insecure-http", "--duration", "30",
-                            *_SAY)
+    link: NetnsLink, server: LocalServer, tmp_path: Path
+) -> None:
+    run = HeadlessRun.start(
+        server, tmp_path / "client", "--insecure-http", "--duration", "30", *_SAY
+    )
     try:
         run.wait_type("bot_ready", within=30)
         _pump(run, 2.0)
         link.impair(100)
         cut_at = time.time()
         try:
-            stalled = run.wait_for(lambda e: e["type"] == "state_changed"
-                                   and e["new"] == "reconnecting", within=9.5,
-                                   what="reconnecting")
+            stalled = run.wait_for(
+                lambda e: e["type"] == "state_changed" and e["new"] == "reconnecting",
+                within=9.5,
+                what="reconnecting",
+            )
             _pump(run, max(0.0, cut_at + 10 - time.time()))
             dropped = link.dropped()
         finally:
             link.clear()
         restored_at = time.time()
-        run.wait_for(lambda e: e["type"] == "state_changed" and e["new"] == "connected"
-                     and e["old"] == "reconnecting", within=15, what="connected again")
+        run.wait_for(
+            lambda e: (
+                e["type"] == "state_changed"
+                and e["new"] == "connected"
+                and e["old"] == "reconnecting"
+            ),
+            within=15,
+            what="connected again",
+        )
         code = run.finish(within=45)
     finally:
         run.close()
     _check_clean_output(run)
     changes = run.of("state_changed")
-    cycles = [(a, b) for a, b in pairwise(changes)
-              if a["new"] == "reconnecting"]
-    timeline = ", ".join(f"{a['reason']} +{a['ts'] - cut_at:.1f} s → {b['new']} "
-                         f"({b['reason']}) +{b['ts'] - restored_at:.1f} s after the link returned"
-                         for a, b in cycles)
+    cycles = [(a, b) for a, b in pairwise(changes) if a["new"] == "reconnecting"]
+    timeline = ", ".join(
+        f"{a['reason']} +{a['ts'] - cut_at:.1f} s → {b['new']} "
+        f"({b['reason']}) +{b['ts'] - restored_at:.1f} s after the link returned"
+        for a, b in cycles
+    )
     print(f"[{link.backend}] 10 s cut: dropped {dropped} packets (host, ns); {timeline}")
     assert all(d > 0 for d in dropped), f"no packet was dropped: {dropped}"
     assert code == 0, run.stderr[-3000:]
@@ -422,8 +481,10 @@ def test_10s_cut_reconnecting_then_connected_and_turns_resume(
         assert (resume["reason"], resumed["reason"]) == ("resume", "resumed")
         assert resume["error"]["code"] == "transport.signal_disconnected"
         assert resumed["ts"] - restored_at < 12, resumed["ts"] - restored_at
-    assert all(e["code"] in ("transport.signal_disconnected", "transport.link_degraded")
-               for e in run.of("error"))
+    assert all(
+        e["code"] in ("transport.signal_disconnected", "transport.link_degraded")
+        for e in run.of("error")
+    )
     assert len(_turns_between(run, first_back["ts"], float("inf"))) >= 3  # the --say chain resumed
     assert run.of("session_ended")[-1]["reason"] == "duration"
     assert len(_admin_stats(link, server)["connect_requests"]) == 1  # no new /connect

@@ -77,8 +77,9 @@ class BridgedLink:
 
     def create(self) -> None:
         used = _cmd("ip", "-4", "addr").stdout + _cmd("ip", "-4", "route").stdout
-        self.subnet = next(n for n in range(os.getpid() % 200 + 1, 255)
-                           if f"10.232.{n}." not in used)
+        self.subnet = next(
+            n for n in range(os.getpid() % 200 + 1, 255) if f"10.232.{n}." not in used
+        )
         for ns in (self.mid, self.srv):
             _cmd("ip", "netns", "add", ns)
             self.created.append(ns)
@@ -91,17 +92,23 @@ class BridgedLink:
         _cmd("ip", "addr", "add", f"{self.host_addr}/30", "dev", self.dev("h"))
         _cmd("ip", "link", "set", self.dev("h"), "up")
         for end in ("a", "b"):
-            _cmd(*self.in_ns(self.mid, "sysctl", "-qw",
-                             f"net.ipv6.conf.{self.dev(end)}.disable_ipv6=1"))
-            _cmd(*self.in_ns(self.mid, "ip", "link", "set", self.dev(end), "promisc", "on",
-                             "up"))
-        _cmd(*self.in_ns(self.srv, "ip", "addr", "add", f"{self.srv_addr}/30", "dev",
-                         self.dev("s")))
+            _cmd(
+                *self.in_ns(
+                    self.mid, "sysctl", "-qw", f"net.ipv6.conf.{self.dev(end)}.disable_ipv6=1"
+                )
+            )
+            _cmd(*self.in_ns(self.mid, "ip", "link", "set", self.dev(end), "promisc", "on", "up"))
+        _cmd(
+            *self.in_ns(self.srv, "ip", "addr", "add", f"{self.srv_addr}/30", "dev", self.dev("s"))
+        )
         _cmd(*self.in_ns(self.srv, "ip", "link", "set", self.dev("s"), "up"))
         _cmd(*self.in_ns(self.srv, "ip", "link", "set", "lo", "up"))
         self.bridge = subprocess.Popen(
             self.in_ns(self.mid, sys.executable, str(BRIDGE), self.dev("a"), self.dev("b")),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         if _readline(self.bridge, timeout=10).strip() != "ready":
             raise RuntimeError("the delay bridge did not start")
 
@@ -145,8 +152,7 @@ def link() -> Iterator[BridgedLink]:
         link.create()
     except (RuntimeError, OSError, subprocess.SubprocessError, StopIteration) as exc:
         left = link.destroy()
-        _unavailable(f"cannot build the bridged link: {exc}" + (f" (left: {left})" if left
-                                                                 else ""))
+        _unavailable(f"cannot build the bridged link: {exc}" + (f" (left: {left})" if left else ""))
     try:
         yield link
     finally:
@@ -158,16 +164,35 @@ def server(link: BridgedLink, tmp_path: Path) -> Iterator[LocalServer]:
     stderr_path = tmp_path / "local-server.stderr"
     with stderr_path.open("w") as stderr:
         process = subprocess.Popen(
-            link.in_ns(link.srv, *CLI, "local-server", "--host", link.srv_addr, "--port", "0",
-                       "--tts", "tone"),
-            stdout=subprocess.PIPE, stderr=stderr, text=True, env=clean_env(tmp_path))
+            link.in_ns(
+                link.srv,
+                *CLI,
+                "local-server",
+                "--host",
+                link.srv_addr,
+                "--port",
+                "0",
+                "--tts",
+                "tone",
+            ),
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            env=clean_env(tmp_path),
+        )
     server: LocalServer | None = None
     try:
         line = _readline(process, timeout=60)
         assert line, f"local-server did not start: {stderr_path.read_text()[-2000:]}"
         details = json.loads(line)
-        server = LocalServer(process, details["connect_url"], details["api_key"],
-                             details["character_id"], stderr_path, details["livekit_url"])
+        server = LocalServer(
+            process,
+            details["connect_url"],
+            details["api_key"],
+            details["character_id"],
+            stderr_path,
+            details["livekit_url"],
+        )
         yield server
     finally:
         if server is not None:
@@ -189,9 +214,11 @@ def _median_rtt(samples: list[dict[str, Any]]) -> float:
 
 @pytest.mark.timeout(120)
 def test_loss_and_delay_show_in_the_samples_and_raise_then_clear_the_warning(
-        link: BridgedLink, server: LocalServer, tmp_path: Path) -> None:
-    run = HeadlessRun.start(server, tmp_path / "client", "--insecure-http", "--duration", "45",
-                            *_SAY)
+    link: BridgedLink, server: LocalServer, tmp_path: Path
+) -> None:
+    run = HeadlessRun.start(
+        server, tmp_path / "client", "--insecure-http", "--duration", "45", *_SAY
+    )
     try:
         run.wait_type("bot_ready", within=30)
         _pump(run, 8.0)
@@ -211,9 +238,11 @@ def test_loss_and_delay_show_in_the_samples_and_raise_then_clear_the_warning(
     after = _samples(run, cleared_at, float("inf"))
     base_rtt, bad_rtt = _median_rtt(baseline), _median_rtt(impaired)
     lost = sum(s["lost_in_interval"] or 0 for s in impaired)
-    print(f"bridge dropped {dropped} frames; RTT median {base_rtt:.0f} → {bad_rtt:.0f} ms; "
-          f"{lost} audio packets lost while impaired; max loss "
-          f"{max((s['loss_pct'] or 0) for s in impaired):.1f} %")
+    print(
+        f"bridge dropped {dropped} frames; RTT median {base_rtt:.0f} → {bad_rtt:.0f} ms; "
+        f"{lost} audio packets lost while impaired; max loss "
+        f"{max((s['loss_pct'] or 0) for s in impaired):.1f} %"
+    )
     assert code == 0, run.stderr[-3000:]
     assert "error" not in run.states(), run.states()
     assert dropped > 0

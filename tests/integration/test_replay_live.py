@@ -42,11 +42,17 @@ def errors(model: MonitorModel) -> list[tuple[object, ...]]:
     return [key(e) for e in model.errors]
 
 
-async def record_live_session(standin_factory: StandInFactory,
-                              log_path: Path) -> tuple[list[ev.Event], str]:
+async def record_live_session(
+    standin_factory: StandInFactory, log_path: Path
+) -> tuple[list[ev.Event], str]:
     standin = await standin_factory(server_error_after_turns=1)
-    core = SessionCore(SessionSettings(connect_url=standin.connect_url, api_key=standin.api_key,
-                                       character_id=standin.character_id))
+    core = SessionCore(
+        SessionSettings(
+            connect_url=standin.connect_url,
+            api_key=standin.api_key,
+            character_id=standin.character_id,
+        )
+    )
     recorder = SessionLog(log_path, core.subscribe())
     recorder.start()
     sub = core.subscribe()
@@ -77,14 +83,19 @@ async def record_live_session(standin_factory: StandInFactory,
     return seen, core.info.character_id
 
 
-async def test_replay_shows_the_same_transcript_and_errors(standin_factory: StandInFactory,
-                                                           tmp_path: Path) -> None:
+async def test_replay_shows_the_same_transcript_and_errors(
+    standin_factory: StandInFactory, tmp_path: Path
+) -> None:
     log_path = tmp_path / "sessions" / "recorded.jsonl"
     live_events, character_id = await record_live_session(standin_factory, log_path)
     live = MonitorModel(character_id=character_id)
     live.apply_all(live_events)
     assert [line.role for line in live.transcript if line.role in ("user", "character")] == [
-        "user", "character", "user", "character"]
+        "user",
+        "character",
+        "user",
+        "character",
+    ]
     assert [code for code, *_ in errors(live)] == ["server.error"]
 
     log = load_log(log_path)
@@ -115,8 +126,10 @@ async def test_replay_shows_the_same_transcript_and_errors(standin_factory: Stan
         shown = app.model
         assert transcript(shown) == transcript(live)
         assert errors(shown) == errors(live)
-        assert not any(isinstance(line, TranscriptLine) and "stream closed" in line.text
-                       for line in shown.transcript)
+        assert not any(
+            isinstance(line, TranscriptLine) and "stream closed" in line.text
+            for line in shown.transcript
+        )
 
 
 def counters(diagnostics: dict[str, Any]) -> dict[str, Any]:
@@ -130,14 +143,24 @@ def counters(diagnostics: dict[str, Any]) -> dict[str, Any]:
 
 
 async def test_replay_shows_the_live_counters_after_a_failed_connect_and_a_reconnect(
-        standin_factory: StandInFactory, tmp_path: Path) -> None:
+    standin_factory: StandInFactory, tmp_path: Path
+) -> None:
     # The first /connect is refused (503, retried); then livekit-server restarts (SERVER_SHUTDOWN:
     # reconnect) and the reconnect's first /connect is refused too.
     standin = await standin_factory(connect_status=503, connect_fault_count=1)
-    fast = RetryPolicy(connect_delays_s=(0.0, 0.2, 0.4, 0.8), reconnect_delays_s=(0.2, 0.4, 0.8),
-                       server_shutdown_delay_s=0.5)
-    core = SessionCore(SessionSettings(connect_url=standin.connect_url, api_key=standin.api_key,
-                                       character_id=standin.character_id, retry=fast))
+    fast = RetryPolicy(
+        connect_delays_s=(0.0, 0.2, 0.4, 0.8),
+        reconnect_delays_s=(0.2, 0.4, 0.8),
+        server_shutdown_delay_s=0.5,
+    )
+    core = SessionCore(
+        SessionSettings(
+            connect_url=standin.connect_url,
+            api_key=standin.api_key,
+            character_id=standin.character_id,
+            retry=fast,
+        )
+    )
     log_path = tmp_path / "sessions" / "faulted.jsonl"
     recorder = SessionLog(log_path, core.subscribe())
     recorder.start()
@@ -157,8 +180,10 @@ async def test_replay_shows_the_live_counters_after_a_failed_connect_and_a_recon
     try:
         await core.start()
         await until(ev.BotReady)
-        await post(f"{standin.connect_url}/_standin/faults",
-                   json_body={"connect_status": 503, "connect_fault_count": 2})
+        await post(
+            f"{standin.connect_url}/_standin/faults",
+            json_body={"connect_status": 503, "connect_fault_count": 2},
+        )
         status, _ = await post(f"{standin.connect_url}/_standin/livekit/restart")
         assert status == 200
         await until(SessionState.RECONNECTING)

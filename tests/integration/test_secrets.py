@@ -24,20 +24,56 @@ JWT = re.compile(r"eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}
 def test_key_and_tokens_never_leak(tmp_path: Path) -> None:
     require_livekit_server()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONVAI_")}
-    env.update(CONVAI_CONFIG=str(tmp_path / "none.toml"), XDG_STATE_HOME=str(tmp_path / "state"),
-               XDG_CACHE_HOME=os.environ.get("XDG_CACHE_HOME", str(Path.home() / ".cache")))
-    server = subprocess.Popen([*CLI, "local-server", "--port", "0", "--api-key", KEY,
-                               "--tts", "none", "--log-level", "debug"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    env.update(
+        CONVAI_CONFIG=str(tmp_path / "none.toml"),
+        XDG_STATE_HOME=str(tmp_path / "state"),
+        XDG_CACHE_HOME=os.environ.get("XDG_CACHE_HOME", str(Path.home() / ".cache")),
+    )
+    server = subprocess.Popen(
+        [
+            *CLI,
+            "local-server",
+            "--port",
+            "0",
+            "--api-key",
+            KEY,
+            "--tts",
+            "none",
+            "--log-level",
+            "debug",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         assert server.stdout is not None
         details = json.loads(server.stdout.readline())
         assert details["api_key"] == KEY  # the one place the key is meant to be printed
         client = subprocess.run(
-            [*CLI, "run", "--headless", "--json", "--log-level", "debug", "--api-key", KEY,
-             "--connect-url", details["connect_url"], "--character-id", details["character_id"],
-             "--say", "tell me a secret", "--exit-after-reply"],
-            capture_output=True, text=True, timeout=90, env=env)
+            [
+                *CLI,
+                "run",
+                "--headless",
+                "--json",
+                "--log-level",
+                "debug",
+                "--api-key",
+                KEY,
+                "--connect-url",
+                details["connect_url"],
+                "--character-id",
+                details["character_id"],
+                "--say",
+                "tell me a secret",
+                "--exit-after-reply",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=90,
+            env=env,
+        )
     finally:
         server.send_signal(signal.SIGTERM)
         _, server_err = server.communicate(timeout=20)
@@ -46,8 +82,11 @@ def test_key_and_tokens_never_leak(tmp_path: Path) -> None:
     written = [p for p in (tmp_path / "state").rglob("*") if p.is_file()]
     logs = [p for p in written if p.suffix == ".jsonl"]
     assert logs, "the session log must exist"
-    outputs = {"client stdout": client.stdout, "client stderr": client.stderr,
-               "server stderr": server_err}
+    outputs = {
+        "client stdout": client.stdout,
+        "client stderr": client.stderr,
+        "server stderr": server_err,
+    }
     outputs.update({str(p): p.read_text(errors="replace") for p in written})
     for name, text in outputs.items():
         assert KEY not in text, f"the API key leaked into {name}"

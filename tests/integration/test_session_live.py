@@ -27,8 +27,12 @@ async def make_session() -> AsyncIterator[SessionMaker]:
     cores: list[SessionCore] = []
 
     def make(standin: LocalStandIn, **kw: object) -> SessionCore:
-        settings = SessionSettings(connect_url=standin.connect_url, api_key=standin.api_key,
-                                   character_id=standin.character_id, **kw)  # type: ignore[arg-type]
+        settings = SessionSettings(
+            connect_url=standin.connect_url,
+            api_key=standin.api_key,
+            character_id=standin.character_id,
+            **kw,  # type: ignore[arg-type]
+        )
         core = SessionCore(settings)
         cores.append(core)
         return core
@@ -38,8 +42,12 @@ async def make_session() -> AsyncIterator[SessionMaker]:
         await core.close()
 
 
-async def until(sub: Subscription, predicate: Callable[[ev.Event], bool], seen: list[ev.Event],
-                wait_s: float = 30.0) -> ev.Event:
+async def until(
+    sub: Subscription,
+    predicate: Callable[[ev.Event], bool],
+    seen: list[ev.Event],
+    wait_s: float = 30.0,
+) -> ev.Event:
     async with asyncio.timeout(wait_s):
         async for event in sub:
             seen.append(event)
@@ -68,8 +76,9 @@ async def start_ready(core: SessionCore) -> tuple[Subscription, list[ev.Event]]:
     return sub, seen
 
 
-async def test_text_turn_reply_quotes_the_user(standin_factory: StandInFactory,
-                                               make_session: SessionMaker) -> None:
+async def test_text_turn_reply_quotes_the_user(
+    standin_factory: StandInFactory, make_session: SessionMaker
+) -> None:
     standin = await standin_factory()
     core = make_session(standin)
     sub, seen = await start_ready(core)
@@ -90,8 +99,9 @@ async def test_text_turn_reply_quotes_the_user(standin_factory: StandInFactory,
             assert is_legal(e.old, e.new)
 
 
-async def test_text_typed_before_ready_is_delivered(standin_factory: StandInFactory,
-                                                    make_session: SessionMaker) -> None:
+async def test_text_typed_before_ready_is_delivered(
+    standin_factory: StandInFactory, make_session: SessionMaker
+) -> None:
     standin = await standin_factory()
     core = make_session(standin)
     sub = core.subscribe()
@@ -99,13 +109,17 @@ async def test_text_typed_before_ready_is_delivered(standin_factory: StandInFact
     await core.start()
     outcome = await core.send_text("early")
     assert outcome.status == "queued"
-    final = await until(sub, lambda e: isinstance(e, ev.TranscriptReceived)
-                        and e.role == "character" and e.final, seen)
+    final = await until(
+        sub,
+        lambda e: isinstance(e, ev.TranscriptReceived) and e.role == "character" and e.final,
+        seen,
+    )
     assert '"early"' in final.text  # type: ignore[attr-defined]
 
 
-async def test_idle_warning_reset_then_timeout(standin_factory: StandInFactory,
-                                               make_session: SessionMaker) -> None:
+async def test_idle_warning_reset_then_timeout(
+    standin_factory: StandInFactory, make_session: SessionMaker
+) -> None:
     standin = await standin_factory(idle_warning_after_s=1.0, idle_timeout_after_s=4.0)
     core = make_session(standin)
     sub, seen = await start_ready(core)
@@ -118,13 +132,15 @@ async def test_idle_warning_reset_then_timeout(standin_factory: StandInFactory,
     ended = await until(sub, of(ev.SessionEnded), seen, wait_s=20)
     assert isinstance(ended, ev.SessionEnded) and ended.reason == "idle_timeout"
     assert core.state is SessionState.DISCONNECTED
-    assert any(isinstance(e, ev.ErrorRaised) and e.error.code == "session.idle_timeout"
-               for e in seen)
+    assert any(
+        isinstance(e, ev.ErrorRaised) and e.error.code == "session.idle_timeout" for e in seen
+    )
     assert connect_count(standin) == 1  # no reconnect after an idle timeout
 
 
-async def test_usage_limit_ends_in_error_without_reconnect(standin_factory: StandInFactory,
-                                                           make_session: SessionMaker) -> None:
+async def test_usage_limit_ends_in_error_without_reconnect(
+    standin_factory: StandInFactory, make_session: SessionMaker
+) -> None:
     standin = await standin_factory(usage_limit_after_turns=1, quota_type="monthly_minutes")
     core = make_session(standin)
     sub, seen = await start_ready(core)
@@ -140,14 +156,16 @@ async def test_usage_limit_ends_in_error_without_reconnect(standin_factory: Stan
 
 
 @pytest.mark.parametrize("fatal", [False, True])
-async def test_server_errors(standin_factory: StandInFactory, make_session: SessionMaker,
-                             fatal: bool) -> None:
+async def test_server_errors(
+    standin_factory: StandInFactory, make_session: SessionMaker, fatal: bool
+) -> None:
     standin = await standin_factory(server_error_after_turns=1, server_error_fatal=fatal)
     core = make_session(standin)
     sub, seen = await start_ready(core)
     await core.send_text("trigger")
-    raised = await until(sub, lambda e: isinstance(e, ev.ErrorRaised)
-                         and e.error.category == "server", seen)
+    raised = await until(
+        sub, lambda e: isinstance(e, ev.ErrorRaised) and e.error.category == "server", seen
+    )
     assert isinstance(raised, ev.ErrorRaised)
     if fatal:
         assert raised.error.code == "server.fatal_error"
@@ -160,8 +178,9 @@ async def test_server_errors(standin_factory: StandInFactory, make_session: Sess
         await until(sub, of(ev.TurnCompleted), seen)
 
 
-async def test_reconnect_after_livekit_restart(standin_factory: StandInFactory,
-                                               make_session: SessionMaker) -> None:
+async def test_reconnect_after_livekit_restart(
+    standin_factory: StandInFactory, make_session: SessionMaker
+) -> None:
     standin = await standin_factory()
     core = make_session(standin, retry=RetryPolicy(server_shutdown_delay_s=1.0))
     sub, seen = await start_ready(core)
@@ -179,14 +198,17 @@ async def test_reconnect_after_livekit_restart(standin_factory: StandInFactory,
     await until(sub, of(ev.TurnCompleted), seen)
 
 
-@pytest.mark.parametrize(("action", "code"), [
-    ("kick", "transport.participant_removed"),
-    ("delete-room", "transport.room_deleted"),
-    ("duplicate-identity", "transport.duplicate_identity"),
-])
-async def test_server_side_removals_do_not_reconnect(standin_factory: StandInFactory,
-                                                     make_session: SessionMaker, action: str,
-                                                     code: str) -> None:
+@pytest.mark.parametrize(
+    ("action", "code"),
+    [
+        ("kick", "transport.participant_removed"),
+        ("delete-room", "transport.room_deleted"),
+        ("duplicate-identity", "transport.duplicate_identity"),
+    ],
+)
+async def test_server_side_removals_do_not_reconnect(
+    standin_factory: StandInFactory, make_session: SessionMaker, action: str, code: str
+) -> None:
     standin = await standin_factory()
     core = make_session(standin)
     sub, seen = await start_ready(core)
@@ -198,8 +220,9 @@ async def test_server_side_removals_do_not_reconnect(standin_factory: StandInFac
     assert connect_count(standin) == 1
 
 
-async def test_disconnect_releases_the_slot(standin_factory: StandInFactory,
-                                            make_session: SessionMaker) -> None:
+async def test_disconnect_releases_the_slot(
+    standin_factory: StandInFactory, make_session: SessionMaker
+) -> None:
     standin = await standin_factory(concurrency_limit=1)
     core = make_session(standin)
     await start_ready(core)

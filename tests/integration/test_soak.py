@@ -20,8 +20,13 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.timeout(150)
 def test_soak_60s_has_bounded_growth() -> None:
     require_livekit_server()
-    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "soak.py"), "--duration",
-                             "60"], capture_output=True, text=True, timeout=140, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "soak.py"), "--duration", "60"],
+        capture_output=True,
+        text=True,
+        timeout=140,
+        cwd=ROOT,
+    )
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert lines and "summary" in lines[-1], result.stderr[-3000:]
     summary = lines[-1]["summary"]

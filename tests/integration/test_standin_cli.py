@@ -30,7 +30,11 @@ def _start(*extra: str, tmpdir: Path | None = None) -> subprocess.Popen[str]:
         env.pop(name, None)
     return subprocess.Popen(
         [sys.executable, "-m", "convai_tui.local", "--port", "0", "--tts", "none", *extra],
-        cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -78,9 +82,11 @@ def test_local_server_prints_one_json_line_and_stops_cleanly(stop_signal: int) -
         assert livekit_pids, "expected a livekit-server child"
         # A /connect: its token must not end up in the log.
         request = urllib.request.Request(
-            ready["connect_url"] + "/connect", method="POST",
+            ready["connect_url"] + "/connect",
+            method="POST",
             data=json.dumps({"character_id": "demo-character"}).encode(),
-            headers={"X-API-Key": "k-test", "Content-Type": "application/json"})
+            headers={"X-API-Key": "k-test", "Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(request, timeout=10) as response:
             token = json.loads(response.read())["token"]
     finally:
@@ -98,8 +104,7 @@ def test_local_server_prints_one_json_line_and_stops_cleanly(stop_signal: int) -
         assert not _alive(pid), f"livekit-server {pid} left behind"
 
 
-def test_local_server_exits_with_a_named_error_when_its_livekit_server_dies(
-        tmp_path: Path) -> None:
+def test_local_server_exits_with_a_named_error_when_its_livekit_server_dies(tmp_path: Path) -> None:
     require_livekit_server()
     process = _start(tmpdir=tmp_path)
     try:
@@ -108,7 +113,8 @@ def test_local_server_exits_with_a_named_error_when_its_livekit_server_dies(
         # Exits the stand-in causes itself are not deaths: restarts and a pause.
         for action in ("crash-restart", "restart", "pause", "resume"):
             request = urllib.request.Request(
-                f"{ready['connect_url']}/_standin/livekit/{action}", method="POST", data=b"{}")
+                f"{ready['connect_url']}/_standin/livekit/{action}", method="POST", data=b"{}"
+            )
             with urllib.request.urlopen(request, timeout=30) as response:
                 assert response.status == 200, action
             if action == "pause":
@@ -145,7 +151,12 @@ def test_local_server_reports_a_busy_port() -> None:
         started = time.monotonic()
         result = subprocess.run(
             [sys.executable, "-m", "convai_tui.local", "--port", str(port)],
-            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=30)
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     assert result.returncode == 2
     assert result.stdout == ""
     assert f"127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr
@@ -153,12 +164,22 @@ def test_local_server_reports_a_busy_port() -> None:
 
 
 def test_local_server_without_livekit_fails_clearly(tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "PATH": str(tmp_path),
-           "LIVEKIT_SERVER_BIN": str(tmp_path / "missing"), "XDG_CACHE_HOME": str(tmp_path)}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO_ROOT),
+        "PATH": str(tmp_path),
+        "LIVEKIT_SERVER_BIN": str(tmp_path / "missing"),
+        "XDG_CACHE_HOME": str(tmp_path),
+    }
     for name in ("LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET"):
         env.pop(name, None)
     result = subprocess.run(
         [sys.executable, "-m", "convai_tui.local", "--port", "0"],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=30)
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 2
     assert "LIVEKIT_SERVER_BIN" in result.stderr and "Traceback" not in result.stderr

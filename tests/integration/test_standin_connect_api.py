@@ -26,15 +26,24 @@ from tests.integration.standin_client import (
 pytestmark = pytest.mark.integration
 __all__ = ["clients", "standin", "standin_factory"]  # fixtures imported for pytest
 
-CONNECT_KEYS = {"session_id", "request_trace_id", "character_session_id", "room_url",
-                "room_name", "token", "end_user_id", "end_user_metadata"}
+CONNECT_KEYS = {
+    "session_id",
+    "request_trace_id",
+    "character_session_id",
+    "room_url",
+    "room_name",
+    "token",
+    "end_user_id",
+    "end_user_metadata",
+}
 
 
 async def test_connect_success_has_exactly_the_documented_keys_and_the_token_joins(
     standin: LocalStandIn, clients: list[RtviTestClient]
 ) -> None:
-    status, body = await connect(standin, end_user_id="  player-7 ",
-                                 end_user_metadata={"name": "Sam"})
+    status, body = await connect(
+        standin, end_user_id="  player-7 ", end_user_metadata={"name": "Sam"}
+    )
     assert status == 200
     assert set(body) == CONNECT_KEYS
     uuid.UUID(body["session_id"])
@@ -47,9 +56,12 @@ async def test_connect_success_has_exactly_the_documented_keys_and_the_token_joi
     clients.append(client)
     assert client.room.name == body["room_name"]
     assert re.fullmatch(r"user-[0-9a-f]{8}", client.identity)
-    await wait_until(lambda: any(p.identity == standin.character_id
-                                 for p in client.room.remote_participants.values()),
-                     what="the bot participant")
+    await wait_until(
+        lambda: any(
+            p.identity == standin.character_id for p in client.room.remote_participants.values()
+        ),
+        what="the bot participant",
+    )
     bot = client.room.remote_participants[standin.character_id]
     assert bot.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT
     assert "Ada" in bot.name
@@ -61,14 +73,25 @@ async def test_connect_reuses_character_session_id_and_tolerates_every_documente
 ) -> None:
     resume_id = str(uuid.uuid4())
     status, body = await connect(
-        standin, character_session_id=resume_id, transport="livekit", connection_type="audio",
-        speaker_id="spk", blendshape_provider="none", llm_provider="dynamic",
+        standin,
+        character_session_id=resume_id,
+        transport="livekit",
+        connection_type="audio",
+        speaker_id="spk",
+        blendshape_provider="none",
+        llm_provider="dynamic",
         blendshape_config={"enable_chunking": True, "chunk_size": 10, "format": "mha"},
-        emotion_config={"provider": "llm"}, default_tts_enabled=True, mode="create",
-        spawn_agent=True, dynamic_info={"text": "x", "keep_in_context": False},
-        vad_params={"confidence": 0.7}, invocation_metadata={"source": "tests"},
-        action_config={"actions": ["wave"]}, narrative_template_keys={"k": "v"},
-        scene_description=[{"name": "a", "description": "b"}], max_num_participants=1,
+        emotion_config={"provider": "llm"},
+        default_tts_enabled=True,
+        mode="create",
+        spawn_agent=True,
+        dynamic_info={"text": "x", "keep_in_context": False},
+        vad_params={"confidence": 0.7},
+        invocation_metadata={"source": "tests"},
+        action_config={"actions": ["wave"]},
+        narrative_template_keys={"k": "v"},
+        scene_description=[{"name": "a", "description": "b"}],
+        max_num_participants=1,
         some_future_field={"anything": 1},
     )
     assert status == 200, body
@@ -85,29 +108,39 @@ async def test_connect_reuses_character_session_id_and_tolerates_every_documente
         ({"API-AUTH-TOKEN": str(uuid.uuid4())}, "Invalid API key"),
     ],
 )
-async def test_connect_auth_errors(standin: LocalStandIn, headers: dict[str, str],
-                                   detail: str) -> None:
-    status, body = await post(standin.connect_url + "/connect",
-                              json_body={"character_id": standin.character_id}, headers=headers)
+async def test_connect_auth_errors(
+    standin: LocalStandIn, headers: dict[str, str], detail: str
+) -> None:
+    status, body = await post(
+        standin.connect_url + "/connect",
+        json_body={"character_id": standin.character_id},
+        headers=headers,
+    )
     assert (status, body) == (401, {"detail": detail})
 
 
 async def test_header_name_case_does_not_matter_and_auth_token_is_an_active_session(
     standin: LocalStandIn,
 ) -> None:
-    status, first = await post(standin.connect_url + "/connect",
-                               json_body={"character_id": standin.character_id},
-                               headers={"x-api-key": standin.api_key})
+    status, first = await post(
+        standin.connect_url + "/connect",
+        json_body={"character_id": standin.character_id},
+        headers={"x-api-key": standin.api_key},
+    )
     assert status == 200
-    status, second = await post(standin.connect_url + "/connect",
-                                json_body={"character_id": standin.character_id},
-                                headers={"api-auth-token": first["session_id"]})
+    status, second = await post(
+        standin.connect_url + "/connect",
+        json_body={"character_id": standin.character_id},
+        headers={"api-auth-token": first["session_id"]},
+    )
     assert status == 200, second
     # Once that session ends its id no longer authenticates.
     await post(standin.connect_url + f"/disconnect?session_id={first['session_id']}")
-    status, third = await post(standin.connect_url + "/connect",
-                               json_body={"character_id": standin.character_id},
-                               headers={"API-AUTH-TOKEN": first["session_id"]})
+    status, third = await post(
+        standin.connect_url + "/connect",
+        json_body={"character_id": standin.character_id},
+        headers={"API-AUTH-TOKEN": first["session_id"]},
+    )
     assert (status, third) == (401, {"detail": "Invalid API key"})
 
 
@@ -121,11 +154,20 @@ async def test_connect_validation_errors_use_the_pydantic_array(standin: LocalSt
 
     status, body = await post(url, json_body={"transport": "livekit"}, headers=headers)
     assert status == 422
-    assert body["detail"] == [{"type": "missing", "loc": ["body", "character_id"],
-                               "msg": "Field required", "input": {"transport": "livekit"}}]
+    assert body["detail"] == [
+        {
+            "type": "missing",
+            "loc": ["body", "character_id"],
+            "msg": "Field required",
+            "input": {"transport": "livekit"},
+        }
+    ]
 
-    status, body = await post(url, json_body={"character_id": 7, "spawn_agent": "maybe",
-                                              "transport": "sse"}, headers=headers)
+    status, body = await post(
+        url,
+        json_body={"character_id": 7, "spawn_agent": "maybe", "transport": "sse"},
+        headers=headers,
+    )
     assert status == 422
     by_field = {tuple(error["loc"]): error for error in body["detail"]}
     assert by_field[("body", "character_id")]["type"] == "string_type"
@@ -237,23 +279,29 @@ async def test_scripted_connect_faults(standin_factory: StandInFactory) -> None:
     assert status == 503 and isinstance(body["detail"], str)
     assert (await connect(standin))[0] == 200  # only the first two were faulted
 
-    standin.faults.update({"connect_status": 500, "connect_detail": "failed to start bot",
-                           "connect_fault_count": 0})
+    standin.faults.update(
+        {"connect_status": 500, "connect_detail": "failed to start bot", "connect_fault_count": 0}
+    )
     for _ in range(2):
         assert await connect(standin) == (500, {"detail": "failed to start bot"})
 
-    status, faults = await post(standin.connect_url + "/_standin/faults",
-                                json_body={"connect_status": 429, "connect_body": "busy"})
+    status, faults = await post(
+        standin.connect_url + "/_standin/faults",
+        json_body={"connect_status": 429, "connect_body": "busy"},
+    )
     assert status == 200 and faults["connect_status"] == 429
     assert await connect(standin) == (429, "busy")
 
-    status, _ = await post(standin.connect_url + "/_standin/faults",
-                           json_body={"connect_status": None, "connect_no_token": True})
+    status, _ = await post(
+        standin.connect_url + "/_standin/faults",
+        json_body={"connect_status": None, "connect_no_token": True},
+    )
     status, body = await connect(standin)
     assert status == 200 and "token" not in body and "session_id" in body
 
-    status, error = await post(standin.connect_url + "/_standin/faults",
-                               json_body={"no_such_fault": 1})
+    status, error = await post(
+        standin.connect_url + "/_standin/faults", json_body={"no_such_fault": 1}
+    )
     assert status == 400 and "no_such_fault" in error["detail"]
 
 
@@ -264,8 +312,12 @@ async def test_connect_delay_and_hang(standin_factory: StandInFactory) -> None:
     assert time.monotonic() - started >= 0.4
     standin.faults.update({"connect_hang": True, "connect_delay_s": 0})
     with pytest.raises(asyncio.TimeoutError):
-        await post(standin.connect_url + "/connect", json_body={"character_id": "x"},
-                   headers={"X-API-Key": standin.api_key}, within=0.5)
+        await post(
+            standin.connect_url + "/connect",
+            json_body={"character_id": "x"},
+            headers={"X-API-Key": standin.api_key},
+            within=0.5,
+        )
 
 
 async def test_stats_and_healthz(standin: LocalStandIn) -> None:

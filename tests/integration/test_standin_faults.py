@@ -24,10 +24,12 @@ pytestmark = pytest.mark.integration
 __all__ = ["clients", "standin", "standin_factory"]  # fixtures imported for pytest
 
 
-async def _admin(standin: LocalStandIn, session_id: str, action: str,
-                 body: dict[str, object] | None = None) -> dict[str, object]:
+async def _admin(
+    standin: LocalStandIn, session_id: str, action: str, body: dict[str, object] | None = None
+) -> dict[str, object]:
     status, response = await post(
-        f"{standin.connect_url}/_standin/sessions/{session_id}/{action}", json_body=body or {})
+        f"{standin.connect_url}/_standin/sessions/{session_id}/{action}", json_body=body or {}
+    )
     assert status == 200, response
     assert isinstance(response, dict)
     return response
@@ -140,8 +142,12 @@ async def test_server_errors_non_fatal_then_fatal(
     await client.wait_for("bot-turn-completed", start=start)
 
     start = len(client.messages)
-    await _admin(standin, response["session_id"], "server-error",
-                 {"fatal": True, "error": "pipeline exploded"})
+    await _admin(
+        standin,
+        response["session_id"],
+        "server-error",
+        {"fatal": True, "error": "pipeline exploded"},
+    )
     _, fatal = await client.wait_for("error", start=start)
     assert fatal["data"] == {"error": "pipeline exploded", "fatal": True}
     closed_at = time.monotonic()
@@ -149,8 +155,9 @@ async def test_server_errors_non_fatal_then_fatal(
     assert time.monotonic() - closed_at < 3
 
 
-async def test_fatal_error_after_turns(standin_factory: StandInFactory,
-                                       clients: list[RtviTestClient]) -> None:
+async def test_fatal_error_after_turns(
+    standin_factory: StandInFactory, clients: list[RtviTestClient]
+) -> None:
     standin = await standin_factory(server_error_after_turns=1, server_error_fatal=True)
     _, client = await connect_and_join(standin)
     clients.append(client)
@@ -197,4 +204,3 @@ async def test_admin_routes_reject_unknown_sessions_and_actions(standin: LocalSt
     assert status == 404
     status, body = await post(f"{standin.connect_url}/_standin/sessions/all/explode")
     assert status == 404 and "kick" in body["detail"]
-

@@ -48,8 +48,9 @@ def test_find_livekit_server_names_every_place_when_missing(
 ) -> None:
     monkeypatch.delenv("LIVEKIT_SERVER_BIN", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.setattr(livekit_binary, "livekit_server_cache_path",
-                        lambda: tmp_path / "cache" / "server")
+    monkeypatch.setattr(
+        livekit_binary, "livekit_server_cache_path", lambda: tmp_path / "cache" / "server"
+    )
     with pytest.raises(LiveKitServerNotFound) as error:
         find_livekit_server()
     message = str(error.value)
@@ -103,7 +104,8 @@ async def test_child_answers_ok_and_stop_reaps_it() -> None:
 
 
 async def test_a_killed_child_is_reported_and_a_replaced_one_is_not(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     require_livekit_server()
     server = LiveKitServer()
     async with server:
@@ -132,7 +134,8 @@ async def test_a_killed_child_is_reported_and_a_replaced_one_is_not(
                 await asyncio.sleep(0.02)
         assert died.code == "livekit_server_died"
         assert str(died).startswith(
-            f"livekit_server_died: livekit-server (pid {pid}) was killed by SIGKILL")
+            f"livekit_server_died: livekit-server (pid {pid}) was killed by SIGKILL"
+        )
     assert not _process_exists(pid)
 
 
@@ -160,8 +163,9 @@ async def test_restart_tells_clients_server_shutdown_then_serves_again(
     clients: list[RtviTestClient],
 ) -> None:
     require_livekit_server()
-    async with LocalStandIn(faults=Faults(tts="none"), livekit=LiveKitServer(),
-                            owns_livekit=True) as standin:
+    async with LocalStandIn(
+        faults=Faults(tts="none"), livekit=LiveKitServer(), owns_livekit=True
+    ) as standin:
         url_before = standin.livekit_url
         pid_before = standin.livekit.pid  # type: ignore[attr-defined]
         _, client = await connect_and_join(standin)
@@ -180,8 +184,9 @@ async def test_restart_tells_clients_server_shutdown_then_serves_again(
 
 async def test_crash_restart_lets_clients_resume(clients: list[RtviTestClient]) -> None:
     require_livekit_server()
-    async with LocalStandIn(faults=Faults(tts="none"), livekit=LiveKitServer(),
-                            owns_livekit=True) as standin:
+    async with LocalStandIn(
+        faults=Faults(tts="none"), livekit=LiveKitServer(), owns_livekit=True
+    ) as standin:
         _, client = await connect_and_join(standin)
         clients.append(client)
         reconnected = asyncio.Event()
@@ -290,8 +295,13 @@ def test_child_dies_with_a_killed_parent() -> None:
         "asyncio.run(main())\n"
     )
     repo = Path(__file__).resolve().parents[2]
-    parent = subprocess.Popen([sys.executable, "-c", script], cwd=repo, stdout=subprocess.PIPE,
-                              text=True, env={**os.environ, "PYTHONPATH": str(repo)})
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script],
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(repo)},
+    )
     assert parent.stdout is not None
     pid, workdir = parent.stdout.readline().split(maxsplit=1)
     child = int(pid)

@@ -46,8 +46,11 @@ async def test_greeting_is_interaction_created_then_bot_ready(
     assert first["data"]["interaction_id"].startswith("int_")
     assert first["data"]["character_session_id"] == response["character_session_id"]
     ready = client.messages[1]
-    assert ready == {"label": "rtvi-ai", "type": "bot-ready",
-                     "data": {"version": "1.0.0", "about": {"library": "convai-tui-standin"}}}
+    assert ready == {
+        "label": "rtvi-ai",
+        "type": "bot-ready",
+        "data": {"version": "1.0.0", "about": {"library": "convai-tui-standin"}},
+    }
     # client-ready is acked and answered with bot-ready again.
     start = len(client.messages)
     await client.send({"type": "client-ready", "data": {"version": "1.2.0"}})
@@ -56,9 +59,18 @@ async def test_greeting_is_interaction_created_then_bot_ready(
 
 
 TURN_SEQUENCE = [
-    "server-response", "user-started-speaking", "user-transcription", "user-stopped-speaking",
-    "final-user-transcription", "bot-llm-started", "bot-llm-text", "bot-llm-stopped",
-    "bot-emotion", "bot-tts-started", "bot-started-speaking", "bot-stopped-speaking",
+    "server-response",
+    "user-started-speaking",
+    "user-transcription",
+    "user-stopped-speaking",
+    "final-user-transcription",
+    "bot-llm-started",
+    "bot-llm-text",
+    "bot-llm-stopped",
+    "bot-emotion",
+    "bot-tts-started",
+    "bot-started-speaking",
+    "bot-stopped-speaking",
     "bot-turn-completed",
 ]
 
@@ -80,23 +92,43 @@ async def test_text_turn_emits_the_documented_sequence_and_quotes_the_user(
     start = len(client.messages)
     sent_at = time.monotonic()
     message_id = str(uuid.uuid4())
-    await client.send({"label": "rtvi-ai", "type": "user_text_message", "id": message_id,
-                       "data": {"text": "hello there"}})
+    await client.send(
+        {
+            "label": "rtvi-ai",
+            "type": "user_text_message",
+            "id": message_id,
+            "data": {"text": "hello there"},
+        }
+    )
     done_index, done = await client.wait_for("bot-turn-completed", start=start)
     assert done["data"]["was_interrupted"] is False
     types = client.types(start)[: done_index - start + 1]
     assert _in_order(types, TURN_SEQUENCE), types
     assert types[0] == "server-response"
     assert ack_body(client.messages[start]) == {
-        "type": "server-response", "event_type": "user_text_message", "status": "success",
-        "message": "User text message processed", "extras": {"text": "hello there"}}
+        "type": "server-response",
+        "event_type": "user_text_message",
+        "status": "success",
+        "message": "User text message processed",
+        "extras": {"text": "hello there"},
+    }
     # Forms: Pipecat user events and llm/tts events top-level, the rest wrapped.
     by_type = {message_type: client.messages[start + i] for i, message_type in enumerate(types)}
-    for top_level in ("user-started-speaking", "user-transcription", "bot-llm-started",
-                      "bot-llm-text", "bot-tts-started"):
+    for top_level in (
+        "user-started-speaking",
+        "user-transcription",
+        "bot-llm-started",
+        "bot-llm-text",
+        "bot-tts-started",
+    ):
         assert by_type[top_level]["type"] == top_level
-    for wrapped in ("final-user-transcription", "bot-emotion", "bot-started-speaking",
-                    "bot-stopped-speaking", "bot-turn-completed"):
+    for wrapped in (
+        "final-user-transcription",
+        "bot-emotion",
+        "bot-started-speaking",
+        "bot-stopped-speaking",
+        "bot-turn-completed",
+    ):
         assert by_type[wrapped]["type"] == "server-message"
     transcription = by_type["user-transcription"]["data"]
     assert transcription["text"] == "hello there" and transcription["final"] is True
@@ -105,16 +137,20 @@ async def test_text_turn_emits_the_documented_sequence_and_quotes_the_user(
     assert by_type["final-user-transcription"]["data"]["message_id"] == message_id
     emotion = by_type["bot-emotion"]["data"]
     assert isinstance(emotion["emotion"], str) and 1 <= emotion["scale"] <= 3
-    chunks = [client.messages[start + i]["data"]["text"] for i, t in enumerate(types)
-              if t == "bot-llm-text"]
+    chunks = [
+        client.messages[start + i]["data"]["text"]
+        for i, t in enumerate(types)
+        if t == "bot-llm-text"
+    ]
     assert len(chunks) > 3
     reply = "".join(chunks)
     assert '"hello there"' in reply
     first_chunk_index = start + types.index("bot-llm-text")
     assert client.received_at[first_chunk_index] - sent_at < 0.5  # benchmarked separately
     # The first turn also carries an action, as objects.
-    action = next(m for m in client.messages[start:] if m.get("data", {}).get("type")
-                  == "action-response")
+    action = next(
+        m for m in client.messages[start:] if m.get("data", {}).get("type") == "action-response"
+    )
     assert action["data"]["actions"] == [{"name": "wave"}]
 
 
@@ -128,8 +164,11 @@ async def test_every_registry_type_gets_exactly_one_ack(
         "update-template-keys": {"template_keys": {"player": "Sam"}},
         "update-scene-metadata": {"scene_metadata": [{"name": "door", "description": "red"}]},
         "update-dynamic-info": {"dynamic_info": {"text": "It is raining"}},
-        "context-update": {"text": "one two three four five six seven eight nine ten",
-                           "mode": "append", "update_id": "u1"},
+        "context-update": {
+            "text": "one two three four five six seven eight nine ten",
+            "mode": "append",
+            "update_id": "u1",
+        },
         "tts-toggle": {"enabled": False},
         "stt-toggle": {"muted": True},
         "interrupt-bot": {},
@@ -153,8 +192,9 @@ async def test_every_registry_type_gets_exactly_one_ack(
         acks[message_type] = await client.wait_ack(message_type, start=start)
     await client.wait_for("bot-turn-completed", start=start)
     await asyncio.sleep(0.3)
-    all_acks = [ack_body(m) for m in client.messages[start:]
-                if ack_body(m).get("type") == "server-response"]
+    all_acks = [
+        ack_body(m) for m in client.messages[start:] if ack_body(m).get("type") == "server-response"
+    ]
     assert sorted(a["event_type"] for a in all_acks) == sorted(payloads)
     assert all(a["status"] == "success" for a in all_acks), all_acks
     assert acks["tts-toggle"]["message"] == "TTS disabled"
@@ -199,13 +239,18 @@ async def test_unknown_trigger_names_are_acked_and_ignored_known_ones_answered(
     start = len(client.messages)
     await client.send({"type": "trigger-message", "data": {"trigger_name": "greet"}})
     assert (await client.wait_ack("trigger-message", start=start))["message"] == (
-        "Trigger message processed")
+        "Trigger message processed"
+    )
     await client.wait_for("bot-turn-completed", start=start)
 
     # A trigger message is answered whatever the name.
     start = len(client.messages)
-    await client.send({"type": "trigger-message",
-                       "data": {"trigger_name": "no-such-trigger", "trigger_message": "wave"}})
+    await client.send(
+        {
+            "type": "trigger-message",
+            "data": {"trigger_name": "no-such-trigger", "trigger_message": "wave"},
+        }
+    )
     await client.wait_for("bot-turn-completed", start=start)
 
 
@@ -216,8 +261,12 @@ async def test_context_update_answers_only_when_run_llm_is_true(
     clients.append(client)
     for run_llm in ("false", "auto"):
         start = len(client.messages)
-        await client.send({"type": "context-update",
-                           "data": {"text": "it is late", "mode": "append", "run_llm": run_llm}})
+        await client.send(
+            {
+                "type": "context-update",
+                "data": {"text": "it is late", "mode": "append", "run_llm": run_llm},
+            }
+        )
         extras = (await client.wait_ack("context-update", start=start))["extras"]
         assert extras["requested_run_llm"] == run_llm
         assert extras["actual_run_llm"] is False and extras["llm_triggered"] is False
@@ -226,15 +275,20 @@ async def test_context_update_answers_only_when_run_llm_is_true(
         assert "bot-llm-started" not in client.types(start)
 
     start = len(client.messages)
-    await client.send({"type": "context-update",
-                       "data": {"text": "it is late", "mode": "append", "run_llm": "true"}})
+    await client.send(
+        {
+            "type": "context-update",
+            "data": {"text": "it is late", "mode": "append", "run_llm": "true"},
+        }
+    )
     extras = (await client.wait_ack("context-update", start=start))["extras"]
     assert extras["actual_run_llm"] is True and extras["llm_triggered"] is True
     await client.wait_for("bot-turn-completed", start=start)
 
     start = len(client.messages)
-    await client.send({"type": "context-update",
-                       "data": {"text": "x", "mode": "append", "run_llm": "sometimes"}})
+    await client.send(
+        {"type": "context-update", "data": {"text": "x", "mode": "append", "run_llm": "sometimes"}}
+    )
     ack = await client.wait_ack("context-update", start=start)
     assert ack["status"] == "error" and "run_llm" in ack["message"]
 
@@ -245,8 +299,12 @@ async def test_protocol_error_acks(standin: LocalStandIn, clients: list[RtviTest
     start = len(client.messages)
     await client.send(b"{definitely not json")
     parse = await client.wait_ack("parse-error", start=start)
-    assert parse == {"type": "server-response", "event_type": "parse-error", "status": "error",
-                     "message": "Failed to parse message: invalid JSON or UTF-8 encoding"}
+    assert parse == {
+        "type": "server-response",
+        "event_type": "parse-error",
+        "status": "error",
+        "message": "Failed to parse message: invalid JSON or UTF-8 encoding",
+    }
     await client.send({"data": {"text": "no type"}})
     validation = await client.wait_ack("validation-error", start=start)
     assert validation["message"] == "Message missing required 'type' field"
@@ -258,8 +316,9 @@ async def test_protocol_error_acks(standin: LocalStandIn, clients: list[RtviTest
     assert unknown["extras"]["supported_types"] == list(SUPPORTED_TYPES)
 
 
-async def test_wrapped_response_form(standin_factory: StandInFactory,
-                                     clients: list[RtviTestClient]) -> None:
+async def test_wrapped_response_form(
+    standin_factory: StandInFactory, clients: list[RtviTestClient]
+) -> None:
     standin = await standin_factory(response_form="wrapped")
     _, client = await connect_and_join(standin)
     clients.append(client)
@@ -278,8 +337,9 @@ async def test_interrupt_mid_turn_ends_with_was_interrupted(
     _, client = await connect_and_join(standin)
     clients.append(client)
     start = len(client.messages)
-    await client.send({"type": "user_text_message",
-                       "data": {"text": "please tell me a long story about the sea"}})
+    await client.send(
+        {"type": "user_text_message", "data": {"text": "please tell me a long story about the sea"}}
+    )
     await client.wait_for("bot-started-speaking", start=start)
     interrupted_at = time.monotonic()
     await client.send({"type": "interrupt-bot"})
@@ -301,15 +361,21 @@ async def test_espeak_speech_reaches_the_client_as_audio(
     clients.append(client)
     track_ready: asyncio.Future[rtc.RemoteAudioTrack] = asyncio.get_running_loop().create_future()
 
-    def on_track(track: rtc.Track, publication: rtc.RemoteTrackPublication,
-                 participant: rtc.RemoteParticipant) -> None:
+    def on_track(
+        track: rtc.Track,
+        publication: rtc.RemoteTrackPublication,
+        participant: rtc.RemoteParticipant,
+    ) -> None:
         if isinstance(track, rtc.RemoteAudioTrack) and not track_ready.done():
             assert publication.name == "character-voice"
             track_ready.set_result(track)
 
     client.room.on("track_subscribed", on_track)
-    for publication in (p for participant in client.room.remote_participants.values()
-                        for p in participant.track_publications.values()):
+    for publication in (
+        p
+        for participant in client.room.remote_participants.values()
+        for p in participant.track_publications.values()
+    ):
         if isinstance(publication.track, rtc.RemoteAudioTrack) and not track_ready.done():
             track_ready.set_result(publication.track)
     track = await asyncio.wait_for(track_ready, 10)
@@ -357,8 +423,12 @@ async def test_voice_turns_stop_while_stt_is_muted(clients: list[RtviTestClient]
     from tests.integration.standin_client import require_livekit_server
 
     require_livekit_server()
-    standin = LocalStandIn(faults=Faults(tts="none"), livekit=LiveKitServer(),
-                           owns_livekit=True, user_audio_hook=make_voice_hook("reply"))
+    standin = LocalStandIn(
+        faults=Faults(tts="none"),
+        livekit=LiveKitServer(),
+        owns_livekit=True,
+        user_audio_hook=make_voice_hook("reply"),
+    )
     await standin.start()
     source = rtc.AudioSource(48_000, 1)
     try:
@@ -366,20 +436,20 @@ async def test_voice_turns_stop_while_stt_is_muted(clients: list[RtviTestClient]
         clients.append(client)
         track = rtc.LocalAudioTrack.create_audio_track("microphone", source)
         await client.room.local_participant.publish_track(
-            track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE))
+            track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
+        )
 
         async def speak(noise_s: float = 0.6, then_silence_s: float = 1.0) -> None:
             """Noise at -20 dBFS, then silence, in real time (the queued source paces it)."""
             pcm = np.concatenate([white_noise(noise_s, 0.1), silence(then_silence_s)])
             for start in range(0, pcm.size, 480):
-                chunk = pcm[start:start + 480]
+                chunk = pcm[start : start + 480]
                 await source.capture_frame(rtc.AudioFrame(chunk.tobytes(), 48_000, 1, 480))
 
         async def set_muted(muted: bool) -> None:
             start = len(client.messages)
             await client.send({"type": "stt-toggle", "data": {"muted": muted}})
-            assert (await client.wait_ack("stt-toggle", start=start))["extras"] == {
-                "muted": muted}
+            assert (await client.wait_ack("stt-toggle", start=start))["extras"] == {"muted": muted}
 
         # Heard while listening: this also proves the stand-in is subscribed to the track.
         start = len(client.messages)

@@ -19,9 +19,13 @@ pytestmark = pytest.mark.integration
 
 async def test_type_a_message_and_see_the_reply(standin_factory: StandInFactory) -> None:
     standin = await standin_factory()
-    session = SessionCore(SessionSettings(connect_url=standin.connect_url,
-                                          api_key=standin.api_key,
-                                          character_id=standin.character_id))
+    session = SessionCore(
+        SessionSettings(
+            connect_url=standin.connect_url,
+            api_key=standin.api_key,
+            character_id=standin.character_id,
+        )
+    )
     app = ConvaiApp(session)
     try:
         async with app.run_test(size=(140, 45)) as pilot:
@@ -34,8 +38,7 @@ async def test_type_a_message_and_see_the_reply(standin_factory: StandInFactory)
             await pilot.press(*"where is the lighthouse", "enter")
             reply = ""
             for _ in range(200):
-                replies = [line.text for line in app.model.transcript
-                           if line.role == "character"]
+                replies = [line.text for line in app.model.transcript if line.role == "character"]
                 if replies:
                     reply = replies[-1]
                     break

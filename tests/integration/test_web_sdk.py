@@ -51,17 +51,29 @@ def _require_harness() -> None:
 def test_web_sdk_reaches_bot_ready_and_gets_a_text_reply(tmp_path: Path) -> None:
     require_livekit_server()
     _require_harness()
-    env = {**os.environ, "CONVAI_CONFIG": str(tmp_path / "none.toml"),
-           "XDG_STATE_HOME": str(tmp_path / "state")}
-    server = subprocess.Popen([sys.executable, "-m", "convai_tui", "local-server", "--port", "0",
-                               "--tts", "none"], stdout=subprocess.PIPE,
-                              stderr=subprocess.DEVNULL, text=True, env=env, cwd=ROOT)
+    env = {
+        **os.environ,
+        "CONVAI_CONFIG": str(tmp_path / "none.toml"),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "convai_tui", "local-server", "--port", "0", "--tts", "none"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
     try:
         assert server.stdout is not None
         details = server.stdout.readline()
-        done = subprocess.run(["node", str(HARNESS / "run.mjs"), "conformance",
-                               "--details", details.strip()],
-                              capture_output=True, text=True, timeout=90, check=False)
+        done = subprocess.run(
+            ["node", str(HARNESS / "run.mjs"), "conformance", "--details", details.strip()],
+            capture_output=True,
+            text=True,
+            timeout=90,
+            check=False,
+        )
         lines = done.stdout.strip().splitlines()
         result: dict[str, Any] = json.loads(lines[-1]) if lines else {"ok": False}
         assert done.returncode == 0 and result.get("ok"), (result, done.stderr[-2000:])

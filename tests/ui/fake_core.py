@@ -122,8 +122,12 @@ class FakeSession:
             if result.status != "timeout":
                 self.publish(
                     ServerResponseReceived(
-                        msg_type, result.status, result.message, result.extras,
-                        result.message_id, at=at,
+                        msg_type,
+                        result.status,
+                        result.message,
+                        result.extras,
+                        result.message_id,
+                        at=at,
                     )
                 )
         return result
@@ -151,8 +155,9 @@ class FakeSession:
     def toggle_mute(self) -> bool:
         self.calls.append(("toggle_mute", ()))
         self.muted = not getattr(self, "muted", False)
-        self.publish(AudioLevels(mic_dbfs=-40.0, speaker_dbfs=None, muted=self.muted,
-                                 at=_now_of(self)))
+        self.publish(
+            AudioLevels(mic_dbfs=-40.0, speaker_dbfs=None, muted=self.muted, at=_now_of(self))
+        )
         return self.muted
 
     def toggle_push_to_talk(self) -> bool:

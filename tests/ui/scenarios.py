@@ -294,7 +294,12 @@ def _participants() -> Scenario:
             "Ava",
             "character",
             ParticipantInfo(
-                "char-demo-001", "Ava", "character", sid="PA_bot", tracks=("audio",), speaking=True,
+                "char-demo-001",
+                "Ava",
+                "character",
+                sid="PA_bot",
+                tracks=("audio",),
+                speaking=True,
                 quality="poor",
             ),
             at=t(38.5),
@@ -306,7 +311,12 @@ def _participants() -> Scenario:
             "You",
             "local_player",
             ParticipantInfo(
-                "user-7f3a", "You", "local_player", sid="PA_local", tracks=("mic",), muted=True,
+                "user-7f3a",
+                "You",
+                "local_player",
+                sid="PA_local",
+                tracks=("mic",),
+                muted=True,
                 quality="excellent",
             ),
             at=t(12),
@@ -356,10 +366,22 @@ def request_events(start: float = 3.0) -> list[Event]:
     budget = {"token_count": 45_800, "max_tokens": 50_000, "remaining_tokens": 4_200}
     sent = [
         ("m1", "trigger-message", "greet", "success", "Trigger message processed", None),
-        ("m2", "context-update", "append: the user is a nurse", "success", "Context updated",
-         budget),
-        ("m3", "update-template-keys", "city=Paris, mood=calm", "success",
-         "Template keys updated", None),
+        (
+            "m2",
+            "context-update",
+            "append: the user is a nurse",
+            "success",
+            "Context updated",
+            budget,
+        ),
+        (
+            "m3",
+            "update-template-keys",
+            "city=Paris, mood=calm",
+            "success",
+            "Template keys updated",
+            None,
+        ),
         ("m4", "tts-toggle", "off", "success", "TTS disabled", {"enabled": False}),
         ("m5", "update-dynamic-info", "", "error", "No text provided in dynamic info", None),
         ("m6", "user_text_message", "hi", "success", "User text message processed", None),
@@ -368,9 +390,7 @@ def request_events(start: float = 3.0) -> list[Event]:
     for index, (mid, kind, summary, status, message, extras) in enumerate(sent):
         at = start + index
         events.append(MessageSent(kind, mid, summary, at=t(at)))
-        events.append(
-            ServerResponseReceived(kind, status, message, extras, mid, at=t(at + 0.1))
-        )
+        events.append(ServerResponseReceived(kind, status, message, extras, mid, at=t(at + 0.1)))
     events.append(
         ServerResponseReceived(
             "parse-error",
@@ -394,44 +414,69 @@ def _requests() -> Scenario:
 
 def _moderation() -> Scenario:
     """Issue #16: blocked input stops "thinking" and says why."""
-    events = connect_events() + conversation_events()[:7] + [
-        TranscriptReceived("user", "tell me something awful", True, at=t(30)),
-        BotActivityChanged("thinking", at=t(30.2)),
-        ModerationResult(False, "tell me something awful", "Inappropriate language",
-                         at=t(30.4)),
-        BotActivityChanged("listening", at=t(30.4)),
-    ]
+    events = (
+        connect_events()
+        + conversation_events()[:7]
+        + [
+            TranscriptReceived("user", "tell me something awful", True, at=t(30)),
+            BotActivityChanged("thinking", at=t(30.2)),
+            ModerationResult(
+                False, "tell me something awful", "Inappropriate language", at=t(30.4)
+            ),
+            BotActivityChanged("listening", at=t(30.4)),
+        ]
+    )
     return Scenario("moderation-blocked", events, 32.0)
 
 
 def _no_response() -> Scenario:
     """Issue #16: the character chose not to answer, with its reason."""
-    events = connect_events() + conversation_events()[:7] + [
-        TranscriptReceived("user", "...", True, at=t(30)),
-        BotActivityChanged("thinking", at=t(30.2)),
-        LlmNoResponse("abstain", at=t(30.6)),
-        BotActivityChanged("listening", at=t(30.6)),
-    ]
+    events = (
+        connect_events()
+        + conversation_events()[:7]
+        + [
+            TranscriptReceived("user", "...", True, at=t(30)),
+            BotActivityChanged("thinking", at=t(30.2)),
+            LlmNoResponse("abstain", at=t(30.6)),
+            BotActivityChanged("listening", at=t(30.6)),
+        ]
+    )
     return Scenario("llm-no-response", events, 32.0)
 
 
 def _aborted() -> Scenario:
     """Issue #16: a turn the service aborted is a visible warning."""
     reply = "Let me show you the"
-    events = connect_events() + conversation_events()[:7] + [
-        TranscriptReceived("user", "Show me around", True, at=t(30)),
-        BotActivityChanged("thinking", at=t(30.2)),
-        TranscriptReceived("character", reply, False, reply, 2, at=t(30.5)),
-        BotActivityChanged("speaking", at=t(30.8)),
-        TurnCompleted(2, False, reply, 300.0, was_aborted=True,
-                      error_reason="audio_delivery_failed", at=t(31.5)),
-        BotActivityChanged("listening", at=t(31.5)),
-    ]
+    events = (
+        connect_events()
+        + conversation_events()[:7]
+        + [
+            TranscriptReceived("user", "Show me around", True, at=t(30)),
+            BotActivityChanged("thinking", at=t(30.2)),
+            TranscriptReceived("character", reply, False, reply, 2, at=t(30.5)),
+            BotActivityChanged("speaking", at=t(30.8)),
+            TurnCompleted(
+                2,
+                False,
+                reply,
+                300.0,
+                was_aborted=True,
+                error_reason="audio_delivery_failed",
+                at=t(31.5),
+            ),
+            BotActivityChanged("listening", at=t(31.5)),
+        ]
+    )
     return Scenario("turn-aborted", events, 33.0)
 
 
-def link_samples(start: float, seconds: int, *, degraded_from: float | None = None,
-                 relay_from: float | None = None) -> list[Event]:
+def link_samples(
+    start: float,
+    seconds: int,
+    *,
+    degraded_from: float | None = None,
+    relay_from: float | None = None,
+) -> list[Event]:
     """One LinkStatsSampled a second; from `degraded_from` on, RTT and loss climb past the
     thresholds (the warnings are what the core's LinkHealth would attach)."""
     events: list[Event] = []
@@ -444,25 +489,42 @@ def link_samples(start: float, seconds: int, *, degraded_from: float | None = No
         candidate = "relay/tls" if relay_from is not None and at >= relay_from else "host/udp"
         warnings: tuple[str, ...] = ()
         if bad:
-            warnings = tuple(w for w in (
-                f"RTT {rtt:.0f} ms > 300 ms" if rtt > 300 else "",
-                f"loss {loss:.1f} % > 2 % over 10 s",
-                f"relay-only ICE ({candidate})" if candidate.startswith("relay") else "") if w)
-        events.append(LinkStatsSampled(
-            rtt_ms=rtt, jitter_ms=4.0 + wave / 3 + (20 if bad else 0), loss_pct=loss,
-            packets_lost=i, packets_received=50 * i, concealment_events=i // 10,
-            jitter_buffer_ms=60.0 + wave, bitrate_in_kbps=32.0 + (wave * 3 if i % 20 < 12 else 0),
-            bitrate_out_kbps=28.0 + wave, audio_in_dbfs=-30.0 + wave * 2 if i % 20 < 12 else -90,
-            audio_out_dbfs=-25.0 + wave, candidate=candidate,
-            candidate_changed=relay_from is not None and at == relay_from,
-            warnings=warnings, at=t(at)))
+            warnings = tuple(
+                w
+                for w in (
+                    f"RTT {rtt:.0f} ms > 300 ms" if rtt > 300 else "",
+                    f"loss {loss:.1f} % > 2 % over 10 s",
+                    f"relay-only ICE ({candidate})" if candidate.startswith("relay") else "",
+                )
+                if w
+            )
+        events.append(
+            LinkStatsSampled(
+                rtt_ms=rtt,
+                jitter_ms=4.0 + wave / 3 + (20 if bad else 0),
+                loss_pct=loss,
+                packets_lost=i,
+                packets_received=50 * i,
+                concealment_events=i // 10,
+                jitter_buffer_ms=60.0 + wave,
+                bitrate_in_kbps=32.0 + (wave * 3 if i % 20 < 12 else 0),
+                bitrate_out_kbps=28.0 + wave,
+                audio_in_dbfs=-30.0 + wave * 2 if i % 20 < 12 else -90,
+                audio_out_dbfs=-25.0 + wave,
+                candidate=candidate,
+                candidate_changed=relay_from is not None and at == relay_from,
+                warnings=warnings,
+                at=t(at),
+            )
+        )
     return events
 
 
 def _turn_timings(start: float) -> list[Event]:
     figures = [420.0, 380.0, 510.0, 350.0, 900.0, 400.0, 440.0, 610.0]
-    return [TurnTimed(i + 1, ms, ms + 350, None, at=t(start + 6 * i))
-            for i, ms in enumerate(figures)]
+    return [
+        TurnTimed(i + 1, ms, ms + 350, None, at=t(start + 6 * i)) for i, ms in enumerate(figures)
+    ]
 
 
 async def _link_prepare(pilot: Pilot[Any], app: ConvaiApp) -> None:
@@ -476,16 +538,20 @@ def _link_healthy() -> Scenario:
 
 
 def _link_degraded() -> Scenario:
-    error = replace(make_error("transport.link_degraded",
-                               "The link is degraded: loss 6.0 % > 2 % over 10 s."), at=t(36))
-    events = (connect_events() + link_samples(2, 58, degraded_from=35, relay_from=45)
-              + _turn_timings(4) + [
-                  ErrorRaised(error, at=t(36)),
-                  SessionStateChanged(S.CONNECTED, S.RECONNECTING, reason="link_stalled",
-                                      at=t(50)),
-                  SessionStateChanged(S.RECONNECTING, S.CONNECTED, reason="link_recovered",
-                                      at=t(53)),
-              ])
+    error = replace(
+        make_error("transport.link_degraded", "The link is degraded: loss 6.0 % > 2 % over 10 s."),
+        at=t(36),
+    )
+    events = (
+        connect_events()
+        + link_samples(2, 58, degraded_from=35, relay_from=45)
+        + _turn_timings(4)
+        + [
+            ErrorRaised(error, at=t(36)),
+            SessionStateChanged(S.CONNECTED, S.RECONNECTING, reason="link_stalled", at=t(50)),
+            SessionStateChanged(S.RECONNECTING, S.CONNECTED, reason="link_recovered", at=t(53)),
+        ]
+    )
     events.sort(key=lambda e: e.at)
     return Scenario("link-degraded", events, 60.0, prepare=_link_prepare)
 

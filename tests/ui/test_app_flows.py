@@ -315,7 +315,7 @@ async def test_diagnostics_shows_the_audio_counters_in_their_own_section() -> No
         await settle(pilot)
         await pilot.press("f5")
         lines = plain(app.query_one("#diagnostics-panel", DiagnosticsPanel)).splitlines()
-        section = lines[next(i for i, line in enumerate(lines) if line.strip() == "Audio"):]
+        section = lines[next(i for i, line in enumerate(lines) if line.strip() == "Audio") :]
         assert any("frames sent" in line and "1234" in line for line in section)
         assert any("underruns" in line and "2" in line for line in section)
         assert any("mic open" in line and "yes" in line for line in section)

@@ -53,13 +53,20 @@ def test_sent_messages_become_rows_that_acks_complete() -> None:
 
 
 def test_budget_is_not_low_at_or_above_5000_and_tts_resets_on_a_new_session() -> None:
-    m = folded([
-        MessageSent("context-update", "a", "append: x", at=t(1)),
-        ServerResponseReceived("context-update", "success", None,
-                               {"token_count": 45_000, "max_tokens": 50_000,
-                                "remaining_tokens": 5_000}, "a", at=t(1)),
-        ServerResponseReceived("tts-toggle", "success", None, {"enabled": False}, at=t(2)),
-    ])
+    m = folded(
+        [
+            MessageSent("context-update", "a", "append: x", at=t(1)),
+            ServerResponseReceived(
+                "context-update",
+                "success",
+                None,
+                {"token_count": 45_000, "max_tokens": 50_000, "remaining_tokens": 5_000},
+                "a",
+                at=t(1),
+            ),
+            ServerResponseReceived("tts-toggle", "success", None, {"enabled": False}, at=t(2)),
+        ]
+    )
     assert m.context_budget is not None and not m.context_budget.low
     assert m.tts_enabled is False
     m.apply(RoomDetailsReceived("s2", None, "r", "ws://x", None, 1.0, at=t(3)))
@@ -69,7 +76,8 @@ def test_budget_is_not_low_at_or_above_5000_and_tts_resets_on_a_new_session() ->
 def test_refusals_and_timeouts_are_recorded_by_the_ui() -> None:
     m = MonitorModel()
     refused = m.note_control_result(
-        T0, c.tts(False), ControlResult("refused", "Not sent: the session is disconnected."))
+        T0, c.tts(False), ControlResult("refused", "Not sent: the session is disconnected.")
+    )
     assert Part.REQUESTS in refused
     (row,) = m.requests.values()
     assert (row.type, row.summary, row.status) == ("tts-toggle", "off", "refused")
@@ -124,9 +132,15 @@ async def test_control_commands_only_while_connected() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         names = set(commands(app))
-        assert {"control: trigger…", "control: update context…", "control: template keys…",
-                "control: tts off", "control: interrupt", "control: kill pipeline",
-                "view: requests"} <= names
+        assert {
+            "control: trigger…",
+            "control: update context…",
+            "control: template keys…",
+            "control: tts off",
+            "control: interrupt",
+            "control: kill pipeline",
+            "view: requests",
+        } <= names
 
 
 async def test_trigger_form_sends_and_the_requests_tab_shows_the_ack() -> None:
@@ -140,7 +154,8 @@ async def test_trigger_form_sends_and_the_requests_tab_shows_the_ack() -> None:
         await settle(pilot)
         assert not isinstance(app.screen, ControlForm)
         assert session.called("send_control") == [
-            ("trigger-message", {"trigger_name": "greet", "trigger_message": "Hello there"})]
+            ("trigger-message", {"trigger_name": "greet", "trigger_message": "Hello there"})
+        ]
         await pilot.press("f7")
         assert app.query_one(TabbedContent).active == "requests"
         (row,) = table_rows(app)
@@ -176,16 +191,24 @@ async def test_context_form_with_mode_and_the_budget_line() -> None:
         form.submit()
         await settle(pilot)
         assert session.called("send_control") == [
-            ("context-update", {"text": "the user is a nurse", "mode": "replace",
-                                "run_llm": "false"})]
+            (
+                "context-update",
+                {"text": "the user is a nurse", "mode": "replace", "run_llm": "false"},
+            )
+        ]
         budget = app.query_one("#context-budget", Static)
         assert "13/50,000 tokens · 49,987 remaining" in text_of(budget)
         assert not budget.has_class("-low")
         session.publish(
             MessageSent("context-update", "big", "append: …", at=t(11)),
-            ServerResponseReceived("context-update", "success", None,
-                                   {"token_count": 46_000, "max_tokens": 50_000,
-                                    "remaining_tokens": 4_000}, "big", at=t(11)),
+            ServerResponseReceived(
+                "context-update",
+                "success",
+                None,
+                {"token_count": 46_000, "max_tokens": 50_000, "remaining_tokens": 4_000},
+                "big",
+                at=t(11),
+            ),
         )
         await settle(pilot)
         assert budget.has_class("-low") and "4,000 remaining · LOW" in text_of(budget)
@@ -199,7 +222,8 @@ async def test_template_keys_form() -> None:
         await pilot.press(*"city=Paris; mood=calm", "enter")
         await settle(pilot)
         assert session.called("send_control") == [
-            ("update-template-keys", {"template_keys": {"city": "Paris", "mood": "calm"}})]
+            ("update-template-keys", {"template_keys": {"city": "Paris", "mood": "calm"}})
+        ]
 
 
 async def test_tts_toggle_shows_in_the_status_bar() -> None:
@@ -248,15 +272,19 @@ async def test_interrupt_key_only_while_the_character_replies() -> None:
         await pilot.press("ctrl+x")
         await settle(pilot)
         assert session.called("send_control") == []
-        assert "control.interrupt" not in {b.binding.id for b in app.active_bindings.values()
-                                           if app.check_action(b.binding.action, ())}
+        assert "control.interrupt" not in {
+            b.binding.id
+            for b in app.active_bindings.values()
+            if app.check_action(b.binding.action, ())
+        }
         session.publish(BotActivityChanged("speaking", at=t(11)))
         await settle(pilot)
         await pilot.press("ctrl+x")
         await settle(pilot)
         assert session.called("send_control") == [("interrupt-bot", {})]
-        session.publish(TurnCompleted(1, True, "", at=t(12)),
-                        BotActivityChanged("listening", at=t(12)))
+        session.publish(
+            TurnCompleted(1, True, "", at=t(12)), BotActivityChanged("listening", at=t(12))
+        )
         await settle(pilot)
         await pilot.press("ctrl+x")
         await settle(pilot)
@@ -264,18 +292,22 @@ async def test_interrupt_key_only_while_the_character_replies() -> None:
 
 
 async def test_refused_and_timed_out_controls_are_rows_with_the_reason() -> None:
-    replies = iter([
-        ControlResult("refused", "Not sent: the character is not ready yet."),
-        ControlResult("timeout", "No acknowledgement within 10 s.", None, "late-1"),
-    ])
+    replies = iter(
+        [
+            ControlResult("refused", "Not sent: the character is not ready yet."),
+            ControlResult("timeout", "No acknowledgement within 10 s.", None, "late-1"),
+        ]
+    )
     app, _session = make(control_reply=lambda _type, _data: next(replies))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await run_command(pilot, app, "control: interrupt")
         await run_command(pilot, app, "control: reset idle timer")
         rows = table_rows(app)
-        assert [r[1:4] for r in rows] == [("interrupt-bot", "—", "refused"),
-                                          ("reset-idle-timer", "—", "timeout")]
+        assert [r[1:4] for r in rows] == [
+            ("interrupt-bot", "—", "refused"),
+            ("reset-idle-timer", "—", "timeout"),
+        ]
         assert rows[0][4] == "Not sent: the character is not ready yet."
 
 

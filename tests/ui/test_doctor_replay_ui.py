@@ -54,8 +54,12 @@ async def wait_done(pilot: Any, screen: DoctorScreen) -> None:
 
 
 async def test_f6_runs_the_injected_checks_and_shows_fixes() -> None:
-    checks = FakeChecks([Check("connect.api", True, "answered 200"),
-                         Check("livekit.webrtc", False, "ICE failed", "Allow UDP 3478")])
+    checks = FakeChecks(
+        [
+            Check("connect.api", True, "answered 200"),
+            Check("livekit.webrtc", False, "ICE failed", "Allow UDP 3478"),
+        ]
+    )
     clock = FakeClock(T0)
     app = ConvaiApp(FakeSession(clock=clock), clock=clock, run_checks=checks)
     async with app.run_test(size=SIZE) as pilot:
@@ -91,13 +95,19 @@ async def test_doctor_without_a_checks_function_says_unavailable() -> None:
 
 
 async def test_snapshot_key_writes_a_private_file_without_the_token(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1aSJ9.dWktc25hcHNob3Qtc2ln"
     clock = FakeClock(T0)
-    session = FakeSession(clock=clock, diagnostics_data={
-        "state": "connected", "connect_attempts": 1,
-        "room": {"session_id": "s-1", "token": token, "token_redacted": "eyJ…[redacted]"}})
+    session = FakeSession(
+        clock=clock,
+        diagnostics_data={
+            "state": "connected",
+            "connect_attempts": 1,
+            "room": {"session_id": "s-1", "token": token, "token_redacted": "eyJ…[redacted]"},
+        },
+    )
     app = ConvaiApp(session, clock=clock)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -114,12 +124,20 @@ async def test_snapshot_key_writes_a_private_file_without_the_token(
 
 
 async def test_replay_session_in_the_monitor_is_read_only(tmp_path: Path) -> None:
-    events = [*connect_events(),
-              TranscriptReceived(role="user", text="hello there", final=True,
-                                 full_text="hello there", at=T0 + 3),
-              ErrorRaised(error=make_error("server.error", "hiccup", at=T0 + 4), at=T0 + 4),
-              TranscriptReceived(role="character", text="General Kenobi", final=True,
-                                 full_text="General Kenobi", at=T0 + 5)]
+    events = [
+        *connect_events(),
+        TranscriptReceived(
+            role="user", text="hello there", final=True, full_text="hello there", at=T0 + 3
+        ),
+        ErrorRaised(error=make_error("server.error", "hiccup", at=T0 + 4), at=T0 + 4),
+        TranscriptReceived(
+            role="character",
+            text="General Kenobi",
+            final=True,
+            full_text="General Kenobi",
+            at=T0 + 5,
+        ),
+    ]
     path = tmp_path / "session.jsonl"
     path.write_text("".join(json.dumps(e.to_json()) + "\n" for e in events))
     session = ReplaySession(load_log(path), speed=0)

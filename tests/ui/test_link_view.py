@@ -34,11 +34,13 @@ def test_model_folds_link_events_into_the_link_part() -> None:
 
 def test_timeline_marks_states_errors_and_reconnects() -> None:
     link = LinkModel()
-    for event in [SessionStateChanged(S.DISCONNECTED, S.CONNECTING, at=t(0)),
-                  SessionStateChanged(S.CONNECTING, S.CONNECTED, at=t(1)),
-                  ErrorRaised(make_error("transport.link_degraded", at=t(5)), at=t(5)),
-                  SessionStateChanged(S.CONNECTED, S.RECONNECTING, at=t(8)),
-                  SessionStateChanged(S.RECONNECTING, S.CONNECTED, at=t(9))]:
+    for event in [
+        SessionStateChanged(S.DISCONNECTED, S.CONNECTING, at=t(0)),
+        SessionStateChanged(S.CONNECTING, S.CONNECTED, at=t(1)),
+        ErrorRaised(make_error("transport.link_degraded", at=t(5)), at=t(5)),
+        SessionStateChanged(S.CONNECTED, S.RECONNECTING, at=t(8)),
+        SessionStateChanged(S.RECONNECTING, S.CONNECTED, at=t(9)),
+    ]:
         link.apply(event)
     strip = timeline_text(link, 10, t(10))
     assert len(strip.plain) == 10

@@ -111,7 +111,8 @@ def test_refused_text_is_not_shown() -> None:
     m = MonitorModel()
     m.apply(InputRefused(text="hi", reason="Not connected", at=T0))
     assert [(line.role, line.text) for line in m.transcript] == [
-        ("system", "not sent: Not connected")]
+        ("system", "not sent: Not connected")
+    ]
 
 
 def test_idle_warning_reset_and_timeout() -> None:

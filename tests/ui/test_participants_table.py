@@ -45,8 +45,15 @@ async def test_every_row_lines_up_under_the_header_and_starts_each_cell_in_one_r
         assert set(starts) == {1}
         expected = {
             "user-7f3a": ["user-7f3a", "You", "local player", "muted", "", "excellent", "mic"],
-            "char-demo-001": ["char-demo-001", "Ava", "character", "", "● speaking", "poor",
-                              "audio"],
+            "char-demo-001": [
+                "char-demo-001",
+                "Ava",
+                "character",
+                "",
+                "● speaking",
+                "poor",
+                "audio",
+            ],
             "observer-1": ["observer-1", "Observer", "remote player", "", "", "—", "—"],
             "user-guest-22": ["user-guest-22", "Guest", "remote player", "", "", "—", "mic"],
         }

@@ -51,8 +51,7 @@ def test_binding_ids_are_unique_and_every_binding_has_a_tooltip() -> None:
     counts = Counter(ids(every))
     assert [i for i, n in counts.items() if n > 1] == []
     missing = [
-        b.id for b in every
-        if isinstance(b, Binding) and not b.system and b.show and not b.tooltip
+        b.id for b in every if isinstance(b, Binding) and not b.system and b.show and not b.tooltip
     ]
     assert missing == []
 

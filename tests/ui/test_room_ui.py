@@ -29,15 +29,29 @@ from convai_tui.ui.widgets.room import RoomTable
 from tests.ui.fake_core import FakeClock, FakeSession, Step
 from tests.ui.scenarios import connect_events, settle, t
 
-ADA = Membership("m-ada-1", "ada", "Ada", participant_identity="character-ada-1",
-                 is_initial=True, status=MemberStatus.READY)
-BO = Membership("m-bo-2", "bo", "Bo", participant_identity="character-bo-2",
-                provisioning_status="dispatch_failed", status=MemberStatus.FAILED,
-                failure_code="dispatch_failed")
-ADA2 = Membership("m-ada-3", "ada", "Ada #2", participant_identity="character-ada-3",
-                  status=MemberStatus.READY)
-CY = Membership("m-cy-2", "cy", "Cy", participant_identity="character-cy-2",
-                status=MemberStatus.READY)
+ADA = Membership(
+    "m-ada-1",
+    "ada",
+    "Ada",
+    participant_identity="character-ada-1",
+    is_initial=True,
+    status=MemberStatus.READY,
+)
+BO = Membership(
+    "m-bo-2",
+    "bo",
+    "Bo",
+    participant_identity="character-bo-2",
+    provisioning_status="dispatch_failed",
+    status=MemberStatus.FAILED,
+    failure_code="dispatch_failed",
+)
+ADA2 = Membership(
+    "m-ada-3", "ada", "Ada #2", participant_identity="character-ada-3", status=MemberStatus.READY
+)
+CY = Membership(
+    "m-cy-2", "cy", "Cy", participant_identity="character-cy-2", status=MemberStatus.READY
+)
 
 
 @dataclass
@@ -51,9 +65,16 @@ class FakeRoom:
     calls: list[tuple[str, Any]] = field(default_factory=list)
 
     def snapshot(self, at: float) -> RosterChanged:
-        return RosterChanged(room_session_id="room-1", active_membership_id=self.target,
-                             route_epoch=self.epoch, roster_epoch=0, partial_dispatch=False,
-                             ready=True, members=self.members, at=at)
+        return RosterChanged(
+            room_session_id="room-1",
+            active_membership_id=self.target,
+            route_epoch=self.epoch,
+            roster_epoch=0,
+            partial_dispatch=False,
+            ready=True,
+            members=self.members,
+            at=at,
+        )
 
     async def set_target(self, spec: str | None) -> str | None:
         self.calls.append(("set_target", spec))
@@ -64,16 +85,25 @@ class FakeRoom:
         self.epoch += 1
         at = t(50 + self.epoch)
         self.session.publish(
-            InteractionTargetChanged(previous=previous, current=spec, route_epoch=self.epoch,
-                                     at=at),
+            InteractionTargetChanged(
+                previous=previous, current=spec, route_epoch=self.epoch, at=at
+            ),
             self.snapshot(at),
-            RoomRebindStateChanged(outcome=RebindOutcome.APPLIED_IMMEDIATELY,
-                                   requested=member.character_id if member else None,
-                                   active=member.character_id if member else None, at=at))
+            RoomRebindStateChanged(
+                outcome=RebindOutcome.APPLIED_IMMEDIATELY,
+                requested=member.character_id if member else None,
+                active=member.character_id if member else None,
+                at=at,
+            ),
+        )
         return None
 
-    async def update_roster(self, add: Sequence[CharacterSpec] = (), remove: Sequence[str] = (),
-                            replacement: str | None = None) -> str | None:
+    async def update_roster(
+        self,
+        add: Sequence[CharacterSpec] = (),
+        remove: Sequence[str] = (),
+        replacement: str | None = None,
+    ) -> str | None:
         self.calls.append(("update_roster", (tuple(add), tuple(remove), replacement)))
         return None
 
@@ -88,24 +118,37 @@ class FakeRoom:
 
 def room_events(members: tuple[Membership, ...]) -> list[Event]:
     events: list[Event] = [*connect_events()]
-    events.append(RosterChanged(room_session_id="room-1", active_membership_id=ADA.membership_id,
-                                route_epoch=0, roster_epoch=0, partial_dispatch=True,
-                                ready=True, members=members, at=t(1.0)))
+    events.append(
+        RosterChanged(
+            room_session_id="room-1",
+            active_membership_id=ADA.membership_id,
+            route_epoch=0,
+            roster_epoch=0,
+            partial_dispatch=True,
+            ready=True,
+            members=members,
+            at=t(1.0),
+        )
+    )
     for member in members:
         if member.status is MemberStatus.READY and member.participant_identity:
-            info = ParticipantInfo(member.participant_identity, member.display_name,
-                                   "character", sid=f"PA_{member.membership_id}",
-                                   tracks=("audio",), speaking=member is ADA2)
-            events.append(ParticipantJoined(info.identity, info.name, "character", info,
-                                            at=t(1.1)))
+            info = ParticipantInfo(
+                member.participant_identity,
+                member.display_name,
+                "character",
+                sid=f"PA_{member.membership_id}",
+                tracks=("audio",),
+                speaking=member is ADA2,
+            )
+            events.append(ParticipantJoined(info.identity, info.name, "character", info, at=t(1.1)))
     guest = ParticipantInfo("human:guest", "Guest", "remote_player", sid="PA_guest")
-    events.append(ParticipantJoined(guest.identity, guest.name, "remote_player", guest,
-                                    at=t(2.0)))
+    events.append(ParticipantJoined(guest.identity, guest.name, "remote_player", guest, at=t(2.0)))
     return events
 
 
-def build(members: tuple[Membership, ...],
-          clock_at: float = 40.0) -> tuple[ConvaiApp, FakeSession, FakeRoom]:
+def build(
+    members: tuple[Membership, ...], clock_at: float = 40.0
+) -> tuple[ConvaiApp, FakeSession, FakeRoom]:
     clock = FakeClock(t(clock_at))
     holder: dict[str, FakeRoom] = {}
 
@@ -113,11 +156,14 @@ def build(members: tuple[Membership, ...],
         target = holder["room"].target
         name = next(m.display_name for m in members if m.membership_id == target)
         reply = f"{name} heard: {text}"
-        return [TranscriptReceived("character", reply, True, reply, 2, membership_id=target,
-                                   at=t(60)), Done(2, False, reply, at=t(60))]
+        return [
+            TranscriptReceived("character", reply, True, reply, 2, membership_id=target, at=t(60)),
+            Done(2, False, reply, at=t(60)),
+        ]
 
-    session = FakeSession(script=[Step(e) for e in room_events(members)], clock=clock,
-                          replies=replies)
+    session = FakeSession(
+        script=[Step(e) for e in room_events(members)], clock=clock, replies=replies
+    )
     room = FakeRoom(session, members, ADA.membership_id)
     holder["room"] = room
     session.room = room  # type: ignore[attr-defined]
@@ -210,8 +256,7 @@ async def test_removing_the_target_asks_for_a_replacement_and_add_takes_a_spec()
         await pilot.pause()
         await pilot.press("3", "enter")
         await settle(pilot)
-        assert room.last_call() == ("update_roster", ((), (ADA.membership_id,),
-                                                    ADA2.membership_id))
+        assert room.last_call() == ("update_roster", ((), (ADA.membership_id,), ADA2.membership_id))
         cast(MonitorScreen, app.screen).action_room_add()  # what the palette's `roster: add…` runs
         await pilot.pause()
         await pilot.press(*"ada:cs-9", "enter")

@@ -18,10 +18,14 @@ TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJmYWtlLXVzZXIifQ.ZmFrZS1zaWduYXR1cmUtZmF
 
 
 def ok_response(n: int = 1, character_session_id: str = "cs-1") -> ConnectResponse:
-    return ConnectResponse(session_id=f"00000000-0000-4000-8000-{n:012d}",
-                           room_url="ws://127.0.0.1:1", token=TOKEN, room_name=f"room-{n}",
-                           character_session_id=character_session_id,
-                           request_trace_id=f"req_{n:032x}")
+    return ConnectResponse(
+        session_id=f"00000000-0000-4000-8000-{n:012d}",
+        room_url="ws://127.0.0.1:1",
+        token=TOKEN,
+        room_name=f"room-{n}",
+        character_session_id=character_session_id,
+        request_trace_id=f"req_{n:032x}",
+    )
 
 
 def http_error(code: str, status: int) -> ConvaiError:
@@ -81,8 +85,10 @@ class FakeTransport:
         return 1.0
 
     def participants(self) -> list[ParticipantInfo]:
-        return [ParticipantInfo("user-1", "Player", "local_player"),
-                ParticipantInfo(self.character_id, "Ada", "character")]
+        return [
+            ParticipantInfo("user-1", "Player", "local_player"),
+            ParticipantInfo(self.character_id, "Ada", "character"),
+        ]
 
     async def send(self, payload: bytes) -> None:
         body = json.loads(payload)
@@ -90,8 +96,14 @@ class FakeTransport:
             self.handshake.append(body)
         elif body.get("type") == "kill-pipeline" and self.auto_ack_kill:
             self.teardown.append(body)
-            self.deliver({"type": "server-response", "event_type": "kill-pipeline",
-                          "status": "success", "message": "Pipeline killed successfully"})
+            self.deliver(
+                {
+                    "type": "server-response",
+                    "event_type": "kill-pipeline",
+                    "status": "success",
+                    "message": "Pipeline killed successfully",
+                }
+            )
         else:
             self.sent.append(body)
 
@@ -109,8 +121,12 @@ class FakeTransport:
         self.cb.on_disconnected(reason)
 
 
-async def next_event(sub: Subscription, kind: type[Event] | tuple[type[Event], ...],
-                     wait_s: float = 3.0, seen: list[Event] | None = None) -> Any:
+async def next_event(
+    sub: Subscription,
+    kind: type[Event] | tuple[type[Event], ...],
+    wait_s: float = 3.0,
+    seen: list[Event] | None = None,
+) -> Any:
     """Wait for the next event of a type, collecting the ones passed over into `seen`."""
     async with asyncio.timeout(wait_s):
         async for event in sub:

@@ -41,18 +41,24 @@ class Wire:
 
     def __init__(self, characters: list[str], **policy_fields: Any) -> None:
         ids = count(1)
-        policy = RoomPolicy(**{"roster_limit": 6, "dispatch_fail": frozenset({"cy"}),
-                               **policy_fields})
+        policy = RoomPolicy(
+            **{"roster_limit": 6, "dispatch_fail": frozenset({"cy"}), **policy_fields}
+        )
         self.room = RoomRoster.create(
             {"characters": [{"character_id": c} for c in characters], "end_user_id": "u"},
-            owner=OWNER, known=KNOWN, policy=policy, new_id=lambda: f"x{next(ids)}")
+            owner=OWNER,
+            known=KNOWN,
+            policy=policy,
+            new_id=lambda: f"x{next(ids)}",
+        )
         info = parse_room_response(self.room.connect_fields())
         assert info is not None
         self.roster = Roster(info)
         self.clock = Clock()
         cmd_ids = count(1)
-        self.cmds = RosterCommands(self.roster, clock=self.clock,
-                                   new_id=lambda: f"c{next(cmd_ids)}")
+        self.cmds = RosterCommands(
+            self.roster, clock=self.clock, new_id=lambda: f"c{next(cmd_ids)}"
+        )
         self.to_server: list[OutboundCommand] = []
         self.sent: list[OutboundCommand] = []
         self.to_client: list[bytes] = []
@@ -86,9 +92,15 @@ class Wire:
         if message.type == "server-response":
             self.acks.append(payload)
             extras = data.get("extras")
-            return self.cmds.on_server_response(
-                str(data.get("event_type")), str(data.get("status")), data.get("message"),
-                extras if isinstance(extras, dict) else None) or []
+            return (
+                self.cmds.on_server_response(
+                    str(data.get("event_type")),
+                    str(data.get("status")),
+                    data.get("message"),
+                    extras if isinstance(extras, dict) else None,
+                )
+                or []
+            )
         if message.type == "bot-ready":
             return self.roster.on_bot_ready(data)
         if message.type == "character-status":
@@ -106,8 +118,11 @@ class Wire:
         elif kind == "add":
             self.send(self.cmds.update_roster(add=[CharacterSpec(action[1])]).command)
         elif kind == "remove":
-            self.send(self.cmds.update_roster(remove=[self.pick(action[1]) or ""],
-                                              replacement_target=self.pick(action[2])).command)
+            self.send(
+                self.cmds.update_roster(
+                    remove=[self.pick(action[1]) or ""], replacement_target=self.pick(action[2])
+                ).command
+            )
         elif kind == "ready" and room.instances:
             mid = list(room.instances)[action[1] % len(room.instances)]
             self.to_client += [rtvi.encode(o.message) for o in room.mark_ready(mid)]
@@ -153,10 +168,9 @@ class Wire:
 def _ack_epoch(payload: bytes) -> int | None:
     message = parse_inbound(payload)
     if message.type != "server-response" or message.data.get("event_type") != (
-            "interaction-target"):
+        "interaction-target"
+    ):
         return None
     extras = message.data.get("extras") or {}
     value = extras.get("route_epoch")
     return value if extras.get("success") and isinstance(value, int) else None
-
-

@@ -11,21 +11,28 @@ from convai_tui.core.roster import Roster
 NAMES = {"ada": "Ada", "bob": "Bob"}
 
 
-def member(mid: str, cid: str, *, initial: bool = False, failed: bool = False,
-           identity: str | None = None) -> MemberInfo:
+def member(
+    mid: str, cid: str, *, initial: bool = False, failed: bool = False, identity: str | None = None
+) -> MemberInfo:
     return MemberInfo(
-        membership_id=mid, character_id=cid, session_id=f"s-{mid}",
-        character_session_id=f"cs-{mid}", participant_identity=identity or f"p-{mid}",
+        membership_id=mid,
+        character_id=cid,
+        session_id=f"s-{mid}",
+        character_session_id=f"cs-{mid}",
+        participant_identity=identity or f"p-{mid}",
         is_initial=initial,
         provisioning_status="dispatch_failed" if failed else "dispatch_accepted",
-        failure_code="dispatch_failed" if failed else None)
+        failure_code="dispatch_failed" if failed else None,
+    )
 
 
 def three_room(*, failed: str | None = None) -> Roster:
     """Ada (m1, initial), Bob (m2), and a clone of Ada (m3); `failed` = one that failed."""
-    members = (member("m1", "ada", initial=True, failed=failed == "m1"),
-               member("m2", "bob", failed=failed == "m2"),
-               member("m3", "ada", failed=failed == "m3"))
+    members = (
+        member("m1", "ada", initial=True, failed=failed == "m1"),
+        member("m2", "bob", failed=failed == "m2"),
+        member("m3", "ada", failed=failed == "m3"),
+    )
     info = RoomConnectInfo("room-1", "m1", 0, 0, failed is not None, members)
     return Roster(info, NAMES)
 
@@ -50,6 +57,7 @@ class Clock:
         self.now += seconds
 
 
-def ack(event_type: str, extras: dict[str, Any], status: str = "success",
-        message: str | None = None) -> tuple[str, str, str | None, dict[str, Any]]:
+def ack(
+    event_type: str, extras: dict[str, Any], status: str = "success", message: str | None = None
+) -> tuple[str, str, str | None, dict[str, Any]]:
     return event_type, status, message, extras

@@ -216,7 +216,6 @@ def test_playback_callback_pulls_from_jitter_buffer(fake_sd: FakeSoundDevice) ->
     assert stream.closed
 
 
-
 class FakeParticipant:
     def __init__(self) -> None:
         self.published: list[tuple[Any, Any]] = []

@@ -160,12 +160,15 @@ class _Refusing:
         raise RuntimeError(self.error)
 
 
-@pytest.mark.parametrize("error", [
-    "Error opening InputStream: Unanticipated host error [PaErrorCode -9999]: "
-    "'Permission denied' [ALSA error -13]",
-    "Error opening InputStream: Access denied",
-    "[Errno 13] Permission denied: '/dev/snd/pcmC0D0c'",
-])
+@pytest.mark.parametrize(
+    "error",
+    [
+        "Error opening InputStream: Unanticipated host error [PaErrorCode -9999]: "
+        "'Permission denied' [ALSA error -13]",
+        "Error opening InputStream: Access denied",
+        "[Errno 13] Permission denied: '/dev/snd/pcmC0D0c'",
+    ],
+)
 def test_a_refused_microphone_is_mic_permission_denied(error: str) -> None:
     from convai_tui.audio.backend import start_stream
     from convai_tui.audio.errors import MIC_PERMISSION_DENIED, AudioError

@@ -72,13 +72,17 @@ def test_sender_rejects_a_frame_of_the_wrong_size() -> None:
 
 
 def test_direct_apm_processes_like_the_sdk_call() -> None:
-    settings = dict(echo_cancellation=True, noise_suppression=True, high_pass_filter=True,
-                    auto_gain_control=True)
+    settings = dict(
+        echo_cancellation=True,
+        noise_suppression=True,
+        high_pass_filter=True,
+        auto_gain_control=True,
+    )
     ours = DirectApm(rtc.AudioProcessingModule(**settings), 48_000, 480)
     sdk = rtc.AudioProcessingModule(**settings)
     speech = tone(300.0, 0.5, amplitude=0.3)
     for i in range(50):
-        chunk = speech[480 * i: 480 * (i + 1)]
+        chunk = speech[480 * i : 480 * (i + 1)]
         ours.reverse[:] = 0
         ours.process_reverse()
         ours.capture[:] = chunk

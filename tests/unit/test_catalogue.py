@@ -44,8 +44,9 @@ def test_every_code_in_the_seed_table_is_catalogued() -> None:
         pytest.skip(f"!!! shared/seeds not beside the checkout ({SEEDS})")
     # The seed's list of retried codes runs them together ("connection.timeoutconnection…").
     categories = "(?:config|connection|transport|server|session|protocol)"
-    codes = set(re.findall(rf"{categories}\.[a-z_]+?(?={categories}\.|[^a-z_]|$)",
-                           seed.read_text()))
+    codes = set(
+        re.findall(rf"{categories}\.[a-z_]+?(?={categories}\.|[^a-z_]|$)", seed.read_text())
+    )
     assert codes, "the seed should name codes"
     assert codes <= set(CATALOGUE), sorted(codes - set(CATALOGUE))
 
@@ -77,4 +78,5 @@ def test_error_docs_are_generated_from_the_catalogue() -> None:
     gen = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(gen)
     assert (root / "docs" / "ERRORS.md").read_text() == gen.render(), (
-        "docs/ERRORS.md is stale: run .venv/bin/python scripts/gen_error_docs.py")
+        "docs/ERRORS.md is stale: run .venv/bin/python scripts/gen_error_docs.py"
+    )

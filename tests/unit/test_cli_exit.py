@@ -31,7 +31,11 @@ EXIT = "from convai_tui.shutdown import exit_process; exit_process(3)"
 def _run(imports: str, exit: str = EXIT) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", PROGRAM.format(imports=imports, exit=exit)],
-        capture_output=True, text=True, timeout=60, check=False)
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_with_the_livekit_runtime_exit_handlers_run_but_not_its_dispose() -> None:
@@ -51,8 +55,10 @@ def test_without_the_livekit_runtime_the_normal_exit_runs() -> None:
 
 
 def test_python_m_convai_tui_leaves_through_exit_process() -> None:
-    run_main = ('sys.argv = ["convai-tui", "config", "path"]; import runpy; '
-                'runpy.run_module("convai_tui", run_name="__main__")')
+    run_main = (
+        'sys.argv = ["convai-tui", "config", "path"]; import runpy; '
+        'runpy.run_module("convai_tui", run_name="__main__")'
+    )
     result = _run(RUNTIME, exit=run_main)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("unflushed output") and result.stdout.strip().endswith(".toml")
@@ -77,7 +83,8 @@ client._dispose()
 print(calls, flush=True)
 os._exit(0)  # the real runtime is still up: leave without its teardown
 """
-    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
-                            timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=False
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split("\n")[:2] == ["[]", "['dispose']"], result.stderr

@@ -15,8 +15,10 @@ from convai_tui.core.settings import SessionSettings, is_loopback, validate_sett
 
 def test_precedence_cli_over_env_over_file(tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
-    path.write_text('api_key = "from-file"\ncharacter_id = "file-char"\n'
-                    'connection_timeout = 12\nwaiting_room = false\n')
+    path.write_text(
+        'api_key = "from-file"\ncharacter_id = "file-char"\n'
+        "connection_timeout = 12\nwaiting_room = false\n"
+    )
     env = {"CONVAI_CHARACTER_ID": "env-char", "CONVAI_CONNECTION_TIMEOUT": "20"}
     s = load_settings({"connection_timeout": 5.0, "api_key": None}, environ=env, path=path)
     assert s.api_key == "from-file"
@@ -49,35 +51,41 @@ def test_private_file_and_loose_warning(tmp_path: Path) -> None:
 
 
 def settings(**kw: object) -> SessionSettings:
-    base: dict[str, object] = {"connect_url": "https://live.convai.com", "api_key": "k" * 10,
-                               "character_id": "c"}
+    base: dict[str, object] = {
+        "connect_url": "https://live.convai.com",
+        "api_key": "k" * 10,
+        "character_id": "c",
+    }
     base.update(kw)
     return SessionSettings(**base)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("kw", "code"), [
-    ({"api_key": ""}, "config.api_key_missing"),
-    ({"api_key": "   "}, "config.api_key_missing"),
-    ({"character_id": ""}, "config.character_id_missing"),
-    ({"connect_url": "ftp://x"}, "config.invalid"),
-    ({"connect_url": "http://example.com"}, "config.insecure_url"),
-    ({"connection_timeout_s": 121}, "config.invalid"),
-    ({"connection_timeout_s": 0}, "config.invalid"),
-])
+@pytest.mark.parametrize(
+    ("kw", "code"),
+    [
+        ({"api_key": ""}, "config.api_key_missing"),
+        ({"api_key": "   "}, "config.api_key_missing"),
+        ({"character_id": ""}, "config.character_id_missing"),
+        ({"connect_url": "ftp://x"}, "config.invalid"),
+        ({"connect_url": "http://example.com"}, "config.insecure_url"),
+        ({"connection_timeout_s": 121}, "config.invalid"),
+        ({"connection_timeout_s": 0}, "config.invalid"),
+    ],
+)
 def test_validation_codes(kw: dict[str, object], code: str) -> None:
     error = validate_settings(settings(**kw))
     assert error is not None and error.code == code
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:8765", "http://localhost:1", "http://[::1]:2",
-                                 "https://example.com"])
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8765", "http://localhost:1", "http://[::1]:2", "https://example.com"]
+)
 def test_accepted_urls(url: str) -> None:
     assert validate_settings(settings(connect_url=url)) is None
 
 
 def test_insecure_http_flag_allows_remote_http() -> None:
-    assert validate_settings(settings(connect_url="http://example.com",
-                                      insecure_http=True)) is None
+    assert validate_settings(settings(connect_url="http://example.com", insecure_http=True)) is None
 
 
 def test_is_loopback() -> None:

@@ -51,8 +51,9 @@ def _closed_port() -> int:
 # --- init ---------------------------------------------------------------------------------------
 
 
-def test_init_writes_a_0600_file_that_loads_back(config_file: Path,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_init_writes_a_0600_file_that_loads_back(
+    config_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert _config("init", "--no-check", prompts=_answers(KEY, "char-1")) == 0
     assert _mode(config_file) == 0o600
     settings = load_settings(environ={}, path=config_file)
@@ -66,9 +67,15 @@ def test_init_driven_by_stdin(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONVAI_")}
     env["CONVAI_CONFIG"] = str(path)
-    result = subprocess.run([sys.executable, "-m", "convai_tui", "config", "init", "--no-check"],
-                            input=f"{KEY}\nchar-2\n", capture_output=True, text=True, env=env,
-                            timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "convai_tui", "config", "init", "--no-check"],
+        input=f"{KEY}\nchar-2\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert _mode(path) == 0o600
     assert load_settings(environ={}, path=path).character_id == "char-2"
@@ -81,8 +88,11 @@ def test_init_hides_the_key_on_a_terminal(tmp_path: Path) -> None:
     env["CONVAI_CONFIG"] = str(path)
     pid, fd = pty.fork()
     if pid == 0:  # the child: its controlling terminal is the pty, so getpass turns echo off
-        os.execve(sys.executable, [sys.executable, "-m", "convai_tui", "config", "init",
-                                   "--no-check"], env)
+        os.execve(
+            sys.executable,
+            [sys.executable, "-m", "convai_tui", "config", "init", "--no-check"],
+            env,
+        )
     screen = b""
 
     def read_until(marker: bytes) -> None:
@@ -113,31 +123,40 @@ def test_init_hides_the_key_on_a_terminal(tmp_path: Path) -> None:
     assert load_settings(environ={}, path=path).api_key == KEY
 
 
-@pytest.mark.parametrize(("answers", "reason"), [
-    (("", "char-1"), "config.api_key_missing"),
-    ((KEY, "  "), "config.character_id_missing"),
-])
-def test_init_refuses_empty_answers(config_file: Path, capsys: pytest.CaptureFixture[str],
-                                    answers: tuple[str, str], reason: str) -> None:
+@pytest.mark.parametrize(
+    ("answers", "reason"),
+    [
+        (("", "char-1"), "config.api_key_missing"),
+        ((KEY, "  "), "config.character_id_missing"),
+    ],
+)
+def test_init_refuses_empty_answers(
+    config_file: Path, capsys: pytest.CaptureFixture[str], answers: tuple[str, str], reason: str
+) -> None:
     assert _config("init", "--no-check", prompts=_answers(*answers)) == EXIT_REFUSED
     assert reason in capsys.readouterr().err
     assert not config_file.exists()
 
 
-@pytest.mark.parametrize(("url", "reason"), [
-    ("http://example.com", "config.insecure_url"),
-    ("ftp://example.com", "config.invalid"),
-])
-def test_init_refuses_a_bad_connect_url(config_file: Path, capsys: pytest.CaptureFixture[str],
-                                        url: str, reason: str) -> None:
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://example.com", "config.insecure_url"),
+        ("ftp://example.com", "config.invalid"),
+    ],
+)
+def test_init_refuses_a_bad_connect_url(
+    config_file: Path, capsys: pytest.CaptureFixture[str], url: str, reason: str
+) -> None:
     code = _config("init", "--no-check", "--connect-url", url, prompts=_answers(KEY, "c"))
     assert code == EXIT_REFUSED
     assert reason in capsys.readouterr().err
     assert not config_file.exists()
 
 
-def test_init_never_overwrites_without_a_yes(config_file: Path,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_init_never_overwrites_without_a_yes(
+    config_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     config_file.parent.mkdir()
     config_file.write_text('api_key = "old"\n')
     assert _config("init", "--no-check", prompts=_answers("", KEY, "c")) == EXIT_REFUSED
@@ -155,8 +174,9 @@ def test_init_with_a_yes_keeps_other_settings_and_tightens_the_mode(config_file:
     assert "# mine" in text and 'log_level = "debug"' in text and "old" not in text
 
 
-def test_init_refuses_a_broken_existing_file(config_file: Path,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_init_refuses_a_broken_existing_file(
+    config_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     config_file.parent.mkdir()
     config_file.write_text("api_key = \n")
     assert _config("init", "--no-check", prompts=_answers("y", KEY, "c")) == EXIT_REFUSED
@@ -164,8 +184,9 @@ def test_init_refuses_a_broken_existing_file(config_file: Path,
     assert config_file.read_text() == "api_key = \n"
 
 
-def test_init_check_failure_writes_nothing(config_file: Path,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_init_check_failure_writes_nothing(
+    config_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     url = f"http://127.0.0.1:{_closed_port()}"
     assert _config("init", "--connect-url", url, prompts=_answers(KEY, "c")) == EXIT_CHECK_FAILED
     err = capsys.readouterr().err
@@ -180,7 +201,7 @@ def test_init_check_failure_writes_nothing(config_file: Path,
 
 def test_set_and_unset_keep_comments_and_0600(config_file: Path) -> None:
     config_file.parent.mkdir()
-    config_file.write_text("# my settings\ncharacter_id = \"c\"\n")
+    config_file.write_text('# my settings\ncharacter_id = "c"\n')
     config_file.chmod(0o644)
     assert _config("set", "connection_timeout", "45") == 0
     assert _config("set", "waiting_room", "off") == 0
@@ -193,30 +214,36 @@ def test_set_and_unset_keep_comments_and_0600(config_file: Path) -> None:
     assert _config("unset", "waiting_room") == 0  # already gone: nothing to do
 
 
-@pytest.mark.parametrize(("key", "value", "reason"), [
-    ("no_such_setting", "1", "unknown setting 'no_such_setting'"),
-    ("connection_timeout", "soon", "connection_timeout = 'soon' is not a valid float"),
-    ("connection_timeout", "500", "The connection timeout must be between 0 and 120"),
-    ("waiting_room", "maybe", "waiting_room = 'maybe' is not a valid bool"),
-    ("connect_url", "http://example.com", "config.insecure_url"),
-    ("keymap", "x", "keymap = 'x' is not a valid dict[str, str]"),
-    ("end_user_id", "", "config unset end_user_id"),
-])
-def test_set_refuses_invalid_values(config_file: Path, capsys: pytest.CaptureFixture[str],
-                                    key: str, value: str, reason: str) -> None:
+@pytest.mark.parametrize(
+    ("key", "value", "reason"),
+    [
+        ("no_such_setting", "1", "unknown setting 'no_such_setting'"),
+        ("connection_timeout", "soon", "connection_timeout = 'soon' is not a valid float"),
+        ("connection_timeout", "500", "The connection timeout must be between 0 and 120"),
+        ("waiting_room", "maybe", "waiting_room = 'maybe' is not a valid bool"),
+        ("connect_url", "http://example.com", "config.insecure_url"),
+        ("keymap", "x", "keymap = 'x' is not a valid dict[str, str]"),
+        ("end_user_id", "", "config unset end_user_id"),
+    ],
+)
+def test_set_refuses_invalid_values(
+    config_file: Path, capsys: pytest.CaptureFixture[str], key: str, value: str, reason: str
+) -> None:
     assert _config("set", key, value) == EXIT_REFUSED
     assert reason in capsys.readouterr().err
     assert not config_file.exists()
 
 
-def test_unset_refuses_an_unknown_name(config_file: Path,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_unset_refuses_an_unknown_name(
+    config_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert _config("unset", "colour") == EXIT_REFUSED
     assert "unknown setting 'colour'" in capsys.readouterr().err
 
 
-def test_set_api_key_is_never_printed(config_file: Path,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_set_api_key_is_never_printed(
+    config_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert _config("set", "api_key", KEY) == 0
     out = capsys.readouterr()
     assert "api_key = [redacted]" in out.out and KEY not in out.out + out.err

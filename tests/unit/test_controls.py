@@ -24,18 +24,36 @@ from tests.unit.fakes import FakeApi, FakeTransport, drain, next_event, ok_respo
 BUILT = [
     (c.trigger("greet"), "trigger-message", {"trigger_name": "greet"}),
     (c.trigger(None, "Say hello"), "trigger-message", {"trigger_message": "Say hello"}),
-    (c.trigger(" greet ", " hi "), "trigger-message",
-     {"trigger_name": "greet", "trigger_message": "hi"}),
-    (c.context_update("the user is a nurse"), "context-update",
-     {"text": "the user is a nurse", "mode": "append"}),
-    (c.context_update("x", "replace", run_llm=True), "context-update",
-     {"text": "x", "mode": "replace", "run_llm": "true"}),
-    (c.context_update("ignored", "reset", run_llm="auto"), "context-update",
-     {"text": "", "mode": "reset", "run_llm": "auto"}),
-    (c.template_keys({"city": "Paris", "name": ""}), "update-template-keys",
-     {"template_keys": {"city": "Paris", "name": ""}}),
-    (c.dynamic_info("It is raining"), "update-dynamic-info",
-     {"dynamic_info": {"text": "It is raining"}}),
+    (
+        c.trigger(" greet ", " hi "),
+        "trigger-message",
+        {"trigger_name": "greet", "trigger_message": "hi"},
+    ),
+    (
+        c.context_update("the user is a nurse"),
+        "context-update",
+        {"text": "the user is a nurse", "mode": "append"},
+    ),
+    (
+        c.context_update("x", "replace", run_llm=True),
+        "context-update",
+        {"text": "x", "mode": "replace", "run_llm": "true"},
+    ),
+    (
+        c.context_update("ignored", "reset", run_llm="auto"),
+        "context-update",
+        {"text": "", "mode": "reset", "run_llm": "auto"},
+    ),
+    (
+        c.template_keys({"city": "Paris", "name": ""}),
+        "update-template-keys",
+        {"template_keys": {"city": "Paris", "name": ""}},
+    ),
+    (
+        c.dynamic_info("It is raining"),
+        "update-dynamic-info",
+        {"dynamic_info": {"text": "It is raining"}},
+    ),
     (c.tts(False), "tts-toggle", {"enabled": False}),
     (c.stt(True), "stt-toggle", {"muted": True}),
     (c.interrupt(), "interrupt-bot", {}),
@@ -43,25 +61,47 @@ BUILT = [
     (c.reset_idle_timer(), "reset-idle-timer", {}),
     (c.kill_pipeline(), "kill-pipeline", {}),
     (c.user_text(" hi "), "user_text_message", {"text": "hi"}),
-    (c.scene_metadata([("torch", "A flaming torch")]), "update-scene-metadata",
-     {"scene_metadata": [{"name": "torch", "description": "A flaming torch"}]}),
+    (
+        c.scene_metadata([("torch", "A flaming torch")]),
+        "update-scene-metadata",
+        {"scene_metadata": [{"name": "torch", "description": "A flaming torch"}]},
+    ),
     (c.usage_toggle(True), "usage-toggle", {"enabled": True}),
     (c.vision_status(), "vision-status", {}),
-    (c.vision_trigger("What changed?", "auto"), "vision-trigger",
-     {"respond_mode": "auto", "text": "What changed?"}),
-    (c.context_update("New context", "append", "auto", current_attention_object="torch",
-                      action_config={"objects": [{"name": "torch", "description": "lit"}]}),
-     "context-update", {"text": "New context", "mode": "append", "run_llm": "auto",
-                        "current_attention_object": "torch",
-                        "action_config": {"objects": [{"name": "torch", "description": "lit"}]}}),
-    (c.context_update("", "reset", remove_static=True), "context-update",
-     {"text": "", "mode": "reset", "remove_static": True}),
+    (
+        c.vision_trigger("What changed?", "auto"),
+        "vision-trigger",
+        {"respond_mode": "auto", "text": "What changed?"},
+    ),
+    (
+        c.context_update(
+            "New context",
+            "append",
+            "auto",
+            current_attention_object="torch",
+            action_config={"objects": [{"name": "torch", "description": "lit"}]},
+        ),
+        "context-update",
+        {
+            "text": "New context",
+            "mode": "append",
+            "run_llm": "auto",
+            "current_attention_object": "torch",
+            "action_config": {"objects": [{"name": "torch", "description": "lit"}]},
+        },
+    ),
+    (
+        c.context_update("", "reset", remove_static=True),
+        "context-update",
+        {"text": "", "mode": "reset", "remove_static": True},
+    ),
 ]
 
 
 @pytest.mark.parametrize(("request_", "msg_type", "data"), BUILT)
-def test_builders_make_the_documented_payloads(request_: c.ControlRequest, msg_type: str,
-                                               data: dict[str, Any]) -> None:
+def test_builders_make_the_documented_payloads(
+    request_: c.ControlRequest, msg_type: str, data: dict[str, Any]
+) -> None:
     assert request_.type == msg_type
     assert request_.data == data
     assert request_.type in CONTROL_TYPES
@@ -79,17 +119,20 @@ async def test_vision_messages_are_refused_without_video(core: SessionCore) -> N
     assert transport.sent == []
 
 
-@pytest.mark.parametrize("build", [
-    lambda: c.trigger(),
-    lambda: c.trigger("  ", ""),
-    lambda: c.context_update("", "append"),
-    lambda: c.context_update("text", "prepend"),
-    lambda: c.context_update("text", "append", run_llm="maybe"),
-    lambda: c.template_keys({"": "x"}),
-    lambda: c.template_keys({"k": 3}),  # type: ignore[dict-item]
-    lambda: c.dynamic_info(" "),
-    lambda: c.user_text(""),
-])
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: c.trigger(),
+        lambda: c.trigger("  ", ""),
+        lambda: c.context_update("", "append"),
+        lambda: c.context_update("text", "prepend"),
+        lambda: c.context_update("text", "append", run_llm="maybe"),
+        lambda: c.template_keys({"": "x"}),
+        lambda: c.template_keys({"k": 3}),  # type: ignore[dict-item]
+        lambda: c.dynamic_info(" "),
+        lambda: c.user_text(""),
+    ],
+)
 def test_invalid_arguments_are_refused_with_a_message(build: Any) -> None:
     with pytest.raises(c.ControlArgumentError) as info:
         build()
@@ -99,25 +142,31 @@ def test_invalid_arguments_are_refused_with_a_message(build: Any) -> None:
 # --- parsing -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("spec", "data"), [
-    ("greet", {"trigger_name": "greet"}),
-    ("greet:Hello there", {"trigger_name": "greet", "trigger_message": "Hello there"}),
-    (":Hello: there", {"trigger_message": "Hello: there"}),
-    ("greet:", {"trigger_name": "greet"}),
-])
+@pytest.mark.parametrize(
+    ("spec", "data"),
+    [
+        ("greet", {"trigger_name": "greet"}),
+        ("greet:Hello there", {"trigger_name": "greet", "trigger_message": "Hello there"}),
+        (":Hello: there", {"trigger_message": "Hello: there"}),
+        ("greet:", {"trigger_name": "greet"}),
+    ],
+)
 def test_parse_trigger(spec: str, data: dict[str, Any]) -> None:
     assert c.parse_trigger(spec).data == data
 
 
-@pytest.mark.parametrize(("spec", "text", "mode"), [
-    ("the user is a nurse:append", "the user is a nurse", "append"),
-    ("the user is a nurse", "the user is a nurse", "append"),
-    ("time: 10:30", "time: 10:30", "append"),
-    ("ratio 3:2:replace", "ratio 3:2", "replace"),
-    ("note: reset", "note: reset", "append"),
-    (":reset", "", "reset"),
-    ("anything:reset", "", "reset"),
-])
+@pytest.mark.parametrize(
+    ("spec", "text", "mode"),
+    [
+        ("the user is a nurse:append", "the user is a nurse", "append"),
+        ("the user is a nurse", "the user is a nurse", "append"),
+        ("time: 10:30", "time: 10:30", "append"),
+        ("ratio 3:2:replace", "ratio 3:2", "replace"),
+        ("note: reset", "note: reset", "append"),
+        (":reset", "", "reset"),
+        ("anything:reset", "", "reset"),
+    ],
+)
 def test_parse_context_only_a_final_mode_is_a_mode(spec: str, text: str, mode: str) -> None:
     request = c.parse_context(spec)
     assert (request.data["text"], request.data["mode"]) == (text, mode)
@@ -159,8 +208,9 @@ class RecordingSender:
     def __init__(self) -> None:
         self.sent: list[tuple[str, dict[str, Any] | None, float]] = []
 
-    async def send_control(self, msg_type: str, data: dict[str, Any] | None = None, *,
-                           ack_timeout_s: float = 10.0) -> ControlResult:
+    async def send_control(
+        self, msg_type: str, data: dict[str, Any] | None = None, *, ack_timeout_s: float = 10.0
+    ) -> ControlResult:
         self.sent.append((msg_type, data, ack_timeout_s))
         return ControlResult("success", "ok", None, f"id-{len(self.sent)}")
 
@@ -181,9 +231,17 @@ async def test_controls_send_through_send_control_and_refuse_bad_arguments() -> 
     refused = await controls.update_context("", "replace")
     assert refused.status == "refused" and refused.message and "text" in refused.message
     assert [s[0] for s in sender.sent] == [
-        "trigger-message", "context-update", "update-template-keys", "tts-toggle",
-        "stt-toggle", "interrupt-bot", "force-user-stopped-speaking", "reset-idle-timer",
-        "update-dynamic-info", "kill-pipeline"]
+        "trigger-message",
+        "context-update",
+        "update-template-keys",
+        "tts-toggle",
+        "stt-toggle",
+        "interrupt-bot",
+        "force-user-stopped-speaking",
+        "reset-idle-timer",
+        "update-dynamic-info",
+        "kill-pipeline",
+    ]
     assert all(s[2] == 3.0 for s in sender.sent)
 
 
@@ -194,10 +252,14 @@ async def test_controls_send_through_send_control_and_refuse_bad_arguments() -> 
 async def core() -> AsyncIterator[SessionCore]:
     FakeTransport.instances.clear()
     FakeTransport.join_error = None
-    settings = SessionSettings(connect_url="http://127.0.0.1:9", api_key="sk-test-key-123",
-                               character_id="char-1")
-    session = SessionCore(settings, api_client=FakeApi([ok_response()]),  # type: ignore[arg-type]
-                          transport_factory=FakeTransport)  # type: ignore[arg-type]
+    settings = SessionSettings(
+        connect_url="http://127.0.0.1:9", api_key="sk-test-key-123", character_id="char-1"
+    )
+    session = SessionCore(
+        settings,
+        api_client=FakeApi([ok_response()]),  # type: ignore[arg-type]
+        transport_factory=FakeTransport,  # type: ignore[arg-type]
+    )
     yield session
     await session.close()
 
@@ -213,8 +275,9 @@ async def ready(core: SessionCore) -> tuple[Any, FakeTransport]:
     return sub, transport
 
 
-async def ack_after_send(transport: FakeTransport, body: dict[str, Any], *,
-                         wrapped: bool = False) -> None:
+async def ack_after_send(
+    transport: FakeTransport, body: dict[str, Any], *, wrapped: bool = False
+) -> None:
     count = len(transport.sent)
     for _ in range(2000):
         if len(transport.sent) > count:
@@ -222,8 +285,13 @@ async def ack_after_send(transport: FakeTransport, body: dict[str, Any], *,
         await asyncio.sleep(0.001)
     assert len(transport.sent) > count, "nothing was sent"
     if wrapped:
-        transport.deliver({"label": "rtvi-ai", "type": "server-message",
-                           "data": {"type": "server-response", **body}})
+        transport.deliver(
+            {
+                "label": "rtvi-ai",
+                "type": "server-message",
+                "data": {"type": "server-response", **body},
+            }
+        )
     else:
         transport.deliver({"type": "server-response", **body})
 
@@ -235,8 +303,7 @@ async def test_refused_before_connecting_and_for_unknown_types(core: SessionCore
     refused = [e for e in drain(sub) if isinstance(e, ev.InputRefused)]
     assert refused and refused[0].text == "tts-toggle"
     unknown = await core.send_control("dance", {})
-    assert unknown.status == "refused" and "Unknown control message type" in (unknown.message
-                                                                                or "")
+    assert unknown.status == "refused" and "Unknown control message type" in (unknown.message or "")
 
 
 async def test_refused_while_the_character_is_not_ready(core: SessionCore) -> None:
@@ -245,7 +312,8 @@ async def test_refused_while_the_character_is_not_ready(core: SessionCore) -> No
     await next_event(sub, ev.RoomJoined)
     result = await core.send_control("interrupt-bot")
     assert result.status == "refused" and result.message == (
-        "Not sent: the character is not ready yet.")
+        "Not sent: the character is not ready yet."
+    )
     assert FakeTransport.instances[-1].sent == []
 
 
@@ -266,9 +334,16 @@ async def test_ack_is_matched_and_budget_warning_raised(core: SessionCore, wrapp
     request = c.context_update("the user is a nurse")
     extras = {"token_count": 46_000, "max_tokens": 50_000, "remaining_tokens": 4_000}
     task = asyncio.create_task(core.send_control(request.type, request.data))
-    await ack_after_send(transport, {"event_type": "context-update", "status": "success",
-                                     "message": "Context updated", "extras": extras},
-                         wrapped=wrapped)
+    await ack_after_send(
+        transport,
+        {
+            "event_type": "context-update",
+            "status": "success",
+            "message": "Context updated",
+            "extras": extras,
+        },
+        wrapped=wrapped,
+    )
     result = await task
     assert result.status == "success" and result.extras == extras
     sent = transport.sent[-1]
@@ -295,9 +370,15 @@ async def test_kill_pipeline_ends_disconnected_without_reconnecting(core: Sessio
     sub, transport = await ready(core)
     transport.auto_ack_kill = False  # this test scripts the ack
     task = asyncio.create_task(core.send_control("kill-pipeline", {}))
-    await ack_after_send(transport, {"event_type": "kill-pipeline", "status": "success",
-                                     "message": "Pipeline killed successfully",
-                                     "extras": {"room_name": "room-1"}})
+    await ack_after_send(
+        transport,
+        {
+            "event_type": "kill-pipeline",
+            "status": "success",
+            "message": "Pipeline killed successfully",
+            "extras": {"room_name": "room-1"},
+        },
+    )
     assert (await task).status == "success"
     transport.drop(5)  # ROOM_DELETED, as the server closes the room
     seen: list[ev.Event] = []
@@ -311,8 +392,10 @@ async def test_a_refused_kill_does_not_hide_a_later_drop(core: SessionCore) -> N
     sub, transport = await ready(core)
     transport.auto_ack_kill = False  # this test scripts the ack
     task = asyncio.create_task(core.send_control("kill-pipeline", {}))
-    await ack_after_send(transport, {"event_type": "kill-pipeline", "status": "error",
-                                     "message": "Usage limit exceeded"})
+    await ack_after_send(
+        transport,
+        {"event_type": "kill-pipeline", "status": "error", "message": "Usage limit exceeded"},
+    )
     assert (await task).status == "error"
     transport.drop(5)
     ended = await next_event(sub, ev.SessionEnded)

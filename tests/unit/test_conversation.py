@@ -31,8 +31,11 @@ def test_two_turns_number_and_complete_in_order() -> None:
         conv.handle(msg("bot-turn-completed", was_interrupted=False))
     done = [e for e in out if isinstance(e, ev.TurnCompleted)]
     assert [(d.turn_id, d.reply_text) for d in done] == [(1, "one"), (2, "two")]
-    finals = [e.text for e in out if isinstance(e, ev.TranscriptReceived) and e.final
-              and e.role == "character"]
+    finals = [
+        e.text
+        for e in out
+        if isinstance(e, ev.TranscriptReceived) and e.final and e.role == "character"
+    ]
     assert finals == ["one", "two"]
     assert len(metrics.turn_first_text_ms) == 2
 
@@ -62,13 +65,18 @@ def test_one_line_per_utterance_finals_merge_and_a_repeat_is_not_shown_twice() -
     conv.handle(msg("user-transcription", text="Go grab the cube.", final=True))
     conv.handle(msg("user-transcription", text="then", final=False))
     conv.handle(msg("user-transcription", text="Then wave!", final=True))
-    conv.handle(msg("final-user-transcription", text="Go grab the cube. Then wave!",
-                    speaker_name="Alice"))
+    conv.handle(
+        msg("final-user-transcription", text="Go grab the cube. Then wave!", speaker_name="Alice")
+    )
     conv.handle(msg("final-user-transcription", text="go grab the cube, then wave"))
     conv.handle(msg("bot-llm-started"))
     lines = [e for e in out if isinstance(e, ev.TranscriptReceived) and e.role == "user"]
     assert [e.full_text for e in lines if not e.final] == [
-        "go grab", "Go grab the cube.", "Go grab the cube. then", "Go grab the cube. Then wave!"]
+        "go grab",
+        "Go grab the cube.",
+        "Go grab the cube. then",
+        "Go grab the cube. Then wave!",
+    ]
     finals = [(e.text, e.speaker) for e in lines if e.final]
     assert finals == [("Go grab the cube. Then wave!", "Alice")]
 
@@ -96,8 +104,14 @@ def test_blocked_moderation_ends_the_turn() -> None:
     conv, out, _ = make()
     conv.user_text_sent("bad word")
     conv.handle(msg("user-stopped-speaking"))
-    conv.handle(msg("moderation-response", result=False, user_input="bad word",
-                    reason="Inappropriate language"))
+    conv.handle(
+        msg(
+            "moderation-response",
+            result=False,
+            user_input="bad word",
+            reason="Inappropriate language",
+        )
+    )
     verdict = next(e for e in out if isinstance(e, ev.ModerationResult))
     assert (verdict.passed, verdict.reason) == (False, "Inappropriate language")
     assert ends_turn(verdict)
@@ -115,12 +129,17 @@ def test_turn_completed_keeps_abort_correlation_and_frame_counts() -> None:
     conv.handle(msg("visemes", visemes={"aa": 0.2}))
     conv.handle(msg("visemes", visemes={"aa": 0.1}))
     conv.handle(msg("chunked-neurosync-blendshapes", blendshapes=[[0.0], [0.1], [0.2]]))
-    conv.handle(msg("bot-turn-completed", was_interrupted=False, was_aborted=True,
-                    error_reason="audio_delivery_failed"))
+    conv.handle(
+        msg(
+            "bot-turn-completed",
+            was_interrupted=False,
+            was_aborted=True,
+            error_reason="audio_delivery_failed",
+        )
+    )
     done = next(e for e in out if isinstance(e, ev.TurnCompleted))
     assert (done.was_aborted, done.error_reason) == (True, "audio_delivery_failed")
-    assert (done.response_id, done.sequence, done.visemes, done.blendshapes) == (
-        "s:r4", 3, 2, 3)
+    assert (done.response_id, done.sequence, done.visemes, done.blendshapes) == ("s:r4", 3, 2, 3)
     warnings = [e for e in out if isinstance(e, ev.LogRecorded) and e.level == "warning"]
     assert warnings and "audio_delivery_failed" in warnings[0].message
     # A plain completion: the optional keys are absent and that is normal.

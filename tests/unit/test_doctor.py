@@ -49,15 +49,19 @@ def no_devices() -> list[DeviceInfo]:
     return []
 
 
-def device(name: str, *, inputs: int, outputs: int, default_in: bool = False,
-           default_out: bool = False) -> DeviceInfo:
+def device(
+    name: str, *, inputs: int, outputs: int, default_in: bool = False, default_out: bool = False
+) -> DeviceInfo:
     return DeviceInfo(0, name, "ALSA", inputs, outputs, 48000.0, default_in, default_out)
 
 
 def options(**kw: Any) -> DoctorOptions:
-    base: dict[str, Any] = {"connect_url": f"http://127.0.0.1:{closed_port()}",
-                            "api_key": "doctor-test-key", "character_id": "char-1",
-                            "timeout_s": 2.0}
+    base: dict[str, Any] = {
+        "connect_url": f"http://127.0.0.1:{closed_port()}",
+        "api_key": "doctor-test-key",
+        "character_id": "char-1",
+        "timeout_s": 2.0,
+    }
     base.update(kw)
     return DoctorOptions(**base)
 
@@ -91,8 +95,10 @@ async def test_livekit_only_mode_runs_only_the_livekit_checks() -> None:
 
 
 def test_report_json_shape_and_text() -> None:
-    report = DoctorReport([Check("a", True, "fine"), Check("b", False, "broken", "mend it")],
-                          [Skipped("c", "not configured")])
+    report = DoctorReport(
+        [Check("a", True, "fine"), Check("b", False, "broken", "mend it")],
+        [Skipped("c", "not configured")],
+    )
     data = json.loads(json.dumps(report.to_json()))
     assert [set(c) for c in data["checks"]] == [{"name", "ok", "detail", "fix"}] * 2
     assert not report.ok and not DoctorReport().ok
@@ -153,9 +159,26 @@ async def self_signed_server(tmp_path: Path) -> AsyncIterator[int]:
         pytest.skip("openssl is needed to make a test certificate")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     await asyncio.to_thread(
-        subprocess.run, ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/O=Zscaler Inc./CN=127.0.0.1", "-keyout", str(key),
-                    "-out", str(cert)], check=True, capture_output=True)
+        subprocess.run,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/O=Zscaler Inc./CN=127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
 
@@ -167,21 +190,23 @@ async def self_signed_server(tmp_path: Path) -> AsyncIterator[int]:
         yield int(server.sockets[0].getsockname()[1])
 
 
-async def test_untrusted_certificate_gives_the_tls_inspection_hint(
-        self_signed_server: int) -> None:
+async def test_untrusted_certificate_gives_the_tls_inspection_hint(self_signed_server: int) -> None:
     check = await check_tls("connect", f"https://127.0.0.1:{self_signed_server}")
     assert not check.ok and check.name == "connect.tls"
     assert "not trusted" in check.detail
     assert check.fix == FIX_TLS_INSPECTION
 
 
-@pytest.mark.parametrize(("issuer", "flagged"), [
-    ("Zscaler Inc. / Zscaler Intermediate Root CA", True),
-    ("Fortinet / FortiGate CA", True),
-    ("Let's Encrypt / R11", False),
-    ("Google Trust Services / WE1", False),
-    ("Amazon / Amazon RSA 2048 M02", False),
-])
+@pytest.mark.parametrize(
+    ("issuer", "flagged"),
+    [
+        ("Zscaler Inc. / Zscaler Intermediate Root CA", True),
+        ("Fortinet / FortiGate CA", True),
+        ("Let's Encrypt / R11", False),
+        ("Google Trust Services / WE1", False),
+        ("Amazon / Amazon RSA 2048 M02", False),
+    ],
+)
 def test_inspection_hint_by_issuer(issuer: str, flagged: bool) -> None:
     assert (inspection_hint(issuer) is not None) is flagged
 
@@ -196,17 +221,25 @@ def mock(status: int, body: Any) -> httpx.MockTransport:
     return httpx.MockTransport(handler)
 
 
-@pytest.mark.parametrize(("status", "body", "code"), [
-    (401, {"detail": "Invalid API key"}, "connection.connect_invalid_api_key"),
-    (404, {"detail": "Character not found"}, "connection.connect_character_not_found"),
-    (429, {"detail": "Concurrency limit reached"},
-     "connection.connect_concurrency_limit_reached"),
-    (503, {"detail": "down"}, "connection.service_unavailable"),
-])
-async def test_connect_probe_maps_failures_with_catalogue_fixes(status: int, body: Any,
-                                                                code: str) -> None:
+@pytest.mark.parametrize(
+    ("status", "body", "code"),
+    [
+        (401, {"detail": "Invalid API key"}, "connection.connect_invalid_api_key"),
+        (404, {"detail": "Character not found"}, "connection.connect_character_not_found"),
+        (
+            429,
+            {"detail": "Concurrency limit reached"},
+            "connection.connect_concurrency_limit_reached",
+        ),
+        (503, {"detail": "down"}, "connection.service_unavailable"),
+    ],
+)
+async def test_connect_probe_maps_failures_with_catalogue_fixes(
+    status: int, body: Any, code: str
+) -> None:
     check, response, client = await probe_connect(
-        options(connect_url="http://127.0.0.1:1"), transport=mock(status, body))
+        options(connect_url="http://127.0.0.1:1"), transport=mock(status, body)
+    )
     assert check.name == "connect.api" and not check.ok
     assert check.detail.startswith(code)
     assert lookup(code).fix in check.fix
@@ -220,10 +253,10 @@ async def test_connect_probe_reports_config_errors_before_any_traffic() -> None:
 
 
 async def test_connect_probe_success_never_shows_the_token() -> None:
-    body = {"session_id": "s-1", "room_url": "ws://127.0.0.1:1", "room_name": "r",
-            "token": TOKEN}
-    check, response, client = await probe_connect(options(connect_url="http://127.0.0.1:1"),
-                                                  transport=mock(200, body))
+    body = {"session_id": "s-1", "room_url": "ws://127.0.0.1:1", "room_name": "r", "token": TOKEN}
+    check, response, client = await probe_connect(
+        options(connect_url="http://127.0.0.1:1"), transport=mock(200, body)
+    )
     assert check.ok and response is not None and client is not None
     assert TOKEN not in check.detail and "session s-1" in check.detail
     await client.aclose()
@@ -242,41 +275,53 @@ def signal_mock(status: int, text: str, seen: list[httpx.Request]) -> httpx.Mock
 
 async def test_signal_check_uses_the_validate_endpoint_over_the_room_scheme() -> None:
     seen: list[httpx.Request] = []
-    check = await check_signal("wss://lk.example/", TOKEN, transport=signal_mock(200, "success",
-                                                                                 seen))
+    check = await check_signal(
+        "wss://lk.example/", TOKEN, transport=signal_mock(200, "success", seen)
+    )
     assert check.ok and "wss:// signalling" in check.detail
     assert seen[0].url.scheme == "https" and seen[0].url.path == "/rtc/validate"
     assert TOKEN not in check.detail
 
 
 async def test_signal_check_rejected_token() -> None:
-    check = await check_signal("ws://127.0.0.1:1", TOKEN,
-                               transport=signal_mock(401, "invalid authorization token", []))
+    check = await check_signal(
+        "ws://127.0.0.1:1", TOKEN, transport=signal_mock(401, "invalid authorization token", [])
+    )
     assert not check.ok and "rejected the room token" in check.detail
     assert check.fix == lookup("transport.join_failure").fix
 
 
 async def test_signal_check_not_a_livekit_server() -> None:
-    check = await check_signal("ws://127.0.0.1:1", TOKEN,
-                               transport=signal_mock(404, "nope", []))
+    check = await check_signal("ws://127.0.0.1:1", TOKEN, transport=signal_mock(404, "nope", []))
     assert not check.ok and "HTTP 404" in check.detail
 
 
-def _stats(*, candidate_type: int, protocol: str, relay: int = 0,
-           subscriber: bool = False) -> Any:
+def _stats(*, candidate_type: int, protocol: str, relay: int = 0, subscriber: bool = False) -> Any:
     reports = [
-        rtc_stats.RtcStats(transport=rtc_stats.RtcStats.Transport(
-            rtc=rtc_stats.RtcStatsData(id="T1"),
-            transport=rtc_stats.TransportStats(selected_candidate_pair_id="CP1"))),
-        rtc_stats.RtcStats(candidate_pair=rtc_stats.RtcStats.CandidatePair(
-            rtc=rtc_stats.RtcStatsData(id="CP1"),
-            candidate_pair=rtc_stats.CandidatePairStats(local_candidate_id="L1",
-                                                        nominated=True))),
-        rtc_stats.RtcStats(local_candidate=rtc_stats.RtcStats.LocalCandidate(
-            rtc=rtc_stats.RtcStatsData(id="L1"),
-            candidate=rtc_stats.IceCandidateStats(protocol=protocol,
-                                                  candidate_type=candidate_type,  # type: ignore[arg-type]
-                                                  relay_protocol=relay))),  # type: ignore[arg-type]
+        rtc_stats.RtcStats(
+            transport=rtc_stats.RtcStats.Transport(
+                rtc=rtc_stats.RtcStatsData(id="T1"),
+                transport=rtc_stats.TransportStats(selected_candidate_pair_id="CP1"),
+            )
+        ),
+        rtc_stats.RtcStats(
+            candidate_pair=rtc_stats.RtcStats.CandidatePair(
+                rtc=rtc_stats.RtcStatsData(id="CP1"),
+                candidate_pair=rtc_stats.CandidatePairStats(
+                    local_candidate_id="L1", nominated=True
+                ),
+            )
+        ),
+        rtc_stats.RtcStats(
+            local_candidate=rtc_stats.RtcStats.LocalCandidate(
+                rtc=rtc_stats.RtcStatsData(id="L1"),
+                candidate=rtc_stats.IceCandidateStats(
+                    protocol=protocol,
+                    candidate_type=candidate_type,  # type: ignore[arg-type]
+                    relay_protocol=relay,  # type: ignore[arg-type]
+                ),
+            )
+        ),
     ]
 
     class Stats:
@@ -286,17 +331,31 @@ def _stats(*, candidate_type: int, protocol: str, relay: int = 0,
     return Stats()
 
 
-@pytest.mark.parametrize(("kwargs", "expected"), [
-    ({"candidate_type": rtc_stats.HOST, "protocol": "udp"}, "udp"),
-    ({"candidate_type": rtc_stats.HOST, "protocol": "tcp", "subscriber": True}, "tcp"),
-    ({"candidate_type": rtc_stats.SRFLX, "protocol": "udp"}, "udp"),
-    ({"candidate_type": rtc_stats.RELAY, "protocol": "udp", "relay": rtc_stats.TRANSPORT_TLS},
-     "relay (TURN over tls)"),
-    ({"candidate_type": rtc_stats.RELAY, "protocol": "udp", "relay": rtc_stats.TRANSPORT_UDP},
-     "relay (TURN over udp)"),
-])
-def test_ice_path_from_the_selected_candidate_pair(kwargs: dict[str, Any],
-                                                    expected: str) -> None:
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({"candidate_type": rtc_stats.HOST, "protocol": "udp"}, "udp"),
+        ({"candidate_type": rtc_stats.HOST, "protocol": "tcp", "subscriber": True}, "tcp"),
+        ({"candidate_type": rtc_stats.SRFLX, "protocol": "udp"}, "udp"),
+        (
+            {
+                "candidate_type": rtc_stats.RELAY,
+                "protocol": "udp",
+                "relay": rtc_stats.TRANSPORT_TLS,
+            },
+            "relay (TURN over tls)",
+        ),
+        (
+            {
+                "candidate_type": rtc_stats.RELAY,
+                "protocol": "udp",
+                "relay": rtc_stats.TRANSPORT_UDP,
+            },
+            "relay (TURN over udp)",
+        ),
+    ],
+)
+def test_ice_path_from_the_selected_candidate_pair(kwargs: dict[str, Any], expected: str) -> None:
     assert describe_ice(_stats(**kwargs)) == expected
 
 
@@ -335,8 +394,10 @@ def test_missing_portaudio_is_reported_as_the_reason() -> None:
 
 
 def test_default_devices_pass() -> None:
-    devices = [device("Mic", inputs=1, outputs=0, default_in=True),
-               device("Speakers", inputs=0, outputs=2, default_out=True)]
+    devices = [
+        device("Mic", inputs=1, outputs=0, default_in=True),
+        device("Speakers", inputs=0, outputs=2, default_out=True),
+    ]
     checks = audio_checks(options(require_audio=True), lambda: devices)
     assert all(c.ok for c in checks)
     assert "Mic" in checks[0].detail and "Speakers" in checks[1].detail

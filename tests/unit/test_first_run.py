@@ -15,18 +15,27 @@ from convai_tui.local import livekit_binary
 
 
 def _clean_env(tmp_path: Path, path: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("CONVAI_", "LIVEKIT_", "XDG_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CONVAI_", "LIVEKIT_", "XDG_"))}
     (tmp_path / "cache").mkdir(exist_ok=True)
-    env.update(XDG_CACHE_HOME=str(tmp_path / "cache"), XDG_STATE_HOME=str(tmp_path / "state"),
-               XDG_CONFIG_HOME=str(tmp_path / "config"), PATH=path)
+    env.update(
+        XDG_CACHE_HOME=str(tmp_path / "cache"),
+        XDG_STATE_HOME=str(tmp_path / "state"),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        PATH=path,
+    )
     return env
 
 
 def _cli(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "convai_tui", *args], env=env,
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "convai_tui", *args],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def test_demo_without_livekit_server_fails_fast_naming_setup(tmp_path: Path) -> None:
@@ -51,18 +60,27 @@ def test_setup_without_go_says_what_it_needs(tmp_path: Path) -> None:
     result = _cli(_clean_env(tmp_path, str(empty)), "setup")
     assert result.returncode == 1
     assert result.stdout == ""
-    for needed in ("Go", "convai-tui setup", "LIVEKIT_SERVER_BIN", "LIVEKIT_URL",
-                   "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET"):
+    for needed in (
+        "Go",
+        "convai-tui setup",
+        "LIVEKIT_SERVER_BIN",
+        "LIVEKIT_URL",
+        "LIVEKIT_API_KEY",
+        "LIVEKIT_API_SECRET",
+    ):
         assert needed in result.stderr, needed
-    assert not (tmp_path / "cache" / "convai-tui" / "livekit-server" / "v1.13.5" / "server").exists()
+    assert not (
+        tmp_path / "cache" / "convai-tui" / "livekit-server" / "v1.13.5" / "server"
+    ).exists()
 
 
 def test_setup_without_go_is_fine_with_an_external_livekit(tmp_path: Path) -> None:
     empty = tmp_path / "empty-path"
     empty.mkdir()
     env = _clean_env(tmp_path, str(empty))
-    env.update(LIVEKIT_URL="wss://example.livekit.cloud", LIVEKIT_API_KEY="k",
-               LIVEKIT_API_SECRET="s" * 32)
+    env.update(
+        LIVEKIT_URL="wss://example.livekit.cloud", LIVEKIT_API_KEY="k", LIVEKIT_API_SECRET="s" * 32
+    )
     result = _cli(env, "setup")
     assert result.returncode == 0
     assert "external LiveKit is configured (wss://example.livekit.cloud)" in result.stderr
@@ -89,8 +107,9 @@ def test_setup_refuses_a_bad_livekit_server_bin(tmp_path: Path) -> None:
     assert "convai-tui setup" in result.stderr
 
 
-def test_make_setup_is_named_only_from_a_checkout(monkeypatch: pytest.MonkeyPatch,
-                                                  tmp_path: Path) -> None:
+def test_make_setup_is_named_only_from_a_checkout(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.delenv("LIVEKIT_SERVER_BIN", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.setattr(livekit_binary, "livekit_server_cache_path", lambda: tmp_path / "server")

@@ -36,8 +36,9 @@ from tests.unit.fakes import FakeApi, FakeTransport, next_event, ok_response
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
-    lambda children: st.lists(children, max_size=5)
-    | st.dictionaries(st.text(max_size=12), children, max_size=5),
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=12), children, max_size=5)
+    ),
     max_leaves=25,
 )
 huge_text = st.integers(min_value=10_000, max_value=300_000).map(lambda n: "x" * n)
@@ -45,14 +46,17 @@ bodies = st.one_of(
     st.binary(max_size=400).map(lambda b: b.decode("latin-1")),
     json_values.map(json.dumps),
     st.fixed_dictionaries({"detail": json_values}).map(json.dumps),
-    st.fixed_dictionaries({"token": json_values, "room_url": json_values,
-                           "session_id": json_values}).map(json.dumps),
+    st.fixed_dictionaries(
+        {"token": json_values, "room_url": json_values, "session_id": json_values}
+    ).map(json.dumps),
     huge_text,
     huge_text.map(lambda t: json.dumps({"detail": t})),
     st.integers(min_value=1, max_value=3000).map(lambda n: "[" * n),
 )
-statuses = st.one_of(st.sampled_from([200, 400, 401, 403, 404, 409, 422, 429, 500, 502, 503]),
-                     st.integers(min_value=100, max_value=599))
+statuses = st.one_of(
+    st.sampled_from([200, 400, 401, 403, 404, 409, 422, 429, 500, 502, 503]),
+    st.integers(min_value=100, max_value=599),
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -62,8 +66,9 @@ def test_fuzzed_connect_answers_become_connection_codes(status: int, body: str) 
         return httpx.Response(status, text=body)
 
     async def attempt() -> Any:
-        client = ConnectApiClient("http://127.0.0.1:9", "sk-fuzz-key-123",
-                                  transport=httpx.MockTransport(answer))
+        client = ConnectApiClient(
+            "http://127.0.0.1:9", "sk-fuzz-key-123", transport=httpx.MockTransport(answer)
+        )
         try:
             return await client.connect(ConnectRequest(character_id="c"))
         finally:
@@ -90,26 +95,50 @@ def test_fuzzed_connect_answers_become_connection_codes(status: int, body: str) 
 
 # Types whose *valid* form ends the session on purpose; the unit tests of session.py pin those.
 ENDING = {"usage-limit-reached", "error", "session-ending"}
-KNOWN_TYPES = ["bot-ready", "server-response", "bot-llm-started", "bot-llm-text",
-               "bot-llm-stopped", "bot-transcription", "bot-turn-completed", "llm-no-response",
-               "bot-tts-started", "bot-started-speaking", "bot-stopped-speaking",
-               "user-started-speaking", "user-stopped-speaking", "user-transcription",
-               "final-user-transcription", "bot-emotion", "action-response",
-               "user-idle-warning", "error-response", "unknown-type"]
+KNOWN_TYPES = [
+    "bot-ready",
+    "server-response",
+    "bot-llm-started",
+    "bot-llm-text",
+    "bot-llm-stopped",
+    "bot-transcription",
+    "bot-turn-completed",
+    "llm-no-response",
+    "bot-tts-started",
+    "bot-started-speaking",
+    "bot-stopped-speaking",
+    "user-started-speaking",
+    "user-stopped-speaking",
+    "user-transcription",
+    "final-user-transcription",
+    "bot-emotion",
+    "action-response",
+    "user-idle-warning",
+    "error-response",
+    "unknown-type",
+]
 messages = st.one_of(
     st.binary(max_size=300),
     json_values.map(lambda v: json.dumps(v).encode()),
-    st.builds(lambda t, d: json.dumps({"type": t, "data": d}).encode(),
-              st.sampled_from(KNOWN_TYPES), json_values),
-    st.builds(lambda t, d: json.dumps({"type": "server-message",
-                                       "data": {**d, "type": t}
-                                       if isinstance(d, dict) else d}).encode(),
-              st.sampled_from(KNOWN_TYPES), json_values),
-    st.builds(lambda t, d: json.dumps({"type": t, **d}).encode(),
-              st.sampled_from(KNOWN_TYPES), st.dictionaries(st.text(max_size=12), json_values,
-                                                             max_size=5)),
+    st.builds(
+        lambda t, d: json.dumps({"type": t, "data": d}).encode(),
+        st.sampled_from(KNOWN_TYPES),
+        json_values,
+    ),
+    st.builds(
+        lambda t, d: json.dumps(
+            {"type": "server-message", "data": {**d, "type": t} if isinstance(d, dict) else d}
+        ).encode(),
+        st.sampled_from(KNOWN_TYPES),
+        json_values,
+    ),
+    st.builds(
+        lambda t, d: json.dumps({"type": t, **d}).encode(),
+        st.sampled_from(KNOWN_TYPES),
+        st.dictionaries(st.text(max_size=12), json_values, max_size=5),
+    ),
     huge_text.map(lambda t: json.dumps({"type": "bot-llm-text", "data": {"text": t}}).encode()),
-    st.integers(min_value=1, max_value=5000).map(lambda n: b"{\"a\":" * n),
+    st.integers(min_value=1, max_value=5000).map(lambda n: b'{"a":' * n),
 )
 
 
@@ -118,10 +147,17 @@ class _Live:
         self.loop = asyncio.new_event_loop()
         FakeTransport.instances.clear()
         FakeTransport.join_error = None
-        settings_ = SessionSettings(connect_url="http://127.0.0.1:9", api_key="sk-fuzz-key-123",
-                                    character_id="char-1", link_stall_s=None)
-        self.core = SessionCore(settings_, api_client=FakeApi([ok_response()]),  # type: ignore[arg-type]
-                                transport_factory=FakeTransport)  # type: ignore[arg-type]
+        settings_ = SessionSettings(
+            connect_url="http://127.0.0.1:9",
+            api_key="sk-fuzz-key-123",
+            character_id="char-1",
+            link_stall_s=None,
+        )
+        self.core = SessionCore(
+            settings_,
+            api_client=FakeApi([ok_response()]),  # type: ignore[arg-type]
+            transport_factory=FakeTransport,  # type: ignore[arg-type]
+        )
         self.sub: Subscription = self.core.subscribe()
         self.loop.run_until_complete(self._start())
         self.transport = FakeTransport.instances[-1]
@@ -145,8 +181,9 @@ def live() -> Iterator[_Live]:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(messages, min_size=1, max_size=15))
-def test_fuzzed_data_messages_never_crash_a_connected_session(live: _Live,
-                                                              batch: list[bytes]) -> None:
+def test_fuzzed_data_messages_never_crash_a_connected_session(
+    live: _Live, batch: list[bytes]
+) -> None:
     async def deliver() -> list[ev.Event]:
         for payload in batch:
             if any(f'"{t}"'.encode() in payload[:200] for t in ENDING):

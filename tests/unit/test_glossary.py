@@ -18,9 +18,13 @@ from tests.unit.test_session_core import closer, connected, make
 
 __all__ = ["closer"]
 
-LINES = [json.loads(line) for line in
-         (Path(__file__).parent.parent / "data" / "glossary_messages.jsonl").read_text()
-         .splitlines() if line.strip()]
+LINES = [
+    json.loads(line)
+    for line in (Path(__file__).parent.parent / "data" / "glossary_messages.jsonl")
+    .read_text()
+    .splitlines()
+    if line.strip()
+]
 
 
 def _of(direction: str) -> list[dict[str, Any]]:
@@ -52,17 +56,26 @@ async def test_every_server_type_parses_and_is_handled(closer: list[SessionCore]
     assert codes == ["server.error", "session.idle_timeout", "server.usage_limit_reached"]
     assert not [e for e in seen if isinstance(e, ev.ServerNotice) and not e.known]
     kinds = {type(e) for e in seen}
-    for expected in (ev.ModerationResult, ev.TurnCompleted, ev.LlmNoResponse,
-                     ev.IdleWarningReceived, ev.ServerMetricsReceived, ev.ServerNotice,
-                     ev.EmotionReceived, ev.ActionsReceived, ev.SessionEnding,
-                     ev.UsageLimitReached):
+    for expected in (
+        ev.ModerationResult,
+        ev.TurnCompleted,
+        ev.LlmNoResponse,
+        ev.IdleWarningReceived,
+        ev.ServerMetricsReceived,
+        ev.ServerNotice,
+        ev.EmotionReceived,
+        ev.ActionsReceived,
+        ev.SessionEnding,
+        ev.UsageLimitReached,
+    ):
         assert expected in kinds, expected
     assert "unknown_message_types" not in core.diagnostics()
     assert core.diagnostics()["server_metrics"] == {"processing TTSService#0": 0.2}
 
 
 async def test_unknown_types_are_counted_and_shown_once_noisy_ones_too(
-        closer: list[SessionCore]) -> None:
+    closer: list[SessionCore],
+) -> None:
     core, _ = make([ok_response()])
     sub, transport = await connected(core, closer)
     drain(sub)
@@ -72,6 +85,8 @@ async def test_unknown_types_are_counted_and_shown_once_noisy_ones_too(
     seen = drain(sub)
     notices = [e for e in seen if isinstance(e, ev.ServerNotice)]
     assert [(n.message_type, n.known) for n in notices] == [
-        ("brand-new-thing", False), ("bot-tts-text", True)]
+        ("brand-new-thing", False),
+        ("bot-tts-text", True),
+    ]
     assert not [e for e in seen if isinstance(e, ev.ErrorRaised)]
     assert core.diagnostics()["unknown_message_types"] == {"brand-new-thing": 50}

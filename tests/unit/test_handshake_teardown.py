@@ -16,7 +16,8 @@ __all__ = ["closer"]  # the fixture, imported for pytest
 
 
 async def test_client_ready_repeats_every_half_second_until_bot_ready(
-        closer: list[SessionCore]) -> None:
+    closer: list[SessionCore],
+) -> None:
     core, _ = make([ok_response()])
     closer.append(core)
     sub = core.subscribe()
@@ -49,7 +50,8 @@ async def test_a_bot_ready_before_client_ready_counts(closer: list[SessionCore])
 
 
 async def test_quitting_kills_the_pipeline_then_leaves_then_disconnects(
-        closer: list[SessionCore]) -> None:
+    closer: list[SessionCore],
+) -> None:
     core, api = make([ok_response()])
     _sub, transport = await connected(core, closer)
     await core.disconnect("user")
@@ -60,7 +62,8 @@ async def test_quitting_kills_the_pipeline_then_leaves_then_disconnects(
 
 
 async def test_an_unanswered_kill_pipeline_delays_quitting_by_at_most_a_second(
-        closer: list[SessionCore]) -> None:
+    closer: list[SessionCore],
+) -> None:
     core, api = make([ok_response()])
     _sub, transport = await connected(core, closer)
     transport.auto_ack_kill = False
@@ -85,7 +88,8 @@ async def test_a_reconnect_releases_the_old_session_first(closer: list[SessionCo
 
 
 async def test_error_response_is_the_answer_to_the_message_it_names(
-        closer: list[SessionCore]) -> None:
+    closer: list[SessionCore],
+) -> None:
     core, _ = make([ok_response()])
     closer.append(core)
     sub = core.subscribe()
@@ -97,36 +101,52 @@ async def test_error_response_is_the_answer_to_the_message_it_names(
             break
         await asyncio.sleep(0.005)
     ready_id = transport.handshake[0]["id"]
-    transport.deliver({"label": "rtvi-ai", "type": "error-response", "id": ready_id,
-                       "data": {"error": "Invalid message: version"}})
+    transport.deliver(
+        {
+            "label": "rtvi-ai",
+            "type": "error-response",
+            "id": ready_id,
+            "data": {"error": "Invalid message: version"},
+        }
+    )
     ack = await next_event(sub, ev.ServerResponseReceived)
     assert (ack.message_id, ack.event_type, ack.status, ack.message) == (
-        ready_id, "client-ready", "error", "Invalid message: version")
+        ready_id,
+        "client-ready",
+        "error",
+        "Invalid message: version",
+    )
     # One that names no message of ours is a warning, not an answer.
-    transport.deliver({"label": "rtvi-ai", "type": "error-response", "id": "nope",
-                       "data": {"error": "Unsupported type x"}})
+    transport.deliver(
+        {
+            "label": "rtvi-ai",
+            "type": "error-response",
+            "id": "nope",
+            "data": {"error": "Unsupported type x"},
+        }
+    )
     log = await next_event(sub, ev.LogRecorded)
     assert "nope" in log.message and "Unsupported type x" in log.message
 
 
-async def test_idle_warning_without_countdown_is_still_a_warning(
-        closer: list[SessionCore]) -> None:
+async def test_idle_warning_without_countdown_is_still_a_warning(closer: list[SessionCore]) -> None:
     core, _ = make([ok_response()])
     sub, transport = await connected(core, closer)
-    transport.deliver({"type": "server-message",
-                       "data": {"type": "user-idle-warning", "remaining_seconds": None}})
+    transport.deliver(
+        {"type": "server-message", "data": {"type": "user-idle-warning", "remaining_seconds": None}}
+    )
     warning = await next_event(sub, ev.IdleWarningReceived)
     assert warning.remaining_seconds is None and warning.deadline is None
     transport.deliver({"type": "server-message", "data": {"type": "user-idle-warning"}})
     assert (await next_event(sub, ev.IdleWarningReceived)).remaining_seconds is None
 
 
-async def test_any_message_the_user_sends_voids_an_idle_deadline(
-        closer: list[SessionCore]) -> None:
+async def test_any_message_the_user_sends_voids_an_idle_deadline(closer: list[SessionCore]) -> None:
     core, _ = make([ok_response()])
     sub, transport = await connected(core, closer)
-    transport.deliver({"type": "server-message",
-                       "data": {"type": "user-idle-warning", "remaining_seconds": 0}})
+    transport.deliver(
+        {"type": "server-message", "data": {"type": "user-idle-warning", "remaining_seconds": 0}}
+    )
     await next_event(sub, ev.IdleWarningReceived)
     await core.send_text("still here")
     transport.drop(1)  # CLIENT_INITIATED is not retried; a drop must not read as idle timeout

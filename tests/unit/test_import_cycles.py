@@ -16,9 +16,7 @@ def import_cycles(graph: grimp.ImportGraph, package: str) -> list[list[str]]:
     sorted; a module that imports itself counts too."""
     modules = sorted(m for m in graph.modules if m == package or m.startswith(package + "."))
     inside = set(modules)
-    edges = {
-        m: sorted(inside & graph.find_modules_directly_imported_by(m)) for m in modules
-    }
+    edges = {m: sorted(inside & graph.find_modules_directly_imported_by(m)) for m in modules}
     index: dict[str, int] = {}
     lowlink: dict[str, int] = {}
     stack: list[str] = []

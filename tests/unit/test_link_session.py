@@ -37,10 +37,17 @@ async def core(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[SessionCore]:
     monkeypatch.setattr(link_stats, "SAMPLE_INTERVAL_S", 0.02)
     FakeTransport.instances.clear()
     FakeTransport.join_error = None
-    settings = SessionSettings(connect_url="http://127.0.0.1:9", api_key="sk-test-key-123",
-                               character_id="char-1", link_stall_s=None)
-    core = SessionCore(settings, api_client=FakeApi([ok_response()]),  # type: ignore[arg-type]
-                       transport_factory=StatsTransport)  # type: ignore[arg-type]
+    settings = SessionSettings(
+        connect_url="http://127.0.0.1:9",
+        api_key="sk-test-key-123",
+        character_id="char-1",
+        link_stall_s=None,
+    )
+    core = SessionCore(
+        settings,
+        api_client=FakeApi([ok_response()]),  # type: ignore[arg-type]
+        transport_factory=StatsTransport,  # type: ignore[arg-type]
+    )
     yield core
     await core.close()
 

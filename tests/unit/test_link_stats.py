@@ -37,9 +37,15 @@ def recorded() -> list[Any]:
     """Two `Room.get_rtc_stats()` readings 2 s apart from a stand-in session (see
     scripts/capture_rtc_stats.py), as objects shaped like livekit's `rtc.RtcStats`."""
     readings = json.loads(FIXTURE.read_text())
-    return [SimpleNamespace(**{side: [ParseDict(r, pb.RtcStats()) for r in reports]
-                               for side, reports in reading.items()})
-            for reading in readings]
+    return [
+        SimpleNamespace(
+            **{
+                side: [ParseDict(r, pb.RtcStats()) for r in reports]
+                for side, reports in reading.items()
+            }
+        )
+        for reading in readings
+    ]
 
 
 def test_parses_a_real_stats_reading() -> None:
@@ -61,8 +67,13 @@ def test_parses_a_real_stats_reading() -> None:
 
 def test_loss_and_rates_come_from_the_interval() -> None:
     before = RawStats(bytes_in=10_000, bytes_out=0, packets_received=100, packets_lost=5)
-    after = RawStats(bytes_in=20_000, bytes_out=4_000, packets_received=190, packets_lost=15,
-                     candidate="relay/tls")
+    after = RawStats(
+        bytes_in=20_000,
+        bytes_out=4_000,
+        packets_received=190,
+        packets_lost=15,
+        candidate="relay/tls",
+    )
     sample = make_sample(after, before, 1.0, at=1.0, previous_candidate="host/udp")
     assert sample.loss_pct == 10.0  # 10 lost of 100 in the interval, not 15 of 205 overall
     assert sample.bitrate_in_kbps == 80.0 and sample.bitrate_out_kbps == 32.0
@@ -88,8 +99,9 @@ def test_history_is_bounded_full_rate_then_coarse() -> None:
         history.add(_sample(float(second), rtt_ms=float(second % 100)))
     assert len(history.full) == 60 and history.full[-1].at == 3 * 3600 - 1
     assert len(history.coarse) == 36
-    assert all(b.at - a.at >= 9 for a, b in zip(history.coarse, list(history.coarse)[1:],
-                                                 strict=False))
+    assert all(
+        b.at - a.at >= 9 for a, b in zip(history.coarse, list(history.coarse)[1:], strict=False)
+    )
     assert history.samples_seen == 3 * 3600
     summary = history.summary()
     assert summary["full_rate_points"] == 60 and summary["coarse_points"] == 36
@@ -138,8 +150,11 @@ def test_loss_over_ten_seconds_raises_then_clears() -> None:
     for second in range(30):
         received += 50
         lost += 5 if 5 <= second < 10 else 0  # 10 % loss for 5 s
-        readings.append(RawStats(packets_received=received, packets_lost=lost, rtt_ms=20.0,
-                                 candidate="host/udp"))
+        readings.append(
+            RawStats(
+                packets_received=received, packets_lost=lost, rtt_ms=20.0, candidate="host/udp"
+            )
+        )
     _feed(sampler, now, readings)
     samples = [e for e in rec.events if isinstance(e, LinkStatsSampled)]
     flagged = [i for i, s in enumerate(samples) if s.warnings]
@@ -161,8 +176,9 @@ def test_rtt_jitter_and_relay_thresholds_and_config() -> None:
     warnings = rec.events[0].warnings  # type: ignore[attr-defined]
     assert len(warnings) == 3
     assert {w.split()[0] for w in warnings} == {"RTT", "jitter", "relay-only"}
-    relaxed, rec2, now2 = _sampler(LinkThresholds(rtt_ms=400, jitter_ms=50,
-                                                  relay_is_degraded=False))
+    relaxed, rec2, now2 = _sampler(
+        LinkThresholds(rtt_ms=400, jitter_ms=50, relay_is_degraded=False)
+    )
     _feed(relaxed, now2, [RawStats(rtt_ms=350.0, jitter_ms=40.0, candidate="relay/udp")])
     assert rec2.events[0].warnings == () and rec2.raised == []  # type: ignore[attr-defined]
 
@@ -174,8 +190,9 @@ def test_catalogue_has_the_code() -> None:
 
 
 def test_events_round_trip_as_json_lines() -> None:
-    sample = LinkStatsSampled(rtt_ms=12.5, loss_pct=1.0, candidate="host/udp",
-                              warnings=("RTT 400 ms > 300 ms",), at=5.0)
+    sample = LinkStatsSampled(
+        rtt_ms=12.5, loss_pct=1.0, candidate="host/udp", warnings=("RTT 400 ms > 300 ms",), at=5.0
+    )
     data = json.loads(json.dumps(sample.to_json()))
     assert data["type"] == "link_stats" and data["warnings"] == ["RTT 400 ms > 300 ms"]
     assert event_from_json(data) == sample
@@ -209,10 +226,20 @@ def test_turn_timer_text_and_voice_turns() -> None:
     at(23.0, "bot-turn-completed")
     at(30.0, "bot-turn-completed")  # nothing measured: no event
     assert events == [
-        TurnTimed(turn=1, sent_to_first_text_ms=400.0, sent_to_first_audio_ms=900.0,
-                  user_stop_to_speech_ms=None, at=events[0].at),
-        TurnTimed(turn=2, sent_to_first_text_ms=None, sent_to_first_audio_ms=None,
-                  user_stop_to_speech_ms=750.0, at=events[1].at),
+        TurnTimed(
+            turn=1,
+            sent_to_first_text_ms=400.0,
+            sent_to_first_audio_ms=900.0,
+            user_stop_to_speech_ms=None,
+            at=events[0].at,
+        ),
+        TurnTimed(
+            turn=2,
+            sent_to_first_text_ms=None,
+            sent_to_first_audio_ms=None,
+            user_stop_to_speech_ms=750.0,
+            at=events[1].at,
+        ),
     ]
 
 
@@ -220,10 +247,17 @@ def test_thresholds_come_from_the_config_file(tmp_path: Path) -> None:
     from convai_tui.config import load_settings
 
     path = tmp_path / "config.toml"
-    path.write_text("link_rtt_ms = 250\nlink_jitter_ms = 40\nlink_loss_pct = 5\n"
-                    "link_warn_relay = false\n")
+    path.write_text(
+        "link_rtt_ms = 250\nlink_jitter_ms = 40\nlink_loss_pct = 5\nlink_warn_relay = false\n"
+    )
     link = load_settings({}, environ={}, path=path).session_settings().link
     assert (link.rtt_ms, link.jitter_ms, link.loss_pct, link.relay_is_degraded) == (
-        250.0, 40.0, 5.0, False)
-    assert load_settings({}, environ={}, path=tmp_path / "none.toml").session_settings().link \
+        250.0,
+        40.0,
+        5.0,
+        False,
+    )
+    assert (
+        load_settings({}, environ={}, path=tmp_path / "none.toml").session_settings().link
         == LinkThresholds()
+    )

@@ -41,10 +41,17 @@ async def core(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[SessionCore]:
     monkeypatch.setattr(link_watch, "LINK_POLL_S", 0.02)
     FakeTransport.instances.clear()
     FakeTransport.join_error = None
-    settings = SessionSettings(connect_url="http://127.0.0.1:9", api_key="sk-test-key-123",
-                               character_id="char-1", link_stall_s=0.15)
-    core = SessionCore(settings, api_client=FakeApi([ok_response()]),  # type: ignore[arg-type]
-                       transport_factory=CountingTransport)  # type: ignore[arg-type]
+    settings = SessionSettings(
+        connect_url="http://127.0.0.1:9",
+        api_key="sk-test-key-123",
+        character_id="char-1",
+        link_stall_s=0.15,
+    )
+    core = SessionCore(
+        settings,
+        api_client=FakeApi([ok_response()]),  # type: ignore[arg-type]
+        transport_factory=CountingTransport,  # type: ignore[arg-type]
+    )
     yield core
     await core.close()
 
@@ -99,8 +106,7 @@ async def test_the_sdk_resume_owns_recovery_once_it_started(core: SessionCore) -
     assert back.new is SessionState.CONNECTED and back.reason == "resumed"
 
 
-async def test_text_queued_during_the_sdk_resume_is_sent_once_resumed(
-        core: SessionCore) -> None:
+async def test_text_queued_during_the_sdk_resume_is_sent_once_resumed(core: SessionCore) -> None:
     # Found by the netns network cut (tests/integration/test_netns_chaos.py): LiveKit's own
     # resume after the watchdog's recovery left text queued until the session ended.
     sub, transport = await _ready(core)
@@ -118,10 +124,17 @@ async def test_text_queued_during_the_sdk_resume_is_sent_once_resumed(
 
 async def test_watch_off(monkeypatch: pytest.MonkeyPatch) -> None:
     FakeTransport.instances.clear()
-    settings = SessionSettings(connect_url="http://127.0.0.1:9", api_key="sk-test-key-123",
-                               character_id="char-1", link_stall_s=None)
-    core = SessionCore(settings, api_client=FakeApi([ok_response()]),  # type: ignore[arg-type]
-                       transport_factory=CountingTransport)  # type: ignore[arg-type]
+    settings = SessionSettings(
+        connect_url="http://127.0.0.1:9",
+        api_key="sk-test-key-123",
+        character_id="char-1",
+        link_stall_s=None,
+    )
+    core = SessionCore(
+        settings,
+        api_client=FakeApi([ok_response()]),  # type: ignore[arg-type]
+        transport_factory=CountingTransport,  # type: ignore[arg-type]
+    )
     try:
         _sub, transport = await _ready(core)
         transport.flowing = False
@@ -149,10 +162,17 @@ class QuietTransport(FakeTransport):
 async def test_a_quiet_character_is_not_a_dead_link(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(link_watch, "LINK_POLL_S", 0.02)
     FakeTransport.instances.clear()
-    settings = SessionSettings(connect_url="http://127.0.0.1:9", api_key="sk-test-key-123",
-                               character_id="char-1", link_stall_s=0.1)
-    core = SessionCore(settings, api_client=FakeApi([ok_response()]),  # type: ignore[arg-type]
-                       transport_factory=QuietTransport)  # type: ignore[arg-type]
+    settings = SessionSettings(
+        connect_url="http://127.0.0.1:9",
+        api_key="sk-test-key-123",
+        character_id="char-1",
+        link_stall_s=0.1,
+    )
+    core = SessionCore(
+        settings,
+        api_client=FakeApi([ok_response()]),  # type: ignore[arg-type]
+        transport_factory=QuietTransport,  # type: ignore[arg-type]
+    )
     try:
         sub = core.subscribe()
         await core.start()
@@ -162,8 +182,11 @@ async def test_a_quiet_character_is_not_a_dead_link(monkeypatch: pytest.MonkeyPa
         transport.deliver({"type": "bot-ready", "data": {}})
         await asyncio.sleep(1.0)  # ten times the stall time without a single packet
         assert core.state is SessionState.CONNECTED
-        assert not [e for e in drain(sub) if isinstance(e, ev.SessionStateChanged)
-                    and e.new is SessionState.RECONNECTING]
+        assert not [
+            e
+            for e in drain(sub)
+            if isinstance(e, ev.SessionStateChanged) and e.new is SessionState.RECONNECTING
+        ]
         transport.up = False  # the data channel closed: that is a dead link
         changed = await next_event(sub, ev.SessionStateChanged, wait_s=2)
         assert changed.new is SessionState.RECONNECTING and changed.reason == "link_stalled"

@@ -30,11 +30,14 @@ def test_character_spec_with_and_without_a_session_id() -> None:
     assert [s.character_id for s in specs] == ["a", "b", "a"]  # a clone keeps its place
 
 
-@pytest.mark.parametrize(("spec", "code"), [
-    ("", "config.character_id_empty"),
-    (f":{SESSION}", "config.character_id_empty"),
-    ("abc:", "config.invalid"),
-])
+@pytest.mark.parametrize(
+    ("spec", "code"),
+    [
+        ("", "config.character_id_empty"),
+        (f":{SESSION}", "config.character_id_empty"),
+        ("abc:", "config.invalid"),
+    ],
+)
 def test_bad_character_specs_are_named_config_errors(spec: str, code: str) -> None:
     with pytest.raises(ConvaiError) as exc:
         parse_character_spec(spec)
@@ -63,8 +66,9 @@ def test_duplicate_character_session_ids_are_refused_but_clones_are_not() -> Non
     assert _code(exc) == "config.duplicate_character_session_id"
 
 
-@pytest.mark.parametrize("join", [JoinSettings(), JoinSettings("room", "key"),
-                                  JoinSettings("  ", None)])
+@pytest.mark.parametrize(
+    "join", [JoinSettings(), JoinSettings("room", "key"), JoinSettings("  ", None)]
+)
 def test_join_needs_exactly_one_locator(join: JoinSettings) -> None:
     with pytest.raises(ConvaiError) as exc:
         validate_join(join)
@@ -87,11 +91,17 @@ def test_missing_end_user_id_is_refused() -> None:
         assert _code(exc) == "config.end_user_id_missing"
 
 
-@pytest.mark.parametrize("code", [
-    "config.too_many_characters", "config.character_id_empty",
-    "config.duplicate_character_session_id", "config.join_locator_invalid",
-    "config.join_with_characters", "config.end_user_id_missing",
-])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "config.too_many_characters",
+        "config.character_id_empty",
+        "config.duplicate_character_session_id",
+        "config.join_locator_invalid",
+        "config.join_with_characters",
+        "config.end_user_id_missing",
+    ],
+)
 def test_each_room_config_error_is_catalogued_with_cause_and_fix(code: str) -> None:
     entry = CATALOGUE[code]
     assert entry.cause and entry.fix and entry.stage is ErrorStage.CONFIGURATION
@@ -112,8 +122,7 @@ def test_default_end_user_id_is_stable_per_machine_not_per_run(tmp_path: Path) -
     assert default_end_user_id(tmp_path / "state2", machine_id_file=other) != first
 
 
-def test_default_end_user_id_without_a_machine_id_is_random_once_then_kept(
-        tmp_path: Path) -> None:
+def test_default_end_user_id_without_a_machine_id_is_random_once_then_kept(tmp_path: Path) -> None:
     missing = tmp_path / "no-machine-id"
     first = default_end_user_id(tmp_path / "a", machine_id_file=missing)
     assert default_end_user_id(tmp_path / "a", machine_id_file=missing) == first

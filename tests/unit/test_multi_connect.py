@@ -16,27 +16,52 @@ from convai_tui.core.multi_connect import (
 
 BASE = ConnectRequest(character_id="a", character_session_id="old", room_name="r").body()
 DOC_RESPONSE: dict[str, Any] = {
-    "room_url": "wss://example.livekit.cloud", "room_name": "convai-room-example",
-    "token": "T", "room_session_id": "room-1", "active_membership_id": "m1",
-    "route_epoch": 0, "roster_epoch": 0, "partial_dispatch": False,
+    "room_url": "wss://example.livekit.cloud",
+    "room_name": "convai-room-example",
+    "token": "T",
+    "room_session_id": "room-1",
+    "active_membership_id": "m1",
+    "route_epoch": 0,
+    "roster_epoch": 0,
+    "partial_dispatch": False,
     "characters": [
-        {"membership_id": "m1", "character_id": "a", "session_id": "s1",
-         "character_session_id": "cs1", "participant_identity": "p1", "is_initial": True,
-         "provisioning_status": "dispatch_accepted", "failure_code": None},
-        {"membership_id": "m2", "character_id": "b", "session_id": "s2",
-         "character_session_id": "cs2", "participant_identity": "p2", "is_initial": False,
-         "provisioning_status": "dispatch_failed", "failure_code": "dispatch_failed"},
+        {
+            "membership_id": "m1",
+            "character_id": "a",
+            "session_id": "s1",
+            "character_session_id": "cs1",
+            "participant_identity": "p1",
+            "is_initial": True,
+            "provisioning_status": "dispatch_accepted",
+            "failure_code": None,
+        },
+        {
+            "membership_id": "m2",
+            "character_id": "b",
+            "session_id": "s2",
+            "character_session_id": "cs2",
+            "participant_identity": "p2",
+            "is_initial": False,
+            "provisioning_status": "dispatch_failed",
+            "failure_code": "dispatch_failed",
+        },
     ],
 }
 
 
 def test_create_body_sends_the_ordered_characters_instead_of_one_id() -> None:
-    body = create_room_body(BASE, [CharacterSpec("a"), CharacterSpec("b", "cs"),
-                                   CharacterSpec("a")],
-                            end_user_id="me", shared_session_key="k", max_num_participants=2)
-    assert body["characters"] == [{"character_id": "a"},
-                                  {"character_id": "b", "character_session_id": "cs"},
-                                  {"character_id": "a"}]
+    body = create_room_body(
+        BASE,
+        [CharacterSpec("a"), CharacterSpec("b", "cs"), CharacterSpec("a")],
+        end_user_id="me",
+        shared_session_key="k",
+        max_num_participants=2,
+    )
+    assert body["characters"] == [
+        {"character_id": "a"},
+        {"character_id": "b", "character_session_id": "cs"},
+        {"character_id": "a"},
+    ]
     assert "character_id" not in body and "character_session_id" not in body
     assert "room_name" not in body
     assert body["end_user_id"] == "me" and body["shared_session_key"] == "k"
@@ -57,8 +82,11 @@ def test_create_body_runs_the_client_side_checks_first() -> None:
 
 
 def test_join_body_has_mode_join_one_locator_and_no_characters() -> None:
-    body = join_room_body({**BASE, "characters": [{"character_id": "x"}]},
-                          JoinSettings(room_session_id="room-1"), end_user_id="learner-43")
+    body = join_room_body(
+        {**BASE, "characters": [{"character_id": "x"}]},
+        JoinSettings(room_session_id="room-1"),
+        end_user_id="learner-43",
+    )
     assert body["mode"] == "join" and body["room_session_id"] == "room-1"
     assert body["end_user_id"] == "learner-43"
     assert "characters" not in body and "character_id" not in body
@@ -75,8 +103,9 @@ def test_the_documented_response_parses_into_the_room() -> None:
     assert room is not None
     assert room.room_session_id == "room-1" and room.active_membership_id == "m1"
     assert (room.route_epoch, room.roster_epoch, room.partial_dispatch) == (0, 0, False)
-    assert room.characters[0] == MemberInfo("m1", "a", "s1", "cs1", "p1", True,
-                                            "dispatch_accepted", None)
+    assert room.characters[0] == MemberInfo(
+        "m1", "a", "s1", "cs1", "p1", True, "dispatch_accepted", None
+    )
     assert room.characters[1].failure_code == "dispatch_failed"
 
 
@@ -86,12 +115,15 @@ def test_a_single_character_response_is_no_room() -> None:
     assert parse_room_response({**DOC_RESPONSE, "room_session_id": None}) is None
 
 
-@pytest.mark.parametrize("change", [
-    {"characters": [{"character_id": "a"}]},
-    {"characters": ["m1"]},
-    {"route_epoch": "one"},
-    {"characters": [DOC_RESPONSE["characters"][0]] * 2},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"characters": [{"character_id": "a"}]},
+        {"characters": ["m1"]},
+        {"route_epoch": "one"},
+        {"characters": [DOC_RESPONSE["characters"][0]] * 2},
+    ],
+)
 def test_a_malformed_room_is_a_named_connect_error(change: dict[str, Any]) -> None:
     with pytest.raises(ConvaiError) as exc:
         parse_room_response({**DOC_RESPONSE, **change})

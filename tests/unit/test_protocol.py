@@ -24,22 +24,42 @@ def test_form_a_without_label_or_data() -> None:
 
 
 def test_form_b_wrapped() -> None:
-    msg = parse({"label": "rtvi-ai", "type": "server-message",
-                 "data": {"type": "user-idle-warning", "remaining_seconds": 300}})
+    msg = parse(
+        {
+            "label": "rtvi-ai",
+            "type": "server-message",
+            "data": {"type": "user-idle-warning", "remaining_seconds": 300},
+        }
+    )
     assert msg.type == "user-idle-warning" and msg.wrapped
     assert protocol.field_int(msg, "remaining_seconds") == 300
 
 
 def test_flat_server_response() -> None:
-    msg = parse({"type": "server-response", "event_type": "tts-toggle", "status": "success",
-                 "message": "TTS disabled", "extras": {"enabled": False}})
+    msg = parse(
+        {
+            "type": "server-response",
+            "event_type": "tts-toggle",
+            "status": "success",
+            "message": "TTS disabled",
+            "extras": {"enabled": False},
+        }
+    )
     assert msg.type == "server-response"
     assert msg.data["event_type"] == "tts-toggle" and msg.data["extras"] == {"enabled": False}
 
 
 def test_wrapped_server_response_as_unity_parses_it() -> None:
-    msg = parse({"type": "server-message", "data": {
-        "type": "server-response", "event_type": "reset-idle-timer", "status": "success"}})
+    msg = parse(
+        {
+            "type": "server-message",
+            "data": {
+                "type": "server-response",
+                "event_type": "reset-idle-timer",
+                "status": "success",
+            },
+        }
+    )
     assert msg.type == "server-response" and msg.data["status"] == "success"
 
 
@@ -48,18 +68,21 @@ def test_server_response_with_data_object() -> None:
     assert msg.data["status"] == "error"
 
 
-@pytest.mark.parametrize(("payload", "code"), [
-    (b"\xff\xfe", "protocol.parse_failed"),
-    (b"{not json", "protocol.parse_failed"),
-    (b"", "protocol.parse_failed"),
-    (b"[1,2]", "protocol.message_invalid"),
-    (b'"text"', "protocol.message_invalid"),
-    (b'{"data": {}}', "protocol.message_invalid"),
-    (b'{"type": 5}', "protocol.message_invalid"),
-    (b'{"type": "bot-ready", "data": [1]}', "protocol.message_invalid"),
-    (b'{"type": "server-message", "data": {}}', "protocol.message_invalid"),
-    (b'{"type": "server-message"}', "protocol.message_invalid"),
-])
+@pytest.mark.parametrize(
+    ("payload", "code"),
+    [
+        (b"\xff\xfe", "protocol.parse_failed"),
+        (b"{not json", "protocol.parse_failed"),
+        (b"", "protocol.parse_failed"),
+        (b"[1,2]", "protocol.message_invalid"),
+        (b'"text"', "protocol.message_invalid"),
+        (b'{"data": {}}', "protocol.message_invalid"),
+        (b'{"type": 5}', "protocol.message_invalid"),
+        (b'{"type": "bot-ready", "data": [1]}', "protocol.message_invalid"),
+        (b'{"type": "server-message", "data": {}}', "protocol.message_invalid"),
+        (b'{"type": "server-message"}', "protocol.message_invalid"),
+    ],
+)
 def test_malformed_messages_become_named_errors(payload: bytes, code: str) -> None:
     with pytest.raises(ConvaiError) as info:
         protocol.parse_inbound(payload)
@@ -83,8 +106,15 @@ def test_numbers_as_strings_and_floats_are_accepted() -> None:
 
 def test_actions_as_strings_or_objects() -> None:
     old = parse({"type": "action-response", "data": {"actions": ["wave", "nod"]}})
-    new = parse({"type": "server-message", "data": {
-        "type": "action-response", "actions": [{"name": "wave"}, {"name": "walk", "target": "door"}]}})
+    new = parse(
+        {
+            "type": "server-message",
+            "data": {
+                "type": "action-response",
+                "actions": [{"name": "wave"}, {"name": "walk", "target": "door"}],
+            },
+        }
+    )
     assert protocol.action_names(old) == ("wave", "nod")
     assert protocol.action_names(new) == ("wave", "walk → door")
 
@@ -98,8 +128,12 @@ def test_build_message_uses_the_documented_envelope_with_a_fresh_id() -> None:
     assert json.loads(protocol.build_message("kill-pipeline").payload) == {"type": "kill-pipeline"}
     # The handshake is the RTVI layer's: labelled, with the id bot-ready answers.
     ready = protocol.build_message("client-ready", {"version": "1.2.0"})
-    assert json.loads(ready.payload) == {"label": "rtvi-ai", "type": "client-ready",
-                                         "id": ready.id, "data": {"version": "1.2.0"}}
+    assert json.loads(ready.payload) == {
+        "label": "rtvi-ai",
+        "type": "client-ready",
+        "id": ready.id,
+        "data": {"version": "1.2.0"},
+    }
     vision = protocol.build_message("vision-status")
     assert json.loads(vision.payload) == {"type": "vision-status", "id": vision.id}
 
@@ -113,8 +147,9 @@ def test_oversize_messages_are_refused_before_sending() -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -129,9 +164,21 @@ def test_fuzz_bytes_never_crash(payload: bytes) -> None:
 
 
 @settings(max_examples=400)
-@given(st.sampled_from(["bot-llm-text", "server-message", "server-response", "error",
-                        "user-idle-warning", "action-response", "bot-emotion"]),
-       json_values, json_values)
+@given(
+    st.sampled_from(
+        [
+            "bot-llm-text",
+            "server-message",
+            "server-response",
+            "error",
+            "user-idle-warning",
+            "action-response",
+            "bot-emotion",
+        ]
+    ),
+    json_values,
+    json_values,
+)
 def test_fuzz_shapes_never_crash_field_access(msg_type: str, data: object, inner: object) -> None:
     obj: dict[str, object] = {"type": msg_type, "data": data}
     if msg_type == "server-message" and isinstance(data, dict):

@@ -40,8 +40,9 @@ def test_redact_token_shows_only_a_prefix() -> None:
 
 def test_logging_filter_redacts_args_and_exceptions() -> None:
     REDACTOR.add_secret("sk-logged-secret-999")
-    record = logging.LogRecord("x", logging.INFO, __file__, 1, "key=%s token=%s",
-                               ("sk-logged-secret-999", JWT), None)
+    record = logging.LogRecord(
+        "x", logging.INFO, __file__, 1, "key=%s token=%s", ("sk-logged-secret-999", JWT), None
+    )
     try:
         raise RuntimeError(f"failed with {JWT}")
     except RuntimeError:

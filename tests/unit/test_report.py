@@ -44,8 +44,10 @@ def test_report_on_a_missing_log_is_a_clear_error(tmp_path: Path, capsys: object
 
 def test_report_on_a_log_without_link_samples(tmp_path: Path) -> None:
     log = tmp_path / "old.jsonl"
-    log.write_text('{"type": "state_changed", "ts": 1.0, "old": "disconnected", '
-                   '"new": "connecting"}\nnot json\n')
+    log.write_text(
+        '{"type": "state_changed", "ts": 1.0, "old": "disconnected", '
+        '"new": "connecting"}\nnot json\n'
+    )
     assert main(["report", str(log)]) == 0
     text = (tmp_path / "old-report.txt").read_text()
     assert "no link_stats samples" in text and "1 unreadable lines skipped" in text

@@ -22,8 +22,11 @@ def test_reconnect_schedule_has_three_attempts_and_waits_5s_after_shutdown() -> 
 
 def test_waiting_room_delays_are_jittered_and_capped() -> None:
     policy = RetryPolicy()
-    delays = [policy.waiting_room_delay(n, random.Random(seed))
-              for seed in range(50) for n in range(5, 15)]
+    delays = [
+        policy.waiting_room_delay(n, random.Random(seed))
+        for seed in range(50)
+        for n in range(5, 15)
+    ]
     assert max(delays) <= policy.waiting_room_cap_s
     assert min(delays) > 0
     # Jitter: two clients with different random streams do not poll in lock-step.
@@ -53,8 +56,13 @@ def test_disconnect_reason_table(reason: int) -> None:
 
 
 def test_design_names_the_reasons_that_never_retry() -> None:
-    for name in ("DUPLICATE_IDENTITY", "PARTICIPANT_REMOVED", "ROOM_DELETED", "JOIN_FAILURE",
-                 "CLIENT_INITIATED"):
+    for name in (
+        "DUPLICATE_IDENTITY",
+        "PARTICIPANT_REMOVED",
+        "ROOM_DELETED",
+        "JOIN_FAILURE",
+        "CLIENT_INITIATED",
+    ):
         rule = next(r for r in DISCONNECT_RULES.values() if r.name == name)
         assert not rule.retry
 

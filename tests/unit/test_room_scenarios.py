@@ -66,8 +66,11 @@ def test_add_then_remove_the_target_with_a_replacement_in_the_documented_order()
     wire.send(wire.cmds.update_roster(remove=[first], replacement_target=second).command)
     events = wire.settle()
     order = [e for e in events if e.TYPE in ("interaction_target_changed", "character_removed")]
-    assert types(order) == ["interaction_target_changed", "character_removed",
-                            "interaction_target_changed"]
+    assert types(order) == [
+        "interaction_target_changed",
+        "character_removed",
+        "interaction_target_changed",
+    ]
     assert isinstance(order[0], InteractionTargetChanged) and order[0].current is None
     assert isinstance(order[2], InteractionTargetChanged) and order[2].current == second
     assert wire.room.responder().membership_id == second  # type: ignore[union-attr]
@@ -114,8 +117,12 @@ def test_a_joined_human_is_an_unauthorized_sender_for_the_cast() -> None:
     assert command is not None
     [reply] = wire.serve(command, sender="human:two")
     data = parse_inbound(reply).data
-    events = other.on_server_response(data["event_type"], data["status"], data.get("message"),
-                                      data["extras"]) or []
+    events = (
+        other.on_server_response(
+            data["event_type"], data["status"], data.get("message"), data["extras"]
+        )
+        or []
+    )
     [failed] = events
     assert isinstance(failed, RosterCommandFailed) and failed.code == "unauthorized_sender"
     assert len(wire.room.instances) == 2

@@ -17,13 +17,23 @@ from convai_tui.core.roster_events import RebindOutcome, RoomRebindStateChanged
 from convai_tui.core.settings import SessionSettings
 from convai_tui.core.states import SessionState
 
-ROOM = parse_room_response({
-    "room_session_id": "room-1", "active_membership_id": "m1", "route_epoch": 0,
-    "roster_epoch": 0, "characters": [
-        {"membership_id": "m1", "character_id": "a", "participant_identity": "p1",
-         "is_initial": True},
-        {"membership_id": "m2", "character_id": "a", "participant_identity": "p2"},
-    ]})
+ROOM = parse_room_response(
+    {
+        "room_session_id": "room-1",
+        "active_membership_id": "m1",
+        "route_epoch": 0,
+        "roster_epoch": 0,
+        "characters": [
+            {
+                "membership_id": "m1",
+                "character_id": "a",
+                "participant_identity": "p1",
+                "is_initial": True,
+            },
+            {"membership_id": "m2", "character_id": "a", "participant_identity": "p2"},
+        ],
+    }
+)
 
 
 class Channel:
@@ -45,9 +55,18 @@ class Host:
         self.channel = Channel()
         self.settings = SessionSettings(connect_url="https://x", api_key="k", character_id="a")
         self.lease = RoomLease("cs-old", None, self.events.append)
-        self.room = RoomSession(RoomHooks(
-            self.events.append, lambda: self.state, lambda: self.channel, self._ready,
-            self.outcomes.append, lambda: self.settings, self._use, self.lease))
+        self.room = RoomSession(
+            RoomHooks(
+                self.events.append,
+                lambda: self.state,
+                lambda: self.channel,
+                self._ready,
+                self.outcomes.append,
+                lambda: self.settings,
+                self._use,
+                self.lease,
+            )
+        )
 
     def _ready(self) -> None:
         self.ready += 1
@@ -60,8 +79,9 @@ class Host:
 
 
 def inbound(kind: str, data: dict[str, Any]) -> protocol.InboundMessage:
-    return protocol.parse_inbound(json.dumps({"label": "rtvi-ai", "type": kind,
-                                              "data": data}).encode())
+    return protocol.parse_inbound(
+        json.dumps({"label": "rtvi-ai", "type": kind, "data": data}).encode()
+    )
 
 
 async def test_single_character_switch_is_pending_reconnect_keeping_only_settings() -> None:
@@ -70,7 +90,11 @@ async def test_single_character_switch_is_pending_reconnect_keeping_only_setting
     assert await host.room.set_target("b") is None
     [rebind] = host.rebinds()
     assert (rebind.outcome, rebind.requested, rebind.active, rebind.reconnect_required) == (
-        RebindOutcome.PENDING_RECONNECT, "b", "a", True)
+        RebindOutcome.PENDING_RECONNECT,
+        "b",
+        "a",
+        True,
+    )
     assert host.settings.character_id == "b" and host.settings.character_session_id is None
     assert host.lease.character_session_id is None
     assert len(host.outcomes) == 1 and isinstance(host.outcomes[0], Drop)
@@ -116,11 +140,23 @@ async def test_a_target_command_goes_out_with_its_id_and_the_ack_applies_it() ->
     host.room.connected(ROOM)
     assert await host.room.set_target("2") is None
     [sent] = host.channel.sent
-    assert (sent["type"], sent["data"]["target_membership_id"],
-            sent["data"]["expected_route_epoch"]) == ("interaction-target", "m2", 0)
-    ack = {"event_type": "interaction-target", "status": "success",
-           "extras": {"success": True, "command_id": sent["id"], "active_membership_id": "m2",
-                      "previous_membership_id": "m1", "route_epoch": 1, "changed": True}}
+    assert (
+        sent["type"],
+        sent["data"]["target_membership_id"],
+        sent["data"]["expected_route_epoch"],
+    ) == ("interaction-target", "m2", 0)
+    ack = {
+        "event_type": "interaction-target",
+        "status": "success",
+        "extras": {
+            "success": True,
+            "command_id": sent["id"],
+            "active_membership_id": "m2",
+            "previous_membership_id": "m1",
+            "route_epoch": 1,
+            "changed": True,
+        },
+    }
     assert not host.room.dispatch(inbound("server-response", ack), "p1")
     assert host.room.roster is not None and host.room.roster.active_membership_id == "m2"
     assert host.rebinds()[-1].outcome is RebindOutcome.APPLIED_IMMEDIATELY
@@ -134,15 +170,23 @@ async def test_a_reconnect_rebuilds_the_roster_from_the_new_answer() -> None:
     assert host.room.roster is not None
     host.room.roster.route_epoch = 5
     old = host.room.roster
-    other = parse_room_response({
-        "room_session_id": "room-2", "active_membership_id": "n1", "route_epoch": 0,
-        "roster_epoch": 0, "characters": [
-            {"membership_id": "n1", "character_id": "a", "is_initial": True}]})
+    other = parse_room_response(
+        {
+            "room_session_id": "room-2",
+            "active_membership_id": "n1",
+            "route_epoch": 0,
+            "roster_epoch": 0,
+            "characters": [{"membership_id": "n1", "character_id": "a", "is_initial": True}],
+        }
+    )
     host.room.connected(other)
     roster = host.room.roster
     assert roster is not None and roster is not old
     assert (roster.room_session_id, roster.route_epoch, roster.active_membership_id) == (
-        "room-2", 0, "n1")
+        "room-2",
+        0,
+        "n1",
+    )
     assert host.room.commands is not None and host.room.commands.target_in_flight is None
     host.room.connected(None)  # a single-character room after all: every hook is a no-op
     assert host.room.roster is None and host.room.input_refusal() is None

@@ -21,8 +21,12 @@ BASE = SessionSettings(connect_url="https://live.convai.com", api_key="k", chara
 
 
 def flags(**kw: object) -> argparse.Namespace:
-    values: dict[str, object] = {"join": None, "join_key": None, "shared_session_key": None,
-                                 "max_participants": None}
+    values: dict[str, object] = {
+        "join": None,
+        "join_key": None,
+        "shared_session_key": None,
+        "max_participants": None,
+    }
     values.update(kw)
     return argparse.Namespace(**values)
 
@@ -32,24 +36,33 @@ def test_one_character_is_the_single_character_path(tmp_path: Path) -> None:
     assert settings.room is None and settings.end_user_id is None
     assert (settings.character_id, settings.character_session_id) == ("abc", "sess-1")
     single = ConnectRequest(character_id="abc", character_session_id="sess-1").body()
-    assert ConnectRequest(character_id="abc", character_session_id="sess-1",
-                          room=settings.room).body() == single
+    assert (
+        ConnectRequest(character_id="abc", character_session_id="sess-1", room=settings.room).body()
+        == single
+    )
     assert apply_room_arguments(BASE, [], flags(), tmp_path) is BASE
 
 
 def test_two_characters_make_a_room_with_a_stable_end_user(tmp_path: Path) -> None:
-    settings = apply_room_arguments(BASE, ["a", "b", "a"], flags(shared_session_key="k1",
-                                                                max_participants=3), tmp_path)
-    assert settings.room == RoomRequest(characters=(CharacterSpec("a"), CharacterSpec("b"),
-                                                    CharacterSpec("a")),
-                                        shared_session_key="k1", max_participants=3)
+    settings = apply_room_arguments(
+        BASE, ["a", "b", "a"], flags(shared_session_key="k1", max_participants=3), tmp_path
+    )
+    assert settings.room == RoomRequest(
+        characters=(CharacterSpec("a"), CharacterSpec("b"), CharacterSpec("a")),
+        shared_session_key="k1",
+        max_participants=3,
+    )
     assert settings.character_id == "a" and settings.end_user_id
     again = apply_room_arguments(BASE, ["a", "b"], flags(), tmp_path)
     assert again.end_user_id == settings.end_user_id  # per machine, not per run
-    body = ConnectRequest(character_id="a", end_user_id=settings.end_user_id,
-                          room=settings.room).body()
-    assert body["characters"] == [{"character_id": "a"}, {"character_id": "b"},
-                                  {"character_id": "a"}]
+    body = ConnectRequest(
+        character_id="a", end_user_id=settings.end_user_id, room=settings.room
+    ).body()
+    assert body["characters"] == [
+        {"character_id": "a"},
+        {"character_id": "b"},
+        {"character_id": "a"},
+    ]
     assert "character_id" not in body and body["mode"] == "create"
     assert (body["shared_session_key"], body["max_num_participants"]) == ("k1", 3)
 
@@ -63,15 +76,20 @@ def test_a_join_needs_no_character_and_sends_one_locator(tmp_path: Path) -> None
     assert "characters" not in body and "character_id" not in body
 
 
-@pytest.mark.parametrize(("characters", "join", "code"), [
-    (["a:s1", "b:S1"], None, "config.duplicate_character_session_id"),
-    (["a"] * 51, None, "config.too_many_characters"),
-    ([], JoinSettings("room-1", "key"), "config.join_locator_invalid"),
-])
-def test_bad_rooms_fail_before_any_request(characters: list[str], join: JoinSettings | None,
-                                          code: str) -> None:
-    room = RoomRequest(characters=tuple(CharacterSpec(*c.split(":")) for c in characters),
-                       join=join)
+@pytest.mark.parametrize(
+    ("characters", "join", "code"),
+    [
+        (["a:s1", "b:S1"], None, "config.duplicate_character_session_id"),
+        (["a"] * 51, None, "config.too_many_characters"),
+        ([], JoinSettings("room-1", "key"), "config.join_locator_invalid"),
+    ],
+)
+def test_bad_rooms_fail_before_any_request(
+    characters: list[str], join: JoinSettings | None, code: str
+) -> None:
+    room = RoomRequest(
+        characters=tuple(CharacterSpec(*c.split(":")) for c in characters), join=join
+    )
     with pytest.raises(ConvaiError) as caught:
         ConnectRequest(character_id="a", end_user_id="u", room=room).body()
     assert caught.value.error.code == code

@@ -108,8 +108,9 @@ def test_input_is_refused_with_the_reason_until_the_target_is_ready() -> None:
 def test_route_epoch_applies_only_when_strictly_greater() -> None:
     roster = three_room()
     [change] = roster.apply_route("m2", 1)
-    assert change == InteractionTargetChanged(previous="m1", current="m2", route_epoch=1,
-                                              at=change.at)
+    assert change == InteractionTargetChanged(
+        previous="m1", current="m2", route_epoch=1, at=change.at
+    )
     assert roster.apply_route("m3", 1) == [] and roster.active_membership_id == "m2"
     assert roster.apply_route("m3", 0) == [] and roster.active_membership_id == "m2"
     assert roster.apply_route("m2", 2) == [] and roster.route_epoch == 2  # epoch, no move
@@ -125,26 +126,39 @@ def test_roster_epoch_merges_by_taking_the_higher_value() -> None:
 
 def test_character_status_for_an_unknown_membership_inserts_it_first() -> None:
     roster = three_room()
-    data = {"membership_id": "m4", "character_id": "bob", "participant_identity": "p-m4",
-            "status": "starting", "roster_epoch": 1}
+    data = {
+        "membership_id": "m4",
+        "character_id": "bob",
+        "participant_identity": "p-m4",
+        "status": "starting",
+        "roster_epoch": 1,
+    }
     events = roster.on_character_status(data)
     assert types(events) == ["character_added", "character_status", "roster"]
     assert isinstance(events[0], CharacterAdded) and events[0].member.display_name == "Bob #2"
     assert roster.roster_epoch == 1
     # The ack that follows for the same membership does not add it twice.
-    ack = roster.apply_roster_ack({"added": [{"membership_id": "m4", "character_id": "bob"}],
-                                   "roster_epoch": 1, "route_epoch": 0})
+    ack = roster.apply_roster_ack(
+        {
+            "added": [{"membership_id": "m4", "character_id": "bob"}],
+            "roster_epoch": 1,
+            "route_epoch": 0,
+        }
+    )
     assert "character_added" not in types(ack)
     assert [m.membership_id for m in roster.members].count("m4") == 1
 
 
 def test_a_later_announcement_fills_in_the_media_identity() -> None:
     roster = three_room()
-    roster.on_character_status({"membership_id": "m4", "character_id": "bob",
-                                "status": "starting"})
+    roster.on_character_status({"membership_id": "m4", "character_id": "bob", "status": "starting"})
     assert roster.get("m4").participant_identity is None  # type: ignore[union-attr]
-    roster.apply_roster_ack({"added": [{"membership_id": "m4", "character_id": "bob",
-                                        "participant_identity": "p4"}], "roster_epoch": 1})
+    roster.apply_roster_ack(
+        {
+            "added": [{"membership_id": "m4", "character_id": "bob", "participant_identity": "p4"}],
+            "roster_epoch": 1,
+        }
+    )
     assert roster.resolve(None, "p4").membership_id == "m4"  # type: ignore[union-attr]
 
 
@@ -152,13 +166,18 @@ def test_removing_the_target_clears_it_first_then_removes() -> None:
     roster = three_room()
     events = roster.on_character_removed({"membership_id": "m1", "roster_epoch": 1})
     assert types(events) == ["interaction_target_changed", "character_removed", "roster"]
-    assert events[0] == InteractionTargetChanged(previous="m1", current=None, route_epoch=0,
-                                                 at=events[0].at)
+    assert events[0] == InteractionTargetChanged(
+        previous="m1", current=None, route_epoch=0, at=events[0].at
+    )
     assert isinstance(events[1], CharacterRemoved) and events[1].member.membership_id == "m1"
     assert roster.route_epoch == 0  # clearing by removal does not advance it
     # A removed membership never comes back from a late message.
-    assert roster.on_character_status({"membership_id": "m1", "character_id": "ada",
-                                       "status": "ready"}) == []
+    assert (
+        roster.on_character_status(
+            {"membership_id": "m1", "character_id": "ada", "status": "ready"}
+        )
+        == []
+    )
     assert roster.get("m1") is None
 
 
@@ -202,13 +221,23 @@ def test_speech_proves_ready_but_media_only_arms_a_wait() -> None:
 def test_roster_ack_orders_target_cleared_removed_then_replacement() -> None:
     roster = three_room()
     ready_all(roster)
-    events = roster.apply_roster_ack({
-        "added": [{"membership_id": "m4", "character_id": "bob"}],
-        "removed_membership_ids": ["m1"], "active_membership_id": "m2",
-        "route_epoch": 1, "roster_epoch": 1})
-    assert types(events) == ["character_added", "character_status",
-                             "interaction_target_changed", "character_removed",
-                             "interaction_target_changed", "roster"]
+    events = roster.apply_roster_ack(
+        {
+            "added": [{"membership_id": "m4", "character_id": "bob"}],
+            "removed_membership_ids": ["m1"],
+            "active_membership_id": "m2",
+            "route_epoch": 1,
+            "roster_epoch": 1,
+        }
+    )
+    assert types(events) == [
+        "character_added",
+        "character_status",
+        "interaction_target_changed",
+        "character_removed",
+        "interaction_target_changed",
+        "roster",
+    ]
     assert (events[2].previous, events[2].current) == ("m1", None)  # type: ignore[attr-defined]
     assert (events[4].previous, events[4].current) == (None, "m2")  # type: ignore[attr-defined]
     assert (roster.route_epoch, roster.roster_epoch) == (1, 1)
@@ -217,27 +246,53 @@ def test_roster_ack_orders_target_cleared_removed_then_replacement() -> None:
 def test_a_roster_ack_older_than_the_roster_changes_no_membership() -> None:
     roster = three_room()
     roster.merge_roster_epoch(5)
-    roster.apply_roster_ack({"added": [{"membership_id": "m9", "character_id": "bob"}],
-                             "removed_membership_ids": ["m2"], "roster_epoch": 4})
+    roster.apply_roster_ack(
+        {
+            "added": [{"membership_id": "m9", "character_id": "bob"}],
+            "removed_membership_ids": ["m2"],
+            "roster_epoch": 4,
+        }
+    )
     assert [m.membership_id for m in roster.members] == ["m1", "m2", "m3"]
 
 
 def test_json_lines_have_the_documented_shapes() -> None:
     roster = three_room()
-    status = CharacterStatusChanged(membership_id="m2", status=MemberStatus.FAILED,
-                                    failure_code="dispatch_failed", at=1.0)
-    assert status.to_json() == {"type": "character_status", "ts": 1.0, "membership_id": "m2",
-                                "status": "failed", "failure_code": "dispatch_failed"}
+    status = CharacterStatusChanged(
+        membership_id="m2", status=MemberStatus.FAILED, failure_code="dispatch_failed", at=1.0
+    )
+    assert status.to_json() == {
+        "type": "character_status",
+        "ts": 1.0,
+        "membership_id": "m2",
+        "status": "failed",
+        "failure_code": "dispatch_failed",
+    }
     target = InteractionTargetChanged(previous="m1", current=None, route_epoch=0, at=1.0)
-    assert target.to_json() == {"type": "interaction_target_changed", "ts": 1.0,
-                                "previous": "m1", "current": None, "route_epoch": 0}
-    rebind = RoomRebindStateChanged(outcome=RebindOutcome.PENDING_RECONNECT, requested="bob",
-                                    active="ada", reconnect_required=True, at=1.0)
+    assert target.to_json() == {
+        "type": "interaction_target_changed",
+        "ts": 1.0,
+        "previous": "m1",
+        "current": None,
+        "route_epoch": 0,
+    }
+    rebind = RoomRebindStateChanged(
+        outcome=RebindOutcome.PENDING_RECONNECT,
+        requested="bob",
+        active="ada",
+        reconnect_required=True,
+        at=1.0,
+    )
     line = rebind.to_json()
-    assert {k: line[k] for k in ("type", "outcome", "requested", "active",
-                                 "reconnect_required")} == {
-        "type": "rebind", "outcome": "PendingReconnect", "requested": "bob", "active": "ada",
-        "reconnect_required": True}
+    assert {
+        k: line[k] for k in ("type", "outcome", "requested", "active", "reconnect_required")
+    } == {
+        "type": "rebind",
+        "outcome": "PendingReconnect",
+        "requested": "bob",
+        "active": "ada",
+        "reconnect_required": True,
+    }
     full = roster.snapshot().to_json()
     assert full["type"] == "roster" and full["room_session_id"] == "room-1"
     assert [m["name"] for m in full["members"]] == ["Ada #1", "Bob", "Ada #2"]
@@ -247,9 +302,11 @@ def test_json_lines_have_the_documented_shapes() -> None:
 
 @pytest.mark.parametrize("active", [None, "missing"])
 def test_without_a_usable_active_membership_the_initial_one_is_the_target(
-        active: str | None) -> None:
-    info = RoomConnectInfo("r", active, 0, 0, False,
-                           (member("a", "ada"), member("b", "bob", initial=True)))
+    active: str | None,
+) -> None:
+    info = RoomConnectInfo(
+        "r", active, 0, 0, False, (member("a", "ada"), member("b", "bob", initial=True))
+    )
     roster = Roster(info)
     assert roster.active_membership_id == "b"
     assert roster.get("a").display_name == "ada"  # type: ignore[union-attr]

@@ -31,11 +31,18 @@ def commands(*, failed: str | None = None, ready: bool = True) -> tuple[RosterCo
     return RosterCommands(roster, clock=clock, new_id=lambda: f"c{next(ids)}"), clock
 
 
-def target_ack(command_id: str, active: str | None, epoch: int, *, previous: str = "m1",
-               changed: bool = True) -> dict[str, object]:
-    return {"success": True, "command_id": command_id, "room_session_id": "room-1",
-            "previous_membership_id": previous, "active_membership_id": active,
-            "route_epoch": epoch, "changed": changed}
+def target_ack(
+    command_id: str, active: str | None, epoch: int, *, previous: str = "m1", changed: bool = True
+) -> dict[str, object]:
+    return {
+        "success": True,
+        "command_id": command_id,
+        "room_session_id": "room-1",
+        "previous_membership_id": previous,
+        "active_membership_id": active,
+        "route_epoch": epoch,
+        "changed": changed,
+    }
 
 
 def rebind(events: Sequence[object]) -> RoomRebindStateChanged:
@@ -48,11 +55,18 @@ def test_switch_sends_the_documented_command_and_applies_the_ack() -> None:
     result = cmds.set_target("m3")
     assert result.command is not None and result.refused is None
     assert result.command.message() == {
-        "label": "rtvi-ai", "id": "c1", "type": "interaction-target",
-        "data": {"room_session_id": "room-1", "target_membership_id": "m3",
-                 "expected_route_epoch": 0}}
-    events = cmds.on_server_response("interaction-target", "success", None,
-                                     target_ack("c1", "m3", 1))
+        "label": "rtvi-ai",
+        "id": "c1",
+        "type": "interaction-target",
+        "data": {
+            "room_session_id": "room-1",
+            "target_membership_id": "m3",
+            "expected_route_epoch": 0,
+        },
+    }
+    events = cmds.on_server_response(
+        "interaction-target", "success", None, target_ack("c1", "m3", 1)
+    )
     assert events is not None
     assert types(events) == ["interaction_target_changed", "roster", "rebind"]
     outcome = rebind(events)
@@ -75,15 +89,19 @@ def test_a_stale_or_duplicate_ack_never_moves_the_target() -> None:
     cmds.set_target("m2")
     cmds.on_server_response("interaction-target", "success", None, target_ack("c1", "m2", 1))
     # The same ack again, and an older one, are dropped.
-    for extras in (target_ack("c1", "m2", 1), target_ack("old", "m3", 0),
-                   target_ack("old", "m3", 1)):
+    for extras in (
+        target_ack("c1", "m2", 1),
+        target_ack("old", "m3", 0),
+        target_ack("old", "m3", 1),
+    ):
         assert cmds.on_server_response("interaction-target", "success", None, extras) == []
     assert cmds.roster.active_membership_id == "m2"
     # Our own ack whose epoch is not newer completes the command without moving anything.
     cmds.roster.apply_route("m1", 5)
     cmds.set_target("m3")
-    events = cmds.on_server_response("interaction-target", "success", None,
-                                     target_ack("c2", "m3", 5, changed=False))
+    events = cmds.on_server_response(
+        "interaction-target", "success", None, target_ack("c2", "m3", 5, changed=False)
+    )
     assert types(events or []) == ["rebind"] and cmds.roster.active_membership_id == "m1"
     assert rebind(events or []).active_membership_id == "m1"
 
@@ -92,8 +110,9 @@ def test_clearing_the_target_sends_null_and_refuses_input() -> None:
     cmds, _ = commands()
     result = cmds.set_target(None)
     assert result.command is not None and result.command.data["target_membership_id"] is None
-    events = cmds.on_server_response("interaction-target", "success", None,
-                                     target_ack("c1", None, 1))
+    events = cmds.on_server_response(
+        "interaction-target", "success", None, target_ack("c1", None, 1)
+    )
     assert events is not None and events[0].current is None  # type: ignore[attr-defined]
     assert "No interaction target" in (cmds.roster.input_refusal() or "")
 
@@ -118,8 +137,11 @@ def test_target_rejection_ack_is_shown_with_its_code() -> None:
     cmds, _ = commands()
     cmds.set_target("m2")
     events = cmds.on_server_response(
-        "interaction-target", "error", "epoch moved",
-        {"success": False, "command_id": "c1", "code": "route_epoch_mismatch"})
+        "interaction-target",
+        "error",
+        "epoch moved",
+        {"success": False, "command_id": "c1", "code": "route_epoch_mismatch"},
+    )
     assert events is not None
     [failed] = [e for e in events if isinstance(e, RosterCommandFailed)]
     assert (failed.code, failed.message) == ("route_epoch_mismatch", "epoch moved")
@@ -139,8 +161,9 @@ def test_target_ack_times_out_after_ten_seconds_of_the_clock() -> None:
     assert timeout.message == "Timed out waiting for the interaction-target acknowledgement."
     assert cmds.target_in_flight is None and cmds.set_target("m3").command is not None
     # The late ack of the timed-out command is still epoch-guarded, and applies if newer.
-    events = cmds.on_server_response("interaction-target", "success", None,
-                                     target_ack("c1", "m2", 1))
+    events = cmds.on_server_response(
+        "interaction-target", "success", None, target_ack("c1", "m2", 1)
+    )
     assert cmds.roster.active_membership_id == "m2" and "rebind" not in types(events or [])
 
 
@@ -149,14 +172,33 @@ def test_add_a_clone_then_it_starts() -> None:
     result = cmds.update_roster(add=[CharacterSpec("bob")])
     assert result.command is not None
     assert result.command.message()["data"] == {
-        "room_session_id": "room-1", "expected_roster_epoch": 0,
-        "add": [{"character_id": "bob"}], "remove_membership_ids": []}
-    events = cmds.on_server_response("character-roster-update", "success", None, {
-        "success": True, "command_id": "c1", "room_session_id": "room-1",
-        "added": [{"membership_id": "m4", "character_id": "bob", "participant_identity": "p4",
-                   "provisioning_status": "dispatch_accepted"}],
-        "removed_membership_ids": [], "active_membership_id": "m1", "route_epoch": 0,
-        "roster_epoch": 1})
+        "room_session_id": "room-1",
+        "expected_roster_epoch": 0,
+        "add": [{"character_id": "bob"}],
+        "remove_membership_ids": [],
+    }
+    events = cmds.on_server_response(
+        "character-roster-update",
+        "success",
+        None,
+        {
+            "success": True,
+            "command_id": "c1",
+            "room_session_id": "room-1",
+            "added": [
+                {
+                    "membership_id": "m4",
+                    "character_id": "bob",
+                    "participant_identity": "p4",
+                    "provisioning_status": "dispatch_accepted",
+                }
+            ],
+            "removed_membership_ids": [],
+            "active_membership_id": "m1",
+            "route_epoch": 0,
+            "roster_epoch": 1,
+        },
+    )
     assert types(events or []) == ["character_added", "character_status", "roster"]
     assert cmds.roster.get("m4").display_name == "Bob #2"  # type: ignore[union-attr]
     assert cmds.roster.roster_epoch == 1 and cmds.roster_in_flight is None
@@ -167,11 +209,26 @@ def test_remove_the_target_with_a_replacement_in_the_documented_order() -> None:
     result = cmds.update_roster(remove=["m1"], replacement_target="m3")
     assert result.command is not None
     assert result.command.data["replacement_target_membership_id"] == "m3"
-    events = cmds.on_server_response("character-roster-update", "success", None, {
-        "success": True, "command_id": "c1", "added": [], "removed_membership_ids": ["m1"],
-        "active_membership_id": "m3", "route_epoch": 1, "roster_epoch": 1})
-    assert types(events or []) == ["interaction_target_changed", "character_removed",
-                                   "interaction_target_changed", "roster"]
+    events = cmds.on_server_response(
+        "character-roster-update",
+        "success",
+        None,
+        {
+            "success": True,
+            "command_id": "c1",
+            "added": [],
+            "removed_membership_ids": ["m1"],
+            "active_membership_id": "m3",
+            "route_epoch": 1,
+            "roster_epoch": 1,
+        },
+    )
+    assert types(events or []) == [
+        "interaction_target_changed",
+        "character_removed",
+        "interaction_target_changed",
+        "roster",
+    ]
     assert cmds.roster.active_membership_id == "m3"
 
 
@@ -179,8 +236,12 @@ def test_remove_the_target_with_a_replacement_in_the_documented_order() -> None:
 def test_roster_rejections_carry_their_code(code: str) -> None:
     cmds, _ = commands()
     cmds.update_roster(remove=["m2"])
-    events = cmds.on_server_response("character-roster-update", "error", "no",
-                                     {"success": False, "command_id": "c1", "code": code})
+    events = cmds.on_server_response(
+        "character-roster-update",
+        "error",
+        "no",
+        {"success": False, "command_id": "c1", "code": code},
+    )
     [failed] = events or []
     assert isinstance(failed, RosterCommandFailed) and failed.code == code
     assert cmds.roster.get("m2") is not None and cmds.roster_in_flight is None
@@ -193,20 +254,25 @@ def test_roster_update_times_out_after_fifteen_seconds() -> None:
     assert cmds.poll() == []
     clock.advance(ROSTER_ACK_TIMEOUT_S - TARGET_ACK_TIMEOUT_S)
     [timeout] = cmds.poll()
-    assert timeout.message == ("Timed out waiting for the character-roster-update "  # type: ignore[attr-defined]
-                               "acknowledgement.")
+    assert timeout.message == (  # type: ignore[attr-defined]
+        "Timed out waiting for the character-roster-update "  # type: ignore[attr-defined]
+        "acknowledgement."
+    )
 
 
-@pytest.mark.parametrize(("kwargs", "reason"), [
-    ({}, "Nothing to add"),
-    ({"add": [CharacterSpec(" ")]}, "character ID"),
-    ({"remove": ["m9"]}, "not part of the current room"),
-    ({"remove": ["m2", "m2"]}, "twice"),
-    ({"remove": ["m1", "m2", "m3"]}, "cannot become empty"),
-    ({"remove": ["m1"], "replacement_target": "m1"}, "cannot be the membership being removed"),
-    ({"remove": ["m1"], "replacement_target": "m9"}, "not part of the current room"),
-    ({"add": [CharacterSpec("ada", "cs-m1")]}, "already in the room"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "reason"),
+    [
+        ({}, "Nothing to add"),
+        ({"add": [CharacterSpec(" ")]}, "character ID"),
+        ({"remove": ["m9"]}, "not part of the current room"),
+        ({"remove": ["m2", "m2"]}, "twice"),
+        ({"remove": ["m1", "m2", "m3"]}, "cannot become empty"),
+        ({"remove": ["m1"], "replacement_target": "m1"}, "cannot be the membership being removed"),
+        ({"remove": ["m1"], "replacement_target": "m9"}, "not part of the current room"),
+        ({"add": [CharacterSpec("ada", "cs-m1")]}, "already in the room"),
+    ],
+)
 def test_roster_requests_refused_locally(kwargs: dict[str, object], reason: str) -> None:
     cmds, _ = commands()
     result = cmds.update_roster(**kwargs)  # type: ignore[arg-type]
@@ -226,26 +292,33 @@ def test_other_server_responses_are_not_ours() -> None:
     assert cmds.on_server_response("tts-toggle", "success", None, {}) is None
 
 
-@pytest.mark.parametrize(("state", "multi", "outcome", "reconnect"), [
-    (SessionState.DISCONNECTED, True, RebindOutcome.DEFERRED_UNTIL_STARTUP, False),
-    (SessionState.ERROR, False, RebindOutcome.DEFERRED_UNTIL_STARTUP, False),
-    (SessionState.CONNECTING, True, RebindOutcome.REJECTED_TRANSITION_STATE, False),
-    (SessionState.RECONNECTING, False, RebindOutcome.REJECTED_TRANSITION_STATE, False),
-    (SessionState.DISCONNECTING, True, RebindOutcome.REJECTED_TRANSITION_STATE, False),
-    (SessionState.CONNECTED, False, RebindOutcome.PENDING_RECONNECT, True),
-])
+@pytest.mark.parametrize(
+    ("state", "multi", "outcome", "reconnect"),
+    [
+        (SessionState.DISCONNECTED, True, RebindOutcome.DEFERRED_UNTIL_STARTUP, False),
+        (SessionState.ERROR, False, RebindOutcome.DEFERRED_UNTIL_STARTUP, False),
+        (SessionState.CONNECTING, True, RebindOutcome.REJECTED_TRANSITION_STATE, False),
+        (SessionState.RECONNECTING, False, RebindOutcome.REJECTED_TRANSITION_STATE, False),
+        (SessionState.DISCONNECTING, True, RebindOutcome.REJECTED_TRANSITION_STATE, False),
+        (SessionState.CONNECTED, False, RebindOutcome.PENDING_RECONNECT, True),
+    ],
+)
 def test_rebind_outcomes_decided_before_any_message(
-        state: SessionState, multi: bool, outcome: RebindOutcome, reconnect: bool) -> None:
-    event = rebind_before_send(state, multi_character_room=multi, requested="bob",
-                               active="ada")
+    state: SessionState, multi: bool, outcome: RebindOutcome, reconnect: bool
+) -> None:
+    event = rebind_before_send(state, multi_character_room=multi, requested="bob", active="ada")
     assert event is not None and event.outcome is outcome
     assert event.reconnect_required is reconnect
     assert (event.requested, event.active, event.previous) == ("bob", "ada", "ada")
 
 
 def test_a_connected_multi_character_room_sends_a_command_instead() -> None:
-    assert rebind_before_send(SessionState.CONNECTED, multi_character_room=True,
-                              requested="bob", active="ada") is None
+    assert (
+        rebind_before_send(
+            SessionState.CONNECTED, multi_character_room=True, requested="bob", active="ada"
+        )
+        is None
+    )
 
 
 def test_a_bare_error_ack_without_command_id_answers_the_pending_command() -> None:

@@ -22,16 +22,28 @@ ROSTER = three_room(failed="m2")
 MEMBER = ROSTER.members[1]
 EVENTS: list[Event] = [
     ROSTER.snapshot(),
-    CharacterStatusChanged(membership_id="m2", status=MemberStatus.FAILED,
-                           failure_code="dispatch_failed", at=5.0),
+    CharacterStatusChanged(
+        membership_id="m2", status=MemberStatus.FAILED, failure_code="dispatch_failed", at=5.0
+    ),
     CharacterAdded(member=MEMBER, at=5.0),
     CharacterRemoved(member=MEMBER, at=5.0),
     InteractionTargetChanged(previous="m1", current=None, route_epoch=3, at=5.0),
-    RoomRebindStateChanged(outcome=RebindOutcome.APPLIED_IMMEDIATELY, requested="ada",
-                           active="ada", previous="bob", requested_membership_id="m3",
-                           active_membership_id="m3", at=5.0),
-    RosterCommandFailed(command="character-roster-update", command_id="c1",
-                        code="roster_epoch_mismatch", message="moved", at=5.0),
+    RoomRebindStateChanged(
+        outcome=RebindOutcome.APPLIED_IMMEDIATELY,
+        requested="ada",
+        active="ada",
+        previous="bob",
+        requested_membership_id="m3",
+        active_membership_id="m3",
+        at=5.0,
+    ),
+    RosterCommandFailed(
+        command="character-roster-update",
+        command_id="c1",
+        code="roster_epoch_mismatch",
+        message="moved",
+        at=5.0,
+    ),
 ]
 
 
@@ -47,5 +59,6 @@ def test_room_events_round_trip_through_their_json_line(event: Event) -> None:
 def test_other_types_are_not_room_events_and_malformed_ones_say_so() -> None:
     assert roster_event_from_json({"type": "transcript", "ts": 1}) is None
     with pytest.raises(ValueError, match="malformed character_status"):
-        roster_event_from_json({"type": "character_status", "ts": 1, "membership_id": "m",
-                                "status": "sleeping"})
+        roster_event_from_json(
+            {"type": "character_status", "ts": 1, "membership_id": "m", "status": "sleeping"}
+        )

@@ -25,17 +25,27 @@ from tests.unit.fakes import (
     ok_response,
 )
 
-FAST = RetryPolicy(connect_delays_s=(0.0, 0.05, 0.1, 0.2), reconnect_delays_s=(0.02, 0.04, 0.08),
-                   server_shutdown_delay_s=0.1, waiting_room_base_s=0.05,
-                   waiting_room_cap_s=0.1)
+FAST = RetryPolicy(
+    connect_delays_s=(0.0, 0.05, 0.1, 0.2),
+    reconnect_delays_s=(0.02, 0.04, 0.08),
+    server_shutdown_delay_s=0.1,
+    waiting_room_base_s=0.05,
+    waiting_room_cap_s=0.1,
+)
 
 
-def make(script: list[ConnectResponse | ConvaiError], *, policy: RetryPolicy = FAST,
-         **kw: object) -> tuple[SessionCore, FakeApi]:
+def make(
+    script: list[ConnectResponse | ConvaiError], *, policy: RetryPolicy = FAST, **kw: object
+) -> tuple[SessionCore, FakeApi]:
     FakeTransport.instances.clear()
     FakeTransport.join_error = None
-    settings = SessionSettings(connect_url="http://127.0.0.1:9", api_key="sk-test-key-123",
-                               character_id="char-1", retry=policy, **kw)  # type: ignore[arg-type]
+    settings = SessionSettings(
+        connect_url="http://127.0.0.1:9",
+        api_key="sk-test-key-123",
+        character_id="char-1",
+        retry=policy,
+        **kw,  # type: ignore[arg-type]
+    )
     api = FakeApi(script)
     core = SessionCore(settings, api_client=api, transport_factory=FakeTransport)  # type: ignore[arg-type]
     return core, api
@@ -73,8 +83,9 @@ async def until_state(sub: Subscription, state: SessionState) -> list[ev.Event]:
             return seen
 
 
-async def connected(core: SessionCore, closer: list[SessionCore]) -> tuple[Subscription,
-                                                                            FakeTransport]:
+async def connected(
+    core: SessionCore, closer: list[SessionCore]
+) -> tuple[Subscription, FakeTransport]:
     closer.append(core)
     sub = core.subscribe()
     await core.start()
@@ -88,8 +99,7 @@ async def connected(core: SessionCore, closer: list[SessionCore]) -> tuple[Subsc
 
 async def test_missing_api_key_fails_before_any_request(closer: list[SessionCore]) -> None:
     core, api = make([ok_response()])
-    core.settings = SessionSettings(connect_url="http://127.0.0.1:9", api_key="",
-                                    character_id="c")
+    core.settings = SessionSettings(connect_url="http://127.0.0.1:9", api_key="", character_id="c")
     closer.append(core)
     sub = core.subscribe()
     await core.start()
@@ -124,7 +134,10 @@ async def test_retryable_is_tried_four_times_on_schedule(closer: list[SessionCor
     assert len(api.requests) == 4
     scheduled = [e for e in seen if isinstance(e, ev.RetryScheduled)]
     assert [(e.attempt, e.max_attempts, e.delay_s, e.phase) for e in scheduled] == [
-        (2, 4, 0.05, "connect"), (3, 4, 0.1, "connect"), (4, 4, 0.2, "connect")]
+        (2, 4, 0.05, "connect"),
+        (3, 4, 0.1, "connect"),
+        (4, 4, 0.2, "connect"),
+    ]
     gaps = [b - a for a, b in zip(api.request_times, api.request_times[1:], strict=False)]
     for gap, expected in zip(gaps, (0.05, 0.1, 0.2), strict=True):
         assert expected - 0.01 <= gap <= expected + 0.1
@@ -151,8 +164,9 @@ async def test_waiting_room_keeps_polling_until_a_slot_frees(closer: list[Sessio
 
 async def test_waiting_room_off_gives_up_after_four(closer: list[SessionCore]) -> None:
     busy = http_error("connection.connect_concurrency_limit_reached", 429)
-    core, api = make([busy], policy=RetryPolicy(
-        connect_delays_s=(0, 0.01, 0.01, 0.01), waiting_room=False))
+    core, api = make(
+        [busy], policy=RetryPolicy(connect_delays_s=(0, 0.01, 0.01, 0.01), waiting_room=False)
+    )
     closer.append(core)
     sub = core.subscribe()
     await core.start()
@@ -177,8 +191,10 @@ async def test_cancel_in_the_waiting_room_ends_disconnected(closer: list[Session
 
 
 async def test_retry_now_skips_the_wait(closer: list[SessionCore]) -> None:
-    core, api = make([http_error("connection.timeout", 0), ok_response()],
-                     policy=RetryPolicy(connect_delays_s=(0, 30, 30, 30)))
+    core, api = make(
+        [http_error("connection.timeout", 0), ok_response()],
+        policy=RetryPolicy(connect_delays_s=(0, 30, 30, 30)),
+    )
     closer.append(core)
     sub = core.subscribe()
     await core.start()
@@ -228,25 +244,34 @@ async def test_a_text_turn_streams_then_completes(closer: list[SessionCore]) -> 
     sub, t = await connected(core, closer)
     assert (await core.send_text("hello")).status == "sent"
     t.deliver({"type": "user-transcription", "data": {"text": "hello", "final": True}})
-    t.deliver({"type": "server-message", "data": {"type": "final-user-transcription",
-                                                   "text": "hello"}})
+    t.deliver(
+        {"type": "server-message", "data": {"type": "final-user-transcription", "text": "hello"}}
+    )
     t.deliver({"type": "bot-llm-started"})
-    for chunk in ("You said", " \"hello\"", "."):
+    for chunk in ("You said", ' "hello"', "."):
         t.deliver({"type": "bot-llm-text", "data": {"text": chunk}})
     t.deliver({"type": "bot-llm-stopped"})
-    t.deliver({"type": "server-message", "data": {"type": "bot-emotion", "emotion": "happy",
-                                                   "scale": 2}})
-    t.deliver({"type": "server-message", "data": {"type": "action-response",
-                                                   "actions": [{"name": "wave"}]}})
-    t.deliver({"type": "server-message", "data": {"type": "bot-turn-completed",
-                                                   "was_interrupted": False}})
+    t.deliver(
+        {"type": "server-message", "data": {"type": "bot-emotion", "emotion": "happy", "scale": 2}}
+    )
+    t.deliver(
+        {
+            "type": "server-message",
+            "data": {"type": "action-response", "actions": [{"name": "wave"}]},
+        }
+    )
+    t.deliver(
+        {"type": "server-message", "data": {"type": "bot-turn-completed", "was_interrupted": False}}
+    )
     seen = await run_until(sub, ev.TurnCompleted)
     transcripts = [(e.role, e.text, e.final) for e in seen if isinstance(e, ev.TranscriptReceived)]
-    assert transcripts == [("user", "hello", True),  # once: the server's echo is suppressed
-                           ("character", "You said", False),
-                           ("character", " \"hello\"", False),
-                           ("character", ".", False),
-                           ("character", "You said \"hello\".", True)]
+    assert transcripts == [
+        ("user", "hello", True),  # once: the server's echo is suppressed
+        ("character", "You said", False),
+        ("character", ' "hello"', False),
+        ("character", ".", False),
+        ("character", 'You said "hello".', True),
+    ]
     assert any(isinstance(e, ev.EmotionReceived) and e.emotion == "happy" for e in seen)
     assert any(isinstance(e, ev.ActionsReceived) and e.actions == ("wave",) for e in seen)
     assert core.metrics.turn_first_text_ms
@@ -255,8 +280,9 @@ async def test_a_text_turn_streams_then_completes(closer: list[SessionCore]) -> 
 async def test_idle_warning_reset_and_ack(closer: list[SessionCore]) -> None:
     core, _ = make([ok_response()])
     sub, t = await connected(core, closer)
-    t.deliver({"type": "server-message", "data": {"type": "user-idle-warning",
-                                                   "remaining_seconds": 30}})
+    t.deliver(
+        {"type": "server-message", "data": {"type": "user-idle-warning", "remaining_seconds": 30}}
+    )
     warning = await next_event(sub, ev.IdleWarningReceived)
     assert warning.remaining_seconds == 30 and warning.deadline > warning.at
     await core.reset_idle_timer()
@@ -267,16 +293,17 @@ async def test_idle_warning_reset_and_ack(closer: list[SessionCore]) -> None:
     assert reset.acknowledged
 
 
-async def test_idle_timeout_close_ends_disconnected_with_reason(
-        closer: list[SessionCore]) -> None:
+async def test_idle_timeout_close_ends_disconnected_with_reason(closer: list[SessionCore]) -> None:
     core, api = make([ok_response()])
     sub, t = await connected(core, closer)
-    t.deliver({"type": "server-message", "data": {"type": "session-ending",
-                                                   "reason": "idle_timeout"}})
+    t.deliver(
+        {"type": "server-message", "data": {"type": "session-ending", "reason": "idle_timeout"}}
+    )
     seen = await run_until(sub, ev.SessionEnded)
     assert seen[-1].reason == "idle_timeout"  # type: ignore[attr-defined]
-    assert any(isinstance(e, ev.ErrorRaised) and e.error.code == "session.idle_timeout"
-               for e in seen)
+    assert any(
+        isinstance(e, ev.ErrorRaised) and e.error.code == "session.idle_timeout" for e in seen
+    )
     assert core.state is SessionState.DISCONNECTED
     assert len(api.requests) == 1
 
@@ -284,8 +311,12 @@ async def test_idle_timeout_close_ends_disconnected_with_reason(
 async def test_usage_limit_ends_in_error_without_reconnect(closer: list[SessionCore]) -> None:
     core, api = make([ok_response()])
     sub, t = await connected(core, closer)
-    t.deliver({"type": "server-message", "data": {"type": "usage-limit-reached",
-                                                   "quota_type": "minutes", "message": "over"}})
+    t.deliver(
+        {
+            "type": "server-message",
+            "data": {"type": "usage-limit-reached", "quota_type": "minutes", "message": "over"},
+        }
+    )
     t.drop(5)
     seen = await run_until(sub, ev.SessionEnded)
     assert any(isinstance(e, ev.UsageLimitReached) and e.quota_type == "minutes" for e in seen)
@@ -295,9 +326,10 @@ async def test_usage_limit_ends_in_error_without_reconnect(closer: list[SessionC
     assert_legal(seen)
 
 
-@pytest.mark.parametrize(("fatal", "code"), [(True, "server.fatal_error"),
-                                             (False, "server.error"),
-                                             (None, "server.error")])  # issue #16 item 6
+@pytest.mark.parametrize(
+    ("fatal", "code"),
+    [(True, "server.fatal_error"), (False, "server.error"), (None, "server.error")],
+)  # issue #16 item 6
 async def test_server_errors(closer: list[SessionCore], fatal: bool | None, code: str) -> None:
     core, _ = make([ok_response()])
     sub, t = await connected(core, closer)
@@ -319,8 +351,11 @@ async def test_malformed_messages_are_errors_not_crashes(closer: list[SessionCor
     t.deliver({"type": "user-idle-warning", "data": {"remaining_seconds": "later"}})
     t.deliver({"type": "server-response", "event_type": "x", "status": "weird"})
     codes = [(await next_event(sub, ev.ErrorRaised)).error.code for _ in range(3)]
-    assert codes == ["protocol.parse_failed", "protocol.message_invalid",
-                     "protocol.message_invalid"]
+    assert codes == [
+        "protocol.parse_failed",
+        "protocol.message_invalid",
+        "protocol.message_invalid",
+    ]
     assert core.state is SessionState.CONNECTED
 
 
@@ -347,12 +382,18 @@ async def test_server_shutdown_waits_before_reconnecting(closer: list[SessionCor
     assert scheduled.delay_s == FAST.server_shutdown_delay_s
 
 
-@pytest.mark.parametrize(("reason", "code"), [(2, "transport.duplicate_identity"),
-                                              (4, "transport.participant_removed"),
-                                              (5, "transport.room_deleted"),
-                                              (7, "transport.join_failure")])
-async def test_drops_that_never_reconnect(closer: list[SessionCore], reason: int,
-                                          code: str) -> None:
+@pytest.mark.parametrize(
+    ("reason", "code"),
+    [
+        (2, "transport.duplicate_identity"),
+        (4, "transport.participant_removed"),
+        (5, "transport.room_deleted"),
+        (7, "transport.join_failure"),
+    ],
+)
+async def test_drops_that_never_reconnect(
+    closer: list[SessionCore], reason: int, code: str
+) -> None:
     core, api = make([ok_response()])
     sub, t = await connected(core, closer)
     t.drop(reason)

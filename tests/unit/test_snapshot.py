@@ -16,25 +16,53 @@ API_KEY = "snapshot-test-api-key-0123456789"
 T0 = 1_700_000_000.0
 
 ROOM_DIAGNOSTICS_FIELDS = {
-    "TotalConnectionAttempts", "SuccessfulConnections", "FailedConnections", "TotalErrors",
-    "LastConnectedAt", "LastErrorAt", "LastErrorCode", "LastErrorMessage", "SessionUptime",
-    "RegisteredCharacterCount", "RegisteredPlayerCount",
+    "TotalConnectionAttempts",
+    "SuccessfulConnections",
+    "FailedConnections",
+    "TotalErrors",
+    "LastConnectedAt",
+    "LastErrorAt",
+    "LastErrorCode",
+    "LastErrorMessage",
+    "SessionUptime",
+    "RegisteredCharacterCount",
+    "RegisteredPlayerCount",
 }
-ROOM_MANAGER_FIELDS = {"CurrentState", "IsConnected", "ConnectAttemptCount", "ReconnectCount",
-                       "LastSessionErrorCode", "LastSessionErrorMessage"}
+ROOM_MANAGER_FIELDS = {
+    "CurrentState",
+    "IsConnected",
+    "ConnectAttemptCount",
+    "ReconnectCount",
+    "LastSessionErrorCode",
+    "LastSessionErrorMessage",
+}
 
 
 def diagnostics() -> dict[str, Any]:
     return {
-        "connect_attempts": 3, "successful_connections": 1, "failed_connections": 2,
-        "reconnects": 1, "errors": 2, "errors_by_category": {"connection": 2},
-        "last_connected_at": T0, "last_error_at": T0 - 5,
-        "last_error_code": "connection.timeout", "last_error_message": "slow",
-        "uptime_s": 12.5, "messages_sent": 4, "latency": {"join_ms": 40.0},
-        "state": "connected", "bot_ready": True,
-        "room": {"room_url": "wss://lk.example", "room_name": "room", "session_id": "s-1",
-                 "character_session_id": "cs-1", "token_redacted": "eyJ…[redacted]",
-                 "token": TOKEN},
+        "connect_attempts": 3,
+        "successful_connections": 1,
+        "failed_connections": 2,
+        "reconnects": 1,
+        "errors": 2,
+        "errors_by_category": {"connection": 2},
+        "last_connected_at": T0,
+        "last_error_at": T0 - 5,
+        "last_error_code": "connection.timeout",
+        "last_error_message": "slow",
+        "uptime_s": 12.5,
+        "messages_sent": 4,
+        "latency": {"join_ms": 40.0},
+        "state": "connected",
+        "bot_ready": True,
+        "room": {
+            "room_url": "wss://lk.example",
+            "room_name": "room",
+            "session_id": "s-1",
+            "character_session_id": "cs-1",
+            "token_redacted": "eyJ…[redacted]",
+            "token": TOKEN,
+        },
         "participants": [
             {"identity": "me", "kind": "local_player"},
             {"identity": "char", "kind": "character"},
@@ -69,8 +97,9 @@ def test_written_snapshot_holds_no_secrets_and_is_private(tmp_path: Path) -> Non
 
 
 def test_snapshot_of_a_fresh_core(tmp_path: Path) -> None:
-    core = SessionCore(SessionSettings(connect_url="http://127.0.0.1:1", api_key=API_KEY,
-                                       character_id="c"))
+    core = SessionCore(
+        SessionSettings(connect_url="http://127.0.0.1:1", api_key=API_KEY, character_id="c")
+    )
     snap = build_snapshot(core.diagnostics(), now=T0)
     assert snap["ConvaiRoomManager"]["CurrentState"] == "disconnected"
     assert snap["RoomDiagnosticsSnapshot"]["TotalConnectionAttempts"] == 0

@@ -55,15 +55,21 @@ async def test_withheld_and_lenient() -> None:
     assert sent == []
     lenient, sent = _gate(realism="lenient")
     await lenient.greeted("user-1")
-    assert sent[0][0] == {"label": "rtvi-ai", "type": "bot-ready",
-                          "data": {"version": "1.0.0", "about": {"library": "convai-tui-standin"}}}
+    assert sent[0][0] == {
+        "label": "rtvi-ai",
+        "type": "bot-ready",
+        "data": {"version": "1.0.0", "about": {"library": "convai-tui-standin"}},
+    }
 
 
 def test_error_response_only_for_labelled_unknown_types_with_an_id() -> None:
     labelled = rtvi.ClientMessage("user_text_message", {"text": "hi"}, "m-1", labelled=True)
-    assert error_response(labelled) == {"label": "rtvi-ai", "type": "error-response",
-                                        "id": "m-1",
-                                        "data": {"error": "Unsupported type user_text_message"}}
+    assert error_response(labelled) == {
+        "label": "rtvi-ai",
+        "type": "error-response",
+        "id": "m-1",
+        "data": {"error": "Unsupported type user_text_message"},
+    }
     assert error_response(rtvi.ClientMessage("user_text_message", {}, "m-1")) is None
     assert error_response(_ready("c-1")) is None
 

@@ -10,17 +10,22 @@ S = SessionState
 
 def test_helpers_match_the_unity_extension_methods() -> None:
     assert {s for s in S if s.is_connected()} == {S.CONNECTED, S.RECONNECTING}
-    assert {s for s in S if s.is_transitioning()} == {S.CONNECTING, S.RECONNECTING,
-                                                      S.DISCONNECTING}
+    assert {s for s in S if s.is_transitioning()} == {S.CONNECTING, S.RECONNECTING, S.DISCONNECTING}
     assert {s for s in S if s.is_stable()} == {S.DISCONNECTED, S.CONNECTED, S.ERROR}
     assert {s for s in S if s.can_accept_input()} == {S.CONNECTED}
 
 
 def test_documented_transitions_are_legal() -> None:
-    documented = [(S.DISCONNECTED, S.CONNECTING), (S.CONNECTING, S.CONNECTED),
-                  (S.CONNECTING, S.ERROR), (S.CONNECTED, S.DISCONNECTING),
-                  (S.DISCONNECTING, S.DISCONNECTED), (S.CONNECTED, S.RECONNECTING),
-                  (S.RECONNECTING, S.CONNECTED), (S.RECONNECTING, S.ERROR)]
+    documented = [
+        (S.DISCONNECTED, S.CONNECTING),
+        (S.CONNECTING, S.CONNECTED),
+        (S.CONNECTING, S.ERROR),
+        (S.CONNECTED, S.DISCONNECTING),
+        (S.DISCONNECTING, S.DISCONNECTED),
+        (S.CONNECTED, S.RECONNECTING),
+        (S.RECONNECTING, S.CONNECTED),
+        (S.RECONNECTING, S.ERROR),
+    ]
     for old, new in documented:
         assert is_legal(old, new)
 
@@ -31,8 +36,14 @@ def test_error_is_left_only_through_disconnected() -> None:
 
 
 def test_wire_values_are_lowercase_names() -> None:
-    assert [s.value for s in S] == ["disconnected", "connecting", "connected", "reconnecting",
-                                    "disconnecting", "error"]
+    assert [s.value for s in S] == [
+        "disconnected",
+        "connecting",
+        "connected",
+        "reconnecting",
+        "disconnecting",
+        "error",
+    ]
 
 
 @given(st.lists(st.sampled_from(list(S)), max_size=40))

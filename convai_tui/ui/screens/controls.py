@@ -43,8 +43,11 @@ class FormSpec:
 
 def _context(values: dict[str, str]) -> ControlRequest:
     run_llm = values.get("run_llm", DEFAULT_RUN_LLM)
-    return controls.context_update(values.get("text", ""), values.get("mode", "append"),
-                                   None if run_llm == DEFAULT_RUN_LLM else run_llm)
+    return controls.context_update(
+        values.get("text", ""),
+        values.get("mode", "append"),
+        None if run_llm == DEFAULT_RUN_LLM else run_llm,
+    )
 
 
 def _template_keys(values: dict[str, str]) -> ControlRequest:
@@ -57,16 +60,21 @@ def _template_keys(values: dict[str, str]) -> ControlRequest:
 FORMS: dict[str, FormSpec] = {
     "trigger": FormSpec(
         "Send a trigger",
-        (FormField("name", "Trigger name", "as named on the dashboard, e.g. greet"),
-         FormField("message", "Message (optional)", "what the trigger says")),
+        (
+            FormField("name", "Trigger name", "as named on the dashboard, e.g. greet"),
+            FormField("message", "Message (optional)", "what the trigger says"),
+        ),
         lambda v: controls.trigger(v.get("name"), v.get("message")),
     ),
     "context": FormSpec(
         "Update the context",
-        (FormField("text", "Text", "e.g. the user is a nurse"),
-         FormField("mode", "Mode", choices=controls.CONTEXT_MODES),
-         FormField("run_llm", "Run the LLM", choices=(DEFAULT_RUN_LLM,
-                                                      *controls.RUN_LLM_VALUES))),
+        (
+            FormField("text", "Text", "e.g. the user is a nurse"),
+            FormField("mode", "Mode", choices=controls.CONTEXT_MODES),
+            FormField(
+                "run_llm", "Run the LLM", choices=(DEFAULT_RUN_LLM, *controls.RUN_LLM_VALUES)
+            ),
+        ),
         _context,
     ),
     "template-keys": FormSpec(
@@ -98,8 +106,12 @@ class ControlForm(ModalScreen[ControlRequest | None]):
             for spec in self.spec.fields:
                 yield Label(spec.label)
                 if spec.choices:
-                    yield Select([(c, c) for c in spec.choices], value=spec.choices[0],
-                                 allow_blank=False, id=f"field-{spec.name}")
+                    yield Select(
+                        [(c, c) for c in spec.choices],
+                        value=spec.choices[0],
+                        allow_blank=False,
+                        id=f"field-{spec.name}",
+                    )
                 else:
                     yield Input(placeholder=spec.placeholder, id=f"field-{spec.name}")
             yield Static("", id="control-form-error")

@@ -98,8 +98,10 @@ class DoctorScreen(ModalScreen[None]):
         self.checks = checks
         failed = sum(1 for c in checks if not c.ok)
         verdict = "all passed" if not failed else f"{failed} failed"
-        self._summary(f"{len(checks) - failed}/{len(checks)} checks passed ({verdict}) · "
-                      "r runs again · escape closes")
+        self._summary(
+            f"{len(checks) - failed}/{len(checks)} checks passed ({verdict}) · "
+            "r runs again · escape closes"
+        )
         self.query_one("#doctor-table", Static).update(checks_table(checks))
 
     def action_close(self) -> None:

@@ -30,7 +30,11 @@ def section_rows(
     out: list[tuple[str, list[tuple[str, str, str]]]] = []
     for where, bindings in sections:
         rows = [
-            (binding.id, keymap.get(binding.id, binding.key), binding.tooltip or binding.description)
+            (
+                binding.id,
+                keymap.get(binding.id, binding.key),
+                binding.tooltip or binding.description,
+            )
             for binding in bindings
             if isinstance(binding, Binding) and not binding.system and binding.id
         ]
@@ -51,7 +55,9 @@ class HelpScreen(ModalScreen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = HELP_BINDINGS
 
-    def __init__(self, keymap: dict[str, str], sections: BindingSections = BINDING_SECTIONS) -> None:
+    def __init__(
+        self, keymap: dict[str, str], sections: BindingSections = BINDING_SECTIONS
+    ) -> None:
         super().__init__(id="help")
         self.keymap = keymap
         self.sections = sections

@@ -174,8 +174,10 @@ class MonitorScreen(RoomActions):
     def _show_room(self, now: float) -> None:
         """A multi-character room shows its room table instead of the participants table."""
         active = self.model.room.active
-        for widget, shown in ((self.query_one(ParticipantsTable), not active),
-                              (self.query_one(RoomTable), active)):
+        for widget, shown in (
+            (self.query_one(ParticipantsTable), not active),
+            (self.query_one(RoomTable), active),
+        ):
             widget.display = shown
             widget.set_class(shown, "participants-view")
         if active:

@@ -42,12 +42,20 @@ class RoomCommands(Provider):
             return []
         out: list[tuple[str, Callable[[], object], str]] = [
             ("roster: add…", screen.action_room_add, "Add a character instance (clones allowed)"),
-            ("roster: clear target", screen.action_room_clear_target,
-             "Talk to nobody (a character already speaking finishes)"),
+            (
+                "roster: clear target",
+                screen.action_room_clear_target,
+                "Talk to nobody (a character already speaking finishes)",
+            ),
         ]
         for n, member in enumerate(_model(screen).room.members[:9], start=1):
-            out.append((f"roster: target {n} {member.display_name}",
-                        partial(screen.action_room_target, n), "Switch the interaction target"))
+            out.append(
+                (
+                    f"roster: target {n} {member.display_name}",
+                    partial(screen.action_room_target, n),
+                    "Switch the interaction target",
+                )
+            )
         return out
 
     async def discover(self) -> Hits:
@@ -117,21 +125,34 @@ class RoomActions(Screen[None]):
         if membership_id != view.target:
             self.run_worker(self._update(remove=[membership_id]), group="room")
             return
-        others = [m for m in view.members if m.membership_id != membership_id
-                  and m.status is MemberStatus.READY]
+        others = [
+            m
+            for m in view.members
+            if m.membership_id != membership_id and m.status is MemberStatus.READY
+        ]
         choices = ", ".join(f"{view.members.index(m) + 1} {m.display_name}" for m in others)
 
         def chosen(answer: str | None) -> None:
             if answer is None:
                 return
-            pick = next((m for m in others if str(view.members.index(m) + 1) == answer.strip()),
-                        None)
-            self.run_worker(self._update(remove=[membership_id], replacement=pick.membership_id
-                                         if pick is not None else None), group="room")
+            pick = next(
+                (m for m in others if str(view.members.index(m) + 1) == answer.strip()), None
+            )
+            self.run_worker(
+                self._update(
+                    remove=[membership_id],
+                    replacement=pick.membership_id if pick is not None else None,
+                ),
+                group="room",
+            )
 
-        self.app.push_screen(RoomPrompt(
-            "The target is being removed: number of the new target (empty = none)",
-            choices or "no other ready character"), chosen)
+        self.app.push_screen(
+            RoomPrompt(
+                "The target is being removed: number of the new target (empty = none)",
+                choices or "no other ready character",
+            ),
+            chosen,
+        )
 
     def action_room_add(self) -> None:
         def chosen(answer: str | None) -> None:

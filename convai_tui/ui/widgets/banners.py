@@ -28,8 +28,9 @@ class IdleBanner(Static):
         if idle.deadline is None:  # a warning without a countdown
             self.remaining = None
             self.set_class(False, "-urgent")
-            self.update(f"Idle: {idle.message or 'You have been idle.'} — "
-                        "press any key to stay connected")
+            self.update(
+                f"Idle: {idle.message or 'You have been idle.'} — press any key to stay connected"
+            )
             return
         remaining = max(0.0, idle.deadline - now)
         self.remaining = remaining

@@ -40,8 +40,12 @@ STATE_STYLES = {
     SessionState.DISCONNECTED: "on grey23",
     SessionState.ERROR: "on red",
 }
-STATE_LEGEND = (("up", SessionState.CONNECTED), ("reconn", SessionState.RECONNECTING),
-                ("dial", SessionState.CONNECTING), ("err", SessionState.ERROR))
+STATE_LEGEND = (
+    ("up", SessionState.CONNECTED),
+    ("reconn", SessionState.RECONNECTING),
+    ("dial", SessionState.CONNECTING),
+    ("err", SessionState.ERROR),
+)
 FIGURES_WIDTH = 28
 
 
@@ -53,8 +57,10 @@ def fmt(value: float | None) -> str:
 
 def figures_text(current: float | None, values: list[float], unit: str) -> str:
     """'  42 ms  p50 40  p95 88' — the current value, then the percentiles of the window."""
-    return (f"{fmt(current):>5}{unit:<5}p50{fmt(percentile(values, 50)):>5} "
-            f"p95{fmt(percentile(values, 95)):>5}")
+    return (
+        f"{fmt(current):>5}{unit:<5}p50{fmt(percentile(values, 50)):>5} "
+        f"p95{fmt(percentile(values, 95)):>5}"
+    )
 
 
 def timeline_text(model: LinkModel, width: int, now: float) -> Text:
@@ -81,8 +87,9 @@ def timeline_text(model: LinkModel, width: int, now: float) -> Text:
                 worst = current
             index += 1
         shown = worst or current
-        text.append(marks.get(cell, " "),
-                    style=f"bold black {STATE_STYLES.get(shown, '')}" if shown else "")
+        text.append(
+            marks.get(cell, " "), style=f"bold black {STATE_STYLES.get(shown, '')}" if shown else ""
+        )
     return text
 
 
@@ -91,8 +98,9 @@ def candidate_text(history: LinkHistory) -> Text:
     text = Text("ICE ", style="bold")
     if latest is None or latest.candidate is None:
         return text.append("— (no sample yet)", style="dim")
-    text.append(latest.candidate, style="bold red" if latest.candidate.startswith("relay")
-                else "bold")
+    text.append(
+        latest.candidate, style="bold red" if latest.candidate.startswith("relay") else "bold"
+    )
     changes = list(history.candidates)[1:]
     if changes:
         text.append(f" · {len(changes)} change{'s' if len(changes) > 1 else ''}: ")
@@ -107,13 +115,13 @@ def candidate_text(history: LinkHistory) -> Text:
 def warning_text(model: LinkModel) -> Text:
     latest = model.latest
     if latest is None:
-        return Text("Waiting for the first sample (once a second while connected).",
-                    style="dim")
+        return Text("Waiting for the first sample (once a second while connected).", style="dim")
     history = model.history
     span = (f"  plots: last {duration(latest.at - history.full[0].at + 1)} at 1 Hz", "dim")
     if latest.warnings:
-        return Text.assemble(("⚠ transport.link_degraded: " + "; ".join(latest.warnings),
-                              "bold red"), span)
+        return Text.assemble(
+            ("⚠ transport.link_degraded: " + "; ".join(latest.warnings), "bold red"), span
+        )
     return Text.assemble(("✓ link within thresholds", "green"), span)
 
 
@@ -147,8 +155,9 @@ class FigureRow(Horizontal):
         floor = -100.0 if self.unit == "dB" else 0.0
         self.query_one(Sparkline).data = [floor, *values] if values else []
         # Fixed-size cells: repaint without a layout pass (the frame budget).
-        self.query_one(".link-figures", Static).update(figures_text(current, values, self.unit),
-                                                       layout=False)
+        self.query_one(".link-figures", Static).update(
+            figures_text(current, values, self.unit), layout=False
+        )
 
 
 class LinkView(VerticalScroll):

@@ -19,8 +19,10 @@ def retry_keys_hint(keymap: dict[str, str]) -> str:
 
 
 def blocking_keys_hint(keymap: dict[str, str]) -> str:
-    return (f"No automatic reconnect. {key_hint(keymap, 'blocking.dismiss')}: dismiss"
-            f" · {key_hint(keymap, 'app.quit')}: quit")
+    return (
+        f"No automatic reconnect. {key_hint(keymap, 'blocking.dismiss')}: dismiss"
+        f" · {key_hint(keymap, 'app.quit')}: quit"
+    )
 
 
 PHASE_TITLES = {

@@ -18,8 +18,18 @@ from convai_tui.ui.formatting import KIND_LABELS
 from convai_tui.ui.model import FLASH_SECONDS, MonitorModel
 from convai_tui.ui.registry import ROOM_TABLE_BINDINGS
 
-COLUMNS = ("#", "name", "kind", "status", "ready", "target", "speaking", "local", "failure",
-           "membership")
+COLUMNS = (
+    "#",
+    "name",
+    "kind",
+    "status",
+    "ready",
+    "target",
+    "speaking",
+    "local",
+    "failure",
+    "membership",
+)
 HUMAN_PREFIX = "human:"
 """Row keys of humans (instances are keyed by membership id)."""
 
@@ -62,26 +72,68 @@ class RoomTable(DataTable[Text]):
             if info.kind == "character" or row.left_at is not None:
                 continue
             fresh = now - row.changed_at < FLASH_SECONDS and row.change == "joined"
-            rows.append((HUMAN_PREFIX + info.identity, "joined" if fresh else "",
-                         ("", info.name or info.identity, KIND_LABELS.get(info.kind, info.kind),
-                          "", "", "", "speaking" if info.speaking else "", "", "", "")))
+            rows.append(
+                (
+                    HUMAN_PREFIX + info.identity,
+                    "joined" if fresh else "",
+                    (
+                        "",
+                        info.name or info.identity,
+                        KIND_LABELS.get(info.kind, info.kind),
+                        "",
+                        "",
+                        "",
+                        "speaking" if info.speaking else "",
+                        "",
+                        "",
+                        "",
+                    ),
+                )
+            )
         for index, member in enumerate(room.members, start=1):
             media = model.participants.get(member.participant_identity or "")
             speaking = media is not None and media.info.speaking
             when, what = room.changed_at.get(member.membership_id, (0.0, ""))
             flash = what if now - when < FLASH_SECONDS else ""
-            rows.append((member.membership_id, flash, (
-                str(index) if index < 10 else "", member.display_name, "character",
-                member.status.value, "yes" if member.status is MemberStatus.READY else "no",
-                "★ target" if member.membership_id == room.target else "",
-                "speaking" if speaking else "",
-                "muted" if member.participant_identity in room.locally_muted else "",
-                member.failure_code or "", member.membership_id[:8])))
+            rows.append(
+                (
+                    member.membership_id,
+                    flash,
+                    (
+                        str(index) if index < 10 else "",
+                        member.display_name,
+                        "character",
+                        member.status.value,
+                        "yes" if member.status is MemberStatus.READY else "no",
+                        "★ target" if member.membership_id == room.target else "",
+                        "speaking" if speaking else "",
+                        "muted" if member.participant_identity in room.locally_muted else "",
+                        member.failure_code or "",
+                        member.membership_id[:8],
+                    ),
+                )
+            )
         for mid, member in room.removed.items():
             when, what = room.changed_at.get(mid, (0.0, ""))
             if now - when < FLASH_SECONDS:
-                rows.append((mid, "removed", ("", member.display_name, "character", "removed",
-                                              "", "", "", "", "", mid[:8])))
+                rows.append(
+                    (
+                        mid,
+                        "removed",
+                        (
+                            "",
+                            member.display_name,
+                            "character",
+                            "removed",
+                            "",
+                            "",
+                            "",
+                            "",
+                            "",
+                            mid[:8],
+                        ),
+                    )
+                )
         signature = tuple(rows)
         if signature == self._signature:
             return
@@ -98,8 +150,7 @@ class RoomTable(DataTable[Text]):
     def _flash_style(self, flash: str) -> Style:
         if not flash:
             return Style()
-        colour = {"added": "success", "joined": "success", "removed": "error"}.get(flash,
-                                                                                   "warning")
+        colour = {"added": "success", "joined": "success", "removed": "error"}.get(flash, "warning")
         value = self.app.theme_variables.get(colour)
         return Style(color=value, bold=True) if value else Style(bold=True)
 
