@@ -69,6 +69,20 @@ def _free_ports(count: int, kind: socket.SocketKind) -> int:
     raise NoFreePorts(f"could not find {count} free consecutive ports")
 
 
+def release_ports(ports: LiveKitPorts) -> None:
+    """Give a stopped child's ports back: a process that starts many stand-ins (a test run)
+    would otherwise run out of free runs of consecutive ports."""
+    for start, count in (
+        (ports.signal, 1),
+        (ports.internal, 1),
+        (ports.rtc_tcp, 1),
+        (ports.turn_udp, 1),
+        (ports.udp_start, UDP_RANGE_SIZE),
+        (ports.turn_relay_start, TURN_RELAY_RANGE_SIZE),
+    ):
+        _handed_out.difference_update(range(start, start + count))
+
+
 def allocate_ports() -> LiveKitPorts:
     return LiveKitPorts(
         signal=_free_ports(1, socket.SOCK_STREAM),

@@ -53,6 +53,7 @@ from convai_tui.local.livekit_config import (
     NoFreePorts,
     allocate_ports,
     config_yaml,
+    release_ports,
 )
 from convai_tui.local.signal_proxy import SignalProxy
 
@@ -356,10 +357,15 @@ class LiveKitServer:
         return LiveKitServerDied(process.pid, process.returncode, self.log_tail(10))
 
     def cleanup(self) -> None:
-        """Remove the temp dir (config with the secret, and the log)."""
-        if self._tempdir is not None and not self.running:
+        """Remove the temp dir (config with the secret, and the log) and give the ports back."""
+        if self.running:
+            return
+        if self._tempdir is not None:
             self._tempdir.cleanup()
             self._tempdir = None
+        if self._ports.allocated:
+            release_ports(self._ports)
+            self._ports = LiveKitPorts()
 
     @_replacing_child
     async def restart(self) -> None:

@@ -234,9 +234,11 @@ class SessionManager:
             self._cancel_timer(session.session_id)
 
     def client_left(self, room_name: str, identity: str) -> None:
+        # Not only after client_joined: a client that leaves (or is kicked) right after its
+        # handshake may never have been seen as present by the room watcher (livekit-server
+        # announces a participant that publishes nothing seconds late).
         for session in self._sessions_of(room_name, identity):
-            if not session.present:
-                continue
+            session.joined = True
             session.present = False
             self._cancel_timer(session.session_id)
             self._timers[session.session_id] = self._tasks.spawn(self._release_after_grace(session))
@@ -386,6 +388,8 @@ class SessionManager:
         await self.lkapi.room.remove_participant(
             api.RoomParticipantIdentity(room=session.room_name, identity=session.client_identity)
         )
+        # The client is gone whether or not the bot or the room watcher had seen it yet.
+        self.client_left(session.room_name, session.client_identity)
 
     async def delete_room(self, session: StandInSession) -> None:
         await self.end_room(session.room_name, "room_deleted")
