@@ -456,6 +456,12 @@ class Character:
 
         async def end_later() -> None:
             await asyncio.sleep(_CLOSE_AFTER_NOTICE_S)
+            # After kill-pipeline the client leaves by itself: deleting the room under a client
+            # that is still leaving has hung that client's LiveKit disconnect.
+            waited = 0.0
+            while reason == "kill_pipeline" and self.client_identities() and waited < 10.0:
+                await asyncio.sleep(0.1)
+                waited += 0.1
             self._events.request_end(self.room_name, reason)
 
         self._tasks.spawn(end_later())
