@@ -17,7 +17,7 @@ def render() -> str:
     lines = [
         "# Error codes",
         "",
-        "Generated from `convai_tui/core/errors.py` by `scripts/gen_error_docs.py`; do not edit.",
+        "Generated from `convai_tui/core/catalogue/` by `scripts/gen_error_docs.py`; do not edit.",
         "Codes marked *convai-tui* are ours; the rest are Convai's (Unity SDK `SessionErrorCodes`).",
         "",
     ]

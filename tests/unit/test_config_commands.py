@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from convai_tui.cli import build_parser
+from convai_tui.cli_parser import build_parser
 from convai_tui.config import load_settings
 from convai_tui.config_commands import EXIT_CHECK_FAILED, EXIT_REFUSED, Prompts, run_config_command
 

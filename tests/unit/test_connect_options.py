@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from convai_tui.cli import _settings_from, build_parser
+from convai_tui.cli import _settings_from
+from convai_tui.cli_parser import build_parser
 from convai_tui.config import ConfigError, load_settings
 from convai_tui.core.connect_api import ConnectRequest
 from convai_tui.core.connect_options import EMOTION_CONFIG, ConnectOptions
