@@ -202,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a multi-character room with N demo characters (2-5)",
     )
 
-    from convai_tui.local.server import add_local_server_arguments
+    from convai_tui.local.server_args import add_local_server_arguments
 
     local = sub.add_parser(
         "local-server", help="run the offline stand-in of Convai's realtime service"

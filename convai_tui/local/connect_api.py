@@ -1,8 +1,8 @@
 """The stand-in's HTTP surface: Convai's connect API plus loopback-only admin routes.
 
 Public routes follow protocol doc §1 and §4.1 (status codes and ``detail`` bodies copied
-exactly). Admin routes under ``/_standin/`` let tests and demos inspect the stand-in and
-script faults at runtime; they refuse any caller but loopback or the stand-in's own ``host``.
+exactly). Admin routes under ``/_standin/`` (``admin_api``) let tests and demos inspect the
+stand-in and script faults at runtime; ``build_app`` mounts both.
 """
 
 from __future__ import annotations
@@ -14,25 +14,25 @@ import secrets
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
 from convai_tui.local import validation
-from convai_tui.local.client_messages import CharacterProfile
-from convai_tui.local.faults import Faults, FaultsError
-from convai_tui.local.livekit_backend import (
-    ExternalLiveKit,
-    LiveKitBackend,
-    LiveKitControlUnsupported,
+from convai_tui.local.admin_api import (
+    admin_faults,
+    admin_livekit,
+    admin_session_action,
+    admin_stats,
 )
-from convai_tui.local.multi_bots import MultiRooms, wants_room
-from convai_tui.local.sessions import (
-    BotStartFailed,
-    SessionManager,
-    StandInSession,
-    api_key_hash,
+from convai_tui.local.faults import Faults
+from convai_tui.local.multi_bots import wants_room
+from convai_tui.local.sessions import BotStartFailed, api_key_hash
+from convai_tui.local.standin_state import (
+    STATE_KEY,
+    ConnectRecord,
+    StandInState,
+    detail_response,
 )
 
 log = logging.getLogger(__name__)
@@ -59,66 +59,6 @@ DEFAULT_FAULT_DETAILS: dict[int, str] = {
 }
 
 _HANG_POLL_S = 0.25
-SESSION_ACTIONS = (
-    "kick",
-    "delete-room",
-    "duplicate-identity",
-    "server-error",
-    "usage-limit",
-    "idle-warning",
-    "malformed",
-    "session-ending",
-)
-_LOOPBACK = {"127.0.0.1", "::1", "::ffff:127.0.0.1"}
-
-
-@dataclass
-class ConnectRecord:
-    at: float
-    status: int
-    api_key_hash: str | None
-    character_id: str | None = None
-    session_id: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "at": self.at,
-            "status": self.status,
-            "api_key_hash": self.api_key_hash,
-            "character_id": self.character_id,
-            "session_id": self.session_id,
-        }
-
-
-@dataclass
-class StandInState:
-    """Everything the routes share; one per stand-in."""
-
-    api_key: str
-    characters: dict[str, CharacterProfile]
-    faults: Faults
-    backend: LiveKitBackend
-    sessions: SessionManager
-    connect_requests: list[ConnectRecord] = field(default_factory=list)
-    shutting_down: asyncio.Event = field(default_factory=asyncio.Event)
-    host: str = "127.0.0.1"
-    """The address the stand-in binds (``--host``); admin callers from it are let in too."""
-    multi: MultiRooms | None = None
-    """Multi-character rooms (issue 12): `/connect` bodies with `characters` or a join."""
-
-    def stats(self) -> dict[str, Any]:
-        return {
-            "connect_requests": [record.as_dict() for record in self.connect_requests],
-            "active_sessions": [s.summary() for s in self.sessions.active_sessions()],
-            "faults": self.faults.as_dict(),
-        }
-
-
-STATE_KEY = web.AppKey("standin_state", StandInState)
-
-
-def _detail(status: int, detail: Any) -> web.Response:
-    return web.json_response({"detail": detail}, status=status)
 
 
 # CORS for the public routes: Convai's web SDK runs in a page on another origin and its
@@ -232,24 +172,26 @@ async def _connect(
         return web.json_response(answer, status=status)
     parsed = validation.parse_connect_body(raw)
     if isinstance(parsed, validation.ValidationFailure):
-        return _detail(422, parsed.errors)
+        return detail_response(422, parsed.errors)
     body = parsed
     record.character_id = body.character_id
     profile = state.characters.get(body.character_id)
     if profile is None:
-        return _detail(404, CHARACTER_NOT_FOUND)
+        return detail_response(404, CHARACTER_NOT_FOUND)
     if body.character_session_id is not None and not _is_uuid(body.character_session_id):
-        return _detail(400, INVALID_CHARACTER_SESSION_ID)
+        return detail_response(400, INVALID_CHARACTER_SESSION_ID)
     if body.mode == "join":
         if not body.room_name:
-            return _detail(400, 'room_name is required when mode is "join"')
+            return detail_response(400, 'room_name is required when mode is "join"')
         if not state.sessions.room_exists(body.room_name):
-            return _detail(404, f"Room not found: {body.room_name}")
+            return detail_response(404, f"Room not found: {body.room_name}")
     elif body.room_name and state.sessions.room_exists(body.room_name):
-        return _detail(409, f'Room {body.room_name} already exists; use mode "join" to join it')
+        return detail_response(
+            409, f'Room {body.room_name} already exists; use mode "join" to join it'
+        )
     limit = faults.concurrency_limit
     if limit and state.sessions.active_count(api_key_hash(api_key)) >= limit:
-        return _detail(
+        return detail_response(
             429,
             f"Concurrency limit reached: {limit} active session"
             f"{'s' if limit != 1 else ''} allowed for this API key "
@@ -268,7 +210,7 @@ async def _connect(
         )
     except BotStartFailed as exc:
         log.error("%s", exc)
-        return _detail(500, str(exc))
+        return detail_response(500, str(exc))
     record.session_id = session.session_id
     payload: dict[str, Any] = {
         "session_id": session.session_id,
@@ -300,14 +242,14 @@ def _authenticate(
     if header_key is not None:
         if secrets.compare_digest(header_key.encode(), state.api_key.encode()):
             return header_key, None
-        return None, _detail(401, INVALID_API_KEY)
+        return None, detail_response(401, INVALID_API_KEY)
     token = request.headers.get("API-AUTH-TOKEN")
     if token is not None:
         session = state.sessions.session_for_token(token.strip())
         if session is None:
-            return None, _detail(401, INVALID_API_KEY)
+            return None, detail_response(401, INVALID_API_KEY)
         return session.api_key, None
-    return None, _detail(401, AUTH_REQUIRED)
+    return None, detail_response(401, AUTH_REQUIRED)
 
 
 def _scripted_fault(faults: Faults) -> web.Response:
@@ -321,7 +263,7 @@ def _scripted_fault(faults: Faults) -> web.Response:
         return web.Response(status=status, text=faults.connect_body, content_type=content_type)
     detail = faults.connect_detail or DEFAULT_FAULT_DETAILS.get(status, f"HTTP {status}")
     if status == 422 and faults.connect_detail is None:
-        return _detail(
+        return detail_response(
             422,
             [
                 {
@@ -332,7 +274,7 @@ def _scripted_fault(faults: Faults) -> web.Response:
                 }
             ],
         )
-    return _detail(status, detail)
+    return detail_response(status, detail)
 
 
 async def _hang(request: web.Request, state: StandInState) -> None:
@@ -356,7 +298,7 @@ async def disconnect(request: web.Request) -> web.Response:
     state = request.app[STATE_KEY]
     session_id = request.query.get("session_id")
     if session_id is None:
-        return _detail(
+        return detail_response(
             422,
             [
                 {
@@ -368,7 +310,7 @@ async def disconnect(request: web.Request) -> web.Response:
             ],
         )
     if not _is_uuid(session_id):
-        return _detail(400, INVALID_SESSION_ID)
+        return detail_response(400, INVALID_SESSION_ID)
     if state.multi is not None and await state.multi.disconnect(session_id):
         return web.json_response(DISCONNECTED)
     ended = await state.sessions.end_session(str(uuid.UUID(session_id)), "disconnect")
@@ -376,154 +318,3 @@ async def disconnect(request: web.Request) -> web.Response:
         await state.sessions.end_session(session_id, "disconnect")
     log.info("POST /disconnect %s", session_id)
     return web.json_response(DISCONNECTED)
-
-
-# -- admin routes -----------------------------------------------------------------------------
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def _loopback_only(handler: Handler) -> Handler:
-    async def guarded(request: web.Request) -> web.StreamResponse:
-        remote = request.remote
-        if remote not in _LOOPBACK and remote != request.app[STATE_KEY].host:
-            return _detail(403, "admin routes are loopback-only")
-        return await handler(request)
-
-    return guarded
-
-
-async def _json_body(request: web.Request) -> dict[str, Any]:
-    raw = await request.read()
-    if not raw.strip():
-        return {}
-    try:
-        body = json.loads(raw)
-    except ValueError as exc:
-        raise web.HTTPBadRequest(
-            text=json.dumps({"detail": f"invalid JSON: {exc}"}), content_type="application/json"
-        ) from exc
-    if not isinstance(body, dict):
-        raise web.HTTPBadRequest(
-            text=json.dumps({"detail": "body must be a JSON object"}),
-            content_type="application/json",
-        )
-    return body
-
-
-@_loopback_only
-async def admin_stats(request: web.Request) -> web.StreamResponse:
-    return web.json_response(request.app[STATE_KEY].stats())
-
-
-@_loopback_only
-async def admin_faults(request: web.Request) -> web.StreamResponse:
-    state = request.app[STATE_KEY]
-    body = await _json_body(request)
-    try:
-        state.faults.update(body)
-    except FaultsError as exc:
-        return _detail(400, str(exc))
-    log.info("faults updated: %s", ", ".join(sorted(body)) or "(nothing)")
-    return web.json_response(state.faults.as_dict())
-
-
-@_loopback_only
-async def admin_session_action(request: web.Request) -> web.StreamResponse:
-    state = request.app[STATE_KEY]
-    target = request.match_info["target"]
-    action = request.match_info["action"]
-    if action not in SESSION_ACTIONS:
-        return _detail(404, f"unknown action {action!r}; one of {', '.join(SESSION_ACTIONS)}")
-    body = await _json_body(request)
-    if target == "all":
-        targets = state.sessions.active_sessions()
-    else:
-        session = state.sessions.session_for_token(target)
-        if session is None:
-            return _detail(404, f"no active session {target}")
-        targets = [session]
-    done_rooms: set[str] = set()
-    applied: list[str] = []
-    for session in targets:
-        # Room-wide actions run once per room even if several sessions share it.
-        if action != "kick" and action != "duplicate-identity":
-            if session.room_name in done_rooms:
-                continue
-            done_rooms.add(session.room_name)
-        error = await _apply_session_action(state, session, action, body)
-        if error is not None:
-            return error
-        applied.append(session.session_id)
-    log.info("admin action %s on %s", action, applied or "no sessions")
-    return web.json_response({"action": action, "sessions": applied})
-
-
-async def _apply_session_action(
-    state: StandInState, session: StandInSession, action: str, body: dict[str, Any]
-) -> web.Response | None:
-    manager = state.sessions
-    if action == "kick":
-        await manager.kick(session)
-        return None
-    if action == "delete-room":
-        await manager.delete_room(session)
-        return None
-    if action == "duplicate-identity":
-        await manager.duplicate_identity(session)
-        return None
-    bot = manager.bot_for(session)
-    if bot is None:
-        return _detail(
-            409, f"session {session.session_id} has no character bot (spawn_agent false)"
-        )
-    if action == "server-error":
-        fatal = body.get("fatal", False)
-        error = body.get("error", "Simulated server error (local stand-in)")
-        if not isinstance(fatal, bool) or not isinstance(error, str):
-            return _detail(400, 'body must be {"fatal": bool, "error": str}')
-        await bot.send_server_error(fatal, error)
-    elif action == "usage-limit":
-        await bot.send_usage_limit()
-    elif action == "idle-warning":
-        remaining = body.get("remaining_seconds", 5)
-        if isinstance(remaining, bool) or not isinstance(remaining, int | float) or remaining < 0:
-            return _detail(400, "remaining_seconds must be a non-negative number")
-        await bot.start_idle_countdown(float(remaining))
-    elif action == "malformed":
-        await bot.send_malformed()
-    elif action == "session-ending":
-        reason = body.get("reason", "server_shutdown")
-        close = body.get("close", True)
-        if not isinstance(reason, str) or not isinstance(close, bool):
-            return _detail(400, 'body must be {"reason": str, "close": bool}')
-        await bot.send_session_ending(reason, close=close)
-    return None
-
-
-@_loopback_only
-async def admin_livekit(request: web.Request) -> web.StreamResponse:
-    state = request.app[STATE_KEY]
-    action = request.match_info["action"]
-    backend = state.backend
-    operations: dict[str, Callable[[], Awaitable[None]]] = {
-        "restart": backend.restart,
-        "pause": backend.pause,
-        "resume": backend.resume,
-    }
-    if action == "crash-restart":
-        operations["crash-restart"] = getattr(backend, "crash_restart", backend.restart)
-    operation = operations.get(action)
-    if operation is None:
-        return _detail(404, "action must be restart, crash-restart, pause or resume")
-    if isinstance(backend, ExternalLiveKit):
-        return _detail(409, f"cannot {action} an external LiveKit ({backend.ws_url})")
-    if action == "restart":
-        # The restart takes every room with it, so the sessions end here; the bots leave
-        # first so they do not try to resume into the new server as orphans.
-        await state.sessions.retire_all("livekit_restart")
-    try:
-        await operation()
-    except LiveKitControlUnsupported as exc:
-        return _detail(409, str(exc))
-    log.warning("livekit-server %s", action)
-    return web.json_response({"action": action, "livekit_url": backend.ws_url})

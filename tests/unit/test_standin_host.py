@@ -8,7 +8,8 @@ import argparse
 import pytest
 
 from convai_tui.local.livekit_server import LiveKitServer
-from convai_tui.local.server import LocalStandIn, add_local_server_arguments
+from convai_tui.local.server import LocalStandIn
+from convai_tui.local.server_args import add_local_server_arguments
 
 
 def _parse(*argv: str) -> argparse.Namespace:
