@@ -28,16 +28,10 @@ from convai_tui.local.character import Character, UserAudioHook
 from convai_tui.local.client_messages import CharacterProfile
 from convai_tui.local.faults import Faults
 from convai_tui.local.livekit_backend import LiveKitBackend
-from convai_tui.local.room_roster import (
-    ROSTER_UPDATE,
-    TARGET,
-    Instance,
-    Outgoing,
-    RoomDirectory,
-    RoomPolicy,
-    RoomRefused,
-    RoomRoster,
-)
+from convai_tui.local.room_acks import Outgoing
+from convai_tui.local.room_directory import RoomDirectory
+from convai_tui.local.room_policy import ROSTER_UPDATE, TARGET, RoomPolicy, RoomRefused
+from convai_tui.local.room_roster import Instance, RoomRoster
 from convai_tui.local.sessions import SessionManager
 from convai_tui.task_set import TaskSet
 

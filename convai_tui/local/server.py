@@ -36,7 +36,7 @@ from convai_tui.local.livekit_server import (
 )
 from convai_tui.local.multi_bots import MultiRooms
 from convai_tui.local.room_flags import add_room_arguments, cast_from, policy_from
-from convai_tui.local.room_roster import RoomPolicy
+from convai_tui.local.room_policy import RoomPolicy
 from convai_tui.local.sessions import SessionManager
 
 log = logging.getLogger("convai_tui.local")
