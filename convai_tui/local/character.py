@@ -2,9 +2,9 @@
 
 It greets each client (``interaction-created`` then ``bot-ready``), acks every client packet
 with exactly one ``server-response``, answers text turns with the documented turn sequence
-(protocol §2.5) and speech on its audio track, and runs the idle, usage-limit and server-error
-timers. Ending a session is not its business: it asks the session manager through
-``CharacterEvents.request_end`` and the manager deletes the room.
+(protocol §2.5) and speech on its audio track. The idle, usage-limit and server-error timers
+are its ``SessionEnd``'s (session_end.py). Ending a session is not its business: it asks the
+session manager through ``CharacterEvents.request_end`` and the manager deletes the room.
 """
 
 from __future__ import annotations
@@ -13,15 +13,15 @@ import asyncio
 import contextlib
 import json
 import logging
-import math
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from livekit import api, rtc
+from livekit import rtc
 
 from convai_tui.local import rtvi, turns
+from convai_tui.local.bot_token import bot_token
 from convai_tui.local.client_messages import (
     BotView,
     CharacterProfile,
@@ -38,14 +38,13 @@ from convai_tui.local.client_messages import (
 from convai_tui.local.faults import Faults
 from convai_tui.local.livekit_backend import LiveKitBackend
 from convai_tui.local.realism import BotReadyGate, error_response
+from convai_tui.local.session_end import EndRequests, SessionEnd
 from convai_tui.local.turns import Turn
 from convai_tui.local.voice_track import ECHO_QUEUE_MAX_S, VoiceTrack
 from convai_tui.task_set import TaskSet
 
 log = logging.getLogger(__name__)
 
-_CLOSE_AFTER_NOTICE_S = 0.5
-"""Gap between a closing notice and the room deletion, so the notice reaches the client."""
 _ACTIVE = 2  # ParticipantInfo.State.ACTIVE: the participant can receive data
 
 UserAudioHook = Callable[
@@ -54,13 +53,11 @@ UserAudioHook = Callable[
 """Runs for each client audio track (voice turns); it calls ``handle_user_utterance``."""
 
 
-class CharacterEvents(Protocol):
-    """How a bot reports to the session manager."""
+class CharacterEvents(EndRequests, Protocol):
+    """How a bot reports to the session manager (the ending's requests in session_end.py)."""
 
     def client_joined(self, room_name: str, identity: str) -> None: ...
     def client_left(self, room_name: str, identity: str) -> None: ...
-    def request_end(self, room_name: str, reason: str) -> None: ...
-    def release_slots(self, room_name: str, reason: str) -> None: ...
 
 
 class Character:
@@ -98,43 +95,26 @@ class Character:
         self._greeted: set[str] = set()
         self._greeted_early = False
         """interaction-created went to a client not yet announced (its greet skips it)."""
-        self._closing = False
         self.state = ConversationState(tts_enabled=tts_enabled)
         """What the client messages change and the acks report on (client_messages.py)."""
         self.force_user_stopped_speaking = asyncio.Event()
         """Set by ``force-user-stopped-speaking``: a voice-turn hook ends the utterance now."""
         self.turns_completed = 0
-        self._server_error_sent = False
-        # Idle clock (starts when the first client is greeted).
-        self._idle_started = False
-        self._last_activity = time.monotonic()
-        self._idle_warned = False
-        self._idle_deadline: float | None = None
+        self._ending = SessionEnd(self, faults=faults, events=events, tasks=self._tasks)
+        """The idle clock, the closing notices and the room's deletion (session_end.py)."""
 
     # -- lifecycle ----------------------------------------------------------------------------
     def _token(self) -> str:
-        metadata = json.dumps(
-            {
-                "character_id": self.profile.character_id,
-                "convai_character_id": self.profile.character_id,
-            }
-        )
-        return (
-            api.AccessToken(self._backend.api_key, self._backend.api_secret)
-            .with_identity(self.profile.character_id)
-            .with_name(f"{self.profile.display_name} (local stand-in)")
-            .with_kind("agent")
-            .with_metadata(metadata)
-            .with_grants(
-                api.VideoGrants(
-                    room_join=True,
-                    room=self.room_name,
-                    can_publish=True,
-                    can_subscribe=True,
-                    can_publish_data=True,
-                )
-            )
-            .to_jwt()
+        metadata = {
+            "character_id": self.profile.character_id,
+            "convai_character_id": self.profile.character_id,
+        }
+        return bot_token(
+            self._backend,
+            room=self.room_name,
+            identity=self.profile.character_id,
+            name=f"{self.profile.display_name} (local stand-in)",
+            metadata=json.dumps(metadata),
         )
 
     async def start(self) -> None:
@@ -154,7 +134,7 @@ class Character:
             publish_options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
             await room.local_participant.publish_track(track, publish_options)
         self._tasks.spawn(self._serve_inbox())
-        self._tasks.spawn(self._idle_loop())
+        self._tasks.spawn(self._ending.idle_loop())
         for participant in list(room.remote_participants.values()):
             if self._is_client(participant) and participant.state == _ACTIVE:
                 self._events.client_joined(self.room_name, participant.identity)
@@ -162,7 +142,7 @@ class Character:
 
     async def stop(self) -> None:
         """Leave the room and stop every task; safe to call more than once."""
-        self._closing = True
+        self._ending.closing = True
         self.gate.cancel()
         await self._tasks.cancel_all()
         with contextlib.suppress(Exception):
@@ -221,7 +201,7 @@ class Character:
         return [p.identity for p in self.room.remote_participants.values() if self._is_client(p)]
 
     def _on_participant_active(self, participant: rtc.RemoteParticipant) -> None:
-        if self._is_client(participant) and not self._closing:
+        if self._is_client(participant) and not self._ending.closing:
             self._events.client_joined(self.room_name, participant.identity)
             self._tasks.spawn(self.greet(participant.identity))
 
@@ -232,9 +212,9 @@ class Character:
 
     def _on_disconnected(self, reason: int) -> None:
         # The SFU dropped us (e.g. livekit-server restarted): the pipeline is gone, so are the
-        # sessions of this room. Our own stop() sets _closing first and does not get here.
-        if not self._closing:
-            self._closing = True
+        # sessions of this room. Our own stop() sets closing first and does not get here.
+        if not self._ending.closing:
+            self._ending.closing = True
             log.warning("bot of room %s was disconnected (reason %s)", self.room_name, reason)
             self._events.request_end(self.room_name, "livekit_disconnected")
 
@@ -263,15 +243,13 @@ class Character:
 
     async def greet(self, identity: str) -> None:
         """``interaction-created`` then ``bot-ready``, once per client presence."""
-        if identity in self._greeted or self._closing:
+        if identity in self._greeted or self._ending.closing:
             return
         self._greeted.add(identity)
         if not (self._greeted_early and len(self._greeted) == 1):
             await self._send_interaction(identity)
         await self.gate.greeted(identity)
-        if not self._idle_started:
-            self._idle_started = True
-            self._touch()
+        self._ending.start_idle_clock()
 
     async def _send_interaction(self, identity: str | None) -> None:
         await self.send(
@@ -322,7 +300,7 @@ class Character:
         return None
 
     async def _handle_packet(self, payload: bytes, sender: str | None) -> None:
-        self._touch()
+        self._ending.touch()
         if self.strict and await self._rtvi_layer(payload, sender):
             return
         turn = self._turn
@@ -382,7 +360,7 @@ class Character:
                 heard=then.echo_text,
             )
         elif isinstance(then, EndSession):
-            self._end_soon(then.reason)
+            self._ending.end_soon(then.reason)
         elif isinstance(then, InterruptTurn):
             if self._turn is not None:
                 self._turn.interrupted.set()
@@ -396,7 +374,7 @@ class Character:
         The voice hook is expected to have sent the user-side events (user-started-speaking,
         user-transcription, user-stopped-speaking, final-user-transcription) itself.
         """
-        self._touch()
+        self._ending.touch()
         turn = self._start_turn(
             compose_reply(transcript_text),
             echo_text=None,
@@ -429,64 +407,22 @@ class Character:
         """Push one 48 kHz mono frame straight onto the voice track (voice.py's echo mode)."""
         await self._voice.play_frame(frame)
 
+    # -- closing notices (the admin routes and turns.py call these; session_end.py sends them) --
     async def after_turn(self) -> None:
-        faults = self._faults
-        if (
-            faults.server_error_after_turns
-            and not self._server_error_sent
-            and self.turns_completed >= faults.server_error_after_turns
-        ):
-            self._server_error_sent = True
-            await self.send_server_error(
-                faults.server_error_fatal, "Simulated server error (local stand-in)"
-            )
-        if (
-            faults.usage_limit_after_turns
-            and self.turns_completed >= faults.usage_limit_after_turns
-        ):
-            await self.send_usage_limit()
-
-    # -- closing notices (also driven by the admin routes) --------------------------------------
-    def _end_soon(self, reason: str) -> None:
-        if self._closing:
-            return
-        self._closing = True
-        if reason == "kill_pipeline":  # the slot is free at once; the room goes after the ack
-            self._events.release_slots(self.room_name, reason)
-
-        async def end_later() -> None:
-            await asyncio.sleep(_CLOSE_AFTER_NOTICE_S)
-            # After kill-pipeline the client leaves by itself: deleting the room under a client
-            # that is still leaving has hung that client's LiveKit disconnect.
-            waited = 0.0
-            while reason == "kill_pipeline" and self.client_identities() and waited < 10.0:
-                await asyncio.sleep(0.1)
-                waited += 0.1
-            self._events.request_end(self.room_name, reason)
-
-        self._tasks.spawn(end_later())
+        await self._ending.after_turn()
 
     async def send_server_error(self, fatal: bool, error: str) -> None:
-        await self.send(rtvi.form_a("error", {"error": error, "fatal": fatal}))
-        if fatal:
-            self._end_soon("fatal_error")
+        await self._ending.send_server_error(fatal, error)
 
     async def send_usage_limit(self) -> None:
-        self.state.usage_limit_hit = True
-        quota_type = self._faults.quota_type
-        await self.send(
-            rtvi.form_b(
-                "usage-limit-reached",
-                quota_type=quota_type,
-                message=f"Usage limit reached ({quota_type}). The session will now close.",
-            )
-        )
-        self._end_soon("usage_limit")
+        await self._ending.send_usage_limit()
 
     async def send_session_ending(self, reason: str, *, close: bool = True) -> None:
-        await self.send(rtvi.form_b("session-ending", reason=reason))
-        if close:
-            self._end_soon(reason)
+        await self._ending.send_session_ending(reason, close=close)
+
+    async def start_idle_countdown(self, remaining_seconds: float) -> None:
+        """Warn now and close after ``remaining_seconds`` unless the client becomes active."""
+        await self._ending.start_idle_countdown(remaining_seconds)
 
     async def send_malformed(self) -> None:
         """Packets a robust client must survive: not JSON, and JSON with the wrong shapes."""
@@ -494,43 +430,3 @@ class Character:
         await self.send(rtvi.form_a("bot-llm-text", "not-an-object"))  # type: ignore[arg-type]
         await self.send(rtvi.form_b("user-idle-warning", remaining_seconds="soon"))
         await self.send({"label": rtvi.LABEL, "data": {"text": "no type"}})
-
-    # -- idle ---------------------------------------------------------------------------------
-    def _touch(self) -> None:
-        self._last_activity = time.monotonic()
-        self._idle_warned = False
-        self._idle_deadline = None
-
-    async def start_idle_countdown(self, remaining_seconds: float) -> None:
-        """Warn now and close after ``remaining_seconds`` unless the client becomes active."""
-        self._idle_started = True
-        self._idle_deadline = time.monotonic() + remaining_seconds
-        self._idle_warned = True
-        await self._send_idle_warning(remaining_seconds)
-
-    async def _send_idle_warning(self, remaining: float) -> None:
-        seconds = max(0, math.ceil(remaining))
-        await self.send(
-            rtvi.form_b(
-                "user-idle-warning",
-                remaining_seconds=seconds,
-                message=f"You've been idle. You will be disconnected in {seconds} seconds.",
-            )
-        )
-
-    async def _idle_loop(self) -> None:
-        while not self._closing:
-            await asyncio.sleep(0.1)
-            if not self._idle_started or self._closing:
-                continue
-            now = time.monotonic()
-            deadline = self._idle_deadline
-            if deadline is None:
-                deadline = self._last_activity + self._faults.idle_timeout_after_s
-            warn_at = self._last_activity + self._faults.idle_warning_after_s
-            if not self._idle_warned and warn_at <= now < deadline:
-                self._idle_warned = True
-                await self._send_idle_warning(deadline - now)
-            if now >= deadline:
-                await self.send_session_ending("idle_timeout")
-                return

@@ -24,20 +24,15 @@ from typing import Any
 from livekit import api
 
 from convai_tui.local import rtvi
+from convai_tui.local.bot_token import bot_token
 from convai_tui.local.character import Character, UserAudioHook
 from convai_tui.local.client_messages import CharacterProfile
 from convai_tui.local.faults import Faults
 from convai_tui.local.livekit_backend import LiveKitBackend
-from convai_tui.local.room_roster import (
-    ROSTER_UPDATE,
-    TARGET,
-    Instance,
-    Outgoing,
-    RoomDirectory,
-    RoomPolicy,
-    RoomRefused,
-    RoomRoster,
-)
+from convai_tui.local.room_acks import Outgoing
+from convai_tui.local.room_directory import RoomDirectory
+from convai_tui.local.room_policy import ROSTER_UPDATE, TARGET, RoomPolicy, RoomRefused
+from convai_tui.local.room_roster import Instance, RoomRoster
 from convai_tui.local.sessions import SessionManager
 from convai_tui.task_set import TaskSet
 
@@ -74,30 +69,18 @@ class RoomMember(Character):
 
     def _token(self) -> str:
         instance = self.instance
-        metadata = json.dumps(
-            {"character_id": instance.character_id, "membership_id": instance.membership_id}
-        )
-        return (
-            api.AccessToken(self._backend.api_key, self._backend.api_secret)
-            .with_identity(instance.participant_identity)
-            .with_name(f"{self.profile.display_name} (local stand-in)")
-            .with_kind("agent")
-            .with_metadata(metadata)
-            .with_grants(
-                api.VideoGrants(
-                    room_join=True,
-                    room=self.room_name,
-                    can_publish=True,
-                    can_subscribe=True,
-                    can_publish_data=True,
-                )
-            )
-            .to_jwt()
+        metadata = {"character_id": instance.character_id, "membership_id": instance.membership_id}
+        return bot_token(
+            self._backend,
+            room=self.room_name,
+            identity=instance.participant_identity,
+            name=f"{self.profile.display_name} (local stand-in)",
+            metadata=json.dumps(metadata),
         )
 
     async def greet(self, identity: str) -> None:
         """A human is in the room: if this instance is up, it says so (status + bot-ready)."""
-        if identity in self._greeted or self._closing:
+        if identity in self._greeted or self._ending.closing:
             return
         self._greeted.add(identity)
         if self.instance.status == "ready":

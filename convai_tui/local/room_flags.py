@@ -8,7 +8,7 @@ import argparse
 from collections.abc import Iterable
 
 from convai_tui.local.client_messages import CharacterProfile
-from convai_tui.local.room_roster import ROSTER_UPDATE, TARGET, RoomPolicy
+from convai_tui.local.room_policy import ROSTER_UPDATE, TARGET, RoomPolicy
 
 
 def add_room_arguments(parser: argparse.ArgumentParser) -> None:

@@ -4,6 +4,8 @@ Pure (no LiveKit, no aiohttp) so it can be unit-tested and driven against the cl
 model in-process. Shapes follow Convai's Live API page "Use multi-character sessions";
 `character-status`, `character-removed` and rejection acks are *inferred* there (the docs name
 them, not their fields) and are built here as docs/multi-character.md §4-6 describes.
+What a request may ask is local/room_policy.py; remembered answers and the ack faults are
+local/room_acks.py; the live rooms by id or shared key are local/room_directory.py.
 
 Wiring (follow-up): `connect_api._connect` calls `RoomDirectory.create` / `join` when the body
 has `characters` / `mode: "join"` and merges `RoomRoster.connect_fields()` into its answer; each
@@ -14,48 +16,25 @@ instance gets one bot participant (identity = `participant_identity`) that sends
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable, Container, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from convai_tui.local import rtvi
-
-MULTI_CHARACTER_DISABLED = "multi_character_v0_disabled"
-ROSTER_LIMIT_EXCEEDED = "multi_character_roster_limit_exceeded"
-DISPATCH_FAILED = "dispatch_failed"
-DEFAULT_ROSTER_LIMIT = 50
-TARGET = "interaction-target"
-ROSTER_UPDATE = "character-roster-update"
-
-
-class RoomRefused(Exception):
-    """`/connect` must fail with this HTTP status and `detail`."""
-
-    def __init__(self, status: int, detail: Any) -> None:
-        super().__init__(f"HTTP {status}: {detail}")
-        self.status = status
-        self.detail = detail
-
-
-@dataclass(frozen=True)
-class RoomPolicy:
-    """Faults and limits: `--multi-character off`, `--roster-limit N`, `--dispatch-fail ID`."""
-
-    enabled: bool = True
-    roster_limit: int = DEFAULT_ROSTER_LIMIT
-    dispatch_fail: frozenset[str] = frozenset()
-    slow_ready: Mapping[str, float] = field(default_factory=dict)
-    """Character id → seconds before its instances report ready (default `ready_delay_s`)."""
-    ready_delay_s: float = 0.2
-    drop_acks: frozenset[str] = frozenset()
-    """Command types whose ack never comes (exercises the client's ack timeouts)."""
-    stale_acks: bool = False
-    """After each successful ack, send the previous ack of that type again (a stale epoch)."""
-
-    def ready_delay(self, character_id: str) -> float:
-        return self.slow_ready.get(character_id, self.ready_delay_s)
+from convai_tui.local.room_acks import AckLedger, Outgoing
+from convai_tui.local.room_policy import (
+    DISPATCH_FAILED,
+    MULTI_CHARACTER_DISABLED,
+    ROSTER_LIMIT_EXCEEDED,
+    ROSTER_UPDATE,
+    TARGET,
+    RoomPolicy,
+    RoomRefused,
+    invalid_field,
+    parse_characters,
+)
 
 
 @dataclass
@@ -83,37 +62,6 @@ class Instance:
         }
 
 
-@dataclass(frozen=True)
-class Outgoing:
-    """A message to send: `to` None = everyone; `sender` = the membership whose bot sends it
-    (None = any bot of the room, e.g. an ack)."""
-
-    message: dict[str, Any]
-    to: str | None = None
-    sender: str | None = None
-
-
-def _error(detail: str, field_name: str, value: Any) -> RoomRefused:
-    return RoomRefused(
-        422, [{"type": "value_error", "loc": ["body", field_name], "msg": detail, "input": value}]
-    )
-
-
-def _parse_characters(raw: Any) -> list[tuple[str, str | None]]:
-    if not isinstance(raw, list) or not raw:
-        raise _error("characters must be a non-empty list", "characters", raw)
-    out: list[tuple[str, str | None]] = []
-    for entry in raw:
-        cid = entry.get("character_id") if isinstance(entry, Mapping) else None
-        csid = entry.get("character_session_id") if isinstance(entry, Mapping) else None
-        if not isinstance(cid, str) or not cid.strip():
-            raise _error("every character needs a character_id", "characters", entry)
-        if csid is not None and not isinstance(csid, str):
-            raise _error("character_session_id must be a string", "characters", entry)
-        out.append((cid, csid or None))
-    return out
-
-
 class RoomRoster:
     """One room: its instances, its humans, the target and both epochs."""
 
@@ -139,8 +87,7 @@ class RoomRoster:
         self.roster_epoch = 0
         self.partial_dispatch = False
         self._new_id = new_id
-        self._seen: dict[str, tuple[str, list[Outgoing]]] = {}
-        self._last_ack: dict[str, Outgoing] = {}
+        self._acks = AckLedger(policy)
 
     # -- creating and joining -----------------------------------------------------------
     @classmethod
@@ -160,10 +107,10 @@ class RoomRoster:
                 f"{MULTI_CHARACTER_DISABLED}: multi-character sessions "
                 "are not enabled for this account",
             )
-        characters = _parse_characters(body.get("characters"))
+        characters = parse_characters(body.get("characters"))
         end_user_id = body.get("end_user_id")
         if not isinstance(end_user_id, str) or not end_user_id.strip():
-            raise _error(
+            raise invalid_field(
                 "end_user_id is required for a multi-character room", "end_user_id", end_user_id
             )
         if len(characters) > policy.roster_limit:
@@ -294,52 +241,16 @@ class RoomRoster:
         }
         return [Outgoing(rtvi.server_response(event_type, "error", message, extras), to=sender)]
 
-    def _replayed(
-        self, command_id: str | None, data: Any, event_type: str, sender: str
-    ) -> list[Outgoing] | None:
-        """A resent command (same id, same payload) gets its first answer again, no change."""
-        if command_id is None or command_id not in self._seen:
-            return None
-        payload, answer = self._seen[command_id]
-        if payload == json.dumps(data, sort_keys=True):
-            return [o for o in answer if o.to == sender]
-        return self._reject(
-            event_type,
-            command_id,
-            "duplicate_command_id",
-            "This command id was already used with another payload.",
-            sender,
-        )
-
-    def _remember(self, command_id: str | None, data: Any, answer: list[Outgoing]) -> None:
-        if command_id is not None:
-            self._seen[command_id] = (json.dumps(data, sort_keys=True), answer)
-
-    def _with_faults(self, event_type: str, answer: list[Outgoing]) -> list[Outgoing]:
-        """Apply the ack faults: drop the ack, or follow it with the previous (stale) one."""
-        ack = answer[0] if answer and answer[0].message.get("type") == "server-response" else None
-        if ack is None:
-            return answer
-        rest = answer[1:]
-        if event_type in self.policy.drop_acks:
-            return rest
-        out = [ack]
-        if ack.message.get("status") == "success":
-            previous = self._last_ack.get(event_type)
-            self._last_ack[event_type] = ack
-            if self.policy.stale_acks and previous is not None:
-                out.append(previous)
-        return out + rest
-
     def handle_interaction_target(
         self, sender: str, command_id: str | None, data: Any
     ) -> list[Outgoing]:
-        replay = self._replayed(command_id, data, TARGET, sender)
+        reject = partial(self._reject, TARGET, command_id, sender=sender)
+        replay = self._acks.replayed(command_id, data, sender, reject)
         if replay is not None:
             return replay
         answer = self._interaction_target(sender, command_id, data)
-        self._remember(command_id, data, answer)
-        return self._with_faults(TARGET, answer)
+        self._acks.remember(command_id, data, answer)
+        return self._acks.with_faults(TARGET, answer)
 
     def _interaction_target(self, sender: str, command_id: str | None, data: Any) -> list[Outgoing]:
         data = data if isinstance(data, Mapping) else {}
@@ -420,12 +331,13 @@ class RoomRoster:
     def handle_roster_update(
         self, sender: str, command_id: str | None, data: Any, known: Container[str]
     ) -> list[Outgoing]:
-        replay = self._replayed(command_id, data, ROSTER_UPDATE, sender)
+        reject = partial(self._reject, ROSTER_UPDATE, command_id, sender=sender)
+        replay = self._acks.replayed(command_id, data, sender, reject)
         if replay is not None:
             return replay
         answer = self._roster_update(sender, command_id, data, known)
-        self._remember(command_id, data, answer)
-        return self._with_faults(ROSTER_UPDATE, answer)
+        self._acks.remember(command_id, data, answer)
+        return self._acks.with_faults(ROSTER_UPDATE, answer)
 
     def _roster_update(
         self, sender: str, command_id: str | None, data: Any, known: Container[str]
@@ -457,7 +369,7 @@ class RoomRoster:
         if not isinstance(add, list) or not isinstance(remove, list):
             return "invalid_payload", "add and remove_membership_ids must be lists."
         try:
-            adds = _parse_characters(add) if add else []
+            adds = parse_characters(add) if add else []
         except RoomRefused:
             return "invalid_payload", "every added character needs a character_id."
         for cid, _ in adds:
@@ -489,7 +401,7 @@ class RoomRoster:
     def _apply_roster_update(
         self, sender: str, command_id: str | None, data: Mapping[str, Any]
     ) -> list[Outgoing]:
-        adds = _parse_characters(data.get("add")) if data.get("add") else []
+        adds = parse_characters(data.get("add")) if data.get("add") else []
         remove: Sequence[str] = data.get("remove_membership_ids") or []
         added = [self._add_instance(cid, csid, is_initial=False) for cid, csid in adds]
         if added:
@@ -531,53 +443,3 @@ class RoomRoster:
             )
         out += [self.status_message(i.membership_id) for i in added]
         return out
-
-
-@dataclass
-class RoomDirectory:
-    """Every live room, by room session id and by shared session key."""
-
-    rooms: dict[str, RoomRoster] = field(default_factory=dict)
-
-    def add(self, room: RoomRoster) -> None:
-        if room.shared_session_key and self.find(shared_session_key=room.shared_session_key):
-            raise RoomRefused(409, "shared_session_key is already in use by another room")
-        self.rooms[room.room_session_id] = room
-
-    def find(
-        self, room_session_id: str | None = None, shared_session_key: str | None = None
-    ) -> RoomRoster | None:
-        if room_session_id:
-            return self.rooms.get(room_session_id)
-        for room in self.rooms.values():
-            if shared_session_key and room.shared_session_key == shared_session_key:
-                return room
-        return None
-
-    def join(self, body: Mapping[str, Any], identity: str) -> RoomRoster:
-        """`mode: "join"` with exactly one locator; RoomRefused = the HTTP error."""
-        room_id = body.get("room_session_id")
-        key = body.get("shared_session_key")
-        if bool(room_id) == bool(key):
-            raise _error(
-                "exactly one of room_session_id or shared_session_key is required",
-                "room_session_id",
-                room_id,
-            )
-        if body.get("characters"):
-            raise _error(
-                "characters must not be sent when joining", "characters", body.get("characters")
-            )
-        end_user_id = body.get("end_user_id")
-        if not isinstance(end_user_id, str) or not end_user_id.strip():
-            raise _error("end_user_id is required to join a room", "end_user_id", end_user_id)
-        room = self.find(
-            room_id if isinstance(room_id, str) else None, key if isinstance(key, str) else None
-        )
-        if room is None:
-            raise RoomRefused(404, "Room not found")
-        room.join(identity)
-        return room
-
-    def remove(self, room_session_id: str) -> None:
-        self.rooms.pop(room_session_id, None)

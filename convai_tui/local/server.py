@@ -36,7 +36,7 @@ from convai_tui.local.livekit_server import (
 from convai_tui.local.log_redaction import RedactingFormatter, configure_logging
 from convai_tui.local.multi_bots import MultiRooms
 from convai_tui.local.room_flags import cast_from, policy_from
-from convai_tui.local.room_roster import RoomPolicy
+from convai_tui.local.room_policy import RoomPolicy
 from convai_tui.local.server_args import (
     DEFAULT_API_KEY,
     DEFAULT_CHARACTER_ID,

@@ -32,7 +32,7 @@ from convai_tui.core.states import SessionState
 from convai_tui.local.client_messages import CharacterProfile
 from convai_tui.local.faults import Faults
 from convai_tui.local.livekit_server import LiveKitServer
-from convai_tui.local.room_roster import RoomPolicy
+from convai_tui.local.room_policy import RoomPolicy
 from convai_tui.local.server import LocalStandIn
 from tests.integration.standin_client import require_livekit_server
 

@@ -15,7 +15,8 @@ from convai_tui.core.roster import Roster
 from convai_tui.core.roster_commands import OutboundCommand, RosterCommands
 from convai_tui.core.roster_events import CharacterRemoved, InteractionTargetChanged
 from convai_tui.local import rtvi
-from convai_tui.local.room_roster import RoomPolicy, RoomRoster
+from convai_tui.local.room_policy import RoomPolicy
+from convai_tui.local.room_roster import RoomRoster
 from tests.unit.rooms import Clock
 
 

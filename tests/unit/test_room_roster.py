@@ -7,12 +7,9 @@ from typing import Any
 
 import pytest
 
-from convai_tui.local.room_roster import (
-    RoomDirectory,
-    RoomPolicy,
-    RoomRefused,
-    RoomRoster,
-)
+from convai_tui.local.room_directory import RoomDirectory
+from convai_tui.local.room_policy import RoomPolicy, RoomRefused
+from convai_tui.local.room_roster import RoomRoster
 
 KNOWN = {"ada", "bob"}
 OWNER = "human:owner"
