@@ -16,13 +16,13 @@ from collections.abc import Callable
 from typing import Any
 
 from convai_tui.core import events as ev
-from convai_tui.core import protocol
 from convai_tui.core.acks import AckTracker
 from convai_tui.core.bus import EventBus, Subscription
 from convai_tui.core.connect_api import ConnectApiClient
 from convai_tui.core.conversation import Conversation
 from convai_tui.core.errors import ConvaiError, SessionError, make_error
 from convai_tui.core.handshake import Handshake, client_ready_data
+from convai_tui.core.inbound import Inbound
 from convai_tui.core.input_queue import InputQueue
 from convai_tui.core.link_stats import LinkSampler
 from convai_tui.core.link_watch import LinkWatch
@@ -107,7 +107,7 @@ class SessionCore:
                 self._publish,
                 lambda: self._state,
                 lambda: self._transport,
-                self._on_bot_ready,
+                lambda: self._inbound.bot_ready(),
                 self._resolve,
                 lambda: self.settings,
                 functools.partial(setattr, self, "settings"),
@@ -134,6 +134,18 @@ class SessionCore:
             self._conversation,
             self._turn_timer,
             self._tasks,
+        )
+        self._inbound = Inbound(
+            self._publish,
+            self._raise,
+            self.metrics,
+            self._turn_timer,
+            self.room,
+            self._server,
+            self._conversation,
+            self._readiness,
+            self._participants,
+            self._input,
         )
 
     # --- SessionPort ---------------------------------------------------------------------------
@@ -461,33 +473,5 @@ class SessionCore:
     # --- inbound messages ----------------------------------------------------------------------
 
     def _on_data(self, payload: bytes, sender: str | None) -> None:
-        self.metrics.messages_received += 1
-        try:
-            message = protocol.parse_inbound(payload)
-            self._turn_timer.message(message.type)
-            self._dispatch(message, sender)
-        except ConvaiError as exc:
-            self._raise(exc.error)
-
-    def _dispatch(self, msg: protocol.InboundMessage, sender: str | None = None) -> None:
-        if self.room.dispatch(msg, sender):
-            return
-        if msg.type == "bot-ready":
-            self._on_bot_ready()
-        elif not self._server.handle(msg) and not self._conversation.handle(msg):
-            self._server.notices.handle(msg)
-
-    def _on_bot_ready(self) -> None:
-        if not self._readiness.mark_ready():
-            return
-        since = self._readiness.since_connect_ms
-        if self.metrics.bot_ready_ms is None:
-            self.metrics.bot_ready_ms = since
-        self._publish(
-            ev.BotReady(
-                participant_identity=self._participants.character_identity(),
-                since_connect_ms=round(since, 1) if since else None,
-            )
-        )
-        self._conversation.set_activity("listening")
-        self._input.flush_soon()
+        """The transport's data callback (bench/ingest_bench.py drives it directly)."""
+        self._inbound.on_data(payload, sender)
