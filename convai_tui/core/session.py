@@ -20,7 +20,7 @@ from convai_tui.core.acks import AckTracker
 from convai_tui.core.bus import EventBus, Subscription
 from convai_tui.core.connect_api import ConnectApiClient
 from convai_tui.core.conversation import Conversation
-from convai_tui.core.errors import ConvaiError, SessionError, make_error
+from convai_tui.core.errors import SessionError, make_error
 from convai_tui.core.handshake import Handshake, client_ready_data
 from convai_tui.core.inbound import Inbound
 from convai_tui.core.input_queue import InputQueue
@@ -28,6 +28,7 @@ from convai_tui.core.link_stats import LinkSampler
 from convai_tui.core.link_watch import LinkWatch
 from convai_tui.core.media import MediaHook, SessionMedia
 from convai_tui.core.metrics import SessionMetrics
+from convai_tui.core.multi_connect import RoomConnectInfo
 from convai_tui.core.outbox import Outbox
 from convai_tui.core.outcomes import Drop, End, Outcome
 from convai_tui.core.participants import Roster
@@ -35,6 +36,7 @@ from convai_tui.core.port import ControlResult, SendOutcome, SessionInfo
 from convai_tui.core.readiness import BotReadiness
 from convai_tui.core.redact import REDACTOR
 from convai_tui.core.retry_loop import RetryLoop
+from convai_tui.core.room_join import RoomJoin
 from convai_tui.core.room_lease import RoomLease
 from convai_tui.core.room_session import RoomHooks, RoomSession
 from convai_tui.core.server_messages import ServerMessages
@@ -65,12 +67,10 @@ class SessionCore:
         REDACTOR.add_secret(settings.api_key)
         self._bus = EventBus()
         self._lease = RoomLease(settings.character_session_id, api_client, self._publish)
-        self._transport_factory = transport_factory
         self._media = SessionMedia(media, self._publish, self._raise)
         self._clock = clock
         self._state = SessionState.DISCONNECTED
         self.metrics = SessionMetrics()
-        self._transport: RoomTransport | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._outcome: asyncio.Future[Outcome] | None = None
         self._retries = RetryLoop(
@@ -118,6 +118,19 @@ class SessionCore:
         self._link = LinkWatch(settings.link_stall_s or 0.0, self._link_lost, self._link_back)
         self.link = LinkSampler(self._publish, self._raise, settings.link, clock)
         self._turn_timer = TurnTimer(self._publish)
+        self._room_join = RoomJoin(
+            transport_factory,
+            self._publish,
+            self._joined,
+            self._lease,
+            self.metrics,
+            self._readiness,
+            self._participants,
+            self._link,
+            self.link,
+            self._media,
+            self._conversation,
+        )
         self._input = UserInput(
             InputHooks(
                 self._publish,
@@ -147,6 +160,11 @@ class SessionCore:
             self._participants,
             self._input,
         )
+
+    @property
+    def _transport(self) -> RoomTransport | None:
+        """The joined room's transport (room_join.py); None between rooms."""
+        return self._room_join.transport
 
     # --- SessionPort ---------------------------------------------------------------------------
 
@@ -194,7 +212,7 @@ class SessionCore:
         self._set_state(SessionState.DISCONNECTING, reason=reason)
         await self._stop_supervisor()
         await self._input.release_server_session()
-        await self._leave_room()  # before /disconnect deletes the room under us
+        await self._room_join.leave()  # before /disconnect deletes the room under us
         await self._lease.release()
         self._queue.refuse_all("the session was disconnected before the character was ready")
         self._set_state(SessionState.DISCONNECTED, reason=reason)
@@ -317,7 +335,7 @@ class SessionCore:
                 outcome = await self._outcome
                 if isinstance(outcome, Drop):  # the old server session goes before a new one
                     await self._input.release_server_session()
-                await self._leave_room()
+                await self._room_join.leave()
                 if isinstance(outcome, End):
                     await self._finish(outcome)
                     return
@@ -329,7 +347,7 @@ class SessionCore:
             error = self._raise(
                 make_error("session.invalid_state", f"Internal error: {type(exc).__name__}: {exc}")
             )
-            await self._leave_room()
+            await self._room_join.leave()
             await self._finish(End(SessionState.ERROR, "internal_error", error))
 
     async def _establish(self) -> bool:
@@ -363,45 +381,12 @@ class SessionCore:
         self._readiness.reset()
         self._server.new_room()
         self._input.kill_requested = False
-        transport = self._transport_factory(
-            self.settings.character_id, self._callbacks_for(response.session_id)
-        )
-        self._transport = transport
-        try:
-            join_ms = await transport.join(
-                response.room_url, response.token, self.settings.connection_timeout_s
-            )
-        except ConvaiError:
-            self._transport = None
-            await self._lease.release()
-            raise
-        self.metrics.join_ms = join_ms
-        self._publish(
-            ev.RoomJoined(
-                room_name=response.room_name,
-                local_identity=transport.local_identity,
-                join_ms=round(join_ms, 1),
-            )
-        )
-        self.room.connected(response.room)
-        self._set_state(SessionState.CONNECTED)
-        self._participants.joined(transport.participants())
-        self._readiness.joined()
-        self._link.start(transport, lambda: self._transport is transport)
-        self.link.start(transport)
-        await self._media.attach(transport.room)
+        callbacks = self._callbacks_for(response.session_id)
+        await self._room_join.join(self.settings, response, callbacks)
 
-    async def _leave_room(self) -> None:
-        self._readiness.reset()
-        await self._link.stop()
-        await self.link.stop()
-        transport, self._transport = self._transport, None
-        self._conversation.set_activity("idle")
-        if transport is None:
-            return
-        await self._media.detach()
-        await transport.leave()
-        self._participants.all_left()
+    def _joined(self, room: RoomConnectInfo | None) -> None:
+        self.room.connected(room)
+        self._set_state(SessionState.CONNECTED)
 
     async def _stop_supervisor(self) -> None:
         task, self._supervisor = self._supervisor, None
