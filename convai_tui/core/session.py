@@ -16,18 +16,19 @@ from collections.abc import Callable
 from typing import Any
 
 from convai_tui.core import events as ev
-from convai_tui.core import protocol
 from convai_tui.core.acks import AckTracker
 from convai_tui.core.bus import EventBus, Subscription
 from convai_tui.core.connect_api import ConnectApiClient
 from convai_tui.core.conversation import Conversation
-from convai_tui.core.errors import ConvaiError, SessionError, make_error
+from convai_tui.core.errors import SessionError, make_error
 from convai_tui.core.handshake import Handshake, client_ready_data
+from convai_tui.core.inbound import Inbound
 from convai_tui.core.input_queue import InputQueue
 from convai_tui.core.link_stats import LinkSampler
 from convai_tui.core.link_watch import LinkWatch
 from convai_tui.core.media import MediaHook, SessionMedia
 from convai_tui.core.metrics import SessionMetrics
+from convai_tui.core.multi_connect import RoomConnectInfo
 from convai_tui.core.outbox import Outbox
 from convai_tui.core.outcomes import Drop, End, Outcome
 from convai_tui.core.participants import Roster
@@ -35,14 +36,15 @@ from convai_tui.core.port import ControlResult, SendOutcome, SessionInfo
 from convai_tui.core.readiness import BotReadiness
 from convai_tui.core.redact import REDACTOR
 from convai_tui.core.retry_loop import RetryLoop
+from convai_tui.core.room_join import RoomJoin
 from convai_tui.core.room_lease import RoomLease
 from convai_tui.core.room_session import RoomHooks, RoomSession
 from convai_tui.core.server_messages import ServerMessages
 from convai_tui.core.settings import SessionSettings, validate_settings
 from convai_tui.core.states import SessionState, is_legal
-from convai_tui.core.teardown import kill_pipeline
 from convai_tui.core.transport import RoomTransport, TransportCallbacks
 from convai_tui.core.turn_timing import TurnTimer
+from convai_tui.core.user_input import InputHooks, UserInput
 from convai_tui.task_set import TaskSet
 
 log = logging.getLogger("convai_tui.session")
@@ -65,12 +67,10 @@ class SessionCore:
         REDACTOR.add_secret(settings.api_key)
         self._bus = EventBus()
         self._lease = RoomLease(settings.character_session_id, api_client, self._publish)
-        self._transport_factory = transport_factory
         self._media = SessionMedia(media, self._publish, self._raise)
         self._clock = clock
         self._state = SessionState.DISCONNECTED
         self.metrics = SessionMetrics()
-        self._transport: RoomTransport | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._outcome: asyncio.Future[Outcome] | None = None
         self._retries = RetryLoop(
@@ -101,14 +101,13 @@ class SessionCore:
         self._outbox = Outbox(self._acks, self._publish, self._raise)
         self._server = ServerMessages(self._publish, self._raise, self._resolve, clock, self._acks)
         self._participants = Roster(self._publish)
-        self._kill_requested = False
         self._tasks = TaskSet(log, "a session background task failed")
         self.room = RoomSession(
             RoomHooks(  # multi-character rooms (issue 12)
                 self._publish,
                 lambda: self._state,
                 lambda: self._transport,
-                self._on_bot_ready,
+                lambda: self._inbound.bot_ready(),
                 self._resolve,
                 lambda: self.settings,
                 functools.partial(setattr, self, "settings"),
@@ -119,6 +118,53 @@ class SessionCore:
         self._link = LinkWatch(settings.link_stall_s or 0.0, self._link_lost, self._link_back)
         self.link = LinkSampler(self._publish, self._raise, settings.link, clock)
         self._turn_timer = TurnTimer(self._publish)
+        self._room_join = RoomJoin(
+            transport_factory,
+            self._publish,
+            self._joined,
+            self._lease,
+            self.metrics,
+            self._readiness,
+            self._participants,
+            self._link,
+            self.link,
+            self._media,
+            self._conversation,
+        )
+        self._input = UserInput(
+            InputHooks(
+                self._publish,
+                lambda: self._state,
+                lambda: self._readiness.ready,
+                lambda: self._transport,
+                self.room.input_refusal,
+                lambda: self.settings.connect_options.connection_type == "video",
+            ),
+            self._queue,
+            self._outbox,
+            self._acks,
+            self._server,
+            self._conversation,
+            self._turn_timer,
+            self._tasks,
+        )
+        self._inbound = Inbound(
+            self._publish,
+            self._raise,
+            self.metrics,
+            self._turn_timer,
+            self.room,
+            self._server,
+            self._conversation,
+            self._readiness,
+            self._participants,
+            self._input,
+        )
+
+    @property
+    def _transport(self) -> RoomTransport | None:
+        """The joined room's transport (room_join.py); None between rooms."""
+        return self._room_join.transport
 
     # --- SessionPort ---------------------------------------------------------------------------
 
@@ -165,8 +211,8 @@ class SessionCore:
         self._finished = True
         self._set_state(SessionState.DISCONNECTING, reason=reason)
         await self._stop_supervisor()
-        await self._release_server_session()
-        await self._leave_room()  # before /disconnect deletes the room under us
+        await self._input.release_server_session()
+        await self._room_join.leave()  # before /disconnect deletes the room under us
         await self._lease.release()
         self._queue.refuse_all("the session was disconnected before the character was ready")
         self._set_state(SessionState.DISCONNECTED, reason=reason)
@@ -174,61 +220,16 @@ class SessionCore:
         self._finished = False
 
     async def send_text(self, text: str) -> SendOutcome:
-        text = text.strip()
-        if not text:
-            return self._queue.refuse(text, "Nothing to send: the message is empty.")
-        try:
-            protocol.build_message("user_text_message", {"text": text})
-        except ConvaiError as exc:
-            self._publish(ev.ErrorRaised(error=exc.error))
-            return self._queue.refuse(text, exc.error.message)
-        if self._state is SessionState.CONNECTED and self._readiness.ready:
-            if (refusal := self.room.input_refusal()) is not None:
-                return self._queue.refuse(text, refusal)
-            return await self._send_user_text(text)
-        if self._state in (
-            SessionState.CONNECTING,
-            SessionState.RECONNECTING,
-            SessionState.CONNECTED,
-        ):
-            return self._queue.hold(text)
-        return self._queue.refuse(
-            text, f"Not connected (the session is {self._state.value}); connect first."
-        )
+        return await self._input.send_text(text)
 
     async def send_control(
         self, msg_type: str, data: dict[str, Any] | None = None, *, ack_timeout_s: float = 10.0
     ) -> ControlResult:
-        """Send one client message and wait for its server-response (flat or wrapped).
-
-        Nothing is sent unless the session is Connected and the character is ready; the
-        refusal says why. Oversize messages are refused before sending.
-        """
-        refused = self._outbox.precheck(
-            msg_type, data or {}, video=self.settings.connect_options.connection_type == "video"
-        )
-        if refused is not None:
-            return refused
-        if not (self._state is SessionState.CONNECTED and self._readiness.ready):
-            why = (
-                "the character is not ready yet"
-                if self._state is SessionState.CONNECTED
-                else f"the session is {self._state.value}"
-            )
-            self._publish(ev.InputRefused(text=msg_type, reason=f"Not sent: {why}."))
-            return ControlResult("refused", f"Not sent: {why}.")
-        killing = msg_type == "kill-pipeline"
-        self._kill_requested = self._kill_requested or killing  # its room close is the end
-        self._server.idle_deadline = None
-        result = await self._outbox.request(self._transport, msg_type, data or {}, ack_timeout_s)
-        if killing and result.status in ("refused", "error"):
-            self._kill_requested = False
-        return result
+        """Send one client message and wait for its server-response (user_input.py)."""
+        return await self._input.send_control(msg_type, data, ack_timeout_s)
 
     async def reset_idle_timer(self) -> None:
-        if self._state is SessionState.CONNECTED:
-            await self._send("reset-idle-timer", {})
-            self._publish(ev.IdleTimerReset(acknowledged=False))
+        await self._input.reset_idle_timer()
 
     def retry_now(self) -> None:
         self._retries.retry_now()
@@ -289,16 +290,11 @@ class SessionCore:
         return self._media.toggle_mute()
 
     def toggle_push_to_talk(self) -> bool:
-        return self._media.toggle_push_to_talk(self._talk_released)
+        return self._media.toggle_push_to_talk(self._input.talk_released)
 
     @property
     def muted(self) -> bool:
         return self._media.muted
-
-    def _talk_released(self) -> None:
-        if self._state is SessionState.CONNECTED and self._readiness.ready:
-            # Releasing the talk key ends the user's turn at once (protocol §3, push-to-talk).
-            self._tasks.spawn(self._send("force-user-stopped-speaking", {}))
 
     # --- events and state ----------------------------------------------------------------------
 
@@ -338,8 +334,8 @@ class SessionCore:
                 assert self._outcome is not None
                 outcome = await self._outcome
                 if isinstance(outcome, Drop):  # the old server session goes before a new one
-                    await self._release_server_session()
-                await self._leave_room()
+                    await self._input.release_server_session()
+                await self._room_join.leave()
                 if isinstance(outcome, End):
                     await self._finish(outcome)
                     return
@@ -351,7 +347,7 @@ class SessionCore:
             error = self._raise(
                 make_error("session.invalid_state", f"Internal error: {type(exc).__name__}: {exc}")
             )
-            await self._leave_room()
+            await self._room_join.leave()
             await self._finish(End(SessionState.ERROR, "internal_error", error))
 
     async def _establish(self) -> bool:
@@ -384,46 +380,13 @@ class SessionCore:
         self._outcome = asyncio.get_running_loop().create_future()
         self._readiness.reset()
         self._server.new_room()
-        self._kill_requested = False
-        transport = self._transport_factory(
-            self.settings.character_id, self._callbacks_for(response.session_id)
-        )
-        self._transport = transport
-        try:
-            join_ms = await transport.join(
-                response.room_url, response.token, self.settings.connection_timeout_s
-            )
-        except ConvaiError:
-            self._transport = None
-            await self._lease.release()
-            raise
-        self.metrics.join_ms = join_ms
-        self._publish(
-            ev.RoomJoined(
-                room_name=response.room_name,
-                local_identity=transport.local_identity,
-                join_ms=round(join_ms, 1),
-            )
-        )
-        self.room.connected(response.room)
-        self._set_state(SessionState.CONNECTED)
-        self._participants.joined(transport.participants())
-        self._readiness.joined()
-        self._link.start(transport, lambda: self._transport is transport)
-        self.link.start(transport)
-        await self._media.attach(transport.room)
+        self._input.kill_requested = False
+        callbacks = self._callbacks_for(response.session_id)
+        await self._room_join.join(self.settings, response, callbacks)
 
-    async def _leave_room(self) -> None:
-        self._readiness.reset()
-        await self._link.stop()
-        await self.link.stop()
-        transport, self._transport = self._transport, None
-        self._conversation.set_activity("idle")
-        if transport is None:
-            return
-        await self._media.detach()
-        await transport.leave()
-        self._participants.all_left()
+    def _joined(self, room: RoomConnectInfo | None) -> None:
+        self.room.connected(room)
+        self._set_state(SessionState.CONNECTED)
 
     async def _stop_supervisor(self) -> None:
         task, self._supervisor = self._supervisor, None
@@ -477,10 +440,10 @@ class SessionCore:
         # room was kept), so it is sent now.
         if self._state is SessionState.RECONNECTING:
             self._set_state(SessionState.CONNECTED, reason=reason)
-            self._flush_queue_soon()
+            self._input.flush_soon()
 
     def _on_room_closed(self, reason: int) -> None:
-        self._resolve(self._server.room_closed(reason, killed=self._kill_requested))
+        self._resolve(self._server.room_closed(reason, killed=self._input.kill_requested))
 
     def _on_bot_ready_timeout(self) -> None:
         if self._state is SessionState.CONNECTED:
@@ -495,64 +458,5 @@ class SessionCore:
     # --- inbound messages ----------------------------------------------------------------------
 
     def _on_data(self, payload: bytes, sender: str | None) -> None:
-        self.metrics.messages_received += 1
-        try:
-            message = protocol.parse_inbound(payload)
-            self._turn_timer.message(message.type)
-            self._dispatch(message, sender)
-        except ConvaiError as exc:
-            self._raise(exc.error)
-
-    def _dispatch(self, msg: protocol.InboundMessage, sender: str | None = None) -> None:
-        if self.room.dispatch(msg, sender):
-            return
-        if msg.type == "bot-ready":
-            self._on_bot_ready()
-        elif not self._server.handle(msg) and not self._conversation.handle(msg):
-            self._server.notices.handle(msg)
-
-    def _on_bot_ready(self) -> None:
-        if not self._readiness.mark_ready():
-            return
-        since = self._readiness.since_connect_ms
-        if self.metrics.bot_ready_ms is None:
-            self.metrics.bot_ready_ms = since
-        self._publish(
-            ev.BotReady(
-                participant_identity=self._participants.character_identity(),
-                since_connect_ms=round(since, 1) if since else None,
-            )
-        )
-        self._conversation.set_activity("listening")
-        self._flush_queue_soon()
-
-    # --- outbound ------------------------------------------------------------------------------
-
-    def _flush_queue_soon(self) -> None:
-        """Send what was typed while the character was not ready (it is now)."""
-        if self._readiness.ready and len(self._queue):
-            self._tasks.spawn(
-                self._queue.flush(
-                    lambda: self._state is SessionState.CONNECTED and self._readiness.ready,
-                    self._send_user_text,
-                )
-            )
-
-    async def _send_user_text(self, text: str) -> SendOutcome:
-        message_id = await self._send("user_text_message", {"text": text})
-        if message_id is None:
-            return self._queue.refuse(text, "The message could not be sent (see the error log).")
-        self._conversation.user_text_sent(text)
-        self._turn_timer.sent()
-        return SendOutcome("sent", message_id=message_id)
-
-    async def _send(self, msg_type: str, data: dict[str, Any]) -> str | None:
-        # The server resets its idle clock on any client message, so a warning is void too.
-        self._server.idle_deadline = None
-        return await self._outbox.send(self._transport, msg_type, data)
-
-    async def _release_server_session(self) -> None:
-        """kill-pipeline (≤ 1 s for its ack) while the room is up, whose closing is then the end
-        we asked for; the caller leaves and POSTs /disconnect: the slot is free once we go."""
-        self._kill_requested = True
-        await kill_pipeline(self._transport, self._outbox, self._acks)
+        """The transport's data callback (bench/ingest_bench.py drives it directly)."""
+        self._inbound.on_data(payload, sender)

@@ -1,0 +1,70 @@
+"""Messages from the room: each packet parsed (a bad one is an error event, never an exception
+for the transport), timed for the turn figures, and handed to the one part of the session that
+owns its type: the multi-character room first, then bot-ready, the server's session messages,
+the conversation, and the notices last. bot-ready is what makes the session take input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from convai_tui.core import events as ev
+from convai_tui.core import protocol
+from convai_tui.core.conversation import Conversation
+from convai_tui.core.errors import ConvaiError, SessionError
+from convai_tui.core.metrics import SessionMetrics
+from convai_tui.core.participants import Roster as Participants
+from convai_tui.core.readiness import BotReadiness
+from convai_tui.core.room_session import RoomSession
+from convai_tui.core.server_messages import ServerMessages
+from convai_tui.core.turn_timing import TurnTimer
+from convai_tui.core.user_input import UserInput
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    publish: Callable[[ev.Event], None]
+    raise_error: Callable[[SessionError], SessionError]
+    metrics: SessionMetrics
+    turn_timer: TurnTimer
+    room: RoomSession
+    server: ServerMessages
+    conversation: Conversation
+    readiness: BotReadiness
+    participants: Participants
+    user_input: UserInput
+
+    def on_data(self, payload: bytes, sender: str | None) -> None:
+        self.metrics.messages_received += 1
+        try:
+            message = protocol.parse_inbound(payload)
+            self.turn_timer.message(message.type)
+            self.dispatch(message, sender)
+        except ConvaiError as exc:
+            self.raise_error(exc.error)
+
+    def dispatch(self, msg: protocol.InboundMessage, sender: str | None = None) -> None:
+        if self.room.dispatch(msg, sender):
+            return
+        if msg.type == "bot-ready":
+            self.bot_ready()
+        elif not self.server.handle(msg) and not self.conversation.handle(msg):
+            self.server.notices.handle(msg)
+
+    def bot_ready(self) -> None:
+        """The character (the initial one, in a multi-character room) is ready: queued text
+        goes out now."""
+        if not self.readiness.mark_ready():
+            return
+        since = self.readiness.since_connect_ms
+        if self.metrics.bot_ready_ms is None:
+            self.metrics.bot_ready_ms = since
+        self.publish(
+            ev.BotReady(
+                participant_identity=self.participants.character_identity(),
+                since_connect_ms=round(since, 1) if since else None,
+            )
+        )
+        self.conversation.set_activity("listening")
+        self.user_input.flush_soon()
