@@ -69,7 +69,7 @@ def test_target_then_say_goes_to_the_new_target_and_lines_carry_the_membership(
     assert [(t["role"], t["membership_id"]) for t in lines] == [
         ("user", members[1]),
         ("character", members[1]),
-    ]
+    ], (members, lines, run.types())
     types = run.types()
     assert types.index("rebind") < types.index("transcript")
 
