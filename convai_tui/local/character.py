@@ -350,7 +350,8 @@ class Character:
     async def _follow_up(self, then: FollowUp, sender: str | None) -> None:
         if isinstance(then, SendBotReady):  # lenient: client-ready acked, bot-ready again
             if sender in self._greeted:  # (greeting a client sends its first bot-ready)
-                await self.gate.client_ready(rtvi.ClientMessage("client-ready", {}, None), sender)
+                ready = rtvi.ClientMessage("client-ready", {}, then.message_id)
+                await self.gate.client_ready(ready, sender)
         elif isinstance(then, StartTurn):
             self._start_turn(
                 then.reply,

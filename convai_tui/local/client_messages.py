@@ -76,6 +76,8 @@ class StartTurn:
 
 @dataclass(frozen=True)
 class SendBotReady:
+    message_id: str | None = None
+    """The client-ready's id, echoed by the bot-ready as RTVI's request/response pairing does."""
     before_ack: ClassVar[bool] = False
 
 
@@ -146,7 +148,9 @@ def handle_client_packet(state: ConversationState, payload: bytes, bot: BotView)
             )
         )
     if message.type == "client-ready":
-        return Outcome(Ack("client-ready", "success", "Client ready"), SendBotReady())
+        return Outcome(
+            Ack("client-ready", "success", "Client ready"), SendBotReady(message.message_id)
+        )
     if message.type not in rtvi.SUPPORTED_TYPES:
         return Outcome(
             Ack(

@@ -75,6 +75,11 @@ def test_client_ready_is_acked_then_answered_with_bot_ready() -> None:
     assert outcome == Outcome(Ack("client-ready", "success", "Client ready"), SendBotReady())
 
 
+def test_the_bot_ready_answering_a_client_ready_echoes_its_id() -> None:
+    outcome = handle(ConversationState(), "client-ready", {}, id="cr-7")
+    assert outcome.then == SendBotReady("cr-7")
+
+
 def test_an_unknown_type_lists_the_supported_ones() -> None:
     outcome = handle(ConversationState(), "make-coffee", {})
     assert outcome == Outcome(
