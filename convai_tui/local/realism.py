@@ -10,7 +10,7 @@ does it as far as the docs, the official SDKs and Pipecat's RTVI processor show:
   its id ("Unsupported type <t>"), on top of the Convai handler's own acknowledgement.
 
 The lenient profile keeps the older behaviour: bot-ready unsolicited on join, client-ready
-acked and answered again.
+acked and answered again (that bot-ready echoes the client-ready's id too).
 """
 
 from __future__ import annotations
