@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import secrets
 import shutil
@@ -42,6 +43,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 import aiohttp
+from livekit import api
 
 # Finding (and building) the binary lives in livekit_binary.py; re-exported for the callers.
 from convai_tui.local.livekit_backend import ExternalLiveKit
@@ -63,6 +65,10 @@ _STOP_GRACE_S = 5.0
 
 class LiveKitServerError(RuntimeError):
     """The livekit-server child failed to start or died."""
+
+
+class _PortTaken(LiveKitServerError):
+    """Another process bound one of the ports picked for the child."""
 
 
 class LiveKitServerDied(LiveKitServerError):
@@ -219,14 +225,12 @@ class LiveKitServer:
                 await self._wait_ready()
                 await self._start_proxy()
                 return
-            except LiveKitServerError:
+            except LiveKitServerError as exc:
                 await self.stop()
-                # Someone else bound one of our ports between the check and the child's bind.
-                if (
-                    not first_start
-                    or attempt == 2
-                    or "address already in use" not in (self.log_tail(5))
-                ):
+                # Another process bound one of our ports between the check and the bind (its
+                # picks are not in this process's _handed_out): pick new ones and try again.
+                taken = isinstance(exc, _PortTaken) or "address already in use" in self.log_tail(5)
+                if not first_start or attempt == 2 or not taken:
                     raise
             except BaseException:
                 await self.stop()
@@ -253,11 +257,28 @@ class LiveKitServer:
     async def _start_proxy(self) -> None:
         if self._proxy is None:
             self._proxy = SignalProxy(self._ports.signal, self._ports.internal, host=self._host)
-        await self._proxy.start()
+        try:
+            await self._proxy.start()
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            raise _PortTaken(f"signal port {self._ports.signal} is taken: {exc}") from exc
 
     async def _wait_ready(self) -> None:
+        """Until the child answers an authenticated API call. A bare "OK" on the port is not
+        enough: if another process's livekit-server holds the port (ours then fails to bind
+        it), that one answers too, but it refuses our key."""
         deadline = time.monotonic() + _READY_TIMEOUT_S
         timeout = aiohttp.ClientTimeout(total=1.0)
+        list_rooms = (
+            f"http://{self._host}:{self._ports.internal}/twirp/livekit.RoomService/ListRooms"
+        )
+        token = (
+            api.AccessToken(self._api_key, self._api_secret)
+            .with_grants(api.VideoGrants(room_list=True))
+            .to_jwt()
+        )
+        headers = {"Authorization": f"Bearer {token}"}
         async with aiohttp.ClientSession(timeout=timeout) as http:
             while True:
                 process = self._process
@@ -268,13 +289,12 @@ class LiveKitServer:
                         f"--- tail of {self.log_path} ---\n{self.log_tail()}"
                     )
                 with contextlib.suppress(aiohttp.ClientError, asyncio.TimeoutError):
-                    internal = f"http://{self._host}:{self._ports.internal}/"
-                    async with http.get(internal) as response:
-                        if response.status == 200 and (await response.text()).strip() == "OK":
+                    async with http.post(list_rooms, json={}, headers=headers) as response:
+                        if response.status == 200:
                             return
                 if time.monotonic() > deadline:
                     raise LiveKitServerError(
-                        f"livekit-server did not answer OK on {self.http_url} within "
+                        f"livekit-server did not answer on {self.http_url} within "
                         f"{_READY_TIMEOUT_S:.0f} s.\n--- tail of {self.log_path} ---\n"
                         f"{self.log_tail()}"
                     )

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 from pathlib import Path
 
 import aiohttp
 import pytest
-from livekit import rtc
+from livekit import api, rtc
 
-from convai_tui.local import livekit_binary, livekit_server
+from convai_tui.local import livekit_binary, livekit_config, livekit_server
 from convai_tui.local.faults import Faults
 from convai_tui.local.livekit_backend import ExternalLiveKit, LiveKitControlUnsupported
 from convai_tui.local.livekit_binary import find_livekit_server
+from convai_tui.local.livekit_config import LiveKitPorts
 from convai_tui.local.livekit_server import LiveKitServer, LiveKitServerNotFound
 from convai_tui.local.server import LocalStandIn
 from tests.integration.standin_client import (
@@ -244,6 +247,68 @@ async def test_pause_freezes_the_sfu_until_resume() -> None:
         pid = server.pid
         await server.pause()  # stopping a paused child must still work
     assert pid is not None and not _process_exists(pid)
+
+
+async def _list_rooms_status(server: LiveKitServer) -> int:
+    """What the signal port answers to an API call made with ``server``'s own key."""
+    token = (
+        api.AccessToken(server.api_key, server.api_secret)
+        .with_grants(api.VideoGrants(room_list=True))
+        .to_jwt()
+    )
+    url = server.http_url + "/twirp/livekit.RoomService/ListRooms"
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(url, json={}, headers={"Authorization": f"Bearer {token}"}) as response,
+    ):
+        return response.status
+
+
+def _picks_first(monkeypatch: pytest.MonkeyPatch, forced: LiveKitPorts) -> list[LiveKitPorts]:
+    """allocate_ports hands out ``forced`` once, then real picks; returns what it handed out."""
+    handed: list[LiveKitPorts] = []
+    real = livekit_config.allocate_ports
+
+    def allocate() -> LiveKitPorts:
+        ports = forced if not handed else real()
+        handed.append(ports)
+        return ports
+
+    monkeypatch.setattr(livekit_server, "allocate_ports", allocate)
+    return handed
+
+
+async def test_a_port_held_by_another_livekit_server_is_not_mistaken_for_ours(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Another process's SFU (its own keys) already listens on the port picked for our child:
+    # our child fails to bind it, and its neighbour's "OK" must not pass for our readiness.
+    require_livekit_server()
+    async with LiveKitServer() as neighbour:
+        fresh = livekit_config.allocate_ports()
+        livekit_config.release_ports(fresh)
+        forced = dataclasses.replace(fresh, internal=neighbour._ports.internal)
+        handed = _picks_first(monkeypatch, forced)
+        async with LiveKitServer() as ours:
+            assert len(handed) == 2 and ours._ports == handed[1]
+            assert await _list_rooms_status(ours) == 200
+            assert await _list_rooms_status(neighbour) == 200
+        assert neighbour.running
+
+
+async def test_a_taken_signal_port_is_replaced_by_a_free_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    require_livekit_server()
+    fresh = livekit_config.allocate_ports()
+    livekit_config.release_ports(fresh)
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", fresh.signal))
+        squatter.listen()
+        handed = _picks_first(monkeypatch, fresh)
+        async with LiveKitServer() as server:
+            assert len(handed) == 2 and server._ports == handed[1]
+            assert await _list_rooms_status(server) == 200
 
 
 async def test_external_livekit_serves_sessions_but_refuses_control(
