@@ -6,20 +6,16 @@ it needs no import of the App itself.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import partial
 from typing import Protocol, runtime_checkable
-
-from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from convai_tui.core import controls
 from convai_tui.core.controls import ControlRequest
 from convai_tui.core.port import SessionPort
 from convai_tui.core.states import SessionState
+from convai_tui.ui.command_list import Command, CommandListProvider
 from convai_tui.ui.model import MonitorModel
 from convai_tui.ui.registry import DIAGNOSTICS_TAB, TABS
-
-Command = tuple[str, Callable[[], object], str]
 
 
 class TokenView(Protocol):
@@ -184,7 +180,7 @@ def control_commands(app: CommandTarget) -> list[Command]:
     ]
 
 
-class ConvaiCommands(Provider):
+class ConvaiCommands(CommandListProvider):
     """Session, view, error-filter and diagnostics commands."""
 
     def _commands(self) -> list[Command]:
@@ -192,14 +188,3 @@ class ConvaiCommands(Provider):
         if not isinstance(app, CommandTarget):
             return []
         return monitor_commands(app)
-
-    async def discover(self) -> Hits:
-        for name, callback, help_text in self._commands():
-            yield DiscoveryHit(name, callback, help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for name, callback, help_text in self._commands():
-            score = matcher.match(name)
-            if score > 0:
-                yield Hit(score, matcher.highlight(name), callback, help=help_text)

@@ -10,16 +10,15 @@ bar, the transcript), refusals are shown under the input at once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import partial
 from typing import Any, ClassVar
 
 from textual.binding import BindingType
-from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import Screen
 
 from convai_tui.core.multi_config import parse_character_spec
 from convai_tui.core.roster_events import MemberStatus
+from convai_tui.ui.command_list import Command, CommandListProvider
 from convai_tui.ui.registry import ROOM_TARGET_BINDINGS
 from convai_tui.ui.screens.room_prompt import RoomPrompt
 from convai_tui.ui.widgets.room import RoomTable
@@ -33,14 +32,14 @@ def _model(screen: Any) -> Any:
     return screen.app.model
 
 
-class RoomCommands(Provider):
+class RoomCommands(CommandListProvider):
     """`roster: add…`, `roster: clear target`, `roster: target N` in the command palette."""
 
-    def _commands(self) -> list[tuple[str, Callable[[], object], str]]:
+    def _commands(self) -> list[Command]:
         screen = self.screen
         if not isinstance(screen, RoomActions) or not _model(screen).room.active:
             return []
-        out: list[tuple[str, Callable[[], object], str]] = [
+        out: list[Command] = [
             ("roster: add…", screen.action_room_add, "Add a character instance (clones allowed)"),
             (
                 "roster: clear target",
@@ -57,17 +56,6 @@ class RoomCommands(Provider):
                 )
             )
         return out
-
-    async def discover(self) -> Hits:
-        for name, callback, help_text in self._commands():
-            yield DiscoveryHit(name, callback, help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for name, callback, help_text in self._commands():
-            score = matcher.match(name)
-            if score > 0:
-                yield Hit(score, matcher.highlight(name), callback, help=help_text)
 
 
 class RoomActions(Screen[None]):
