@@ -58,6 +58,8 @@ class CharacterEvents(EndRequests, Protocol):
 
     def client_joined(self, room_name: str, identity: str) -> None: ...
     def client_left(self, room_name: str, identity: str) -> None: ...
+    def client_heard(self, room_name: str) -> None:
+        """A client livekit-server has not named to the bot yet sent a packet."""
 
 
 class Character:
@@ -301,6 +303,11 @@ class Character:
 
     async def _handle_packet(self, payload: bytes, sender: str | None) -> None:
         self._ending.touch()
+        # A client that speaks is in the room, even before the SFU announced it to us.
+        if sender is None:
+            self._events.client_heard(self.room_name)
+        else:
+            self._events.client_joined(self.room_name, sender)
         if self.strict and await self._rtvi_layer(payload, sender):
             return
         turn = self._turn

@@ -191,6 +191,9 @@ class MultiRoom:
     def client_left(self, room_name: str, identity: str) -> None:
         self.present.discard(identity)
 
+    def client_heard(self, room_name: str) -> None:
+        pass  # the watcher closes a room nobody is in, whether it ever saw them or not
+
     def request_end(self, room_name: str, reason: str) -> None:
         self.rooms.tasks.spawn(self.rooms.close_room(self, reason))
 

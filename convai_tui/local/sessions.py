@@ -243,6 +243,21 @@ class SessionManager:
             self._cancel_timer(session.session_id)
             self._timers[session.session_id] = self._tasks.spawn(self._release_after_grace(session))
 
+    def client_heard(self, room_name: str) -> None:
+        # livekit-server names a client that publishes nothing to the bot seconds late, and a
+        # client can come and go between two polls of the watcher. A packet from a client not
+        # named yet, in a room where one session has never seen its client, is that client.
+        room = self._rooms.get(room_name)
+        if room is None:
+            return
+        unseen = [
+            session
+            for session in (self.sessions[sid] for sid in room.session_ids)
+            if not session.joined and not session.ended
+        ]
+        if len(unseen) == 1:
+            self.client_joined(room_name, unseen[0].client_identity)
+
     def request_end(self, room_name: str, reason: str) -> None:
         self._tasks.spawn(self.end_room(room_name, reason))
 
@@ -299,6 +314,13 @@ class SessionManager:
         while room.name in self._rooms:
             waiting = any(not self.sessions[sid].present for sid in room.session_ids)
             await asyncio.sleep(_WATCH_FAST_S if waiting else _WATCH_SLOW_S)
+            # Clients the bot reported count too: a client can come and go between two polls.
+            # Taken before asking: one reported later may be newer than the answer.
+            seen = present | {
+                self.sessions[sid].client_identity
+                for sid in room.session_ids
+                if self.sessions[sid].present
+            }
             try:
                 response = await self.lkapi.room.list_participants(
                     api.ListParticipantsRequest(room=room.name)
@@ -315,7 +337,7 @@ class SessionManager:
                 self.client_joined(room.name, identity)
                 if room.bot is not None:
                     await room.bot.greet(identity)
-            for identity in present - now_present:
+            for identity in seen - now_present:
                 self.client_left(room.name, identity)
                 if room.bot is not None:
                     room.bot.forget(identity)

@@ -10,6 +10,7 @@ import uuid
 import pytest
 from livekit import rtc
 
+from convai_tui.local import sessions
 from convai_tui.local.server import LocalStandIn
 from tests.integration.standin_client import (
     RtviTestClient,
@@ -231,6 +232,25 @@ async def test_concurrency_limit_and_release_on_disconnect_and_on_client_leave(
     assert time.monotonic() - started >= 0.2
     status, third = await connect(standin)
     assert status == 200, third
+
+
+async def test_a_client_that_comes_and_goes_between_two_polls_still_frees_its_slot(
+    standin_factory: StandInFactory, clients: list[RtviTestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The room watcher polls the SFU; livekit-server names a client that publishes nothing to
+    # the bot seconds late. A client that joins, handshakes and leaves between two polls was
+    # never seen by either, and held its slot until the SFU closed the empty room (~20 s).
+    monkeypatch.setattr(sessions, "_WATCH_FAST_S", 2.0)
+    standin = await standin_factory(concurrency_limit=1, release_grace_s=0.3)
+    status, body = await connect(standin)
+    assert status == 200, body
+    client = await RtviTestClient.join(body["room_url"], body["token"])
+    clients.append(client)
+    await client.handshake()
+    assert standin.stats["active_sessions"][0]["joined"]  # heard before bot-ready went out
+    await client.close()
+    await wait_until(lambda: not standin.stats["active_sessions"], within=5.0, what="release")
+    assert (await connect(standin))[0] == 200
 
 
 async def test_a_session_whose_client_never_joins_is_released(
