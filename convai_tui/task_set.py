@@ -15,6 +15,7 @@ from collections.abc import Awaitable
 from typing import Any, TypeVar
 
 _T = TypeVar("_T")
+_RECANCEL_S = 0.2
 
 
 class TaskSet:
@@ -52,6 +53,20 @@ class TaskSet:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+
+async def stop_loop(task: asyncio.Future[Any]) -> None:
+    """Cancel a polling loop that needs no clean-up, and wait until it has ended.
+
+    Cancels again while it runs on: Python 3.11's ``asyncio.wait_for`` (here, or inside a
+    library) drops a cancel that lands just as the awaitable inside it completes, and the loop
+    would then poll on while its owner waits for it forever (seen: a headless client that never
+    exited after leaving its room)."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=_RECANCEL_S)
+    if not task.cancelled():
+        task.exception()  # retrieved: a failure while stopping is not worth a warning
 
 
 async def wait_unless(task: asyncio.Future[_T], interrupted: asyncio.Event) -> _T | None:

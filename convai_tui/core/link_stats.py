@@ -11,7 +11,6 @@ imports livekit: the stats object is read by its protobuf field names (the SDK's
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import math
 import time
@@ -24,6 +23,7 @@ from convai_tui.core.errors import SessionError, make_error
 from convai_tui.core.events import Event, LinkStatsSampled, LogRecorded
 from convai_tui.core.metrics import percentile
 from convai_tui.core.settings import LinkThresholds
+from convai_tui.task_set import stop_loop
 
 SAMPLE_INTERVAL_S = 1.0
 STATS_TIMEOUT_S = 2.0
@@ -357,9 +357,7 @@ class LinkSampler:
     async def stop(self) -> None:
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(BaseException):
-                await task
+            await stop_loop(task)
 
     async def _run(self, transport: Any) -> None:
         previous: RawStats | None = None
@@ -367,7 +365,8 @@ class LinkSampler:
         while True:
             await asyncio.sleep(SAMPLE_INTERVAL_S)
             try:
-                stats = await asyncio.wait_for(transport.get_rtc_stats(), STATS_TIMEOUT_S)
+                async with asyncio.timeout(STATS_TIMEOUT_S):  # wait_for can swallow a cancel
+                    stats = await transport.get_rtc_stats()
                 raw = parse_rtc_stats(stats) if stats is not None else None
             except (TimeoutError, AttributeError, ValueError):
                 raw = None  # a reading that failed is a gap in the plot, not an error

@@ -17,11 +17,12 @@ stand-in with `--no-audio-track`), so it is one signal among others:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+
+from convai_tui.task_set import stop_loop
 
 LINK_POLL_S = 1.0
 """How often the link watchdog reads the WebRTC packet counters."""
@@ -86,9 +87,7 @@ class LinkWatch:
     async def stop(self) -> None:
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(BaseException):
-                await task
+            await stop_loop(task)
 
     async def run(
         self, read: Callable[[], Awaitable[LinkSignals | None]], current: Callable[[], bool]

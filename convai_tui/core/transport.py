@@ -307,7 +307,8 @@ class RoomTransport:
         if self._leaving or not self._room.isconnected():
             return None
         try:
-            stats = await asyncio.wait_for(self._room.get_rtc_stats(), 2)
+            async with asyncio.timeout(2):  # not wait_for: it can swallow the leave's cancel
+                stats = await self._room.get_rtc_stats()
         except Exception:
             return None
         packets = checks = 0
@@ -345,7 +346,8 @@ class RoomTransport:
         if not self._room.isconnected():
             return {}
         try:
-            stats = await asyncio.wait_for(self._room.get_rtc_stats(), 2)
+            async with asyncio.timeout(2):  # not wait_for: it can swallow the leave's cancel
+                stats = await self._room.get_rtc_stats()
         except Exception:
             return {}
         figures: dict[str, float] = {}
