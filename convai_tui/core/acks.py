@@ -2,7 +2,8 @@
 
 A server-response names only the event type it answers, not the message id, so the ids sent
 per type wait in order and each response takes the oldest. Callers that need the answer
-(send_control) wait on a future per message id.
+(send_control) wait on a future per message id. Both are registered before the message goes
+out: the answer can be read while the send itself is still being awaited.
 """
 
 from __future__ import annotations
@@ -26,13 +27,23 @@ class AckTracker:
         self._types: dict[str, str] = {}
         """The type of each pending id, for answers that name the id (error-response)."""
 
-    def sent(self, msg_type: str, message_id: str) -> None:
-        """Record a message that may get a server-response."""
+    def sending(self, msg_type: str, message_id: str, *, awaited: bool = False) -> None:
+        """Record a message about to be sent that may get a server-response; `awaited` keeps
+        its answer for a `wait` that starts only once the send has returned."""
         pending = self._pending.setdefault(msg_type, deque(maxlen=PENDING_PER_TYPE))
         if len(pending) == pending.maxlen:
             self._types.pop(pending[0], None)
         pending.append(message_id)
         self._types[message_id] = msg_type
+        if awaited:
+            self._waiters[message_id] = asyncio.get_running_loop().create_future()
+
+    def not_sent(self, message_id: str) -> None:
+        """The send failed: nothing will answer `message_id`."""
+        self.take_id(message_id)
+        waiter = self._waiters.pop(message_id, None)
+        if waiter is not None:
+            waiter.cancel()
 
     def take(self, event_type: str) -> str | None:
         """The id a server-response for `event_type` answers (the oldest pending), if any."""
@@ -60,8 +71,10 @@ class AckTracker:
 
     async def wait(self, message_id: str, timeout_s: float) -> ServerResponseReceived:
         """The response to `message_id`; raises TimeoutError after `timeout_s`."""
-        waiter: asyncio.Future[ServerResponseReceived] = asyncio.get_running_loop().create_future()
-        self._waiters[message_id] = waiter
+        waiter = self._waiters.get(message_id)
+        if waiter is None:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters[message_id] = waiter
         try:
             async with asyncio.timeout(timeout_s):
                 return await waiter

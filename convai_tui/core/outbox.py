@@ -40,12 +40,14 @@ class Outbox:
         data: dict[str, Any],
         *,
         announce: bool = True,
+        awaited: bool = False,
     ) -> str | None:
         """Send one client message; returns its id, or None (and an error event) on failure.
 
         `announce=False` (the handshake) sends without a MessageSent event: client-ready is
         answered by bot-ready, not by an acknowledgement, so it is no row of the Requests tab;
-        its id is still registered for an error-response naming it."""
+        its id is still registered for an error-response naming it. `awaited`: the caller
+        will wait for the answer (AckTracker.wait)."""
         if room is None:
             self._raise(
                 make_error("session.invalid_state", f"Cannot send {msg_type}: not in a room.")
@@ -53,11 +55,20 @@ class Outbox:
             return None
         try:
             out = protocol.build_message(msg_type, data)
-            await room.send(out.payload)
         except ConvaiError as exc:
             self._raise(exc.error)
             return None
-        self._acks.sent(msg_type, out.id)
+        # Registered first: the answer can arrive while publish_data is still being awaited.
+        self._acks.sending(msg_type, out.id, awaited=awaited)
+        try:
+            await room.send(out.payload)
+        except ConvaiError as exc:
+            self._acks.not_sent(out.id)
+            self._raise(exc.error)
+            return None
+        except BaseException:
+            self._acks.not_sent(out.id)
+            raise
         if not announce:
             return out.id
         self._publish(
@@ -69,7 +80,7 @@ class Outbox:
         self, room: DataChannel | None, msg_type: str, data: dict[str, Any], ack_timeout_s: float
     ) -> ControlResult:
         """Send and wait for the answer (a server-response, or an error-response naming it)."""
-        message_id = await self.send(room, msg_type, data)
+        message_id = await self.send(room, msg_type, data, awaited=True)
         if message_id is None:
             return ControlResult("refused", "The message could not be sent (see the errors).")
         try:

@@ -34,7 +34,7 @@ async def kill_pipeline(
         return False
     try:
         async with asyncio.timeout(wait_s):
-            message_id = await outbox.send(room, "kill-pipeline", {})
+            message_id = await outbox.send(room, "kill-pipeline", {}, awaited=True)
             if message_id is None:
                 return False
             ack = await acks.wait(message_id, wait_s)

@@ -400,3 +400,27 @@ async def test_a_refused_kill_does_not_hide_a_later_drop(core: SessionCore) -> N
     transport.drop(5)
     ended = await next_event(sub, ev.SessionEnded)
     assert ended.reason != "kill_pipeline" and ended.error is not None
+
+
+@pytest.mark.parametrize("msg_type", ["context-update", "kill-pipeline"])
+async def test_an_ack_that_arrives_before_the_send_returns_still_answers_it(
+    core: SessionCore, msg_type: str
+) -> None:
+    """LiveKit's publish_data completes after the server's answer can already be in: under load
+    the ack is read while the send is still awaited (seen in CI: a context-update's ack became a
+    row of its own and the request then timed out)."""
+    sub, transport = await ready(core)
+    transport.auto_ack_kill = False
+    send = transport.send
+
+    async def send_answered_at_once(payload: bytes) -> None:
+        await send(payload)
+        transport.deliver({"type": "server-response", "event_type": msg_type, "status": "success"})
+        await asyncio.sleep(0)
+
+    transport.send = send_answered_at_once  # type: ignore[method-assign]
+    data = c.context_update("the user is a nurse").data if msg_type == "context-update" else {}
+    result = await core.send_control(msg_type, data, ack_timeout_s=1.0)
+    assert result.status == "success"
+    acks = [e for e in drain(sub) if isinstance(e, ev.ServerResponseReceived)]
+    assert [a.message_id for a in acks] == [result.message_id]
