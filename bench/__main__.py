@@ -19,7 +19,7 @@ from bench import (
     voice_bench,
     websdk_bench,
 )
-from convai_tui.shutdown import exit_process
+from convai_tui.runtime.shutdown import exit_process
 
 RESULTS = Path(__file__).resolve().parent / "results"
 ALL = ("session", "voice", "tui", "cpu", "ingest", "websdk")

@@ -17,7 +17,7 @@ import sys
 
 from livekit import rtc
 
-from convai_tui.core.connect_api import ConnectApiClient, ConnectRequest
+from convai_tui.core.connect.connect_api import ConnectApiClient, ConnectRequest
 
 
 async def main(details: dict[str, str]) -> None:
@@ -48,4 +48,4 @@ if __name__ == "__main__":
     import os
 
     asyncio.run(main(json.loads(sys.argv[1])))
-    os._exit(0)  # skip livekit's exit-time dispose (see convai_tui/shutdown.py)
+    os._exit(0)  # skip livekit's exit-time dispose (see convai_tui/runtime/shutdown.py)

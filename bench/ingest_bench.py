@@ -16,9 +16,9 @@ import json
 import time
 from typing import Any
 
-from convai_tui.core.events import LinkStatsSampled
+from convai_tui.core.api.events import LinkStatsSampled
 from convai_tui.core.session import SessionCore
-from convai_tui.core.settings import SessionSettings
+from convai_tui.core.settings.session_settings import SessionSettings
 from convai_tui.ui.app import ConvaiApp
 
 FRAME_LIMIT_MS = 50.0

@@ -15,12 +15,12 @@ import json
 import time
 from typing import Any
 
-from convai_tui.core.errors import make_error
-from convai_tui.core.events import ErrorRaised, LinkStatsSampled, SessionStateChanged, TurnTimed
-from convai_tui.core.metrics import percentile
-from convai_tui.core.states import SessionState as S
+from convai_tui.core.api.events import ErrorRaised, LinkStatsSampled, SessionStateChanged, TurnTimed
+from convai_tui.core.api.metrics import percentile
+from convai_tui.core.api.states import SessionState as S
+from convai_tui.core.errors.error import make_error
 from convai_tui.ui.app import ConvaiApp
-from convai_tui.ui.link_model import LinkModel
+from convai_tui.ui.model.link import LinkModel
 from convai_tui.ui.widgets.link import LinkView
 from tests.ui.fake_core import T0, FakeClock, FakeSession
 

@@ -7,9 +7,9 @@ import time
 from typing import Any
 
 from bench.common import percentiles
-from convai_tui.core.events import BotReady, TranscriptReceived
+from convai_tui.core.api.events import BotReady, TranscriptReceived
 from convai_tui.core.session import SessionCore
-from convai_tui.core.settings import SessionSettings
+from convai_tui.core.settings.session_settings import SessionSettings
 
 
 async def _wait_for(sub: Any, predicate: Any, timeout: float) -> Any:

@@ -1,3 +1,3 @@
-from convai_tui.cli import entry
+from convai_tui.cli.main import entry
 
 entry()

@@ -18,9 +18,9 @@ from typing import Any
 
 import platformdirs
 
-from convai_tui.core.connect_options import ConnectOptions
-from convai_tui.core.retry import RetryPolicy
-from convai_tui.core.settings import LinkThresholds, SessionSettings
+from convai_tui.core.settings.connect_options import ConnectOptions
+from convai_tui.core.settings.retry import RetryPolicy
+from convai_tui.core.settings.session_settings import LinkThresholds, SessionSettings
 
 log = logging.getLogger("convai_tui.config")
 
@@ -79,7 +79,7 @@ class Settings:
     """... when inbound audio packet loss over the last 10 s exceeds this percentage."""
     link_warn_relay: bool = True
     """... when media only flows through a TURN relay."""
-    # /connect options a user of Convai's SDKs can set (core/connect_options.py). Objects are
+    # /connect options a user of Convai's SDKs can set (core/settings/connect_options.py). Objects are
     # TOML tables in the file and JSON text in flags and env vars.
     emotion: bool = True
     """Ask for bot-emotion (emotion_config), on by default as in the web SDK."""

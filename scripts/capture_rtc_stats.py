@@ -17,7 +17,7 @@ import numpy as np
 from google.protobuf.json_format import MessageToDict
 from livekit import rtc
 
-from convai_tui.core.events import BotReady, TranscriptReceived
+from convai_tui.core.api.events import BotReady, TranscriptReceived
 from convai_tui.core.session import SessionCore, SessionSettings
 
 OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "rtc_stats_standin.json"

@@ -8,7 +8,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from convai_tui.core.errors import CATALOGUE_ENTRIES  # noqa: E402
+from convai_tui.core.errors.error import CATALOGUE_ENTRIES  # noqa: E402
 
 OUT = ROOT / "docs" / "ERRORS.md"
 
@@ -17,7 +17,7 @@ def render() -> str:
     lines = [
         "# Error codes",
         "",
-        "Generated from `convai_tui/core/catalogue/` by `scripts/gen_error_docs.py`; do not edit.",
+        "Generated from `convai_tui/core/errors/catalogue/` by `scripts/gen_error_docs.py`; do not edit.",
         "Codes marked *convai-tui* are ours; the rest are Convai's (Unity SDK `SessionErrorCodes`).",
         "",
     ]

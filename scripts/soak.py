@@ -27,11 +27,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from convai_tui.core import events as ev  # noqa: E402
+from convai_tui.core.api import events as ev  # noqa: E402
+from convai_tui.core.api.states import SessionState  # noqa: E402
 from convai_tui.core.session import SessionCore  # noqa: E402
-from convai_tui.core.settings import SessionSettings  # noqa: E402
-from convai_tui.core.states import SessionState  # noqa: E402
-from convai_tui.shutdown import exit_process  # noqa: E402
+from convai_tui.core.settings.session_settings import SessionSettings  # noqa: E402
+from convai_tui.runtime.shutdown import exit_process  # noqa: E402
 
 TURN_EVERY_S = 5.0
 TURN_TIMEOUT_S = 20.0

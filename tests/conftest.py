@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from convai_tui.shutdown import exit_process, livekit_runtime_started
+from convai_tui.runtime.shutdown import exit_process, livekit_runtime_started
 
 _WATCHED = (
     "livekit-server",
@@ -89,7 +89,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 @pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config: pytest.Config) -> None:
     # The in-process integration tests start LiveKit's native runtime, whose exit-time
-    # teardown can abort the process after the summary is printed (see convai_tui.shutdown).
+    # teardown can abort the process after the summary is printed (see convai_tui.runtime.shutdown).
     # Exit handlers (pytest's temp-dir clean-up among them) still run; the run's own verdict
     # is the exit status.
     if _SESSION and livekit_runtime_started():

@@ -1,6 +1,6 @@
 """Audio error codes and the exception that carries one.
 
-The codes are the ``audio.*`` entries of ``convai_tui.core.errors.CATALOGUE``; this module keeps
+The codes are the ``audio.*`` entries of ``convai_tui.core.errors.error.CATALOGUE``; this module keeps
 plain strings so the audio package stays independent of the session core.
 """
 

@@ -13,7 +13,7 @@ addresses never change), which takes each call from ~100 µs of Python to a sing
 
 This is the one place where the audio package uses the SDK below its public API (``FfiClient``,
 its native library and the request protos, exactly as ``AudioSource`` and
-``AudioProcessingModule`` use them); tests/unit/test_audio_ffi_direct.py pins what it relies on.
+``AudioProcessingModule`` use them); tests/unit/audio/test_ffi_direct.py pins what it relies on.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from typing import Any
 
 from convai_tui.audio.pipeline import AudioPipeline
 from convai_tui.audio.settings import AudioSettings
-from convai_tui.core.events import AudioLevels, Event
+from convai_tui.core.api.events import AudioLevels, Event
 
 LEVELS_INTERVAL_S = 0.1
 

@@ -9,17 +9,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from convai_tui.core import events as ev
-from convai_tui.core import protocol
-from convai_tui.core.conversation import Conversation
-from convai_tui.core.errors import ConvaiError, SessionError
-from convai_tui.core.metrics import SessionMetrics
-from convai_tui.core.participants import Roster as Participants
-from convai_tui.core.readiness import BotReadiness
-from convai_tui.core.room_session import RoomSession
-from convai_tui.core.server_messages import ServerMessages
-from convai_tui.core.turn_timing import TurnTimer
-from convai_tui.core.user_input import UserInput
+from convai_tui.core.api import events as ev
+from convai_tui.core.api.metrics import SessionMetrics
+from convai_tui.core.conversation.conversation import Conversation
+from convai_tui.core.conversation.server_messages import ServerMessages
+from convai_tui.core.conversation.turn_timing import TurnTimer
+from convai_tui.core.conversation.user_input import UserInput
+from convai_tui.core.errors.error import ConvaiError, SessionError
+from convai_tui.core.link.participants import Roster as Participants
+from convai_tui.core.multi.room_session import RoomSession
+from convai_tui.core.rtvi import protocol
+from convai_tui.core.rtvi.readiness import BotReadiness
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,20 +8,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from convai_tui.core import events as ev
-from convai_tui.core.connect_api import ConnectResponse
-from convai_tui.core.conversation import Conversation
-from convai_tui.core.errors import ConvaiError
-from convai_tui.core.link_stats import LinkSampler
-from convai_tui.core.link_watch import LinkWatch
-from convai_tui.core.media import SessionMedia
-from convai_tui.core.metrics import SessionMetrics
-from convai_tui.core.multi_connect import RoomConnectInfo
-from convai_tui.core.participants import Roster as Participants
-from convai_tui.core.readiness import BotReadiness
-from convai_tui.core.room_lease import RoomLease
-from convai_tui.core.settings import SessionSettings
-from convai_tui.core.transport import RoomTransport, TransportCallbacks
+from convai_tui.core.api import events as ev
+from convai_tui.core.api.metrics import SessionMetrics
+from convai_tui.core.connect.connect_api import ConnectResponse
+from convai_tui.core.connect.room_lease import RoomLease
+from convai_tui.core.conversation.conversation import Conversation
+from convai_tui.core.errors.error import ConvaiError
+from convai_tui.core.link.media import SessionMedia
+from convai_tui.core.link.participants import Roster as Participants
+from convai_tui.core.link.stats import LinkSampler
+from convai_tui.core.link.transport import RoomTransport, TransportCallbacks
+from convai_tui.core.link.watch import LinkWatch
+from convai_tui.core.rtvi.readiness import BotReadiness
+from convai_tui.core.settings.room_request import RoomConnectInfo
+from convai_tui.core.settings.session_settings import SessionSettings
 
 
 @dataclass(slots=True)

@@ -15,37 +15,37 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from convai_tui.core import events as ev
-from convai_tui.core.acks import AckTracker
-from convai_tui.core.bus import EventBus, Subscription
-from convai_tui.core.connect_api import ConnectApiClient
-from convai_tui.core.conversation import Conversation
-from convai_tui.core.errors import SessionError, make_error
-from convai_tui.core.handshake import Handshake, client_ready_data
+from convai_tui.core.api import events as ev
+from convai_tui.core.api.bus import EventBus, Subscription
+from convai_tui.core.api.metrics import SessionMetrics
+from convai_tui.core.api.outcomes import Drop, End, Outcome
+from convai_tui.core.api.port import ControlResult, SendOutcome, SessionInfo
+from convai_tui.core.api.states import SessionState, is_legal
+from convai_tui.core.connect.connect_api import ConnectApiClient
+from convai_tui.core.connect.retry_loop import RetryLoop
+from convai_tui.core.connect.room_lease import RoomLease
+from convai_tui.core.conversation.conversation import Conversation
+from convai_tui.core.conversation.input_queue import InputQueue
+from convai_tui.core.conversation.server_messages import ServerMessages
+from convai_tui.core.conversation.turn_timing import TurnTimer
+from convai_tui.core.conversation.user_input import InputHooks, UserInput
+from convai_tui.core.errors.error import SessionError, make_error
+from convai_tui.core.errors.redact import REDACTOR
 from convai_tui.core.inbound import Inbound
-from convai_tui.core.input_queue import InputQueue
-from convai_tui.core.link_stats import LinkSampler
-from convai_tui.core.link_watch import LinkWatch
-from convai_tui.core.media import MediaHook, SessionMedia
-from convai_tui.core.metrics import SessionMetrics
-from convai_tui.core.multi_connect import RoomConnectInfo
-from convai_tui.core.outbox import Outbox
-from convai_tui.core.outcomes import Drop, End, Outcome
-from convai_tui.core.participants import Roster
-from convai_tui.core.port import ControlResult, SendOutcome, SessionInfo
-from convai_tui.core.readiness import BotReadiness
-from convai_tui.core.redact import REDACTOR
-from convai_tui.core.retry_loop import RetryLoop
+from convai_tui.core.link.media import MediaHook, SessionMedia
+from convai_tui.core.link.participants import Roster
+from convai_tui.core.link.stats import LinkSampler
+from convai_tui.core.link.transport import RoomTransport, TransportCallbacks
+from convai_tui.core.link.watch import LinkWatch
+from convai_tui.core.multi.room_session import RoomHooks, RoomSession
 from convai_tui.core.room_join import RoomJoin
-from convai_tui.core.room_lease import RoomLease
-from convai_tui.core.room_session import RoomHooks, RoomSession
-from convai_tui.core.server_messages import ServerMessages
-from convai_tui.core.settings import SessionSettings, validate_settings
-from convai_tui.core.states import SessionState, is_legal
-from convai_tui.core.transport import RoomTransport, TransportCallbacks
-from convai_tui.core.turn_timing import TurnTimer
-from convai_tui.core.user_input import InputHooks, UserInput
-from convai_tui.task_set import TaskSet
+from convai_tui.core.rtvi.acks import AckTracker
+from convai_tui.core.rtvi.handshake import Handshake, client_ready_data
+from convai_tui.core.rtvi.outbox import Outbox
+from convai_tui.core.rtvi.readiness import BotReadiness
+from convai_tui.core.settings.room_request import RoomConnectInfo
+from convai_tui.core.settings.session_settings import SessionSettings, validate_settings
+from convai_tui.runtime.task_set import TaskSet
 
 log = logging.getLogger("convai_tui.session")
 

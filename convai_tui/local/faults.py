@@ -56,7 +56,7 @@ class Faults:
     join_timeout_s: float = 30.0
     """A session whose client never joins the room is ended after this long."""
     realism: Realism = "strict"
-    """strict: behave like the real service as documented (local/realism.py); lenient: the
+    """strict: behave like the real service as documented (local/character/realism.py); lenient: the
     older, forgiving stand-in (bot-ready unsolicited, one form of each message)."""
     bot_ready_grace_s: float = 3.0
     """strict: bot-ready without any client-ready after this long (the web SDK sends none);

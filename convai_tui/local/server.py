@@ -21,23 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from convai_tui.local.character import UserAudioHook
-from convai_tui.local.client_messages import DEFAULT_TRIGGERS, CharacterProfile
-from convai_tui.local.connect_api import build_app
-from convai_tui.local.faults import Faults
-from convai_tui.local.livekit_backend import LiveKitBackend
-from convai_tui.local.livekit_server import (
-    LiveKitServer,
-    LiveKitServerDied,
-    LiveKitServerError,
-    LiveKitServerNotFound,
-    livekit_from_environment,
-)
-from convai_tui.local.log_redaction import RedactingFormatter, configure_logging
-from convai_tui.local.multi_bots import MultiRooms
-from convai_tui.local.room_flags import cast_from, policy_from
-from convai_tui.local.room_policy import RoomPolicy
-from convai_tui.local.server_args import (
+from convai_tui.local.args import (
     DEFAULT_API_KEY,
     DEFAULT_CHARACTER_ID,
     DEFAULT_CHARACTER_NAME,
@@ -45,8 +29,24 @@ from convai_tui.local.server_args import (
     add_local_server_arguments,
     faults_from_args,
 )
-from convai_tui.local.sessions import SessionManager
-from convai_tui.local.standin_state import StandInState
+from convai_tui.local.character.bot import UserAudioHook
+from convai_tui.local.character.client_messages import DEFAULT_TRIGGERS, CharacterProfile
+from convai_tui.local.faults import Faults
+from convai_tui.local.http.connect_api import build_app
+from convai_tui.local.log_redaction import RedactingFormatter, configure_logging
+from convai_tui.local.rooms.bots import MultiRooms
+from convai_tui.local.rooms.flags import cast_from, policy_from
+from convai_tui.local.rooms.policy import RoomPolicy
+from convai_tui.local.rooms.sessions import SessionManager
+from convai_tui.local.sfu.backend import LiveKitBackend
+from convai_tui.local.sfu.server import (
+    LiveKitServer,
+    LiveKitServerDied,
+    LiveKitServerError,
+    LiveKitServerNotFound,
+    livekit_from_environment,
+)
+from convai_tui.local.state import StandInState
 
 log = logging.getLogger("convai_tui.local")
 
@@ -232,7 +232,7 @@ async def _serve(args: argparse.Namespace, formatter: RedactingFormatter) -> int
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    from convai_tui.local.voice import make_voice_hook
+    from convai_tui.local.character.voice import make_voice_hook
 
     standin = LocalStandIn(
         port=args.port,

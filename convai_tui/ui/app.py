@@ -19,14 +19,14 @@ from textual.app import App
 from textual.binding import BindingType
 from textual.widgets import Input
 
-from convai_tui.core import controls
-from convai_tui.core.bus import Subscription
-from convai_tui.core.controls import ControlRequest
-from convai_tui.core.port import ControlResult, SessionPort
-from convai_tui.core.states import SessionState
+from convai_tui.core.api.bus import Subscription
+from convai_tui.core.api.port import ControlResult, SessionPort
+from convai_tui.core.api.states import SessionState
+from convai_tui.core.rtvi import controls
+from convai_tui.core.rtvi.controls import ControlRequest
 from convai_tui.ui.commands import ConvaiCommands
 from convai_tui.ui.messages import SessionEventsReceived, SessionStreamEnded
-from convai_tui.ui.model import MonitorModel, Part, ui_error
+from convai_tui.ui.model.reducer import MonitorModel, Part, ui_error
 from convai_tui.ui.registry import APP_BINDINGS, DIAGNOSTICS_TAB, ERRORS_TAB, key_hint
 from convai_tui.ui.safety import guarded
 from convai_tui.ui.screens.controls import ConfirmScreen, ControlForm
@@ -297,7 +297,7 @@ class ConvaiApp(App[int]):
 
     @guarded("writing a diagnostics snapshot")
     def action_write_snapshot(self) -> None:
-        from convai_tui.core.snapshot import default_snapshot_path, write_snapshot
+        from convai_tui.core.api.snapshot import default_snapshot_path, write_snapshot
 
         now = self.clock()
         path = write_snapshot(default_snapshot_path(now), self.session.diagnostics(), now=now)

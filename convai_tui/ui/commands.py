@@ -9,12 +9,12 @@ from __future__ import annotations
 from functools import partial
 from typing import Protocol, runtime_checkable
 
-from convai_tui.core import controls
-from convai_tui.core.controls import ControlRequest
-from convai_tui.core.port import SessionPort
-from convai_tui.core.states import SessionState
+from convai_tui.core.api.port import SessionPort
+from convai_tui.core.api.states import SessionState
+from convai_tui.core.rtvi import controls
+from convai_tui.core.rtvi.controls import ControlRequest
 from convai_tui.ui.command_list import Command, CommandListProvider
-from convai_tui.ui.model import MonitorModel
+from convai_tui.ui.model.reducer import MonitorModel
 from convai_tui.ui.registry import DIAGNOSTICS_TAB, TABS
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from convai_tui.core.states import SessionState
+from convai_tui.core.api.states import SessionState
 
 STATE_LABELS: dict[SessionState, str] = {
     SessionState.DISCONNECTED: "DISCONNECTED",

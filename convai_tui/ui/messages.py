@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from convai_tui.core.events import Event
+from convai_tui.core.api.events import Event
 
 
 class SessionEventsReceived(Message):

@@ -21,11 +21,11 @@ import pytest
 import pytest_asyncio
 from livekit import rtc
 
+from convai_tui.local.character.rtvi import resolved_type
 from convai_tui.local.faults import Faults
-from convai_tui.local.livekit_binary import find_livekit_server
-from convai_tui.local.livekit_server import LiveKitServer, LiveKitServerNotFound
-from convai_tui.local.rtvi import resolved_type
 from convai_tui.local.server import LocalStandIn
+from convai_tui.local.sfu.binary import find_livekit_server
+from convai_tui.local.sfu.server import LiveKitServer, LiveKitServerNotFound
 
 DEFAULT_TIMEOUT_S = 10.0
 

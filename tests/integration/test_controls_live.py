@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
-from convai_tui.core import controls as c
-from convai_tui.core import events as ev
-from convai_tui.core.bus import Subscription
+from convai_tui.core.api import events as ev
+from convai_tui.core.api.bus import Subscription
+from convai_tui.core.api.states import SessionState
+from convai_tui.core.rtvi import controls as c
 from convai_tui.core.session import SessionCore
-from convai_tui.core.settings import SessionSettings
-from convai_tui.core.states import SessionState
-from convai_tui.local.character import Character
+from convai_tui.core.settings.session_settings import SessionSettings
+from convai_tui.local.character.bot import Character
 from convai_tui.local.server import LocalStandIn
 from convai_tui.ui.app import ConvaiApp
 from convai_tui.ui.widgets.requests import RequestsTable

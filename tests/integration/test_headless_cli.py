@@ -274,7 +274,7 @@ def test_waiting_room_holds_until_a_slot_frees(server: Server, tmp_path: Path) -
 def test_character_name_from_the_rest_route(server: Server) -> None:
     import asyncio
 
-    from convai_tui.core.rest_api import fetch_character_name
+    from convai_tui.core.connect.rest_api import fetch_character_name
 
     name = asyncio.run(
         fetch_character_name(server.connect_url, server.api_key, server.character_id)

@@ -11,12 +11,10 @@ from typing import Any, cast
 import pytest
 import pytest_asyncio
 
-from convai_tui.core import events as ev
-from convai_tui.core.bus import Subscription
-from convai_tui.core.multi_config import CharacterSpec, JoinSettings
-from convai_tui.core.multi_connect import RoomRequest
-from convai_tui.core.retry import RetryPolicy
-from convai_tui.core.roster_events import (
+from convai_tui.core.api import events as ev
+from convai_tui.core.api.bus import Subscription
+from convai_tui.core.api.states import SessionState
+from convai_tui.core.multi.events import (
     CharacterRemoved,
     CharacterStatusChanged,
     InteractionTargetChanged,
@@ -27,13 +25,15 @@ from convai_tui.core.roster_events import (
     RosterCommandFailed,
 )
 from convai_tui.core.session import SessionCore
-from convai_tui.core.settings import SessionSettings
-from convai_tui.core.states import SessionState
-from convai_tui.local.client_messages import CharacterProfile
+from convai_tui.core.settings.multi_config import CharacterSpec, JoinSettings
+from convai_tui.core.settings.retry import RetryPolicy
+from convai_tui.core.settings.room_request import RoomRequest
+from convai_tui.core.settings.session_settings import SessionSettings
+from convai_tui.local.character.client_messages import CharacterProfile
 from convai_tui.local.faults import Faults
-from convai_tui.local.livekit_server import LiveKitServer
-from convai_tui.local.room_policy import RoomPolicy
+from convai_tui.local.rooms.policy import RoomPolicy
 from convai_tui.local.server import LocalStandIn
+from convai_tui.local.sfu.server import LiveKitServer
 from tests.integration.standin_client import require_livekit_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
@@ -341,7 +341,7 @@ async def test_a_failed_initial_character_ends_the_session_with_its_code(
 async def test_an_ack_that_never_comes_times_out(
     standin: LocalStandIn, cores: list[SessionCore], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import convai_tui.core.roster_commands as commands
+    import convai_tui.core.multi.commands as commands
 
     monkeypatch.setattr(commands, "TARGET_ACK_TIMEOUT_S", 0.5)  # the real 10 s, shortened
     standin.room_policy = RoomPolicy(

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from convai_tui.cli.room_flags import DEMO_CAST, apply_room_arguments, character_names, demo_cast
 from convai_tui.core.session import SessionCore
-from convai_tui.core.settings import SessionSettings
-from convai_tui.local.client_messages import CharacterProfile
+from convai_tui.core.settings.session_settings import SessionSettings
+from convai_tui.local.character.client_messages import CharacterProfile
 from convai_tui.local.faults import Faults
-from convai_tui.local.livekit_server import LiveKitServer
 from convai_tui.local.server import LocalStandIn
-from convai_tui.room_cli import DEMO_CAST, apply_room_arguments, character_names, demo_cast
+from convai_tui.local.sfu.server import LiveKitServer
 from convai_tui.ui.app import ConvaiApp
 from tests.integration.standin_client import require_livekit_server
 

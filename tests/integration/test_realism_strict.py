@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 from livekit import rtc
 
-from convai_tui.core import events as ev
-from convai_tui.core.connect_options import ConnectOptions
+from convai_tui.core.api import events as ev
+from convai_tui.core.api.states import SessionState
 from convai_tui.core.session import SessionCore
-from convai_tui.core.states import SessionState
+from convai_tui.core.settings.connect_options import ConnectOptions
 from convai_tui.local.faults import Faults
-from convai_tui.local.livekit_server import LiveKitServer
 from convai_tui.local.server import LocalStandIn
+from convai_tui.local.sfu.server import LiveKitServer
 from tests.integration.standin_client import (
     StandInFactory,
     connect,
@@ -78,7 +78,7 @@ async def test_server_metrics_reach_the_diagnostics_with_server_debug(
 
 async def test_voice_turn_one_line_each(cores: list[SessionCore]) -> None:
     from convai_tui.audio.synth import silence, white_noise
-    from convai_tui.local.voice import make_voice_hook
+    from convai_tui.local.character.voice import make_voice_hook
 
     require_livekit_server()
     standin = LocalStandIn(
@@ -269,7 +269,7 @@ async def test_a_character_without_any_track_is_not_a_dead_link(
 
 
 def _settings(standin: LocalStandIn, **kw: Any) -> Any:
-    from convai_tui.core.settings import SessionSettings
+    from convai_tui.core.settings.session_settings import SessionSettings
 
     return SessionSettings(
         connect_url=standin.connect_url,

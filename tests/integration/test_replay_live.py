@@ -11,17 +11,17 @@ from typing import Any
 
 import pytest
 
-from convai_tui.core import events as ev
-from convai_tui.core.counters import COUNTER_KEYS
-from convai_tui.core.errors import SessionError
-from convai_tui.core.retry import RetryPolicy
+from convai_tui.core.api import events as ev
+from convai_tui.core.api.counters import COUNTER_KEYS
+from convai_tui.core.api.states import SessionState
+from convai_tui.core.errors.error import SessionError
 from convai_tui.core.session import SessionCore
-from convai_tui.core.settings import SessionSettings
-from convai_tui.core.states import SessionState
-from convai_tui.replay import ReplaySession, load_log
-from convai_tui.sessionlog import SessionLog
+from convai_tui.core.settings.retry import RetryPolicy
+from convai_tui.core.settings.session_settings import SessionSettings
+from convai_tui.sessionlog.replay import ReplaySession, load_log
+from convai_tui.sessionlog.writer import SessionLog
 from convai_tui.ui.app import ConvaiApp
-from convai_tui.ui.model import MonitorModel, TranscriptLine
+from convai_tui.ui.model.reducer import MonitorModel, TranscriptLine
 from tests.integration.standin_client import StandInFactory, post, standin_factory
 
 __all__ = ["standin_factory"]

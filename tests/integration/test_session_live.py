@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from convai_tui.core import events as ev
-from convai_tui.core.bus import Subscription
-from convai_tui.core.retry import RetryPolicy
+from convai_tui.core.api import events as ev
+from convai_tui.core.api.bus import Subscription
+from convai_tui.core.api.states import SessionState, is_legal
 from convai_tui.core.session import SessionCore
-from convai_tui.core.settings import SessionSettings
-from convai_tui.core.states import SessionState, is_legal
+from convai_tui.core.settings.retry import RetryPolicy
+from convai_tui.core.settings.session_settings import SessionSettings
 from convai_tui.local.server import LocalStandIn
 from tests.integration.standin_client import StandInFactory, get_json, post, standin_factory
 

@@ -10,7 +10,7 @@ import uuid
 import pytest
 from livekit import rtc
 
-from convai_tui.local import sessions
+from convai_tui.local.rooms import sessions
 from convai_tui.local.server import LocalStandIn
 from tests.integration.standin_client import (
     RtviTestClient,

@@ -17,13 +17,15 @@ import aiohttp
 import pytest
 from livekit import api, rtc
 
-from convai_tui.local import livekit_binary, livekit_config, livekit_server
 from convai_tui.local.faults import Faults
-from convai_tui.local.livekit_backend import ExternalLiveKit, LiveKitControlUnsupported
-from convai_tui.local.livekit_binary import find_livekit_server
-from convai_tui.local.livekit_config import LiveKitPorts
-from convai_tui.local.livekit_server import LiveKitServer, LiveKitServerNotFound
 from convai_tui.local.server import LocalStandIn
+from convai_tui.local.sfu import binary as livekit_binary
+from convai_tui.local.sfu import config as livekit_config
+from convai_tui.local.sfu import server as livekit_server
+from convai_tui.local.sfu.backend import ExternalLiveKit, LiveKitControlUnsupported
+from convai_tui.local.sfu.binary import find_livekit_server
+from convai_tui.local.sfu.config import LiveKitPorts
+from convai_tui.local.sfu.server import LiveKitServer, LiveKitServerNotFound
 from tests.integration.standin_client import (
     RtviTestClient,
     clients,
@@ -378,7 +380,7 @@ def test_child_dies_with_a_killed_parent() -> None:
 
     script = (
         "import asyncio\n"
-        "from convai_tui.local.livekit_server import LiveKitServer\n"
+        "from convai_tui.local.sfu.server import LiveKitServer\n"
         "async def main():\n"
         "    server = LiveKitServer()\n"
         "    await server.start()\n"

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from livekit import rtc
 
-from convai_tui.local.rtvi import MAX_PACKET_BYTES, SUPPORTED_TYPES
+from convai_tui.local.character.rtvi import MAX_PACKET_BYTES, SUPPORTED_TYPES
 from convai_tui.local.server import LocalStandIn
 from tests.integration.standin_client import (
     RtviTestClient,
@@ -417,9 +417,9 @@ async def test_huge_text_is_echoed_within_the_packet_limit(
 
 async def test_voice_turns_stop_while_stt_is_muted(clients: list[RtviTestClient]) -> None:
     from convai_tui.audio.synth import silence, white_noise
+    from convai_tui.local.character.voice import make_voice_hook
     from convai_tui.local.faults import Faults
-    from convai_tui.local.livekit_server import LiveKitServer
-    from convai_tui.local.voice import make_voice_hook
+    from convai_tui.local.sfu.server import LiveKitServer
     from tests.integration.standin_client import require_livekit_server
 
     require_livekit_server()

@@ -7,9 +7,9 @@ import asyncio
 
 import pytest
 
+from convai_tui.core.api.states import SessionState
 from convai_tui.core.session import SessionCore
-from convai_tui.core.settings import SessionSettings
-from convai_tui.core.states import SessionState
+from convai_tui.core.settings.session_settings import SessionSettings
 from convai_tui.ui.app import ConvaiApp
 from tests.integration.standin_client import StandInFactory, standin_factory
 

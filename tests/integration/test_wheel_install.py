@@ -102,8 +102,8 @@ def test_wheel_and_sdist_carry_the_package_data(installed: Installed) -> None:
     for needed in (
         "convai_tui/ui/app.tcss",
         "convai_tui/py.typed",
-        "convai_tui/local/livekit_binary.py",
-        "convai_tui/cli.py",
+        "convai_tui/local/sfu/binary.py",
+        "convai_tui/cli/main.py",
     ):
         assert needed in names, needed
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
@@ -275,7 +275,7 @@ def test_headless_session_then_replay_in_the_monitor(
 REPLAY_IN_THE_MONITOR = """
 import asyncio, sys
 from pathlib import Path
-from convai_tui.replay import ReplaySession, load_log
+from convai_tui.sessionlog.replay import ReplaySession, load_log
 from convai_tui.ui.app import ConvaiApp
 
 async def main():

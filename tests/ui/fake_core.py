@@ -7,9 +7,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from convai_tui.core.bus import EventBus, Subscription
-from convai_tui.core.controls import summarize
-from convai_tui.core.events import (
+from convai_tui.core.api.bus import EventBus, Subscription
+from convai_tui.core.api.events import (
     AudioLevels,
     Event,
     IdleTimerReset,
@@ -19,8 +18,9 @@ from convai_tui.core.events import (
     SessionStateChanged,
     TranscriptReceived,
 )
-from convai_tui.core.port import ControlResult, SendOutcome, SessionInfo
-from convai_tui.core.states import SessionState
+from convai_tui.core.api.port import ControlResult, SendOutcome, SessionInfo
+from convai_tui.core.api.states import SessionState
+from convai_tui.core.rtvi.controls import summarize
 
 T0 = 1_700_000_000.0
 """The frozen epoch of every scripted scenario (14:13:20 UTC)."""

@@ -12,8 +12,7 @@ from typing import Any
 
 from textual.pilot import Pilot
 
-from convai_tui.core.errors import make_error
-from convai_tui.core.events import (
+from convai_tui.core.api.events import (
     ActionsReceived,
     AudioLevels,
     BotActivityChanged,
@@ -42,7 +41,8 @@ from convai_tui.core.events import (
     TurnTimed,
     UsageLimitReached,
 )
-from convai_tui.core.states import SessionState as S
+from convai_tui.core.api.states import SessionState as S
+from convai_tui.core.errors.error import make_error
 from convai_tui.ui.app import ConvaiApp
 from tests.ui.fake_core import T0, FakeClock, FakeSession, Step
 

@@ -13,8 +13,7 @@ from rich.console import Console
 from textual.pilot import Pilot
 from textual.widgets import Input, ProgressBar, Static, TabbedContent
 
-from convai_tui.core.errors import make_error
-from convai_tui.core.events import (
+from convai_tui.core.api.events import (
     ConnectAttemptStarted,
     ErrorRaised,
     Event,
@@ -25,8 +24,9 @@ from convai_tui.core.events import (
     TranscriptReceived,
     UsageLimitReached,
 )
-from convai_tui.core.port import SendOutcome
-from convai_tui.core.states import SessionState as S
+from convai_tui.core.api.port import SendOutcome
+from convai_tui.core.api.states import SessionState as S
+from convai_tui.core.errors.error import make_error
 from convai_tui.ui.app import ConvaiApp, run_tui
 from convai_tui.ui.commands import monitor_commands
 from convai_tui.ui.screens.help import HelpScreen
@@ -492,7 +492,7 @@ async def test_overlay_key_hints_follow_the_keymap() -> None:
 
 
 async def test_mute_and_push_to_talk_keys_reach_the_session() -> None:
-    from convai_tui.core.events import AudioLevels
+    from convai_tui.core.api.events import AudioLevels
 
     session = FakeSession()
     app = ConvaiApp(session)

@@ -8,8 +8,7 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.widgets import Input, Select, Static, TabbedContent
 
-from convai_tui.core import controls as c
-from convai_tui.core.events import (
+from convai_tui.core.api.events import (
     BotActivityChanged,
     Event,
     MessageSent,
@@ -17,11 +16,12 @@ from convai_tui.core.events import (
     ServerResponseReceived,
     TurnCompleted,
 )
-from convai_tui.core.port import ControlResult
-from convai_tui.core.states import SessionState as S
+from convai_tui.core.api.port import ControlResult
+from convai_tui.core.api.states import SessionState as S
+from convai_tui.core.rtvi import controls as c
 from convai_tui.ui.app import ConvaiApp
 from convai_tui.ui.commands import monitor_commands
-from convai_tui.ui.model import MonitorModel, Part
+from convai_tui.ui.model.reducer import MonitorModel, Part
 from convai_tui.ui.screens.controls import ConfirmScreen, ControlForm
 from convai_tui.ui.screens.monitor import MonitorScreen
 from convai_tui.ui.widgets.requests import RequestsTable

@@ -14,11 +14,11 @@ import pytest
 from rich.console import Console
 from textual.widgets import Static
 
-from convai_tui.core.errors import make_error
-from convai_tui.core.events import ErrorRaised, SessionStateChanged, TranscriptReceived
-from convai_tui.core.states import SessionState as S
-from convai_tui.doctor_report import Check
-from convai_tui.replay import ReplaySession, load_log
+from convai_tui.core.api.events import ErrorRaised, SessionStateChanged, TranscriptReceived
+from convai_tui.core.api.states import SessionState as S
+from convai_tui.core.errors.error import make_error
+from convai_tui.doctor.report import Check
+from convai_tui.sessionlog.replay import ReplaySession, load_log
 from convai_tui.ui.app import ConvaiApp
 from convai_tui.ui.commands import monitor_commands
 from convai_tui.ui.screens.doctor import UNAVAILABLE, DoctorScreen

@@ -7,13 +7,13 @@ from pathlib import Path
 
 from textual.widgets import Sparkline
 
-from convai_tui.core.errors import make_error
-from convai_tui.core.events import ErrorRaised, LinkStatsSampled, SessionStateChanged, TurnTimed
-from convai_tui.core.states import SessionState as S
-from convai_tui.replay import ReplaySession, load_log
+from convai_tui.core.api.events import ErrorRaised, LinkStatsSampled, SessionStateChanged, TurnTimed
+from convai_tui.core.api.states import SessionState as S
+from convai_tui.core.errors.error import make_error
+from convai_tui.sessionlog.replay import ReplaySession, load_log
 from convai_tui.ui.app import ConvaiApp
-from convai_tui.ui.link_model import LinkModel
-from convai_tui.ui.model import MonitorModel, Part
+from convai_tui.ui.model.link import LinkModel
+from convai_tui.ui.model.reducer import MonitorModel, Part
 from convai_tui.ui.widgets.link import LinkView, figures_text, timeline_text
 from tests.ui.fake_core import FakeClock, FakeSession
 from tests.ui.scenarios import connect_events, link_samples, settle, t

@@ -6,9 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from convai_tui.core.errors import CATALOGUE_ENTRIES, make_error
-from convai_tui.core.event_json import ALL_EVENT_TYPES
-from convai_tui.core.events import (
+from convai_tui.core.api.codec import ALL_EVENT_TYPES
+from convai_tui.core.api.events import (
     BotActivityChanged,
     ConnectAttemptStarted,
     ErrorRaised,
@@ -28,14 +27,15 @@ from convai_tui.core.events import (
     TurnCompleted,
     UsageLimitReached,
 )
-from convai_tui.core.states import SessionState as S
-from convai_tui.ui.model import MonitorModel, Part
+from convai_tui.core.api.states import SessionState as S
+from convai_tui.core.errors.error import CATALOGUE_ENTRIES, make_error
+from convai_tui.ui.model.reducer import MonitorModel, Part
 from tests.ui.fake_core import T0
 from tests.ui.scenarios import SCENARIOS
 
 
 def test_every_event_type_has_a_handler() -> None:
-    from convai_tui.ui import model
+    from convai_tui.ui.model import reducer as model
 
     assert set(ALL_EVENT_TYPES) <= set(model._HANDLERS)
 
@@ -187,7 +187,7 @@ def test_participants_join_update_leave() -> None:
     m.apply(ParticipantJoined("u1", "One", "remote_player", info, at=T0))
     assert m.participants["u1"].change == "joined"
     muted = replace(info, muted=True)
-    from convai_tui.core.events import ParticipantUpdated
+    from convai_tui.core.api.events import ParticipantUpdated
 
     m.apply(ParticipantUpdated("u1", "One", "remote_player", muted, at=T0 + 1))
     assert m.participants["u1"].change == "updated" and m.participants["u1"].info.muted

@@ -12,10 +12,9 @@ from typing import Any, cast
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from convai_tui.core.events import Event, ParticipantInfo, ParticipantJoined, TranscriptReceived
-from convai_tui.core.events import TurnCompleted as Done
-from convai_tui.core.multi_config import CharacterSpec
-from convai_tui.core.roster_events import (
+from convai_tui.core.api.events import Event, ParticipantInfo, ParticipantJoined, TranscriptReceived
+from convai_tui.core.api.events import TurnCompleted as Done
+from convai_tui.core.multi.events import (
     InteractionTargetChanged,
     Membership,
     MemberStatus,
@@ -23,6 +22,7 @@ from convai_tui.core.roster_events import (
     RoomRebindStateChanged,
     RosterChanged,
 )
+from convai_tui.core.settings.multi_config import CharacterSpec
 from convai_tui.ui.app import ConvaiApp
 from convai_tui.ui.screens.monitor import MonitorScreen
 from convai_tui.ui.widgets.room import RoomTable

@@ -8,11 +8,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from convai_tui.core.bus import Subscription
-from convai_tui.core.connect_api import ConnectRequest, ConnectResponse
-from convai_tui.core.errors import ConvaiError, make_error
-from convai_tui.core.events import Event, ParticipantInfo
-from convai_tui.core.transport import TransportCallbacks
+from convai_tui.core.api.bus import Subscription
+from convai_tui.core.api.events import Event, ParticipantInfo
+from convai_tui.core.connect.connect_api import ConnectRequest, ConnectResponse
+from convai_tui.core.errors.error import ConvaiError, make_error
+from convai_tui.core.link.transport import TransportCallbacks
 
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJmYWtlLXVzZXIifQ.ZmFrZS1zaWduYXR1cmUtZmFrZQ"
 

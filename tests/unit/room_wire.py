@@ -7,16 +7,16 @@ from __future__ import annotations
 from itertools import count
 from typing import Any
 
-from convai_tui.core.events import Event
-from convai_tui.core.multi_config import CharacterSpec
-from convai_tui.core.multi_connect import parse_room_response
-from convai_tui.core.protocol import parse_inbound
-from convai_tui.core.roster import Roster
-from convai_tui.core.roster_commands import OutboundCommand, RosterCommands
-from convai_tui.core.roster_events import CharacterRemoved, InteractionTargetChanged
-from convai_tui.local import rtvi
-from convai_tui.local.room_policy import RoomPolicy
-from convai_tui.local.room_roster import RoomRoster
+from convai_tui.core.api.events import Event
+from convai_tui.core.multi.commands import OutboundCommand, RosterCommands
+from convai_tui.core.multi.events import CharacterRemoved, InteractionTargetChanged
+from convai_tui.core.multi.roster import Roster
+from convai_tui.core.rtvi.protocol import parse_inbound
+from convai_tui.core.settings.multi_config import CharacterSpec
+from convai_tui.core.settings.room_request import parse_room_response
+from convai_tui.local.character import rtvi
+from convai_tui.local.rooms.policy import RoomPolicy
+from convai_tui.local.rooms.roster import RoomRoster
 from tests.unit.rooms import Clock
 
 

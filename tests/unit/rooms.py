@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from convai_tui.core.events import Event
-from convai_tui.core.multi_connect import MemberInfo, RoomConnectInfo
-from convai_tui.core.roster import Roster
+from convai_tui.core.api.events import Event
+from convai_tui.core.multi.roster import Roster
+from convai_tui.core.settings.room_request import MemberInfo, RoomConnectInfo
 
 NAMES = {"ada": "Ada", "bob": "Bob"}
 

@@ -10,7 +10,11 @@ from convai_tui.config import (
     warn_if_loose,
     write_private_file,
 )
-from convai_tui.core.settings import SessionSettings, is_loopback, validate_settings
+from convai_tui.core.settings.session_settings import (
+    SessionSettings,
+    is_loopback,
+    validate_settings,
+)
 
 
 def test_precedence_cli_over_env_over_file(tmp_path: Path) -> None:

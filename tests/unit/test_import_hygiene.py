@@ -26,10 +26,10 @@ def _loaded_after_import(module: str, check: str) -> subprocess.CompletedProcess
     "module",
     [
         "convai_tui.core.session",
-        "convai_tui.core.events",
-        "convai_tui.headless",
+        "convai_tui.core.api.events",
+        "convai_tui.headless.runner",
         "convai_tui.audio",
-        "convai_tui.cli",
+        "convai_tui.cli.main",
         "convai_tui.config",
     ],
 )
@@ -40,7 +40,9 @@ def test_core_imports_no_textual(module: str) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("module", ["convai_tui.config", "convai_tui.core.settings"])
+@pytest.mark.parametrize(
+    "module", ["convai_tui.config", "convai_tui.core.settings.session_settings"]
+)
 def test_configuration_never_loads_livekit(module: str) -> None:
     result = _loaded_after_import(module, "m.split('.')[0] == 'livekit'")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -60,14 +62,15 @@ def loaded(module: str, packages: tuple[str, ...]) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("module", ["convai_tui.cli", "convai_tui.config"])
+@pytest.mark.parametrize("module", ["convai_tui.cli.main", "convai_tui.config"])
 def test_cli_and_config_import_no_ui(module: str) -> None:
     """The CLI imports the UI only for the commands that run it."""
     assert loaded(module, ("textual", "convai_tui.ui")) == []
 
 
 @pytest.mark.parametrize(
-    "module", ["convai_tui.headless", "convai_tui.replay", "convai_tui.sessionlog"]
+    "module",
+    ["convai_tui.headless.runner", "convai_tui.sessionlog.replay", "convai_tui.sessionlog.writer"],
 )
 def test_headless_replay_and_session_log_import_no_ui_and_no_transport(module: str) -> None:
     assert loaded(module, ("textual", "convai_tui.ui", "livekit", "httpx", "aiohttp")) == []

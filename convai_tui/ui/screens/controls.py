@@ -1,7 +1,7 @@
 """Small modal forms for the session controls that need text, and a confirmation dialog.
 
 A form validates with the same builders the core and the headless flags use
-(core/controls.py); an invalid entry is explained in the form, which stays open.
+(core/rtvi/controls.py); an invalid entry is explained in the form, which stays open.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from convai_tui.core import controls
-from convai_tui.core.controls import ControlArgumentError, ControlRequest
+from convai_tui.core.rtvi import controls
+from convai_tui.core.rtvi.controls import ControlArgumentError, ControlRequest
 from convai_tui.ui.registry import CONFIRM_BINDINGS, CONTROL_FORM_BINDINGS
 
 DEFAULT_RUN_LLM = "server default"

@@ -11,7 +11,7 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 
-from convai_tui.ui.model import MonitorModel, Part
+from convai_tui.ui.model.reducer import MonitorModel, Part
 from convai_tui.ui.registry import (
     DIAGNOSTICS_TAB,
     ERRORS_TAB,

@@ -16,8 +16,8 @@ from typing import Any, ClassVar
 from textual.binding import BindingType
 from textual.screen import Screen
 
-from convai_tui.core.multi_config import parse_character_spec
-from convai_tui.core.roster_events import MemberStatus
+from convai_tui.core.multi.events import MemberStatus
+from convai_tui.core.settings.multi_config import parse_character_spec
 from convai_tui.ui.command_list import Command, CommandListProvider
 from convai_tui.ui.registry import ROOM_TARGET_BINDINGS
 from convai_tui.ui.screens.room_prompt import RoomPrompt

@@ -6,9 +6,9 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from convai_tui.core.errors import SessionError
+from convai_tui.core.errors.error import SessionError
 from convai_tui.ui.formatting import clock_time, duration
-from convai_tui.ui.model import EndedView, IdleView, MonitorModel
+from convai_tui.ui.model.reducer import EndedView, IdleView, MonitorModel
 
 IDLE_URGENT_S = 10.0
 

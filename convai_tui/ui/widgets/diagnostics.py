@@ -15,7 +15,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from convai_tui.ui.formatting import clock_time, duration, ms, redact
-from convai_tui.ui.model import MonitorModel
+from convai_tui.ui.model.reducer import MonitorModel
 from convai_tui.ui.registry import key_hint
 
 COUNTER_KEYS = (

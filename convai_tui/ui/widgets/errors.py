@@ -18,7 +18,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Static
 
-from convai_tui.core.errors import SessionError
+from convai_tui.core.errors.error import SessionError
 from convai_tui.ui.formatting import clock_time
 from convai_tui.ui.registry import ERROR_LIST_BINDINGS
 

@@ -15,11 +15,11 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Sparkline, Static
 
-from convai_tui.core.link_stats import LinkHistory
-from convai_tui.core.metrics import percentile
-from convai_tui.core.states import SessionState
+from convai_tui.core.api.metrics import percentile
+from convai_tui.core.api.states import SessionState
+from convai_tui.core.link.stats import LinkHistory
 from convai_tui.ui.formatting import clock_time, duration
-from convai_tui.ui.link_model import LinkModel
+from convai_tui.ui.model.link import LinkModel
 
 ROWS: tuple[tuple[str, str, str], ...] = (
     ("rtt_ms", "RTT", "ms"),

@@ -8,9 +8,9 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import ProgressBar, Static
 
-from convai_tui.core.errors import lookup
+from convai_tui.core.errors.error import lookup
 from convai_tui.ui.formatting import countdown, duration
-from convai_tui.ui.model import BlockingView, RetryView
+from convai_tui.ui.model.reducer import BlockingView, RetryView
 from convai_tui.ui.registry import key_hint
 
 

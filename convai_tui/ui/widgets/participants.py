@@ -7,7 +7,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from convai_tui.ui.formatting import KIND_LABELS, clock_time
-from convai_tui.ui.model import FLASH_SECONDS, ParticipantRow
+from convai_tui.ui.model.reducer import FLASH_SECONDS, ParticipantRow
 
 COLUMNS = ("identity", "name", "kind", "muted", "speaking", "quality", "tracks", "since")
 QUALITY_STYLES = {"excellent": "green", "good": "green", "poor": "yellow", "lost": "bold red"}

@@ -8,7 +8,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from convai_tui.ui.formatting import clock_time
-from convai_tui.ui.model import ContextBudget, RequestRow
+from convai_tui.ui.model.reducer import ContextBudget, RequestRow
 
 COLUMNS = ("time", "type", "summary", "status", "message")
 STATUS_STYLES = {

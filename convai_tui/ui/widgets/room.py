@@ -13,9 +13,9 @@ from textual.binding import BindingType
 from textual.message import Message
 from textual.widgets import DataTable
 
-from convai_tui.core.roster_events import MemberStatus
+from convai_tui.core.multi.events import MemberStatus
 from convai_tui.ui.formatting import KIND_LABELS
-from convai_tui.ui.model import FLASH_SECONDS, MonitorModel
+from convai_tui.ui.model.reducer import FLASH_SECONDS, MonitorModel
 from convai_tui.ui.registry import ROOM_TABLE_BINDINGS
 
 COLUMNS = (

@@ -8,10 +8,10 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Static
 
-from convai_tui.core.events import AudioLevels
-from convai_tui.core.states import SessionState
+from convai_tui.core.api.events import AudioLevels
+from convai_tui.core.api.states import SessionState
 from convai_tui.ui.formatting import STATE_LABELS, duration, level_bar
-from convai_tui.ui.model import MonitorModel
+from convai_tui.ui.model.reducer import MonitorModel
 
 
 def update_text(widget: Static, previous: str, text: str) -> None:

@@ -19,7 +19,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from convai_tui.ui.formatting import clock_time
-from convai_tui.ui.model import TranscriptLine
+from convai_tui.ui.model.reducer import TranscriptLine
 from convai_tui.ui.registry import TRANSCRIPT_BINDINGS
 
 TIME_W = 9

@@ -1,0 +1,351 @@
+"""`convai-tui`: the entry point and the one composition root.
+
+It reads settings, builds the SessionCore and hands it to the TUI or the headless runner; the
+front ends never construct core objects themselves. The subcommands and their flags are defined
+in `convai_tui.cli.parser`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from convai_tui.cli.demo import start_standin_process, stop_standin_process
+from convai_tui.cli.log_setup import LogLevelError, configure_logging
+from convai_tui.cli.parser import CONNECT_OPTION_FLAGS, build_parser
+from convai_tui.config import ConfigError, Settings, config_path, load_settings, state_dir
+from convai_tui.runtime.shutdown import exit_process
+
+log = logging.getLogger("convai_tui.cli.main")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
+        argv = ["run", *argv]
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command in ("run", "demo"):
+            return _cmd_run(args, demo=args.command == "demo")
+        if args.command == "local-server":
+            from convai_tui.local.server import run_local_server
+
+            return run_local_server(args)
+        if args.command == "config":
+            return _cmd_config(args)
+        if args.command == "devices":
+            return _cmd_devices(args)
+        if args.command == "doctor":
+            return _cmd_doctor(args)
+        if args.command == "replay":
+            return _cmd_replay(args)
+        if args.command == "setup":
+            from convai_tui.cli.setup import run_setup
+
+            return run_setup(args)
+        if args.command == "completion":
+            from convai_tui.cli.completion import print_completion
+
+            return print_completion(parser, args.shell)
+        if args.command == "report":
+            from convai_tui.sessionlog.report import cmd_report
+
+            return cmd_report(args)
+    except KeyboardInterrupt:
+        return 130
+    parser.print_help()
+    return 2
+
+
+def _settings_from(args: argparse.Namespace) -> Settings:
+    cli: dict[str, Any] = {
+        "connect_url": args.connect_url,
+        "api_key": args.api_key,
+        "character_id": args.character_id,
+        "characters": getattr(args, "characters", None),
+        "connection_timeout": args.connection_timeout,
+        "waiting_room": args.waiting_room,
+        "waiting_room_max_wait": args.waiting_room_max_wait,
+        "max_reconnect_attempts": args.max_reconnect_attempts,
+        "character_session_id": args.character_session_id,
+        "end_user_id": args.end_user_id,
+        "insecure_http": args.insecure_http,
+        **{name: getattr(args, name, None) for name in CONNECT_OPTION_FLAGS},
+        "log_level": args.log_level,
+        "input_device": args.input_device,
+        "output_device": args.output_device,
+        "aec": args.aec,
+    }
+    return load_settings(cli)
+
+
+def _cmd_config(args: argparse.Namespace) -> int:
+    if args.config_command in ("init", "set", "unset"):
+        from convai_tui.cli.config_commands import run_config_command
+
+        return run_config_command(args)
+    if args.config_command == "path":
+        print(config_path())
+        return 0
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"convai-tui: {exc}", file=sys.stderr)
+        return 2
+    shown = dict(vars(settings))
+    if shown.get("api_key"):
+        shown["api_key"] = "[redacted]"
+    print(json.dumps(shown, indent=2, default=str))
+    return 0
+
+
+def _cmd_devices(args: argparse.Namespace) -> int:
+    from convai_tui.audio import AudioError, list_devices
+
+    try:
+        devices = list_devices()
+    except AudioError as exc:
+        print(f"convai-tui: {exc.code}: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps([d.to_json() for d in devices]))
+        return 0
+    for d in devices:
+        marks = ("in " if d.is_default_input else "") + ("out" if d.is_default_output else "")
+        print(
+            f"{d.index:>3}  {d.name:<40} {d.host_api:<12} in:{d.max_input_channels} "
+            f"out:{d.max_output_channels} {('default ' + marks) if marks.strip() else ''}"
+        )
+    if not devices:
+        print("no audio devices found")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace, *, demo: bool) -> int:
+    from convai_tui.headless.runner import control_requests
+
+    if control_requests(args) and not args.headless:
+        print(
+            "convai-tui: --trigger, --context, --template-key, --tts and --stt need --headless "
+            "(in the TUI use ctrl+p → control: …)",
+            file=sys.stderr,
+        )
+        return 2
+    standin: subprocess.Popen[str] | None = None
+    try:
+        if demo:
+            from convai_tui.cli.room_flags import demo_cast
+
+            cast = demo_cast(args)  # `demo --characters N`: the stand-in knows N characters
+            standin, details = start_standin_process(cast.standin_args)
+            args.connect_url = details["connect_url"]
+            args.demo_rest_url = details["connect_url"]  # the stand-in serves /character/get
+            args.api_key = details["api_key"]
+            args.character_id = details["character_id"]
+            args.characters = cast.characters or args.characters
+        try:
+            settings = _settings_from(args)
+            log_file = None if args.headless else state_dir() / "convai-tui.log"
+            configure_logging(settings.log_level, file=log_file)
+        except (ConfigError, LogLevelError) as exc:
+            print(f"convai-tui: {exc}", file=sys.stderr)
+            return 2
+        return asyncio.run(_run_session(settings, args))
+    finally:
+        if standin is not None:
+            stop_standin_process(standin)
+
+
+async def _run_session(settings: Settings, args: argparse.Namespace) -> int:
+    from convai_tui.core.session import SessionCore
+    from convai_tui.sessionlog.writer import SessionLog, new_log_path
+
+    character_name = None
+    if not args.headless and settings.api_key and settings.character_id:
+        from convai_tui.core.connect.rest_api import fetch_character_name
+
+        rest_url = getattr(args, "demo_rest_url", None) or settings.rest_url
+        character_name = await fetch_character_name(
+            rest_url, settings.api_key, settings.character_id, timeout_s=2.0
+        )
+    from convai_tui.cli.room_flags import apply_room_arguments
+    from convai_tui.core.errors.error import ConvaiError
+
+    try:
+        session_settings = apply_room_arguments(
+            settings.session_settings(character_name=character_name),
+            settings.characters,
+            args,
+            state_dir(),
+        )
+    except ConvaiError as exc:
+        print(f"convai-tui: {exc.error.code}: {exc.error.message}", file=sys.stderr)
+        return 2
+    session = SessionCore(session_settings)
+    if session_settings.room is not None and not args.headless:
+        from convai_tui.cli.room_flags import character_names
+
+        session.room.names.update(
+            await character_names(
+                session_settings, getattr(args, "demo_rest_url", None) or settings.rest_url
+            )
+        )
+    audio_on = args.audio if args.audio is not None else (settings.audio and not args.headless)
+    if audio_on:
+        from convai_tui.audio import AudioSettings
+        from convai_tui.audio.session_media import SessionAudio
+
+        session.attach_media(
+            SessionAudio(
+                AudioSettings(
+                    input_device=_device(settings.input_device),
+                    output_device=_device(settings.output_device),
+                    aec=settings.aec,
+                ),
+                emit=session.emit,
+                report=session.report_problem,
+            )
+        )
+    log_path = args.session_log or new_log_path(Path(settings.session_log_dir or state_dir()))
+    session_log = SessionLog(log_path, session.subscribe())
+    session_log.start()
+    try:
+        if args.headless:
+            from convai_tui.headless.runner import HeadlessRunner, control_requests
+
+            runner = HeadlessRunner(
+                session,
+                say=args.say,
+                exit_after_reply=args.exit_after_reply,
+                duration_s=args.duration,
+                controls=control_requests(args),
+                target=args.target,
+            )
+            return await runner.run()
+        from convai_tui.ui.app import ConvaiApp
+
+        app = ConvaiApp(
+            session, keymap=settings.keymap or None, run_checks=_doctor_runner(settings)
+        )
+        result = await app.run_async()
+        return int(app.return_code or result or 0)
+    finally:
+        if args.snapshot is not None:
+            _write_snapshot(args.snapshot, session.diagnostics())
+        await session.close()
+        await session_log.stop()
+
+
+def _device(spec: str | None) -> int | str | None:
+    return int(spec) if spec is not None and spec.isdigit() else spec
+
+
+# --- doctor, replay and snapshots ------------------------------------------------------------------
+
+
+def _doctor_options(settings: Settings, **extra: Any) -> Any:
+    from convai_tui.doctor.report import DoctorOptions
+
+    return DoctorOptions(
+        connect_url=settings.connect_url,
+        api_key=settings.api_key,
+        character_id=settings.character_id,
+        insecure_http=settings.insecure_http,
+        **extra,
+    )
+
+
+def _doctor_runner(settings: Settings) -> Any:
+    from convai_tui.doctor.checks import checks_runner
+
+    return checks_runner(_doctor_options(settings))
+
+
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from convai_tui.doctor.checks import format_report, run_doctor
+
+    if bool(args.livekit_url) != bool(args.token):
+        print("convai-tui: --livekit-url and --token go together", file=sys.stderr)
+        return 2
+    try:
+        settings = load_settings(
+            {
+                "connect_url": args.connect_url,
+                "api_key": args.api_key,
+                "character_id": args.character_id,
+                "insecure_http": args.insecure_http,
+                "log_level": args.log_level,
+            }
+        )
+        configure_logging(settings.log_level)
+    except (ConfigError, LogLevelError) as exc:
+        print(f"convai-tui: {exc}", file=sys.stderr)
+        return 2
+    options = _doctor_options(
+        settings,
+        rest_url=args.rest_url,
+        livekit_url=args.livekit_url,
+        token=args.token,
+        timeout_s=args.timeout,
+        require_audio=args.require_audio,
+    )
+    report = asyncio.run(run_doctor(options))
+    print(json.dumps(report.to_json()) if args.json else format_report(report))
+    return 0 if report.ok else 1
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from convai_tui.sessionlog.replay import load_log
+
+    if args.speed < 0:
+        print("convai-tui: --speed must be 0 or more", file=sys.stderr)
+        return 2
+    try:
+        log_file = load_log(args.file)
+    except OSError as exc:
+        print(f"convai-tui: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    return asyncio.run(_replay(log_file, args.speed))
+
+
+async def _replay(log_file: Any, speed: float) -> int:
+    from convai_tui.sessionlog.replay import ReplaySession
+    from convai_tui.ui.app import ConvaiApp
+
+    session = ReplaySession(log_file, speed=speed)
+    title = (
+        f"convai-tui · REPLAY of {log_file.path.name} ({log_file.summary()}"
+        f"{'' if speed == 1 else f', speed {speed:g}'})"
+    )
+    app = ConvaiApp(session, read_only=True, clock=session.clock, title=title)
+    try:
+        result = await app.run_async()
+        return int(app.return_code or result or 0)
+    finally:
+        await session.close()
+
+
+def _write_snapshot(path: Path, diagnostics: dict[str, Any]) -> None:
+    from convai_tui.core.api.snapshot import write_snapshot
+
+    try:
+        write_snapshot(path, diagnostics)
+    except OSError as exc:
+        print(f"convai-tui: cannot write the snapshot {path}: {exc}", file=sys.stderr)
+
+
+def entry() -> NoReturn:
+    """The `convai-tui` console script and `python -m convai_tui`."""
+    exit_process(main())
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,46 @@
+"""The REST gateway (api.convai.com): only what a session monitor needs, the character's name."""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+
+from convai_tui.core.errors.redact import REDACTOR
+
+log = logging.getLogger("convai_tui.connection")
+DEFAULT_REST_URL = "https://api.convai.com"
+
+
+async def fetch_character_name(
+    rest_url: str,
+    api_key: str,
+    character_id: str,
+    *,
+    timeout_s: float = 3.0,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> str | None:
+    """POST /character/get {"charID"} with CONVAI-API-KEY; the name, or None when unreachable.
+
+    Best effort by design: the monitor falls back to the character id, so every failure is
+    logged and swallowed. Unity also accepts the body wrapped under "response".
+    """
+    REDACTOR.add_secret(api_key)
+    try:
+        async with httpx.AsyncClient(timeout=timeout_s, verify=True, transport=transport) as client:
+            response = await client.post(
+                f"{rest_url.rstrip('/')}/character/get",
+                json={"charID": character_id},
+                headers={"CONVAI-API-KEY": api_key},
+            )
+        if response.status_code != 200:
+            log.info("character/get answered HTTP %s", response.status_code)
+            return None
+        body = response.json()
+    except (httpx.HTTPError, OSError, ValueError) as exc:
+        log.info("character/get failed: %s", REDACTOR.redact(str(exc) or type(exc).__name__))
+        return None
+    if isinstance(body, dict) and isinstance(body.get("response"), dict):
+        body = body["response"]
+    name = body.get("character_name") if isinstance(body, dict) else None
+    return name if isinstance(name, str) and name.strip() else None

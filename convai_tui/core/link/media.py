@@ -1,0 +1,92 @@
+"""The session's side of audio: the hook that rides on every room, and the mute and
+push-to-talk controls the front ends call. With --no-audio there is no hook and the controls
+say so instead of doing nothing silently."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from convai_tui.core.api.events import Event, LogRecorded
+from convai_tui.core.errors.error import SessionError, make_error
+
+if TYPE_CHECKING:
+    from livekit import rtc
+
+
+class MediaHook(Protocol):
+    """Audio (or anything else) that rides on the room: attached after join, detached before
+    leaving. Problems are reported through `on_problem`, never raised into the session."""
+
+    async def attach(self, room: rtc.Room) -> None: ...
+
+    async def detach(self) -> None: ...
+
+
+class SessionMedia:
+    """The optional hook plus the controls; optional extras (mute, push-to-talk, stats) are
+    used when the hook has them."""
+
+    def __init__(
+        self,
+        hook: MediaHook | None,
+        publish: Callable[[Event], None],
+        raise_error: Callable[[SessionError], SessionError],
+    ) -> None:
+        self.hook = hook
+        self._publish = publish
+        self._raise = raise_error
+
+    async def attach(self, room: rtc.Room) -> None:
+        if self.hook is None:
+            return
+        try:
+            await self.hook.attach(room)
+        except Exception as exc:  # audio trouble never ends a session
+            self._raise(make_error("audio.mic_publish_failed", f"Audio could not start: {exc}"))
+
+    async def detach(self) -> None:
+        if self.hook is not None:
+            with contextlib.suppress(Exception):
+                await self.hook.detach()
+
+    @property
+    def muted(self) -> bool:
+        return bool(getattr(self.hook, "muted", False))
+
+    def set_muted(self, muted: bool) -> None:
+        setter = getattr(self.hook, "set_muted", None)
+        if setter is not None:
+            setter(muted)
+
+    def toggle_mute(self) -> bool:
+        if self.hook is None:
+            self._warn("Audio is off (--no-audio): nothing to mute.")
+            return False
+        self.set_muted(not self.muted)
+        return self.muted
+
+    def toggle_push_to_talk(self, on_release: Callable[[], None]) -> bool:
+        """Open or close the talk key; `on_release` runs when it closes."""
+        toggle = getattr(self.hook, "toggle_push_to_talk", None)
+        if toggle is None:
+            self._warn("Audio is off (--no-audio): no push-to-talk.")
+            return False
+        is_open = bool(toggle())
+        if not is_open:
+            on_release()
+        return is_open
+
+    def stats(self) -> dict[str, Any] | None:
+        """The hook's own figures for the diagnostics, if it keeps any."""
+        audio_stats = getattr(self.hook, "stats", None)
+        if not callable(audio_stats):
+            return None
+        try:
+            return dict(audio_stats())
+        except Exception as exc:  # diagnostics must never take the session down
+            return {"error": str(exc)}
+
+    def _warn(self, message: str) -> None:
+        self._publish(LogRecorded(level="warning", category="audio", message=message))

@@ -1,0 +1,269 @@
+"""The headless front end: one JSON object per line on stdout, nothing else.
+
+Exit status: 0 when the session ends cleanly (including --duration, --exit-after-reply and a
+Ctrl-C), 1 when it ends in Error (configuration errors included).
+
+Once the character is ready the controls run first (--trigger, --context, --template-key,
+--tts, --stt, in that order, each awaiting its ack, which appears as a `server_response`
+line), then the --say messages, one per reply. A reply the trigger started is let finish first.
+
+--duration counts from the first time the session is Connected, so time spent connecting or
+in the waiting room does not use it up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from typing import TextIO, TypeVar
+
+from convai_tui.core.api.events import (
+    BotActivityChanged,
+    BotReady,
+    Event,
+    LogRecorded,
+    SessionEnded,
+    SessionStateChanged,
+    TranscriptReceived,
+)
+from convai_tui.core.api.port import ControlResult, SessionPort
+from convai_tui.core.api.states import SessionState
+from convai_tui.core.conversation.conversation import ends_turn
+from convai_tui.core.errors.redact import redact
+from convai_tui.core.rtvi import controls
+from convai_tui.core.rtvi.controls import ControlArgumentError, ControlRequest
+from convai_tui.headless.targets import TargetSwitch
+
+TRIGGER_REPLY_GRACE_S = 3.0
+"""How long to wait for a trigger's reply to start before sending --say text anyway (a trigger
+the character does not know is silently ignored)."""
+
+_T = TypeVar("_T")
+
+
+def _flag_type(parse: Callable[[str], _T]) -> Callable[[str], _T]:
+    def convert(value: str) -> _T:
+        try:
+            return parse(value)
+        except ControlArgumentError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = parse.__name__
+    return convert
+
+
+def add_control_arguments(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group(
+        "controls (headless; sent in this order once the character is ready, before --say)"
+    )
+    g.add_argument(
+        "--trigger",
+        action="append",
+        default=[],
+        metavar="NAME[:MESSAGE]",
+        type=_flag_type(controls.parse_trigger),
+        help="send a trigger-message by name, with an optional message",
+    )
+    g.add_argument(
+        "--context",
+        action="append",
+        default=[],
+        metavar="TEXT[:MODE]",
+        type=_flag_type(controls.parse_context),
+        help="send a context-update; a final :append, :replace or :reset is the "
+        "mode (default append)",
+    )
+    g.add_argument(
+        "--template-key",
+        action="append",
+        default=[],
+        metavar="K=V",
+        dest="template_keys",
+        type=_flag_type(controls.parse_template_key),
+        help="set a template key (repeatable; sent together as one update)",
+    )
+    g.add_argument("--tts", choices=("on", "off"), help="turn the character's voice on or off")
+    g.add_argument(
+        "--stt",
+        choices=("on", "off"),
+        help="off: the character ignores the microphone (typed text still goes)",
+    )
+
+
+def control_requests(args: argparse.Namespace) -> list[ControlRequest]:
+    """The controls the flags ask for, in the order they are sent."""
+    requests: list[ControlRequest] = [*getattr(args, "trigger", []), *getattr(args, "context", [])]
+    keys: list[tuple[str, str]] = getattr(args, "template_keys", [])
+    if keys:
+        requests.append(controls.template_keys(dict(keys)))
+    tts = getattr(args, "tts", None)
+    if tts is not None:
+        requests.append(controls.tts(tts == "on"))
+    stt = getattr(args, "stt", None)
+    if stt is not None:
+        requests.append(controls.stt(muted=stt == "off"))
+    return requests
+
+
+class HeadlessRunner:
+    """Drives a session from flags: controls, --say messages, --exit-after-reply, --duration."""
+
+    def __init__(
+        self,
+        session: SessionPort,
+        *,
+        say: list[str] | None = None,
+        exit_after_reply: bool = False,
+        duration_s: float | None = None,
+        out: TextIO | None = None,
+        controls: Sequence[ControlRequest] = (),
+        target: str | None = None,
+    ) -> None:
+        self._session = session
+        self._say = list(say or [])
+        self._next_say = 0
+        self._awaiting_reply = False
+        self._controls = list(controls)
+        self._controls_task: asyncio.Task[None] | None = None
+        self._controls_done = not self._controls
+        self._trigger_reply_pending = False
+        self._replying = False
+        self._turn_changed = asyncio.Event()
+        self._exit_after_reply = exit_after_reply
+        self._duration_s = duration_s
+        self._out = out or sys.stdout
+        self._ending = False
+        self._end_task: asyncio.Task[None] | None = None
+        self._target = TargetSwitch(session, target, self._emit) if target else None
+
+    def _emit(self, event: Event) -> None:
+        line = json.dumps(event.to_json(), ensure_ascii=False, separators=(",", ":"))
+        self._out.write(redact(line) + "\n")
+        self._out.flush()
+
+    async def run(self) -> int:
+        subscription = self._session.subscribe()
+        loop = asyncio.get_running_loop()
+        installed = []
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self._end_soon, "interrupted")
+                installed.append(sig)
+        timer: asyncio.TimerHandle | None = None
+        try:
+            await self._session.start()
+            async for event in subscription:
+                self._emit(event)
+                if isinstance(event, SessionEnded):
+                    break
+                if (
+                    timer is None
+                    and self._duration_s
+                    and isinstance(event, SessionStateChanged)
+                    and event.new is SessionState.CONNECTED
+                ):
+                    timer = loop.call_later(self._duration_s, self._end_soon, "duration")
+                await self._react(event)
+        finally:
+            subscription.close()
+            if self._controls_task is not None and not self._controls_task.done():
+                self._controls_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._controls_task
+            if timer is not None:
+                timer.cancel()
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+        return 1 if self._session.state is SessionState.ERROR else 0
+
+    async def _react(self, event: Event) -> None:
+        self._track_reply(event)
+        if self._target is not None:
+            self._target.observe(event)
+        if isinstance(event, BotReady):
+            # --target switches first; the controls and --say then go to the new target.
+            if self._target is None or not self._target.start(self._on_ready):
+                await self._on_ready()
+        elif ends_turn(event):
+            if not self._controls_done:
+                return  # a trigger's reply ended while later controls were still being acked
+            self._awaiting_reply = False
+            if self._next_say < len(self._say):
+                await self._send_next()
+            elif self._exit_after_reply:
+                self._end_soon("exit_after_reply")
+
+    async def _on_ready(self) -> None:
+        if not self._controls_done:
+            if self._controls_task is None:
+                self._controls_task = asyncio.ensure_future(self._run_controls())
+        elif self._next_say < len(self._say) and not self._awaiting_reply:
+            await self._send_next()
+
+    def _track_reply(self, event: Event) -> None:
+        """Whether the character is replying, so --say text never talks over a reply; only the
+        end of the turn clears it (speech may follow the final text)."""
+        if isinstance(event, BotActivityChanged):
+            if event.activity in ("thinking", "speaking"):
+                self._replying = True
+        elif isinstance(event, TranscriptReceived):
+            if event.role == "character":
+                self._replying = True
+        elif ends_turn(event):
+            self._replying = False
+            self._trigger_reply_pending = False
+        else:
+            return
+        self._turn_changed.set()
+
+    async def _run_controls(self) -> None:
+        for request in self._controls:
+            if self._ending:
+                return
+            triggers = request.type == "trigger-message"
+            self._trigger_reply_pending |= triggers
+            try:
+                result = await self._session.send_control(request.type, request.data)
+            except Exception as exc:  # a failing control must not stall the --say messages
+                self._emit(
+                    LogRecorded(
+                        level="error",
+                        category="controls",
+                        message=f"{request.type} failed: {exc!r}",
+                    )
+                )
+                result = ControlResult("refused", str(exc))
+            if triggers and result.status not in ("success", "processing", "pending"):
+                self._trigger_reply_pending = False
+        if self._trigger_reply_pending and not self._replying:
+            self._turn_changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._turn_changed.wait(), TRIGGER_REPLY_GRACE_S)
+        self._controls_done = True
+        if self._replying or self._awaiting_reply or self._ending:
+            return  # the reply's TurnCompleted sends the first --say (or ends the run)
+        if self._next_say < len(self._say):
+            await self._send_next()
+        elif self._exit_after_reply:
+            self._end_soon("exit_after_reply")
+
+    async def _send_next(self) -> None:
+        if self._ending:
+            return  # --duration ran out (or Ctrl-C): no new text into a closing session
+        text = self._say[self._next_say]
+        self._next_say += 1
+        self._awaiting_reply = True
+        outcome = await self._session.send_text(text)
+        self._awaiting_reply = outcome.status in ("sent", "queued")
+        if not self._awaiting_reply and self._next_say >= len(self._say) and self._exit_after_reply:
+            self._end_soon("exit_after_reply")
+
+    def _end_soon(self, reason: str) -> None:
+        if not self._ending:
+            self._ending = True
+            self._end_task = asyncio.ensure_future(self._session.disconnect(reason))

@@ -1,0 +1,144 @@
+"""Voice turns for the stand-in character: it listens to the user's microphone track.
+
+`reply` mode runs an energy VAD over the track and answers each utterance like a typed turn,
+with the Pipecat user events around it and a placeholder transcript ("[speech 1.4 s]": there is
+no offline speech recogniser). `echo` mode plays the user's audio straight back with no
+processing, so a round trip through the whole stack can be measured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+from livekit import rtc
+
+from convai_tui.audio.vad import EnergyVad
+from convai_tui.local.character import rtvi
+from convai_tui.local.character.turns import other_punctuation
+
+if TYPE_CHECKING:
+    from convai_tui.local.character.bot import Character, UserAudioHook
+
+log = logging.getLogger("convai_tui.local.character.voice")
+
+VoiceMode = Literal["reply", "echo", "off"]
+SAMPLE_RATE = 48_000
+
+
+def placeholder_transcript(duration_s: float) -> str:
+    return f"[speech {duration_s:.1f} s]"
+
+
+def make_voice_hook(mode: VoiceMode) -> UserAudioHook | None:
+    """The hook the stand-in runs for each client audio track, or None when voice is off."""
+    if mode == "off":
+        return None
+    return echo_user_audio if mode == "echo" else answer_voice_turns
+
+
+async def answer_voice_turns(
+    character: Character, track: rtc.RemoteAudioTrack, participant: rtc.RemoteParticipant
+) -> None:
+    stream = rtc.AudioStream(track, sample_rate=SAMPLE_RATE, num_channels=1)
+    vad = EnergyVad(sample_rate=SAMPLE_RATE)
+    turns: set[asyncio.Task[None]] = set()
+    try:
+        async for event in stream:
+            if character.stt_muted:
+                # stt-toggle muted: the character hears nothing; an utterance under way ends
+                # unheard, so the client's "user speaking" indicator does not stay on.
+                if vad.in_speech:
+                    vad.reset()
+                    await character.send(rtvi.form_a("user-stopped-speaking"))
+                    await character.send(
+                        rtvi.form_b(
+                            "vad-stt-stopped",
+                            timestamp=_iso_now(),
+                            reason="stt_muted",
+                            audio_duration_ms=0,
+                        )
+                    )
+                continue
+            pcm = np.frombuffer(event.frame.data, dtype=np.int16)
+            for vad_event in vad.feed(pcm):
+                if vad_event.kind == "speech_started":
+                    await _send_speech_started(character)
+                else:
+                    task = asyncio.create_task(
+                        _finish_utterance(character, participant.identity, vad_event.duration_s)
+                    )
+                    turns.add(task)
+                    task.add_done_callback(turns.discard)
+    finally:
+        await stream.aclose()
+
+
+async def _send_speech_started(character: Character) -> None:
+    await character.send(rtvi.form_b("vad-stt-started", timestamp=_iso_now(), pre_roll_ms=0))
+    await character.send(rtvi.form_a("user-started-speaking"))
+
+
+async def _finish_utterance(character: Character, identity: str, duration_s: float) -> None:
+    text = placeholder_transcript(duration_s)
+    await character.send(rtvi.form_a("user-stopped-speaking"))
+    await character.send(
+        rtvi.form_b(
+            "vad-stt-stopped",
+            timestamp=_iso_now(),
+            reason="hangover_elapsed",
+            audio_duration_ms=round(duration_s * 1000),
+        )
+    )
+    if character.strict:
+        await _strict_transcripts(character, identity, text)
+    else:
+        await character.send(
+            rtvi.form_a(
+                "user-transcription",
+                {"text": text, "final": True, "user_id": identity, "timestamp": _iso_now()},
+            )
+        )
+        await character.send(
+            rtvi.form_b("final-user-transcription", text=text, participant_id=identity)
+        )
+    await character.handle_user_utterance(text)
+
+
+async def _strict_transcripts(character: Character, identity: str, text: str) -> None:
+    """As the service's STT reports speech: interim results, the utterance's final segments,
+    final-user-transcription for the whole of it, then a repeat punctuated differently."""
+    words = text.split()
+    half = max(1, len(words) // 2)
+    segments = [" ".join(words[:half]), " ".join(words[half:])]
+    for segment in (s for s in segments if s):
+        interim = " ".join(segment.split()[: max(1, len(segment.split()) - 1)])
+        for final, part in ((False, interim), (True, segment)):
+            await character.send(
+                rtvi.form_a(
+                    "user-transcription",
+                    {"text": part, "final": final, "user_id": identity, "timestamp": _iso_now()},
+                )
+            )
+    await character.send(
+        rtvi.form_b("final-user-transcription", text=text, participant_id=identity)
+    )
+    await character.send(rtvi.form_b("final-user-transcription", text=other_punctuation(text)))
+
+
+async def echo_user_audio(
+    character: Character, track: rtc.RemoteAudioTrack, participant: rtc.RemoteParticipant
+) -> None:
+    stream = rtc.AudioStream(track, sample_rate=SAMPLE_RATE, num_channels=1)
+    try:
+        async for event in stream:
+            await character.play_frame(event.frame)
+    finally:
+        await stream.aclose()
+
+
+def _iso_now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

@@ -1,0 +1,3 @@
+"""Process plumbing with no domain: a set of owned asyncio tasks, and process shutdown.
+Used by `core` and `local`; imports nothing of convai_tui.
+"""

@@ -1,0 +1,219 @@
+"""`convai-tui report LOG`: a static summary of a recorded session to attach to a support
+ticket — a text report (states, link figures with p50/p95/max, degraded spells, turn timings,
+errors) and an SVG of the Link view drawn from the same log.
+
+    convai-tui report ~/.local/state/convai-tui/sessions/20261125-014100-4242.jsonl
+    → prints the text, writes <log>-report.txt and <log>-report.svg beside it (or in --out)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from convai_tui.core.api.events import ErrorRaised, LinkStatsSampled, SessionStateChanged
+from convai_tui.core.api.metrics import percentile
+from convai_tui.core.link.stats import PLOTTED, LinkHistory
+from convai_tui.sessionlog.replay import ReplayLog, load_log
+from convai_tui.ui.model.link import LinkModel
+
+SVG_SIZE = (100, 13)
+LABELS = {
+    "rtt_ms": "RTT ms",
+    "jitter_ms": "jitter ms",
+    "loss_pct": "loss %",
+    "bitrate_in_kbps": "in kb/s",
+    "bitrate_out_kbps": "out kb/s",
+    "audio_in_dbfs": "char dBFS",
+    "audio_out_dbfs": "mic dBFS",
+}
+
+
+def add_report_parser(sub: Any) -> None:
+    report = sub.add_parser(
+        "report", help="summarise a recorded session log (text + SVG) for a support ticket"
+    )
+    report.add_argument("file", type=Path, help="a session log (XDG state dir sessions/*.jsonl)")
+    report.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="where to write <log>-report.txt and .svg (default: beside the log)",
+    )
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    try:
+        log = load_log(args.file)
+    except (OSError, UnicodeDecodeError) as exc:
+        print(
+            f"convai-tui: cannot read {args.file}: {getattr(exc, 'strerror', None) or exc}",
+            file=sys.stderr,
+        )
+        return 2
+    out_dir = args.out or args.file.parent
+    stem = args.file.stem
+    text_path, svg_path = out_dir / f"{stem}-report.txt", out_dir / f"{stem}-report.svg"
+    report = build_report(log)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        text_path.write_text(report.text + "\n", encoding="utf-8")
+        svg_path.write_text(asyncio.run(render_svg(report)), encoding="utf-8")
+    except OSError as exc:
+        print(
+            f"convai-tui: cannot write the report in {out_dir}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
+        return 2
+    print(report.text)
+    print(f"\nwritten: {text_path}\n         {svg_path}")
+    return 0
+
+
+@dataclass
+class Report:
+    log: ReplayLog
+    link: LinkModel
+    text: str
+    end_at: float
+
+
+def build_report(log: ReplayLog) -> Report:
+    # The whole session at full rate: a report is read once, its memory is the log's.
+    link = LinkModel(history=LinkHistory(full_minutes=24 * 60))
+    for event in log.events:
+        link.apply(event)
+    end_at = log.events[-1].at if log.events else time.time()
+    return Report(log, link, "\n".join(_lines(log, link, end_at)), end_at)
+
+
+def _clock(at: float) -> str:
+    return time.strftime("%H:%M:%S", time.gmtime(at))
+
+
+def _num(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.0f}" if abs(value) >= 10 else f"{value:.1f}"
+
+
+def _lines(log: ReplayLog, link: LinkModel, end_at: float) -> list[str]:
+    events = log.events
+    out = [f"convai-tui report · {log.path.name} · {log.summary()}"]
+    if not events:
+        return [*out, "The log holds no events."]
+    start = events[0].at
+    errors = Counter(e.error.code for e in events if isinstance(e, ErrorRaised))
+    out.append(
+        f"Session   {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(start))} → "
+        f"{_clock(end_at)} UTC ({end_at - start:.0f} s); {len(link.reconnects)} "
+        f"reconnect(s), {sum(errors.values())} error(s)"
+    )
+    changes = [e for e in events if isinstance(e, SessionStateChanged)]
+    out.append(
+        "States    "
+        + " · ".join(
+            f"{e.new.value} {_clock(e.at)}{f' ({e.reason})' if e.reason else ''}"
+            for e in changes[-12:]
+        )
+    )
+    out += _link_lines(link.history)
+    out += _degraded_lines([e for e in events if isinstance(e, LinkStatsSampled)])
+    out += _turn_lines(link)
+    if errors:
+        out.append("Errors    " + ", ".join(f"{code} ×{n}" for code, n in errors.most_common()))
+    return out
+
+
+def _link_lines(history: LinkHistory) -> list[str]:
+    if not history.full:
+        return ["Link      no link_stats samples in this log"]
+    latest = history.full[-1]
+    changes = list(history.candidates)
+    out = [
+        f"Link      {history.samples_seen} samples (1 Hz); ICE {latest.candidate or '—'}"
+        + (
+            "; path changes: " + ", ".join(f"{c} at {_clock(at)}" for at, c in changes[1:])
+            if len(changes) > 1
+            else ""
+        ),
+        f"          {'':<10}{'last':>8}{'p50':>8}{'p95':>8}{'max':>8}",
+    ]
+    for name in PLOTTED:
+        values = history.series(name)
+        out.append(
+            f"          {LABELS[name]:<10}{_num(getattr(latest, name)):>8}"
+            f"{_num(percentile(values, 50)):>8}{_num(percentile(values, 95)):>8}"
+            f"{_num(max(values) if values else None):>8}"
+        )
+    lost, received = latest.packets_lost, latest.packets_received
+    if lost is not None and received is not None:
+        out.append(
+            f"          inbound audio: {lost} packets lost of {lost + received}; "
+            f"{latest.concealment_events or 0} concealment events"
+        )
+    return out
+
+
+def _degraded_lines(samples: list[LinkStatsSampled]) -> list[str]:
+    spells: list[tuple[float, float, tuple[str, ...]]] = []
+    for sample in samples:
+        if not sample.warnings:
+            continue
+        if spells and sample.at - spells[-1][1] <= 1.5:
+            begin, _, reasons = spells[-1]
+            spells[-1] = (
+                begin,
+                sample.at,
+                reasons if len(reasons) >= len(sample.warnings) else sample.warnings,
+            )
+        else:
+            spells.append((sample.at, sample.at, sample.warnings))
+    if not spells:
+        return ["Degraded  never (transport.link_degraded thresholds not crossed)"]
+    return [
+        f"Degraded  {_clock(a)}–{_clock(b)} ({b - a + 1:.0f} s): {'; '.join(r)}"
+        for a, b, r in spells[-10:]
+    ]
+
+
+def _turn_lines(link: LinkModel) -> list[str]:
+    turns = list(link.turns)
+    if not turns:
+        return ["Turns     no turn_timing events"]
+    out = [f"Turns     {len(turns)} timed"]
+    for field, label in (
+        ("sent_to_first_text_ms", "sent → first text"),
+        ("sent_to_first_audio_ms", "sent → first audio"),
+        ("user_stop_to_speech_ms", "stopped speaking → speech"),
+    ):
+        values = [v for t in turns if (v := getattr(t, field)) is not None]
+        if values:
+            out.append(
+                f"          {label:<26} p50 {_num(percentile(values, 50)):>5} ms  "
+                f"p95 {_num(percentile(values, 95)):>5} ms  (n={len(values)})"
+            )
+    return out
+
+
+async def render_svg(report: Report) -> str:
+    """The Link view drawn from the log in a headless Textual app, exported as SVG."""
+    from textual.app import App, ComposeResult
+
+    from convai_tui.ui.widgets.link import LinkView
+
+    class LinkPicture(App[None]):
+        def compose(self) -> ComposeResult:
+            yield LinkView(id="link-view")
+
+    app = LinkPicture()
+    async with app.run_test(size=SVG_SIZE) as pilot:
+        app.query_one(LinkView).show(report.link, report.end_at)
+        await pilot.pause()
+        return app.export_screenshot(title=f"convai-tui report · {report.log.path.name}")

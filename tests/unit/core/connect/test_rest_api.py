@@ -1,0 +1,54 @@
+import httpx
+import pytest
+
+from convai_tui.core.connect.rest_api import fetch_character_name
+
+
+def transport(status: int, body: object, seen: list[httpx.Request]) -> httpx.MockTransport:
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(status, json=body)
+
+    return httpx.MockTransport(handler)
+
+
+async def test_name_from_character_get() -> None:
+    seen: list[httpx.Request] = []
+    name = await fetch_character_name(
+        "https://api.example",
+        "key-123456",
+        "c1",
+        transport=transport(200, {"character_name": "Ada"}, seen),
+    )
+    assert name == "Ada"
+    assert seen[0].url.path == "/character/get"
+    assert seen[0].headers["CONVAI-API-KEY"] == "key-123456"
+    assert seen[0].read() == b'{"charID":"c1"}'
+
+
+async def test_wrapped_response_body() -> None:
+    body = {"response": {"character_name": "Bo"}}
+    assert (
+        await fetch_character_name("https://x", "k" * 8, "c", transport=transport(200, body, []))
+        == "Bo"
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (401, {"ERROR": "The request contains an invalid API key."}),
+        (400, {"ERROR": "INTERNAL SERVER ERROR, one or more database calls failed!"}),
+        (200, ["not", "an", "object"]),
+        (200, {"character_name": ""}),
+    ],
+)
+async def test_failures_fall_back_to_none(status: int, body: object) -> None:
+    assert (
+        await fetch_character_name("https://x", "k" * 8, "c", transport=transport(status, body, []))
+        is None
+    )
+
+
+async def test_unreachable_host_is_none() -> None:
+    assert await fetch_character_name("http://127.0.0.1:9", "k" * 8, "c", timeout_s=1) is None

@@ -1,0 +1,158 @@
+"""The conversation tracker on its own: turns, the streamed reply, echo suppression."""
+
+from convai_tui.core.api import events as ev
+from convai_tui.core.api.metrics import SessionMetrics
+from convai_tui.core.conversation.conversation import Conversation, ends_turn
+from convai_tui.core.rtvi import protocol
+
+
+def msg(t: str, **data: object) -> protocol.InboundMessage:
+    return protocol.InboundMessage(t, dict(data), wrapped=False)
+
+
+def make() -> tuple[Conversation, list[ev.Event], SessionMetrics]:
+    out: list[ev.Event] = []
+    metrics = SessionMetrics()
+    return Conversation(out.append, metrics), out, metrics
+
+
+def test_other_types_are_not_handled() -> None:
+    conv, out, _ = make()
+    assert not conv.handle(msg("bot-ready"))
+    assert out == []
+
+
+def test_two_turns_number_and_complete_in_order() -> None:
+    conv, out, metrics = make()
+    for reply in ("one", "two"):
+        conv.user_text_sent(f"say {reply}")
+        conv.handle(msg("bot-llm-started"))
+        conv.handle(msg("bot-llm-text", text=reply))
+        conv.handle(msg("bot-turn-completed", was_interrupted=False))
+    done = [e for e in out if isinstance(e, ev.TurnCompleted)]
+    assert [(d.turn_id, d.reply_text) for d in done] == [(1, "one"), (2, "two")]
+    finals = [
+        e.text
+        for e in out
+        if isinstance(e, ev.TranscriptReceived) and e.final and e.role == "character"
+    ]
+    assert finals == ["one", "two"]
+    assert len(metrics.turn_first_text_ms) == 2
+
+
+def test_bot_transcription_only_fills_a_turn_without_llm_text() -> None:
+    conv, out, _ = make()
+    conv.handle(msg("bot-transcription", text="spoken only"))
+    conv.handle(msg("bot-turn-completed"))
+    done = [e for e in out if isinstance(e, ev.TurnCompleted)]
+    assert done[0].reply_text == "spoken only"
+
+
+def test_voice_transcripts_dedupe_interim_and_final() -> None:
+    conv, out, _ = make()
+    conv.handle(msg("user-transcription", text="hel", final=False))
+    conv.handle(msg("user-transcription", text="hello", final=True))
+    conv.handle(msg("final-user-transcription", text="hello"))
+    users = [(e.full_text, e.final) for e in out if isinstance(e, ev.TranscriptReceived)]
+    # The interim and the segment's final update one live line; the utterance's final is
+    # the one line shown.
+    assert users == [("hel", False), ("hello", False), ("hello", True)]
+
+
+def test_one_line_per_utterance_finals_merge_and_a_repeat_is_not_shown_twice() -> None:
+    conv, out, _ = make()
+    conv.handle(msg("user-transcription", text="go grab", final=False))
+    conv.handle(msg("user-transcription", text="Go grab the cube.", final=True))
+    conv.handle(msg("user-transcription", text="then", final=False))
+    conv.handle(msg("user-transcription", text="Then wave!", final=True))
+    conv.handle(
+        msg("final-user-transcription", text="Go grab the cube. Then wave!", speaker_name="Alice")
+    )
+    conv.handle(msg("final-user-transcription", text="go grab the cube, then wave"))
+    conv.handle(msg("bot-llm-started"))
+    lines = [e for e in out if isinstance(e, ev.TranscriptReceived) and e.role == "user"]
+    assert [e.full_text for e in lines if not e.final] == [
+        "go grab",
+        "Go grab the cube.",
+        "Go grab the cube. then",
+        "Go grab the cube. Then wave!",
+    ]
+    finals = [(e.text, e.speaker) for e in lines if e.final]
+    assert finals == [("Go grab the cube. Then wave!", "Alice")]
+
+
+def test_segments_without_a_final_user_transcription_end_at_the_reply() -> None:
+    conv, out, _ = make()
+    conv.handle(msg("user-transcription", text="one", final=True, user_id="u"))
+    conv.handle(msg("user-transcription", text="two", final=True))
+    conv.handle(msg("bot-llm-started"))
+    finals = [e.text for e in out if isinstance(e, ev.TranscriptReceived) and e.final]
+    assert finals == ["one two"]
+
+
+def test_typed_echo_is_suppressed_whatever_its_punctuation() -> None:
+    conv, out, _ = make()
+    conv.user_text_sent("hello there")
+    conv.handle(msg("user-transcription", text="Hello there.", final=True))
+    conv.handle(msg("final-user-transcription", text="hello, there"))
+    conv.handle(msg("bot-llm-started"))
+    users = [e for e in out if isinstance(e, ev.TranscriptReceived) and e.role == "user"]
+    assert [(e.text, e.final) for e in users] == [("hello there", True)]
+
+
+def test_blocked_moderation_ends_the_turn() -> None:
+    conv, out, _ = make()
+    conv.user_text_sent("bad word")
+    conv.handle(msg("user-stopped-speaking"))
+    conv.handle(
+        msg(
+            "moderation-response",
+            result=False,
+            user_input="bad word",
+            reason="Inappropriate language",
+        )
+    )
+    verdict = next(e for e in out if isinstance(e, ev.ModerationResult))
+    assert (verdict.passed, verdict.reason) == (False, "Inappropriate language")
+    assert ends_turn(verdict)
+    activity = [e.activity for e in out if isinstance(e, ev.BotActivityChanged)]
+    assert activity[-1] == "listening"
+    passed = msg("moderation-response", result=True, user_input="fine", reason=None)
+    conv.handle(passed)
+    assert not ends_turn(out[-1])
+
+
+def test_turn_completed_keeps_abort_correlation_and_frame_counts() -> None:
+    conv, out, _ = make()
+    conv.handle(msg("bot-llm-started"))
+    conv.handle(msg("bot-started-speaking", label="rtvi-ai", response_id="s:r4", sequence=3))
+    conv.handle(msg("visemes", visemes={"aa": 0.2}))
+    conv.handle(msg("visemes", visemes={"aa": 0.1}))
+    conv.handle(msg("chunked-neurosync-blendshapes", blendshapes=[[0.0], [0.1], [0.2]]))
+    conv.handle(
+        msg(
+            "bot-turn-completed",
+            was_interrupted=False,
+            was_aborted=True,
+            error_reason="audio_delivery_failed",
+        )
+    )
+    done = next(e for e in out if isinstance(e, ev.TurnCompleted))
+    assert (done.was_aborted, done.error_reason) == (True, "audio_delivery_failed")
+    assert (done.response_id, done.sequence, done.visemes, done.blendshapes) == ("s:r4", 3, 2, 3)
+    warnings = [e for e in out if isinstance(e, ev.LogRecorded) and e.level == "warning"]
+    assert warnings and "audio_delivery_failed" in warnings[0].message
+    # A plain completion: the optional keys are absent and that is normal.
+    conv.handle(msg("bot-turn-completed", was_interrupted=False))
+    plain = [e for e in out if isinstance(e, ev.TurnCompleted)][-1]
+    assert not plain.was_aborted and plain.response_id is None and plain.visemes == 0
+
+
+def test_activity_changes_are_published_once() -> None:
+    conv, out, _ = make()
+    conv.handle(msg("bot-llm-started"))
+    conv.handle(msg("bot-llm-started"))
+    conv.handle(msg("bot-started-speaking"))
+    conv.handle(msg("bot-stopped-speaking"))
+    activity = [e.activity for e in out if isinstance(e, ev.BotActivityChanged)]
+    assert activity == ["thinking", "speaking", "listening"]

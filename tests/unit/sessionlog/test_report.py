@@ -1,0 +1,63 @@
+"""`convai-tui report LOG` on a recorded stand-in session (tests/fixtures/
+session_standin_link.jsonl, written by `run --headless --session-log` with the stand-in's
+character speaking tones): the text summary and the SVG of the Link view; replay's
+diagnostics carry the same link figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from convai_tui.cli.main import main
+from convai_tui.sessionlog.replay import ReplaySession, load_log
+from convai_tui.sessionlog.report import build_report
+from tests.paths import TESTS
+
+LOG = TESTS / "fixtures" / "session_standin_link.jsonl"
+
+
+def test_report_writes_the_summary_and_the_picture(tmp_path: Path, capsys: object) -> None:
+    assert main(["report", str(LOG), "--out", str(tmp_path)]) == 0
+    text = (tmp_path / "session_standin_link-report.txt").read_text()
+    assert "Link      13 samples (1 Hz); ICE host/udp" in text
+    assert "inbound audio: 0 packets lost of 200" in text
+    assert "Degraded  never" in text
+    assert "Turns     3 timed" in text and "sent → first audio" in text
+    assert "connected 01:51:00" in text
+    svg = (tmp_path / "session_standin_link-report.svg").read_text()
+    assert svg.startswith("<svg") and "session_standin_link.jsonl" in svg  # the title
+    for label in ("RTT", "jitter", "loss", "states", "ICE"):
+        assert label in svg
+    assert "written:" in capsys.readouterr().out  # type: ignore[attr-defined]
+
+
+def test_report_rows_have_p50_p95_and_max() -> None:
+    report = build_report(load_log(LOG))
+    rtt = next(line for line in report.text.splitlines() if line.strip().startswith("RTT ms"))
+    assert rtt.split()[2:] == ["1.0", "1.0", "1.0", "1.0"]  # last, p50, p95, max
+    assert report.link.history.samples_seen == 13
+
+
+def test_report_on_a_missing_log_is_a_clear_error(tmp_path: Path, capsys: object) -> None:
+    assert main(["report", str(tmp_path / "nope.jsonl")]) == 2
+    err = capsys.readouterr().err  # type: ignore[attr-defined]
+    assert "cannot read" in err and "Traceback" not in err
+
+
+def test_report_on_a_log_without_link_samples(tmp_path: Path) -> None:
+    log = tmp_path / "old.jsonl"
+    log.write_text(
+        '{"type": "state_changed", "ts": 1.0, "old": "disconnected", '
+        '"new": "connecting"}\nnot json\n'
+    )
+    assert main(["report", str(log)]) == 0
+    text = (tmp_path / "old-report.txt").read_text()
+    assert "no link_stats samples" in text and "1 unreadable lines skipped" in text
+
+
+async def test_replay_diagnostics_carry_the_link_summary() -> None:
+    session = ReplaySession(load_log(LOG), speed=0)
+    await session.play()
+    link = session.diagnostics()["link"]
+    assert link["samples"] == 13 and link["candidate"] == "host/udp"
+    assert link["figures"]["bitrate_in_kbps"]["p95"] is not None
+    await session.close()
