@@ -45,6 +45,12 @@ from __future__ import annotations
 
 from .capture import CapturedFrame, MicCapture
 from .devices import DeviceInfo, DeviceKind, list_devices, parse_devices, resolve_device
+from .dsp.framing import FrameAssembler, join_frames, pad_to_frames, samples_per_frame, split_frames
+from .dsp.levels import DBFS_FLOOR, Level, LevelMeter, peak_dbfs, rms_dbfs
+from .dsp.resample import resample_int16
+from .dsp.synth import silence, tone, white_noise
+from .dsp.vad import EnergyVad, VadEvent
+from .dsp.wav import load_wav, read_wav_mono, write_wav_mono
 from .errors import (
     MIC_PERMISSION_DENIED,
     MIC_PUBLISH_FAILED,
@@ -54,16 +60,10 @@ from .errors import (
     AudioError,
     ProblemCallback,
 )
-from .framing import FrameAssembler, join_frames, pad_to_frames, samples_per_frame, split_frames
 from .jitter import JitterBuffer, JitterStats
-from .levels import DBFS_FLOOR, Level, LevelMeter, peak_dbfs, rms_dbfs
 from .pipeline import MIC_TRACK_NAME, AudioPipeline
 from .playback import SpeakerPlayback
-from .resample import resample_int16
 from .settings import AudioLevelsSnapshot, AudioSettings, AudioStartResult
-from .synth import silence, tone, white_noise
-from .vad import EnergyVad, VadEvent
-from .wav import load_wav, read_wav_mono, write_wav_mono
 
 __all__ = [
     "DBFS_FLOOR",

@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 
 from .backend import load_sounddevice, start_stream
+from .dsp.framing import Int16Array, samples_per_frame
+from .dsp.levels import LevelMeter
 from .errors import MIC_STALLED, MIC_UNAVAILABLE, AudioError, ProblemCallback
-from .framing import Int16Array, samples_per_frame
-from .levels import LevelMeter
 from .thread_names import name_this_thread
 
 CAPTURE_THREAD_NAME = "convai-mic"

@@ -26,7 +26,7 @@ from livekit import rtc
 from livekit.rtc._ffi_client import FfiClient, FfiHandle
 from livekit.rtc._proto import audio_frame_pb2, ffi_pb2
 
-from .framing import Int16Array
+from .dsp.framing import Int16Array
 
 
 class FfiCallError(RuntimeError):

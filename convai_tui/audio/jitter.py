@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .framing import Int16Array, as_int16
+from .dsp.framing import Int16Array, as_int16
 
 # One 10 ms frame is the smallest meaningful target: below it the first callback after a frame
 # arrives would already underrun.

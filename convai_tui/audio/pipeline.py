@@ -25,6 +25,7 @@ from livekit import rtc
 
 from .capture import MicCapture
 from .devices import resolve_device
+from .dsp.framing import FrameAssembler, Int16Array, samples_per_frame
 from .errors import (
     MIC_PUBLISH_FAILED,
     MIC_UNAVAILABLE,
@@ -33,7 +34,6 @@ from .errors import (
     ProblemCallback,
 )
 from .ffi_direct import DirectApm, DirectAudioStream, DirectFrameSender
-from .framing import FrameAssembler, Int16Array, samples_per_frame
 from .playback import SpeakerPlayback
 from .settings import AudioLevelsSnapshot, AudioSettings, AudioStartResult
 

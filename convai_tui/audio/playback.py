@@ -12,10 +12,10 @@ from typing import Any
 import numpy.typing as npt
 
 from .backend import load_sounddevice, start_stream
+from .dsp.framing import samples_per_frame
+from .dsp.levels import LevelMeter
 from .errors import SPEAKER_UNAVAILABLE
-from .framing import samples_per_frame
 from .jitter import JitterBuffer
-from .levels import LevelMeter
 from .thread_names import name_this_thread
 
 PLAYBACK_THREAD_NAME = "convai-speaker"

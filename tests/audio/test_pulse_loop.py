@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from convai_tui.audio import MicCapture, SpeakerPlayback, list_devices, tone
-from convai_tui.audio.levels import FULL_SCALE
+from convai_tui.audio.dsp.levels import FULL_SCALE
 
 from .pulse import SAMPLE_RATE, PulseServer
 

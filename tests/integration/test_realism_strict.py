@@ -77,7 +77,7 @@ async def test_server_metrics_reach_the_diagnostics_with_server_debug(
 
 
 async def test_voice_turn_one_line_each(cores: list[SessionCore]) -> None:
-    from convai_tui.audio.synth import silence, white_noise
+    from convai_tui.audio.dsp.synth import silence, white_noise
     from convai_tui.local.character.voice import make_voice_hook
 
     require_livekit_server()

@@ -416,7 +416,7 @@ async def test_huge_text_is_echoed_within_the_packet_limit(
 
 
 async def test_voice_turns_stop_while_stt_is_muted(clients: list[RtviTestClient]) -> None:
-    from convai_tui.audio.synth import silence, white_noise
+    from convai_tui.audio.dsp.synth import silence, white_noise
     from convai_tui.local.character.voice import make_voice_hook
     from convai_tui.local.faults import Faults
     from convai_tui.local.sfu.server import LiveKitServer

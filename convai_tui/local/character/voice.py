@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from livekit import rtc
 
-from convai_tui.audio.vad import EnergyVad
+from convai_tui.audio.dsp.vad import EnergyVad
 from convai_tui.local.character import rtvi
 from convai_tui.local.character.turns import other_punctuation
 

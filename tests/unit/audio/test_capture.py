@@ -20,8 +20,8 @@ from convai_tui.audio import (
     MicCapture,
     SpeakerPlayback,
 )
+from convai_tui.audio.dsp.synth import tone
 from convai_tui.audio.errors import AudioError
-from convai_tui.audio.synth import tone
 
 
 class FakeStream:

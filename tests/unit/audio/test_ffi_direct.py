@@ -11,6 +11,7 @@ from livekit import rtc
 from livekit.rtc._ffi_client import FfiClient
 from livekit.rtc._proto import ffi_pb2
 
+from convai_tui.audio.dsp.synth import tone
 from convai_tui.audio.ffi_direct import (
     DirectApm,
     DirectAudioStream,
@@ -18,7 +19,6 @@ from convai_tui.audio.ffi_direct import (
     FfiCallError,
     RawFfiRequest,
 )
-from convai_tui.audio.synth import tone
 
 
 def test_sdk_still_has_what_the_direct_sender_relies_on() -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from convai_tui.audio.framing import split_frames
-from convai_tui.audio.synth import silence, tone, white_noise
-from convai_tui.audio.vad import EnergyVad, VadEvent
+from convai_tui.audio.dsp.framing import split_frames
+from convai_tui.audio.dsp.synth import silence, tone, white_noise
+from convai_tui.audio.dsp.vad import EnergyVad, VadEvent
 
 RATE = 48_000
 

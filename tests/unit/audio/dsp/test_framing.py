@@ -5,15 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from convai_tui.audio.framing import (
+from convai_tui.audio.dsp.framing import (
     FrameAssembler,
     join_frames,
     pad_to_frames,
     samples_per_frame,
     split_frames,
 )
-from convai_tui.audio.resample import resample_int16, resampled_length
-from convai_tui.audio.synth import tone
+from convai_tui.audio.dsp.resample import resample_int16, resampled_length
+from convai_tui.audio.dsp.synth import tone
 
 
 def test_samples_per_frame() -> None:

@@ -7,8 +7,14 @@ import math
 import numpy as np
 import pytest
 
-from convai_tui.audio.levels import DBFS_FLOOR, LevelMeter, amplitude_to_dbfs, peak_dbfs, rms_dbfs
-from convai_tui.audio.synth import tone
+from convai_tui.audio.dsp.levels import (
+    DBFS_FLOOR,
+    LevelMeter,
+    amplitude_to_dbfs,
+    peak_dbfs,
+    rms_dbfs,
+)
+from convai_tui.audio.dsp.synth import tone
 
 
 @pytest.mark.parametrize("amplitude", [1.0, 0.5, 0.1, 0.01, 0.001])
