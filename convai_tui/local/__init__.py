@@ -1,8 +1,8 @@
 """Local, offline stand-in of Convai's realtime service (a server: it imports no client code).
 
-Entry points: ``LocalStandIn`` (in-process, for tests and ``convai-tui demo``) and
+Entry points: ``LocalStandIn`` (in-process, for the tests) and
 ``args.add_local_server_arguments`` / ``server.run_local_server`` (the ``local-server``
-subcommand).
+subcommand, which `convai-tui demo` starts as a child process).
 
 Folders, top to bottom: `server`/`args` · `http` (routes) · `state` · `rooms` · `character`
 (the bots) · `sfu` (livekit-server) · `faults`. It imports nothing of the client's core, audio
