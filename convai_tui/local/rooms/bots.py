@@ -87,11 +87,6 @@ class RoomMember(Character):
             for out in self._multi.roster.ready_messages(self.membership_id):
                 await self.send(out.message, to=identity)
 
-    async def _send_bot_ready(self, identity: str | None) -> None:
-        if self.instance.status == "ready":
-            for out in self._multi.roster.ready_messages(self.membership_id)[1:]:
-                await self.send(out.message, to=identity)
-
     def _sender_of(self, packet: Any) -> str | None:
         # A text-only client is announced to the bots seconds late, and until then its packets
         # carry no sender; a room with one human can only have heard from that human.
