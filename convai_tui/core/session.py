@@ -33,7 +33,7 @@ from convai_tui.core.errors.error import SessionError, make_error
 from convai_tui.core.errors.redact import REDACTOR
 from convai_tui.core.inbound import Inbound
 from convai_tui.core.link.media import MediaHook, SessionMedia
-from convai_tui.core.link.participants import Roster
+from convai_tui.core.link.participants import ParticipantTable
 from convai_tui.core.link.stats import LinkSampler
 from convai_tui.core.link.transport import RoomTransport, TransportCallbacks
 from convai_tui.core.link.watch import LinkWatch
@@ -100,7 +100,7 @@ class SessionCore:
         self._acks = AckTracker()
         self._outbox = Outbox(self._acks, self._publish, self._raise)
         self._server = ServerMessages(self._publish, self._raise, self._resolve, clock, self._acks)
-        self._participants = Roster(self._publish)
+        self._participants = ParticipantTable(self._publish)
         self._tasks = TaskSet(log, "a session background task failed")
         self.room = RoomSession(
             RoomHooks(  # multi-character rooms (issue 12)

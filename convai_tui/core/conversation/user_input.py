@@ -21,7 +21,7 @@ from convai_tui.core.errors.error import ConvaiError
 from convai_tui.core.rtvi import protocol
 from convai_tui.core.rtvi.acks import AckTracker
 from convai_tui.core.rtvi.outbox import Outbox
-from convai_tui.core.rtvi.teardown import Room, kill_pipeline
+from convai_tui.core.rtvi.teardown import Room, kill_pipeline_on_leave
 from convai_tui.runtime.task_set import TaskSet
 
 
@@ -144,4 +144,4 @@ class UserInput:
         """kill-pipeline (≤ 1 s for its ack) while the room is up, whose closing is then the end
         we asked for; the caller leaves and POSTs /disconnect: the slot is free once we go."""
         self.kill_requested = True
-        await kill_pipeline(self.hooks.channel(), self.outbox, self.acks)
+        await kill_pipeline_on_leave(self.hooks.channel(), self.outbox, self.acks)

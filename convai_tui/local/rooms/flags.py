@@ -11,7 +11,7 @@ from convai_tui.local.character.client_messages import CharacterProfile
 from convai_tui.local.rooms.policy import ROSTER_UPDATE, TARGET, RoomPolicy
 
 
-def add_room_arguments(parser: argparse.ArgumentParser) -> None:
+def add_standin_room_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("multi-character rooms")
     g.add_argument(
         "--characters",
