@@ -84,7 +84,7 @@ class LocalStandIn:
         self.character_id = character_id
         self.character = CharacterProfile(character_id, character_name, frozenset(triggers))
         self.cast = {p.character_id: p for p in (self.character, *cast)}
-        """Every known character: multi-character rooms pick from these (issue 12)."""
+        """Every known character: multi-character rooms pick from these."""
         self.room_policy = room_policy or RoomPolicy()
         self.faults = faults or Faults()
         self._owns_livekit = livekit is None if owns_livekit is None else owns_livekit

@@ -1,4 +1,4 @@
-"""Multi-character rooms on the stand-in, for real (issue 12): one bot participant per
+"""Multi-character rooms on the stand-in, for real: one bot participant per
 character instance in one LiveKit room (clones included), humans joining by room session id or
 shared key, and the room's commands with real epoch checks.
 

@@ -1,4 +1,4 @@
-"""The stand-in's multi-character flags (issue 12): which characters exist, and the room
+"""The stand-in's multi-character flags: which characters exist, and the room
 faults — feature off, roster limit, partial dispatch, slow readiness, acks that never come or
 come stale."""
 
