@@ -18,7 +18,6 @@ LOW_CONTEXT_TOKENS = 5_000
 
 CONTEXT_MODES = ("append", "replace", "reset")
 RUN_LLM_VALUES = ("true", "false", "auto")
-DEFAULT_ACK_TIMEOUT_S = 10.0
 _MODE_SUFFIX = re.compile(r"(?s)(.*):(append|replace|reset)")
 _SUMMARY_CHARS = 80
 
