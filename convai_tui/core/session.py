@@ -282,9 +282,8 @@ class SessionCore:
         snap["bot_ready"] = self._readiness.ready
         snap["character_id"] = self.settings.character_id
         snap["connect_url"] = self.settings.connect_url
-        snap["room"] = self._lease.describe(
-            self._channel().local_identity if self._channel() else None
-        )
+        transport = self._channel()
+        snap["room"] = self._lease.describe(transport.local_identity if transport else None)
         snap["participants"] = self._participants.as_dicts()
         snap["queued_inputs"] = len(self._queue)
         snap.update(self._server.notices.diagnostics())

@@ -184,7 +184,7 @@ async def test_raw_malformed_packets_get_error_acks_the_core_survives(
     back as unmatched server_response events and the session carries on."""
     standin = await standin_factory()
     core, sub, seen = await ready_core(standin, cores)
-    room = core._channel().room if core._channel() else None  # test-only peek at the room
+    room = transport.room if (transport := core._channel()) else None  # test-only peek at the room
     assert room is not None
     for payload in (
         b"{not json",
