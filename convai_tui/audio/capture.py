@@ -206,10 +206,6 @@ class MicCapture:
     def frames_captured(self) -> int:
         return self._written
 
-    @property
-    def queued_frames(self) -> int:
-        return self._written - self._read
-
     def read_nowait(self) -> CapturedFrame | None:
         """The next frame (a copy), or None if none is queued."""
         if self._written == self._read:

@@ -16,7 +16,7 @@ from convai_tui.core.conversation.server_messages import ServerMessages
 from convai_tui.core.conversation.turn_timing import TurnTimer
 from convai_tui.core.conversation.user_input import UserInput
 from convai_tui.core.errors.error import ConvaiError, SessionError
-from convai_tui.core.link.participants import Roster as Participants
+from convai_tui.core.link.participants import ParticipantTable
 from convai_tui.core.multi.room_session import RoomSession
 from convai_tui.core.rtvi import protocol
 from convai_tui.core.rtvi.readiness import BotReadiness
@@ -32,7 +32,7 @@ class Inbound:
     server: ServerMessages
     conversation: Conversation
     readiness: BotReadiness
-    participants: Participants
+    participants: ParticipantTable
     user_input: UserInput
 
     def on_data(self, payload: bytes, sender: str | None) -> None:

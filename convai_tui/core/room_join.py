@@ -15,7 +15,7 @@ from convai_tui.core.connect.room_lease import RoomLease
 from convai_tui.core.conversation.conversation import Conversation
 from convai_tui.core.errors.error import ConvaiError
 from convai_tui.core.link.media import SessionMedia
-from convai_tui.core.link.participants import Roster as Participants
+from convai_tui.core.link.participants import ParticipantTable
 from convai_tui.core.link.stats import LinkSampler
 from convai_tui.core.link.transport import RoomTransport, TransportCallbacks
 from convai_tui.core.link.watch import LinkWatch
@@ -33,7 +33,7 @@ class RoomJoin:
     lease: RoomLease
     metrics: SessionMetrics
     readiness: BotReadiness
-    participants: Participants
+    participants: ParticipantTable
     link_watch: LinkWatch
     link_sampler: LinkSampler
     media: SessionMedia

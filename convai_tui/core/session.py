@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import functools
 import logging
 import random
 import time
@@ -33,7 +32,7 @@ from convai_tui.core.errors.error import SessionError, make_error
 from convai_tui.core.errors.redact import REDACTOR
 from convai_tui.core.inbound import Inbound
 from convai_tui.core.link.media import MediaHook, SessionMedia
-from convai_tui.core.link.participants import Roster
+from convai_tui.core.link.participants import ParticipantTable
 from convai_tui.core.link.stats import LinkSampler
 from convai_tui.core.link.transport import RoomTransport, TransportCallbacks
 from convai_tui.core.link.watch import LinkWatch
@@ -65,106 +64,143 @@ class SessionCore:
     ) -> None:
         self.settings = settings
         REDACTOR.add_secret(settings.api_key)
-        self._bus = EventBus()
-        self._lease = RoomLease(settings.character_session_id, api_client, self._publish)
-        self._media = SessionMedia(media, self._publish, self._raise)
         self._clock = clock
+        self._bus = EventBus()
         self._state = SessionState.DISCONNECTED
-        self.metrics = SessionMetrics()
         self._supervisor: asyncio.Task[None] | None = None
         self._outcome: asyncio.Future[Outcome] | None = None
+        self._finished = False
+        self._closed = False
+        self.metrics = SessionMetrics()
+        self._tasks = TaskSet(log, "a session background task failed")
+        # Collaborators in dependency order; where two need each other (the handshake and the
+        # room it speaks into, a multi-character room and the readiness it reports), one asks
+        # the session through a method below instead of holding the other.
+        self._lease = RoomLease(
+            character_session_id=settings.character_session_id,
+            api=api_client,
+            publish=self._publish,
+        )
+        self._media = SessionMedia(hook=media, publish=self._publish, raise_error=self._raise)
+        self._acks = AckTracker()
+        self._outbox = Outbox(acks=self._acks, publish=self._publish, raise_error=self._raise)
+        self._readiness = BotReadiness(
+            timeout_s=settings.bot_ready_timeout_s,
+            on_timeout=self._on_bot_ready_timeout,
+            handshake=Handshake(send=self._send_client_ready),
+        )
+        self._queue = InputQueue(
+            publish=self._publish,
+            limit=settings.input_queue_limit,
+            max_age_s=settings.input_queue_max_age_s,
+        )
+        self._server = ServerMessages(
+            publish=self._publish,
+            raise_error=self._raise,
+            resolve=self._resolve,
+            clock=clock,
+            acks=self._acks,
+        )
+        self._participants = ParticipantTable(publish=self._publish)
+        self.room = RoomSession(
+            hooks=RoomHooks(
+                publish=self._publish,
+                state=self._current_state,
+                channel=self._channel,
+                ready=self._members_ready,
+                resolve=self._resolve,
+                settings=self._current_settings,
+                use_settings=self._use_settings,
+                lease=self._lease,
+            )
+        )
+        self._conversation = Conversation(
+            publish=self.room.stamp(self._publish), metrics=self.metrics
+        )
+        self._link = LinkWatch(
+            stall_after_s=settings.link_stall_s or 0.0,
+            on_lost=self._link_lost,
+            on_back=self._link_back,
+        )
+        self.link = LinkSampler(
+            publish=self._publish, raise_error=self._raise, thresholds=settings.link, clock=clock
+        )
+        self._turn_timer = TurnTimer(publish=self._publish)
+        self._room_join = RoomJoin(
+            factory=transport_factory,
+            publish=self._publish,
+            connected=self._joined,
+            lease=self._lease,
+            metrics=self.metrics,
+            readiness=self._readiness,
+            participants=self._participants,
+            link_watch=self._link,
+            link_sampler=self.link,
+            media=self._media,
+            conversation=self._conversation,
+        )
+        self._input = UserInput(
+            hooks=InputHooks(
+                publish=self._publish,
+                state=self._current_state,
+                ready=self._readiness.is_ready,
+                channel=self._channel,
+                refusal=self.room.input_refusal,
+                settings=self._current_settings,
+            ),
+            queue=self._queue,
+            outbox=self._outbox,
+            acks=self._acks,
+            server=self._server,
+            conversation=self._conversation,
+            turn_timer=self._turn_timer,
+            tasks=self._tasks,
+        )
+        self._inbound = Inbound(
+            publish=self._publish,
+            raise_error=self._raise,
+            metrics=self.metrics,
+            turn_timer=self._turn_timer,
+            room=self.room,
+            server=self._server,
+            conversation=self._conversation,
+            readiness=self._readiness,
+            participants=self._participants,
+            user_input=self._input,
+        )
         self._retries = RetryLoop(
-            settings.retry,
-            self._attempt,
+            policy=settings.retry,
+            attempt=self._attempt,
             publish=self._publish,
             raise_error=self._raise,
             clock=clock,
             rng=rng or random.Random(),
         )
-        self._finished = False
-        self._closed = False
-        self._readiness = BotReadiness(  # client-ready until bot-ready (handshake.py)
-            settings.bot_ready_timeout_s,
-            self._on_bot_ready_timeout,
-            Handshake(
-                lambda: self._outbox.send(
-                    self._transport, "client-ready", client_ready_data(), announce=False
-                )
-            ),
-        )
-        self._queue = InputQueue(
-            self._publish,
-            limit=settings.input_queue_limit,
-            max_age_s=settings.input_queue_max_age_s,
-        )
-        self._acks = AckTracker()
-        self._outbox = Outbox(self._acks, self._publish, self._raise)
-        self._server = ServerMessages(self._publish, self._raise, self._resolve, clock, self._acks)
-        self._participants = Roster(self._publish)
-        self._tasks = TaskSet(log, "a session background task failed")
-        self.room = RoomSession(
-            RoomHooks(  # multi-character rooms (issue 12)
-                self._publish,
-                lambda: self._state,
-                lambda: self._transport,
-                lambda: self._inbound.bot_ready(),
-                self._resolve,
-                lambda: self.settings,
-                functools.partial(setattr, self, "settings"),
-                self._lease,
-            )
-        )
-        self._conversation = Conversation(self.room.stamp(self._publish), self.metrics)
-        self._link = LinkWatch(settings.link_stall_s or 0.0, self._link_lost, self._link_back)
-        self.link = LinkSampler(self._publish, self._raise, settings.link, clock)
-        self._turn_timer = TurnTimer(self._publish)
-        self._room_join = RoomJoin(
-            transport_factory,
-            self._publish,
-            self._joined,
-            self._lease,
-            self.metrics,
-            self._readiness,
-            self._participants,
-            self._link,
-            self.link,
-            self._media,
-            self._conversation,
-        )
-        self._input = UserInput(
-            InputHooks(
-                self._publish,
-                lambda: self._state,
-                lambda: self._readiness.ready,
-                lambda: self._transport,
-                self.room.input_refusal,
-                lambda: self.settings.connect_options.connection_type == "video",
-            ),
-            self._queue,
-            self._outbox,
-            self._acks,
-            self._server,
-            self._conversation,
-            self._turn_timer,
-            self._tasks,
-        )
-        self._inbound = Inbound(
-            self._publish,
-            self._raise,
-            self.metrics,
-            self._turn_timer,
-            self.room,
-            self._server,
-            self._conversation,
-            self._readiness,
-            self._participants,
-            self._input,
-        )
 
-    @property
-    def _transport(self) -> RoomTransport | None:
+    # --- what collaborators ask of the session ---------------------------------------------------
+
+    def _current_state(self) -> SessionState:
+        return self._state
+
+    def _current_settings(self) -> SessionSettings:
+        return self.settings
+
+    def _use_settings(self, settings: SessionSettings) -> None:
+        """A multi-character room switched the character: later connects use these settings."""
+        self.settings = settings
+
+    def _channel(self) -> RoomTransport | None:
         """The joined room's transport (room_join.py); None between rooms."""
         return self._room_join.transport
+
+    def _members_ready(self) -> None:
+        """A multi-character room's initial membership is ready: as one character's bot-ready."""
+        self._inbound.bot_ready()
+
+    async def _send_client_ready(self) -> str | None:
+        return await self._outbox.send(
+            self._channel(), "client-ready", client_ready_data(), announce=False
+        )
 
     # --- SessionPort ---------------------------------------------------------------------------
 
@@ -246,9 +282,8 @@ class SessionCore:
         snap["bot_ready"] = self._readiness.ready
         snap["character_id"] = self.settings.character_id
         snap["connect_url"] = self.settings.connect_url
-        snap["room"] = self._lease.describe(
-            self._transport.local_identity if self._transport else None
-        )
+        transport = self._channel()
+        snap["room"] = self._lease.describe(transport.local_identity if transport else None)
         snap["participants"] = self._participants.as_dicts()
         snap["queued_inputs"] = len(self._queue)
         snap.update(self._server.notices.diagnostics())
@@ -273,7 +308,7 @@ class SessionCore:
 
     def attach_media(self, media: MediaHook) -> None:
         """Set the hook that rides on every room join; call before start()."""
-        self._media.hook = media
+        self._media.use(media)
 
     def emit(self, event: ev.Event) -> None:
         """Publish an event produced outside the core (audio levels)."""
@@ -380,7 +415,7 @@ class SessionCore:
         self._outcome = asyncio.get_running_loop().create_future()
         self._readiness.reset()
         self._server.new_room()
-        self._input.kill_requested = False
+        self._input.new_room()
         callbacks = self._callbacks_for(response.session_id)
         await self._room_join.join(self.settings, response, callbacks)
 

@@ -1,4 +1,4 @@
-"""Headless `--target MEMBERSHIP_OR_INDEX` (issue 12): once the room is ready, switch the
+"""Headless `--target MEMBERSHIP_OR_INDEX`: once the room is ready, switch the
 interaction target, wait for the switch's outcome (its `rebind` line) and for the new target
 to be ready, then let the controls and `--say` messages go — to the new target."""
 

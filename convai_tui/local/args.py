@@ -9,7 +9,7 @@ import ipaddress
 
 from convai_tui.local.character.client_messages import DEFAULT_TRIGGERS
 from convai_tui.local.faults import Faults
-from convai_tui.local.rooms.flags import add_room_arguments
+from convai_tui.local.rooms.flags import add_standin_room_arguments
 
 DEFAULT_PORT = 8765
 DEFAULT_HOST = "127.0.0.1"
@@ -128,7 +128,7 @@ def add_local_server_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="S",
         help="seconds a slot survives its client leaving the room",
     )
-    add_room_arguments(parser)
+    add_standin_room_arguments(parser)
     faults.add_argument(
         "--join-timeout",
         type=float,

@@ -32,7 +32,7 @@ class RedactingFormatter(logging.Formatter):
         return text
 
 
-def configure_logging(level: str) -> RedactingFormatter:
+def configure_standin_logging(level: str) -> RedactingFormatter:
     formatter = RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", [])
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)

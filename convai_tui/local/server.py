@@ -33,7 +33,7 @@ from convai_tui.local.character.bot import UserAudioHook
 from convai_tui.local.character.client_messages import DEFAULT_TRIGGERS, CharacterProfile
 from convai_tui.local.faults import Faults
 from convai_tui.local.http.connect_api import build_app
-from convai_tui.local.log_redaction import RedactingFormatter, configure_logging
+from convai_tui.local.log_redaction import RedactingFormatter, configure_standin_logging
 from convai_tui.local.rooms.bots import MultiRooms
 from convai_tui.local.rooms.flags import cast_from, policy_from
 from convai_tui.local.rooms.policy import RoomPolicy
@@ -84,7 +84,7 @@ class LocalStandIn:
         self.character_id = character_id
         self.character = CharacterProfile(character_id, character_name, frozenset(triggers))
         self.cast = {p.character_id: p for p in (self.character, *cast)}
-        """Every known character: multi-character rooms pick from these (issue 12)."""
+        """Every known character: multi-character rooms pick from these."""
         self.room_policy = room_policy or RoomPolicy()
         self.faults = faults or Faults()
         self._owns_livekit = livekit is None if owns_livekit is None else owns_livekit
@@ -220,7 +220,7 @@ def _bound_port(runner: web.AppRunner) -> int:
 def run_local_server(args: argparse.Namespace) -> int:
     """Run until SIGINT/SIGTERM; 0 on a clean stop, 2 when it cannot start, 3
     (``EXIT_LIVEKIT_DIED``) when its livekit-server child dies while serving."""
-    formatter = configure_logging(args.log_level)
+    formatter = configure_standin_logging(args.log_level)
     try:
         return asyncio.run(_serve(args, formatter))
     except KeyboardInterrupt:  # a second Ctrl-C during shutdown

@@ -51,7 +51,7 @@ class StandInState:
     host: str = "127.0.0.1"
     """The address the stand-in binds (``--host``); admin callers from it are let in too."""
     multi: MultiRooms | None = None
-    """Multi-character rooms (issue 12): `/connect` bodies with `characters` or a join."""
+    """Multi-character rooms: `/connect` bodies with `characters` or a join."""
 
     def stats(self) -> dict[str, Any]:
         return {

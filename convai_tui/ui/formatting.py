@@ -63,12 +63,6 @@ def ms(value: object) -> str:
     return "—"
 
 
-def redact(token: str | None) -> str:
-    if not token:
-        return "—"
-    return f"{token[:3]}…[redacted]"
-
-
 def key_label(keymap: dict[str, str], binding_id: str, default: str) -> str:
     """The key(s) a binding is on, keymap applied, as a user would type them."""
     keys = keymap.get(binding_id, default)

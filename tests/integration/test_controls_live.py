@@ -17,6 +17,7 @@ import pytest
 
 from convai_tui.core.api import events as ev
 from convai_tui.core.api.bus import Subscription
+from convai_tui.core.api.port import ControlResult
 from convai_tui.core.api.states import SessionState
 from convai_tui.core.rtvi import controls as c
 from convai_tui.core.session import SessionCore
@@ -80,49 +81,53 @@ def bot_of(standin: LocalStandIn, core: SessionCore) -> Character:
     return bot
 
 
+async def send(core: SessionCore, request: c.ControlRequest) -> ControlResult:
+    """A control as the TUI and headless send it: the built request through send_control."""
+    return await core.send_control(request.type, request.data)
+
+
 async def test_every_control_round_trips_with_its_ack(
     standin_factory: StandInFactory, cores: list[SessionCore]
 ) -> None:
     standin = await standin_factory()
     core, sub, seen = await ready_core(standin, cores)
-    controls = c.Controls(core)
     bot = bot_of(standin, core)
 
-    trigger = await controls.trigger("greet")
+    trigger = await send(core, c.trigger("greet"))
     assert trigger.status == "success" and trigger.extras
     assert trigger.extras["trigger_name"] == "greet"
     await until(sub, lambda e: isinstance(e, ev.TurnCompleted), seen)  # the trigger's reply
 
-    first = await controls.update_context("the user is a nurse", "append")
+    first = await send(core, c.context_update("the user is a nurse", "append"))
     assert first.status == "success" and first.extras
     assert first.extras["max_tokens"] == 50_000
     count = first.extras["token_count"]
     assert count > 0 and first.extras["remaining_tokens"] == 50_000 - count
-    more = await controls.update_context("and works nights in a large hospital", "append")
+    more = await send(core, c.context_update("and works nights in a large hospital", "append"))
     assert more.extras and more.extras["token_count"] > count
     assert more.extras["remaining_tokens"] < first.extras["remaining_tokens"]
-    reset = await controls.update_context(mode="reset")
+    reset = await send(core, c.context_update(mode="reset"))
     assert reset.extras and reset.extras["token_count"] == 0
 
-    keys = await controls.update_template_keys({"city": "Paris", "name": "Sam"})
+    keys = await send(core, c.template_keys({"city": "Paris", "name": "Sam"}))
     assert keys.status == "success" and bot.template_keys == {"city": "Paris", "name": "Sam"}
 
-    info = await controls.update_dynamic_info("It is raining")
+    info = await send(core, c.dynamic_info("It is raining"))
     assert info.status == "success" and bot.dynamic_info == "It is raining"
 
-    off = await controls.set_tts(False)
+    off = await send(core, c.tts(False))
     assert off.status == "success" and off.extras == {"enabled": False}
     assert off.message == "TTS disabled" and bot.tts_enabled is False
-    on = await controls.set_tts(True)
+    on = await send(core, c.tts(True))
     assert on.extras == {"enabled": True} and bot.tts_enabled is True
 
-    muted = await controls.set_stt_muted(True)
+    muted = await send(core, c.stt(True))
     assert muted.status == "success" and muted.extras == {"muted": True} and bot.stt_muted
 
     for result in (
-        await controls.force_user_stopped_speaking(),
-        await controls.reset_idle_timer(),
-        await controls.interrupt(),
+        await send(core, c.force_user_stopped_speaking()),
+        await send(core, c.reset_idle_timer()),
+        await send(core, c.interrupt()),
     ):
         assert result.status == "success", result
 
@@ -151,7 +156,7 @@ async def test_interrupt_while_the_character_speaks(
     await until(
         sub, lambda e: isinstance(e, ev.BotActivityChanged) and e.activity == "speaking", seen
     )
-    result = await c.Controls(core).interrupt()
+    result = await send(core, c.interrupt())
     assert result.status == "success"
     done = await until(sub, lambda e: isinstance(e, ev.TurnCompleted), seen)
     assert isinstance(done, ev.TurnCompleted) and done.was_interrupted
@@ -165,11 +170,11 @@ async def test_unknown_type_and_oversize_are_refused_locally(
     sent_before = core.metrics.messages_sent
     unknown = await core.send_control("dance", {})
     assert unknown.status == "refused"
-    big = await c.Controls(core).update_context("word " * 4000)
+    big = await send(core, c.context_update("word " * 4000))
     assert big.status == "refused" and big.message and "15,360" in big.message
     assert core.metrics.messages_sent == sent_before
     # The session is unharmed.
-    assert (await c.Controls(core).set_tts(False)).status == "success"
+    assert (await send(core, c.tts(False))).status == "success"
 
 
 async def test_raw_malformed_packets_get_error_acks_the_core_survives(
@@ -179,7 +184,7 @@ async def test_raw_malformed_packets_get_error_acks_the_core_survives(
     back as unmatched server_response events and the session carries on."""
     standin = await standin_factory()
     core, sub, seen = await ready_core(standin, cores)
-    room = core._transport.room if core._transport else None  # test-only peek at the room
+    room = transport.room if (transport := core._channel()) else None  # test-only peek at the room
     assert room is not None
     for payload in (
         b"{not json",
@@ -196,7 +201,7 @@ async def test_raw_malformed_packets_get_error_acks_the_core_survives(
     assert acks["validation-error"].message == "Message missing required 'type' field"
     assert acks["dance"].message == "Unknown message type: dance"
     assert acks["dance"].extras and "kill-pipeline" in acks["dance"].extras["supported_types"]
-    assert (await c.Controls(core).set_tts(True)).status == "success"
+    assert (await send(core, c.tts(True))).status == "success"
 
 
 async def test_kill_pipeline_ends_the_session_cleanly(
@@ -204,7 +209,7 @@ async def test_kill_pipeline_ends_the_session_cleanly(
 ) -> None:
     standin = await standin_factory()
     core, sub, seen = await ready_core(standin, cores)
-    result = await c.Controls(core).kill_pipeline()
+    result = await send(core, c.kill_pipeline())
     assert result.status == "success" and result.message == "Pipeline killed successfully"
     assert result.extras and result.extras["room_name"]
     ended = await until(sub, lambda e: isinstance(e, ev.SessionEnded), seen)

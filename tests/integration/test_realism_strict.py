@@ -91,7 +91,9 @@ async def test_voice_turn_one_line_each(cores: list[SessionCore]) -> None:
     source = rtc.AudioSource(48_000, 1)
     try:
         core, sub, seen = await ready_core(standin, cores, connect_options=ACTIONS)
-        room = core._transport.room if core._transport else None  # test-only: our mic track
+        room = (
+            transport.room if (transport := core._channel()) else None
+        )  # test-only: our mic track
         assert room is not None
         track = rtc.LocalAudioTrack.create_audio_track("microphone", source)
         await room.local_participant.publish_track(

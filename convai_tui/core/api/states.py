@@ -49,12 +49,3 @@ LEGAL_TRANSITIONS: dict[SessionState, frozenset[SessionState]] = {
 
 def is_legal(old: SessionState, new: SessionState) -> bool:
     return new in LEGAL_TRANSITIONS[old]
-
-
-class IllegalTransition(RuntimeError):
-    """A transition the table does not allow; a bug in the core, never a user error."""
-
-    def __init__(self, old: SessionState, new: SessionState) -> None:
-        super().__init__(f"illegal session transition {old.value} -> {new.value}")
-        self.old = old
-        self.new = new

@@ -46,7 +46,7 @@ class ConnectRequest:
     room_name: str | None = None
     default_tts_enabled: bool = True
     room: RoomRequest | None = None
-    """A multi-character create or join; its checks run before any request (issue 12)."""
+    """A multi-character create or join; its checks run before any request."""
 
     def body(self) -> dict[str, Any]:
         options = self.options

@@ -29,6 +29,10 @@ class RoomLease:
         self.character_session_id = character_session_id
         """The conversation to continue: configured, then as the latest /connect answered."""
 
+    def start_over(self) -> None:
+        """The next /connect starts a new conversation (another character was chosen)."""
+        self.character_session_id = None
+
     @property
     def session_id(self) -> str | None:
         return self.room.session_id if self.room else None

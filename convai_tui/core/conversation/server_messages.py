@@ -64,6 +64,10 @@ class ServerMessages:
         self.idle_deadline = None
         self.ending_reason = None
 
+    def client_spoke(self) -> None:
+        """A client message went out: the server restarts its idle clock, so a warning is void."""
+        self.idle_deadline = None
+
     def handle(self, msg: protocol.InboundMessage) -> bool:
         handler = self._handlers.get(msg.type)
         if handler is None:

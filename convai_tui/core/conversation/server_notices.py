@@ -1,4 +1,4 @@
-"""Server messages with nothing to act on, and the server's `metrics` (issue #16 item 5).
+"""Server messages with nothing to act on, and the server's `metrics`.
 
 Notices (vad-stt-*, bot-tts-*, user-mute-*, bot-output, interaction-created, ...) become
 ServerNotice events, so they are in headless JSON, the session log and replay; `metrics`

@@ -21,7 +21,8 @@ from convai_tui.core.errors.error import ConvaiError
 from convai_tui.core.rtvi import protocol
 from convai_tui.core.rtvi.acks import AckTracker
 from convai_tui.core.rtvi.outbox import Outbox
-from convai_tui.core.rtvi.teardown import Room, kill_pipeline
+from convai_tui.core.rtvi.teardown import Room, kill_pipeline_on_leave
+from convai_tui.core.settings.session_settings import SessionSettings
 from convai_tui.runtime.task_set import TaskSet
 
 
@@ -37,8 +38,8 @@ class InputHooks:
     """The joined room's transport, None between rooms."""
     refusal: Callable[[], str | None]
     """Why the room's interaction target cannot take input now (multi-character rooms)."""
-    video: Callable[[], bool]
-    """The session was connected with video (some control messages need it)."""
+    settings: Callable[[], SessionSettings]
+    """The session's current settings (some control messages need a video connection)."""
 
 
 @dataclass(slots=True)
@@ -54,6 +55,13 @@ class UserInput:
     kill_requested: bool = False
     """kill-pipeline was sent (by the user or on leaving): the room closing is the end asked
     for, not a drop to reconnect from."""
+
+    def new_room(self) -> None:
+        """A new room is being joined: no kill-pipeline was asked for in it yet."""
+        self.kill_requested = False
+
+    def _video(self) -> bool:
+        return self.hooks.settings().connect_options.connection_type == "video"
 
     def _live(self) -> bool:
         return self.hooks.state() is SessionState.CONNECTED and self.hooks.ready()
@@ -90,7 +98,7 @@ class UserInput:
         Nothing is sent unless the session is Connected and the character is ready; the
         refusal says why. Oversize messages are refused before sending.
         """
-        refused = self.outbox.precheck(msg_type, data or {}, video=self.hooks.video())
+        refused = self.outbox.precheck(msg_type, data or {}, video=self._video())
         if refused is not None:
             return refused
         if not self._live():
@@ -104,7 +112,7 @@ class UserInput:
             return ControlResult("refused", f"Not sent: {why}.")
         killing = msg_type == "kill-pipeline"
         self.kill_requested = self.kill_requested or killing  # its room close is the end
-        self.server.idle_deadline = None
+        self.server.client_spoke()
         result = await self.outbox.request(
             self.hooks.channel(), msg_type, data or {}, ack_timeout_s
         )
@@ -136,12 +144,11 @@ class UserInput:
         return SendOutcome("sent", message_id=message_id)
 
     async def _send(self, msg_type: str, data: dict[str, Any]) -> str | None:
-        # The server resets its idle clock on any client message, so a warning is void too.
-        self.server.idle_deadline = None
+        self.server.client_spoke()
         return await self.outbox.send(self.hooks.channel(), msg_type, data)
 
     async def release_server_session(self) -> None:
         """kill-pipeline (≤ 1 s for its ack) while the room is up, whose closing is then the end
         we asked for; the caller leaves and POSTs /disconnect: the slot is free once we go."""
         self.kill_requested = True
-        await kill_pipeline(self.hooks.channel(), self.outbox, self.acks)
+        await kill_pipeline_on_leave(self.hooks.channel(), self.outbox, self.acks)

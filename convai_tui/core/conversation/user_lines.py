@@ -1,4 +1,4 @@
-"""One transcript line per user utterance (issue #16 item 4), as the web SDK shows them.
+"""One transcript line per user utterance, as the web SDK shows them.
 
 `user-transcription` interim results update one live line (non-final events); finals of the
 same utterance merge into it, joined by single spaces; the utterance's line is final when

@@ -55,7 +55,9 @@ def redact(text: str) -> str:
 
 
 def redact_token(token: str | None) -> str | None:
-    """How a token is shown when a user asks to see that one exists: its first characters only."""
+    """How a token is shown where a user may see that one exists (the core's events and the
+    monitor alike): a JWT keeps its constant 'eyJ' header prefix, which says what kind of token it
+    is and gives nothing away; any other secret shows nothing of itself."""
     if not token:
         return token
     return token[:3] + "…[redacted]" if token.startswith("eyJ") else SECRET_PLACEHOLDER

@@ -38,6 +38,10 @@ class SessionMedia:
         self._publish = publish
         self._raise = raise_error
 
+    def use(self, hook: MediaHook) -> None:
+        """The front end's audio, attached to each room joined from now on."""
+        self.hook = hook
+
     async def attach(self, room: rtc.Room) -> None:
         if self.hook is None:
             return

@@ -16,7 +16,7 @@ from convai_tui.core.api.events import (
 )
 
 
-class Roster:
+class ParticipantTable:
     """The participants of the current room by identity."""
 
     def __init__(self, publish: Callable[[Event], None]) -> None:

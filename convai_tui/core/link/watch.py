@@ -5,7 +5,7 @@ room.
 
 A frozen or unreachable server goes unnoticed by LiveKit's signal ping for 15 s, so the
 watchdog reads WebRTC stats (transport.py `link_signals`). A quiet character is not a dead
-link (issue #16 item 9): a character that publishes no track, or mutes it between turns,
+link: a character that publishes no track, or mutes it between turns,
 leaves the transport packet counter standing still for 10 s and more (measured against the
 stand-in with `--no-audio-track`), so it is one signal among others:
 - the ICE consent checks of the selected candidate pairs (STUN requests and responses, every

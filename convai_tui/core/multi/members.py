@@ -169,13 +169,6 @@ class Memberships:
                 events.append(self._failure_event(member))
         return events
 
-    # -- names ----------------------------------------------------------------------------
-    def set_names(self, names: Mapping[str, str]) -> list[Event]:
-        """Character display names by character id (e.g. from /character/get)."""
-        self._names.update(names)
-        self._rename()
-        return [self.snapshot()]
-
     def _display_name(self, member: Membership) -> str:
         base = self._names.get(member.character_id) or member.character_id[:8]
         ordinal = self._ordinal.get(member.membership_id, 1)

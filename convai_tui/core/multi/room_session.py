@@ -256,7 +256,7 @@ class RoomSession:
                 character_name=None,
             )
         )
-        hooks.lease.character_session_id = None
+        hooks.lease.start_over()
         if reconnect:
             hooks.resolve(
                 Drop(

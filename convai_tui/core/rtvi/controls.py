@@ -1,18 +1,16 @@
 """Session controls (protocol §2.2): validated, typed builders for the client messages a person
-at a console sends, and `Controls`, which sends them through a session and returns the ack.
+at a console sends; front ends pass the built request to the session's `send_control`.
 
-Builders raise `ControlArgumentError` with a message fit for a user; `Controls` turns that into
-a "refused" `ControlResult`, so nothing invalid reaches the wire.
+Builders raise `ControlArgumentError` with a message fit for a user, so nothing invalid reaches
+the wire.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
-
-from convai_tui.core.api.port import ControlResult
+from typing import Any
 
 LOW_CONTEXT_TOKENS = 5_000
 """Under this many remaining context tokens (a context-update ack's extras) the budget is low
@@ -20,7 +18,6 @@ LOW_CONTEXT_TOKENS = 5_000
 
 CONTEXT_MODES = ("append", "replace", "reset")
 RUN_LLM_VALUES = ("true", "false", "auto")
-DEFAULT_ACK_TIMEOUT_S = 10.0
 _MODE_SUFFIX = re.compile(r"(?s)(.*):(append|replace|reset)")
 _SUMMARY_CHARS = 80
 
@@ -251,72 +248,3 @@ def summarize(msg_type: str, data: Mapping[str, Any] | None) -> str:
         text = str(data.get("text", ""))
     text = " ".join(text.split())
     return text if len(text) <= _SUMMARY_CHARS else text[: _SUMMARY_CHARS - 1] + "…"
-
-
-# --- sending -----------------------------------------------------------------------------------------
-
-
-class ControlSender(Protocol):
-    async def send_control(
-        self,
-        msg_type: str,
-        data: dict[str, Any] | None = None,
-        *,
-        ack_timeout_s: float = DEFAULT_ACK_TIMEOUT_S,
-    ) -> ControlResult: ...
-
-
-class Controls:
-    """Typed calls over `session.send_control`; each returns the ack (or a refusal/timeout)."""
-
-    def __init__(
-        self, session: ControlSender, *, ack_timeout_s: float = DEFAULT_ACK_TIMEOUT_S
-    ) -> None:
-        self._session = session
-        self._ack_timeout_s = ack_timeout_s
-
-    async def send(self, request: ControlRequest) -> ControlResult:
-        return await self._session.send_control(
-            request.type, request.data, ack_timeout_s=self._ack_timeout_s
-        )
-
-    async def _build_and_send(
-        self, build: Callable[..., ControlRequest], *args: Any
-    ) -> ControlResult:
-        try:
-            request = build(*args)
-        except ControlArgumentError as exc:
-            return ControlResult("refused", str(exc))
-        return await self.send(request)
-
-    async def trigger(self, name: str | None = None, message: str | None = None) -> ControlResult:
-        return await self._build_and_send(trigger, name, message)
-
-    async def update_context(
-        self, text: str = "", mode: str = "append", run_llm: str | bool | None = None
-    ) -> ControlResult:
-        return await self._build_and_send(context_update, text, mode, run_llm)
-
-    async def update_template_keys(self, keys: Mapping[str, str]) -> ControlResult:
-        return await self._build_and_send(template_keys, keys)
-
-    async def update_dynamic_info(self, text: str) -> ControlResult:
-        return await self._build_and_send(dynamic_info, text)
-
-    async def set_tts(self, enabled: bool) -> ControlResult:
-        return await self.send(tts(enabled))
-
-    async def set_stt_muted(self, muted: bool) -> ControlResult:
-        return await self.send(stt(muted))
-
-    async def interrupt(self) -> ControlResult:
-        return await self.send(interrupt())
-
-    async def force_user_stopped_speaking(self) -> ControlResult:
-        return await self.send(force_user_stopped_speaking())
-
-    async def reset_idle_timer(self) -> ControlResult:
-        return await self.send(reset_idle_timer())
-
-    async def kill_pipeline(self) -> ControlResult:
-        return await self.send(kill_pipeline())

@@ -138,15 +138,6 @@ def field_int(msg: InboundMessage, key: str, *, required: bool = False) -> int |
     raise _invalid(f"'{msg.type}.{key}' is not a number.", json.dumps(msg.data)[:300])
 
 
-def field_dict(msg: InboundMessage, key: str) -> dict[str, Any] | None:
-    value = msg.data.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise _invalid(f"'{msg.type}.{key}' is not an object.", json.dumps(msg.data)[:300])
-    return value
-
-
 def action_names(msg: InboundMessage) -> tuple[str, ...]:
     """`action-response.actions` as names; both the old string array and objects are accepted."""
     actions = msg.data.get("actions")

@@ -26,6 +26,9 @@ class BotReadiness:
         self.since_connect_ms: float | None = None
         """From the start of connecting to the latest bot-ready."""
 
+    def is_ready(self) -> bool:
+        return self.ready
+
     def connecting(self) -> None:
         """The session starts connecting: bot-ready times count from now."""
         self._connect_started = time.monotonic()
@@ -34,7 +37,7 @@ class BotReadiness:
         """A room was joined: its bot-ready is due within the timeout."""
         self._timer = asyncio.get_running_loop().call_later(self._timeout_s, self._expired)
         if self._handshake is not None:
-            self._handshake.start(lambda: self.ready)
+            self._handshake.start(self.is_ready)
 
     def mark_ready(self) -> bool:
         """bot-ready arrived; False when it already had (a repeat changes nothing)."""

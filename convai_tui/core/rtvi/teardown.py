@@ -22,7 +22,7 @@ class Room(DataChannel, Protocol):
     def is_connected(self) -> bool: ...
 
 
-async def kill_pipeline(
+async def kill_pipeline_on_leave(
     room: Room | None, outbox: Outbox, acks: AckTracker, wait_s: float = KILL_ACK_WAIT_S
 ) -> bool:
     """Send kill-pipeline and wait up to `wait_s` for its ack; True when it was acknowledged.

@@ -1,4 +1,4 @@
-"""The strict profile's handshake and RTVI-layer behaviour (issue #16), as the real service
+"""The strict profile's handshake and RTVI-layer behaviour, as the real service
 does it as far as the docs, the official SDKs and Pipecat's RTVI processor show:
 
 - `bot-ready` answers a `client-ready` (echoing its id), once per client presence, with no

@@ -36,7 +36,7 @@ class Turn:
         self.task: asyncio.Task[None] | None = None
 
 
-class Character(Protocol):
+class CharacterForTurns(Protocol):
     """What a turn needs from the bot (character.py)."""
 
     state: ConversationState
@@ -97,7 +97,7 @@ def _has(text: str | None, word: str) -> bool:
 
 
 async def run_turn(
-    bot: Character,
+    bot: CharacterForTurns,
     turn: Turn,
     previous: Turn | None,
     reply: str,
@@ -174,7 +174,7 @@ async def run_turn(
     await bot.after_turn()
 
 
-async def _actions_and_emotion(bot: Character) -> None:
+async def _actions_and_emotion(bot: CharacterForTurns) -> None:
     if not bot.strict:
         await bot.send(rtvi.form_b("bot-emotion", emotion="happy", scale=2))
         if bot.turns_completed % 2 == 0:
@@ -194,7 +194,9 @@ async def _actions_and_emotion(bot: Character) -> None:
         await bot.send(rtvi.form_b("bot-emotion", emotion="happy", scale=2))
 
 
-async def send_echo(bot: Character, text: str, sender: str | None, message_id: str | None) -> None:
+async def send_echo(
+    bot: CharacterForTurns, text: str, sender: str | None, message_id: str | None
+) -> None:
     await bot.send(rtvi.form_a("user-started-speaking"))
     await bot.send(
         rtvi.form_a(
@@ -211,7 +213,7 @@ async def send_echo(bot: Character, text: str, sender: str | None, message_id: s
         await bot.send(rtvi.form_b("final-user-transcription", text=other_punctuation(text)))
 
 
-async def speak(bot: Character, pcm: speech.Pcm, turn: Turn) -> None:
+async def speak(bot: CharacterForTurns, pcm: speech.Pcm, turn: Turn) -> None:
     strict = bot.strict
     response_id = f"{bot.character_session_id}:r{bot.turns_completed + 1}"
     await bot.send(rtvi.form_a("bot-tts-started"))
@@ -240,7 +242,7 @@ async def speak(bot: Character, pcm: speech.Pcm, turn: Turn) -> None:
         await bot.send(rtvi.form_b("bot-stopped-speaking"))
 
 
-async def _visemes(bot: Character) -> None:
+async def _visemes(bot: CharacterForTurns) -> None:
     """Viseme frames while the character speaks ("sent frequently during bot speech")."""
     frame = 0
     while True:

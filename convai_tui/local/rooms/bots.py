@@ -1,4 +1,4 @@
-"""Multi-character rooms on the stand-in, for real (issue 12): one bot participant per
+"""Multi-character rooms on the stand-in, for real: one bot participant per
 character instance in one LiveKit room (clones included), humans joining by room session id or
 shared key, and the room's commands with real epoch checks.
 
@@ -85,11 +85,6 @@ class RoomMember(Character):
         self._greeted.add(identity)
         if self.instance.status == "ready":
             for out in self._multi.roster.ready_messages(self.membership_id):
-                await self.send(out.message, to=identity)
-
-    async def _send_bot_ready(self, identity: str | None) -> None:
-        if self.instance.status == "ready":
-            for out in self._multi.roster.ready_messages(self.membership_id)[1:]:
                 await self.send(out.message, to=identity)
 
     def _sender_of(self, packet: Any) -> str | None:

@@ -1,4 +1,4 @@
-"""The stand-in's multi-character flags (issue 12): which characters exist, and the room
+"""The stand-in's multi-character flags: which characters exist, and the room
 faults — feature off, roster limit, partial dispatch, slow readiness, acks that never come or
 come stale."""
 
@@ -11,7 +11,7 @@ from convai_tui.local.character.client_messages import CharacterProfile
 from convai_tui.local.rooms.policy import ROSTER_UPDATE, TARGET, RoomPolicy
 
 
-def add_room_arguments(parser: argparse.ArgumentParser) -> None:
+def add_standin_room_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("multi-character rooms")
     g.add_argument(
         "--characters",

@@ -49,10 +49,6 @@ class BotStartFailed(RuntimeError):
     pass
 
 
-class NoSuchRoom(LookupError):
-    pass
-
-
 @dataclass
 class StandInSession:
     session_id: str

@@ -188,10 +188,6 @@ class LiveKitServer:
         return Path(self._tempdir.name) / "livekit-server.log" if self._tempdir else None
 
     @property
-    def turn_udp_port(self) -> int:
-        return self._ports.turn_udp
-
-    @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
@@ -346,14 +342,6 @@ class LiveKitServer:
                 self._terminate(process)
                 self._process = None
         self._close_log()
-
-    def stop_sync(self) -> None:
-        """Blocking stop for atexit/finalizers where no event loop is available."""
-        if self._process is not None:
-            self._terminate(self._process)
-            self._process = None
-        self._close_log()
-        self.cleanup()
 
     def _terminate(self, process: subprocess.Popen[bytes]) -> None:
         if process.poll() is not None:

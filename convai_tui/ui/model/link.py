@@ -14,7 +14,6 @@ from convai_tui.core.api.events import (
     SessionStateChanged,
     TurnTimed,
 )
-from convai_tui.core.api.metrics import percentile
 from convai_tui.core.api.states import SessionState
 from convai_tui.core.link.stats import LinkHistory
 
@@ -77,16 +76,3 @@ class LinkModel:
             if value is not None:
                 out.append(value)
         return out
-
-    def turn_percentiles(self) -> tuple[float | None, float | None]:
-        series = self.turn_series()
-        return percentile(series, 50), percentile(series, 95)
-
-    def state_at(self, at: float) -> SessionState | None:
-        """The session's state at time `at` (None before the first change)."""
-        current = None
-        for changed_at, state in self.states:
-            if changed_at > at:
-                break
-            current = state
-        return current

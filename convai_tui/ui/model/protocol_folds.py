@@ -1,7 +1,7 @@
-"""Folding issue #16's server messages into the monitor model: a blocked message (moderation),
-an aborted turn, unknown message types and the server's metrics. Registered into model.py's
-handler table; the turn-completed and llm-no-response lines stay in model.py and call
-`note_turn_end` for the activity line."""
+"""Folding the server messages that annotate a turn or the session into the monitor model: a
+blocked message (moderation), an aborted turn, unknown message types and the server's metrics.
+Registered into reducer.py's handler table; the turn-completed line stays in reducer.py and
+asks `note_aborted` whether the turn was aborted."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def on_moderation(m: MonitorModel, e: ModerationResult) -> set[Part]:
     m.thinking = False
     m.streaming_role, m.streaming_text = None, ""
     m.activity_note = f"Not answered: your message was blocked by moderation ({why})."
-    m._add_line(e.at, "warning", f"message blocked by moderation: {why}")
+    m.add_line(e.at, "warning", f"message blocked by moderation: {why}")
     return _parts("activity", "transcript")
 
 
@@ -41,7 +41,7 @@ def note_aborted(m: MonitorModel, e: TurnCompleted) -> bool:
         return False
     reason = f" ({e.error_reason})" if e.error_reason else ""
     m.activity_note = f"{m.display_name}'s reply was aborted by the service{reason}."
-    m._add_line(e.at, "warning", f"reply aborted by the service{reason}")
+    m.add_line(e.at, "warning", f"reply aborted by the service{reason}")
     return True
 
 

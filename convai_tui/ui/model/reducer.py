@@ -136,7 +136,7 @@ def _on_state(m: MonitorModel, e: SessionStateChanged) -> set[Part]:
         if m.last_error is None or m.last_error.code != e.error.code:
             m.last_error = e.error
             changed.add(Part.ERRORS)
-    m._add_line(e.at, "system", text)
+    m.add_line(e.at, "system", text)
     changed.add(Part.TRANSCRIPT)
     return changed
 
@@ -193,13 +193,13 @@ def _on_retry(m: MonitorModel, e: RetryScheduled) -> set[Part]:
 
 def _on_retry_cancelled(m: MonitorModel, e: RetryCancelled) -> set[Part]:
     m.retry = None
-    m._add_line(e.at, "system", f"{e.phase.replace('_', ' ')} cancelled")
+    m.add_line(e.at, "system", f"{e.phase.replace('_', ' ')} cancelled")
     return {Part.RETRY, Part.TRANSCRIPT}
 
 
 def _on_error(m: MonitorModel, e: ErrorRaised) -> set[Part]:
     err = e.error
-    m._add_error(err)
+    m.add_error(err)
     changed = {Part.ERRORS, Part.DIAGNOSTICS}
     if err.code == "session.idle_timeout":
         m.ended = EndedView("idle timeout", err, e.at)
@@ -222,7 +222,7 @@ def _on_bot_ready(m: MonitorModel, e: BotReady) -> set[Part]:
     m.bot_ready = True
     if e.since_connect_ms is not None:
         m.latency_ms["bot_ready_ms"] = e.since_connect_ms
-    m._add_line(e.at, "system", f"{m.display_name} is ready")
+    m.add_line(e.at, "system", f"{m.display_name} is ready")
     return {Part.STATE, Part.TRANSCRIPT, Part.DIAGNOSTICS}
 
 
@@ -234,7 +234,7 @@ def _on_ended(m: MonitorModel, e: SessionEnded) -> set[Part]:
     m.bot_ready = False
     if e.error is not None:
         m.last_error = e.error
-    m._add_line(e.at, "system", f"session ended: {e.reason}")
+    m.add_line(e.at, "system", f"session ended: {e.reason}")
     return {Part.ENDED, Part.IDLE, Part.RETRY, Part.ACTIVITY, Part.TRANSCRIPT, Part.ERRORS}
 
 
@@ -247,7 +247,7 @@ def _on_transcript(m: MonitorModel, e: TranscriptReceived) -> set[Part]:
             m.thinking = False
         if e.role == "user" and e.speaker:
             text = f"({e.speaker}) {text}"
-        m._add_line(
+        m.add_line(
             e.at, e.role, text, m.room.name_of(e.membership_id) if e.role == "character" else None
         )
         return {Part.TRANSCRIPT, Part.ACTIVITY}
@@ -276,12 +276,12 @@ def _on_activity(m: MonitorModel, e: BotActivityChanged) -> set[Part]:
 def _on_emotion(m: MonitorModel, e: EmotionReceived) -> set[Part]:
     m.emotion = e.emotion
     scale = f" ({e.scale})" if e.scale is not None else ""
-    m._add_line(e.at, "emotion", f"{e.emotion}{scale}")
+    m.add_line(e.at, "emotion", f"{e.emotion}{scale}")
     return {Part.TRANSCRIPT, Part.ACTIVITY}
 
 
 def _on_actions(m: MonitorModel, e: ActionsReceived) -> set[Part]:
-    m._add_line(e.at, "action", ", ".join(e.actions))
+    m.add_line(e.at, "action", ", ".join(e.actions))
     return {Part.TRANSCRIPT}
 
 
@@ -291,10 +291,10 @@ def _on_turn(m: MonitorModel, e: TurnCompleted) -> set[Part]:
     if m.streaming_role == "character":
         m.streaming_role, m.streaming_text = None, ""
         if e.reply_text:
-            m._add_line(e.at, "character", e.reply_text)
+            m.add_line(e.at, "character", e.reply_text)
             changed.add(Part.TRANSCRIPT)
     if e.was_interrupted:
-        m._add_line(e.at, "system", "reply interrupted")
+        m.add_line(e.at, "system", "reply interrupted")
         changed.add(Part.TRANSCRIPT)
     if note_aborted(m, e):
         changed.add(Part.TRANSCRIPT)
@@ -309,28 +309,26 @@ def _on_no_response(m: MonitorModel, e: LlmNoResponse) -> set[Part]:
     m.streaming_role, m.streaming_text = None, ""
     why = f" ({e.reason})" if e.reason else ""
     m.activity_note = f"{m.display_name} chose not to answer{why}."
-    m._add_line(e.at, "system", f"{m.display_name} gave no response{why}")
+    m.add_line(e.at, "system", f"{m.display_name} gave no response{why}")
     return {Part.ACTIVITY, Part.TRANSCRIPT}
 
 
 def _on_sent(m: MonitorModel, e: MessageSent) -> set[Part]:
     row = m.requests.get(e.message_id)
     if row is None:
-        m._add_request(RequestRow(e.message_id, e.at, e.message_type, e.summary))
+        m.add_request(RequestRow(e.message_id, e.at, e.message_type, e.summary))
     else:  # the UI recorded a timeout before this event was folded in
         row.type, row.summary, row.at = e.message_type, e.summary, e.at
     return {Part.DIAGNOSTICS, Part.REQUESTS}
 
 
 def _on_queued(m: MonitorModel, e: InputQueued) -> set[Part]:
-    m._add_line(
-        e.at, "system", f"queued until {m.display_name} is ready ({e.queue_length} waiting)"
-    )
+    m.add_line(e.at, "system", f"queued until {m.display_name} is ready ({e.queue_length} waiting)")
     return {Part.TRANSCRIPT}
 
 
 def _on_refused(m: MonitorModel, e: InputRefused) -> set[Part]:
-    m._add_line(e.at, "system", f"not sent: {e.reason}")
+    m.add_line(e.at, "system", f"not sent: {e.reason}")
     return {Part.TRANSCRIPT}
 
 
@@ -338,10 +336,10 @@ def _on_server_response(m: MonitorModel, e: ServerResponseReceived) -> set[Part]
     changed = {Part.REQUESTS}
     row = m.requests.get(e.message_id) if e.message_id else None
     if row is None:  # an ack for nothing we sent: parse-error, validation-error, unknown type
-        m._request_seq += 1
-        key = e.message_id or f"ack-{m._request_seq}"
+        numbered = m.new_request_key("ack")  # every unmatched ack takes a number, id or not
+        key = e.message_id or numbered
         row = RequestRow(key, e.at, e.event_type, "")
-        m._add_request(row)
+        m.add_request(row)
     row.status, row.message, row.acked_at = e.status, e.message, e.at
     extras = e.extras or {}
     if e.event_type == "context-update" and "remaining_tokens" in extras:
@@ -378,7 +376,7 @@ def _on_idle_warning(m: MonitorModel, e: IdleWarningReceived) -> set[Part]:
 def _on_idle_reset(m: MonitorModel, e: IdleTimerReset) -> set[Part]:
     if e.acknowledged and m.idle is not None:
         m.idle = None
-        m._add_line(e.at, "system", "idle timer reset")
+        m.add_line(e.at, "system", "idle timer reset")
         return {Part.IDLE, Part.TRANSCRIPT}
     return set()
 
@@ -398,7 +396,7 @@ def _on_usage(m: MonitorModel, e: UsageLimitReached) -> set[Part]:
 
 
 def _on_ending(m: MonitorModel, e: SessionEnding) -> set[Part]:
-    m._add_line(e.at, "system", f"the server is closing the session ({e.reason or 'no reason'})")
+    m.add_line(e.at, "system", f"the server is closing the session ({e.reason or 'no reason'})")
     return {Part.TRANSCRIPT}
 
 

@@ -1,4 +1,4 @@
-"""The monitor's picture of a multi-character room (issue 12), folded from the roster events:
+"""The monitor's picture of a multi-character room, folded from the roster events:
 the instances with their status, the interaction target, what changed when (for the
 highlight), the instances muted locally, and the outcome of the last switch or cast change.
 
@@ -89,14 +89,14 @@ def _on_status(m: Any, e: CharacterStatusChanged) -> set[Part]:
 
 def _on_added(m: Any, e: CharacterAdded) -> set[Part]:
     _mark(m, e.at, e.member.membership_id, "added")
-    m._add_line(e.at, "system", f"{e.member.display_name} joined the room")
+    m.add_line(e.at, "system", f"{e.member.display_name} joined the room")
     return {Part.PARTICIPANTS, Part.TRANSCRIPT}
 
 
 def _on_removed(m: Any, e: CharacterRemoved) -> set[Part]:
     m.room.removed[e.member.membership_id] = e.member
     _mark(m, e.at, e.member.membership_id, "removed")
-    m._add_line(e.at, "system", f"{e.member.display_name} left the room")
+    m.add_line(e.at, "system", f"{e.member.display_name} left the room")
     return {Part.PARTICIPANTS, Part.TRANSCRIPT}
 
 
@@ -105,7 +105,7 @@ def _on_target(m: Any, e: InteractionTargetChanged) -> set[Part]:
     room.target = e.current
     _mark(m, e.at, e.current or e.previous, "target")
     name = room.name_of(e.current)
-    m._add_line(e.at, "system", f"now talking to {name}" if name else "no interaction target")
+    m.add_line(e.at, "system", f"now talking to {name}" if name else "no interaction target")
     return {Part.PARTICIPANTS, Part.STATE, Part.TRANSCRIPT}
 
 
@@ -116,7 +116,7 @@ def _on_rebind(m: Any, e: RoomRebindStateChanged) -> set[Part]:
 
 def _on_command_failed(m: Any, e: RosterCommandFailed) -> set[Part]:
     m.room.last_outcome = f"{e.command} failed: {e.code} — {e.message}"
-    m._add_line(e.at, "system", m.room.last_outcome)
+    m.add_line(e.at, "system", m.room.last_outcome)
     return {Part.PARTICIPANTS, Part.TRANSCRIPT}
 
 

@@ -1,6 +1,6 @@
 """The monitor's picture of a session as data: what it shows, what the UI records itself
 (control results, its own errors, idle resets) and the questions the screen asks of it. The
-events are folded in by `MonitorModel.apply` (model.py).
+events are folded in by `MonitorModel.apply` (reducer.py).
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ class MonitorState:
     emotion: str | None = None
     transcript: list[TranscriptLine] = field(default_factory=list)
     room: RoomView = field(default_factory=RoomView)
-    """A multi-character room (issue 12); inactive in a single-character one."""
+    """A multi-character room; inactive in a single-character one."""
     errors: list[SessionError] = field(default_factory=list)
     error_counts: Counter[str] = field(default_factory=Counter)
     last_error: SessionError | None = None
@@ -94,7 +94,7 @@ class MonitorState:
         self.transcript.append(TranscriptLine(at, "system", text))
 
     def note_ui_error(self, error: SessionError) -> None:
-        self._add_error(error)
+        self.add_error(error)
 
     def request_idle_reset(self) -> None:
         if self.idle is not None and not self.idle.reset_requested:
@@ -112,9 +112,8 @@ class MonitorState:
         themselves arrive as events), and the TTS state when the ack has no extras."""
         changed: set[Part] = set()
         if result.status == "refused":
-            self._request_seq += 1
-            key = f"local-{self._request_seq}"
-            self._add_request(
+            key = self.new_request_key("local")
+            self.add_request(
                 RequestRow(key, at, request.type, request.summary, "refused", result.message)
             )
             changed.add(Part.REQUESTS)
@@ -122,7 +121,7 @@ class MonitorState:
             row = self.requests.get(result.message_id)
             if row is None:
                 row = RequestRow(result.message_id, at, request.type, request.summary)
-                self._add_request(row)
+                self.add_request(row)
             if row.status == "pending":
                 row.status, row.message = "timeout", result.message
             changed.add(Part.REQUESTS)
@@ -177,17 +176,22 @@ class MonitorState:
             return f"{self.display_name} is not ready yet: messages are queued until it is."
         return "Enter sends · any key answers an idle warning"
 
-    # --- internals -----------------------------------------------------------------------------
+    # --- what the reducer's folds record (reducer.py, protocol_folds.py, room.py) -------------
 
-    def _add_error(self, error: SessionError) -> None:
+    def new_request_key(self, prefix: str) -> str:
+        """A key for a request row with no message id (a local refusal, an unmatched ack)."""
+        self._request_seq += 1
+        return f"{prefix}-{self._request_seq}"
+
+    def add_error(self, error: SessionError) -> None:
         self.errors.append(error)
         self.error_counts[error.category] += 1
         self.last_error = error
 
-    def _add_line(self, at: float, role: str, text: str, speaker: str | None = None) -> None:
+    def add_line(self, at: float, role: str, text: str, speaker: str | None = None) -> None:
         self.transcript.append(TranscriptLine(at, role, text, speaker))
 
-    def _add_request(self, row: RequestRow) -> None:
+    def add_request(self, row: RequestRow) -> None:
         self.requests[row.key] = row
         while len(self.requests) > MAX_REQUEST_ROWS:
             del self.requests[next(iter(self.requests))]

@@ -78,7 +78,7 @@ class MonitorScreen(RoomActions):
             ERRORS_TAB.id: self._errors_pane,
             PARTICIPANTS_TAB.id: lambda: [
                 ParticipantsTable(id="participants-table"),
-                RoomTable(id="room-table"),  # a multi-character room (issue 12)
+                RoomTable(id="room-table"),  # a multi-character room
             ],
             DIAGNOSTICS_TAB.id: lambda: [
                 VerticalScroll(DiagnosticsPanel(id="diagnostics-panel"), id="diagnostics-scroll")

@@ -1,4 +1,4 @@
-"""What the monitor does in a multi-character room (issue 12): number keys 1–9 pick the
+"""What the monitor does in a multi-character room: number keys 1–9 pick the
 target anywhere (except while typing), 0 clears it, Enter on a room row picks that one, m mutes
 the selected character's playback locally, delete removes it (asking for a replacement target
 when it is the target), and the palette's `roster: add…`.

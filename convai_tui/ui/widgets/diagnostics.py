@@ -14,7 +14,8 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from convai_tui.ui.formatting import clock_time, duration, ms, redact
+from convai_tui.core.errors.redact import redact_token
+from convai_tui.ui.formatting import clock_time, duration, ms
 from convai_tui.ui.model.reducer import MonitorModel
 from convai_tui.ui.registry import key_hint
 
@@ -105,7 +106,7 @@ def render_diagnostics(
     if reveal_token and token:
         room_table.add_row("token", Text(str(token), style="bold"))
     else:
-        shown = room.get("token_redacted") or redact(token)
+        shown = room.get("token_redacted") or redact_token(token) or "—"
         room_table.add_row("token", Text.assemble(str(shown), (f"  ({reveal_key}: reveal)", "dim")))
 
     latency_table = _grid("Latency")

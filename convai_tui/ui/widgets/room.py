@@ -1,4 +1,4 @@
-"""The Participants tab of a multi-character room (issue 12): every human (you, others who
+"""The Participants tab of a multi-character room: every human (you, others who
 joined by key) and every character instance with its status, readiness, whether it is the
 target, whether it is speaking, whether this monitor muted it, and its failure code. Joins,
 removals, status and target changes stay highlighted for a moment."""

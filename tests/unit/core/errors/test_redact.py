@@ -38,6 +38,11 @@ def test_redact_token_shows_only_a_prefix() -> None:
     assert redact_token(None) is None
 
 
+def test_redact_token_shows_nothing_of_a_secret_that_is_not_a_jwt() -> None:
+    # The monitor's diagnostics panel uses this rule too: an API key must not lose 3 characters.
+    assert redact_token("sk-live-0123456789") == "[redacted]"
+
+
 def test_logging_filter_redacts_args_and_exceptions() -> None:
     REDACTOR.add_secret("sk-logged-secret-999")
     record = logging.LogRecord(

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from convai_tui.core.api import events as ev
-from convai_tui.core.api.port import ControlResult
 from convai_tui.core.api.states import SessionState
 from convai_tui.core.rtvi import controls as c
 from convai_tui.core.rtvi.protocol import MAX_PACKET_BYTES
@@ -201,50 +200,6 @@ def test_summaries() -> None:
     assert len(c.user_text("x" * 500).summary) == 80
 
 
-# --- Controls over a sender ------------------------------------------------------------------------
-
-
-class RecordingSender:
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, dict[str, Any] | None, float]] = []
-
-    async def send_control(
-        self, msg_type: str, data: dict[str, Any] | None = None, *, ack_timeout_s: float = 10.0
-    ) -> ControlResult:
-        self.sent.append((msg_type, data, ack_timeout_s))
-        return ControlResult("success", "ok", None, f"id-{len(self.sent)}")
-
-
-async def test_controls_send_through_send_control_and_refuse_bad_arguments() -> None:
-    sender = RecordingSender()
-    controls = c.Controls(sender, ack_timeout_s=3.0)
-    assert (await controls.trigger("greet")).status == "success"
-    assert (await controls.update_context("nurse", "append")).status == "success"
-    assert (await controls.update_template_keys({"city": "Paris"})).status == "success"
-    assert (await controls.set_tts(False)).status == "success"
-    await controls.set_stt_muted(True)
-    await controls.interrupt()
-    await controls.force_user_stopped_speaking()
-    await controls.reset_idle_timer()
-    await controls.update_dynamic_info("raining")
-    await controls.kill_pipeline()
-    refused = await controls.update_context("", "replace")
-    assert refused.status == "refused" and refused.message and "text" in refused.message
-    assert [s[0] for s in sender.sent] == [
-        "trigger-message",
-        "context-update",
-        "update-template-keys",
-        "tts-toggle",
-        "stt-toggle",
-        "interrupt-bot",
-        "force-user-stopped-speaking",
-        "reset-idle-timer",
-        "update-dynamic-info",
-        "kill-pipeline",
-    ]
-    assert all(s[2] == 3.0 for s in sender.sent)
-
-
 # --- send_control on the real core -----------------------------------------------------------------
 
 
@@ -424,3 +379,28 @@ async def test_an_ack_that_arrives_before_the_send_returns_still_answers_it(
     assert result.status == "success"
     acks = [e for e in drain(sub) if isinstance(e, ev.ServerResponseReceived)]
     assert [a.message_id for a in acks] == [result.message_id]
+
+
+async def test_every_builder_reaches_the_wire_through_send_control(core: SessionCore) -> None:
+    """What the TUI and headless do with a control: the builder's request, sent through the
+    core's send_control, goes out as {type, data} and returns the matching ack."""
+    _sub, transport = await ready(core)
+    requests = [
+        c.trigger("greet"),
+        c.context_update("nurse", "append"),
+        c.template_keys({"city": "Paris"}),
+        c.tts(False),
+        c.stt(True),
+        c.interrupt(),
+        c.force_user_stopped_speaking(),
+        c.reset_idle_timer(),
+        c.dynamic_info("raining"),
+    ]
+    for request in requests:
+        task = asyncio.create_task(core.send_control(request.type, request.data, ack_timeout_s=3.0))
+        await ack_after_send(
+            transport, {"event_type": request.type, "status": "success", "message": "ok"}
+        )
+        assert (await task).status == "success", request.type
+    assert [sent["type"] for sent in transport.sent] == [r.type for r in requests]
+    assert [sent.get("data") for sent in transport.sent] == [r.data or None for r in requests]
