@@ -1,7 +1,9 @@
 """Everything a front end or a script can observe about a session, as frozen past-tense events.
 
 Each event has a wire name (`TYPE`) used by the headless JSON-lines stream and the session log.
-`to_json()` gives the JSON object; secrets never enter an event in the first place.
+`to_json()` gives the JSON object; secrets never enter an event in the first place. A class
+that names its own `TYPE` registers itself in `EVENT_CLASSES`, which the codec, replay and the
+README's generated headless table read, so no list of event classes is kept by hand.
 """
 
 from __future__ import annotations
@@ -23,6 +25,20 @@ class Event:
     TYPE: ClassVar[str] = "event"
     at: float = field(default_factory=time.time, kw_only=True)
 
+    def __init_subclass__(cls) -> None:
+        # No super() call: slots=True rebuilds Event, so the zero-argument form points at the
+        # discarded class; object.__init_subclass__ does nothing anyway.
+        if "TYPE" not in cls.__dict__:
+            return  # a shared base (AttributedEvent, ...), not a line type of its own
+        known = EVENT_CLASSES.get(cls.TYPE)
+        # dataclass(slots=True) rebuilds the class under the same name: that one replaces it.
+        if known is not None and (known.__module__, known.__name__) != (
+            cls.__module__,
+            cls.__name__,
+        ):
+            raise TypeError(f"event type {cls.TYPE!r} is both {known.__name__} and {cls.__name__}")
+        EVENT_CLASSES[cls.TYPE] = cls
+
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": self.TYPE, "ts": round(self.at, 6)}
         for f in dataclasses.fields(self):
@@ -30,6 +46,11 @@ class Event:
                 continue
             out[f.name] = _jsonable(getattr(self, f.name))
         return out
+
+
+EVENT_CLASSES: dict[str, type[Event]] = {}
+"""Every event class by its wire name, in definition order; filled as the classes are defined
+(the room's events in core/multi/events.py join when that module is imported)."""
 
 
 def _jsonable(value: Any) -> Any:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from convai_tui.core.api.events import Event
+from convai_tui.core.api.events import EVENT_CLASSES, Event
 
 
 class MemberStatus(StrEnum):
@@ -71,7 +71,16 @@ def _head(event: Event) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, slots=True)
-class RosterChanged(Event):
+class RoomEvent(Event):
+    """Base of the room's events: their JSON nests memberships, so they decode themselves."""
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Event | None:
+        return roster_event_from_json(data)
+
+
+@dataclass(frozen=True, slots=True)
+class RosterChanged(RoomEvent):
     """The whole roster, on connect and after every change (in room order)."""
 
     TYPE: ClassVar[str] = "roster"
@@ -101,7 +110,7 @@ class RosterChanged(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class CharacterStatusChanged(Event):
+class CharacterStatusChanged(RoomEvent):
     """A membership was inserted, or moved into ready or failed."""
 
     TYPE: ClassVar[str] = "character_status"
@@ -120,7 +129,7 @@ class CharacterStatusChanged(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class CharacterAdded(Event):
+class CharacterAdded(RoomEvent):
     """A membership joined a room that was already up (never for the connect-time cast)."""
 
     TYPE: ClassVar[str] = "character_added"
@@ -133,7 +142,7 @@ class CharacterAdded(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class CharacterRemoved(Event):
+class CharacterRemoved(RoomEvent):
     TYPE: ClassVar[str] = "character_removed"
     member: Membership
 
@@ -144,7 +153,7 @@ class CharacterRemoved(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class InteractionTargetChanged(Event):
+class InteractionTargetChanged(RoomEvent):
     """Who the user's input goes to; `current` None = nobody (a transition, not an end)."""
 
     TYPE: ClassVar[str] = "interaction_target_changed"
@@ -159,7 +168,7 @@ class InteractionTargetChanged(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class RoomRebindStateChanged(Event):
+class RoomRebindStateChanged(RoomEvent):
     """Seeds/001's `RoomOwnershipRebindStateChanged`, one per switch request.
 
     `requested`/`active`/`previous` are character ids as in the seed (membership ids are on
@@ -190,7 +199,7 @@ class RoomRebindStateChanged(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class RosterCommandFailed(Event):
+class RosterCommandFailed(RoomEvent):
     """A target or roster command ended without applying: rejected (backend `code`, e.g.
     roster_epoch_mismatch, unauthorized_sender) or `ack_timeout` (it may still have applied)."""
 
@@ -199,19 +208,6 @@ class RosterCommandFailed(Event):
     command_id: str
     code: str
     message: str
-
-
-ROSTER_EVENT_TYPES: tuple[type[Event], ...] = (
-    RosterChanged,
-    CharacterStatusChanged,
-    CharacterAdded,
-    CharacterRemoved,
-    InteractionTargetChanged,
-    RoomRebindStateChanged,
-    RosterCommandFailed,
-)
-
-_BY_TYPE: dict[str, type[Event]] = {cls.TYPE: cls for cls in ROSTER_EVENT_TYPES}
 
 
 def _opt(value: Any) -> str | None:
@@ -236,8 +232,8 @@ def membership_from_json(data: Mapping[str, Any]) -> Membership:
 def roster_event_from_json(data: Mapping[str, Any]) -> Event | None:
     """The room event a `to_json()` line describes (for replaying a session log); None when
     the type is not a room event. Raises ValueError when it is one but malformed."""
-    cls = _BY_TYPE.get(str(data.get("type")))
-    if cls is None:
+    cls = EVENT_CLASSES.get(str(data.get("type")))
+    if cls is None or not issubclass(cls, RoomEvent):
         return None
     try:
         at = float(data["ts"])
