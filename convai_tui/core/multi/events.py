@@ -70,6 +70,13 @@ def _head(event: Event) -> dict[str, Any]:
     return {"type": event.TYPE, "ts": round(event.at, 6)}
 
 
+MEMBER_JSON_FIELDS = tuple(
+    "membership_id character_id name character_session_id session_id participant_identity"
+    " is_initial status failure_code provisioning_status".split()
+)
+"""The keys of `Membership.to_json()`, flattened into character_added/removed lines."""
+
+
 @dataclass(frozen=True, slots=True)
 class RoomEvent(Event):
     """Base of the room's events: their JSON nests memberships, so they decode themselves."""
@@ -133,6 +140,7 @@ class CharacterAdded(RoomEvent):
     """A membership joined a room that was already up (never for the connect-time cast)."""
 
     TYPE: ClassVar[str] = "character_added"
+    JSON_FIELDS = MEMBER_JSON_FIELDS
     member: Membership
 
     def to_json(self) -> dict[str, Any]:
@@ -143,7 +151,10 @@ class CharacterAdded(RoomEvent):
 
 @dataclass(frozen=True, slots=True)
 class CharacterRemoved(RoomEvent):
+    """A membership left the room (removed, or its character gone)."""
+
     TYPE: ClassVar[str] = "character_removed"
+    JSON_FIELDS = MEMBER_JSON_FIELDS
     member: Membership
 
     def to_json(self) -> dict[str, Any]:

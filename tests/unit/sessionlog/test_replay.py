@@ -118,6 +118,13 @@ def test_samples_cover_every_event_type() -> None:
     assert all(ev.EVENT_CLASSES[c.TYPE] is c for c in defined_here)
 
 
+@pytest.mark.parametrize("event", SAMPLES, ids=lambda e: e.TYPE)
+def test_json_fields_name_the_keys_of_the_line(event: ev.Event) -> None:
+    keys = [k for k in event.to_json() if k not in ("type", "ts")]
+    declared = [k for k in type(event).json_fields() if k in keys or k != "membership_id"]
+    assert keys == declared
+
+
 def test_the_room_events_register_and_decode_through_the_codec() -> None:
     from convai_tui.core.multi.events import InteractionTargetChanged
 
