@@ -1,13 +1,19 @@
 """Messages from the room: each packet parsed (a bad one is an error event, never an exception
 for the transport), timed for the turn figures, and handed to the one part of the session that
-owns its type: the multi-character room first, then bot-ready, the server's session messages,
-the conversation, and the notices last. bot-ready is what makes the session take input.
+owns its type.
+
+The multi-character room sees every message first (it attributes speech to an instance and
+takes bot-ready and its own types while a roster is active). Then one table, `routes`, maps
+each type to its handler: bot-ready here, and the types ServerMessages, Conversation and
+ServerNotices list in their `routes`, joined at construction (a type owned twice is a bug,
+refused at once). A type in no table goes to the notices' `on_unknown`. bot-ready is what makes
+the session take input.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from convai_tui.core.api import events as ev
 from convai_tui.core.api.metrics import SessionMetrics
@@ -34,6 +40,23 @@ class Inbound:
     readiness: BotReadiness
     participants: ParticipantTable
     user_input: UserInput
+    routes: dict[str, protocol.MessageHandler] = field(init=False)
+    """Every server message type the session owns, with its handler: the one routing table."""
+
+    def __post_init__(self) -> None:
+        table: dict[str, protocol.MessageHandler] = {}
+        owned: tuple[protocol.Routes, ...] = (
+            {"bot-ready": lambda _msg: self.bot_ready()},
+            self.server.routes,
+            self.conversation.routes,
+            self.server.notices.routes,
+        )
+        for routes in owned:
+            for message_type, handler in routes.items():
+                if message_type in table:
+                    raise ValueError(f"server message {message_type!r} has two owners")
+                table[message_type] = handler
+        object.__setattr__(self, "routes", table)  # frozen: set once, here
 
     def on_data(self, payload: bytes, sender: str | None) -> None:
         self.metrics.messages_received += 1
@@ -47,10 +70,7 @@ class Inbound:
     def dispatch(self, msg: protocol.InboundMessage, sender: str | None = None) -> None:
         if self.room.dispatch(msg, sender):
             return
-        if msg.type == "bot-ready":
-            self.bot_ready()
-        elif not self.server.handle(msg) and not self.conversation.handle(msg):
-            self.server.notices.handle(msg)
+        self.routes.get(msg.type, self.server.notices.on_unknown)(msg)
 
     def bot_ready(self) -> None:
         """The character (the initial one, in a multi-character room) is ready: queued text

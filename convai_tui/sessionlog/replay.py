@@ -28,7 +28,7 @@ from convai_tui.core.api.events import (
 from convai_tui.core.api.port import ControlResult, SendOutcome, SessionInfo
 from convai_tui.core.api.states import SessionState
 from convai_tui.core.link.stats import LinkHistory
-from convai_tui.core.multi.events import roster_event_from_json
+from convai_tui.core.multi import events as _room_events  # noqa: F401  (registers them)
 
 READ_ONLY_REASON = "This is a replay of a recorded session: nothing can be sent."
 
@@ -67,7 +67,7 @@ def load_log(path: Path) -> ReplayLog:
                 data = json.loads(line)
                 if not isinstance(data, dict):
                     raise ValueError("not an object")
-                event = event_from_json(data) or roster_event_from_json(data)
+                event = event_from_json(data)
             except ValueError:
                 log.malformed_lines += 1
                 continue

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+import copy
+from dataclasses import dataclass, replace
+from typing import ClassVar
 
 import pytest
 
-from convai_tui.core.api.codec import ALL_EVENT_TYPES
 from convai_tui.core.api.events import (
     BotActivityChanged,
     ConnectAttemptStarted,
@@ -34,10 +35,26 @@ from tests.ui.fake_core import T0
 from tests.ui.scenarios import SCENARIOS
 
 
-def test_every_event_type_has_a_handler() -> None:
-    from convai_tui.ui.model import reducer as model
+def test_an_event_the_monitor_does_not_show_is_counted_and_otherwise_ignored(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from convai_tui.core.api import event_base
 
-    assert set(ALL_EVENT_TYPES) <= set(model._HANDLERS)
+    # The class registers itself: into a copy, so it stays out of the README's table.
+    monkeypatch.setattr(event_base, "EVENT_CLASSES", dict(event_base.EVENT_CLASSES))
+
+    @dataclass(frozen=True, slots=True)
+    class _NotShown(event_base.Event):
+        TYPE: ClassVar[str] = "not_shown_in_the_monitor"
+        detail: str = ""
+
+    m = MonitorModel(character_id="c")
+    m.apply(SessionStateChanged(S.CONNECTING, S.CONNECTED, at=T0))
+    before = copy.deepcopy(m)
+    assert m.apply(_NotShown(detail="x", at=T0 + 1)) == set()
+    assert m.events_applied == before.events_applied + 1
+    m.events_applied -= 1
+    assert m == before
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))

@@ -1,5 +1,6 @@
-"""Events as JSON and back: every event class by its wire name, for reading a session log
-(replay) and for the headless stream's consumers."""
+"""Events as JSON and back: every registered event class (events.EVENT_CLASSES) by its wire
+name, for reading a session log (replay) and for the headless stream's consumers. A class with
+a nested shape of its own (the room's events) decodes itself with a `from_json` classmethod."""
 
 from __future__ import annotations
 
@@ -7,83 +8,16 @@ import dataclasses
 from typing import Any
 
 from convai_tui.core.api.events import (
-    ActionsReceived,
-    AudioLevels,
-    BotActivityChanged,
-    BotReady,
-    ConnectAttemptStarted,
-    EmotionReceived,
+    EVENT_CLASSES,
     ErrorRaised,
     Event,
-    IdleTimerReset,
-    IdleWarningReceived,
-    InputQueued,
-    InputRefused,
-    LinkStatsSampled,
-    LlmNoResponse,
-    LogRecorded,
-    MessageSent,
-    ModerationResult,
     ParticipantInfo,
     ParticipantJoined,
     ParticipantLeft,
     ParticipantUpdated,
-    RetryCancelled,
-    RetryScheduled,
-    RoomDetailsReceived,
-    RoomJoined,
-    ServerMetricsReceived,
-    ServerNotice,
-    ServerResponseReceived,
-    SessionEnded,
-    SessionEnding,
-    SessionStateChanged,
-    TranscriptReceived,
-    TurnCompleted,
-    TurnTimed,
-    UsageLimitReached,
 )
 from convai_tui.core.api.states import SessionState
 from convai_tui.core.errors.error import ErrorStage, SessionError, lookup
-
-ALL_EVENT_TYPES: tuple[type[Event], ...] = (
-    SessionStateChanged,
-    ConnectAttemptStarted,
-    RoomDetailsReceived,
-    RoomJoined,
-    RetryScheduled,
-    RetryCancelled,
-    ErrorRaised,
-    BotReady,
-    SessionEnded,
-    TranscriptReceived,
-    BotActivityChanged,
-    EmotionReceived,
-    ActionsReceived,
-    TurnCompleted,
-    LlmNoResponse,
-    MessageSent,
-    InputQueued,
-    InputRefused,
-    ServerResponseReceived,
-    IdleWarningReceived,
-    IdleTimerReset,
-    UsageLimitReached,
-    SessionEnding,
-    ParticipantJoined,
-    ParticipantLeft,
-    ParticipantUpdated,
-    AudioLevels,
-    LogRecorded,
-    LinkStatsSampled,
-    TurnTimed,
-    ModerationResult,
-    ServerNotice,
-    ServerMetricsReceived,
-)
-
-EVENT_TYPES: dict[str, type[Event]] = {cls.TYPE: cls for cls in ALL_EVENT_TYPES}
-"""Every event class by its wire name, for reading a session log back (replay)."""
 
 _PARTICIPANT_EVENTS = (ParticipantJoined, ParticipantLeft, ParticipantUpdated)
 
@@ -124,9 +58,13 @@ def event_from_json(data: dict[str, Any]) -> Event | None:
 
     Raises ValueError when the type is known but the object cannot be one of its events.
     """
-    cls = EVENT_TYPES.get(str(data.get("type")))
+    cls = EVENT_CLASSES.get(str(data.get("type")))
     if cls is None:
         return None
+    own_decoder = getattr(cls, "from_json", None)
+    if own_decoder is not None:
+        decoded: Event | None = own_decoder(data)
+        return decoded
     try:
         at = float(data["ts"])
         if cls is ErrorRaised:

@@ -1,54 +1,29 @@
 """Everything a front end or a script can observe about a session, as frozen past-tense events.
 
 Each event has a wire name (`TYPE`) used by the headless JSON-lines stream and the session log.
-`to_json()` gives the JSON object; secrets never enter an event in the first place.
+`to_json()` gives the JSON object; secrets never enter an event in the first place. Each class
+registers itself by its `TYPE` (event_base.py); the first line of its docstring is its meaning
+in the README's generated headless table.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import time
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any, ClassVar
 
+from convai_tui.core.api.event_base import EVENT_CLASSES as EVENT_CLASSES
+from convai_tui.core.api.event_base import Event as Event
 from convai_tui.core.api.states import SessionState
 from convai_tui.core.errors.error import SessionError
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    """Base of every session event; `at` is the wall-clock time it happened (epoch seconds)."""
-
-    TYPE: ClassVar[str] = "event"
-    at: float = field(default_factory=time.time, kw_only=True)
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": self.TYPE, "ts": round(self.at, 6)}
-        for f in dataclasses.fields(self):
-            if f.name == "at":
-                continue
-            out[f.name] = _jsonable(getattr(self, f.name))
-        return out
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, SessionError):
-        return value.to_json()
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, tuple | list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    return value
-
 
 # --- lifecycle ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class SessionStateChanged(Event):
+    """The session moved from `old` to `new` (disconnected, connecting, connected,
+    reconnecting, disconnecting, error); `reason` and `error` say why when they can."""
+
     TYPE: ClassVar[str] = "state_changed"
     old: SessionState
     new: SessionState
@@ -82,6 +57,8 @@ class RoomDetailsReceived(Event):
 
 @dataclass(frozen=True, slots=True)
 class RoomJoined(Event):
+    """The LiveKit room is joined as `local_identity`, `join_ms` after the join began."""
+
     TYPE: ClassVar[str] = "room_joined"
     room_name: str | None
     local_identity: str
@@ -108,13 +85,26 @@ class RetryScheduled(Event):
 
 @dataclass(frozen=True, slots=True)
 class RetryCancelled(Event):
+    """A scheduled retry, reconnect or waiting-room poll was cancelled."""
+
     TYPE: ClassVar[str] = "retry_cancelled"
     phase: str
 
 
 @dataclass(frozen=True, slots=True)
 class ErrorRaised(Event):
+    """Something went wrong: a catalogued error code (docs/ERRORS.md) and its message."""
+
     TYPE: ClassVar[str] = "error"
+    JSON_FIELDS = (
+        "code",
+        "message",
+        "category",
+        "stage",
+        "recoverable",
+        "http_status",
+        "session_id",
+    )
     error: SessionError
 
     def to_json(self) -> dict[str, Any]:
@@ -125,6 +115,8 @@ class ErrorRaised(Event):
 
 @dataclass(frozen=True, slots=True)
 class BotReady(Event):
+    """The character is ready: typed text is sent from now on (queued text goes first)."""
+
     TYPE: ClassVar[str] = "bot_ready"
     participant_identity: str | None
     since_connect_ms: float | None
@@ -181,6 +173,8 @@ class BotActivityChanged(AttributedEvent):
 
 @dataclass(frozen=True, slots=True)
 class EmotionReceived(AttributedEvent):
+    """The character's emotion, with its intensity `scale` when the server sent one."""
+
     TYPE: ClassVar[str] = "emotion"
     emotion: str
     scale: int | None = None
@@ -188,12 +182,16 @@ class EmotionReceived(AttributedEvent):
 
 @dataclass(frozen=True, slots=True)
 class ActionsReceived(AttributedEvent):
+    """Actions the character decided to perform (action-response)."""
+
     TYPE: ClassVar[str] = "actions"
     actions: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class TurnCompleted(AttributedEvent):
+    """The character's turn is over: its whole reply, timing and lip-sync frame counts."""
+
     TYPE: ClassVar[str] = "turn_completed"
     turn_id: int
     was_interrupted: bool
@@ -209,6 +207,8 @@ class TurnCompleted(AttributedEvent):
 
 @dataclass(frozen=True, slots=True)
 class LlmNoResponse(Event):
+    """The character's model chose not to answer; the turn is over."""
+
     TYPE: ClassVar[str] = "llm_no_response"
     reason: str | None = None
 
@@ -245,6 +245,8 @@ class ServerMetricsReceived(Event):
 
 @dataclass(frozen=True, slots=True)
 class MessageSent(Event):
+    """A message went to the character; `summary` says what, without secrets."""
+
     TYPE: ClassVar[str] = "message_sent"
     message_type: str
     message_id: str
@@ -253,6 +255,8 @@ class MessageSent(Event):
 
 @dataclass(frozen=True, slots=True)
 class InputQueued(Event):
+    """Typed text waits for the character to be ready; `queue_length` counts the queue."""
+
     TYPE: ClassVar[str] = "input_queued"
     text: str
     queue_length: int
@@ -260,6 +264,8 @@ class InputQueued(Event):
 
 @dataclass(frozen=True, slots=True)
 class InputRefused(Event):
+    """Text or a control was not sent (or dropped from the queue); `reason` says why."""
+
     TYPE: ClassVar[str] = "input_refused"
     text: str
     reason: str
@@ -267,6 +273,9 @@ class InputRefused(Event):
 
 @dataclass(frozen=True, slots=True)
 class ServerResponseReceived(Event):
+    """The server's answer to a message: `status` success, error, processing or pending;
+    `message_id` names the message it answers (null for parse or validation errors)."""
+
     TYPE: ClassVar[str] = "server_response"
     event_type: str
     status: str
@@ -291,12 +300,16 @@ class IdleWarningReceived(Event):
 
 @dataclass(frozen=True, slots=True)
 class IdleTimerReset(Event):
+    """The idle timer reset was sent (`acknowledged` False) or acknowledged by the server (True)."""
+
     TYPE: ClassVar[str] = "idle_reset"
     acknowledged: bool
 
 
 @dataclass(frozen=True, slots=True)
 class UsageLimitReached(Event):
+    """A usage quota is exhausted; the session ends in Error."""
+
     TYPE: ClassVar[str] = "usage_limit_reached"
     quota_type: str | None
     message: str | None
@@ -304,6 +317,8 @@ class UsageLimitReached(Event):
 
 @dataclass(frozen=True, slots=True)
 class SessionEnding(Event):
+    """The server announced it is ending the session, with its reason."""
+
     TYPE: ClassVar[str] = "session_ending"
     reason: str | None
 
@@ -330,6 +345,8 @@ class ParticipantInfo:
 class _ParticipantEvent(Event):
     """A change in the room; the JSON form flattens the participant's fields."""
 
+    JSON_FIELDS = ("identity", "name", "kind", "muted", "speaking", "tracks", "quality")
+
     identity: str
     name: str
     kind: str
@@ -341,16 +358,22 @@ class _ParticipantEvent(Event):
 
 @dataclass(frozen=True, slots=True)
 class ParticipantJoined(_ParticipantEvent):
+    """Someone joined the room; `kind` is local_player, remote_player or character."""
+
     TYPE: ClassVar[str] = "participant_joined"
 
 
 @dataclass(frozen=True, slots=True)
 class ParticipantLeft(_ParticipantEvent):
+    """Someone left the room."""
+
     TYPE: ClassVar[str] = "participant_left"
 
 
 @dataclass(frozen=True, slots=True)
 class ParticipantUpdated(_ParticipantEvent):
+    """A participant's state changed: muted, speaking, tracks or link quality."""
+
     TYPE: ClassVar[str] = "participant_updated"
 
 

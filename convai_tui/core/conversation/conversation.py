@@ -45,7 +45,7 @@ FRAME_TYPES = {
 
 
 class Conversation:
-    """Folds conversation messages into events; `handle` returns False for other types."""
+    """Folds the conversation's messages (the types in `routes`) into events."""
 
     def __init__(self, publish: Callable[[Event], None], metrics: SessionMetrics) -> None:
         self._publish = publish
@@ -61,7 +61,7 @@ class Conversation:
         self._users = UserLines(publish, lambda: self._turn_id)
         self._frames = {"visemes": 0, "blendshapes": 0}
         self._correlation: dict[str, str | int | None] = {}
-        self._handlers: dict[str, Callable[[protocol.InboundMessage], None]] = {
+        self.routes: protocol.Routes = {
             "bot-llm-started": self._on_llm_started,
             "bot-llm-text": self._on_llm_text,
             "bot-llm-stopped": self._on_llm_stopped,
@@ -80,13 +80,6 @@ class Conversation:
             "moderation-response": self._on_moderation,
             **{t: self._on_frames for t in FRAME_TYPES},
         }
-
-    def handle(self, msg: protocol.InboundMessage) -> bool:
-        handler = self._handlers.get(msg.type)
-        if handler is None:
-            return False
-        handler(msg)
-        return True
 
     def user_text_sent(self, text: str) -> None:
         """The user typed and sent `text`: show it, time the reply, expect its echo."""

@@ -30,7 +30,7 @@ IDLE_GRACE_S = 2.0
 
 
 class ServerMessages:
-    """Handles the session-level inbound types; `handle` returns False for other types."""
+    """Handles the session-level inbound types listed in `routes`."""
 
     def __init__(
         self,
@@ -50,7 +50,7 @@ class ServerMessages:
         """Messages with nothing to act on, metrics and unknown types (server_notices.py)."""
         self.ending_reason: str | None = None
         """The reason a session-ending message gave; the room closing after it is no drop."""
-        self._handlers: dict[str, Callable[[protocol.InboundMessage], None]] = {
+        self.routes: protocol.Routes = {
             "server-response": self._on_server_response,
             "user-idle-warning": self._on_idle_warning,
             "usage-limit-reached": self._on_usage_limit,
@@ -67,13 +67,6 @@ class ServerMessages:
     def client_spoke(self) -> None:
         """A client message went out: the server restarts its idle clock, so a warning is void."""
         self.idle_deadline = None
-
-    def handle(self, msg: protocol.InboundMessage) -> bool:
-        handler = self._handlers.get(msg.type)
-        if handler is None:
-            return False
-        handler(msg)
-        return True
 
     def idle_expired(self) -> bool:
         return self.idle_deadline is not None and self._clock() >= self.idle_deadline - IDLE_GRACE_S

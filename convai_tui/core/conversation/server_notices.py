@@ -1,4 +1,5 @@
-"""Server messages with nothing to act on, and the server's `metrics`.
+"""Server messages with nothing to act on, the server's `metrics`, and every type no other part
+of the session owns (the session's fallback).
 
 Notices (vad-stt-*, bot-tts-*, user-mute-*, bot-output, interaction-created, ...) become
 ServerNotice events, so they are in headless JSON, the session log and replay; `metrics`
@@ -56,21 +57,26 @@ class ServerNotices:
         self.unknown: Counter[str] = Counter()
         self.metrics: dict[str, Any] = {}
         """The latest value per `bucket processor[ metric]`, for the Diagnostics tab."""
+        self.routes: protocol.Routes = {
+            "metrics": self._on_metrics,
+            **dict.fromkeys(NOTICE_TYPES, self._on_notice),
+        }
 
-    def handle(self, msg: protocol.InboundMessage) -> None:
+    def on_unknown(self, msg: protocol.InboundMessage) -> None:
+        """A type no part of the session owns: counted, announced once per type."""
         self.counts[msg.type] += 1
-        if msg.type == "metrics":
-            self._on_metrics(msg)
-        elif msg.type in NOTICE_TYPES:
-            if msg.type not in _NOISY or self.counts[msg.type] == 1:
-                fields = {k: ("…" if k in _DROPPED_FIELDS else v) for k, v in msg.data.items()}
-                self._publish(ServerNotice(message_type=msg.type, fields=fields))
-        else:
-            self.unknown[msg.type] += 1
-            if self.unknown[msg.type] == 1:
-                self._publish(ServerNotice(message_type=msg.type, known=False))
+        self.unknown[msg.type] += 1
+        if self.unknown[msg.type] == 1:
+            self._publish(ServerNotice(message_type=msg.type, known=False))
+
+    def _on_notice(self, msg: protocol.InboundMessage) -> None:
+        self.counts[msg.type] += 1
+        if msg.type not in _NOISY or self.counts[msg.type] == 1:
+            fields = {k: ("…" if k in _DROPPED_FIELDS else v) for k, v in msg.data.items()}
+            self._publish(ServerNotice(message_type=msg.type, fields=fields))
 
     def _on_metrics(self, msg: protocol.InboundMessage) -> None:
+        self.counts[msg.type] += 1
         for bucket, entries in msg.data.items():
             if not isinstance(entries, list):
                 continue

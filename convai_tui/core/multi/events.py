@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from convai_tui.core.api.events import Event
+from convai_tui.core.api.events import EVENT_CLASSES, Event
 
 
 class MemberStatus(StrEnum):
@@ -70,8 +70,24 @@ def _head(event: Event) -> dict[str, Any]:
     return {"type": event.TYPE, "ts": round(event.at, 6)}
 
 
+MEMBER_JSON_FIELDS = tuple(
+    "membership_id character_id name character_session_id session_id participant_identity"
+    " is_initial status failure_code provisioning_status".split()
+)
+"""The keys of `Membership.to_json()`, flattened into character_added/removed lines."""
+
+
 @dataclass(frozen=True, slots=True)
-class RosterChanged(Event):
+class RoomEvent(Event):
+    """Base of the room's events: their JSON nests memberships, so they decode themselves."""
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Event | None:
+        return roster_event_from_json(data)
+
+
+@dataclass(frozen=True, slots=True)
+class RosterChanged(RoomEvent):
     """The whole roster, on connect and after every change (in room order)."""
 
     TYPE: ClassVar[str] = "roster"
@@ -101,7 +117,7 @@ class RosterChanged(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class CharacterStatusChanged(Event):
+class CharacterStatusChanged(RoomEvent):
     """A membership was inserted, or moved into ready or failed."""
 
     TYPE: ClassVar[str] = "character_status"
@@ -120,10 +136,11 @@ class CharacterStatusChanged(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class CharacterAdded(Event):
+class CharacterAdded(RoomEvent):
     """A membership joined a room that was already up (never for the connect-time cast)."""
 
     TYPE: ClassVar[str] = "character_added"
+    JSON_FIELDS = MEMBER_JSON_FIELDS
     member: Membership
 
     def to_json(self) -> dict[str, Any]:
@@ -133,8 +150,11 @@ class CharacterAdded(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class CharacterRemoved(Event):
+class CharacterRemoved(RoomEvent):
+    """A membership left the room (removed, or its character gone)."""
+
     TYPE: ClassVar[str] = "character_removed"
+    JSON_FIELDS = MEMBER_JSON_FIELDS
     member: Membership
 
     def to_json(self) -> dict[str, Any]:
@@ -144,7 +164,7 @@ class CharacterRemoved(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class InteractionTargetChanged(Event):
+class InteractionTargetChanged(RoomEvent):
     """Who the user's input goes to; `current` None = nobody (a transition, not an end)."""
 
     TYPE: ClassVar[str] = "interaction_target_changed"
@@ -159,7 +179,7 @@ class InteractionTargetChanged(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class RoomRebindStateChanged(Event):
+class RoomRebindStateChanged(RoomEvent):
     """Seeds/001's `RoomOwnershipRebindStateChanged`, one per switch request.
 
     `requested`/`active`/`previous` are character ids as in the seed (membership ids are on
@@ -190,7 +210,7 @@ class RoomRebindStateChanged(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class RosterCommandFailed(Event):
+class RosterCommandFailed(RoomEvent):
     """A target or roster command ended without applying: rejected (backend `code`, e.g.
     roster_epoch_mismatch, unauthorized_sender) or `ack_timeout` (it may still have applied)."""
 
@@ -199,19 +219,6 @@ class RosterCommandFailed(Event):
     command_id: str
     code: str
     message: str
-
-
-ROSTER_EVENT_TYPES: tuple[type[Event], ...] = (
-    RosterChanged,
-    CharacterStatusChanged,
-    CharacterAdded,
-    CharacterRemoved,
-    InteractionTargetChanged,
-    RoomRebindStateChanged,
-    RosterCommandFailed,
-)
-
-_BY_TYPE: dict[str, type[Event]] = {cls.TYPE: cls for cls in ROSTER_EVENT_TYPES}
 
 
 def _opt(value: Any) -> str | None:
@@ -236,8 +243,8 @@ def membership_from_json(data: Mapping[str, Any]) -> Membership:
 def roster_event_from_json(data: Mapping[str, Any]) -> Event | None:
     """The room event a `to_json()` line describes (for replaying a session log); None when
     the type is not a room event. Raises ValueError when it is one but malformed."""
-    cls = _BY_TYPE.get(str(data.get("type")))
-    if cls is None:
+    cls = EVENT_CLASSES.get(str(data.get("type")))
+    if cls is None or not issubclass(cls, RoomEvent):
         return None
     try:
         at = float(data["ts"])

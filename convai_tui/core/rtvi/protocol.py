@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,12 @@ class InboundMessage:
     id: str | None = None
     """The top-level `id`: on error-response and bot-ready, the id of the client message
     answered (Pipecat's RTVI layer)."""
+
+
+MessageHandler = Callable[[InboundMessage], None]
+Routes = Mapping[str, MessageHandler]
+"""The server message types a part of the session owns, each with its handler; inbound.py
+joins every owner's routes into the session's one table."""
 
 
 def _invalid(message: str, payload: str) -> ConvaiError:

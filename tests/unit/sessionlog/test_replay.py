@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -112,8 +113,32 @@ SAMPLES: list[ev.Event] = [
 
 
 def test_samples_cover_every_event_type() -> None:
-    assert {type(e) for e in SAMPLES} == set(event_json.ALL_EVENT_TYPES)
-    assert set(event_json.EVENT_TYPES) == {cls.TYPE for cls in event_json.ALL_EVENT_TYPES}
+    defined_here = {c for c in ev.EVENT_CLASSES.values() if c.__module__ == ev.__name__}
+    assert {type(e) for e in SAMPLES} == defined_here
+    assert all(ev.EVENT_CLASSES[c.TYPE] is c for c in defined_here)
+
+
+@pytest.mark.parametrize("event", SAMPLES, ids=lambda e: e.TYPE)
+def test_json_fields_name_the_keys_of_the_line(event: ev.Event) -> None:
+    keys = [k for k in event.to_json() if k not in ("type", "ts")]
+    declared = [k for k in type(event).json_fields() if k in keys or k != "membership_id"]
+    assert keys == declared
+
+
+def test_the_room_events_register_and_decode_through_the_codec() -> None:
+    from convai_tui.core.multi.events import InteractionTargetChanged
+
+    event = InteractionTargetChanged(previous=None, current="m2", route_epoch=3, at=T0)
+    wire = json.loads(json.dumps(event.to_json()))
+    assert ev.EVENT_CLASSES["interaction_target_changed"] is InteractionTargetChanged
+    assert event_json.event_from_json(wire) == event
+
+
+def test_a_second_class_with_a_taken_type_is_refused() -> None:
+    with pytest.raises(TypeError, match="both"):
+
+        class _Clash(ev.Event):
+            TYPE: ClassVar[str] = "transcript"
 
 
 @pytest.mark.parametrize("event", SAMPLES, ids=lambda e: e.TYPE)

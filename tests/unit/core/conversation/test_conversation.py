@@ -10,6 +10,11 @@ def msg(t: str, **data: object) -> protocol.InboundMessage:
     return protocol.InboundMessage(t, dict(data), wrapped=False)
 
 
+def feed(conv: Conversation, m: protocol.InboundMessage) -> None:
+    """What the session's routing table does with a conversation message."""
+    conv.routes[m.type](m)
+
+
 def make() -> tuple[Conversation, list[ev.Event], SessionMetrics]:
     out: list[ev.Event] = []
     metrics = SessionMetrics()
@@ -18,7 +23,8 @@ def make() -> tuple[Conversation, list[ev.Event], SessionMetrics]:
 
 def test_other_types_are_not_handled() -> None:
     conv, out, _ = make()
-    assert not conv.handle(msg("bot-ready"))
+    assert "bot-ready" not in conv.routes
+    assert "server-response" not in conv.routes
     assert out == []
 
 
@@ -26,9 +32,9 @@ def test_two_turns_number_and_complete_in_order() -> None:
     conv, out, metrics = make()
     for reply in ("one", "two"):
         conv.user_text_sent(f"say {reply}")
-        conv.handle(msg("bot-llm-started"))
-        conv.handle(msg("bot-llm-text", text=reply))
-        conv.handle(msg("bot-turn-completed", was_interrupted=False))
+        feed(conv, msg("bot-llm-started"))
+        feed(conv, msg("bot-llm-text", text=reply))
+        feed(conv, msg("bot-turn-completed", was_interrupted=False))
     done = [e for e in out if isinstance(e, ev.TurnCompleted)]
     assert [(d.turn_id, d.reply_text) for d in done] == [(1, "one"), (2, "two")]
     finals = [
@@ -42,17 +48,17 @@ def test_two_turns_number_and_complete_in_order() -> None:
 
 def test_bot_transcription_only_fills_a_turn_without_llm_text() -> None:
     conv, out, _ = make()
-    conv.handle(msg("bot-transcription", text="spoken only"))
-    conv.handle(msg("bot-turn-completed"))
+    feed(conv, msg("bot-transcription", text="spoken only"))
+    feed(conv, msg("bot-turn-completed"))
     done = [e for e in out if isinstance(e, ev.TurnCompleted)]
     assert done[0].reply_text == "spoken only"
 
 
 def test_voice_transcripts_dedupe_interim_and_final() -> None:
     conv, out, _ = make()
-    conv.handle(msg("user-transcription", text="hel", final=False))
-    conv.handle(msg("user-transcription", text="hello", final=True))
-    conv.handle(msg("final-user-transcription", text="hello"))
+    feed(conv, msg("user-transcription", text="hel", final=False))
+    feed(conv, msg("user-transcription", text="hello", final=True))
+    feed(conv, msg("final-user-transcription", text="hello"))
     users = [(e.full_text, e.final) for e in out if isinstance(e, ev.TranscriptReceived)]
     # The interim and the segment's final update one live line; the utterance's final is
     # the one line shown.
@@ -61,15 +67,16 @@ def test_voice_transcripts_dedupe_interim_and_final() -> None:
 
 def test_one_line_per_utterance_finals_merge_and_a_repeat_is_not_shown_twice() -> None:
     conv, out, _ = make()
-    conv.handle(msg("user-transcription", text="go grab", final=False))
-    conv.handle(msg("user-transcription", text="Go grab the cube.", final=True))
-    conv.handle(msg("user-transcription", text="then", final=False))
-    conv.handle(msg("user-transcription", text="Then wave!", final=True))
-    conv.handle(
-        msg("final-user-transcription", text="Go grab the cube. Then wave!", speaker_name="Alice")
+    feed(conv, msg("user-transcription", text="go grab", final=False))
+    feed(conv, msg("user-transcription", text="Go grab the cube.", final=True))
+    feed(conv, msg("user-transcription", text="then", final=False))
+    feed(conv, msg("user-transcription", text="Then wave!", final=True))
+    feed(
+        conv,
+        msg("final-user-transcription", text="Go grab the cube. Then wave!", speaker_name="Alice"),
     )
-    conv.handle(msg("final-user-transcription", text="go grab the cube, then wave"))
-    conv.handle(msg("bot-llm-started"))
+    feed(conv, msg("final-user-transcription", text="go grab the cube, then wave"))
+    feed(conv, msg("bot-llm-started"))
     lines = [e for e in out if isinstance(e, ev.TranscriptReceived) and e.role == "user"]
     assert [e.full_text for e in lines if not e.final] == [
         "go grab",
@@ -83,9 +90,9 @@ def test_one_line_per_utterance_finals_merge_and_a_repeat_is_not_shown_twice() -
 
 def test_segments_without_a_final_user_transcription_end_at_the_reply() -> None:
     conv, out, _ = make()
-    conv.handle(msg("user-transcription", text="one", final=True, user_id="u"))
-    conv.handle(msg("user-transcription", text="two", final=True))
-    conv.handle(msg("bot-llm-started"))
+    feed(conv, msg("user-transcription", text="one", final=True, user_id="u"))
+    feed(conv, msg("user-transcription", text="two", final=True))
+    feed(conv, msg("bot-llm-started"))
     finals = [e.text for e in out if isinstance(e, ev.TranscriptReceived) and e.final]
     assert finals == ["one two"]
 
@@ -93,9 +100,9 @@ def test_segments_without_a_final_user_transcription_end_at_the_reply() -> None:
 def test_typed_echo_is_suppressed_whatever_its_punctuation() -> None:
     conv, out, _ = make()
     conv.user_text_sent("hello there")
-    conv.handle(msg("user-transcription", text="Hello there.", final=True))
-    conv.handle(msg("final-user-transcription", text="hello, there"))
-    conv.handle(msg("bot-llm-started"))
+    feed(conv, msg("user-transcription", text="Hello there.", final=True))
+    feed(conv, msg("final-user-transcription", text="hello, there"))
+    feed(conv, msg("bot-llm-started"))
     users = [e for e in out if isinstance(e, ev.TranscriptReceived) and e.role == "user"]
     assert [(e.text, e.final) for e in users] == [("hello there", True)]
 
@@ -103,14 +110,15 @@ def test_typed_echo_is_suppressed_whatever_its_punctuation() -> None:
 def test_blocked_moderation_ends_the_turn() -> None:
     conv, out, _ = make()
     conv.user_text_sent("bad word")
-    conv.handle(msg("user-stopped-speaking"))
-    conv.handle(
+    feed(conv, msg("user-stopped-speaking"))
+    feed(
+        conv,
         msg(
             "moderation-response",
             result=False,
             user_input="bad word",
             reason="Inappropriate language",
-        )
+        ),
     )
     verdict = next(e for e in out if isinstance(e, ev.ModerationResult))
     assert (verdict.passed, verdict.reason) == (False, "Inappropriate language")
@@ -118,24 +126,25 @@ def test_blocked_moderation_ends_the_turn() -> None:
     activity = [e.activity for e in out if isinstance(e, ev.BotActivityChanged)]
     assert activity[-1] == "listening"
     passed = msg("moderation-response", result=True, user_input="fine", reason=None)
-    conv.handle(passed)
+    feed(conv, passed)
     assert not ends_turn(out[-1])
 
 
 def test_turn_completed_keeps_abort_correlation_and_frame_counts() -> None:
     conv, out, _ = make()
-    conv.handle(msg("bot-llm-started"))
-    conv.handle(msg("bot-started-speaking", label="rtvi-ai", response_id="s:r4", sequence=3))
-    conv.handle(msg("visemes", visemes={"aa": 0.2}))
-    conv.handle(msg("visemes", visemes={"aa": 0.1}))
-    conv.handle(msg("chunked-neurosync-blendshapes", blendshapes=[[0.0], [0.1], [0.2]]))
-    conv.handle(
+    feed(conv, msg("bot-llm-started"))
+    feed(conv, msg("bot-started-speaking", label="rtvi-ai", response_id="s:r4", sequence=3))
+    feed(conv, msg("visemes", visemes={"aa": 0.2}))
+    feed(conv, msg("visemes", visemes={"aa": 0.1}))
+    feed(conv, msg("chunked-neurosync-blendshapes", blendshapes=[[0.0], [0.1], [0.2]]))
+    feed(
+        conv,
         msg(
             "bot-turn-completed",
             was_interrupted=False,
             was_aborted=True,
             error_reason="audio_delivery_failed",
-        )
+        ),
     )
     done = next(e for e in out if isinstance(e, ev.TurnCompleted))
     assert (done.was_aborted, done.error_reason) == (True, "audio_delivery_failed")
@@ -143,16 +152,16 @@ def test_turn_completed_keeps_abort_correlation_and_frame_counts() -> None:
     warnings = [e for e in out if isinstance(e, ev.LogRecorded) and e.level == "warning"]
     assert warnings and "audio_delivery_failed" in warnings[0].message
     # A plain completion: the optional keys are absent and that is normal.
-    conv.handle(msg("bot-turn-completed", was_interrupted=False))
+    feed(conv, msg("bot-turn-completed", was_interrupted=False))
     plain = [e for e in out if isinstance(e, ev.TurnCompleted)][-1]
     assert not plain.was_aborted and plain.response_id is None and plain.visemes == 0
 
 
 def test_activity_changes_are_published_once() -> None:
     conv, out, _ = make()
-    conv.handle(msg("bot-llm-started"))
-    conv.handle(msg("bot-llm-started"))
-    conv.handle(msg("bot-started-speaking"))
-    conv.handle(msg("bot-stopped-speaking"))
+    feed(conv, msg("bot-llm-started"))
+    feed(conv, msg("bot-llm-started"))
+    feed(conv, msg("bot-started-speaking"))
+    feed(conv, msg("bot-stopped-speaking"))
     activity = [e.activity for e in out if isinstance(e, ev.BotActivityChanged)]
     assert activity == ["thinking", "speaking", "listening"]
