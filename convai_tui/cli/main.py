@@ -228,6 +228,7 @@ async def _run_session(settings: Settings, args: argparse.Namespace) -> int:
                 duration_s=args.duration,
                 controls=control_requests(args),
                 target=args.target,
+                audio=audio_on,
             )
             return await runner.run()
         from convai_tui.ui.app import ConvaiApp

@@ -120,6 +120,9 @@ class ErrorRaised(Event):
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": self.TYPE, "ts": round(self.at, 6)}
         out.update(self.error.to_json())
+        entry = self.error.entry  # what to do about it, so a script's log says it too
+        out["fix"] = entry.fix
+        out["verify"] = entry.verify
         return out
 
 
