@@ -10,9 +10,10 @@ import sys
 import time
 from typing import cast
 
+import pytest
 from livekit import rtc
 
-from convai_tui.core.link import transport
+from convai_tui.core.link import media, transport
 from convai_tui.core.link.transport import abandoned_leaves, leave_within
 
 
@@ -84,3 +85,19 @@ def test_a_leave_that_blocks_the_event_loop_ends_the_process_at_the_last_resort(
 def test_quitting_leaves_within_the_documented_budget() -> None:
     # kill-pipeline's 1 s plus the leave's bound stay inside the ~5 s a quit may take.
     assert transport.LEAVE_WITHIN_S + 1.0 <= 5.0
+
+
+class _HungAudio:
+    async def attach(self, room: object) -> None:
+        pass
+
+    async def detach(self) -> None:
+        await asyncio.Event().wait()  # unpublishing the mic from a room the server deleted
+
+
+async def test_stopping_the_audio_on_leaving_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(media, "DETACH_WITHIN_S", 0.2)
+    session_media = media.SessionMedia(_HungAudio(), lambda _e: None, lambda e: e)
+    started = time.monotonic()
+    await session_media.detach()
+    assert time.monotonic() - started < 1.0
