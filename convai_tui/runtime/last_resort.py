@@ -9,7 +9,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 log = logging.getLogger("convai_tui.shutdown")
@@ -17,6 +17,21 @@ log = logging.getLogger("convai_tui.shutdown")
 EXIT_ABANDONED = 1
 """The status a process ends with when a step outlived its last-resort deadline: the session's
 own clean-up did not finish, so the run is not reported as clean."""
+
+
+_before_exit: list[Callable[[], None]] = []
+
+
+def before_abandoning(callback: Callable[[], None]) -> Callable[[], None]:
+    """Run `callback` (from the watchdog thread) just before a deadline ends the process, e.g.
+    to give the user their terminal back; returns what unregisters it."""
+    _before_exit.append(callback)
+
+    def unregister() -> None:
+        if callback in _before_exit:
+            _before_exit.remove(callback)
+
+    return unregister
 
 
 @contextmanager
@@ -31,6 +46,11 @@ def end_process_after(seconds: float, what: str, code: int = EXIT_ABANDONED) -> 
             return
         line = f"convai-tui: {what} did not finish within {seconds:g} s; ending the process"
         log.critical("%s (exit %d)", line, code)
+        for callback in list(_before_exit):
+            try:
+                callback()
+            except Exception:  # the process ends regardless
+                log.exception("before ending the process")
         for handler in logging.getLogger().handlers:
             try:
                 handler.flush()

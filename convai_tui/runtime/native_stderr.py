@@ -15,11 +15,23 @@ import contextlib
 import logging
 import os
 import sys
+import termios
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TextIO
 
+from convai_tui.runtime.last_resort import before_abandoning
+
 log = logging.getLogger("convai_tui.native")
+
+TERMINAL_RESET = (
+    "\x1b[?1049l"  # leave the alternate screen
+    "\x1b[?25h"  # show the cursor
+    "\x1b[?1000l\x1b[?1003l\x1b[?1015l\x1b[?1006l"  # mouse reporting off
+    "\x1b[?1004l\x1b[?2004l"  # focus events and bracketed paste off
+    "\x1b[<u"  # the keyboard protocol Textual pushed
+)
+"""What a full-screen UI turned on, turned off: written should the process be ended under it."""
 
 _lines_logged = 0
 
@@ -59,6 +71,23 @@ def _log_line(raw: bytes) -> None:
         log.warning("native stderr: %s", text)
 
 
+def _terminal_restorer(terminal: TextIO) -> Callable[[], None]:
+    """Gives the user a usable terminal back if the process is ended while the UI has it."""
+    attrs = None
+    with contextlib.suppress(termios.error, OSError):
+        attrs = termios.tcgetattr(0) if os.isatty(0) else None
+
+    def restore() -> None:
+        with contextlib.suppress(OSError, ValueError):
+            terminal.write(TERMINAL_RESET)
+            terminal.flush()
+        if attrs is not None:
+            with contextlib.suppress(termios.error, OSError):
+                termios.tcsetattr(0, termios.TCSANOW, attrs)
+
+    return restore
+
+
 def _set_stderr(stderr: TextIO | None, dunder: TextIO | None) -> None:
     sys.stderr = stderr  # type: ignore[assignment]  # None only where it was None before
     sys.__stderr__ = dunder  # type: ignore[misc,assignment]  # Final in typeshed; Textual reads it
@@ -90,9 +119,11 @@ def to_log() -> Iterator[None]:
         pump = threading.Thread(target=_pump, args=(read_fd,), name="native-stderr", daemon=True)
         pump.start()
     _set_stderr(terminal, terminal)
+    unregister = before_abandoning(_terminal_restorer(terminal))
     try:
         yield
     finally:
+        unregister()
         _set_stderr(*saved)
         if saved_fd2 is not None:
             os.dup2(saved_fd2, 2)  # the pipe's last writer goes: the pump reads to its end

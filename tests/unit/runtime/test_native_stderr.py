@@ -8,7 +8,10 @@ import os
 import pty
 import subprocess
 import sys
+import termios
 from pathlib import Path
+
+from convai_tui.runtime import native_stderr
 
 PROGRAM = """
 import logging, os, sys
@@ -70,3 +73,38 @@ def test_with_stderr_not_a_terminal_and_no_tty_nothing_changes(tmp_path: Path) -
     assert result.returncode == 0, result.stderr
     assert "from native code" in result.stderr and "drawn by the UI" in result.stderr
     assert result.stdout.strip() == "0"
+
+
+ABANDONED = """
+import sys, time, tty
+from convai_tui.runtime import native_stderr
+from convai_tui.runtime.last_resort import end_process_after
+with native_stderr.to_log():
+    tty.setraw(0)  # as the UI's driver does
+    sys.stderr.write("\\x1b[?1049h")
+    sys.stderr.flush()
+    with end_process_after(0.3, "a stuck step"):
+        time.sleep(30)  # the event loop's thread, blocked in native code
+"""
+
+
+def test_a_process_ended_under_the_ui_gives_the_terminal_back(tmp_path: Path) -> None:
+    master, slave = pty.openpty()
+    before = termios.tcgetattr(slave)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", ABANDONED],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            timeout=60,
+            check=False,
+        )
+        after = termios.tcgetattr(slave)
+        terminal = os.read(master, 65536)
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert result.returncode == 1
+    assert terminal.index(b"\x1b[?1049h") < terminal.index(native_stderr.TERMINAL_RESET.encode())
+    assert after == before  # cooked mode again, not the raw mode the UI left
