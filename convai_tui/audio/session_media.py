@@ -12,6 +12,7 @@ from typing import Any
 from convai_tui.audio.pipeline import AudioPipeline
 from convai_tui.audio.settings import AudioSettings
 from convai_tui.core.api.events import AudioLevels, Event
+from convai_tui.runtime import native_stderr
 
 LEVELS_INTERVAL_S = 0.1
 
@@ -69,8 +70,11 @@ class SessionAudio:
         return self._pipeline.toggle_push_to_talk()
 
     def stats(self) -> dict[str, Any]:
-        """The live pipeline's counters; after a detach, those it ended with."""
-        return self._pipeline.stats() if self._pipeline is not None else dict(self._last_stats)
+        """The live pipeline's counters; after a detach, those it ended with. Plus the lines
+        native audio libraries (ALSA, PortAudio) wrote to stderr, logged instead of shown."""
+        stats = self._pipeline.stats() if self._pipeline is not None else dict(self._last_stats)
+        stats["native_stderr_lines"] = native_stderr.lines_logged()
+        return stats
 
     async def _sample_levels(self, pipeline: AudioPipeline) -> None:
         last: tuple[float | None, float | None, bool] | None = None

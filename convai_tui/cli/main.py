@@ -228,14 +228,17 @@ async def _run_session(settings: Settings, args: argparse.Namespace) -> int:
                 duration_s=args.duration,
                 controls=control_requests(args),
                 target=args.target,
+                audio=audio_on,
             )
             return await runner.run()
+        from convai_tui.runtime import native_stderr
         from convai_tui.ui.app import ConvaiApp
 
-        app = ConvaiApp(
-            session, keymap=settings.keymap or None, run_checks=_doctor_runner(settings)
-        )
-        result = await app.run_async()
+        with native_stderr.to_log():  # C libraries' messages to the log, not over the screen
+            app = ConvaiApp(
+                session, keymap=settings.keymap or None, run_checks=_doctor_runner(settings)
+            )
+            result = await app.run_async()
         return int(app.return_code or result or 0)
     finally:
         if args.snapshot is not None:
@@ -317,6 +320,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
 
 async def _replay(log_file: Any, speed: float) -> int:
+    from convai_tui.runtime import native_stderr
     from convai_tui.sessionlog.replay import ReplaySession
     from convai_tui.ui.app import ConvaiApp
 
@@ -325,9 +329,10 @@ async def _replay(log_file: Any, speed: float) -> int:
         f"convai-tui · REPLAY of {log_file.path.name} ({log_file.summary()}"
         f"{'' if speed == 1 else f', speed {speed:g}'})"
     )
-    app = ConvaiApp(session, read_only=True, clock=session.clock, title=title)
     try:
-        result = await app.run_async()
+        with native_stderr.to_log():
+            app = ConvaiApp(session, read_only=True, clock=session.clock, title=title)
+            result = await app.run_async()
         return int(app.return_code or result or 0)
     finally:
         await session.close()

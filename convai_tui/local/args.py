@@ -159,6 +159,11 @@ def add_local_server_arguments(parser: argparse.ArgumentParser) -> None:
     )
     real.add_argument("--withhold-bot-ready", action="store_true", help="never send bot-ready")
     real.add_argument(
+        "--delete-room-on-kill",
+        action="store_true",
+        help="delete the room as soon as kill-pipeline arrives, not once the client has left",
+    )
+    real.add_argument(
         "--no-audio-track",
         dest="publish_audio_track",
         action="store_false",
@@ -208,6 +213,7 @@ def faults_from_args(args: argparse.Namespace) -> Faults:
         bot_ready_grace_s=args.bot_ready_grace,
         drop_first_client_ready=args.drop_first_client_ready,
         withhold_bot_ready=args.withhold_bot_ready,
+        delete_room_on_kill=args.delete_room_on_kill,
         publish_audio_track=args.publish_audio_track,
         moderation_word=args.moderation_word,
         no_response_prompt=args.no_response_prompt,

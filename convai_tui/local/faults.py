@@ -65,6 +65,9 @@ class Faults:
     """strict: ignore the first client-ready of each client (its resend must get through)."""
     withhold_bot_ready: bool = False
     """Never send bot-ready (the client's bot-ready timeout must fire)."""
+    delete_room_on_kill: bool = False
+    """Delete the room the moment ``kill-pipeline`` arrives, while the client is still leaving
+    it (the real service may not wait; the client's leave must stay bounded)."""
     publish_audio_track: bool = True
     """False: the character publishes no track at all (a text-only character)."""
     moderation_word: str = "forbidden"
@@ -122,6 +125,7 @@ _BOOL_FIELDS = {
     "server_error_fatal",
     "drop_first_client_ready",
     "withhold_bot_ready",
+    "delete_room_on_kill",
     "publish_audio_track",
 }
 _OPTIONAL_STR_FIELDS = {"connect_detail", "connect_body"}

@@ -1,3 +1,4 @@
-"""Process plumbing with no domain: a set of owned asyncio tasks, and process shutdown.
-Used by `core` and `local`; imports nothing of convai_tui.
+"""Process plumbing with no domain: a set of owned asyncio tasks, process shutdown and its
+last-resort deadline, and native stderr kept off a full-screen UI.
+Used by `core`, `local` and the CLI; imports nothing of convai_tui.
 """

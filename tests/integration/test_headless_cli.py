@@ -284,3 +284,18 @@ def test_character_name_from_the_rest_route(server: Server) -> None:
         asyncio.run(fetch_character_name(server.connect_url, "wrong-key-123", server.character_id))
         is None
     )
+
+
+def test_a_run_whose_only_say_was_refused_exits_non_zero_and_says_why(
+    server: Server, tmp_path: Path
+) -> None:
+    result = run(server, tmp_path, "--say", "x" * 20_000, "--exit-after-reply")
+    assert result.code == 1
+    (error,) = result.of("error")
+    assert error["code"] == "protocol.message_too_large"
+    assert error["fix"] and error["verify"]
+    lines = [line for line in result.stderr.splitlines() if line.startswith("convai-tui: ")]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("convai-tui: protocol.message_too_large: ")
+    assert lines[0].endswith(f"Fix: {error['fix']}")
+    assert result.of("session_ended")[-1]["reason"] == "exit_after_reply"

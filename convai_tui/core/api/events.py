@@ -93,7 +93,8 @@ class RetryCancelled(Event):
 
 @dataclass(frozen=True, slots=True)
 class ErrorRaised(Event):
-    """Something went wrong: a catalogued error code (docs/ERRORS.md) and its message."""
+    """Something went wrong: a catalogued error code (docs/ERRORS.md), its message, and the
+    catalogue's `fix` and `verify` for it."""
 
     TYPE: ClassVar[str] = "error"
     JSON_FIELDS = (
@@ -104,12 +105,17 @@ class ErrorRaised(Event):
         "recoverable",
         "http_status",
         "session_id",
+        "fix",
+        "verify",
     )
     error: SessionError
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": self.TYPE, "ts": round(self.at, 6)}
         out.update(self.error.to_json())
+        entry = self.error.entry  # what to do about it, so a script's log says it too
+        out["fix"] = entry.fix
+        out["verify"] = entry.verify
         return out
 
 

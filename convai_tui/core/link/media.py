@@ -4,7 +4,8 @@ say so instead of doing nothing silently."""
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -13,6 +14,12 @@ from convai_tui.core.errors.error import SessionError, make_error
 
 if TYPE_CHECKING:
     from livekit import rtc
+
+log = logging.getLogger("convai_tui.audio")
+
+DETACH_WITHIN_S = 2.0
+"""How long stopping the audio may take on leaving: unpublishing the mic waits on LiveKit, which
+may never answer once the server deleted the room."""
 
 
 class MediaHook(Protocol):
@@ -51,9 +58,15 @@ class SessionMedia:
             self._raise(make_error("audio.mic_publish_failed", f"Audio could not start: {exc}"))
 
     async def detach(self) -> None:
-        if self.hook is not None:
-            with contextlib.suppress(Exception):
+        if self.hook is None:
+            return
+        try:
+            async with asyncio.timeout(DETACH_WITHIN_S):
                 await self.hook.detach()
+        except TimeoutError:
+            log.warning("stopping the audio took longer than %g s; leaving anyway", DETACH_WITHIN_S)
+        except Exception as exc:  # audio trouble never keeps the session from leaving
+            log.debug("audio detach: %s", exc)
 
     @property
     def muted(self) -> bool:

@@ -21,6 +21,7 @@ from convai_tui.core.api.events import ParticipantInfo
 from convai_tui.core.errors.error import ConvaiError, make_error
 from convai_tui.core.errors.redact import redact, redact_token
 from convai_tui.core.link.watch import LinkSignals
+from convai_tui.runtime.last_resort import end_process_after
 
 log = logging.getLogger("convai_tui.transport")
 
@@ -30,6 +31,11 @@ _CHARACTER_METADATA_KEYS = (
     "convai_character_id",
     "convaiCharacterId",
 )
+LEAVE_WITHIN_S = 3.0
+"""How long leaving a room may take before the client goes on without LiveKit's confirmation."""
+LEAVE_LAST_RESORT_S = 5.0
+"""How much longer the process waits, should the leave block the event loop itself inside
+LiveKit's native code, before it ends (runtime/last_resort.py)."""
 _AGENT_KIND = 4  # livekit ParticipantKind.PARTICIPANT_KIND_AGENT
 _QUALITY = {
     rtc.ConnectionQuality.QUALITY_EXCELLENT: "excellent",
@@ -287,11 +293,7 @@ class RoomTransport:
 
     async def _quiet_disconnect(self) -> None:
         self._leaving = True
-        try:
-            async with asyncio.timeout(5):
-                await self._room.disconnect()
-        except Exception as exc:  # leaving is best effort: the room may already be gone
-            log.debug("room disconnect: %s", exc)
+        await leave_within(self._room, LEAVE_WITHIN_S)
 
     async def inbound_packets(self) -> int | None:
         """Packets received so far on the room's WebRTC transports, or None when unknown."""
@@ -356,6 +358,41 @@ class RoomTransport:
         except (AttributeError, ValueError):  # stats fields vary between SDK versions
             pass
         return figures
+
+
+_abandoned_leaves = 0
+
+
+def abandoned_leaves() -> int:
+    """How many leaves this process gave up waiting for (leave_within's deadline hit)."""
+    return _abandoned_leaves
+
+
+async def leave_within(
+    room: rtc.Room, seconds: float, last_resort_s: float = LEAVE_LAST_RESORT_S
+) -> bool:
+    """Leave `room`, waiting at most `seconds`; True when LiveKit confirmed it in time.
+
+    `room.disconnect()` can block when the server deletes the room while the client is leaving
+    it. A wait on the event loop bounds it; should the loop itself be stuck in LiveKit's native
+    code, the process ends `last_resort_s` later from a watchdog thread. Best effort otherwise:
+    a room that is already gone is left."""
+    global _abandoned_leaves
+    with end_process_after(seconds + last_resort_s, "leaving the LiveKit room"):
+        try:
+            async with asyncio.timeout(seconds):  # not wait_for: it can swallow a cancel
+                await room.disconnect()
+        except TimeoutError:
+            _abandoned_leaves += 1
+            log.warning(
+                "leaving the LiveKit room took longer than %g s; going on without it (%d so far)",
+                seconds,
+                _abandoned_leaves,
+            )
+            return False
+        except Exception as exc:  # the room may already be gone
+            log.debug("room disconnect: %s", exc)
+    return True
 
 
 _ICE_DOWN = frozenset({rtc_stats.ICE_TRANSPORT_FAILED, rtc_stats.ICE_TRANSPORT_CLOSED})

@@ -83,6 +83,9 @@ class SessionEnd:
         room_name = self._bot.room_name
         if reason == "kill_pipeline":  # the slot is free at once; the room goes after the ack
             self._events.release_slots(room_name, reason)
+            if self._faults.delete_room_on_kill:
+                self._events.request_end(room_name, reason)
+                return
 
         async def end_later() -> None:
             await asyncio.sleep(_CLOSE_AFTER_NOTICE_S)
