@@ -7,17 +7,18 @@ CONVAI_CONFIG points at another file (tests use it to isolate themselves).
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import os
 import stat
 import tomllib
-from dataclasses import dataclass, field
+import typing
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import platformdirs
 
+from convai_tui.config_fields import Flag, SettingSpec, convert, setting
 from convai_tui.core.settings.connect_options import ConnectOptions
 from convai_tui.core.settings.retry import RetryPolicy
 from convai_tui.core.settings.session_settings import LinkThresholds, SessionSettings
@@ -30,46 +31,129 @@ DEFAULT_CONNECT_URL = "https://live.convai.com"
 
 @dataclass
 class Settings:
-    """Every user-facing setting, with the env var and TOML key named after the field."""
+    """Every user-facing setting, with the env var and TOML key named after the field; fields
+    with in_file=False are flags only (no env var, no config key, not in `config show`)."""
 
-    api_key: str = ""
+    api_key: str = setting("", flags=Flag("--api-key", "Convai API key (env CONVAI_API_KEY)"))
     """Convai API key (sent as X-API-Key). Env CONVAI_API_KEY."""
-    character_id: str = ""
+    character_id: str = setting(
+        "", flags=Flag("--character-id", "character to talk to (env CONVAI_CHARACTER_ID)")
+    )
     """The character to talk to. Env CONVAI_CHARACTER_ID."""
-    connect_url: str = DEFAULT_CONNECT_URL
+    connect_url: str = setting(
+        DEFAULT_CONNECT_URL,
+        flags=Flag("--connect-url", "connect API base URL (env CONVAI_CONNECT_URL)", first=True),
+    )
     """Base URL of the realtime connect API (POST {connect_url}/connect)."""
-    connection_timeout: float = 30.0
+    connection_timeout: float = setting(
+        30.0,
+        flags=Flag(
+            "--connection-timeout",
+            "seconds for /connect and the room join (default 30, max 120)",
+            metavar="S",
+        ),
+    )
     """Seconds to wait for /connect and the room join (Unity: default 30, max 120)."""
-    waiting_room: bool = True
+    waiting_room: bool = setting(
+        True,
+        flags=Flag(
+            "--no-waiting-room", "fail at once when the concurrency limit is reached", const=False
+        ),
+    )
     """Keep retrying while the plan's concurrency limit is reached ("Please wait…")."""
-    waiting_room_max_wait: float | None = None
+    waiting_room_max_wait: float | None = setting(
+        None,
+        flags=Flag(
+            "--waiting-room-max-wait",
+            "give up waiting for a session slot after S seconds",
+            metavar="S",
+        ),
+    )
     """Give up waiting for a slot after this many seconds (None: until cancelled)."""
-    max_reconnect_attempts: int = 3
+    max_reconnect_attempts: int = setting(3, flags=Flag("--max-reconnect-attempts", metavar="N"))
     """Reconnects after an unexpected drop before the session ends in Error."""
-    characters: list[str] = field(default_factory=list)
+    characters: list[str] = setting(
+        factory=list,
+        flags=Flag(
+            "--character",
+            "a character instance (repeatable; the same ID twice is a clone; the "
+            "first is the initial target); one = --character-id",
+            metavar="ID[:CHARACTER_SESSION_ID]",
+            repeat=True,
+            section="rooms",
+        ),
+    )
     """Multi-character room: character ids (`ID` or `ID:CHARACTER_SESSION_ID`), initial first;
     two or more create one room with all of them (`--character`, repeatable)."""
-    character_session_id: str | None = None
+    character_session_id: str | None = setting(
+        None, flags=Flag("--character-session-id", "resume this conversation")
+    )
     """Resume this conversation (kept across reconnects automatically)."""
-    end_user_id: str | None = None
+    end_user_id: str | None = setting(
+        None, flags=Flag("--end-user-id", "end-user id for long-term memory")
+    )
     """Identifies the end user for long-term memory."""
     rest_url: str = "https://api.convai.com"
     """Convai's REST gateway, asked for the character's name (POST /character/get)."""
-    insecure_http: bool = False
+    insecure_http: bool = setting(
+        False,
+        flags=Flag(
+            "--insecure-http", "allow plain http:// to hosts other than this machine", const=True
+        ),
+    )
     """Allow plain http:// connect URLs to hosts other than this machine."""
-    log_level: str = "warning"
+    log_level: str = setting(
+        "warning",
+        flags=Flag(
+            "--log-level",
+            "debug|info|warning|error, or per category: transport=debug,...",
+            metavar="LEVEL",
+            section="logging",
+        ),
+    )
     """Log level, or per category: 'debug' or 'transport=debug,connection=info'."""
     session_log_dir: str | None = None
     """Where session JSONL logs go (default: the XDG state dir)."""
-    audio: bool = True
+    audio: bool = setting(
+        True,
+        flags=(
+            Flag(
+                "--audio",
+                "microphone and speaker on (the default in the TUI; off when headless)",
+                const=True,
+                section="audio",
+            ),
+            Flag(
+                "--no-audio", "text only: no microphone, no speaker", const=False, section="audio"
+            ),
+        ),
+    )
     """Microphone and speaker (the headless runner turns them off unless --audio)."""
-    input_device: str | None = None
+    input_device: str | None = setting(
+        None,
+        flags=Flag(
+            "--input-device", "microphone: index or name substring", metavar="DEV", section="audio"
+        ),
+    )
     """Microphone: device index or name substring."""
-    output_device: str | None = None
+    output_device: str | None = setting(
+        None,
+        flags=Flag(
+            "--output-device", "speaker: index or name substring", metavar="DEV", section="audio"
+        ),
+    )
     """Speaker: device index or name substring."""
-    aec: bool = True
+    aec: bool = setting(
+        True,
+        flags=Flag(
+            "--no-aec",
+            "no echo cancellation / noise suppression on the microphone",
+            const=False,
+            section="audio",
+        ),
+    )
     """Echo cancellation / noise suppression on the microphone."""
-    keymap: dict[str, str] = field(default_factory=dict)
+    keymap: dict[str, str] = setting(factory=dict, env=False)
     """TUI key remapping: binding id → keys, e.g. {"retry.now": "f5"}."""
     link_rtt_ms: float = 300.0
     """transport.link_degraded when the selected candidate pair's round-trip time exceeds this."""
@@ -81,23 +165,152 @@ class Settings:
     """... when media only flows through a TURN relay."""
     # /connect options a user of Convai's SDKs can set (core/settings/connect_options.py). Objects are
     # TOML tables in the file and JSON text in flags and env vars.
-    emotion: bool = True
+    emotion: bool = setting(
+        True,
+        flags=Flag(
+            "--emotion",
+            "ask for bot-emotion (emotion_config; default on)",
+            toggle=True,
+            section="connect",
+        ),
+    )
     """Ask for bot-emotion (emotion_config), on by default as in the web SDK."""
-    action_config: dict[str, Any] | None = None
+    action_config: dict[str, Any] | None = setting(
+        None,
+        flags=Flag(
+            "--action-config",
+            '{"actions": [...], "objects": [{"name","description"}], ...}',
+            metavar="JSON",
+            section="connect",
+        ),
+    )
     """{actions, objects, characters, current_attention_object}."""
-    scene_description: list[dict[str, Any]] | None = None
+    scene_description: list[dict[str, Any]] | None = setting(
+        None,
+        flags=Flag(
+            "--scene-description",
+            '[{"name","description"}, ...]',
+            metavar="JSON",
+            section="connect",
+        ),
+    )
     """[{name, description}, ...]."""
-    narrative_template_keys: dict[str, Any] | None = None
-    dynamic_info: str | None = None
+    narrative_template_keys: dict[str, Any] | None = setting(
+        None,
+        flags=Flag(
+            "--narrative-template-keys", '{"key": "value", ...}', metavar="JSON", section="connect"
+        ),
+    )
+    dynamic_info: str | None = setting(
+        None,
+        flags=Flag(
+            "--dynamic-info",
+            "dynamic info text for the character",
+            metavar="TEXT",
+            section="connect",
+        ),
+    )
     """Dynamic info text for the character (dynamic_info.text)."""
-    end_user_metadata: dict[str, Any] | None = None
-    vad_params: dict[str, Any] | None = None
+    end_user_metadata: dict[str, Any] | None = setting(
+        None,
+        flags=Flag(
+            "--end-user-metadata", 'e.g. {"name": "Sam"}', metavar="JSON", section="connect"
+        ),
+    )
+    vad_params: dict[str, Any] | None = setting(
+        None,
+        flags=Flag(
+            "--vad-params",
+            '{"confidence", "start_secs", "stop_secs", "min_volume"}',
+            metavar="JSON",
+            section="connect",
+        ),
+    )
     """{confidence, start_secs, stop_secs, min_volume}."""
-    turn_detection_config: dict[str, Any] | None = None
-    llm_provider: str = "dynamic"
-    thinking_mode: bool | None = None
-    server_debug: bool = False
+    turn_detection_config: dict[str, Any] | None = setting(
+        None,
+        flags=Flag(
+            "--turn-detection-config",
+            '{"type": "smart_turn" | "not_provided", "params": {...}}',
+            metavar="JSON",
+            section="connect",
+        ),
+    )
+    llm_provider: str = setting(
+        "dynamic",
+        flags=Flag(
+            "--llm-provider",
+            "dynamic (default), gemini-live, gemini-live-beta or gemini-baml",
+            metavar="NAME",
+            section="connect",
+        ),
+    )
+    thinking_mode: bool | None = setting(
+        None, flags=Flag("--thinking-mode", toggle=True, section="connect")
+    )
+    server_debug: bool = setting(
+        False,
+        flags=Flag(
+            "--server-debug",
+            "ask for the server's debug streams (metrics in Diagnostics)",
+            const=True,
+            section="connect",
+        ),
+    )
     """Ask the server for its debug streams (metrics, turn-trace, server-log)."""
+    # Flags only: what one run asks of a multi-character room.
+    shared_session_key: str | None = setting(
+        None,
+        in_file=False,
+        flags=Flag(
+            "--shared-session-key",
+            "a room locator of your choosing that others can join with --join-key",
+            metavar="KEY",
+            section="rooms",
+        ),
+    )
+    max_participants: int | None = setting(
+        None,
+        in_file=False,
+        flags=Flag(
+            "--max-participants",
+            "most humans the created room admits",
+            metavar="N",
+            section="rooms",
+        ),
+    )
+    join: str | None = setting(
+        None,
+        in_file=False,
+        flags=Flag(
+            "--join",
+            "join an existing multi-character room by its room session id",
+            metavar="ROOM_SESSION_ID",
+            section="rooms",
+        ),
+    )
+    join_key: str | None = setting(
+        None,
+        in_file=False,
+        flags=Flag(
+            "--join-key",
+            "join an existing multi-character room by its shared session key",
+            metavar="SHARED_SESSION_KEY",
+            section="rooms",
+        ),
+    )
+    target: str | None = setting(
+        None,
+        in_file=False,
+        flags=Flag(
+            "--target",
+            "headless: switch the interaction target to this membership id or "
+            "1-based roster position once ready, before --say",
+            metavar="MEMBERSHIP_OR_INDEX",
+            section="rooms",
+        ),
+    )
+    """The interaction target the headless runner switches to once ready."""
 
     def session_settings(self, *, character_name: str | None = None) -> SessionSettings:
         return SessionSettings(
@@ -156,61 +369,50 @@ def state_dir() -> Path:
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+_HINTS = typing.get_type_hints(Settings)
+_NO_SPEC = SettingSpec()
+
+
+def spec_of(name: str) -> SettingSpec:
+    spec = _FIELDS[name].metadata.get("spec", _NO_SPEC)
+    assert isinstance(spec, SettingSpec)
+    return spec
+
+
+_FILE_KEYS = [name for name in _FIELDS if spec_of(name).in_file]
+
+
+def env_name(name: str) -> str:
+    return f"CONVAI_{name.upper()}"
+
+
+def setting_flags() -> list[tuple[str, Flag]]:
+    """Every setting's flags as (field name, flag), in the order --help lists them."""
+    pairs = [(name, flag) for name in _FIELDS for flag in spec_of(name).flags]
+    return sorted(pairs, key=lambda pair: not pair[1].first)
+
+
+def flag_scalar(name: str) -> type | None:
+    """int or float when the setting (or each of its items) is one, for argparse to check."""
+    hint = _HINTS[name]
+    for arg in (hint, *typing.get_args(hint)):
+        if arg in (int, float):
+            return arg  # type: ignore[no-any-return]
+    return None
+
+
+def shown_settings(settings: Settings) -> dict[str, Any]:
+    """The settings a config file may hold, by key (what `config show` prints)."""
+    return {name: getattr(settings, name) for name in _FILE_KEYS}
 
 
 def _coerce(name: str, value: Any, source: str) -> Any:
-    kind = _FIELDS[name].type
     try:
-        if kind == "bool":
-            return _coerce_bool(value)
-        if kind == "bool | None":
-            return None if value in (None, "") else _coerce_bool(value)
-        if kind.startswith(("dict[str, Any]", "list[dict")):
-            return _coerce_json(value, list if kind.startswith("list") else dict)
-        if kind == "float":
-            return float(value)
-        if kind == "float | None":
-            return None if value in (None, "") else float(value)
-        if kind == "int":
-            return int(value)
-        if kind == "dict[str, str]":
-            if not isinstance(value, dict):
-                raise ValueError(value)
-            return {str(k): str(v) for k, v in value.items()}
-        if kind == "list[str]":
-            items = value.split(",") if isinstance(value, str) else value
-            if not isinstance(items, list):
-                raise ValueError(value)
-            return [str(item).strip() for item in items if str(item).strip()]
-        if kind == "str | None":
-            return None if value in (None, "") else str(value)
-        return str(value)
+        return convert(_HINTS[name], value)
     except (TypeError, ValueError):
+        # The declared annotation names the type as the user reads it ("float | None").
+        kind = _FIELDS[name].type
         raise ConfigError(f"{source}: {name} = {value!r} is not a valid {kind}") from None
-
-
-def _coerce_bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    lowered = str(value).strip().lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(value)
-
-
-def _coerce_json(value: Any, kind: type) -> Any:
-    """A TOML table/array as it is, or JSON text (flags, env) parsed; None stays None."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, str):
-        value = json.loads(value)
-    if not isinstance(value, kind):
-        raise ValueError(value)
-    if isinstance(value, list) and not all(isinstance(item, dict) for item in value):
-        raise ValueError(value)
-    return value
 
 
 def warn_if_loose(path: Path) -> str | None:
@@ -235,7 +437,7 @@ def load_file(path: Path) -> dict[str, Any]:
             data = tomllib.load(fh)
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: {exc}") from None
-    unknown = sorted(set(data) - set(_FIELDS))
+    unknown = sorted(set(data) - set(_FILE_KEYS))
     if unknown:
         raise ConfigError(f"{path}: unknown setting(s) {', '.join(unknown)}")
     if data.get("api_key"):
@@ -248,11 +450,11 @@ def load_file(path: Path) -> dict[str, Any]:
 def load_env(environ: dict[str, str] | os._Environ[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in _FIELDS:
-        if name == "keymap":
+        if not spec_of(name).env:
             continue
-        value = environ.get(f"CONVAI_{name.upper()}")
+        value = environ.get(env_name(name))
         if value is not None:
-            out[name] = _coerce(name, value, f"CONVAI_{name.upper()}")
+            out[name] = _coerce(name, value, env_name(name))
     return out
 
 
@@ -282,12 +484,12 @@ def write_private_file(path: Path, text: str) -> None:
 
 def setting_names() -> list[str]:
     """Every setting a config file may hold (the TOML keys)."""
-    return list(_FIELDS)
+    return list(_FILE_KEYS)
 
 
 def parse_setting(name: str, value: Any, source: str) -> Any:
     """``value`` (e.g. a command-line string) as the setting's type; ConfigError naming the
     setting and the reason when the name is unknown or the value does not fit."""
-    if name not in _FIELDS:
-        raise ConfigError(f"{source}: unknown setting {name!r}; known: {', '.join(_FIELDS)}")
+    if name not in _FILE_KEYS:
+        raise ConfigError(f"{source}: unknown setting {name!r}; known: {', '.join(_FILE_KEYS)}")
     return _coerce(name, value, source)

@@ -57,10 +57,8 @@ def _flag_type(parse: Callable[[str], _T]) -> Callable[[str], _T]:
     return convert
 
 
-def add_control_arguments(parser: argparse.ArgumentParser) -> None:
-    g = parser.add_argument_group(
-        "controls (headless; sent in this order once the character is ready, before --say)"
-    )
+def add_control_arguments(g: argparse._ArgumentGroup) -> None:
+    """The control flags, in the --help section the cli made for them."""
     g.add_argument(
         "--trigger",
         action="append",
@@ -95,16 +93,23 @@ def add_control_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def control_requests(args: argparse.Namespace) -> list[ControlRequest]:
-    """The controls the flags ask for, in the order they are sent."""
-    requests: list[ControlRequest] = [*getattr(args, "trigger", []), *getattr(args, "context", [])]
-    keys: list[tuple[str, str]] = getattr(args, "template_keys", [])
-    if keys:
-        requests.append(controls.template_keys(dict(keys)))
-    tts = getattr(args, "tts", None)
+CONTROL_FLAGS = ("trigger", "context", "template_keys", "tts", "stt")
+"""The dests of the control flags: control_requests' keyword arguments."""
+
+
+def control_requests(
+    trigger: Sequence[ControlRequest] = (),
+    context: Sequence[ControlRequest] = (),
+    template_keys: Sequence[tuple[str, str]] = (),
+    tts: str | None = None,
+    stt: str | None = None,
+) -> list[ControlRequest]:
+    """The controls the flags ask for (their values by dest), in the order they are sent."""
+    requests: list[ControlRequest] = [*trigger, *context]
+    if template_keys:
+        requests.append(controls.template_keys(dict(template_keys)))
     if tts is not None:
         requests.append(controls.tts(tts == "on"))
-    stt = getattr(args, "stt", None)
     if stt is not None:
         requests.append(controls.stt(muted=stt == "off"))
     return requests
