@@ -19,6 +19,8 @@ from typing import Any
 import platformdirs
 
 from convai_tui.config_fields import Flag, SettingSpec, convert, setting
+from convai_tui.core.rtvi import controls
+from convai_tui.core.rtvi.controls import ControlRequest
 from convai_tui.core.settings.connect_options import ConnectOptions
 from convai_tui.core.settings.retry import RetryPolicy
 from convai_tui.core.settings.session_settings import LinkThresholds, SessionSettings
@@ -311,6 +313,64 @@ class Settings:
         ),
     )
     """The interaction target the headless runner switches to once ready."""
+    # Flags only: the controls a headless run sends once the character is ready.
+    trigger: list[ControlRequest] = setting(
+        factory=list,
+        in_file=False,
+        flags=Flag(
+            "--trigger",
+            "send a trigger-message by name, with an optional message",
+            metavar="NAME[:MESSAGE]",
+            repeat=True,
+            parse=controls.parse_trigger,
+            section="controls",
+        ),
+    )
+    context: list[ControlRequest] = setting(
+        factory=list,
+        in_file=False,
+        flags=Flag(
+            "--context",
+            "send a context-update; a final :append, :replace or :reset is the "
+            "mode (default append)",
+            metavar="TEXT[:MODE]",
+            repeat=True,
+            parse=controls.parse_context,
+            section="controls",
+        ),
+    )
+    template_keys: list[tuple[str, str]] = setting(
+        factory=list,
+        in_file=False,
+        flags=Flag(
+            "--template-key",
+            "set a template key (repeatable; sent together as one update)",
+            metavar="K=V",
+            repeat=True,
+            parse=controls.parse_template_key,
+            section="controls",
+        ),
+    )
+    tts: str | None = setting(
+        None,
+        in_file=False,
+        flags=Flag(
+            "--tts",
+            "turn the character's voice on or off",
+            choices=("on", "off"),
+            section="controls",
+        ),
+    )
+    stt: str | None = setting(
+        None,
+        in_file=False,
+        flags=Flag(
+            "--stt",
+            "off: the character ignores the microphone (typed text still goes)",
+            choices=("on", "off"),
+            section="controls",
+        ),
+    )
 
     def session_settings(self, *, character_name: str | None = None) -> SessionSettings:
         return SessionSettings(

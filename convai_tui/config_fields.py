@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,9 @@ class Flag:
     audio or rooms (cli/parser.py's _SECTIONS)."""
     first: bool = False
     """Listed before its section's other flags."""
+    parse: Callable[[str], Any] | None = None
+    """Reads the flag's text (a ValueError's message is the usage error); None: the type hint."""
+    choices: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,11 @@ def convert(hint: Any, value: Any) -> Any:
         if not isinstance(value, dict):
             raise ValueError(value)
         return {str(k): str(v) for k, v in value.items()}
+    if origin is list and typing.get_origin(args[0]) is not dict:
+        # Items of a type the flag parses itself (Flag.parse), e.g. a control request.
+        if not isinstance(value, list):
+            raise ValueError(value)
+        return list(value)
     if origin in (list, dict):
         return coerce_json(value, origin)
     raise TypeError(hint)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
 import subprocess
@@ -29,6 +30,7 @@ from convai_tui.config import (
     shown_settings,
     state_dir,
 )
+from convai_tui.core.rtvi.controls import ControlRequest
 from convai_tui.runtime.shutdown import exit_process
 
 log = logging.getLogger("convai_tui.cli.main")
@@ -73,10 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 2
 
 
-def _settings_from(args: argparse.Namespace, **overrides: Any) -> Settings:
-    """The flags' settings over env, file and defaults; `overrides` (the demo's stand-in) over
-    the flags."""
-    return load_settings({**setting_values(args), **overrides})
+def _settings_from(args: argparse.Namespace) -> Settings:
+    """The flags' settings over env, file and defaults: the one thing run and demo take from
+    the namespace besides what a run does (RunOptions)."""
+    return load_settings(setting_values(args))
 
 
 def _cmd_config(args: argparse.Namespace) -> int:
@@ -122,9 +124,14 @@ def _cmd_devices(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace, *, demo: bool) -> int:
-    from convai_tui.headless.runner import CONTROL_FLAGS, control_requests
+    from convai_tui.headless.runner import control_requests
 
-    controls = control_requests(**{name: getattr(args, name) for name in CONTROL_FLAGS})
+    try:
+        settings = _settings_from(args)
+    except ConfigError as exc:
+        print(f"convai-tui: {exc}", file=sys.stderr)
+        return 2
+    controls = control_requests(settings)
     if controls and not args.headless:
         print(
             "convai-tui: --trigger, --context, --template-key, --tts and --stt need --headless "
@@ -144,25 +151,23 @@ def _cmd_run(args: argparse.Namespace, *, demo: bool) -> int:
     )
     standin: subprocess.Popen[str] | None = None
     try:
-        overrides: dict[str, Any] = {}
         if demo:
             from convai_tui.cli.room_flags import demo_cast
 
             cast = demo_cast(args.demo_cast)  # `demo --characters N`: the stand-in knows N
             standin, details = start_standin_process(cast.standin_args)
-            overrides = {
-                "connect_url": details["connect_url"],
-                "rest_url": details["connect_url"],  # the stand-in serves /character/get
-                "api_key": details["api_key"],
-                "character_id": details["character_id"],
-            }
-            if cast.characters:
-                overrides["characters"] = cast.characters
+            settings = dataclasses.replace(
+                settings,
+                connect_url=details["connect_url"],
+                rest_url=details["connect_url"],  # the stand-in serves /character/get
+                api_key=details["api_key"],
+                character_id=details["character_id"],
+                characters=cast.characters or settings.characters,
+            )
         try:
-            settings = _settings_from(args, **overrides)
             log_file = None if run.headless else state_dir() / "convai-tui.log"
             configure_logging(settings.log_level, file=log_file)
-        except (ConfigError, LogLevelError) as exc:
+        except LogLevelError as exc:
             print(f"convai-tui: {exc}", file=sys.stderr)
             return 2
         return asyncio.run(_run_session(settings, run))
@@ -181,7 +186,7 @@ class RunOptions:
     duration_s: float | None
     snapshot: Path | None
     session_log: Path | None
-    controls: list[Any]
+    controls: list[ControlRequest]
     audio: bool | None
     """--audio / --no-audio as given (None: on in the TUI, off headless, unless the settings
     turn it off)."""

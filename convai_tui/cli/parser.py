@@ -8,6 +8,7 @@ headless controls, rooms) adds its own flags through the hook imported below.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -83,13 +84,7 @@ def _run_only_flags(g: Any) -> None:
     )
 
 
-def _control_flags(g: Any) -> None:
-    from convai_tui.headless.runner import add_control_arguments
-
-    add_control_arguments(g)
-
-
-_NOT_SETTINGS = {"logging": _session_log_flag, "run": _run_only_flags, "controls": _control_flags}
+_NOT_SETTINGS = {"logging": _session_log_flag, "run": _run_only_flags}
 """The flags of each section that are no setting: what `run` does, not what the session is."""
 
 
@@ -98,6 +93,8 @@ def _add_setting_flag(group: Any, name: str, flag: Flag) -> None:
     options: dict[str, Any] = {"dest": name, "default": None, "help": flag.help}
     if flag.metavar is not None:
         options["metavar"] = flag.metavar
+    if flag.choices is not None:
+        options["choices"] = flag.choices
     if flag.const is not None:
         options.update(action="store_const", const=flag.const)
     elif flag.toggle:
@@ -106,9 +103,24 @@ def _add_setting_flag(group: Any, name: str, flag: Flag) -> None:
         if flag.repeat:
             options["action"] = "append"
         scalar = flag_scalar(name)
-        if scalar is not None:
+        if flag.parse is not None:
+            options["type"] = _usage_error_on_value_error(flag.parse)
+        elif scalar is not None:
             options["type"] = scalar
     group.add_argument(flag.option, **options)
+
+
+def _usage_error_on_value_error(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """argparse shows an ArgumentTypeError's own message (for a ValueError, only the type's)."""
+
+    def convert(value: str) -> Any:
+        try:
+            return parse(value)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = parse.__name__
+    return convert
 
 
 def setting_values(args: argparse.Namespace) -> dict[str, Any]:

@@ -13,15 +13,15 @@ in the waiting room does not use it up.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import json
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TextIO, TypeVar
 
+from convai_tui.config import Settings
 from convai_tui.core.api.events import (
     BotActivityChanged,
     BotReady,
@@ -36,7 +36,7 @@ from convai_tui.core.api.states import SessionState
 from convai_tui.core.conversation.conversation import ends_turn
 from convai_tui.core.errors.redact import redact
 from convai_tui.core.rtvi import controls
-from convai_tui.core.rtvi.controls import ControlArgumentError, ControlRequest
+from convai_tui.core.rtvi.controls import ControlRequest
 from convai_tui.headless.targets import TargetSwitch
 
 TRIGGER_REPLY_GRACE_S = 3.0
@@ -46,72 +46,15 @@ the character does not know is silently ignored)."""
 _T = TypeVar("_T")
 
 
-def _flag_type(parse: Callable[[str], _T]) -> Callable[[str], _T]:
-    def convert(value: str) -> _T:
-        try:
-            return parse(value)
-        except ControlArgumentError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-
-    convert.__name__ = parse.__name__
-    return convert
-
-
-def add_control_arguments(g: argparse._ArgumentGroup) -> None:
-    """The control flags, in the --help section the cli made for them."""
-    g.add_argument(
-        "--trigger",
-        action="append",
-        default=[],
-        metavar="NAME[:MESSAGE]",
-        type=_flag_type(controls.parse_trigger),
-        help="send a trigger-message by name, with an optional message",
-    )
-    g.add_argument(
-        "--context",
-        action="append",
-        default=[],
-        metavar="TEXT[:MODE]",
-        type=_flag_type(controls.parse_context),
-        help="send a context-update; a final :append, :replace or :reset is the "
-        "mode (default append)",
-    )
-    g.add_argument(
-        "--template-key",
-        action="append",
-        default=[],
-        metavar="K=V",
-        dest="template_keys",
-        type=_flag_type(controls.parse_template_key),
-        help="set a template key (repeatable; sent together as one update)",
-    )
-    g.add_argument("--tts", choices=("on", "off"), help="turn the character's voice on or off")
-    g.add_argument(
-        "--stt",
-        choices=("on", "off"),
-        help="off: the character ignores the microphone (typed text still goes)",
-    )
-
-
-CONTROL_FLAGS = ("trigger", "context", "template_keys", "tts", "stt")
-"""The dests of the control flags: control_requests' keyword arguments."""
-
-
-def control_requests(
-    trigger: Sequence[ControlRequest] = (),
-    context: Sequence[ControlRequest] = (),
-    template_keys: Sequence[tuple[str, str]] = (),
-    tts: str | None = None,
-    stt: str | None = None,
-) -> list[ControlRequest]:
-    """The controls the flags ask for (their values by dest), in the order they are sent."""
-    requests: list[ControlRequest] = [*trigger, *context]
-    if template_keys:
-        requests.append(controls.template_keys(dict(template_keys)))
-    if tts is not None:
-        requests.append(controls.tts(tts == "on"))
-    if stt is not None:
-        requests.append(controls.stt(muted=stt == "off"))
+def control_requests(settings: Settings) -> list[ControlRequest]:
+    """The controls the flags ask for, in the order they are sent."""
+    requests: list[ControlRequest] = [*settings.trigger, *settings.context]
+    if settings.template_keys:
+        requests.append(controls.template_keys(dict(settings.template_keys)))
+    if settings.tts is not None:
+        requests.append(controls.tts(settings.tts == "on"))
+    if settings.stt is not None:
+        requests.append(controls.stt(muted=settings.stt == "off"))
     return requests
 
 
