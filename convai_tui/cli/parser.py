@@ -14,7 +14,7 @@ from typing import Any
 
 from convai_tui import __version__
 from convai_tui.config import flag_scalar, setting_flags
-from convai_tui.config_fields import Flag
+from convai_tui.config.fields import Flag
 
 _SECTIONS = (
     ("session", "session"),
