@@ -19,7 +19,7 @@ import json
 import signal
 import sys
 from collections.abc import Sequence
-from typing import TextIO, TypeVar
+from typing import TextIO
 
 from convai_tui.config import Settings
 from convai_tui.core.api.events import (
@@ -42,8 +42,6 @@ from convai_tui.headless.targets import TargetSwitch
 TRIGGER_REPLY_GRACE_S = 3.0
 """How long to wait for a trigger's reply to start before sending --say text anyway (a trigger
 the character does not know is silently ignored)."""
-
-_T = TypeVar("_T")
 
 
 def control_requests(settings: Settings) -> list[ControlRequest]:
