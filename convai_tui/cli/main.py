@@ -9,18 +9,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
 import subprocess
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
 from convai_tui.cli.demo import start_standin_process, stop_standin_process
 from convai_tui.cli.log_setup import LogLevelError, configure_logging
-from convai_tui.cli.parser import CONNECT_OPTION_FLAGS, build_parser
-from convai_tui.config import ConfigError, Settings, config_path, load_settings, state_dir
+from convai_tui.cli.parser import build_parser, setting_values
+from convai_tui.config import (
+    ConfigError,
+    Settings,
+    config_path,
+    load_settings,
+    shown_settings,
+    state_dir,
+)
+from convai_tui.core.rtvi.controls import ControlRequest
 from convai_tui.runtime.shutdown import exit_process
 
 log = logging.getLogger("convai_tui.cli.main")
@@ -66,25 +76,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _settings_from(args: argparse.Namespace) -> Settings:
-    cli: dict[str, Any] = {
-        "connect_url": args.connect_url,
-        "api_key": args.api_key,
-        "character_id": args.character_id,
-        "characters": getattr(args, "characters", None),
-        "connection_timeout": args.connection_timeout,
-        "waiting_room": args.waiting_room,
-        "waiting_room_max_wait": args.waiting_room_max_wait,
-        "max_reconnect_attempts": args.max_reconnect_attempts,
-        "character_session_id": args.character_session_id,
-        "end_user_id": args.end_user_id,
-        "insecure_http": args.insecure_http,
-        **{name: getattr(args, name, None) for name in CONNECT_OPTION_FLAGS},
-        "log_level": args.log_level,
-        "input_device": args.input_device,
-        "output_device": args.output_device,
-        "aec": args.aec,
-    }
-    return load_settings(cli)
+    """The flags' settings over env, file and defaults: the one thing run and demo take from
+    the namespace besides what a run does (RunOptions)."""
+    return load_settings(setting_values(args))
 
 
 def _cmd_config(args: argparse.Namespace) -> int:
@@ -100,7 +94,7 @@ def _cmd_config(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"convai-tui: {exc}", file=sys.stderr)
         return 2
-    shown = dict(vars(settings))
+    shown = shown_settings(settings)
     if shown.get("api_key"):
         shown["api_key"] = "[redacted]"
     print(json.dumps(shown, indent=2, default=str))
@@ -132,73 +126,97 @@ def _cmd_devices(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace, *, demo: bool) -> int:
     from convai_tui.headless.runner import control_requests
 
-    if control_requests(args) and not args.headless:
+    try:
+        settings = _settings_from(args)
+    except ConfigError as exc:
+        print(f"convai-tui: {exc}", file=sys.stderr)
+        return 2
+    controls = control_requests(settings)
+    if controls and not args.headless:
         print(
             "convai-tui: --trigger, --context, --template-key, --tts and --stt need --headless "
             "(in the TUI use ctrl+p → control: …)",
             file=sys.stderr,
         )
         return 2
+    run = RunOptions(
+        headless=args.headless,
+        say=args.say,
+        exit_after_reply=args.exit_after_reply,
+        duration_s=args.duration,
+        snapshot=args.snapshot,
+        session_log=args.session_log,
+        controls=controls,
+        audio=args.audio,
+    )
     standin: subprocess.Popen[str] | None = None
     try:
         if demo:
             from convai_tui.cli.room_flags import demo_cast
 
-            cast = demo_cast(args)  # `demo --characters N`: the stand-in knows N characters
+            cast = demo_cast(args.demo_cast)  # `demo --characters N`: the stand-in knows N
             standin, details = start_standin_process(cast.standin_args)
-            args.connect_url = details["connect_url"]
-            args.demo_rest_url = details["connect_url"]  # the stand-in serves /character/get
-            args.api_key = details["api_key"]
-            args.character_id = details["character_id"]
-            args.characters = cast.characters or args.characters
+            settings = dataclasses.replace(
+                settings,
+                connect_url=details["connect_url"],
+                rest_url=details["connect_url"],  # the stand-in serves /character/get
+                api_key=details["api_key"],
+                character_id=details["character_id"],
+                characters=cast.characters or settings.characters,
+            )
         try:
-            settings = _settings_from(args)
-            log_file = None if args.headless else state_dir() / "convai-tui.log"
+            log_file = None if run.headless else state_dir() / "convai-tui.log"
             configure_logging(settings.log_level, file=log_file)
-        except (ConfigError, LogLevelError) as exc:
+        except LogLevelError as exc:
             print(f"convai-tui: {exc}", file=sys.stderr)
             return 2
-        return asyncio.run(_run_session(settings, args))
+        return asyncio.run(_run_session(settings, run))
     finally:
         if standin is not None:
             stop_standin_process(standin)
 
 
-async def _run_session(settings: Settings, args: argparse.Namespace) -> int:
+@dataclass(frozen=True)
+class RunOptions:
+    """What `run` does with the session beyond its settings (the run and control flags)."""
+
+    headless: bool
+    say: list[str]
+    exit_after_reply: bool
+    duration_s: float | None
+    snapshot: Path | None
+    session_log: Path | None
+    controls: list[ControlRequest]
+    audio: bool | None
+    """--audio / --no-audio as given (None: on in the TUI, off headless, unless the settings
+    turn it off)."""
+
+
+async def _run_session(settings: Settings, run: RunOptions) -> int:
     from convai_tui.core.session import SessionCore
     from convai_tui.sessionlog.writer import SessionLog, new_log_path
 
     character_name = None
-    if not args.headless and settings.api_key and settings.character_id:
+    if not run.headless and settings.api_key and settings.character_id:
         from convai_tui.core.connect.rest_api import fetch_character_name
 
-        rest_url = getattr(args, "demo_rest_url", None) or settings.rest_url
         character_name = await fetch_character_name(
-            rest_url, settings.api_key, settings.character_id, timeout_s=2.0
+            settings.rest_url, settings.api_key, settings.character_id, timeout_s=2.0
         )
-    from convai_tui.cli.room_flags import apply_room_arguments
+    from convai_tui.cli.room_flags import apply_room_arguments, with_character_names
     from convai_tui.core.errors.error import ConvaiError
 
     try:
         session_settings = apply_room_arguments(
-            settings.session_settings(character_name=character_name),
-            settings.characters,
-            args,
-            state_dir(),
+            settings.session_settings(character_name=character_name), settings, state_dir()
         )
     except ConvaiError as exc:
         print(f"convai-tui: {exc.error.code}: {exc.error.message}", file=sys.stderr)
         return 2
+    if session_settings.room is not None and not run.headless:
+        session_settings = await with_character_names(session_settings, settings.rest_url)
     session = SessionCore(session_settings)
-    if session_settings.room is not None and not args.headless:
-        from convai_tui.cli.room_flags import character_names
-
-        session.room.names.update(
-            await character_names(
-                session_settings, getattr(args, "demo_rest_url", None) or settings.rest_url
-            )
-        )
-    audio_on = args.audio if args.audio is not None else (settings.audio and not args.headless)
+    audio_on = run.audio if run.audio is not None else (settings.audio and not run.headless)
     if audio_on:
         from convai_tui.audio import AudioSettings
         from convai_tui.audio.session_media import SessionAudio
@@ -214,20 +232,20 @@ async def _run_session(settings: Settings, args: argparse.Namespace) -> int:
                 report=session.report_problem,
             )
         )
-    log_path = args.session_log or new_log_path(Path(settings.session_log_dir or state_dir()))
+    log_path = run.session_log or new_log_path(Path(settings.session_log_dir or state_dir()))
     session_log = SessionLog(log_path, session.subscribe())
     session_log.start()
     try:
-        if args.headless:
-            from convai_tui.headless.runner import HeadlessRunner, control_requests
+        if run.headless:
+            from convai_tui.headless.runner import HeadlessRunner
 
             runner = HeadlessRunner(
                 session,
-                say=args.say,
-                exit_after_reply=args.exit_after_reply,
-                duration_s=args.duration,
-                controls=control_requests(args),
-                target=args.target,
+                say=run.say,
+                exit_after_reply=run.exit_after_reply,
+                duration_s=run.duration_s,
+                controls=run.controls,
+                target=settings.target,
                 audio=audio_on,
             )
             return await runner.run()
@@ -241,8 +259,8 @@ async def _run_session(settings: Settings, args: argparse.Namespace) -> int:
             result = await app.run_async()
         return int(app.return_code or result or 0)
     finally:
-        if args.snapshot is not None:
-            _write_snapshot(args.snapshot, session.diagnostics())
+        if run.snapshot is not None:
+            _write_snapshot(run.snapshot, session.diagnostics())
         await session.close()
         await session_log.stop()
 

@@ -8,105 +8,41 @@ headless controls, rooms) adds its own flags through the hook imported below.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from convai_tui import __version__
+from convai_tui.config import flag_scalar, setting_flags
+from convai_tui.config.fields import Flag
 
-CONNECT_OPTION_FLAGS = (
-    "emotion",
-    "action_config",
-    "scene_description",
-    "narrative_template_keys",
-    "dynamic_info",
-    "end_user_metadata",
-    "vad_params",
-    "turn_detection_config",
-    "llm_provider",
-    "thinking_mode",
-    "server_debug",
+_SECTIONS = (
+    ("session", "session"),
+    ("connect", "connect options (objects as JSON; also in the config file)"),
+    ("logging", "session"),
+    ("run", "run"),
+    ("audio", "audio"),
+    (
+        "controls",
+        "controls (headless; sent in this order once the character is ready, before --say)",
+    ),
+    ("rooms", "multi-character rooms"),
 )
+"""Where the flags of `run` and `demo` go, in the order they are added (the usage line's order);
+each title is one --help section. A setting's Flag names its section."""
 
 
-def _session_flags(parser: argparse.ArgumentParser) -> None:
-    g = parser.add_argument_group("session")
-    g.add_argument("--connect-url", help="connect API base URL (env CONVAI_CONNECT_URL)")
-    g.add_argument("--api-key", help="Convai API key (env CONVAI_API_KEY)")
-    g.add_argument("--character-id", help="character to talk to (env CONVAI_CHARACTER_ID)")
-    g.add_argument(
-        "--connection-timeout",
-        type=float,
-        metavar="S",
-        help="seconds for /connect and the room join (default 30, max 120)",
-    )
-    g.add_argument(
-        "--no-waiting-room",
-        dest="waiting_room",
-        action="store_const",
-        const=False,
-        default=None,
-        help="fail at once when the concurrency limit is reached",
-    )
-    g.add_argument(
-        "--waiting-room-max-wait",
-        type=float,
-        metavar="S",
-        help="give up waiting for a session slot after S seconds",
-    )
-    g.add_argument("--max-reconnect-attempts", type=int, metavar="N")
-    g.add_argument("--character-session-id", help="resume this conversation")
-    g.add_argument("--end-user-id", help="end-user id for long-term memory")
-    g.add_argument(
-        "--insecure-http",
-        action="store_const",
-        const=True,
-        default=None,
-        help="allow plain http:// to hosts other than this machine",
-    )
-    c = parser.add_argument_group("connect options (objects as JSON; also in the config file)")
-    c.add_argument(
-        "--emotion",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="ask for bot-emotion (emotion_config; default on)",
-    )
-    c.add_argument(
-        "--action-config",
-        metavar="JSON",
-        help='{"actions": [...], "objects": [{"name","description"}], ...}',
-    )
-    c.add_argument("--scene-description", metavar="JSON", help='[{"name","description"}, ...]')
-    c.add_argument("--narrative-template-keys", metavar="JSON", help='{"key": "value", ...}')
-    c.add_argument("--dynamic-info", metavar="TEXT", help="dynamic info text for the character")
-    c.add_argument("--end-user-metadata", metavar="JSON", help='e.g. {"name": "Sam"}')
-    c.add_argument(
-        "--vad-params",
-        metavar="JSON",
-        help='{"confidence", "start_secs", "stop_secs", "min_volume"}',
-    )
-    c.add_argument(
-        "--turn-detection-config",
-        metavar="JSON",
-        help='{"type": "smart_turn" | "not_provided", "params": {...}}',
-    )
-    c.add_argument(
-        "--llm-provider",
-        metavar="NAME",
-        help="dynamic (default), gemini-live, gemini-live-beta or gemini-baml",
-    )
-    c.add_argument("--thinking-mode", action=argparse.BooleanOptionalAction, default=None)
-    c.add_argument(
-        "--server-debug",
-        action="store_const",
-        const=True,
-        default=None,
-        help="ask for the server's debug streams (metrics in Diagnostics)",
-    )
-    g.add_argument(
-        "--log-level",
-        metavar="LEVEL",
-        help="debug|info|warning|error, or per category: transport=debug,...",
-    )
+def _run_flags(parser: argparse.ArgumentParser) -> None:
+    groups: dict[str, Any] = {}
+    for section, title in _SECTIONS:
+        group = groups.setdefault(title, parser.add_argument_group(title))
+        for name, flag in setting_flags():
+            if flag.section == section:
+                _add_setting_flag(group, name, flag)
+        _NOT_SETTINGS.get(section, lambda _group: None)(group)
+
+
+def _session_log_flag(g: Any) -> None:
     g.add_argument(
         "--session-log",
         metavar="FILE",
@@ -115,9 +51,7 @@ def _session_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _run_flags(parser: argparse.ArgumentParser) -> None:
-    _session_flags(parser)
-    g = parser.add_argument_group("run")
+def _run_only_flags(g: Any) -> None:
     g.add_argument("--headless", action="store_true", help="no TUI; JSON lines on stdout")
     g.add_argument(
         "--json",
@@ -148,37 +82,51 @@ def _run_flags(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="write a diagnostics snapshot (JSON, no secrets) here when the session ends",
     )
-    a = parser.add_argument_group("audio")
-    a.add_argument(
-        "--audio",
-        dest="audio",
-        action="store_const",
-        const=True,
-        default=None,
-        help="microphone and speaker on (the default in the TUI; off when headless)",
-    )
-    a.add_argument(
-        "--no-audio",
-        dest="audio",
-        action="store_const",
-        const=False,
-        help="text only: no microphone, no speaker",
-    )
-    a.add_argument("--input-device", metavar="DEV", help="microphone: index or name substring")
-    a.add_argument("--output-device", metavar="DEV", help="speaker: index or name substring")
-    a.add_argument(
-        "--no-aec",
-        dest="aec",
-        action="store_const",
-        const=False,
-        default=None,
-        help="no echo cancellation / noise suppression on the microphone",
-    )
-    from convai_tui.cli.room_flags import add_room_arguments
-    from convai_tui.headless.runner import add_control_arguments
 
-    add_control_arguments(parser)
-    add_room_arguments(parser)
+
+_NOT_SETTINGS = {"logging": _session_log_flag, "run": _run_only_flags}
+"""The flags of each section that are no setting: what `run` does, not what the session is."""
+
+
+def _add_setting_flag(group: Any, name: str, flag: Flag) -> None:
+    """One setting's flag: its argparse type from the field's type hint; None = not given."""
+    options: dict[str, Any] = {"dest": name, "default": None, "help": flag.help}
+    if flag.metavar is not None:
+        options["metavar"] = flag.metavar
+    if flag.choices is not None:
+        options["choices"] = flag.choices
+    if flag.const is not None:
+        options.update(action="store_const", const=flag.const)
+    elif flag.toggle:
+        options["action"] = argparse.BooleanOptionalAction
+    else:
+        if flag.repeat:
+            options["action"] = "append"
+        scalar = flag_scalar(name)
+        if flag.parse is not None:
+            options["type"] = _usage_error_on_value_error(flag.parse)
+        elif scalar is not None:
+            options["type"] = scalar
+    group.add_argument(flag.option, **options)
+
+
+def _usage_error_on_value_error(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """argparse shows an ArgumentTypeError's own message (for a ValueError, only the type's)."""
+
+    def convert(value: str) -> Any:
+        try:
+            return parse(value)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = parse.__name__
+    return convert
+
+
+def setting_values(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings the flags gave, by field name (None: not given): what the cli hands on
+    instead of the namespace."""
+    return {name: getattr(args, name, None) for name, _ in setting_flags()}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,4 +1,4 @@
-"""The multi-character flags of `run` / `demo` (issue 12) and how they become settings.
+"""How the multi-character settings of `run` / `demo` become the session's room request.
 
 `--character ID[:CHARACTER_SESSION_ID]` is repeatable (and `characters = [...]` in the config
 file); one of them is exactly today's `--character-id` (+ `--character-session-id`), two or more
@@ -9,11 +9,11 @@ the config's `end_user_id`, else one stable id per machine.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import dataclasses
 from pathlib import Path
 
+from convai_tui.config import Settings
 from convai_tui.core.settings.multi_config import (
     JoinSettings,
     default_end_user_id,
@@ -23,51 +23,15 @@ from convai_tui.core.settings.room_request import RoomRequest
 from convai_tui.core.settings.session_settings import SessionSettings
 
 
-def add_room_arguments(parser: argparse.ArgumentParser) -> None:
-    g = parser.add_argument_group("multi-character rooms")
-    g.add_argument(
-        "--character",
-        action="append",
-        dest="characters",
-        default=None,
-        metavar="ID[:CHARACTER_SESSION_ID]",
-        help="a character instance (repeatable; the same ID twice is a clone; the "
-        "first is the initial target); one = --character-id",
-    )
-    g.add_argument(
-        "--shared-session-key",
-        metavar="KEY",
-        help="a room locator of your choosing that others can join with --join-key",
-    )
-    g.add_argument(
-        "--max-participants", type=int, metavar="N", help="most humans the created room admits"
-    )
-    g.add_argument(
-        "--join",
-        metavar="ROOM_SESSION_ID",
-        help="join an existing multi-character room by its room session id",
-    )
-    g.add_argument(
-        "--join-key",
-        metavar="SHARED_SESSION_KEY",
-        help="join an existing multi-character room by its shared session key",
-    )
-    g.add_argument(
-        "--target",
-        metavar="MEMBERSHIP_OR_INDEX",
-        help="headless: switch the interaction target to this membership id or "
-        "1-based roster position once ready, before --say",
-    )
-
-
 def apply_room_arguments(
-    settings: SessionSettings, characters: list[str], args: argparse.Namespace, state_dir: Path
+    settings: SessionSettings, asked: Settings, state_dir: Path
 ) -> SessionSettings:
-    """The session settings with the room asked for; unchanged for one character.
+    """The session settings with the room `asked` for (its characters, join, join key, shared
+    session key, most participants); unchanged for one character.
 
     Raises ConvaiError(config.*) for a bad `--character` (empty id, trailing colon)."""
-    specs = parse_character_specs(characters)
-    joining = bool(getattr(args, "join", None) or getattr(args, "join_key", None))
+    specs = parse_character_specs(asked.characters)
+    joining = bool(asked.join or asked.join_key)
     if len(specs) == 1 and not joining:
         spec = specs[0]
         return dataclasses.replace(
@@ -79,9 +43,9 @@ def apply_room_arguments(
         return settings
     room = RoomRequest(
         characters=specs,
-        join=JoinSettings(args.join, args.join_key) if joining else None,
-        shared_session_key=getattr(args, "shared_session_key", None),
-        max_participants=getattr(args, "max_participants", None),
+        join=JoinSettings(asked.join, asked.join_key) if joining else None,
+        shared_session_key=asked.shared_session_key,
+        max_participants=asked.max_participants,
     )
     end_user_id = settings.end_user_id or default_end_user_id(state_dir)
     first = specs[0].character_id if specs else settings.character_id
@@ -106,9 +70,9 @@ class DemoCast:
     standin_args: list[str]
 
 
-def demo_cast(args: argparse.Namespace) -> DemoCast:
+def demo_cast(requested: int | None) -> DemoCast:
     """The stand-in flags and `--character` ids for `demo --characters N` (N < 2: none)."""
-    count = max(1, min(getattr(args, "demo_cast", 1) or 1, len(DEMO_CAST)))
+    count = max(1, min(requested or 1, len(DEMO_CAST)))
     if count < 2:
         return DemoCast([], [])
     cast = DEMO_CAST[:count]
@@ -117,9 +81,9 @@ def demo_cast(args: argparse.Namespace) -> DemoCast:
     )
 
 
-async def character_names(settings: SessionSettings, rest_url: str) -> dict[str, str]:
-    """The room's characters' display names (REST /character/get), for the monitor; an id
-    whose name cannot be fetched in time is shown as its id."""
+async def with_character_names(settings: SessionSettings, rest_url: str) -> SessionSettings:
+    """The settings with the room's characters' display names (REST /character/get), for the
+    monitor; an id whose name cannot be fetched in time is shown as its id."""
     from convai_tui.core.connect.rest_api import fetch_character_name
 
     room = settings.room
@@ -127,4 +91,9 @@ async def character_names(settings: SessionSettings, rest_url: str) -> dict[str,
     names = await asyncio.gather(
         *(fetch_character_name(rest_url, settings.api_key, cid, timeout_s=2.0) for cid in ids)
     )
-    return {cid: name for cid, name in zip(ids, names, strict=True) if name}
+    found = {cid: name for cid, name in zip(ids, names, strict=True) if name}
+    return (
+        dataclasses.replace(settings, room=dataclasses.replace(room, names=found))
+        if room
+        else settings
+    )

@@ -18,16 +18,16 @@ reply's audio play out (the speaker quiet for a moment, bounded), since the user
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import json
 import signal
 import sys
 import time
-from collections.abc import Callable, Sequence
-from typing import TextIO, TypeVar
+from collections.abc import Sequence
+from typing import TextIO
 
+from convai_tui.config import Settings
 from convai_tui.core.api.events import (
     AudioLevels,
     BotActivityChanged,
@@ -45,7 +45,7 @@ from convai_tui.core.conversation.conversation import ends_turn
 from convai_tui.core.errors.error import SessionError, make_error
 from convai_tui.core.errors.redact import redact
 from convai_tui.core.rtvi import controls
-from convai_tui.core.rtvi.controls import ControlArgumentError, ControlRequest
+from convai_tui.core.rtvi.controls import ControlRequest
 from convai_tui.headless.targets import TargetSwitch
 
 TRIGGER_REPLY_GRACE_S = 3.0
@@ -59,70 +59,16 @@ REPLY_AUDIO_MAX_WAIT_S = 10.0
 SPEAKER_QUIET_DBFS = -55.0
 """A speaker level below this is the reply's audio played out (silence, or the noise floor)."""
 
-_T = TypeVar("_T")
 
-
-def _flag_type(parse: Callable[[str], _T]) -> Callable[[str], _T]:
-    def convert(value: str) -> _T:
-        try:
-            return parse(value)
-        except ControlArgumentError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-
-    convert.__name__ = parse.__name__
-    return convert
-
-
-def add_control_arguments(parser: argparse.ArgumentParser) -> None:
-    g = parser.add_argument_group(
-        "controls (headless; sent in this order once the character is ready, before --say)"
-    )
-    g.add_argument(
-        "--trigger",
-        action="append",
-        default=[],
-        metavar="NAME[:MESSAGE]",
-        type=_flag_type(controls.parse_trigger),
-        help="send a trigger-message by name, with an optional message",
-    )
-    g.add_argument(
-        "--context",
-        action="append",
-        default=[],
-        metavar="TEXT[:MODE]",
-        type=_flag_type(controls.parse_context),
-        help="send a context-update; a final :append, :replace or :reset is the "
-        "mode (default append)",
-    )
-    g.add_argument(
-        "--template-key",
-        action="append",
-        default=[],
-        metavar="K=V",
-        dest="template_keys",
-        type=_flag_type(controls.parse_template_key),
-        help="set a template key (repeatable; sent together as one update)",
-    )
-    g.add_argument("--tts", choices=("on", "off"), help="turn the character's voice on or off")
-    g.add_argument(
-        "--stt",
-        choices=("on", "off"),
-        help="off: the character ignores the microphone (typed text still goes)",
-    )
-
-
-def control_requests(args: argparse.Namespace) -> list[ControlRequest]:
+def control_requests(settings: Settings) -> list[ControlRequest]:
     """The controls the flags ask for, in the order they are sent."""
-    requests: list[ControlRequest] = [*getattr(args, "trigger", []), *getattr(args, "context", [])]
-    keys: list[tuple[str, str]] = getattr(args, "template_keys", [])
-    if keys:
-        requests.append(controls.template_keys(dict(keys)))
-    tts = getattr(args, "tts", None)
-    if tts is not None:
-        requests.append(controls.tts(tts == "on"))
-    stt = getattr(args, "stt", None)
-    if stt is not None:
-        requests.append(controls.stt(muted=stt == "off"))
+    requests: list[ControlRequest] = [*settings.trigger, *settings.context]
+    if settings.template_keys:
+        requests.append(controls.template_keys(dict(settings.template_keys)))
+    if settings.tts is not None:
+        requests.append(controls.tts(settings.tts == "on"))
+    if settings.stt is not None:
+        requests.append(controls.stt(muted=settings.stt == "off"))
     return requests
 
 

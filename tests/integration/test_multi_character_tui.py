@@ -4,13 +4,18 @@ from that character (issue 12, done-when)."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 from pathlib import Path
 
 import pytest
 
-from convai_tui.cli.room_flags import DEMO_CAST, apply_room_arguments, character_names, demo_cast
+from convai_tui.cli.room_flags import (
+    DEMO_CAST,
+    apply_room_arguments,
+    demo_cast,
+    with_character_names,
+)
+from convai_tui.config import Settings
 from convai_tui.core.session import SessionCore
 from convai_tui.core.settings.session_settings import SessionSettings
 from convai_tui.local.character.client_messages import CharacterProfile
@@ -25,10 +30,7 @@ pytestmark = pytest.mark.integration
 
 async def test_demo_with_three_characters_switches_by_number_key(tmp_path: Path) -> None:
     require_livekit_server()
-    args = argparse.Namespace(
-        demo_cast=3, join=None, join_key=None, shared_session_key=None, max_participants=None
-    )
-    cast = demo_cast(args)
+    cast = demo_cast(3)
     assert cast.characters == [cid for cid, _ in DEMO_CAST[:3]]
     standin = LocalStandIn(
         faults=Faults(tts="none"),
@@ -44,12 +46,10 @@ async def test_demo_with_three_characters_switches_by_number_key(tmp_path: Path)
             api_key=standin.api_key,
             character_id=standin.character_id,
         ),
-        cast.characters,
-        args,
+        Settings(characters=cast.characters),
         tmp_path,
     )
-    session = SessionCore(settings)
-    session.room.names.update(await character_names(settings, standin.connect_url))
+    session = SessionCore(await with_character_names(settings, standin.connect_url))
     app = ConvaiApp(session)
     try:
         async with app.run_test(size=(140, 45)) as pilot:

@@ -93,8 +93,6 @@ class RoomSession:
         self._deferred: str | None = None
         self._was_ready = False
         self._pending: asyncio.Future[str | None] | None = None
-        self.names: dict[str, str] = {}
-        """Display names by character id (the front end may fill them in before start)."""
         self.locally_muted: set[str] = set()
         """Participant identities whose playback the user muted here (seeds: per identity)."""
 
@@ -112,7 +110,8 @@ class RoomSession:
         if info is None:
             self.roster = self.commands = None
             return
-        self.roster = Roster(info, self.names)
+        room = self._hooks.settings().room
+        self.roster = Roster(info, room.names if room is not None else {})
         self.commands = RosterCommands(self.roster, clock=self._clock)
         self._emit(self.roster.initial_events())
 

@@ -10,7 +10,7 @@ hands the decoded 200 body to `parse_room_response` (None = a single-character r
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from convai_tui.core.errors.error import ConvaiError, make_error
@@ -80,6 +80,8 @@ class RoomRequest:
     join: JoinSettings | None = None
     shared_session_key: str | None = None
     max_participants: int | None = None
+    names: Mapping[str, str] = field(default_factory=dict)
+    """Display names by character id, for the roster (the front end looks them up)."""
 
     def body(self, base: Mapping[str, Any], end_user_id: str | None) -> dict[str, Any]:
         """The `/connect` body; raises ConvaiError(config.*) before any request is made."""

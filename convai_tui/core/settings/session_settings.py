@@ -1,6 +1,6 @@
 """What one session needs from the user, and its validation before any network traffic.
 
-Kept free of LiveKit and httpx so that configuration (config.py, doctor's checks, their tests)
+Kept free of LiveKit and httpx so that configuration (convai_tui.config, doctor's checks, their tests)
 never loads the WebRTC stack.
 """
 
@@ -57,7 +57,7 @@ class LinkThresholds:
 
 @dataclass(frozen=True, slots=True)
 class SessionSettings:
-    """Everything the core needs to run one session; built by config.py from flags/env/file."""
+    """Everything the core needs to run one session; built by convai_tui.config.Settings from flags/env/file."""
 
     connect_url: str
     api_key: str

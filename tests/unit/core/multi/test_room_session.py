@@ -4,6 +4,7 @@ wire form of a target command and its ack."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -14,7 +15,8 @@ from convai_tui.core.connect.room_lease import RoomLease
 from convai_tui.core.multi.events import RebindOutcome, RoomRebindStateChanged
 from convai_tui.core.multi.room_session import RoomHooks, RoomSession
 from convai_tui.core.rtvi import protocol
-from convai_tui.core.settings.room_request import parse_room_response
+from convai_tui.core.settings.multi_config import CharacterSpec
+from convai_tui.core.settings.room_request import RoomRequest, parse_room_response
 from convai_tui.core.settings.session_settings import SessionSettings
 
 ROOM = parse_room_response(
@@ -190,3 +192,17 @@ async def test_a_reconnect_rebuilds_the_roster_from_the_new_answer() -> None:
     assert host.room.commands is not None and host.room.commands.target_in_flight is None
     host.room.connected(None)  # a single-character room after all: every hook is a no-op
     assert host.room.roster is None and host.room.input_refusal() is None
+
+
+async def test_display_names_come_from_the_room_request_in_the_settings() -> None:
+    host = Host()
+    host.settings = dataclasses.replace(
+        host.settings, room=RoomRequest(characters=(CharacterSpec("a"),), names={"a": "Ada"})
+    )
+    host.room.connected(ROOM)
+    assert host.room.roster is not None
+    assert [m.display_name for m in host.room.roster.members] == ["Ada #1", "Ada #2"]
+    host.settings = dataclasses.replace(host.settings, room=None)
+    host.room.connected(ROOM)  # no names asked for: a member is shown by its id
+    assert host.room.roster is not None
+    assert [m.display_name for m in host.room.roster.members] == ["a #1", "a #2"]

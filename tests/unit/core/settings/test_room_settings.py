@@ -4,13 +4,13 @@ room request whose checks run before any request."""
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from convai_tui.cli.room_flags import apply_room_arguments, demo_cast
-from convai_tui.config import load_settings
+from convai_tui.config import Settings, load_settings
 from convai_tui.core.connect.connect_api import ConnectRequest
 from convai_tui.core.errors.error import ConvaiError
 from convai_tui.core.settings.multi_config import CharacterSpec, JoinSettings
@@ -20,19 +20,13 @@ from convai_tui.core.settings.session_settings import SessionSettings, validate_
 BASE = SessionSettings(connect_url="https://live.convai.com", api_key="k", character_id="")
 
 
-def flags(**kw: object) -> argparse.Namespace:
-    values: dict[str, object] = {
-        "join": None,
-        "join_key": None,
-        "shared_session_key": None,
-        "max_participants": None,
-    }
-    values.update(kw)
-    return argparse.Namespace(**values)
+def flags(characters: list[str], **kw: Any) -> Settings:
+    """The settings the room flags give (what the cli builds from them)."""
+    return Settings(characters=characters, **kw)
 
 
 def test_one_character_is_the_single_character_path(tmp_path: Path) -> None:
-    settings = apply_room_arguments(BASE, ["abc:sess-1"], flags(), tmp_path)
+    settings = apply_room_arguments(BASE, flags(["abc:sess-1"]), tmp_path)
     assert settings.room is None and settings.end_user_id is None
     assert (settings.character_id, settings.character_session_id) == ("abc", "sess-1")
     single = ConnectRequest(character_id="abc", character_session_id="sess-1").body()
@@ -40,12 +34,12 @@ def test_one_character_is_the_single_character_path(tmp_path: Path) -> None:
         ConnectRequest(character_id="abc", character_session_id="sess-1", room=settings.room).body()
         == single
     )
-    assert apply_room_arguments(BASE, [], flags(), tmp_path) is BASE
+    assert apply_room_arguments(BASE, flags([]), tmp_path) is BASE
 
 
 def test_two_characters_make_a_room_with_a_stable_end_user(tmp_path: Path) -> None:
     settings = apply_room_arguments(
-        BASE, ["a", "b", "a"], flags(shared_session_key="k1", max_participants=3), tmp_path
+        BASE, flags(["a", "b", "a"], shared_session_key="k1", max_participants=3), tmp_path
     )
     assert settings.room == RoomRequest(
         characters=(CharacterSpec("a"), CharacterSpec("b"), CharacterSpec("a")),
@@ -53,7 +47,7 @@ def test_two_characters_make_a_room_with_a_stable_end_user(tmp_path: Path) -> No
         max_participants=3,
     )
     assert settings.character_id == "a" and settings.end_user_id
-    again = apply_room_arguments(BASE, ["a", "b"], flags(), tmp_path)
+    again = apply_room_arguments(BASE, flags(["a", "b"]), tmp_path)
     assert again.end_user_id == settings.end_user_id  # per machine, not per run
     body = ConnectRequest(
         character_id="a", end_user_id=settings.end_user_id, room=settings.room
@@ -68,7 +62,7 @@ def test_two_characters_make_a_room_with_a_stable_end_user(tmp_path: Path) -> No
 
 
 def test_a_join_needs_no_character_and_sends_one_locator(tmp_path: Path) -> None:
-    settings = apply_room_arguments(BASE, [], flags(join_key="porch"), tmp_path)
+    settings = apply_room_arguments(BASE, flags([], join_key="porch"), tmp_path)
     assert settings.room is not None and settings.room.join == JoinSettings(None, "porch")
     assert validate_settings(settings) is None  # no character id needed to join
     body = ConnectRequest(character_id="", end_user_id="u", room=settings.room).body()
@@ -97,7 +91,7 @@ def test_bad_rooms_fail_before_any_request(
 
 def test_an_empty_character_flag_is_a_named_error(tmp_path: Path) -> None:
     with pytest.raises(ConvaiError) as caught:
-        apply_room_arguments(BASE, [":sess"], flags(), tmp_path)
+        apply_room_arguments(BASE, flags([":sess"]), tmp_path)
     assert caught.value.error.code == "config.character_id_empty"
 
 
@@ -112,7 +106,7 @@ def test_characters_from_the_config_file_and_env(tmp_path: Path) -> None:
 
 
 def test_demo_cast() -> None:
-    assert demo_cast(argparse.Namespace(demo_cast=1)).characters == []
-    cast = demo_cast(argparse.Namespace(demo_cast=3))
+    assert demo_cast(1).characters == []
+    cast = demo_cast(3)
     assert cast.characters == ["demo-character", "demo-bo", "demo-cy"]
     assert cast.standin_args == ["--characters", "demo-character=Ada,demo-bo=Bo,demo-cy=Cy"]
