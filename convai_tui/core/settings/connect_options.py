@@ -1,4 +1,4 @@
-"""What a user of Convai's SDKs can ask of the session on /connect (issue #16 item 7): emotion,
+"""What a user of Convai's SDKs can ask of the session on /connect: emotion,
 actions and scene, narrative keys, dynamic info, end-user metadata, turn-taking / VAD, the LLM
 provider and thinking mode. From flags and the config file (convai_tui.config); None means "not sent",
 so the server's documented default applies.

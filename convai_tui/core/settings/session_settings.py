@@ -79,7 +79,7 @@ class SessionSettings:
     link: LinkThresholds = field(default_factory=LinkThresholds)
     """When the sampled link counts as degraded (transport.link_degraded)."""
     room: RoomRequest | None = None
-    """A multi-character room to create or join (issue 12); None = one character."""
+    """A multi-character room to create or join; None = one character."""
 
 
 def validate_settings(settings: SessionSettings) -> SessionError | None:
