@@ -159,7 +159,7 @@ def _cmd_run(args: argparse.Namespace, *, demo: bool) -> int:
             settings = dataclasses.replace(
                 settings,
                 connect_url=details["connect_url"],
-                rest_url=details["connect_url"],  # the stand-in serves /character/get
+                rest_url=None,  # the user's REST host belongs to their service, not the stand-in
                 api_key=details["api_key"],
                 character_id=details["character_id"],
                 characters=cast.characters or settings.characters,
@@ -193,27 +193,17 @@ class RunOptions:
 
 
 async def _run_session(settings: Settings, run: RunOptions) -> int:
+    from convai_tui.cli.room_flags import apply_room_arguments, with_character_names
+    from convai_tui.core.errors.error import ConvaiError
     from convai_tui.core.session import SessionCore
     from convai_tui.sessionlog.writer import SessionLog, new_log_path
 
-    character_name = None
-    if not run.headless and settings.api_key and settings.character_id:
-        from convai_tui.core.connect.rest_api import fetch_character_name
-
-        character_name = await fetch_character_name(
-            settings.rest_url, settings.api_key, settings.character_id, timeout_s=2.0
-        )
-    from convai_tui.cli.room_flags import apply_room_arguments, with_character_names
-    from convai_tui.core.errors.error import ConvaiError
-
     try:
-        session_settings = apply_room_arguments(
-            settings.session_settings(character_name=character_name), settings, state_dir()
-        )
+        session_settings = apply_room_arguments(settings.session_settings(), settings, state_dir())
     except ConvaiError as exc:
         print(f"convai-tui: {exc.error.code}: {exc.error.message}", file=sys.stderr)
         return 2
-    if session_settings.room is not None and not run.headless:
+    if not run.headless:
         session_settings = await with_character_names(session_settings, settings.rest_url)
     session = SessionCore(session_settings)
     audio_on = run.audio if run.audio is not None else (settings.audio and not run.headless)
@@ -279,6 +269,7 @@ def _doctor_options(settings: Settings, **extra: Any) -> Any:
         connect_url=settings.connect_url,
         api_key=settings.api_key,
         character_id=settings.character_id,
+        rest_url=settings.rest_url,
         insecure_http=settings.insecure_http,
         **extra,
     )
@@ -302,6 +293,7 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
                 "connect_url": args.connect_url,
                 "api_key": args.api_key,
                 "character_id": args.character_id,
+                "rest_url": args.rest_url,
                 "insecure_http": args.insecure_http,
                 "log_level": args.log_level,
             }
@@ -312,7 +304,6 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
         return 2
     options = _doctor_options(
         settings,
-        rest_url=args.rest_url,
         livekit_url=args.livekit_url,
         token=args.token,
         timeout_s=args.timeout,

@@ -4,7 +4,8 @@
 file); one of them is exactly today's `--character-id` (+ `--character-session-id`), two or more
 create one room with all of them, the first being the initial target. `--join` / `--join-key`
 join a room another client created. Multi-character requests need an end-user id: the flag,
-the config's `end_user_id`, else one stable id per machine.
+the config's `end_user_id`, else one stable id per machine. The monitor also shows the
+characters' display names, asked only of the REST host the connect URL allows.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from convai_tui.config import Settings
 from convai_tui.core.settings.multi_config import (
@@ -20,7 +22,10 @@ from convai_tui.core.settings.multi_config import (
     parse_character_specs,
 )
 from convai_tui.core.settings.room_request import RoomRequest
-from convai_tui.core.settings.session_settings import SessionSettings
+from convai_tui.core.settings.session_settings import SessionSettings, validate_settings
+
+if TYPE_CHECKING:
+    import httpx
 
 
 def apply_room_arguments(
@@ -81,19 +86,34 @@ def demo_cast(requested: int | None) -> DemoCast:
     )
 
 
-async def with_character_names(settings: SessionSettings, rest_url: str) -> SessionSettings:
-    """The settings with the room's characters' display names (REST /character/get), for the
-    monitor; an id whose name cannot be fetched in time is shown as its id."""
-    from convai_tui.core.connect.rest_api import fetch_character_name
+async def with_character_names(
+    settings: SessionSettings,
+    rest_url: str | None,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> SessionSettings:
+    """The settings with the character's display name and, in a room, each character's (POST
+    /character/get), for the monitor; an id whose name cannot be fetched in time is shown as
+    its id. The REST host is the one `rest_url_for` allows for the connect URL (`rest_url`:
+    the user's own, None when not given); nothing is asked when the session would be refused
+    anyway (no key, plain http to another host...)."""
+    from convai_tui.core.connect.rest_api import fetch_character_name, rest_url_for
 
+    if validate_settings(settings) is not None:
+        return settings
+    rest = rest_url_for(settings.connect_url, rest_url)
     room = settings.room
     ids = dict.fromkeys(spec.character_id for spec in (room.characters if room else ()))
+    ids.update(dict.fromkeys([settings.character_id] if settings.character_id else []))
     names = await asyncio.gather(
-        *(fetch_character_name(rest_url, settings.api_key, cid, timeout_s=2.0) for cid in ids)
+        *(
+            fetch_character_name(rest, settings.api_key, cid, timeout_s=2.0, transport=transport)
+            for cid in ids
+        )
     )
     found = {cid: name for cid, name in zip(ids, names, strict=True) if name}
-    return (
-        dataclasses.replace(settings, room=dataclasses.replace(room, names=found))
-        if room
-        else settings
+    return dataclasses.replace(
+        settings,
+        character_name=found.get(settings.character_id, settings.character_name),
+        room=dataclasses.replace(room, names=found) if room else None,
     )

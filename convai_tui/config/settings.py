@@ -80,8 +80,18 @@ class Settings:
         None, flags=Flag("--end-user-id", "end-user id for long-term memory")
     )
     """Identifies the end user for long-term memory."""
-    rest_url: str = "https://api.convai.com"
-    """Convai's REST gateway, asked for the character's name (POST /character/get)."""
+    rest_url: str | None = setting(
+        None,
+        flags=Flag(
+            "--rest-url",
+            "REST host asked for the character's name (default: api.convai.com for Convai's "
+            "cloud, else the connect URL)",
+            metavar="URL",
+        ),
+    )
+    """The REST host asked for the character's name (POST /character/get). None: the one that
+    belongs to the connect URL (core.connect.rest_api.rest_url_for), so the key never goes to a
+    host the user did not name."""
     insecure_http: bool = setting(
         False,
         flags=Flag(

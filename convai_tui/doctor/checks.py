@@ -3,7 +3,7 @@
 Each check is an async function returning a `Check(name, ok, detail, fix)` (doctor/report.py);
 the host checks are in doctor/hosts.py, the LiveKit ones in doctor/livekit.py, and `run_doctor`
 here composes them in order with the connect API probe and the audio checks. Every check is bounded in time. Hosts other than the configured ones
-are never contacted: the REST host is checked only when it belongs to the configured service
+are never contacted: the REST host is the one core's `rest_url_for` allows for the connect URL
 (Convai's cloud, or an explicit --rest-url). Audio checks are advisory unless `require_audio`:
 text-only is a supported way to run a session, so "no devices" passes with a note.
 """
@@ -13,18 +13,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
 from convai_tui.core.connect.connect_api import ConnectApiClient, ConnectRequest, ConnectResponse
+from convai_tui.core.connect.rest_api import rest_url_for
 from convai_tui.core.errors.error import ConvaiError, lookup
 from convai_tui.core.errors.redact import REDACTOR
 from convai_tui.core.settings.session_settings import SessionSettings, validate_settings
 from convai_tui.doctor.hosts import host_checks
 from convai_tui.doctor.livekit import livekit_checks
 from convai_tui.doctor.report import (
-    DEFAULT_REST_URL,
     FIX_CONVAI_TCP,
     Check,
     DoctorOptions,
@@ -33,15 +32,11 @@ from convai_tui.doctor.report import (
 )
 
 
-def rest_url_for(options: DoctorOptions) -> str | None:
-    """The REST host to check: an explicit --rest-url, else api.convai.com when the connect URL
-    is Convai's own cloud; None for a local stand-in or another service (not configured)."""
-    if options.rest_url:
-        return options.rest_url
-    host = (urlsplit(options.connect_url).hostname or "").lower()
-    if host == "convai.com" or host.endswith(".convai.com"):
-        return DEFAULT_REST_URL
-    return None
+def rest_host_to_check(options: DoctorOptions) -> str | None:
+    """The REST host the monitor would ask for character names (core's `rest_url_for`); None
+    when that is the connect URL itself, whose host the connect checks already cover."""
+    rest = rest_url_for(options.connect_url, options.rest_url)
+    return None if rest == options.connect_url.rstrip("/") else rest
 
 
 # --- the connect API probe ------------------------------------------------------------------------
@@ -187,12 +182,13 @@ async def run_doctor(
     if options.api_key:
         REDACTOR.add_secret(options.api_key)
     await host_checks("connect", options.connect_url, options, report)
-    rest = rest_url_for(options)
+    rest = rest_host_to_check(options)
     if rest is None:
         report.skipped.append(
             Skipped(
                 "rest",
-                "the connect URL is not Convai's cloud; pass --rest-url to check a REST host",
+                "the connect URL is not Convai's cloud: character names are asked of the "
+                "connect host itself; pass --rest-url to check another REST host",
             )
         )
     else:

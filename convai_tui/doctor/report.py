@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-DEFAULT_REST_URL = "https://api.convai.com"
 CHECK_TIMEOUT_S = 5.0
 JOIN_TIMEOUT_S = 10.0
 

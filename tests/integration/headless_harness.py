@@ -138,7 +138,12 @@ class HeadlessRun:
 
     @classmethod
     def start(
-        cls, server: LocalServer, tmp: Path, *args: str, connect_url: str | None = None
+        cls,
+        server: LocalServer,
+        tmp: Path,
+        *args: str,
+        connect_url: str | None = None,
+        env: dict[str, str] | None = None,
     ) -> HeadlessRun:
         tmp.mkdir(parents=True, exist_ok=True)
         cmd = [
@@ -155,7 +160,11 @@ class HeadlessRun:
             *args,
         ]
         process = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env(tmp)
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**clean_env(tmp), **(env or {})},
         )
         run = cls(process, time.monotonic())
         run._reader = threading.Thread(target=run._read, daemon=True)

@@ -49,7 +49,7 @@ async def test_demo_with_three_characters_switches_by_number_key(tmp_path: Path)
         Settings(characters=cast.characters),
         tmp_path,
     )
-    session = SessionCore(await with_character_names(settings, standin.connect_url))
+    session = SessionCore(await with_character_names(settings, None))
     app = ConvaiApp(session)
     try:
         async with app.run_test(size=(140, 45)) as pilot:

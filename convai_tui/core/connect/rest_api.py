@@ -1,8 +1,10 @@
-"""The REST gateway (api.convai.com): only what a session monitor needs, the character's name."""
+"""The REST gateway (api.convai.com): only what a session monitor needs, the character's name,
+and which host may be asked for it with the API key (`rest_url_for`)."""
 
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -10,6 +12,27 @@ from convai_tui.core.errors.redact import REDACTOR
 
 log = logging.getLogger("convai_tui.connection")
 DEFAULT_REST_URL = "https://api.convai.com"
+
+
+def is_convai_cloud(url: str) -> bool:
+    """Whether the URL's host is Convai's own (convai.com or a subdomain of it)."""
+    host = (urlsplit(url).hostname or "").lower()
+    return host == "convai.com" or host.endswith(".convai.com")
+
+
+def rest_url_for(connect_url: str, rest_url: str | None) -> str:
+    """The REST host asked for character metadata (POST {it}/character/get with the API key).
+
+    The key goes only to a host the user configured: their own `rest_url` (flag, env or config
+    file) when given; api.convai.com when the connect URL is Convai's cloud; otherwise the
+    connect URL itself, which already receives the key on /connect (the stand-in answers
+    /character/get there; a service that does not simply yields no name).
+    """
+    if rest_url:
+        return rest_url.rstrip("/")
+    if is_convai_cloud(connect_url):
+        return DEFAULT_REST_URL
+    return connect_url.rstrip("/")
 
 
 async def fetch_character_name(

@@ -22,7 +22,7 @@ from convai_tui.doctor.checks import (
     audio_checks,
     format_report,
     probe_connect,
-    rest_url_for,
+    rest_host_to_check,
     run_doctor,
 )
 from convai_tui.doctor.hosts import check_dns, check_tcp, check_tls, inspection_hint
@@ -108,10 +108,13 @@ def test_report_json_shape_and_text() -> None:
 
 
 def test_rest_host_is_checked_only_when_configured() -> None:
-    assert rest_url_for(options()) is None
-    assert rest_url_for(options(connect_url="https://live.convai.com")) == "https://api.convai.com"
-    assert rest_url_for(options(rest_url="https://rest.example")) == "https://rest.example"
-    assert rest_url_for(options(connect_url="https://convai.example.org")) is None
+    assert rest_host_to_check(options()) is None  # the connect host: already checked
+    assert (
+        rest_host_to_check(options(connect_url="https://live.convai.com"))
+        == "https://api.convai.com"
+    )
+    assert rest_host_to_check(options(rest_url="https://rest.example")) == "https://rest.example"
+    assert rest_host_to_check(options(connect_url="https://convai.example.org")) is None
 
 
 # --- DNS, TCP, TLS -------------------------------------------------------------------------------
