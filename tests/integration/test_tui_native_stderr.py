@@ -21,11 +21,14 @@ from tests.integration.standin_client import require_livekit_server
 pytestmark = pytest.mark.integration
 
 MARKER = "ALSA lib pcm.c:8570:(snd_pcm_recover) underrun occurred"
-# What a C library does: write(2, ...) from a thread of its own, after the UI is up.
+# What a C library does: write(2, ...) from a thread of its own, once the monitor runs (fd 2 is
+# then the pipe to the log, or the user's file; before that a write rightly reaches the terminal, so waiting a fixed
+# time would make the test depend on how fast the machine starts the app).
 WRAPPER = f"""
 import os, runpy, sys, threading, time
 def native():
-    time.sleep(4)
+    while os.isatty(2):
+        time.sleep(0.05)
     for _ in range(3):
         os.write(2, b"{MARKER}\\n")
         time.sleep(0.2)
@@ -60,7 +63,8 @@ def _read(fd: int, seconds: float) -> bytes:
 
 
 def _run_tui(server: LocalServer, tmp: Path, stderr_file: Path | None) -> tuple[bytes, int]:
-    """Run the monitor on a pty for a few seconds, quit with ctrl+q; (screen bytes, status)."""
+    """Run the monitor on a pty until it shows the session connected and the native lines were
+    written (at most 60 s), quit with ctrl+q; (screen bytes, status)."""
     env = clean_env(tmp)
     env.update(TERM="xterm-256color", COLUMNS="120", LINES="40")
     argv = [
@@ -83,7 +87,15 @@ def _run_tui(server: LocalServer, tmp: Path, stderr_file: Path | None) -> tuple[
             os.dup2(target, 2)
         os.execve(sys.executable, argv, env)
     try:
-        screen = _read(fd, 8.0)
+        screen = b""
+        deadline = time.monotonic() + 60.0
+        # ctrl+q only once the monitor reads keys (shown connected): typed earlier, the terminal
+        # driver would still be in cooked mode and take it as XON.
+        while time.monotonic() < deadline and (
+            _native_lines(tmp, stderr_file) < 3 or b"CONNECTED" not in screen
+        ):
+            screen += _read(fd, 0.5)
+        screen += _read(fd, 1.0)
         os.write(fd, b"\x11")  # ctrl+q
         screen += _read(fd, 15.0)
         for _ in range(100):
@@ -96,6 +108,12 @@ def _run_tui(server: LocalServer, tmp: Path, stderr_file: Path | None) -> tuple[
         raise AssertionError(f"the monitor did not quit; screen tail: {screen[-2000:]!r}")
     finally:
         os.close(fd)
+
+
+def _native_lines(tmp: Path, stderr_file: Path | None) -> int:
+    """How many of the wrapper's lines have landed where they should: the log, or the file."""
+    paths = [stderr_file] if stderr_file is not None else list((tmp / "state").rglob("*.log"))
+    return sum(p.read_text(errors="replace").count(MARKER) for p in paths if p.exists())
 
 
 def _log(tmp: Path) -> str:
