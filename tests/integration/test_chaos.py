@@ -81,6 +81,11 @@ def test_sigstop_12s_reconnecting_then_connected_without_user_action(
     (grace,) = run.of("reconnect_scheduled")
     assert grace["attempt"] == 1 and grace["max_attempts"] == 3 and grace["phase"] == "reconnect"
     assert grace["due_at"] > back["ts"]
+    print(
+        f"12 s freeze: reconnecting +{stalled['ts'] - stopped_at:.1f} s, connected "
+        f"+{back['ts'] - resumed_at:.1f} s after resume, {grace['due_at'] - back['ts']:.1f} s "
+        "before reconnect attempt 1 was due"
+    )
 
 
 def test_sfu_frozen_for_good_ends_in_a_named_error_after_the_bounded_reconnects(
