@@ -1,7 +1,7 @@
 """Chaos against `convai-tui run --headless --json --duration` on `convai-tui local-server`:
 livekit-server frozen with SIGSTOP for 12 s mid-session, frozen for good (the stand-in's
-pause), and livekit-server killed (the stand-in then stops too). Each test has its own stand-in (it breaks it) and always
-continues/reaps what it stopped."""
+pause), and livekit-server killed (the stand-in then stops too). Each test has its own
+stand-in (it breaks it) and always continues/reaps what it stopped."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ class RetryPolicy:
     reconnect_delays_s: tuple[float, ...] = (0.5, 1.0, 2.0)
     max_reconnect_attempts: int = 3
     server_shutdown_delay_s: float = 5.0
-    stall_grace_s: float = 10.0
+    stall_grace_s: float = 12.0
     """After the link stalls, how long the room is kept (the wait before reconnect attempt 1)
     in case the link or LiveKit's own resume brings it back: a freeze of ~12 s comes back in
     place, a frozen server ends in Error after the attempts."""

@@ -23,7 +23,7 @@ def test_reconnect_schedule_has_three_attempts_and_waits_5s_after_shutdown() -> 
 def test_after_a_stalled_link_the_first_wait_is_the_stall_grace() -> None:
     policy = RetryPolicy()
     stalled = [policy.reconnect_delay(n, after_stall=True) for n in range(1, 5)]
-    assert stalled == [10.0, 1.0, 2.0, None]
+    assert stalled == [12.0, 1.0, 2.0, None]
     assert RetryPolicy(max_reconnect_attempts=0).reconnect_delay(1, after_stall=True) is None
 
 
