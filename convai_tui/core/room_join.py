@@ -42,14 +42,16 @@ class RoomJoin:
     """The joined room; None between rooms."""
 
     async def join(
-        self, settings: SessionSettings, response: ConnectResponse, callbacks: TransportCallbacks
+        self,
+        settings: SessionSettings,
+        response: ConnectResponse,
+        callbacks: TransportCallbacks,
+        timeout_s: float,
     ) -> None:
         transport = self.factory(settings.character_id, callbacks)
         self.transport = transport
         try:
-            join_ms = await transport.join(
-                response.room_url, response.token, settings.connection_timeout_s
-            )
+            join_ms = await transport.join(response.room_url, response.token, timeout_s)
         except ConvaiError:
             self.transport = None
             await self.lease.release()

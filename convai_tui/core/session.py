@@ -17,7 +17,7 @@ from typing import Any
 from convai_tui.core.api import events as ev
 from convai_tui.core.api.bus import EventBus, Subscription
 from convai_tui.core.api.metrics import SessionMetrics
-from convai_tui.core.api.outcomes import Drop, End, Outcome
+from convai_tui.core.api.outcomes import Drop, End, LinkBack, Outcome
 from convai_tui.core.api.port import ControlResult, SendOutcome, SessionInfo
 from convai_tui.core.api.states import SessionState, is_legal
 from convai_tui.core.connect.connect_api import ConnectApiClient
@@ -368,7 +368,13 @@ class SessionCore:
             while connected:
                 assert self._outcome is not None
                 outcome = await self._outcome
-                if isinstance(outcome, Drop):  # the old server session goes before a new one
+                if isinstance(outcome, Drop) and outcome.link_stalled:
+                    outcome = await self._ride_out_stall(outcome)
+                if isinstance(outcome, LinkBack):
+                    continue
+                if isinstance(outcome, Drop) and not outcome.link_stalled:
+                    # The old server session goes before a new one (over a stalled link the
+                    # kill-pipeline cannot arrive; /disconnect before the reconnect ends it).
                     await self._input.release_server_session()
                 await self._room_join.leave()
                 if isinstance(outcome, End):
@@ -393,6 +399,22 @@ class SessionCore:
             return await self._settle(End(SessionState.ERROR, "config", self._raise(config_error)))
         return await self._settle(await self._retries.connect())
 
+    async def _ride_out_stall(self, stall: Drop) -> Outcome:
+        """Keep the stalled room through reconnect attempt 1's wait (the stall grace): the link
+        coming back (watchdog or LiveKit's resume) is LinkBack; the room ending, or the wait
+        running out or cut short (retry now), goes on to leave the room and reconnect, so
+        LiveKit's own reconnect never outlives the grace."""
+        pending = self._outcome = asyncio.get_running_loop().create_future()
+        if self._state is SessionState.CONNECTED:  # back before the supervisor got here
+            return LinkBack()
+        hold = asyncio.create_task(self._retries.hold(stall), name="convai-stall-grace")
+        try:
+            await asyncio.wait({hold, pending}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            hold.cancel()
+            await asyncio.wait({hold})  # unlike `await hold`, a cancel of our own still ends us
+        return pending.result() if pending.done() else stall
+
     async def _reconnect(self, drop: Drop) -> bool:
         if self._state is not SessionState.RECONNECTING:
             self._set_state(SessionState.RECONNECTING, error=drop.error, reason=drop.error.code)
@@ -410,14 +432,19 @@ class SessionCore:
         self._publish(
             ev.ConnectAttemptStarted(attempt=attempt, max_attempts=max_attempts, phase=phase)
         )
-        response = await self._lease.connect(self.settings)
+        bound = self.settings.retry.attempt_bound(phase, self.settings.connection_timeout_s)
+        started = time.monotonic()
+        response = await self._lease.connect(self.settings, bound)
         self.metrics.connect_ms = response.elapsed_ms
         self._outcome = asyncio.get_running_loop().create_future()
         self._readiness.reset()
         self._server.new_room()
         self._input.new_room()
         callbacks = self._callbacks_for(response.session_id)
-        await self._room_join.join(self.settings, response, callbacks)
+        timeout_s = self.settings.connection_timeout_s
+        if bound is not None:  # what is left of the attempt's bound, but a join needs a moment
+            timeout_s = max(1.0, bound - (time.monotonic() - started))
+        await self._room_join.join(self.settings, response, callbacks, timeout_s)
 
     def _joined(self, room: RoomConnectInfo | None) -> None:
         self.room.connected(room)
@@ -463,11 +490,13 @@ class SessionCore:
         ).only_while(lambda: self._lease.session_id == session_id)
 
     def _link_lost(self, message: str, reason: str) -> bool:
-        """Connected → Reconnecting while the room itself is kept; False if not Connected."""
+        """Connected → Reconnecting while the room itself is kept for the stall grace (the
+        supervisor's _ride_out_stall); False if not Connected."""
         if self._state is not SessionState.CONNECTED:
             return False
         error = self._raise(make_error("transport.signal_disconnected", message))
         self._set_state(SessionState.RECONNECTING, error=error, reason=reason)
+        self._resolve(Drop(error, link_stalled=True))
         return True
 
     def _link_back(self, reason: str) -> None:
@@ -476,6 +505,10 @@ class SessionCore:
         if self._state is SessionState.RECONNECTING:
             self._set_state(SessionState.CONNECTED, reason=reason)
             self._input.flush_soon()
+            if self._outcome is not None and not self._outcome.done():
+                self._outcome.set_result(LinkBack())
+                # The room goes on: its later drops need a future of their own at once.
+                self._outcome = asyncio.get_running_loop().create_future()
 
     def _on_room_closed(self, reason: int) -> None:
         self._resolve(self._server.room_closed(reason, killed=self._input.kill_requested))

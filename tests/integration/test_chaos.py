@@ -1,7 +1,7 @@
 """Chaos against `convai-tui run --headless --json --duration` on `convai-tui local-server`:
-livekit-server frozen with SIGSTOP for 12 s mid-session, and livekit-server killed (the
-stand-in then stops too). Each test has its own stand-in (it breaks it) and always
-continues/reaps what it stopped."""
+livekit-server frozen with SIGSTOP for 12 s mid-session, frozen for good (the stand-in's
+pause), and livekit-server killed (the stand-in then stops too). Each test has its own
+stand-in (it breaks it) and always continues/reaps what it stopped."""
 
 from __future__ import annotations
 
@@ -77,6 +77,54 @@ def test_sigstop_12s_reconnecting_then_connected_without_user_action(
     assert back["ts"] - resumed_at < 10, back["ts"] - resumed_at
     assert run.of("session_ended")[-1]["reason"] == "duration"
     assert len(server.requests()) == 1  # resumed in place: no new /connect
+    # The stall grace was announced as reconnect attempt 1's wait, and never ran out.
+    (grace,) = run.of("reconnect_scheduled")
+    assert grace["attempt"] == 1 and grace["max_attempts"] == 3 and grace["phase"] == "reconnect"
+    assert grace["due_at"] > back["ts"]
+    print(
+        f"12 s freeze: reconnecting +{stalled['ts'] - stopped_at:.1f} s, connected "
+        f"+{back['ts'] - resumed_at:.1f} s after resume, {grace['due_at'] - back['ts']:.1f} s "
+        "before reconnect attempt 1 was due"
+    )
+
+
+def test_sfu_frozen_for_good_ends_in_a_named_error_after_the_bounded_reconnects(
+    server: LocalServer, tmp_path: Path
+) -> None:
+    run = HeadlessRun.start(server, tmp_path / "client", "--duration", "150")
+    try:
+        run.wait_type("bot_ready", within=30)
+        time.sleep(1.0)
+        server.admin("livekit/pause", {})
+        frozen_at = time.time()
+        try:
+            code = run.finish(within=85)
+        finally:
+            server.admin("livekit/resume", {})
+    finally:
+        run.close()
+    assert code == 1, run.stderr[-3000:]
+    assert "Traceback" not in run.stderr, run.stderr[-3000:]
+    states = run.states()
+    assert states[:3] == ["connecting", "connected", "reconnecting"] and states[-1] == "error"
+    ended = run.of("session_ended")[-1]
+    assert ended["reason"] == "reconnects_exhausted"
+    final = run.of("state_changed")[-1]["error"]
+    assert final["code"].startswith(("transport.", "connection.")), final
+    assert final["message"].startswith("Gave up after 3 reconnect attempts"), final
+    took = ended["ts"] - frozen_at
+    assert took <= 65, took  # about a minute, not LiveKit's own open-ended resume
+    scheduled = run.of("reconnect_scheduled")
+    assert [(e["attempt"], e["max_attempts"]) for e in scheduled] == [(1, 3), (2, 3), (3, 3)]
+    assert all(e["phase"] == "reconnect" and e["due_at"] >= e["ts"] for e in scheduled)
+    attempts = [e for e in run.of("connect_attempt") if e.get("phase") == "reconnect"]
+    assert len(attempts) == 3, run.types()
+    connects = server.requests()
+    assert len(connects) == 4  # the first connect and the three reconnects, no more
+    print(
+        f"frozen -> error {took:.1f} s; attempts due "
+        f"{[round(e['due_at'] - frozen_at, 1) for e in scheduled]} s after the freeze"
+    )
 
 
 def test_livekit_killed_and_kept_down_ends_in_a_named_error(

@@ -1,5 +1,5 @@
 """How a room visit ends, as the supervisor reads it: a drop worth reconnecting after, or the
-end of the session."""
+end of the session (and, after a stalled link, the link coming back)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,9 @@ class Drop:
 
     error: SessionError
     after_shutdown: bool = False
+    link_stalled: bool = False
+    """The room is still joined but its link went quiet (or LiveKit is resuming it): it is kept
+    for the stall grace, in case the link comes back, before the reconnects."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,4 +29,9 @@ class End:
     error: SessionError | None = None
 
 
-Outcome = Drop | End
+@dataclass(frozen=True, slots=True)
+class LinkBack:
+    """The stalled link came back: the room was kept and the session is Connected again."""
+
+
+Outcome = Drop | End | LinkBack

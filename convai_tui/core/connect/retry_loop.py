@@ -1,6 +1,7 @@
 """Connect attempts on the retry policy's schedule: the first connect with its retries and the
-concurrency waiting room, and the reconnects after a drop. Each wait is announced
-(RetryScheduled) and can be cut short by the user (retry now)."""
+concurrency waiting room, and the reconnects after a drop (after a stalled link, the first
+wait is the stall grace: hold()). Each wait is announced (RetryScheduled) and can be cut short
+by the user (retry now)."""
 
 from __future__ import annotations
 
@@ -77,6 +78,16 @@ class RetryLoop:
                 delay = scheduled
             await self._wait(attempt + 1, max_attempts, delay, phase, error, waiting_since)
 
+    async def hold(self, stall: Drop) -> None:
+        """Reconnect attempt 1's wait after a stalled link (the stall grace), announced like any
+        other; the caller keeps the room meanwhile and reconnect() then skips this wait."""
+        policy = self._policy
+        delay = policy.reconnect_delay(1, after_stall=True)
+        if delay is not None:
+            await self._wait(
+                1, policy.max_reconnect_attempts, delay, "reconnect", stall.error, None
+            )
+
     async def reconnect(self, drop: Drop) -> End | None:
         policy = self._policy
         last = drop.error
@@ -86,7 +97,10 @@ class RetryLoop:
             delay = policy.reconnect_delay(attempt, after_shutdown=drop.after_shutdown)
             if delay is None:
                 break
-            await self._wait(attempt, policy.max_reconnect_attempts, delay, "reconnect", last, None)
+            if not (attempt == 1 and drop.link_stalled):  # hold() waited for it already
+                await self._wait(
+                    attempt, policy.max_reconnect_attempts, delay, "reconnect", last, None
+                )
             try:
                 await self._attempt("reconnect", attempt, policy.max_reconnect_attempts)
                 return None

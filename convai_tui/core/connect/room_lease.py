@@ -4,11 +4,13 @@ at once, so the concurrency slot frees without waiting for the server to notice.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
 from convai_tui.core.api.events import Event, RoomDetailsReceived
 from convai_tui.core.connect.connect_api import ConnectApiClient, ConnectRequest, ConnectResponse
+from convai_tui.core.errors.error import ConvaiError, make_error
 from convai_tui.core.errors.redact import redact_token
 from convai_tui.core.link.transport import log_room_details
 from convai_tui.core.settings.session_settings import SessionSettings
@@ -37,8 +39,11 @@ class RoomLease:
     def session_id(self) -> str | None:
         return self.room.session_id if self.room else None
 
-    async def connect(self, settings: SessionSettings) -> ConnectResponse:
-        """POST /connect; raises ConvaiError (catalogue code) when it fails."""
+    async def connect(
+        self, settings: SessionSettings, within_s: float | None = None
+    ) -> ConnectResponse:
+        """POST /connect, answered within `within_s` if given (else the API client's timeout);
+        raises ConvaiError (catalogue code) when it fails."""
         if self._api is None:  # built on first use: a bad configuration never builds one
             self._api = ConnectApiClient(
                 settings.connect_url, settings.api_key, timeout_s=settings.connection_timeout_s
@@ -50,7 +55,17 @@ class RoomLease:
             room=settings.room,
             options=settings.connect_options,
         )
-        response = await self._api.connect(request)
+        try:
+            async with asyncio.timeout(within_s):
+                response = await self._api.connect(request)
+        except TimeoutError:
+            raise ConvaiError(
+                make_error(
+                    "connection.timeout",
+                    f"No answer from {settings.connect_url}/connect within {within_s:g} s "
+                    "(the bound of one reconnect attempt).",
+                )
+            ) from None
         self.room = response
         if response.character_session_id:
             self.character_session_id = response.character_session_id

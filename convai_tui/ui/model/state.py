@@ -152,6 +152,8 @@ class MonitorState:
 
     def input_block_reason(self) -> str | None:
         """Why typed text cannot be sent right now, or None when it can (or may be queued)."""
+        if self.blocking is not None and self.blocking.kind == "usage_limit":
+            return f"Session ended: {self.blocking.title}. Connecting again fails until the quota resets."
         if self.blocking is not None:
             return f"Session ended: {self.blocking.title}. Connect again to continue."
         if self.state is SessionState.CONNECTED:

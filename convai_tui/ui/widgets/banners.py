@@ -3,14 +3,26 @@ and the character's activity line (thinking / streaming reply)."""
 
 from __future__ import annotations
 
+import re
+
 from rich.text import Text
 from textual.widgets import Static
 
 from convai_tui.core.errors.error import SessionError
+from convai_tui.core.errors.fix_text import fix_text
 from convai_tui.ui.formatting import clock_time, duration
 from convai_tui.ui.model.reducer import EndedView, IdleView, MonitorModel
 
 IDLE_URGENT_S = 10.0
+_SERVER_COUNTDOWN = re.compile(
+    r"\s+in\s+\d+(?:\.\d+)?\s*(?:seconds?|secs?|s|minutes?|mins?)\b", re.IGNORECASE
+)
+
+
+def without_countdown(message: str) -> str:
+    """The server's warning without its own "in 30 seconds", which was true only when it was
+    sent: the banner shows one countdown, the live one."""
+    return _SERVER_COUNTDOWN.sub("", message)
 
 
 class IdleBanner(Static):
@@ -38,7 +50,7 @@ class IdleBanner(Static):
         if remaining <= 0:
             text = "Idle time is up: the server is closing the session."
         else:
-            message = idle.message or "You have been idle."
+            message = without_countdown(idle.message or "You have been idle.")
             action = (
                 "reset sent, waiting for the server…"
                 if idle.reset_requested
@@ -59,7 +71,7 @@ class EndedBanner(Static):
         text.append(f"Session ended at {clock_time(ended.at)}: {ended.reason}", style="bold")
         if ended.error is not None:
             text.append(f"\n{ended.error.code}: {ended.error.entry.cause} ")
-            text.append(f"Fix: {ended.error.entry.fix}")
+            text.append(f"Fix: {fix_text(ended.error, ended.reason)}")
         self.update(text)
 
 

@@ -19,10 +19,14 @@ def retry_keys_hint(keymap: dict[str, str]) -> str:
 
 
 def blocking_keys_hint(keymap: dict[str, str]) -> str:
-    return (
-        f"No automatic reconnect. {key_hint(keymap, 'blocking.dismiss')}: dismiss"
-        f" · {key_hint(keymap, 'app.quit')}: quit"
-    )
+    return f"{key_hint(keymap, 'blocking.dismiss')}: dismiss · {key_hint(keymap, 'app.quit')}: quit"
+
+
+BLOCKING_NEXT_STEP = {
+    "usage_limit": "No automatic reconnect: connecting again fails until the quota resets.",
+    "fatal": "No automatic reconnect: connect again (ctrl+p → session: connect) for a new session.",
+}
+"""What helps after each kind of blocking end; the input hint says the same (model/state.py)."""
 
 
 PHASE_TITLES = {
@@ -65,11 +69,11 @@ class RetryOverlay(Vertical):
         self.query_one("#retry-keys", Static).update(Text(self.keys_hint, style="dim"))
 
     def _status(self, retry: RetryView, remaining: float, now: float) -> str:
-        if retry.in_progress and remaining <= 0:
-            when = "attempt in progress…"
-        else:
-            when = f"next attempt in {countdown(remaining)}"
+        in_progress = retry.in_progress and remaining <= 0
         if retry.is_waiting_room:
+            when = (
+                "attempt in progress…" if in_progress else f"next attempt in {countdown(remaining)}"
+            )
             since = retry.waiting_since if retry.waiting_since is not None else retry.scheduled_at
             tried = retry.attempt - 1
             return (
@@ -77,8 +81,11 @@ class RetryOverlay(Vertical):
                 f"Waiting {duration(now - since)} · {tried} attempt{'s' if tried != 1 else ''}"
                 f" so far · {when}"
             )
+        # The countdown is to attempt k itself, so "Attempt 4 of 4" never reads as a fifth.
         of = f" of {retry.max_attempts}" if retry.max_attempts is not None else ""
-        return f"Attempt {retry.attempt}{of} · {when}"
+        last = " (the last)" if retry.attempt == retry.max_attempts else ""
+        when = "in progress…" if in_progress else f"in {countdown(remaining)}"
+        return f"Attempt {retry.attempt}{of}{last} {when}"
 
     @staticmethod
     def _cause(retry: RetryView) -> Text:
@@ -111,7 +118,10 @@ class BlockingBanner(Vertical):
         if blocking is None:
             return
         self.query_one("#blocking-title", Static).update(blocking.title.capitalize())
-        self.query_one("#blocking-keys", Static).update(Text(self.keys_hint, style="dim"))
+        step = BLOCKING_NEXT_STEP.get(blocking.kind, "No automatic reconnect.")
+        self.query_one("#blocking-keys", Static).update(
+            Text(f"{step} {self.keys_hint}", style="dim")
+        )
         entry = lookup(blocking.code)
         detail = Text()
         if blocking.detail:

@@ -20,6 +20,21 @@ def test_reconnect_schedule_has_three_attempts_and_waits_5s_after_shutdown() -> 
     assert RetryPolicy(max_reconnect_attempts=5).reconnect_delay(5) == 2.0
 
 
+def test_after_a_stalled_link_the_first_wait_is_the_stall_grace() -> None:
+    policy = RetryPolicy()
+    stalled = [policy.reconnect_delay(n, after_stall=True) for n in range(1, 5)]
+    assert stalled == [12.0, 1.0, 2.0, None]
+    assert RetryPolicy(max_reconnect_attempts=0).reconnect_delay(1, after_stall=True) is None
+
+
+def test_only_a_reconnect_attempt_has_a_bound_of_its_own() -> None:
+    policy = RetryPolicy()
+    assert policy.attempt_bound("reconnect", 30.0) == 10.0
+    assert policy.attempt_bound("reconnect", 4.0) == 4.0  # a shorter connection timeout wins
+    assert policy.attempt_bound("connect", 30.0) is None
+    assert policy.attempt_bound("waiting_room", 30.0) is None
+
+
 def test_waiting_room_delays_are_jittered_and_capped() -> None:
     policy = RetryPolicy()
     delays = [
