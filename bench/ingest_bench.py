@@ -28,9 +28,10 @@ import contextlib
 import gc
 import json
 import time
+from collections import Counter
 from typing import Any
 
-from convai_tui.core.api.events import LinkStatsSampled
+from convai_tui.core.api.events import Event, LinkStatsSampled
 from convai_tui.core.session import SessionCore
 from convai_tui.core.settings.session_settings import SessionSettings
 from convai_tui.ui.app import ConvaiApp
@@ -55,6 +56,21 @@ def _payloads(first_turn: int, turns: int) -> list[bytes]:
         ):
             out.append(json.dumps(msg).encode())
     return out
+
+
+class _Kinds:
+    """Events the core publishes, by type (the step's record when the mapping breaks)."""
+
+    def __init__(self, session: SessionCore) -> None:
+        self.counts: Counter[str] = Counter()
+        bus = session._bus
+        publish = bus.publish
+
+        def counted(event: Event) -> None:
+            self.counts[type(event).__name__] += 1
+            publish(event)
+
+        bus.publish = counted  # type: ignore[method-assign]
 
 
 class _Probe:
@@ -137,6 +153,7 @@ async def _ingest(rates: list[int], seconds: float, tab: str | None = None,
     session = SessionCore(SessionSettings(connect_url="http://127.0.0.1:9",
                                           api_key="bench", character_id="bench"))
     bus = session._bus
+    kinds = _Kinds(session)
     app = ConvaiApp(session, read_only=True)
     steps = []
     best = 0
@@ -162,20 +179,21 @@ async def _ingest(rates: list[int], seconds: float, tab: str | None = None,
                 base_errors = app.model.counters.errors
                 base_lines = len(app.model.transcript)
                 base_published, base_links = bus.published, link.sent
+                kinds.counts.clear()
                 turns = max(1, int(rate * seconds) // EVENTS_PER_TURN)
                 payloads = _payloads(turn, turns)
                 turn += turns
                 probe.start()
                 push_s = await _push(session, payloads, rate * TURN // EVENTS_PER_TURN)
-                published = bus.published  # the core folds synchronously: all are out by now
                 deadline = time.perf_counter() + 5
                 while time.perf_counter() < deadline:
-                    if app.model.events_applied >= published:
+                    if app.model.events_applied >= bus.published:
                         break
                     await asyncio.sleep(0.005)
                 caught_up_s = time.perf_counter() - probe.started - push_s
                 await pilot.pause(0.1)  # the last screen update lands inside the probe window
                 worst_stall = await probe.stop()
+                published = bus.published
                 events = published - base_published - (link.sent - base_links)
                 missing = max(0, published - app.model.events_applied)
                 errors = app.model.counters.errors - base_errors
@@ -193,6 +211,8 @@ async def _ingest(rates: list[int], seconds: float, tab: str | None = None,
                               "worst_loop_stall_ms": round(worst_stall, 1),
                               "worst_gc_ms": round(gc_clock.worst_ms, 1),
                               "catch_up_s": round(caught_up_s, 3), "ok": ok})
+                if events != EVENTS_PER_TURN * turns:
+                    steps[-1]["events_by_type"] = dict(kinds.counts)
                 if not ok:
                     break  # the figure is the highest rate with every lower rate passing
                 best = rate
