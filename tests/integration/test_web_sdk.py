@@ -27,6 +27,7 @@ from tests.integration.standin_client import require_livekit_server
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 HARNESS = ROOT / "bench" / "webclient"
+STANDIN = [sys.executable, "-m", "convai_tui", "local-server", "--port", "0"]
 
 
 def _lock_digest() -> str:
@@ -60,8 +61,7 @@ def test_web_sdk_reaches_bot_ready_and_gets_a_text_reply(tmp_path: Path) -> None
         "XDG_STATE_HOME": str(tmp_path / "state"),
     }
     server = subprocess.Popen(
-        [sys.executable, "-m", "convai_tui", "local-server", "--port", "0", "--tts", "none"]
-        + ["--bot-ready-grace", "0"],
+        [*STANDIN, "--tts", "none", "--bot-ready-grace", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
