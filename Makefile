@@ -14,6 +14,7 @@ test: setup
 	.venv/bin/lint-imports
 	$(PY) -m mypy
 	$(PY) -m pytest -q -ra
+	bench/run --smoke
 
 lint: setup
 	$(PY) -m ruff check convai_tui tests

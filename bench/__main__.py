@@ -1,4 +1,5 @@
-"""bench/run [--quick] [--only NAME,...]: measure, print a table, write results/latest.json."""
+"""bench/run [--quick | --smoke] [--only NAME,...]: measure, print a table, write
+results/latest.json (results/smoke.json with --smoke)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import os
 import platform
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,9 @@ from bench import (
     common,
     cpu_bench,
     ingest_bench,
+    link_view_bench,
     session_bench,
+    smoke,
     tui_bench,
     voice_bench,
     websdk_bench,
@@ -22,7 +26,7 @@ from bench import (
 from convai_tui.runtime.shutdown import exit_process
 
 RESULTS = Path(__file__).resolve().parent / "results"
-ALL = ("session", "voice", "tui", "cpu", "ingest", "websdk")
+ALL = ("session", "voice", "tui", "cpu", "ingest", "websdk", "link_view")
 
 
 def machine() -> dict[str, Any]:
@@ -36,29 +40,44 @@ def machine() -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench/run")
-    parser.add_argument("--quick", action="store_true")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true")
+    size.add_argument("--smoke", action="store_true",
+                      help="every bench once at minimal size; fails if a figure is missing, "
+                      "zero or not a number (no thresholds)")
     parser.add_argument("--only", default=",".join(ALL))
     args = parser.parse_args(argv)
     only = set(args.only.split(","))
-    runs = 5 if args.quick else 20
+    if args.smoke:
+        only, skipped = smoke.runnable(only)
+        if skipped is None:
+            return 1
+    runs = 1 if args.smoke else 5 if args.quick else 20
     started = time.monotonic()
-    out: dict[str, Any] = {"quick": args.quick, "machine": machine(),
+    out: dict[str, Any] = {"quick": args.quick, "smoke": args.smoke, "machine": machine(),
                            "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    with common.StandIn("--voice", "echo", "--tts", "none") as standin:
-        if "session" in only:
-            out.update(session_bench.run(standin.details, runs))
-        if "voice" in only:
-            out.update(voice_bench.run(standin.details, runs))
-        if "websdk" in only:
-            out["web_sdk"] = websdk_bench.run(standin.details, runs, 5 if args.quick else 15,
-                                              None)
-    if "tui" in only:
-        out.update(tui_bench.run(args.quick))
-    if "cpu" in only:
-        out.update(cpu_bench.run(args.quick))
+    timings: dict[str, float] = {}
+
+    def timed(name: str, part: Callable[[], dict[str, Any]]) -> None:
+        if name in only:
+            t0 = time.monotonic()
+            out.update(part())
+            timings[name] = round(time.monotonic() - t0, 1)
+
+    if only & {"session", "voice", "websdk"}:
+        with common.StandIn("--voice", "echo", "--tts", "none") as standin:
+            details = standin.details
+            timed("session", lambda: session_bench.run(details, runs))
+            timed("voice", lambda: voice_bench.run(details, runs, smoke=args.smoke))
+            talk_s = 1 if args.smoke else 5 if args.quick else 15
+            timed("websdk", lambda: {"web_sdk": websdk_bench.run(details, runs, talk_s, None)})
+    timed("tui", lambda: tui_bench.run(args.quick, smoke=args.smoke))
+    timed("cpu", lambda: cpu_bench.smoke() if args.smoke else cpu_bench.run(args.quick))
     out["audio_goals"] = audio_goals(out)
-    if "ingest" in only:
-        out.update(ingest_bench.run(args.quick))
+    timed("ingest", lambda: ingest_bench.run(args.quick, smoke=args.smoke))
+    timed("link_view", lambda: link_view_bench.run(3, ((80, 24),)) if args.smoke
+          else link_view_bench.run())
+    out["elapsed_by_bench_s"] = timings
     # Keys of parts not run (--only) are recorded as null so every key exists.
     out.setdefault("voice_round_trip_ms", {"p50": None, "p95": None, "status": "not run"})
     out.setdefault("client_cpu_percent", {"idle": None, "talking": None,
@@ -67,8 +86,11 @@ def main(argv: list[str] | None = None) -> int:
     out.setdefault("event_ingest_per_s", None)
     out["elapsed_s"] = round(time.monotonic() - started, 1)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "latest.json").write_text(json.dumps(out, indent=2) + "\n")
-    table(out)
+    written = RESULTS / ("smoke.json" if args.smoke else "latest.json")
+    written.write_text(json.dumps(out, indent=2) + "\n")
+    table(out, written)
+    if args.smoke:
+        return smoke.verdict(out, only)
     return 0
 
 
@@ -108,7 +130,7 @@ def audio_goals(out: dict[str, Any]) -> dict[str, Any]:
     return goals
 
 
-def table(out: dict[str, Any]) -> None:
+def table(out: dict[str, Any], written: Path) -> None:
     def pq(d: dict[str, Any] | None) -> str:
         d = d or {}
         return f"p50 {d.get('p50')}  p95 {d.get('p95')}"
@@ -133,7 +155,7 @@ def table(out: dict[str, Any]) -> None:
         print(f"{name:30} {value}")
     if web.get("error"):
         print(f"web_sdk error: {web['error'][:300]}")
-    print(f"elapsed {out['elapsed_s']} s; wrote {RESULTS / 'latest.json'}")
+    print(f"elapsed {out['elapsed_s']} s {out.get('elapsed_by_bench_s')}; wrote {written}")
 
 
 if __name__ == "__main__":

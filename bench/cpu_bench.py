@@ -9,9 +9,14 @@ whole audio path runs both ways at 100 frames/s) and one private PulseAudio daem
 - `monitor`: the TUI, `convai-tui run --audio`, in a 120×40 pseudo-terminal.
 
 For each: connected + `settle_s`, then utime+stime of the process over `window_s`, in percent of
-one core; `reps` rounds (clients interleaved, so a busy moment of the shared machine spreads
-over all of them) and the median. The last round also records the per-thread split (thread
-names from /proc/PID/task/*/comm). Ratios are of medians from the same run.
+one core. `reps` rounds (5 by default): in each round every client runs once, and the order
+rotates from round to round, so a busy moment of the shared machine spreads over all of them
+and no client always follows the same one. Each client's figure is the median of its rounds,
+with its spread (min, max, and max - min) stated beside it: the reference moves by several
+points within one run on a shared machine. The ratios are of those medians (`..._vs_...`), and
+the same ratio is also given round by round (`per_round`, each from one round's two samples)
+with its median and range. The last round also records the per-thread split (thread names from
+/proc/PID/task/*/comm).
 """
 
 from __future__ import annotations
@@ -121,24 +126,40 @@ if BEFORE_ROOT:
     CLIENTS["monitor_before"] = partial(start_monitor, root=Path(BEFORE_ROOT))
 
 
-def run(quick: bool, reps: int = 3, settle_s: float = 3.0) -> dict[str, Any]:
+def spread(values: list[float]) -> dict[str, float] | None:
+    if not values:
+        return None
+    return {"min": min(values), "max": max(values), "range": round(max(values) - min(values), 2)}
+
+
+def round_order(rep: int) -> list[str]:
+    """The clients in round `rep`: the list rotated by one each round."""
+    names = list(CLIENTS)
+    shift = rep % len(names)
+    return names[shift:] + names[:shift]
+
+
+def run(quick: bool, reps: int = 5, settle_s: float = 3.0,
+        window: float | None = None) -> dict[str, Any]:
     from tests.audio.pulse import PulseUnavailable, start_pulse
 
-    window = 10.0 if quick else 20.0
+    window = window if window is not None else 10.0 if quick else 20.0
     try:
         pulse = start_pulse()
     except PulseUnavailable as exc:
         return {"cpu_reference": {"status": f"no PulseAudio: {exc}"}}
     tmp = Path(tempfile.mkdtemp(prefix="convai-cpu-bench-"))
     samples: dict[str, list[float]] = {name: [] for name in CLIENTS}
+    rounds: list[dict[str, float]] = []
     threads: dict[str, dict[str, float]] = {}
     errors: dict[str, str] = {}
     try:
         with StandIn("--voice", "echo", "--tts", "none") as standin:
             env = client_env(pulse.env, tmp)
             for rep in range(reps):
-                for name, start in CLIENTS.items():
-                    proc, ready, stop = start(standin.details, env)
+                rounds.append({})
+                for name in round_order(rep):
+                    proc, ready, stop = CLIENTS[name](standin.details, env)
                     try:
                         deadline = time.monotonic() + 60
                         while not ready():
@@ -148,6 +169,7 @@ def run(quick: bool, reps: int = 3, settle_s: float = 3.0) -> dict[str, Any]:
                         time.sleep(settle_s)
                         got = measure(proc.pid, window, per_thread=rep == reps - 1)
                         samples[name].append(got["cpu"])
+                        rounds[-1][name] = got["cpu"]
                         if "threads" in got:
                             threads[name] = got["threads"]
                     except RuntimeError as exc:
@@ -162,10 +184,20 @@ def run(quick: bool, reps: int = 3, settle_s: float = 3.0) -> dict[str, Any]:
         x, y = med.get(a), med.get(b)
         return round(x / y, 2) if x is not None and y else None
 
-    out: dict[str, Any] = {"idle_percent": med, "all": samples, "window_s": window,
-                           "reps": reps, "threads": threads,
+    def per_round(a: str, b: str) -> dict[str, Any]:
+        got = [round(r[a] / r[b], 2) for r in rounds if r.get(a) is not None and r.get(b)]
+        return {"all": got, "median": round(statistics.median(got), 2) if got else None,
+                **(spread(got) or {})}
+
+    out: dict[str, Any] = {"idle_percent": med, "all": samples,
+                           "spread": {name: spread(v) for name, v in samples.items()},
+                           "window_s": window, "reps": reps, "order": "rotated each round",
+                           "threads": threads,
                            "monitor_vs_native_adm": ratio("monitor", "native_adm"),
-                           "headless_vs_monitor": ratio("headless", "monitor")}
+                           "headless_vs_monitor": ratio("headless", "monitor"),
+                           "per_round": {
+                               "monitor_vs_native_adm": per_round("monitor", "native_adm"),
+                               "headless_vs_monitor": per_round("headless", "monitor")}}
     if BEFORE_ROOT:
         out["monitor_before_vs_native_adm"] = ratio("monitor_before", "native_adm")
     if errors:
@@ -173,7 +205,12 @@ def run(quick: bool, reps: int = 3, settle_s: float = 3.0) -> dict[str, Any]:
     return {"cpu_reference": out}
 
 
+def smoke() -> dict[str, Any]:
+    """bench/run --smoke: one round, 1 s windows, every figure present, none meaningful."""
+    return run(quick=True, reps=1, settle_s=0.3, window=1.0)
+
+
 if __name__ == "__main__":  # python -m bench.cpu_bench [--quick] [--reps N]
-    reps = int(sys.argv[sys.argv.index("--reps") + 1]) if "--reps" in sys.argv else 3
+    reps = int(sys.argv[sys.argv.index("--reps") + 1]) if "--reps" in sys.argv else 5
     print(json.dumps(run("--quick" in sys.argv, reps), indent=1))
     os._exit(0)

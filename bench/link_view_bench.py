@@ -74,9 +74,9 @@ async def paint_ms(size: tuple[int, int], repaints: int = 30) -> dict[str, Any]:
             "idle_pause_p50_ms": round(percentile(idle_ms, 50) or 0, 2)}
 
 
-def run() -> dict[str, Any]:
-    return {"link_view_paint_ms": [asyncio.run(paint_ms(size)) for size in ((80, 24),
-                                                                           (160, 48))]}
+def run(repaints: int = 30, sizes: tuple[tuple[int, int], ...] = ((80, 24), (160, 48))
+        ) -> dict[str, Any]:
+    return {"link_view_paint_ms": [asyncio.run(paint_ms(size, repaints)) for size in sizes]}
 
 
 if __name__ == "__main__":

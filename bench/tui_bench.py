@@ -85,10 +85,11 @@ def _cpu_over(pid: int, seconds: float, during: Any = None) -> float:
     return round(100 * (cpu_seconds(pid) - before) / (time.monotonic() - t0), 2)
 
 
-def run(quick: bool) -> dict[str, Any]:
+def run(quick: bool, smoke: bool = False) -> dict[str, Any]:
     from tests.audio.pulse import PulseUnavailable, start_pulse
 
-    seconds = 10.0 if quick else 20.0
+    seconds = 1.0 if smoke else 10.0 if quick else 20.0
+    settle = 0.5 if smoke else 2.0
     try:
         pulse = start_pulse()
     except PulseUnavailable as exc:
@@ -111,7 +112,7 @@ def run(quick: bool) -> dict[str, Any]:
                     raise RuntimeError("the TUI exited before the character was ready")
                 time.sleep(0.1)
             connected = client.seen("is ready")
-            time.sleep(2.0)  # the greeting settles; meters are running
+            time.sleep(settle)  # the greeting settles; meters are running
             rss_start = round(rss_mb(pid), 1)
             idle = _cpu_over(pid, seconds)
             turn = {"n": 0, "next": time.monotonic()}
@@ -123,7 +124,7 @@ def run(quick: bool) -> dict[str, Any]:
                     client.type(f"hello number {turn['n']}\r")
 
             talking = _cpu_over(pid, seconds, say)
-            time.sleep(2.0)  # the last reply plays out
+            time.sleep(settle)  # the last reply plays out
             rss_end = round(rss_mb(pid), 1)
             replies = client.seen("hello number 1")
             return {
@@ -142,4 +143,4 @@ if __name__ == "__main__":
     import json
     import sys
 
-    print(json.dumps(run("--quick" in sys.argv)))
+    print(json.dumps(run("--quick" in sys.argv, "--smoke" in sys.argv)))

@@ -1,7 +1,10 @@
 """Conformance: Convai's own web client (npm @convai/web-sdk 1.2.0 + livekit-client 2.23.0) in
 headless Debian Chromium reaches bot-ready and gets the reply to a text message from our stand-in.
 The SDK joins relay-only (iceTransportPolicy "relay"), so this also proves the stand-in's embedded
-TURN relays to its loopback SFU (see docs/BENCHMARKS.md, 'web SDK').
+TURN relays to its loopback SFU (see docs/BENCHMARKS.md, 'web SDK'). The SDK sends no
+client-ready; the stand-in runs with no bot-ready grace, so the bot-ready it gets can only be the
+one the strict profile sends at once to a room its /connect body shows the web SDK started (as
+Convai's service answers that SDK), never a grace timer's.
 
 Set-up: bench/setup-webclient.sh (chromium + npm ci in bench/webclient). In CI a missing
 chromium or node is a failure; locally it is a loud skip."""
@@ -24,6 +27,7 @@ from tests.integration.standin_client import require_livekit_server
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 HARNESS = ROOT / "bench" / "webclient"
+STANDIN = [sys.executable, "-m", "convai_tui", "local-server", "--port", "0"]
 
 
 def _lock_digest() -> str:
@@ -57,7 +61,7 @@ def test_web_sdk_reaches_bot_ready_and_gets_a_text_reply(tmp_path: Path) -> None
         "XDG_STATE_HOME": str(tmp_path / "state"),
     }
     server = subprocess.Popen(
-        [sys.executable, "-m", "convai_tui", "local-server", "--port", "0", "--tts", "none"],
+        [*STANDIN, "--tts", "none", "--bot-ready-grace", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

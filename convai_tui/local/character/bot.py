@@ -35,7 +35,11 @@ from convai_tui.local.character.client_messages import (
     compose_reply,
     handle_client_packet,
 )
-from convai_tui.local.character.realism import BotReadyGate, error_response
+from convai_tui.local.character.realism import (
+    BotReadyGate,
+    error_response,
+    sends_client_ready,
+)
 from convai_tui.local.character.session_end import EndRequests, SessionEnd
 from convai_tui.local.character.turns import Turn
 from convai_tui.local.character.voice_track import ECHO_QUEUE_MAX_S, VoiceTrack
@@ -87,7 +91,11 @@ class Character:
         self._user_audio_hook = user_audio_hook
         self.request: dict[str, Any] = request or {}
         """The /connect body that started the room (emotion_config, action_config, debug)."""
-        self.gate = BotReadyGate(faults, lambda body, to: self.send(body, to=to))
+        self.gate = BotReadyGate(
+            faults,
+            lambda body, to: self.send(body, to=to),
+            client_ready_expected=sends_client_ready(self.request),
+        )
         self.interaction_id = "int_" + uuid.uuid4().hex[:24]
         self.room = rtc.Room()
         self._voice = VoiceTrack()

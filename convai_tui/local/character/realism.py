@@ -4,8 +4,9 @@ does it as far as the docs, the official SDKs and Pipecat's RTVI processor show:
 - `bot-ready` answers a `client-ready` (echoing its id), once per client presence, with no
   `server-response` for the handshake; a fault drops the first client-ready. Because the
   official web SDK 1.2.0 never sends client-ready and still gets bot-ready from the service,
-  bot-ready also goes out after `bot_ready_grace_s` without any client-ready (a deliberate
-  choice, docs/FAULTS.md).
+  a client whose /connect body is that SDK's (`sends_client_ready`) gets bot-ready as soon as
+  it is greeted, and any other client still gets one after `bot_ready_grace_s` without any
+  client-ready (a deliberate choice, docs/FAULTS.md).
 - A labelled packet of a type the RTVI layer does not know gets an `error-response` naming
   its id ("Unsupported type <t>"), on top of the Convai handler's own acknowledgement.
 
@@ -16,7 +17,7 @@ acked and answered again (that bot-ready echoes the client-ready's id too).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from convai_tui.local.character import rtvi
@@ -52,14 +53,26 @@ def error_response(message: rtvi.ClientMessage) -> dict[str, Any] | None:
     }
 
 
+def sends_client_ready(request: Mapping[str, Any]) -> bool:
+    """False for a room started by Convai's web SDK: its /connect body always carries a
+    `blendshape_config` and never an `invocation_metadata` (ours always carries the latter),
+    and that SDK waits for a bot-ready without ever sending client-ready."""
+    return "blendshape_config" not in request or "invocation_metadata" in request
+
+
 class BotReadyGate:
     """When each client gets its bot-ready (one per client presence)."""
 
     def __init__(
-        self, faults: Faults, send: Callable[[dict[str, Any], str | None], Awaitable[None]]
+        self,
+        faults: Faults,
+        send: Callable[[dict[str, Any], str | None], Awaitable[None]],
+        *,
+        client_ready_expected: bool = True,
     ) -> None:
         self._faults = faults
         self._send = send
+        self._client_ready_expected = client_ready_expected
         self._ready: set[str | None] = set()
         self._seen: dict[str | None, int] = {}
         self._grace: dict[str | None, asyncio.Task[None]] = {}
@@ -73,11 +86,14 @@ class BotReadyGate:
         return self._faults.realism == "strict"
 
     async def greeted(self, identity: str) -> None:
-        """A client joined: lenient sends bot-ready now, strict waits for its client-ready."""
+        """A client joined: lenient sends bot-ready now, strict waits for its client-ready
+        (unless it is a client that never sends one)."""
         if not self.strict:
             await self._bot_ready(identity, None, force=True)
         elif None in self._ready and len(self._ready) == 1:
             self._ready.add(identity)  # answered before the SDK could name it
+        elif not self._client_ready_expected:
+            await self._bot_ready(identity, None, force=False)
         elif self._faults.bot_ready_grace_s > 0:
             self._grace[identity] = asyncio.ensure_future(self._after_grace(identity))
 

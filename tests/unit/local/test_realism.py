@@ -6,18 +6,21 @@ import asyncio
 from typing import Any
 
 from convai_tui.local.character import rtvi
-from convai_tui.local.character.realism import BotReadyGate, error_response
+from convai_tui.local.character.realism import BotReadyGate, error_response, sends_client_ready
 from convai_tui.local.character.turns import other_punctuation
 from convai_tui.local.faults import Faults
 
 
-def _gate(**faults: Any) -> tuple[BotReadyGate, list[tuple[dict[str, Any], str | None]]]:
+def _gate(
+    client_ready_expected: bool = True, **faults: Any
+) -> tuple[BotReadyGate, list[tuple[dict[str, Any], str | None]]]:
     sent: list[tuple[dict[str, Any], str | None]] = []
 
     async def send(body: dict[str, Any], to: str | None) -> None:
         sent.append((body, to))
 
-    return BotReadyGate(Faults(**faults), send), sent
+    gate = BotReadyGate(Faults(**faults), send, client_ready_expected=client_ready_expected)
+    return gate, sent
 
 
 def _ready(message_id: str) -> rtvi.ClientMessage:
@@ -47,6 +50,32 @@ async def test_without_client_ready_the_grace_sends_bot_ready_for_the_web_sdk() 
     await gate.greeted("user-1")
     await asyncio.sleep(0.15)
     assert len(sent) == 1 and "id" not in sent[0][0] and gate.answered == [None]
+
+
+async def test_a_client_that_sends_no_client_ready_gets_bot_ready_when_greeted() -> None:
+    gate, sent = _gate(client_ready_expected=False, bot_ready_grace_s=60)
+    await gate.greeted("user-1")
+    assert [(b["type"], "id" in b, to) for b, to in sent] == [("bot-ready", False, "user-1")]
+    await gate.client_ready(_ready("a1"), "user-1")  # a late one is not answered twice
+    assert len(sent) == 1 and gate.answered == [None]
+
+
+def test_only_the_web_sdks_connect_body_is_taken_to_send_no_client_ready() -> None:
+    web_sdk = {  # @convai/web-sdk 1.2.0's ConvaiClient.connect() body
+        "character_id": "c",
+        "transport": "livekit",
+        "connection_type": "audio",
+        "blendshape_provider": "none",
+        "blendshape_config": {"enable_chunking": True, "chunk_size": 10, "output_fps": 90},
+        "llm_provider": "dynamic",
+        "default_tts_enabled": True,
+    }
+    assert not sends_client_ready(web_sdk)
+    ours = {k: v for k, v in web_sdk.items() if k != "blendshape_config"}
+    ours["invocation_metadata"] = {"source": "convai-tui", "client_version": "0"}
+    assert sends_client_ready(ours)
+    assert sends_client_ready({**web_sdk, "invocation_metadata": {"source": "tests"}})
+    assert sends_client_ready({})
 
 
 async def test_withheld_and_lenient() -> None:
