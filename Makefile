@@ -13,8 +13,8 @@ test: setup
 	$(PY) -m ruff format --check convai_tui tests
 	.venv/bin/lint-imports
 	$(PY) -m mypy
-	$(PY) -m pytest -q -ra
 	bench/run --smoke
+	$(PY) -m pytest -q -ra
 
 lint: setup
 	$(PY) -m ruff check convai_tui tests

@@ -110,7 +110,18 @@ window.harness = {
 };
 
 // Which ICE candidate pair carries the media: proves the relay-only join went through TURN.
+// The pair is nominated a moment after the room reports connected (later on a loaded machine),
+// so the stats are read until a nominated, succeeded pair is there (at most 10 s).
 async function iceSummary(room) {
+  const deadline = Date.now() + 10000;
+  for (;;) {
+    const summary = await icePairOnce(room);
+    if (!summary || summary.local_type || summary.error || Date.now() > deadline) return summary;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function icePairOnce(room) {
   try {
     const engine = room.engine;
     const pcm = engine && engine.pcManager;
