@@ -146,11 +146,13 @@ class Conversation:
         self._emit_reply_final()
 
     def _on_bot_transcription(self, msg: protocol.InboundMessage) -> None:
-        # It repeats the reply already streamed as bot-llm-text; use it only when nothing was.
+        # It repeats the reply already streamed as bot-llm-text; use it only when nothing was in
+        # this turn (the last turn's chunks stay until a new turn starts, and are not this one's).
         text = protocol.field_str(msg, "text") or ""
-        if text and not self._reply_chunks:
-            self._start_turn()
-            self._reply_chunks.append(text)
+        if not text or (self._turn_open and self._reply_chunks):
+            return
+        self._start_turn()
+        self._reply_chunks.append(text)
 
     def _on_turn_completed(self, msg: protocol.InboundMessage) -> None:
         # Fields are "omitted when empty" / "included only when set": absent keys are normal.

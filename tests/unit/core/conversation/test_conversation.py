@@ -54,6 +54,15 @@ def test_bot_transcription_only_fills_a_turn_without_llm_text() -> None:
     assert done[0].reply_text == "spoken only"
 
 
+def test_a_reply_that_comes_only_as_bot_transcription_is_kept_on_every_turn() -> None:
+    conv, events, _ = make()
+    for text in ("first reply", "second reply", "third reply"):
+        feed(conv, msg("bot-transcription", text=text))
+        feed(conv, msg("bot-turn-completed"))
+    replies = [e.reply_text for e in events if isinstance(e, ev.TurnCompleted)]
+    assert replies == ["first reply", "second reply", "third reply"]
+
+
 def test_voice_transcripts_dedupe_interim_and_final() -> None:
     conv, out, _ = make()
     feed(conv, msg("user-transcription", text="hel", final=False))
