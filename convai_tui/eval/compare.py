@@ -32,9 +32,10 @@ def load_baseline(path: Path) -> dict[str, Any]:
         data = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise BaselineError(f"{path}: cannot read the baseline: {exc}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("summary"), dict):
+    summary = data.get("summary") if isinstance(data, dict) else None
+    if not isinstance(summary, dict):
         raise BaselineError(f"{path}: not an eval --json file (no summary)")
-    return data["summary"]
+    return summary
 
 
 def compare(baseline: dict[str, Any], current: dict[str, Any]) -> list[Regression]:

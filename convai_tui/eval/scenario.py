@@ -210,11 +210,14 @@ class _Parser:
             raise self.fail(line("contains"), f"{where}.contains", "expected a list of strings")
         control: ControlRequest | None = None
         pcm: Int16Array | None = None
-        if kind == "trigger":
-            control = controls.parse_trigger(text)
-        elif kind == "context":
-            control = controls.parse_context(text)
-        elif kind == "audio":
+        try:
+            if kind == "trigger":
+                control = controls.parse_trigger(text)
+            elif kind == "context":
+                control = controls.parse_context(text)
+        except ValueError as exc:
+            raise self.fail(line(kind), f"{where}.{kind}", str(exc)) from None
+        if kind == "audio":
             pcm = self.wav(text, line(kind), f"{where}.audio")
         return Turn(index, kind, text, expect, tuple(contains), control, pcm)
 
