@@ -14,6 +14,7 @@ from convai_tui.eval.results import SessionResult, TurnResult
 from convai_tui.eval.runner import EvalOptions, EvalRun
 from convai_tui.eval.scenario import Scenario, Turn
 from convai_tui.eval.summary import format_summary, percentile, summarize
+from tests.unit.eval.junit_schema import validate_junit
 
 
 def _turn(session: int, n: int, total: float, klass: str = "pass", **figures: Any) -> TurnResult:
@@ -94,62 +95,10 @@ def test_compare_flags_a_new_failure_class_but_not_small_slowdowns() -> None:
     assert [str(r) for r in compare(base, now)] == ["timeout: 1 turns (none in the baseline)"]
 
 
-# The JUnit schema Jenkins reads (jenkins-junit.xsd, as documented with the JUnit plugin):
-# which children and attributes each element may have, and the attributes it must have.
-_SCHEMA: dict[str, tuple[set[str], set[str], set[str]]] = {
-    "testsuites": (
-        {"testsuite"},
-        {"name", "time", "tests", "failures", "disabled", "errors"},
-        set(),
-    ),
-    "testsuite": (
-        {"testcase", "properties", "system-out", "system-err"},
-        {
-            "name",
-            "tests",
-            "failures",
-            "errors",
-            "time",
-            "disabled",
-            "skipped",
-            "timestamp",
-            "hostname",
-            "id",
-            "package",
-            "file",
-            "log",
-            "url",
-            "version",
-        },
-        {"name", "tests"},
-    ),
-    "testcase": (
-        {"skipped", "error", "failure", "system-out", "system-err"},
-        {"name", "assertions", "time", "classname", "status", "file", "line"},
-        {"name"},
-    ),
-    "failure": (set(), {"message", "type"}, set()),
-}
-
-
-def _validate(element: ET.Element) -> None:
-    children, allowed, required = _SCHEMA[element.tag]
-    assert set(element.attrib) <= allowed, (element.tag, element.attrib)
-    assert required <= set(element.attrib), (element.tag, element.attrib)
-    for child in element:
-        assert child.tag in children, (element.tag, child.tag)
-        _validate(child)
-    for name in ("tests", "failures", "errors", "skipped"):
-        if name in element.attrib:
-            int(element.attrib[name])
-    if "time" in element.attrib:
-        float(element.attrib["time"])
-
-
 def test_junit_has_a_testcase_per_turn_and_fits_the_schema() -> None:
     turns = [_turn(1, 1, 100.0), _turn(1, 2, 300.0, "sla_miss"), _turn(2, 1, 200.0)]
     root = ET.fromstring(ET.tostring(junit_xml(_run(turns))))
-    _validate(root)
+    validate_junit(root)
     cases = root.findall("./testsuite/testcase")
     assert len(cases) == 3
     failures = root.findall("./testsuite/testcase/failure")
