@@ -20,9 +20,11 @@ from .dsp.framing import DEFAULT_SAMPLE_RATE, Int16Array, pad_to_frames, samples
 from .pipeline import MIC_TRACK_NAME
 
 FRAME_MS = 10
-AHEAD_S = 0.04
-"""How far the sender may run ahead of the wall clock: the source's queue holds it, and a busy
-event loop that wakes late still sends in time."""
+AHEAD_S = 0.2
+"""How far the sender runs ahead of the wall clock, held in the source's queue: a busy event
+loop that wakes late must not leave a gap in the track (the far end's VAD would hear the
+utterance end there), as an OS buffer spares a real microphone."""
+QUEUE_MS = 500
 
 
 class FileMicrophone:
@@ -41,7 +43,7 @@ class FileMicrophone:
 
     async def attach(self, room: Any) -> None:
         loop = asyncio.get_running_loop()
-        source = rtc.AudioSource(self.sample_rate, 1, queue_size_ms=100, loop=loop)
+        source = rtc.AudioSource(self.sample_rate, 1, queue_size_ms=QUEUE_MS, loop=loop)
         track = rtc.LocalAudioTrack.create_audio_track(MIC_TRACK_NAME, source)
         options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
         await room.local_participant.publish_track(track, options)
@@ -86,8 +88,6 @@ class FileMicrophone:
             ahead = started + sent * FRAME_MS / 1000 - time.monotonic()
             if ahead > AHEAD_S:
                 await asyncio.sleep(ahead - AHEAD_S / 2)
-            elif ahead < -0.5:
-                started, sent = time.monotonic(), 0  # the loop stalled: no burst to catch up
             frame = self._silence
             finished: asyncio.Future[float] | None = None
             if self._clips:

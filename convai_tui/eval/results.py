@@ -133,7 +133,10 @@ def classify(turn: Turn, outcome: TurnOutcome, sla_ms: float) -> tuple[str, str 
             return "behavior_mismatch", "expected no response, the character replied"
         return "pass", None
     if outcome.ended is None:
-        return "timeout", f"no end of turn within {3 * sla_ms:g} ms"
+        started = replied or outcome.figures.get("sent_to_first_text_ms") is not None
+        if started:
+            return "timeout", "the reply started but never ended"
+        return "timeout", f"no reply within {3 * sla_ms:g} ms"
     if outcome.was_interrupted:
         return "interrupted", "the reply was interrupted"
     if turn.expect == "abstain":

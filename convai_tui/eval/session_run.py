@@ -37,6 +37,9 @@ READY_TIMEOUT_S = 90.0
 """Connect plus bot-ready, as Convai's runner waits for it (a wrong endpoint, character or key
 shows up here)."""
 LEAVE_TIMEOUT_S = 15.0
+REPLY_END_TIMEOUT_S = 60.0
+"""Once a reply has started, how long its end may take (it is spoken: seconds); a turn is a
+timeout when no reply starts within 3 × its SLA, or when a started one never ends."""
 EXTRA_TIMING_FIELDS = ("segments", "input")
 """turn_timing's breakdown, kept as given when the event carries it."""
 
@@ -128,12 +131,10 @@ class SessionDriver:
             outcome.error_code, outcome.detail = refused
             return turn_result(self.result.index, turn, outcome, sla_ms)
         sent_at = self._sent_at
-        if turn.expect == "no_response":
-            # Nothing is the answer: wait one SLA for a reply to start, and for its end if so.
-            if await self._until(self._reply_started, sla_ms / 1000):
-                await self._until(self._turn_end, 3 * sla_ms / 1000)
-        else:
-            await self._until(self._turn_end, 3 * sla_ms / 1000)
+        # no_response: nothing is the answer, so one SLA without a reply starting ends the turn.
+        start_within = sla_ms if turn.expect == "no_response" else 3 * sla_ms
+        if await self._until(self._reply_started, start_within / 1000):
+            await self._until(self._turn_end, REPLY_END_TIMEOUT_S)
         if self._stop.is_set() and not self._turn_end.is_set():
             return None
         if self._ended.is_set() and outcome.ended is None:
@@ -237,6 +238,7 @@ class SessionDriver:
         if outcome.ended is None:
             outcome.ended = how
             outcome.figures["_ended_at"] = now
+        self._reply_started.set()  # an answer of no reply (abstaining, blocked) is one too
         self._turn_end.set()
 
     async def _leave(self) -> None:
