@@ -86,7 +86,11 @@ def format_summary(summary: dict[str, Any], *, title: str) -> str:
     classes = summary["classes"]
     lines.append("classes: " + (", ".join(f"{k} {v}" for k, v in classes.items()) or "none"))
     for name, bucket in summary["buckets"].items():
-        lines.append(f"{name}  ({bucket['count']} turns)      p50      p95      p99")
+        head = f"{name}  ({bucket['count']} turns)"
+        if not bucket["parts"]:
+            lines.append(f"{head}  no reply, no latency figures")
+            continue
+        lines.append(f"{head:<28}" + "".join(f"{f'p{p}':>9}" for p in PERCENTILES))
         for part, pcts in bucket["parts"].items():
             shown = "".join(_ms(pcts[f"p{p}"]) for p in PERCENTILES)
             lines.append(f"  {part:<26}{shown}")
