@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 from convai_tui.audio.dsp.synth import tone
@@ -41,16 +40,15 @@ expect = "no_response"
 
 
 def _voice_clip(path: Path) -> None:
-    """A spoken question (espeak-ng, 22.05 kHz) or, without espeak-ng, a 1 s tone at 16 kHz
-    in stereo: the stand-in's VAD hears either as an utterance."""
+    """A spoken question (espeak-ng, 22.05 kHz) or, without espeak-ng, a 1 s tone at 16 kHz:
+    the stand-in's VAD hears either as an utterance (stereo clips: the unit tests)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if shutil.which("espeak-ng"):
         subprocess.run(
             ["espeak-ng", "-w", str(path), "where is the station please"], check=True, timeout=30
         )
         return
-    mono = np.concatenate([tone(440.0, 1.0, 16_000, -12.0)])
-    write_wav_mono(path, mono, 16_000)
+    write_wav_mono(path, tone(440.0, 1.0, amplitude=0.3, sample_rate=16_000), 16_000)
 
 
 @pytest.fixture(scope="module")
