@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import subprocess
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -213,3 +215,54 @@ def test_compare_fails_the_run_when_a_baseline_was_faster(
     code, output, _ = _eval(server, tmp_path, scenario, "--compare", str(baseline))
     assert code == 1, output
     assert "regressions:" in output and "(slower)" in output
+
+
+def test_ctrl_c_leaves_every_session_and_still_writes_the_results(
+    server: LocalServer, tmp_path: Path
+) -> None:
+    path = tmp_path / "scenario.toml"
+    path.write_text('[[turns]]\nsay = "hello"\n' + '[[turns]]\nsay = "tell me more"\n' * 6)
+    out = tmp_path / "out.json"
+    process = subprocess.Popen(
+        [
+            *CLI,
+            "eval",
+            str(path),
+            "--connect-url",
+            server.connect_url,
+            "--api-key",
+            server.api_key,
+            "--character-id",
+            server.character_id,
+            "--concurrency",
+            "2",
+            "--repeat",
+            "2",
+            "--json",
+            str(out),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env(tmp_path),
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not server.admin("stats")["active_sessions"] and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(3)  # a turn or two under way
+        process.send_signal(signal.SIGINT)
+        stdout, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+    assert process.returncode == 1
+    assert "(interrupted: partial results)" in stdout
+    report = json.loads(out.read_text())
+    assert report["interrupted"] is True
+    assert len(report["sessions"]) == 2  # the second round never started
+    deadline = time.monotonic() + 15
+    while server.admin("stats")["active_sessions"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert server.admin("stats")["active_sessions"] == []
