@@ -38,6 +38,8 @@ class TurnOutcome:
     reply_text: str = ""
     audio: bool = False
     turn_id: int | None = None
+    server_turn_id: str | None = None
+    """turn_timing's turn_id (from the server's turn-trace), when the event carries one."""
     was_interrupted: bool = False
     error_code: str | None = None
     detail: str | None = None
@@ -58,7 +60,8 @@ class TurnResult:
     figures: dict[str, Any]
     reply_text: str = ""
     audio: bool = False
-    turn_id: int | None = None
+    turn_id: int | str | None = None
+    """The server's turn id when turn_timing gives one, else bot-turn-completed's number."""
     code: str | None = None
     detail: str | None = None
 
@@ -171,7 +174,7 @@ def turn_result(session: int, turn: Turn, outcome: TurnOutcome, sla_ms: float) -
         figures=dict(outcome.figures),
         reply_text=outcome.reply_text,
         audio=outcome.audio,
-        turn_id=outcome.turn_id,
+        turn_id=outcome.server_turn_id or outcome.turn_id,
         code=outcome.error_code,
         detail=detail,
     )

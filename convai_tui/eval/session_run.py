@@ -40,7 +40,7 @@ LEAVE_TIMEOUT_S = 15.0
 REPLY_END_TIMEOUT_S = 60.0
 """Once a reply has started, how long its end may take (it is spoken: seconds); a turn is a
 timeout when no reply starts within 3 × its SLA, or when a started one never ends."""
-EXTRA_TIMING_FIELDS = ("segments", "input")
+EXTRA_TIMING_FIELDS = ("segments", "input", "outcome")
 """turn_timing's breakdown, kept as given when the event carries it."""
 
 
@@ -233,6 +233,9 @@ class SessionDriver:
                 outcome.figures[name] = value
         if event.sent_to_first_audio_ms is not None or event.user_stop_to_speech_ms is not None:
             outcome.audio = True
+        server_turn_id = getattr(event, "turn_id", None)
+        if server_turn_id is not None:  # the server's own id for the turn, what support looks up
+            outcome.server_turn_id = str(server_turn_id)
 
     def _end(self, outcome: TurnOutcome, how: str, now: float) -> None:
         if outcome.ended is None:

@@ -29,12 +29,24 @@ def _parts(turn: TurnResult) -> dict[str, float]:
     for name, value in turn.figures.items():
         if name != "total_ms" and isinstance(value, int | float) and not isinstance(value, bool):
             parts[name] = float(value)
-    segments = turn.figures.get("segments")
-    if isinstance(segments, dict):  # turn_timing's per-stage breakdown, when it carries one
-        for name, value in segments.items():
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                parts[f"segments.{name}"] = float(value)
+    parts.update(segment_parts(turn.figures.get("segments")))
     return parts
+
+
+def segment_parts(segments: Any) -> dict[str, float]:
+    """turn_timing's breakdown when the event carries one: a list of {name, ms, …} adding up
+    to its total (a {name: ms} mapping is read too)."""
+    if isinstance(segments, dict):
+        pairs = list(segments.items())
+    elif isinstance(segments, list | tuple):
+        pairs = [(s.get("name"), s.get("ms")) for s in segments if isinstance(s, dict)]
+    else:
+        return {}
+    return {
+        f"segments.{name}": float(ms)
+        for name, ms in pairs
+        if isinstance(name, str) and isinstance(ms, int | float) and not isinstance(ms, bool)
+    }
 
 
 def summarize(sessions: Sequence[SessionResult]) -> dict[str, Any]:

@@ -55,12 +55,15 @@ def test_percentiles_are_nearest_rank() -> None:
 
 def test_summary_buckets_parts_classes_and_slowest_with_ids() -> None:
     turns = [_turn(1, 1, 100.0), _turn(1, 2, 300.0, "sla_miss"), _turn(2, 1, 200.0)]
-    turns[0].figures["segments"] = {"llm_ms": 40.0, "tts_ms": 60.0}  # turn_timing's breakdown
+    turns[0].figures["segments"] = [  # turn_timing's breakdown, as its events carry it
+        {"name": "llm", "ms": 40.0, "owner": "server", "source": "server"},
+        {"name": "tts", "ms": 60.0, "owner": "server", "source": "server"},
+    ]
     summary = summarize(_run(turns).sessions)
     bucket = summary["buckets"]["text->voice"]
     assert bucket["count"] == 3
     assert bucket["parts"]["total_ms"] == {"p50": 200.0, "p95": 300.0, "p99": 300.0}
-    assert bucket["parts"]["segments.llm_ms"]["p50"] == 40.0
+    assert bucket["parts"]["segments.llm"]["p50"] == 40.0
     assert summary["classes"] == {"pass": 2, "sla_miss": 1}
     assert summary["slowest"][0] == {
         "session": 1,

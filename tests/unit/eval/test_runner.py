@@ -189,3 +189,34 @@ def test_progress_plain_lines_when_not_a_terminal() -> None:
     assert out.getvalue() == (
         "eval: sessions 0 running, 1/2 done · turns 0 passed, 0 failed of 2 · p50 –\n"
     )
+
+
+def test_turn_timing_breakdown_is_kept_when_the_event_carries_it(tmp_path: Path) -> None:
+    """turn_timing's total, segments and server turn id (a richer event than today's) are
+    taken as given: the total is what the SLA is held to, the server's id what support needs."""
+    from types import SimpleNamespace
+    from typing import cast
+
+    from convai_tui.core.api.events import TurnTimed
+    from convai_tui.eval.results import SessionResult, TurnOutcome, turn_result
+    from convai_tui.eval.session_run import SessionDriver
+
+    scenario = _scenario(tmp_path, '[[turns]]\nsay = "x"\n')
+    driver = SessionDriver(
+        ScriptedSession(silent), scenario, SessionResult(1, 1), stop=asyncio.Event()
+    )
+    richer = SimpleNamespace(
+        sent_to_first_text_ms=100.0,
+        sent_to_first_audio_ms=400.0,
+        user_stop_to_speech_ms=None,
+        total_ms=1500.0,
+        segments=({"name": "llm", "ms": 900.0}, {"name": "tts", "ms": 600.0}),
+        input="text",
+        turn_id="srv-turn-7",
+    )
+    outcome = TurnOutcome(ended="completed", reply_text="hi")
+    driver._take_timing(outcome, cast(TurnTimed, richer))
+    result = turn_result(1, scenario.turns[0], outcome, 1200.0)
+    assert result.total_ms == 1500.0 and result.klass == "sla_miss"
+    assert result.turn_id == "srv-turn-7" and result.audio
+    assert result.figures["segments"][0] == {"name": "llm", "ms": 900.0}
