@@ -57,6 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_doctor(args)
         if args.command == "replay":
             return _cmd_replay(args)
+        if args.command == "eval":
+            from convai_tui.cli.eval_command import cmd_eval
+
+            return cmd_eval(args)
         if args.command == "setup":
             from convai_tui.cli.setup import run_setup
 

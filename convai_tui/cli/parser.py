@@ -158,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_local_server_arguments(local)
 
     _doctor_and_replay_parsers(sub)
+    _eval_parser(sub)
     from convai_tui.sessionlog.report import add_report_parser
 
     add_report_parser(sub)
@@ -179,6 +180,54 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_parsers(cfg_sub)
     add_completion_parser(sub)
     return parser
+
+
+# --- eval ------------------------------------------------------------------------------------------
+
+_EVAL_SETTING_SECTIONS = ("session", "connect", "logging")
+"""The settings `eval` takes as flags, spelt as for run (the scenario may override the
+character and the connect options)."""
+
+
+def _eval_parser(sub: Any) -> None:
+    ev = sub.add_parser(
+        "eval",
+        help="play a scenario's turns on many sessions at once; classes, latency, verdict",
+        description="Run K x N sessions of a scenario (N at a time) and class every turn: "
+        "pass, sla_miss, timeout, connection_error, behavior_mismatch, interrupted. "
+        "Exit 0 when every turn passed, 1 on failures, 2 on a bad scenario or arguments.",
+    )
+    ev.add_argument("scenario", type=Path, metavar="SCENARIO.toml", help="the scenario file")
+    ev.add_argument(
+        "--concurrency", type=int, default=1, metavar="N", help="sessions at a time (default 1)"
+    )
+    ev.add_argument(
+        "--stagger-ms",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="least time between two session starts (default 0)",
+    )
+    ev.add_argument(
+        "--repeat", type=int, default=1, metavar="K", help="run N sessions K times (default 1)"
+    )
+    ev.add_argument(
+        "--json", type=Path, metavar="OUT", dest="json_out", help="write every result here"
+    )
+    ev.add_argument(
+        "--junit", type=Path, metavar="OUT", help="write one JUnit testcase per turn here"
+    )
+    ev.add_argument(
+        "--compare",
+        type=Path,
+        metavar="BASELINE.json",
+        help="fail on what got slower or started failing since this earlier --json",
+    )
+    for section in _EVAL_SETTING_SECTIONS:
+        group = ev.add_argument_group(dict(_SECTIONS)[section])
+        for name, flag in setting_flags():
+            if flag.section == section:
+                _add_setting_flag(group, name, flag)
 
 
 # --- doctor and replay ------------------------------------------------------------------------------
