@@ -233,7 +233,7 @@ async def _run_session(settings: Settings, run: RunOptions) -> int:
             )
         )
     log_path = run.session_log or new_log_path(Path(settings.session_log_dir or state_dir()))
-    session_log = SessionLog(log_path, session.subscribe())
+    session_log = SessionLog(log_path, session.subscribe(), session.info)
     session_log.start()
     try:
         if run.headless:

@@ -130,8 +130,10 @@ def test_say_hello_exit_after_reply(server: Server, tmp_path: Path) -> None:
     assert kinds == {"local_player", "character"}
     logs = list((tmp_path / "state" / "convai-tui" / "sessions").glob("*.jsonl"))
     assert len(logs) == 1
-    logged = [json.loads(line)["type"] for line in logs[0].read_text().splitlines()]
-    assert logged == [e["type"] for e in result.events]
+    lines = [json.loads(line) for line in logs[0].read_text().splitlines()]
+    assert lines[0]["type"] == "session_info"  # names the character for replay
+    assert lines[0]["character_id"] == server.character_id
+    assert [line["type"] for line in lines[1:]] == [e["type"] for e in result.events]
 
 
 def test_missing_api_key_fails_before_any_request(server: Server, tmp_path: Path) -> None:
