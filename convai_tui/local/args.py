@@ -254,6 +254,12 @@ def add_local_server_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="WORD",
         help="strict: user text with WORD gets an aborted turn",
     )
+    real.add_argument(
+        "--actions-when-asked",
+        action="store_true",
+        help="strict, with an action_config: perform an action only when the user names it "
+        '("wave"), not the first one every turn (the demo)',
+    )
 
 
 def faults_from_args(args: argparse.Namespace) -> Faults:
@@ -285,4 +291,5 @@ def faults_from_args(args: argparse.Namespace) -> Faults:
         moderation_word=args.moderation_word,
         no_response_prompt=args.no_response_prompt,
         abort_word=args.abort_word,
+        actions_when_asked=args.actions_when_asked,
     )
