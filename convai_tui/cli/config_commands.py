@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import tomlkit
 from tomlkit.exceptions import TOMLKitError
@@ -117,9 +118,16 @@ def _read(path: Path) -> tomlkit.TOMLDocument:
         raise ConfigError(f"{path}: {exc}; fix or remove it first") from None
 
 
-def _checked(path: Path, doc: tomlkit.TOMLDocument) -> Settings:
+_SET_INSECURE_HTTP = "run `convai-tui config set insecure_http true` first"
+
+
+def _checked(
+    path: Path, doc: tomlkit.TOMLDocument, insecure_fix: str = _SET_INSECURE_HTTP
+) -> Settings:
     """The settings the file would give, or ConfigError: each value's type, then what the
-    session itself refuses before connecting (URL scheme, plain http, the timeout range)."""
+    session itself refuses before connecting (URL scheme, plain http, the timeout range).
+    ``insecure_fix`` is how *this* command allows plain http: the session's own advice names
+    the run flag, which ``config set`` does not have."""
     values = {key: parse_setting(key, value, str(path)) for key, value in doc.unwrap().items()}
     settings = Settings(**values)
     # The key and character id may come from the environment; only judge the rest here.
@@ -129,6 +137,12 @@ def _checked(path: Path, doc: tomlkit.TOMLDocument) -> Settings:
         character_id=settings.character_id or "-",
     )
     error = validate_settings(session)
+    if error is not None and error.code == "config.insecure_url":
+        host = urlsplit(session.connect_url).hostname
+        raise ConfigError(
+            f"{error.code}: Refusing to send the API key over plain http to {host}; "
+            f"use https or {insecure_fix}."
+        )
     if error is not None:
         raise ConfigError(f"{error.code}: {error.message}")
     return settings
@@ -204,7 +218,7 @@ def _init(args: argparse.Namespace, prompts: Prompts) -> int:
         doc["connect_url"] = args.connect_url
     if args.insecure_http:
         doc["insecure_http"] = True
-    settings = _checked(path, doc)
+    settings = _checked(path, doc, insecure_fix="add --insecure-http to `config init`")
     if not args.no_check:
         ok, detail = asyncio.run(_check_connect(settings))
         print(detail, file=sys.stderr if not ok else sys.stdout)

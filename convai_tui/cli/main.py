@@ -156,7 +156,7 @@ def _cmd_run(args: argparse.Namespace, *, demo: bool) -> int:
     standin: subprocess.Popen[str] | None = None
     try:
         if demo:
-            from convai_tui.cli.room_flags import demo_cast
+            from convai_tui.cli.room_flags import DEMO_ACTION_CONFIG, demo_cast
 
             cast = demo_cast(args.demo_cast)  # `demo --characters N`: the stand-in knows N
             standin, details = start_standin_process(cast.standin_args)
@@ -167,6 +167,7 @@ def _cmd_run(args: argparse.Namespace, *, demo: bool) -> int:
                 api_key=details["api_key"],
                 character_id=details["character_id"],
                 characters=cast.characters or settings.characters,
+                action_config=settings.action_config or DEMO_ACTION_CONFIG,
             )
         try:
             log_file = None if run.headless else state_dir() / "convai-tui.log"
@@ -227,7 +228,7 @@ async def _run_session(settings: Settings, run: RunOptions) -> int:
             )
         )
     log_path = run.session_log or new_log_path(Path(settings.session_log_dir or state_dir()))
-    session_log = SessionLog(log_path, session.subscribe())
+    session_log = SessionLog(log_path, session.subscribe(), session.info)
     session_log.start()
     try:
         if run.headless:

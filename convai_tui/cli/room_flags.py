@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from convai_tui.config import Settings
 from convai_tui.core.settings.multi_config import (
@@ -23,6 +23,7 @@ from convai_tui.core.settings.multi_config import (
 )
 from convai_tui.core.settings.room_request import RoomRequest
 from convai_tui.core.settings.session_settings import SessionSettings, validate_settings
+from convai_tui.local.character.personas import DEMO_ACTIONS
 
 if TYPE_CHECKING:
     import httpx
@@ -75,14 +76,25 @@ class DemoCast:
     standin_args: list[str]
 
 
+DEMO_STANDIN_ARGS = ["--actions-when-asked"]
+"""The demo's characters do the action the user asks for ("wave"), not one every turn."""
+DEMO_ACTION_CONFIG: dict[str, Any] = {"actions": list(DEMO_ACTIONS)}
+"""Asked for on /connect by `demo` unless the config has an action_config of its own."""
+
+
 def demo_cast(requested: int | None) -> DemoCast:
     """The stand-in flags and `--character` ids for `demo --characters N` (N < 2: none)."""
     count = max(1, min(requested or 1, len(DEMO_CAST)))
     if count < 2:
-        return DemoCast([], [])
+        return DemoCast([], list(DEMO_STANDIN_ARGS))
     cast = DEMO_CAST[:count]
     return DemoCast(
-        [cid for cid, _ in cast], ["--characters", ",".join(f"{cid}={name}" for cid, name in cast)]
+        [cid for cid, _ in cast],
+        [
+            *DEMO_STANDIN_ARGS,
+            "--characters",
+            ",".join(f"{cid}={name}" for cid, name in cast),
+        ],
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import threading
 import time
@@ -24,6 +25,7 @@ from convai_tui.local.sfu.binary import (
     build_livekit_server,
     external_livekit_configured,
     find_livekit_server,
+    go_missing_message,
 )
 
 _HEARTBEAT_S = 30.0
@@ -63,6 +65,9 @@ def run_setup(_args: argparse.Namespace | None = None) -> int:
         print(binary)
         return 0
     try:
+        if shutil.which("go") is None:
+            # Said before any "building ..." line: there is nothing to build with.
+            raise LiveKitBuildError(go_missing_message())
         with _progress() as on_output:
             started = time.monotonic()
             binary = build_livekit_server(on_output)

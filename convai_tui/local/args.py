@@ -25,8 +25,33 @@ def _ipv4_address(value: str) -> str:
         raise argparse.ArgumentTypeError(f"not an IPv4 address: {value!r}") from None
 
 
+FAULT_TABLE = """\
+error code a client sees          how to trigger it
+connection.<by status>            --connect-status CODE [--connect-detail TEXT | --connect-body RAW]
+                                  [--connect-fault-count N] (401, 403, 404, 422, 429, 5xx, ...)
+connection.connect_concurrency_limit_reached
+                                  --concurrency-limit N with N sessions open
+connection.failed                 --connect-no-token
+connection.timeout                --connect-hang, or --connect-delay S beyond the client's timeout
+server.error                      --server-error-after-turns N
+server.fatal_error                --server-error-after-turns N --server-error-fatal
+server.usage_limit_reached        --usage-limit-after-turns N [--quota-type T]
+session.idle_timeout              --idle-warning-after S --idle-timeout-after S
+transport.participant_removed     POST /_standin/sessions/all/kick
+transport.room_deleted            POST /_standin/sessions/all/delete-room
+transport.duplicate_identity      POST /_standin/sessions/all/duplicate-identity
+transport.signal_disconnected     POST /_standin/livekit/restart (or pause / resume)
+protocol.parse_failed             POST /_standin/sessions/all/malformed
+
+Every fault field can also be changed at runtime: POST /_standin/faults {"field": value}.
+The full table, with each /connect status and its code, is in docs/FAULTS.md."""
+
+
 def add_local_server_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of ``convai-tui local-server`` (and ``python -m convai_tui.local``)."""
+    """Options of ``convai-tui local-server`` (and ``python -m convai_tui.local``); its help
+    ends with the fault table, so ``--help`` says which option produces which error code."""
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = FAULT_TABLE
     parser.add_argument(
         "--host",
         type=_ipv4_address,
@@ -80,7 +105,10 @@ def add_local_server_arguments(parser: argparse.ArgumentParser) -> None:
         "it straight back (echo), or ignore the microphone (off)",
     )
     parser.add_argument(
-        "--log-level", default="info", choices=["debug", "info", "warning", "error"]
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="how much the stand-in logs on stderr (default %(default)s)",
     )
     faults = parser.add_argument_group("scripted faults")
     faults.add_argument(
@@ -108,19 +136,58 @@ def add_local_server_arguments(parser: argparse.ArgumentParser) -> None:
     faults.add_argument(
         "--connect-no-token", action="store_true", help="answer /connect 200 without a token"
     )
-    faults.add_argument("--idle-warning-after", type=float, default=240.0, metavar="S")
-    faults.add_argument("--idle-timeout-after", type=float, default=300.0, metavar="S")
-    faults.add_argument("--usage-limit-after-turns", type=int, default=0, metavar="N")
-    faults.add_argument("--quota-type", default="minutes", metavar="T")
-    faults.add_argument("--server-error-after-turns", type=int, default=0, metavar="N")
-    faults.add_argument("--server-error-fatal", action="store_true")
+    faults.add_argument(
+        "--idle-warning-after",
+        type=float,
+        default=240.0,
+        metavar="S",
+        help="send idle-warning after S seconds without user input (default %(default)s)",
+    )
+    faults.add_argument(
+        "--idle-timeout-after",
+        type=float,
+        default=300.0,
+        metavar="S",
+        help="end the session as idle_timeout after S seconds without user input "
+        "(default %(default)s)",
+    )
+    faults.add_argument(
+        "--usage-limit-after-turns",
+        type=int,
+        default=0,
+        metavar="N",
+        help="send usage-limit-reached and close after N character turns (0 = never)",
+    )
+    faults.add_argument(
+        "--quota-type",
+        default="minutes",
+        metavar="T",
+        help="quota_type of that usage-limit-reached (default %(default)s)",
+    )
+    faults.add_argument(
+        "--server-error-after-turns",
+        type=int,
+        default=0,
+        metavar="N",
+        help="send an RTVI error after N character turns (0 = never)",
+    )
+    faults.add_argument(
+        "--server-error-fatal",
+        action="store_true",
+        help="make that error fatal (the session ends) instead of recoverable",
+    )
     faults.add_argument(
         "--response-form",
         choices=["flat", "wrapped"],
         default="flat",
         help="server-response acks flat (documented) or wrapped in server-message",
     )
-    faults.add_argument("--tts", choices=["espeak", "tone", "none"], default="espeak")
+    faults.add_argument(
+        "--tts",
+        choices=["espeak", "tone", "none"],
+        default="espeak",
+        help="the character's voice: espeak-ng speech (default), a test tone, or no audio",
+    )
     faults.add_argument(
         "--release-grace",
         type=float,
@@ -187,6 +254,12 @@ def add_local_server_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="WORD",
         help="strict: user text with WORD gets an aborted turn",
     )
+    real.add_argument(
+        "--actions-when-asked",
+        action="store_true",
+        help="strict, with an action_config: perform an action only when the user names it "
+        '("wave"), not the first one every turn (the demo)',
+    )
 
 
 def faults_from_args(args: argparse.Namespace) -> Faults:
@@ -218,4 +291,5 @@ def faults_from_args(args: argparse.Namespace) -> Faults:
         moderation_word=args.moderation_word,
         no_response_prompt=args.no_response_prompt,
         abort_word=args.abort_word,
+        actions_when_asked=args.actions_when_asked,
     )

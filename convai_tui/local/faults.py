@@ -74,6 +74,9 @@ class Faults:
     """strict: user text containing this word is blocked (moderation-response)."""
     no_response_prompt: str = "say nothing"
     """strict: user text containing this makes the character abstain (llm-no-response)."""
+    actions_when_asked: bool = False
+    """strict, with an action_config: an action-response only when the user's words name one
+    of its actions ("wave"); otherwise the first action every turn. The demo's characters."""
     abort_word: str = "abort"
     """strict: user text containing this gets a turn aborted with audio_delivery_failed."""
     connect_faults_used: int = field(default=0, repr=False)
@@ -127,6 +130,7 @@ _BOOL_FIELDS = {
     "withhold_bot_ready",
     "delete_room_on_kill",
     "publish_audio_track",
+    "actions_when_asked",
 }
 _OPTIONAL_STR_FIELDS = {"connect_detail", "connect_body"}
 

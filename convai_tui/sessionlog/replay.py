@@ -29,6 +29,7 @@ from convai_tui.core.api.port import ControlResult, SendOutcome, SessionInfo
 from convai_tui.core.api.states import SessionState
 from convai_tui.core.link.stats import LinkHistory
 from convai_tui.core.multi import events as _room_events  # noqa: F401  (registers them)
+from convai_tui.sessionlog.writer import SESSION_INFO_TYPE
 
 READ_ONLY_REASON = "This is a replay of a recorded session: nothing can be sent."
 
@@ -41,6 +42,8 @@ class ReplayLog:
     events: list[Event] = field(default_factory=list)
     unknown_types: int = 0
     malformed_lines: int = 0
+    info: dict[str, Any] = field(default_factory=dict)
+    """The log's session_info line (character id and resolved name), when it has one."""
 
     @property
     def skipped(self) -> int:
@@ -67,6 +70,9 @@ def load_log(path: Path) -> ReplayLog:
                 data = json.loads(line)
                 if not isinstance(data, dict):
                     raise ValueError("not an object")
+                if data.get("type") == SESSION_INFO_TYPE:
+                    log.info = data
+                    continue
                 event = event_from_json(data)
             except ValueError:
                 log.malformed_lines += 1
@@ -173,12 +179,21 @@ class ReplaySession:
             None,
         )
         room = next((e for e in self.log.events if isinstance(e, RoomDetailsReceived)), None)
-        # The live monitor names the character by its configured id (the log does not hold
-        # it); the character participant's identity is that id in Convai's rooms.
+        recorded = self.log.info
+        name = recorded.get("character_name")
+        # Logs without a session_info line: the character participant's identity is the
+        # character id in Convai's rooms.
         return SessionInfo(
-            character_id=character.identity if character else "replay",
+            character_id=str(
+                recorded.get("character_id") or (character.identity if character else "replay")
+            ),
             connect_url=room.room_url if room else f"replay:{self.log.path.name}",
+            character_name=name if isinstance(name, str) and name else None,
         )
+
+    def progress(self) -> tuple[int, int, bool]:
+        """Events shown so far, events in the log, and whether the replay has finished."""
+        return self.published, len(self.log.events), self.finished.is_set()
 
     @property
     def first_at(self) -> float | None:

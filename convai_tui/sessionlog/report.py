@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import sys
 import time
 from collections import Counter
@@ -19,6 +20,7 @@ from typing import Any
 
 from convai_tui.core.api.events import ErrorRaised, LinkStatsSampled, SessionStateChanged
 from convai_tui.core.api.metrics import percentile
+from convai_tui.core.api.states import SessionState
 from convai_tui.core.link.stats import PLOTTED, LinkHistory
 from convai_tui.sessionlog.replay import ReplayLog, load_log
 from convai_tui.ui.model.link import LinkModel
@@ -116,15 +118,14 @@ def _lines(log: ReplayLog, link: LinkModel, end_at: float) -> list[str]:
         f"reconnect(s), {sum(errors.values())} error(s)"
     )
     changes = [e for e in events if isinstance(e, SessionStateChanged)]
-    out.append(
-        "States    "
-        + " · ".join(
-            f"{e.new.value} {_clock(e.at)}{f' ({e.reason})' if e.reason else ''}"
-            for e in changes[-12:]
-        )
+    out += _wrapped(
+        "States    ",
+        [f"{e.new.value} {_clock(e.at)}{f' ({e.reason})' if e.reason else ''}" for e in changes],
     )
     out += _link_lines(link.history)
-    out += _degraded_lines([e for e in events if isinstance(e, LinkStatsSampled)])
+    out += _degraded_lines(
+        [e for e in events if isinstance(e, LinkStatsSampled)], _outages(changes, end_at)
+    )
     out += _turn_lines(link)
     if errors:
         out.append("Errors    " + ", ".join(f"{code} ×{n}" for code, n in errors.most_common()))
@@ -161,25 +162,78 @@ def _link_lines(history: LinkHistory) -> list[str]:
     return out
 
 
-def _degraded_lines(samples: list[LinkStatsSampled]) -> list[str]:
-    spells: list[tuple[float, float, tuple[str, ...]]] = []
+REPORT_WIDTH = 100
+SAMPLE_GAP_S = 3.0
+"""Link samples come every second; a longer silence while connected is a stalled reading."""
+
+
+def _wrapped(label: str, items: list[str]) -> list[str]:
+    """``items`` joined by `` · `` over as many lines as they need, every one of them kept."""
+    lines = [label]
+    for item in items:
+        if lines[-1].strip() and len(lines[-1]) + 3 + len(item) > REPORT_WIDTH:
+            lines.append(" " * len(label))
+        lines[-1] += (" · " if lines[-1].strip() else "") + item
+    return lines
+
+
+Spell = tuple[float, float, float, tuple[str, ...]]
+"""begin, end, its length in seconds, and why."""
+
+
+def _outages(changes: list[SessionStateChanged], end_at: float) -> list[Spell]:
+    """Each spell in Reconnecting (a stalled or lost link), with the reason it gave."""
+    spells: list[Spell] = []
+    began: SessionStateChanged | None = None
+    for change in [*changes, None]:
+        ended = change is None or change.new is not SessionState.RECONNECTING
+        if change is not None and not ended and began is None:
+            began = change
+        elif ended and began is not None:
+            until = end_at if change is None else change.at
+            why = f"reconnecting ({began.reason or 'link lost'})"
+            spells.append((began.at, until, until - began.at, (why,)))
+            began = None
+    return spells
+
+
+def _sample_gaps(samples: list[LinkStatsSampled], outages: list[Spell]) -> list[Spell]:
+    """Silences in the 1 Hz link readings outside a reconnect: the link stalled unreported."""
+    gaps: list[Spell] = []
+    for before, after in itertools.pairwise(samples):
+        if after.at - before.at <= SAMPLE_GAP_S:
+            continue
+        if any(a <= before.at + 1 and after.at - 1 <= b for a, b, _, _ in outages):
+            continue
+        gaps.append((before.at, after.at, after.at - before.at, ("no link readings (stalled)",)))
+    return gaps
+
+
+def _warning_runs(samples: list[LinkStatsSampled]) -> list[Spell]:
+    """Consecutive samples over a transport.link_degraded threshold, with the fullest reasons."""
+    runs: list[tuple[float, float, tuple[str, ...]]] = []
     for sample in samples:
         if not sample.warnings:
             continue
-        if spells and sample.at - spells[-1][1] <= 1.5:
-            begin, _, reasons = spells[-1]
-            spells[-1] = (
+        if runs and sample.at - runs[-1][1] <= 1.5:
+            begin, _, reasons = runs[-1]
+            runs[-1] = (
                 begin,
                 sample.at,
                 reasons if len(reasons) >= len(sample.warnings) else sample.warnings,
             )
         else:
-            spells.append((sample.at, sample.at, sample.warnings))
+            runs.append((sample.at, sample.at, sample.warnings))
+    return [(a, b, b - a + 1, r) for a, b, r in runs]  # each sample stands for one second
+
+
+def _degraded_lines(samples: list[LinkStatsSampled], outages: list[Spell]) -> list[str]:
+    spells = sorted([*_warning_runs(samples), *outages, *_sample_gaps(samples, outages)])
     if not spells:
-        return ["Degraded  never (transport.link_degraded thresholds not crossed)"]
+        return ["Degraded  never (no reconnect, no stalled reading, thresholds not crossed)"]
     return [
-        f"Degraded  {_clock(a)}–{_clock(b)} ({b - a + 1:.0f} s): {'; '.join(r)}"
-        for a, b, r in spells[-10:]
+        f"{'Degraded' if i == 0 else '':<10}{_clock(a)}–{_clock(b)} ({n:.0f} s): {'; '.join(r)}"
+        for i, (a, b, n, r) in enumerate(spells)
     ]
 
 

@@ -10,7 +10,22 @@ import time
 from pathlib import Path
 
 from convai_tui.core.api.bus import Subscription
+from convai_tui.core.api.port import SessionInfo
 from convai_tui.core.errors.redact import redact
+
+SESSION_INFO_TYPE = "session_info"
+"""The log's first line: who the session talked to, as the live monitor named it (replay shows
+the same name; the events alone hold only the character's id)."""
+
+
+def session_info_line(info: SessionInfo) -> dict[str, object]:
+    return {
+        "type": SESSION_INFO_TYPE,
+        "ts": time.time(),
+        "character_id": info.character_id,
+        "character_name": info.character_name,
+        "connect_url": info.connect_url,
+    }
 
 
 def new_log_path(directory: Path) -> Path:
@@ -21,9 +36,12 @@ def new_log_path(directory: Path) -> Path:
 class SessionLog:
     """Writes each event of a subscription as one redacted JSON line, flushed as it goes."""
 
-    def __init__(self, path: Path, subscription: Subscription) -> None:
+    def __init__(
+        self, path: Path, subscription: Subscription, info: SessionInfo | None = None
+    ) -> None:
         self.path = path
         self._subscription = subscription
+        self._info = info
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -33,6 +51,9 @@ class SessionLog:
     async def _run(self) -> None:
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         with os.fdopen(fd, "a", encoding="utf-8") as fh:
+            if self._info is not None:
+                fh.write(redact(json.dumps(session_info_line(self._info))) + "\n")
+                fh.flush()
             async for event in self._subscription:
                 fh.write(redact(json.dumps(event.to_json(), ensure_ascii=False)) + "\n")
                 fh.flush()

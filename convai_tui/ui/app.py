@@ -27,6 +27,7 @@ from convai_tui.core.rtvi.controls import ControlRequest
 from convai_tui.ui.commands import ConvaiCommands
 from convai_tui.ui.messages import SessionEventsReceived, SessionStreamEnded
 from convai_tui.ui.model.reducer import MonitorModel, Part, ui_error
+from convai_tui.ui.model.replay import ReplayProgress
 from convai_tui.ui.registry import APP_BINDINGS, DIAGNOSTICS_TAB, ERRORS_TAB, key_hint
 from convai_tui.ui.safety import guarded
 from convai_tui.ui.screens.controls import ConfirmScreen, ControlForm
@@ -73,6 +74,8 @@ class ConvaiApp(App[int]):
         self.run_checks = run_checks
         self.clock = clock
         self.read_only = read_only
+        progress = getattr(session, "progress", None) if read_only else None
+        self.replay_progress: ReplayProgress | None = progress if callable(progress) else None
         self.keymap = dict(keymap or {})
         info = session.info
         self.model = MonitorModel(

@@ -110,7 +110,10 @@ def test_speech_in_reply_out(pulse: PulseServer, tmp_path: Path) -> None:
         roles = [role for role, _ in finals]
         assert "user" in roles and "character" in roles, finals
         user_text = next(text for role, text in finals if role == "user")
-        assert str(user_text).startswith("[speech ")
+        assert str(user_text).startswith("[speech 1: ")
+        # the whole sentence, its comma and full-stop pauses included, was one utterance
+        spoken_s = float(str(user_text).split(": ")[1].split(" s")[0])
+        assert spoken_s > 2.5, user_text
         time.sleep(0.5)
     finally:
         if recorder is not None:

@@ -121,12 +121,19 @@ def test_say_hello_exit_after_reply(server: Server, tmp_path: Path) -> None:
     finals = [e for e in result.of("transcript") if e["role"] == "character" and e["final"]]
     assert len(finals) == 1 and '"hello"' in finals[0]["text"]
     assert result.of("server_response")[0]["status"] == "success"
+    # --exit-after-reply ends the server's session with kill-pipeline (README), acked
+    kills = [e for e in result.of("message_sent") if e["message_type"] == "kill-pipeline"]
+    assert len(kills) == 1
+    acks = [e for e in result.of("server_response") if e["message_id"] == kills[0]["message_id"]]
+    assert [a["status"] for a in acks] == ["success"]
     kinds = {e["kind"] for e in result.of("participant_joined")}
     assert kinds == {"local_player", "character"}
     logs = list((tmp_path / "state" / "convai-tui" / "sessions").glob("*.jsonl"))
     assert len(logs) == 1
-    logged = [json.loads(line)["type"] for line in logs[0].read_text().splitlines()]
-    assert logged == [e["type"] for e in result.events]
+    lines = [json.loads(line) for line in logs[0].read_text().splitlines()]
+    assert lines[0]["type"] == "session_info"  # names the character for replay
+    assert lines[0]["character_id"] == server.character_id
+    assert [line["type"] for line in lines[1:]] == [e["type"] for e in result.events]
 
 
 def test_missing_api_key_fails_before_any_request(server: Server, tmp_path: Path) -> None:

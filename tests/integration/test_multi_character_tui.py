@@ -77,6 +77,7 @@ async def test_demo_with_three_characters_switches_by_number_key(tmp_path: Path)
                     break
                 await asyncio.sleep(0.1)
             assert lines and lines[-1][0] == "Bo" and '"which way"' in lines[-1][1]
+            assert "the ship's cook" in lines[-1][1]  # Bo's own line: who answered shows
             await pilot.press("ctrl+q")
     finally:
         await session.close()

@@ -154,3 +154,37 @@ async def test_replay_session_in_the_monitor_is_read_only(tmp_path: Path) -> Non
         assert app.model.state is S.CONNECTED
         assert isinstance(events[0], SessionStateChanged)
         assert session.clock() == T0 + 5
+
+
+async def test_replay_shows_the_recorded_name_progress_and_finished(tmp_path: Path) -> None:
+    from textual.widgets import Input, Static
+
+    from convai_tui.core.api.port import SessionInfo
+    from convai_tui.sessionlog.writer import session_info_line
+
+    info = session_info_line(SessionInfo("char-7f3a", "https://live.convai.com", "Ada"))
+    events = [
+        *connect_events(),
+        TranscriptReceived(role="character", text="Hi", final=True, full_text="Hi", at=T0 + 3),
+    ]
+    path = tmp_path / "session.jsonl"
+    path.write_text(
+        json.dumps(info) + "\n" + "".join(json.dumps(e.to_json()) + "\n" for e in events)
+    )
+    log = load_log(path)
+    assert log.unknown_types == 0 and len(log.events) == len(events)
+    session = ReplaySession(log, speed=0)
+    assert session.info.character_name == "Ada" and session.info.character_id == "char-7f3a"
+    assert session.progress() == (0, len(events), False)
+    app = ConvaiApp(session, read_only=True, clock=session.clock, title="convai-tui · REPLAY")
+    async with app.run_test(size=SIZE) as pilot:
+        message_input = app.query_one("#message-input", Input)
+        assert "Read-only" in message_input.placeholder and message_input.disabled
+        for _ in range(200):
+            await pilot.pause()
+            if session.finished.is_set() and app.model.events_applied >= session.published:
+                break
+        await pilot.pause(0.3)  # one tick repaints the hint
+        assert app.model.display_name == "Ada"
+        hint = str(app.query_one("#input-hint", Static).render())
+        assert f"replay finished: {len(events)} events shown" in hint

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from textual.pilot import Pilot
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from convai_tui.core.api.events import Event, ParticipantInfo, ParticipantJoined, TranscriptReceived
 from convai_tui.core.api.events import TurnCompleted as Done
@@ -25,6 +25,8 @@ from convai_tui.core.multi.events import (
 from convai_tui.core.settings.multi_config import CharacterSpec
 from convai_tui.ui.app import ConvaiApp
 from convai_tui.ui.screens.monitor import MonitorScreen
+from convai_tui.ui.screens.room_actions import NO_ROOM_REASON, RoomCommands
+from convai_tui.ui.screens.room_prompt import RoomPrompt
 from convai_tui.ui.widgets.room import RoomTable
 from tests.ui.fake_core import FakeClock, FakeSession, Step
 from tests.ui.scenarios import connect_events, settle, t
@@ -247,12 +249,16 @@ async def test_removing_the_target_asks_for_a_replacement_and_add_takes_a_spec()
         await pilot.pause()
         table = app.screen.query_one(RoomTable)
         keys = [key for key, _ in table.rows_shown]
-        table.move_cursor(row=keys.index(CY.membership_id))  # not the target: no question
+        table.move_cursor(row=keys.index(CY.membership_id))  # not the target: only a yes/no
         await pilot.press("delete")
+        await pilot.pause()
+        await pilot.press("y", "enter")
         await settle(pilot)
         assert room.last_call() == ("update_roster", ((), (CY.membership_id,), None))
         table.move_cursor(row=keys.index(ADA.membership_id))  # the target
         await pilot.press("delete")
+        await pilot.pause()
+        await pilot.press("y", "enter")
         await pilot.pause()
         await pilot.press("3", "enter")
         await settle(pilot)
@@ -262,3 +268,92 @@ async def test_removing_the_target_asks_for_a_replacement_and_add_takes_a_spec()
         await pilot.press(*"ada:cs-9", "enter")
         await settle(pilot)
         assert room.last_call() == ("update_roster", ((CharacterSpec("ada", "cs-9"),), (), None))
+
+
+async def test_delete_asks_first_and_escape_keeps_the_character() -> None:
+    app, _session, room = build((ADA, CY, ADA2))
+    async with app.run_test(size=(110, 32)) as pilot:
+        await settle(pilot)
+        app.action_show_tab("participants")
+        await pilot.pause()
+        table = app.screen.query_one(RoomTable)
+        keys = [key for key, _ in table.rows_shown]
+        table.move_cursor(row=keys.index(CY.membership_id))
+        await pilot.press("delete")
+        await pilot.pause()
+        assert isinstance(app.screen, RoomPrompt)
+        assert "Remove Cy [2] (cy)" in app.screen.question
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("delete")
+        await pilot.pause()
+        await pilot.press("n", "enter")  # anything but yes keeps it
+        await settle(pilot)
+        assert not any(name == "update_roster" for name, _ in room.calls)
+
+
+async def test_instance_numbers_stay_stable_after_a_removal_and_ids_are_shown() -> None:
+    app, session, room = build((ADA, CY, ADA2))
+    async with app.run_test(size=(110, 32)) as pilot:
+        await settle(pilot)
+        app.action_show_tab("participants")
+        await pilot.pause()
+        room.members = (ADA, ADA2)  # Cy [2] removed: Ada #2 stays [3]
+        session.publish(room.snapshot(t(45)))
+        await settle(pilot)
+        view = app.model.room
+        assert [view.number_of(m.membership_id) for m in view.members] == [1, 3]
+        await pilot.press("2")  # the gap: nobody
+        await settle(pilot)
+        assert room.calls == []
+        await pilot.press("3")
+        await settle(pilot)
+        assert room.last_call() == ("set_target", ADA2.membership_id)
+        assert "Ada #2 [3]" in view.target_text()
+        room.members = (ADA, ADA2, BO)  # a newcomer gets a new number, not the freed 2
+        session.publish(room.snapshot(t(46)))
+        await settle(pilot)
+        assert view.number_of(BO.membership_id) == 4
+        table = app.screen.query_one(RoomTable)
+        cells = [str(c) for c in table.get_row(BO.membership_id)]
+        assert cells[:3] == ["4", "Bo", "bo"]
+        assert "character id" in [str(c.label) for c in table.columns.values()]
+
+
+async def test_add_offers_the_configured_and_the_room_character_ids() -> None:
+    app, _session, room = build((ADA, CY))
+    async with app.run_test(size=(110, 32)) as pilot:
+        await settle(pilot)
+        cast(MonitorScreen, app.screen).action_room_add()
+        await pilot.pause()
+        prompt = app.screen
+        assert isinstance(prompt, RoomPrompt)
+        assert "known: char-demo-001, ada, cy" in prompt.question
+        await pilot.press("c")
+        await pilot.pause()
+        field = prompt.query_one(Input)
+        assert field._suggestion == "char-demo-001"  # → accepts it
+        await pilot.press("right", "enter")
+        await settle(pilot)
+        assert room.last_call() == (
+            "update_roster",
+            ((CharacterSpec("char-demo-001", None),), (), None),
+        )
+
+
+async def test_a_single_character_session_refuses_roster_add_with_the_reason() -> None:
+    clock = FakeClock(t(40))
+    session = FakeSession(script=[Step(e) for e in connect_events()], clock=clock)
+    app = ConvaiApp(session, clock=clock)
+    async with app.run_test(size=(110, 32)) as pilot:
+        await settle(pilot)
+        screen = cast(MonitorScreen, app.screen)
+        provider = RoomCommands(screen)
+        names = [name for name, *_ in provider._commands()]
+        assert names == ["roster: add…"]
+        screen.action_room_add()
+        await pilot.pause()
+        assert not isinstance(app.screen, RoomPrompt)
+        hint = str(app.screen.query_one("#input-hint", Static).content)
+        assert "No multi-character room session is active" in hint
+        assert NO_ROOM_REASON.startswith("No multi-character room session is active")

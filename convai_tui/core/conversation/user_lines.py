@@ -3,7 +3,8 @@
 `user-transcription` interim results update one live line (non-final events); finals of the
 same utterance merge into it, joined by single spaces; the utterance's line is final when
 `final-user-transcription` arrives (its text is the whole utterance) or, if none comes, when
-the character starts answering. A `final-user-transcription` repeating a line already shown
+the character starts answering (then with its finals, or its last interim text if it had no
+final at all). A `final-user-transcription` repeating a line already shown
 is dropped whatever its punctuation or casing, as is the server's echo of typed text.
 """
 
@@ -35,6 +36,8 @@ class UserLines:
         self._typed: deque[tuple[str, float]] = deque(maxlen=8)
         self._shown: deque[tuple[str, float]] = deque(maxlen=8)
         self._segments: list[str] = []
+        self._interim = ""
+        """The live line of an utterance that has had only interim results so far."""
         self._speaker: str | None = None
 
     def typed(self, text: str) -> None:
@@ -57,17 +60,20 @@ class UserLines:
             return False
         if self._recent(self._typed, text):  # the echo of typed text, shown when sent
             if msg.type == "final-user-transcription":
-                self._segments = []
+                self._segments, self._interim = [], ""
             return False
         self._speaker = speaker or self._speaker
         if msg.type == "final-user-transcription":
-            merged, self._segments = " ".join(self._segments), []
+            merged, self._segments, self._interim = " ".join(self._segments), [], ""
             if merged and normalized(text) in normalized(merged):
                 text = merged  # a final for the last segment only: the line keeps them all
             return self._show_final(text)
         live = " ".join([*self._segments, text])
         if protocol.field_bool(msg, "final", False):
             self._segments.append(text)
+            self._interim = ""
+        else:
+            self._interim = live
         self._publish(
             TranscriptReceived(
                 role="user",
@@ -81,10 +87,13 @@ class UserLines:
         return False
 
     def close(self) -> bool:
-        """The character answers: an utterance without final-user-transcription ends here."""
-        if not self._segments:
+        """The character answers: an utterance without final-user-transcription ends here,
+        with its final segments, or else its last interim text: every answered turn keeps the
+        user's line."""
+        text = " ".join(self._segments) or self._interim
+        self._segments, self._interim = [], ""
+        if not text:
             return False
-        text, self._segments = " ".join(self._segments), []
         return not self._recent(self._typed, text) and self._show_final(text)
 
     def _show_final(self, text: str) -> bool:

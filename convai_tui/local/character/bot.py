@@ -392,7 +392,7 @@ class Character:
         """
         self._ending.touch()
         turn = self._start_turn(
-            compose_reply(transcript_text),
+            compose_reply(transcript_text, self.profile.character_id),
             echo_text=None,
             sender=None,
             message_id=None,

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from convai_tui.local.character import rtvi
+from convai_tui.local.character.personas import persona_line
 
 DEFAULT_TRIGGERS = frozenset({"greet", "farewell"})
 """Trigger names the demo character knows, as a dashboard would define them."""
@@ -120,12 +121,16 @@ class BotView:
     """Monotonic clock, for the interrupt debounce."""
 
 
-def compose_reply(user_text: str) -> str:
-    """The bot's answer; it quotes the user so tests and demos can see the round trip."""
+TRIGGER_LINE = "I'm the local stand-in character."
+
+
+def compose_reply(user_text: str, character_id: str = "") -> str:
+    """The bot's answer; it quotes the user so tests and demos can see the round trip, then
+    says the character's own line (a demo character's persona) so it is clear who answered."""
     quoted = " ".join(user_text.split())
     if len(quoted) > 400:
         quoted = quoted[:399] + "…"
-    return f'You said: "{quoted}". I\'m the local stand-in character, happy to help.'
+    return f'You said: "{quoted}". {persona_line(character_id)}'
 
 
 def token_estimate(text: str) -> int:
@@ -188,7 +193,7 @@ def _on_user_text(state: ConversationState, message: rtvi.ClientMessage, bot: Bo
         return _refuse(message, "Failed to process user_text_message: No text provided")
     message_id = message.data.get("message_id") or message.message_id
     turn = StartTurn(
-        compose_reply(text),
+        compose_reply(text, bot.profile.character_id),
         echo_text=text,
         message_id=message_id if isinstance(message_id, str) else None,
     )
@@ -207,7 +212,9 @@ def _on_trigger(state: ConversationState, message: rtvi.ClientMessage, bot: BotV
     if not text and name not in bot.profile.triggers:
         return _ok(message, "Trigger message processed without response", extras)
     subject = text or name or ""
-    turn = StartTurn(f'Trigger "{subject}" received. I\'m the local stand-in character.')
+    turn = StartTurn(
+        f'Trigger "{subject}" received. {persona_line(bot.profile.character_id, TRIGGER_LINE)}'
+    )
     return _ok(message, "Trigger message processed", extras, turn)
 
 

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from convai_tui.local.character import rtvi, speech
 from convai_tui.local.character.client_messages import ConversationState
+from convai_tui.local.character.personas import requested_action
 from convai_tui.local.character.voice_track import VoiceTrack
 from convai_tui.local.faults import Faults
 from convai_tui.runtime.task_set import wait_unless
@@ -158,7 +159,7 @@ async def run_turn(
                 )
             )
         if not turn.interrupted.is_set():
-            await _actions_and_emotion(bot)
+            await _actions_and_emotion(bot, heard)
             pcm = await wait_unless(speech_task, turn.interrupted)
             if pcm is not None and pcm.size:
                 await speak(bot, pcm, turn)
@@ -174,7 +175,7 @@ async def run_turn(
     await bot.after_turn()
 
 
-async def _actions_and_emotion(bot: CharacterForTurns) -> None:
+async def _actions_and_emotion(bot: CharacterForTurns, heard: str | None) -> None:
     if not bot.strict:
         await bot.send(rtvi.form_b("bot-emotion", emotion="happy", scale=2))
         if bot.turns_completed % 2 == 0:
@@ -183,13 +184,18 @@ async def _actions_and_emotion(bot: CharacterForTurns) -> None:
     config = bot.request.get("action_config")
     if isinstance(config, dict):
         actions = config.get("actions") or ["Wave"]
-        first = actions[0]
+        # The action the user asked for; else the first (unless only asked-for ones are done).
+        chosen = requested_action(heard or "", list(actions))
+        if chosen is None and bot.faults.actions_when_asked:
+            actions = []
+        first = chosen if chosen is not None else (actions[0] if actions else None)
         name = first.get("value") if isinstance(first, dict) else first
-        action: dict[str, Any] = {"name": str(name)}
-        objects = config.get("objects")
-        if isinstance(objects, list) and objects and isinstance(objects[0], dict):
-            action["target"] = objects[0].get("name")  # omitted when unset, as documented
-        await bot.send(rtvi.form_b("action-response", actions=[action]))
+        if first is not None:
+            action: dict[str, Any] = {"name": str(name)}
+            objects = config.get("objects")
+            if isinstance(objects, list) and objects and isinstance(objects[0], dict):
+                action["target"] = objects[0].get("name")  # omitted when unset, as documented
+            await bot.send(rtvi.form_b("action-response", actions=[action]))
     if isinstance(bot.request.get("emotion_config"), dict):
         await bot.send(rtvi.form_b("bot-emotion", emotion="happy", scale=2))
 

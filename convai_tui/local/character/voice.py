@@ -2,7 +2,8 @@
 
 `reply` mode runs an energy VAD over the track and answers each utterance like a typed turn,
 with the Pipecat user events around it and a placeholder transcript ("[speech 1.4 s]": there is
-no offline speech recogniser). `echo` mode plays the user's audio straight back with no
+no offline speech recogniser). An utterance ends after `HANGOVER_S` of silence, so one spoken
+sentence with its pauses is one turn. `echo` mode plays the user's audio straight back with no
 processing, so a round trip through the whole stack can be measured.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from livekit import rtc
@@ -29,8 +30,26 @@ VoiceMode = Literal["reply", "echo", "off"]
 SAMPLE_RATE = 48_000
 
 
-def placeholder_transcript(duration_s: float) -> str:
-    return f"[speech {duration_s:.1f} s]"
+HANGOVER_S = 0.8
+"""Silence that ends an utterance: Pipecat's default ``stop_secs``, long enough for the pauses
+inside one spoken sentence (a client's ``vad_params.stop_secs`` on /connect wins)."""
+
+
+def placeholder_transcript(duration_s: float, number: int = 1) -> str:
+    """Numbered, so two utterances of the same length never read as one repeated final."""
+    return f"[speech {number}: {duration_s:.1f} s]"
+
+
+def hangover_s(request: dict[str, Any]) -> float:
+    params = request.get("vad_params")
+    stop = params.get("stop_secs") if isinstance(params, dict) else None
+    if isinstance(stop, int | float) and not isinstance(stop, bool) and 0.1 <= stop <= 5:
+        return float(stop)
+    return HANGOVER_S
+
+
+def make_vad(request: dict[str, Any]) -> EnergyVad:
+    return EnergyVad(sample_rate=SAMPLE_RATE, hangover_ms=round(hangover_s(request) * 1000))
 
 
 def make_voice_hook(mode: VoiceMode) -> UserAudioHook | None:
@@ -44,8 +63,12 @@ async def answer_voice_turns(
     character: Character, track: rtc.RemoteAudioTrack, participant: rtc.RemoteParticipant
 ) -> None:
     stream = rtc.AudioStream(track, sample_rate=SAMPLE_RATE, num_channels=1)
-    vad = EnergyVad(sample_rate=SAMPLE_RATE)
+    vad = make_vad(character.request)
     turns: set[asyncio.Task[None]] = set()
+    # One utterance's user events all go out before the next one's: a client builds one user
+    # line per utterance from them.
+    in_order = asyncio.Lock()
+    utterances = 0
     try:
         async for event in stream:
             if character.stt_muted:
@@ -68,8 +91,15 @@ async def answer_voice_turns(
                 if vad_event.kind == "speech_started":
                     await _send_speech_started(character)
                 else:
+                    utterances += 1
                     task = asyncio.create_task(
-                        _finish_utterance(character, participant.identity, vad_event.duration_s)
+                        _finish_utterance(
+                            character,
+                            participant.identity,
+                            placeholder_transcript(vad_event.duration_s, utterances),
+                            vad_event.duration_s,
+                            in_order,
+                        )
                     )
                     turns.add(task)
                     task.add_done_callback(turns.discard)
@@ -82,8 +112,17 @@ async def _send_speech_started(character: Character) -> None:
     await character.send(rtvi.form_a("user-started-speaking"))
 
 
-async def _finish_utterance(character: Character, identity: str, duration_s: float) -> None:
-    text = placeholder_transcript(duration_s)
+async def _finish_utterance(
+    character: Character, identity: str, text: str, duration_s: float, in_order: asyncio.Lock
+) -> None:
+    async with in_order:
+        await _send_user_side(character, identity, text, duration_s)
+    await character.handle_user_utterance(text)
+
+
+async def _send_user_side(
+    character: Character, identity: str, text: str, duration_s: float
+) -> None:
     await character.send(rtvi.form_a("user-stopped-speaking"))
     await character.send(
         rtvi.form_b(
@@ -105,7 +144,6 @@ async def _finish_utterance(character: Character, identity: str, duration_s: flo
         await character.send(
             rtvi.form_b("final-user-transcription", text=text, participant_id=identity)
         )
-    await character.handle_user_utterance(text)
 
 
 async def _strict_transcripts(character: Character, identity: str, text: str) -> None:

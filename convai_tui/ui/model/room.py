@@ -43,10 +43,33 @@ class RoomView:
     locally_muted: set[str] = field(default_factory=set)
     """Participant identities whose playback this monitor muted."""
     last_outcome: str = ""
+    numbers: dict[str, int] = field(default_factory=dict)
+    """membership id → the number shown and typed for it. Given on first sight and kept for
+    the life of the room, never reused: a remembered number never points at someone else
+    after a removal (gaps are fine)."""
 
     @property
     def active(self) -> bool:
         return self.room_session_id is not None
+
+    def number_of(self, membership_id: str) -> int | None:
+        return self.numbers.get(membership_id)
+
+    def by_number(self, number: int) -> Membership | None:
+        return next((m for m in self.members if self.numbers.get(m.membership_id) == number), None)
+
+    def known_character_ids(self, configured: str | None = None) -> list[str]:
+        """Character ids worth offering when adding one: the configured one, then the room's
+        (present or removed), each once."""
+        ids = [configured or ""]
+        ids += [m.character_id for m in self.members]
+        ids += [m.character_id for m in self.removed.values()]
+        return list(dict.fromkeys(i for i in ids if i))
+
+    def _number_new_members(self) -> None:
+        for member in self.members:
+            if member.membership_id not in self.numbers:
+                self.numbers[member.membership_id] = max(self.numbers.values(), default=0) + 1
 
     def get(self, membership_id: str | None) -> Membership | None:
         return next((m for m in self.members if m.membership_id == membership_id), None)
@@ -60,8 +83,7 @@ class RoomView:
         member = self.get(self.target)
         if member is None:
             return "no target"
-        position = self.members.index(member) + 1
-        return f"→ {member.display_name} [{position}]"
+        return f"→ {member.display_name} [{self.number_of(member.membership_id)}]"
 
 
 def _mark(m: Any, at: float, membership_id: str | None, what: str) -> None:
@@ -74,8 +96,10 @@ def _on_roster(m: Any, e: RosterChanged) -> set[Part]:
     if room.room_session_id != e.room_session_id:  # a new room (first connect, reconnect)
         room.changed_at.clear()
         room.removed.clear()
+        room.numbers.clear()
     room.room_session_id = e.room_session_id
     room.members = e.members
+    room._number_new_members()
     room.target = e.active_membership_id
     room.route_epoch, room.roster_epoch = e.route_epoch, e.roster_epoch
     room.partial_dispatch = e.partial_dispatch

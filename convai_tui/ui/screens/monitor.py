@@ -12,6 +12,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 
 from convai_tui.ui.model.reducer import MonitorModel, Part
+from convai_tui.ui.model.replay import READ_ONLY_PLACEHOLDER, replay_hint
 from convai_tui.ui.registry import (
     DIAGNOSTICS_TAB,
     ERRORS_TAB,
@@ -93,7 +94,7 @@ class MonitorScreen(RoomActions):
         yield TranscriptView(character_label=self.model.display_name, id="transcript")
         yield ActivityLine("", id="activity")
         yield Input(
-            placeholder="Type a message · Enter sends",
+            placeholder=READ_ONLY_PLACEHOLDER if self.read_only else "Type a message · Enter sends",
             id="message-input",
             disabled=self.read_only,
         )
@@ -163,6 +164,8 @@ class MonitorScreen(RoomActions):
         m = self.model
         self.query_one(StatusBar).show(m, now)
         self.query_one(AudioMeters).show(m.audio)
+        if self.read_only:
+            self._show_input_hint()
         if m.retry is not None:
             self.query_one(RetryOverlay).show(m.retry, now)
         if m.idle is not None:
@@ -192,7 +195,7 @@ class MonitorScreen(RoomActions):
     def _show_input_hint(self) -> None:
         hint = self.query_one("#input-hint", Static)
         if self.read_only:
-            hint.update("Read-only: replaying a recorded session; nothing is sent.")
+            hint.update(replay_hint(getattr(self.app, "replay_progress", None)))
             return
         reason = self.model.input_block_reason()
         hint.set_class(reason is not None, "-blocked")

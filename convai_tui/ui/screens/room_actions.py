@@ -1,7 +1,9 @@
 """What the monitor does in a multi-character room: number keys 1–9 pick the
 target anywhere (except while typing), 0 clears it, Enter on a room row picks that one, m mutes
-the selected character's playback locally, delete removes it (asking for a replacement target
-when it is the target), and the palette's `roster: add…`.
+the selected character's playback locally, delete removes it after asking (and asks for a
+replacement target when it is the target), and the palette's `roster: add…` (offering the known
+character ids; refused with the reason in a single-character session). Instance numbers are
+the room view's, stable for the life of the room.
 
 A mixin of the monitor screen, so the shared screen and app files only name it. It talks to
 the session's room (`SessionCore.room`); outcomes come back as events (the table, the status
@@ -37,8 +39,11 @@ class RoomCommands(CommandListProvider):
 
     def _commands(self) -> list[Command]:
         screen = self.screen
-        if not isinstance(screen, RoomActions) or not _model(screen).room.active:
+        if not isinstance(screen, RoomActions):
             return []
+        if not _model(screen).room.active:
+            # Offered anyway so the palette says why a single-character session cannot grow.
+            return [("roster: add…", screen.action_room_add, NO_ROOM_REASON)]
         out: list[Command] = [
             ("roster: add…", screen.action_room_add, "Add a character instance (clones allowed)"),
             (
@@ -47,7 +52,11 @@ class RoomCommands(CommandListProvider):
                 "Talk to nobody (a character already speaking finishes)",
             ),
         ]
-        for n, member in enumerate(_model(screen).room.members[:9], start=1):
+        view = _model(screen).room
+        for member in view.members:
+            n = view.number_of(member.membership_id)
+            if n is None:
+                continue
             out.append(
                 (
                     f"roster: target {n} {member.display_name}",
@@ -56,6 +65,14 @@ class RoomCommands(CommandListProvider):
                 )
             )
         return out
+
+
+NO_ROOM_REASON = (
+    "No multi-character room session is active: this session has one character and Convai "
+    "sends it no roster. Start a room (two or more --character, or `demo --characters N`) "
+    "to add characters."
+)
+YES = ("y", "yes")
 
 
 class RoomActions(Screen[None]):
@@ -81,9 +98,9 @@ class RoomActions(Screen[None]):
             self._refused(await room.set_target(spec))
 
     def action_room_target(self, number: int) -> None:
-        members = _model(self).room.members
-        if 0 < number <= len(members):
-            self.run_worker(self._switch(members[number - 1].membership_id), group="room")
+        member = _model(self).room.by_number(number)
+        if member is not None:
+            self.run_worker(self._switch(member.membership_id), group="room")
 
     def action_room_clear_target(self) -> None:
         self.run_worker(self._switch(None), group="room")
@@ -109,6 +126,26 @@ class RoomActions(Screen[None]):
         self.query_one(RoomTable).show(_model(self), self.app_now())
 
     def _remove(self, membership_id: str) -> None:
+        """Asks first: removing ends that instance's conversation."""
+        view = _model(self).room
+        member = view.get(membership_id)
+        if member is None:
+            return
+
+        def confirmed(answer: str | None) -> None:
+            if answer is not None and answer.strip().lower() in YES:
+                self._remove_confirmed(membership_id)
+
+        self.app.push_screen(
+            RoomPrompt(
+                f"Remove {member.display_name} [{view.number_of(membership_id)}] "
+                f"({member.character_id}) from the room? y + Enter removes, Esc keeps it",
+                "y = remove",
+            ),
+            confirmed,
+        )
+
+    def _remove_confirmed(self, membership_id: str) -> None:
         view = _model(self).room
         if membership_id != view.target:
             self.run_worker(self._update(remove=[membership_id]), group="room")
@@ -118,13 +155,14 @@ class RoomActions(Screen[None]):
             for m in view.members
             if m.membership_id != membership_id and m.status is MemberStatus.READY
         ]
-        choices = ", ".join(f"{view.members.index(m) + 1} {m.display_name}" for m in others)
+        choices = ", ".join(f"{view.number_of(m.membership_id)} {m.display_name}" for m in others)
 
         def chosen(answer: str | None) -> None:
             if answer is None:
                 return
             pick = next(
-                (m for m in others if str(view.members.index(m) + 1) == answer.strip()), None
+                (m for m in others if str(view.number_of(m.membership_id)) == answer.strip()),
+                None,
             )
             self.run_worker(
                 self._update(
@@ -143,6 +181,13 @@ class RoomActions(Screen[None]):
         )
 
     def action_room_add(self) -> None:
+        view = _model(self).room
+        if not view.active:
+            self._refused(NO_ROOM_REASON)
+            return
+        info = getattr(getattr(self.app, "session", None), "info", None)
+        known = view.known_character_ids(getattr(info, "character_id", None))
+
         def chosen(answer: str | None) -> None:
             if answer:
                 try:
@@ -152,7 +197,12 @@ class RoomActions(Screen[None]):
                     return
                 self.run_worker(self._update(add=[spec]), group="room")
 
-        self.app.push_screen(RoomPrompt("Add a character", "CHARACTER_ID[:SESSION_ID]"), chosen)
+        question = "Add a character: CHARACTER_ID[:SESSION_ID]"
+        if known:
+            question += " (known: " + ", ".join(known) + "; → completes)"
+        self.app.push_screen(
+            RoomPrompt(question, "CHARACTER_ID[:SESSION_ID]", suggestions=known), chosen
+        )
 
     async def _update(self, **kwargs: Any) -> None:
         room = _room(self)

@@ -3,12 +3,14 @@ Enter answers, Escape cancels (None)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
+from textual.suggester import SuggestFromList
 from textual.widgets import Input, Static
 
 from convai_tui.ui.registry import ROOM_PROMPT_BINDINGS
@@ -21,15 +23,20 @@ class RoomPrompt(ModalScreen[str | None]):
     """
     BINDINGS: ClassVar[list[BindingType]] = ROOM_PROMPT_BINDINGS
 
-    def __init__(self, question: str, placeholder: str) -> None:
+    def __init__(self, question: str, placeholder: str, *, suggestions: Sequence[str] = ()) -> None:
         super().__init__()
         self.question = question
         self.placeholder = placeholder
+        self.suggestions = list(suggestions)
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(self.question)
-            yield Input(placeholder=self.placeholder, id="room-prompt-input")
+            yield Input(
+                placeholder=self.placeholder,
+                id="room-prompt-input",
+                suggester=SuggestFromList(self.suggestions) if self.suggestions else None,
+            )
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()

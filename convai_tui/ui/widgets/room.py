@@ -1,5 +1,6 @@
 """The Participants tab of a multi-character room: every human (you, others who
-joined by key) and every character instance with its status, readiness, whether it is the
+joined by key) and every character instance with its number (kept for the life of the room),
+its character id, its status, readiness, whether it is the
 target, whether it is speaking, whether this monitor muted it, and its failure code. Joins,
 removals, status and target changes stay highlighted for a moment."""
 
@@ -21,6 +22,7 @@ from convai_tui.ui.registry import ROOM_TABLE_BINDINGS
 COLUMNS = (
     "#",
     "name",
+    "character id",
     "kind",
     "status",
     "ready",
@@ -79,6 +81,7 @@ class RoomTable(DataTable[Text]):
                     (
                         "",
                         info.name or info.identity,
+                        "",
                         KIND_LABELS.get(info.kind, info.kind),
                         "",
                         "",
@@ -90,7 +93,8 @@ class RoomTable(DataTable[Text]):
                     ),
                 )
             )
-        for index, member in enumerate(room.members, start=1):
+        for member in room.members:
+            number = room.number_of(member.membership_id)
             media = model.participants.get(member.participant_identity or "")
             speaking = media is not None and media.info.speaking
             when, what = room.changed_at.get(member.membership_id, (0.0, ""))
@@ -100,8 +104,9 @@ class RoomTable(DataTable[Text]):
                     member.membership_id,
                     flash,
                     (
-                        str(index) if index < 10 else "",
+                        str(number) if number is not None else "",
                         member.display_name,
+                        member.character_id,
                         "character",
                         member.status.value,
                         "yes" if member.status is MemberStatus.READY else "no",
@@ -123,6 +128,7 @@ class RoomTable(DataTable[Text]):
                         (
                             "",
                             member.display_name,
+                            member.character_id,
                             "character",
                             "removed",
                             "",

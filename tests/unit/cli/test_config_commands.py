@@ -253,3 +253,26 @@ def test_set_api_key_is_never_printed(
     out = capsys.readouterr()
     assert "api_key = [redacted]" in out.out and KEY not in out.out + out.err
     assert _mode(config_file) == 0o600
+
+
+def test_set_plain_http_names_the_setting_that_allows_it_not_a_run_flag(
+    config_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _config("set", "connect_url", "http://example.com") == EXIT_REFUSED
+    err = capsys.readouterr().err
+    assert "config set insecure_http true" in err
+    assert "--insecure-http" not in err
+    # and what it names works: allow plain http first, then the URL is accepted
+    assert _config("set", "insecure_http", "true") == 0
+    assert _config("set", "connect_url", "http://example.com") == 0
+    assert "http://example.com" in config_file.read_text()
+
+
+def test_init_plain_http_names_its_own_flag(
+    config_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = _config(
+        "init", "--no-check", "--connect-url", "http://example.com", prompts=_answers(KEY, "c")
+    )
+    assert code == EXIT_REFUSED
+    assert "add --insecure-http to `config init`" in capsys.readouterr().err

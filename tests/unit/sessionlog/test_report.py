@@ -61,3 +61,57 @@ async def test_replay_diagnostics_carry_the_link_summary() -> None:
     assert link["samples"] == 13 and link["candidate"] == "host/udp"
     assert link["figures"]["bitrate_in_kbps"]["p95"] is not None
     await session.close()
+
+
+def _state(at: float, old: str, new: str, reason: str | None = None) -> str:
+    extra = f', "reason": "{reason}"' if reason else ""
+    return f'{{"type": "state_changed", "ts": {at}, "old": "{old}", "new": "{new}"{extra}}}\n'
+
+
+def _sample(at: float) -> str:
+    return f'{{"type": "link_stats", "ts": {at}, "rtt_ms": 1.0}}\n'
+
+
+def test_report_keeps_every_state_change(tmp_path: Path) -> None:
+    log = tmp_path / "flappy.jsonl"
+    lines = [
+        _state(1000.0, "disconnected", "connecting"),
+        _state(1001.0, "connecting", "connected"),
+    ]
+    for i in range(15):  # 30 more changes: more than one line holds
+        lines.append(_state(1010.0 + 10 * i, "connected", "reconnecting", "link_stalled"))
+        lines.append(_state(1012.0 + 10 * i, "reconnecting", "connected", "link_recovered"))
+    log.write_text("".join(lines))
+    text = build_report(load_log(log)).text
+    states = text[text.index("States") : text.index("Link ")]
+    assert states.count("reconnecting ") == 15 and states.count("connected ") == 16
+    assert "connecting 00:16:40" in states  # the first change is still there
+    assert all(len(line) <= 100 for line in states.splitlines())
+
+
+def test_a_78_s_stalled_link_is_reported_as_degraded(tmp_path: Path) -> None:
+    log = tmp_path / "stalled.jsonl"
+    samples = [_sample(1000.0 + i) for i in range(1, 6)]
+    samples += [_sample(1084.0 + i) for i in range(0, 3)]
+    log.write_text(
+        _state(1000.0, "disconnected", "connecting")
+        + _state(1000.5, "connecting", "connected")
+        + "".join(samples)
+        + _state(1008.0, "connected", "reconnecting", "link_stalled")
+        + _state(1086.0, "reconnecting", "connected", "link_recovered")
+    )
+    text = build_report(load_log(log)).text
+    assert "Degraded  never" not in text
+    assert "(78 s): reconnecting (link_stalled)" in text
+
+
+def test_a_silence_in_the_readings_without_a_reconnect_is_reported(tmp_path: Path) -> None:
+    log = tmp_path / "silent.jsonl"
+    log.write_text(
+        _state(1000.0, "connecting", "connected")
+        + _sample(1001.0)
+        + _sample(1002.0)
+        + _sample(1080.0)
+    )
+    text = build_report(load_log(log)).text
+    assert "(78 s): no link readings (stalled)" in text

@@ -106,6 +106,33 @@ def test_segments_without_a_final_user_transcription_end_at_the_reply() -> None:
     assert finals == ["one two"]
 
 
+def test_an_utterance_heard_only_as_interim_pieces_still_gets_its_user_line() -> None:
+    conv, out, _ = make()
+    feed(conv, msg("user-transcription", text="[speech", final=False))
+    feed(conv, msg("user-transcription", text="[speech 3: 1.2", final=False))
+    feed(conv, msg("bot-llm-started"))
+    finals = [e.text for e in out if isinstance(e, ev.TranscriptReceived) and e.final]
+    assert finals == ["[speech 3: 1.2"]
+    feed(conv, msg("bot-llm-started"))  # nothing pending: no second line
+    assert len([e for e in out if isinstance(e, ev.TranscriptReceived) and e.final]) == 1
+
+
+def test_three_numbered_utterances_of_one_length_give_three_user_lines() -> None:
+    conv, out, _ = make()
+    for n in (1, 2, 3):
+        text = f"[speech {n}: 1.2 s]"
+        feed(conv, msg("user-transcription", text=text, final=True))
+        feed(conv, msg("final-user-transcription", text=text))
+        feed(conv, msg("bot-llm-started"))
+        feed(conv, msg("bot-llm-stopped"))
+    finals = [e.text for e in out if isinstance(e, ev.TranscriptReceived) and e.final]
+    assert [t for t in finals if t.startswith("[speech")] == [
+        "[speech 1: 1.2 s]",
+        "[speech 2: 1.2 s]",
+        "[speech 3: 1.2 s]",
+    ]
+
+
 def test_typed_echo_is_suppressed_whatever_its_punctuation() -> None:
     conv, out, _ = make()
     conv.user_text_sent("hello there")

@@ -107,6 +107,11 @@ def test_characters_from_the_config_file_and_env(tmp_path: Path) -> None:
 
 def test_demo_cast() -> None:
     assert demo_cast(1).characters == []
+    assert demo_cast(1).standin_args == ["--actions-when-asked"]
     cast = demo_cast(3)
     assert cast.characters == ["demo-character", "demo-bo", "demo-cy"]
-    assert cast.standin_args == ["--characters", "demo-character=Ada,demo-bo=Bo,demo-cy=Cy"]
+    assert cast.standin_args == [
+        "--actions-when-asked",
+        "--characters",
+        "demo-character=Ada,demo-bo=Bo,demo-cy=Cy",
+    ]
