@@ -24,8 +24,13 @@ from tests.unit.eval.junit_schema import validate_junit
 
 pytestmark = pytest.mark.integration
 
+# The text SLA is the scenario's own (5 s, not 1.2 s): this test checks that four kinds of turn
+# on concurrent sessions are played, timed and classed; the stand-in paces its reply word by
+# word with asyncio sleeps that run late when 8 sessions share a loaded 2-core runner, and that
+# is not the character under test. SLA misses are pinned with known stage delays below.
 FOUR_TURNS = """\
 name = "four kinds of turn"
+sla_text_ms = 5000
 [[turns]]
 say = "hello there"
 expect = "respond_with_audio"
