@@ -7,8 +7,9 @@ releases the GIL, and never raises.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
+import numpy as np
 import numpy.typing as npt
 
 from .backend import load_sounddevice, start_stream
@@ -25,8 +26,13 @@ PLAYBACK_THREAD_NAME = "convai-speaker"
 DEFAULT_OUTPUT_LATENCY_S = 0.02
 
 
+class BlockSource(Protocol):
+    def pull_into(self, out: npt.NDArray[np.int16]) -> int: ...
+
+
 class SpeakerPlayback:
-    """An output stream that plays whatever is pushed into :attr:`buffer`."""
+    """An output stream that plays whatever is pushed into :attr:`buffer`, or, once
+    :attr:`source` is set (a room's mix), whatever that source gives."""
 
     def __init__(
         self,
@@ -49,6 +55,7 @@ class SpeakerPlayback:
             jitter_max_ms,
             grow_to_ms=max(jitter_grow_to_ms, jitter_target_ms),
         )
+        self.source: BlockSource = self.buffer
         self.meter = LevelMeter(sample_rate)
         self._stream: Any = None
         self._channels = 1
@@ -108,7 +115,7 @@ class SpeakerPlayback:
             if status and getattr(status, "output_underflow", False):
                 self.device_underflows += 1
             first = outdata[:, 0]
-            self.buffer.pull_into(first)
+            self.source.pull_into(first)
             if self._channels > 1:
                 outdata[:, 1:] = outdata[:, :1]
             self.meter.update(first)
