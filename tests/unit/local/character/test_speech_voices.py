@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from convai_tui.cli.room_flags import DEMO_CAST
@@ -17,7 +19,7 @@ def test_demo_cast_voices_are_distinct() -> None:
     voices = [speech.voice_for(cid) for cid, _ in DEMO_CAST]
     assert len({v.espeak for v in voices}) == len(voices)
     bands = sorted(v.tone_band_hz for v in voices)
-    for (_, high), (low, _) in zip(bands, bands[1:], strict=False):
+    for (_, high), (low, _) in itertools.pairwise(bands):
         assert high < low  # no two bands overlap
 
 
