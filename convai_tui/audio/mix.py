@@ -22,6 +22,7 @@ from collections.abc import Callable
 import numpy as np
 import numpy.typing as npt
 
+from .dsp.levels import LevelMeter
 from .jitter import JitterBuffer
 
 # The limiter keeps the sum's peak at or under this share of full scale.
@@ -38,6 +39,8 @@ class MixInput:
         self.key = key
         self.identity = identity
         self.buffer = buffer
+        self.meter = LevelMeter(buffer.sample_rate)
+        """The level of what this participant sends (before its volume), for its own meter."""
         self.gain = 1.0
         self.muted = False
         self.ended = False

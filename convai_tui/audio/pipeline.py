@@ -86,6 +86,7 @@ class AudioPipeline:
         self._reverse_errors = 0
         self._remote_frames = 0
         self._start_latency_ms: float | None = None
+        self._gains: dict[str, float] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -201,6 +202,29 @@ class AudioPipeline:
             mic_peak_dbfs=mic.peak_dbfs if mic else None,
             speaker_peak_dbfs=spk.peak_dbfs if spk else None,
         )
+
+    def set_volume(self, identity: str, gain_db: float) -> None:
+        """Play ``identity``'s audio ``gain_db`` louder (negative: quieter), its tracks to come
+        included."""
+        gain = 10.0 ** (gain_db / 20.0)
+        self._gains[identity] = gain
+        for source in self._mix.inputs if self._mix is not None else ():
+            if source.identity == identity:
+                source.gain = gain
+
+    def participant_levels(self) -> dict[str, float]:
+        """Each remote participant's latest RMS level in dBFS, from its own audio (its
+        loudest track when it has several); cheap, meant to be polled."""
+        levels: dict[str, float] = {}
+        for source in self._mix.inputs if self._mix is not None else ():
+            latest = source.meter.latest()
+            if latest is None or source.ended:
+                continue
+            previous = levels.get(source.identity)
+            levels[source.identity] = (
+                latest.rms_dbfs if previous is None else max(previous, latest.rms_dbfs)
+            )
+        return levels
 
     def stats(self) -> dict[str, Any]:
         """Counters for the metrics panel and logs (JSON-able)."""
@@ -394,6 +418,7 @@ class AudioPipeline:
         if sid in self._streams:
             return False
         source = mix.add(sid, identity)
+        source.gain = self._gains.get(identity, 1.0)
 
         def on_frame(pcm: Int16Array) -> None:
             self._on_remote_frame(source, pcm)
@@ -434,6 +459,7 @@ class AudioPipeline:
         # The frame plays after what is already queued plus the device's own latency.
         self._render_delay_s = mix.depth_ms / 1000.0 + speaker.output_latency_s
         source.buffer.push(pcm)
+        source.meter.update(pcm)
         apm = self._apm
         if apm is None:
             return

@@ -181,6 +181,7 @@ class MonitorScreen(RoomActions):
             widget.display = shown
             widget.set_class(shown, "participants-view")
         if active:
+            self.apply_saved_volumes()
             self.query_one(RoomTable).show(self.model, now)
 
     def show_diagnostics(self, now: float) -> None:

@@ -1,6 +1,7 @@
 """The Participants tab of a multi-character room: every human (you, others who
 joined by key) and every character instance with its status, readiness, whether it is the
-target, whether it is speaking, whether this monitor muted it, and its failure code. Joins,
+target, whether it is speaking (by the server's events or by its own audio), its level, the
+volume set here, whether this monitor muted it, and its failure code. Joins,
 removals, status and target changes stay highlighted for a moment."""
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ COLUMNS = (
     "ready",
     "target",
     "speaking",
+    "level",
+    "vol",
     "local",
     "failure",
     "membership",
@@ -34,13 +37,23 @@ HUMAN_PREFIX = "human:"
 """Row keys of humans (instances are keyed by membership id)."""
 
 
+def level_text(dbfs: float | None) -> str:
+    """A participant's level as a short bar and its dBFS (empty before any audio)."""
+    if dbfs is None:
+        return ""
+    filled = max(0, min(5, round((dbfs + 60.0) / 10.0)))
+    return "▮" * filled + "▯" * (5 - filled) + f" {dbfs:.0f}"
+
+
 class RoomTable(DataTable[Text]):
-    """One row per human and per instance; Enter picks the target, m mutes, delete removes."""
+    """One row per human and per instance; Enter picks the target, m mutes, +/- change the
+    volume, delete removes."""
 
     BINDINGS: ClassVar[list[BindingType]] = ROOM_TABLE_BINDINGS
 
     class Picked(Message):
-        """A row's action: `what` is target, mute or remove; `membership_id` the instance."""
+        """A row's action: `what` is target, mute, louder, quieter or remove; `membership_id`
+        the instance."""
 
         def __init__(self, what: str, membership_id: str) -> None:
             super().__init__()
@@ -67,6 +80,10 @@ class RoomTable(DataTable[Text]):
     def show(self, model: MonitorModel, now: float) -> None:
         room = model.room
         rows: list[tuple[str, str, tuple[str, ...]]] = []
+
+        def heard(identity: str) -> bool:
+            return identity in room.speaking_audio
+
         for row in model.participants.values():
             info = row.info
             if info.kind == "character" or row.left_at is not None:
@@ -83,7 +100,9 @@ class RoomTable(DataTable[Text]):
                         "",
                         "",
                         "",
-                        "speaking" if info.speaking else "",
+                        "speaking" if info.speaking or heard(info.identity) else "",
+                        level_text(room.levels.get(info.identity)),
+                        "",
                         "",
                         "",
                         "",
@@ -92,7 +111,9 @@ class RoomTable(DataTable[Text]):
             )
         for index, member in enumerate(room.members, start=1):
             media = model.participants.get(member.participant_identity or "")
-            speaking = media is not None and media.info.speaking
+            identity = member.participant_identity or ""
+            speaking = (media is not None and media.info.speaking) or heard(identity)
+            volume = room.volumes_db.get(member.character_id, 0.0)
             when, what = room.changed_at.get(member.membership_id, (0.0, ""))
             flash = what if now - when < FLASH_SECONDS else ""
             rows.append(
@@ -107,6 +128,8 @@ class RoomTable(DataTable[Text]):
                         "yes" if member.status is MemberStatus.READY else "no",
                         "★ target" if member.membership_id == room.target else "",
                         "speaking" if speaking else "",
+                        level_text(room.levels.get(identity)),
+                        f"{volume:+.0f} dB" if volume else "",
                         "muted" if member.participant_identity in room.locally_muted else "",
                         member.failure_code or "",
                         member.membership_id[:8],
@@ -125,6 +148,8 @@ class RoomTable(DataTable[Text]):
                             member.display_name,
                             "character",
                             "removed",
+                            "",
+                            "",
                             "",
                             "",
                             "",
@@ -163,6 +188,14 @@ class RoomTable(DataTable[Text]):
     def action_mute_selected(self) -> None:
         if self.selected is not None:
             self.post_message(self.Picked("mute", self.selected))
+
+    def action_louder_selected(self) -> None:
+        if self.selected is not None:
+            self.post_message(self.Picked("louder", self.selected))
+
+    def action_quieter_selected(self) -> None:
+        if self.selected is not None:
+            self.post_message(self.Picked("quieter", self.selected))
 
     def action_remove_selected(self) -> None:
         if self.selected is not None:

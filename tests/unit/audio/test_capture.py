@@ -380,3 +380,59 @@ async def test_pipeline_with_20ms_device_blocks_still_sends_10ms_frames(
     assert stats["frames_sent"] == 2 and stats["frames_captured"] == 2
     assert stats["capture_errors"] == 0 and stats["reverse_errors"] == 0
     await pipe.stop()
+
+
+async def test_pipeline_mixes_tracks_meters_each_and_feeds_the_mix_to_the_echo_canceller(
+    fake_sd: FakeSoundDevice,
+) -> None:
+    pipe = AudioPipeline(AudioSettings(aec=True), lambda c, m: None)
+    await pipe.start(FakeRoom())
+    assert pipe._mix is not None and pipe._apm is not None
+    reversed_frames: list[np.ndarray] = []
+    process_reverse = pipe._apm.process_reverse
+
+    def spy() -> None:
+        reversed_frames.append(pipe._apm.reverse.copy())  # type: ignore[union-attr]
+        process_reverse()
+
+    pipe._apm.process_reverse = spy  # type: ignore[method-assign]
+    ada, bo = pipe._mix.add("TR_a", "ada"), pipe._mix.add("TR_b", "bo")
+    pipe.set_volume("bo", -6.0)
+    assert bo.gain == pytest.approx(0.501, abs=0.001) and ada.gain == 1.0
+    spk_stream = fake_sd.streams[1]
+    played: list[np.ndarray] = []
+    for _ in range(12):
+        pipe._on_remote_frame(ada, tone(440.0, 0.01, amplitude=0.25))
+        pipe._on_remote_frame(bo, tone(1275.0, 0.01, amplitude=0.25))
+        played.append(spk_stream.render(480)[:, 0].copy())
+    levels = pipe.participant_levels()
+    assert set(levels) == {"ada", "bo"}
+    assert levels["ada"] == pytest.approx(-15.05, abs=0.2)  # its own audio, before its volume
+    assert levels["bo"] == pytest.approx(-15.05, abs=0.2)
+    heard = np.concatenate(played)
+    assert np.abs(heard).max() > 0.3 * 32767  # both, summed
+    # The echo canceller's far end is what was played, frame for frame.
+    assert reversed_frames and pipe.stats()["reverse_errors"] == 0
+    assert any(np.array_equal(f, p) for f in reversed_frames for p in played if p.any())
+    assert pipe.stats()["mix_inputs"] == 2
+    await pipe.stop()
+
+
+async def test_pipeline_with_one_track_feeds_its_frames_to_the_echo_canceller(
+    fake_sd: FakeSoundDevice,
+) -> None:
+    pipe = AudioPipeline(AudioSettings(aec=True), lambda c, m: None)
+    await pipe.start(FakeRoom())
+    assert pipe._mix is not None and pipe._apm is not None
+    reversed_frames: list[np.ndarray] = []
+
+    def spy() -> None:
+        reversed_frames.append(pipe._apm.reverse.copy())  # type: ignore[union-attr]
+
+    pipe._apm.process_reverse = spy  # type: ignore[method-assign]
+    only = pipe._mix.add("TR_a", "ada")
+    frame = tone(440.0, 0.01, amplitude=0.25)
+    pipe._on_remote_frame(only, frame)
+    assert not pipe._mix.mixing
+    assert len(reversed_frames) == 1 and np.array_equal(reversed_frames[0], frame)
+    await pipe.stop()
