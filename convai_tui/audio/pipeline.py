@@ -41,6 +41,7 @@ from .ffi_direct import DirectApm, DirectAudioStream, DirectFrameSender
 from .jitter import JitterBuffer
 from .mix import MixInput, RoomMix
 from .playback import SpeakerPlayback
+from .playback_health import PlaybackCounts
 from .settings import AudioLevelsSnapshot, AudioSettings, AudioStartResult
 
 log = logging.getLogger(__name__)
@@ -201,6 +202,19 @@ class AudioPipeline:
             muted=self.muted,
             mic_peak_dbfs=mic.peak_dbfs if mic else None,
             speaker_peak_dbfs=spk.peak_dbfs if spk else None,
+        )
+
+    def playback_counts(self) -> PlaybackCounts | None:
+        """What the device consumed and what the room's tracks delivered and lost, for
+        ``PlaybackHealth``; None without a speaker."""
+        speaker, mix = self._speaker, self._mix
+        if speaker is None or mix is None or not speaker.is_open:
+            return None
+        totals = mix.totals()
+        return PlaybackCounts(
+            rendered=speaker.frames_rendered,
+            received=int(totals["pushed_samples"]),
+            dropped=int(totals["jitter_dropped_samples"]),
         )
 
     def set_volume(self, identity: str, gain_db: float) -> None:

@@ -62,6 +62,9 @@ class SpeakerPlayback:
         self.output_latency_s = 0.0
         self.device_underflows = 0
         self.callbacks = 0
+        self.frames_rendered = 0
+        """Samples the device has taken: its consumption, against the clock, says whether it
+        keeps up with real time."""
         self.callback_errors = 0
         self._named = False
 
@@ -112,6 +115,7 @@ class SpeakerPlayback:
                 self._named = True
                 name_this_thread(PLAYBACK_THREAD_NAME)
             self.callbacks += 1
+            self.frames_rendered += frames
             if status and getattr(status, "output_underflow", False):
                 self.device_underflows += 1
             first = outdata[:, 0]

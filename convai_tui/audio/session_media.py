@@ -10,13 +10,17 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from convai_tui.audio.errors import PLAYBACK_DROPPING
 from convai_tui.audio.pipeline import AudioPipeline
+from convai_tui.audio.playback_health import PlaybackHealth, dropping_message
 from convai_tui.audio.settings import AudioSettings
-from convai_tui.core.api.events import AudioLevels, Event, ParticipantLevels
+from convai_tui.core.api.events import AudioLevels, AudioProblemCleared, Event, ParticipantLevels
 from convai_tui.runtime import native_stderr
 
 LEVELS_INTERVAL_S = 0.1
 PARTICIPANT_LEVELS_INTERVAL_S = 1.0
+PLAYBACK_CHECK_EVERY = 5
+"""Playback health is judged every this many level samples (0.5 s)."""
 SPEAKING_DBFS = -45.0
 """A participant whose audio is at least this loud (100 ms RMS) is speaking: well above a
 quiet room's noise, well below any voice."""
@@ -41,6 +45,7 @@ class SessionAudio:
         self._levels_task: asyncio.Task[None] | None = None
         self._last_stats: dict[str, Any] = {}
         self._volumes_db: dict[str, float] = {}
+        self._health: PlaybackHealth | None = None
 
     @property
     def muted(self) -> bool:
@@ -51,6 +56,7 @@ class SessionAudio:
         self._pipeline = pipeline
         await pipeline.start(room)
         pipeline.set_muted(self._muted)
+        self._health = PlaybackHealth(self._settings.sample_rate)
         for identity, gain_db in self._volumes_db.items():
             pipeline.set_volume(identity, gain_db)
         self._levels_task = asyncio.create_task(self._sample_levels(pipeline), name="levels")
@@ -61,6 +67,9 @@ class SessionAudio:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        health, self._health = self._health, None
+        if health is not None and health.dropping:
+            self._emit(AudioProblemCleared(code=PLAYBACK_DROPPING))
         pipeline, self._pipeline = self._pipeline, None
         if pipeline is not None:
             await pipeline.stop()
@@ -83,6 +92,20 @@ class SessionAudio:
             return False
         return self._pipeline.toggle_push_to_talk()
 
+    def check_playback(self, pipeline: AudioPipeline, now: float) -> None:
+        """Raise ``audio.playback_dropping`` when the output falls behind real time or drops
+        speech, and say when it is over."""
+        health, counts = self._health, pipeline.playback_counts()
+        if health is None or counts is None:
+            return
+        verdict = health.sample(now, counts)
+        if verdict is None:
+            return
+        if verdict.change == "raise":
+            self._report(PLAYBACK_DROPPING, dropping_message(verdict))
+        else:
+            self._emit(AudioProblemCleared(code=PLAYBACK_DROPPING))
+
     def stats(self) -> dict[str, Any]:
         """The live pipeline's counters; after a detach, those it ended with. Plus the lines
         native audio libraries (ALSA, PortAudio) wrote to stderr, logged instead of shown."""
@@ -93,8 +116,13 @@ class SessionAudio:
     async def _sample_levels(self, pipeline: AudioPipeline) -> None:
         last: tuple[float | None, float | None, bool] | None = None
         participants = ParticipantLevelsSampler(self._emit)
+        ticks = 0
         while True:
-            participants.sample(pipeline.participant_levels(), time.monotonic())
+            now = time.monotonic()
+            participants.sample(pipeline.participant_levels(), now)
+            ticks += 1
+            if ticks % PLAYBACK_CHECK_EVERY == 0:
+                self.check_playback(pipeline, now)
             levels = pipeline.levels()
             current = (_round(levels.mic_dbfs), _round(levels.speaker_dbfs), levels.muted)
             if current != last:  # coalesce: an unchanged meter is not an event

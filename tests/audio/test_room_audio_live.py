@@ -26,7 +26,7 @@ from convai_tui.audio.session_media import SessionAudio
 from convai_tui.core.api import events as ev
 from convai_tui.core.multi.events import MemberStatus, RosterChanged
 from convai_tui.core.session import SessionCore
-from convai_tui.core.settings.multi_config import CharacterSpec
+from convai_tui.core.settings.multi_config import CharacterSpec, JoinSettings
 from convai_tui.core.settings.retry import RetryPolicy
 from convai_tui.core.settings.room_request import RoomRequest
 from convai_tui.core.settings.session_settings import SessionSettings
@@ -126,17 +126,29 @@ ADA_BAND = speech.voice_for(ADA).tone_band_hz
 BO_BAND = speech.voice_for(BO).tone_band_hz
 
 
-async def room_with_audio(standin: LocalStandIn) -> tuple[SessionCore, Watch]:
+def audio_core(
+    standin: LocalStandIn, room: RoomRequest, end_user: str, audio: AudioSettings
+) -> SessionCore:
     settings = SessionSettings(
         connect_url=standin.connect_url,
         api_key=standin.api_key,
         character_id=ADA,
-        end_user_id="listener",
-        room=RoomRequest(characters=(CharacterSpec(ADA), CharacterSpec(BO))),
+        end_user_id=end_user,
+        room=room,
         retry=RetryPolicy(connect_delays_s=(0.0,), max_reconnect_attempts=1),
     )
     core = SessionCore(settings)
-    core.attach_media(SessionAudio(AudioSettings(), emit=core.emit, report=core.report_problem))
+    core.attach_media(SessionAudio(audio, emit=core.emit, report=core.report_problem))
+    return core
+
+
+async def room_with_audio(standin: LocalStandIn) -> tuple[SessionCore, Watch]:
+    core = audio_core(
+        standin,
+        RoomRequest(characters=(CharacterSpec(ADA), CharacterSpec(BO))),
+        "listener",
+        AudioSettings(),
+    )
     watch = Watch(core)
     await core.start()
     await watch.until(of(ev.BotReady))
@@ -246,3 +258,52 @@ async def test_two_characters_at_once_are_both_heard_without_clipping(
     )
     assert peak < 1.0
     assert both.max() > HEARD
+
+
+async def test_a_human_joined_by_shared_key_hears_the_other_speak(
+    standin: LocalStandIn, speaker_env: PulseServer, tmp_path: Path
+) -> None:
+    # Both clients share the one PulseAudio: the owner's microphone is `mic` (speech is played
+    # into it), the guest's is muted; the speaker `spk` carries the mix of both clients'
+    # playback, and only the guest plays the owner's voice (nobody plays their own).
+    owner = audio_core(
+        standin,
+        RoomRequest(characters=(CharacterSpec(ADA),), shared_session_key="porch"),
+        "owner",
+        AudioSettings(),
+    )
+    guest = audio_core(
+        standin,
+        RoomRequest(join=JoinSettings(shared_session_key="porch")),
+        "guest",
+        AudioSettings(mute_on_start=True),
+    )
+    speech_file = tmp_path / "speech.wav"
+    espeak = await asyncio.create_subprocess_exec(
+        "espeak-ng", "-w", str(speech_file), "Can you hear me across the room?"
+    )
+    assert await espeak.wait() == 0
+    owner_watch, guest_watch = Watch(owner), Watch(guest)
+    try:
+        await owner.start()
+        await owner_watch.until(of(ev.BotReady))
+        await guest.start()
+        await guest_watch.until(of(ev.BotReady))
+        await guest_watch.until(
+            lambda e: isinstance(e, ev.ParticipantJoined) and e.kind == "remote_player"
+        )
+        await asyncio.sleep(1.0)  # the guest subscribed to the owner's microphone
+        with Recording(speaker_env, tmp_path / "guest.wav") as recording:
+            await asyncio.sleep(0.3)
+            player = await asyncio.create_subprocess_exec(
+                "paplay", "--device=mic", str(speech_file), env={**speaker_env.env}
+            )
+            await player.wait()
+            await asyncio.sleep(1.0)
+    finally:
+        await guest.close()
+        await owner.close()
+    samples = recording.samples()
+    voice = band_rms(samples, (300.0, 3000.0))
+    print(f"shared key: peak {np.abs(samples).max():.3f}, voice band max {voice.max():.3f}")
+    assert voice.max() > HEARD

@@ -162,7 +162,7 @@ class MonitorScreen(RoomActions):
             return
         m = self.model
         self.query_one(StatusBar).show(m, now)
-        self.query_one(AudioMeters).show(m.audio)
+        self.query_one(AudioMeters).show(m.audio, m.audio_warning)
         if m.retry is not None:
             self.query_one(RetryOverlay).show(m.retry, now)
         if m.idle is not None:
