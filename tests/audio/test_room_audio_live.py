@@ -182,8 +182,16 @@ async def test_the_first_then_the_second_character_are_heard(
         with Recording(speaker_env, tmp_path / "second.wav") as second:
             await say(core, watch, "can you hear me now")
             await asyncio.sleep(1.5)
+        roster = core.room.roster
+        assert roster is not None
+        bo_identity = roster.members[1].participant_identity
     finally:
         await core.close()
+    # Its own audio lit its speaking indicator (participant_levels), with its level.
+    heard_speaking = [
+        e for e in watch.seen if isinstance(e, ev.ParticipantLevels) and bo_identity in e.speaking
+    ]
+    assert heard_speaking and heard_speaking[0].levels[str(bo_identity)] > -30.0
     ada_first = band_rms(first.samples(), ADA_BAND)
     samples = second.samples()
     bo, ada = band_rms(samples, BO_BAND), band_rms(samples, ADA_BAND)
