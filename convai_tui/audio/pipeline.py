@@ -273,6 +273,7 @@ class AudioPipeline:
                 jitter_target_ms=totals["jitter_target_ms"],
                 mix_inputs=totals["mix_inputs"],
                 mix_limited_blocks=totals["limited_blocks"],
+                participant_dbfs={i: round(d, 1) for i, d in self.participant_levels().items()},
                 playback_start_latency_ms=self._first_start_latency_ms(),
                 output_latency_ms=round(1000.0 * self._speaker.output_latency_s, 1),
                 speaker_device_underflows=self._speaker.device_underflows,

@@ -419,6 +419,7 @@ async def test_pipeline_mixes_tracks_meters_each_and_feeds_the_mix_to_the_echo_c
     assert reversed_frames and pipe.stats()["reverse_errors"] == 0
     assert any(np.array_equal(f, p) for f in reversed_frames for p in played if p.any())
     assert pipe.stats()["mix_inputs"] == 2
+    assert set(pipe.stats()["participant_dbfs"]) == {"ada", "bo"}  # the diagnostics' meters
     await pipe.stop()
 
 
