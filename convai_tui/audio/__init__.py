@@ -18,11 +18,14 @@ Session use (``pipeline``/``settings``):
 
   - ``await start(room) -> AudioStartResult(mic, speaker)``: opens the devices, publishes a
     local track "microphone" (SOURCE_MICROPHONE) fed through the APM (unless ``aec=False``),
-    plays the first remote audio track (``track_subscribed``), runs the mic-stall watchdog.
+    plays every remote audio track mixed (``RoomMix``; one track at unity gain goes straight
+    to the device), runs the mic-stall watchdog.
   - Per-frame work runs on the audio threads, never on the caller's event loop: mic frames
-    through the APM into LiveKit on PortAudio's input thread, the character's frames into
-    the jitter buffer on LiveKit's callback thread (``ffi_direct``), playback on PortAudio's
-    output thread.
+    through the APM into LiveKit on PortAudio's input thread, each remote track's frames into
+    its own jitter buffer on LiveKit's callback thread (``ffi_direct``), mixing and playback on
+    PortAudio's output thread.
+  - ``set_volume(identity, gain_db)``; ``participant_levels() -> {identity: dBFS}``;
+    ``playback_counts()`` for ``PlaybackHealth`` (the ``audio.playback_dropping`` warning).
   - ``await stop()``; ``set_muted(bool)``; ``muted``; ``set_push_to_talk(bool)``;
     ``toggle_push_to_talk() -> bool`` (True: mic open).
   - ``levels() -> AudioLevelsSnapshot(mic_dbfs, speaker_dbfs, muted, mic_peak_dbfs,

@@ -13,6 +13,7 @@ MIC_PERMISSION_DENIED = "audio.mic_permission_denied"
 MIC_PUBLISH_FAILED = "audio.mic_publish_failed"
 MIC_STALLED = "audio.mic_stalled"
 SPEAKER_UNAVAILABLE = "audio.speaker_unavailable"
+PLAYBACK_DROPPING = "audio.playback_dropping"
 
 ALL_CODES: tuple[str, ...] = (
     MIC_UNAVAILABLE,
@@ -20,6 +21,7 @@ ALL_CODES: tuple[str, ...] = (
     MIC_PUBLISH_FAILED,
     MIC_STALLED,
     SPEAKER_UNAVAILABLE,
+    PLAYBACK_DROPPING,
 )
 
 ProblemCallback = Callable[[str, str], None]

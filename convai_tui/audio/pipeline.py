@@ -1,11 +1,14 @@
-"""The session's audio: microphone → APM → LiveKit, and the character's track → speaker.
+"""The session's audio: microphone → APM → LiveKit, and every remote audio track → speaker.
 
 No per-frame work runs on the application's event loop, and no thread is woken per frame that
 is not woken anyway. Microphone frames are processed (APM) and sent to LiveKit on PortAudio's
-input thread (``DirectFrameSender``, ``DirectApm``); the character's frames go into the jitter
-buffer and to the APM as the echo reference on LiveKit's own callback thread
-(``DirectAudioStream``); PortAudio's output thread only copies them out (it makes no call that
-releases and re-takes the GIL, which could make it miss its deadline on a busy machine).
+input thread (``DirectFrameSender``, ``DirectApm``); each remote track's frames go into its own
+jitter buffer and to the APM as the echo reference on LiveKit's own callback thread
+(``DirectAudioStream``); PortAudio's output thread only copies them out, summing them when the
+room has more than one (``RoomMix``; it makes no call that releases and re-takes the GIL, which
+could make it miss its deadline on a busy machine). With one track at unity gain the output is
+that track's buffer, as in a single-character session; with more, the echo reference is the
+mix as played.
 Meters and counters are plain numbers those threads update; the application samples them.
 
 Everything that can fail for want of a device is reported through ``on_problem(code, message)``
@@ -18,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from typing import Any
 
 import numpy as np
@@ -34,7 +38,10 @@ from .errors import (
     ProblemCallback,
 )
 from .ffi_direct import DirectApm, DirectAudioStream, DirectFrameSender
+from .jitter import JitterBuffer
+from .mix import MixInput, RoomMix
 from .playback import SpeakerPlayback
+from .playback_health import PlaybackCounts
 from .settings import AudioLevelsSnapshot, AudioSettings, AudioStartResult
 
 log = logging.getLogger(__name__)
@@ -48,7 +55,7 @@ _AEC_DELAY_STEP_MS = 10
 
 
 class AudioPipeline:
-    """Publishes the microphone to a LiveKit room and plays the first remote audio track."""
+    """Publishes the microphone to a LiveKit room and plays every remote audio track, mixed."""
 
     def __init__(self, settings: AudioSettings, on_problem: ProblemCallback) -> None:
         self.settings = settings
@@ -66,9 +73,10 @@ class AudioPipeline:
         self._sender: DirectFrameSender | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._aux_tasks: set[asyncio.Future[None]] = set()
-        self._play_stream: DirectAudioStream | None = None
+        self._streams: dict[str, DirectAudioStream] = {}
+        self._mix: RoomMix | None = None
         self._reverse_assembler = FrameAssembler(self.frame_samples)
-        self._playing_sid: str | None = None
+        self._reverse_lock = threading.Lock()
         self._handlers: list[tuple[str, Any]] = []
         self._render_delay_s = 0.0
         self._aec_delay_ms = -1
@@ -78,11 +86,13 @@ class AudioPipeline:
         self._capture_errors = 0
         self._reverse_errors = 0
         self._remote_frames = 0
+        self._start_latency_ms: float | None = None
+        self._gains: dict[str, float] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self, room: Any) -> AudioStartResult:
-        """Open the devices, publish the mic as "microphone", play the first remote audio track.
+        """Open the devices, publish the mic as "microphone", play the room's remote audio.
 
         ``room`` is an ``rtc.Room`` (connected). Problems go to ``on_problem``; never raises for
         a missing device.
@@ -194,6 +204,42 @@ class AudioPipeline:
             speaker_peak_dbfs=spk.peak_dbfs if spk else None,
         )
 
+    def playback_counts(self) -> PlaybackCounts | None:
+        """What the device consumed and what the room's tracks delivered and lost, for
+        ``PlaybackHealth``; None without a speaker."""
+        speaker, mix = self._speaker, self._mix
+        if speaker is None or mix is None or not speaker.is_open:
+            return None
+        totals = mix.totals()
+        return PlaybackCounts(
+            rendered=speaker.frames_rendered,
+            received=int(totals["pushed_samples"]),
+            dropped=int(totals["jitter_dropped_samples"]),
+        )
+
+    def set_volume(self, identity: str, gain_db: float) -> None:
+        """Play ``identity``'s audio ``gain_db`` louder (negative: quieter), its tracks to come
+        included."""
+        gain = 10.0 ** (gain_db / 20.0)
+        self._gains[identity] = gain
+        for source in self._mix.inputs if self._mix is not None else ():
+            if source.identity == identity:
+                source.gain = gain
+
+    def participant_levels(self) -> dict[str, float]:
+        """Each remote participant's latest RMS level in dBFS, from its own audio (its
+        loudest track when it has several); cheap, meant to be polled."""
+        levels: dict[str, float] = {}
+        for source in self._mix.inputs if self._mix is not None else ():
+            latest = source.meter.latest()
+            if latest is None or source.ended:
+                continue
+            previous = levels.get(source.identity)
+            levels[source.identity] = (
+                latest.rms_dbfs if previous is None else max(previous, latest.rms_dbfs)
+            )
+        return levels
+
     def stats(self) -> dict[str, Any]:
         """Counters for the metrics panel and logs (JSON-able)."""
         out: dict[str, Any] = {
@@ -205,7 +251,8 @@ class AudioPipeline:
             "capture_errors": self._capture_errors,
             "reverse_errors": self._reverse_errors,
             "remote_frames": self._remote_frames_now,
-            "playing_track_sid": self._playing_sid,
+            "playing_track_sid": next(iter(self._streams), None),
+            "playing_track_sids": sorted(self._streams),
         }
         if self._mic is not None:
             out.update(
@@ -215,16 +262,19 @@ class AudioPipeline:
                 mic_stalls=self._mic.stalls,
                 mic_reopens=self._mic.reopens,
             )
-        if self._speaker is not None:
-            jitter = self._speaker.buffer.stats()
+        if self._speaker is not None and self._mix is not None:
+            totals = self._mix.totals()
             out.update(
-                underruns=jitter.underruns,
-                underrun_samples=jitter.underrun_samples,
-                jitter_overflows=jitter.overflows,
-                jitter_dropped_samples=jitter.dropped_samples,
-                jitter_depth_ms=jitter.depth_ms,
-                jitter_target_ms=jitter.target_ms,
-                playback_start_latency_ms=jitter.start_latency_ms,
+                underruns=totals["underruns"],
+                underrun_samples=totals["underrun_samples"],
+                jitter_overflows=totals["jitter_overflows"],
+                jitter_dropped_samples=totals["jitter_dropped_samples"],
+                jitter_depth_ms=totals["jitter_depth_ms"],
+                jitter_target_ms=totals["jitter_target_ms"],
+                mix_inputs=totals["mix_inputs"],
+                mix_limited_blocks=totals["limited_blocks"],
+                participant_dbfs={i: round(d, 1) for i, d in self.participant_levels().items()},
+                playback_start_latency_ms=self._first_start_latency_ms(),
                 output_latency_ms=round(1000.0 * self._speaker.output_latency_s, 1),
                 speaker_device_underflows=self._speaker.device_underflows,
             )
@@ -325,18 +375,35 @@ class AudioPipeline:
         except Exception as exc:
             self._on_problem(SPEAKER_UNAVAILABLE, f"Cannot open the output device: {exc}")
             return False
+        settings = self.settings
+
+        def make_buffer() -> JitterBuffer:
+            return JitterBuffer(
+                settings.sample_rate,
+                settings.jitter_target_ms,
+                settings.jitter_max_ms,
+                grow_to_ms=max(settings.jitter_grow_to_ms, settings.jitter_target_ms),
+            )
+
+        self._mix = RoomMix(settings.sample_rate, make_buffer)
+        speaker.source = self._mix
         self._speaker = speaker
         return True
 
+    def _first_start_latency_ms(self) -> float | None:
+        for source in self._mix.inputs if self._mix is not None else ():
+            latency = source.buffer.start_latency_ms
+            if latency is not None:
+                self._start_latency_ms = latency
+                break
+        return self._start_latency_ms
+
     def _watch_room(self, room: Any) -> None:
         def on_subscribed(track: Any, publication: Any, participant: Any) -> None:
-            self._maybe_play(track)
+            self._play(track, getattr(participant, "identity", ""))
 
         def on_unsubscribed(track: Any, publication: Any, participant: Any) -> None:
-            if getattr(track, "sid", None) == self._playing_sid:
-                task = asyncio.ensure_future(self._replace_playing())
-                self._aux_tasks.add(task)
-                task.add_done_callback(self._aux_tasks.discard)
+            self._stop_track(getattr(track, "sid", None))
 
         for event, handler in (
             ("track_subscribed", on_subscribed),
@@ -347,69 +414,97 @@ class AudioPipeline:
         self._play_existing()
 
     def _play_existing(self) -> None:
-        """Play an audio track subscribed before we started listening, if any."""
+        """Play the audio tracks subscribed before we started listening."""
         room = self._room
         if room is None:
             return
         for participant in list(room.remote_participants.values()):
             for publication in list(participant.track_publications.values()):
                 track = getattr(publication, "track", None)
-                if track is not None and self._maybe_play(track):
-                    return
+                if track is not None:
+                    self._play(track, participant.identity)
 
-    def _maybe_play(self, track: Any) -> bool:
-        if self._play_stream is not None or self._speaker is None:
+    def _play(self, track: Any, identity: str) -> bool:
+        """Add a remote audio track to the mix (once per track)."""
+        mix = self._mix
+        if mix is None or getattr(track, "kind", None) != rtc.TrackKind.KIND_AUDIO:
             return False
-        if getattr(track, "kind", None) != rtc.TrackKind.KIND_AUDIO:
+        sid = track.sid
+        if sid in self._streams:
             return False
-        self._playing_sid = track.sid
-        self._play_stream = DirectAudioStream(
-            track, self.settings.sample_rate, self._on_remote_frame
-        )
+        source = mix.add(sid, identity)
+        source.gain = self._gains.get(identity, 1.0)
+
+        def on_frame(pcm: Int16Array) -> None:
+            self._on_remote_frame(source, pcm)
+
+        self._streams[sid] = DirectAudioStream(track, self.settings.sample_rate, on_frame)
         return True
 
-    async def _replace_playing(self) -> None:
-        await self._stop_playing()
-        self._play_existing()
+    def _stop_track(self, sid: str | None) -> None:
+        """The track went away: stop receiving; what it queued still plays out."""
+        stream = self._streams.pop(sid, None) if sid is not None else None
+        if sid is None or stream is None:
+            return
+        with contextlib.suppress(Exception):
+            stream.close()
+        self._remote_frames += stream.frames
+        if self._mix is not None:
+            self._mix.end(sid)
 
     async def _stop_playing(self) -> None:
-        stream, self._play_stream = self._play_stream, None
-        self._playing_sid = None
-        if stream is not None:
-            with contextlib.suppress(Exception):
-                stream.close()
-            self._remote_frames += stream.frames
-        if self._speaker is not None:
-            self._speaker.buffer.clear()
+        for sid in list(self._streams):
+            self._stop_track(sid)
+        if self._mix is not None:
+            self._mix.clear()
 
     @property
     def _remote_frames_now(self) -> int:
-        stream = self._play_stream
-        return self._remote_frames + (stream.frames if stream is not None else 0)
+        return self._remote_frames + sum(s.frames for s in self._streams.values())
 
     # -- other threads -----------------------------------------------------------------------
 
-    def _on_remote_frame(self, pcm: Int16Array) -> None:
-        """LiveKit's callback thread, once per 10 ms of the character's audio: into the jitter
-        buffer, and to the echo canceller as the far-end reference."""
-        speaker = self._speaker
-        if speaker is None:
+    def _on_remote_frame(self, source: MixInput, pcm: Int16Array) -> None:
+        """LiveKit's callback thread, once per 10 ms of one track's audio: into its jitter
+        buffer, and to the echo canceller as the far-end reference: this frame when it is the
+        only thing played, else the mix the output callback last played."""
+        speaker, mix = self._speaker, self._mix
+        if speaker is None or mix is None:
             return
         # The frame plays after what is already queued plus the device's own latency.
-        self._render_delay_s = speaker.buffer.depth_ms / 1000.0 + speaker.output_latency_s
-        speaker.push(pcm)
+        self._render_delay_s = mix.depth_ms / 1000.0 + speaker.output_latency_s
+        source.buffer.push(pcm)
+        source.meter.update(pcm)
         apm = self._apm
         if apm is None:
             return
+        if not self._reverse_lock.acquire(blocking=False):
+            return  # another track's frame is feeding the reference right now
         try:
-            n = self.frame_samples
-            if len(pcm) % n == 0 and not self._reverse_assembler.pending:
-                for start in range(0, len(pcm), n):  # whole 10 ms frames, as LiveKit sends
-                    apm.reverse[:] = pcm[start : start + n]
-                    apm.process_reverse()
-                return
-            for chunk in self._reverse_assembler.push(pcm):
-                apm.reverse[:] = chunk
-                apm.process_reverse()
+            if mix.mixing:
+                self._reverse_from_mix(apm, mix)
+            else:
+                if mix.reference.depth_samples:
+                    mix.reference.clear()
+                self._reverse_from(apm, pcm)
         except Exception:
             self._reverse_errors += 1
+        finally:
+            self._reverse_lock.release()
+
+    def _reverse_from(self, apm: DirectApm, pcm: Int16Array) -> None:
+        n = self.frame_samples
+        if len(pcm) % n == 0 and not self._reverse_assembler.pending:
+            for start in range(0, len(pcm), n):  # whole 10 ms frames, as LiveKit sends
+                apm.reverse[:] = pcm[start : start + n]
+                apm.process_reverse()
+            return
+        for chunk in self._reverse_assembler.push(pcm):
+            apm.reverse[:] = chunk
+            apm.process_reverse()
+
+    def _reverse_from_mix(self, apm: DirectApm, mix: RoomMix) -> None:
+        reference = mix.reference
+        while reference.depth_samples >= self.frame_samples:
+            reference.pull_into(apm.reverse)
+            apm.process_reverse()

@@ -7,8 +7,9 @@ releases the GIL, and never raises.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
+import numpy as np
 import numpy.typing as npt
 
 from .backend import load_sounddevice, start_stream
@@ -25,8 +26,13 @@ PLAYBACK_THREAD_NAME = "convai-speaker"
 DEFAULT_OUTPUT_LATENCY_S = 0.02
 
 
+class BlockSource(Protocol):
+    def pull_into(self, out: npt.NDArray[np.int16]) -> int: ...
+
+
 class SpeakerPlayback:
-    """An output stream that plays whatever is pushed into :attr:`buffer`."""
+    """An output stream that plays whatever is pushed into :attr:`buffer`, or, once
+    :attr:`source` is set (a room's mix), whatever that source gives."""
 
     def __init__(
         self,
@@ -49,12 +55,16 @@ class SpeakerPlayback:
             jitter_max_ms,
             grow_to_ms=max(jitter_grow_to_ms, jitter_target_ms),
         )
+        self.source: BlockSource = self.buffer
         self.meter = LevelMeter(sample_rate)
         self._stream: Any = None
         self._channels = 1
         self.output_latency_s = 0.0
         self.device_underflows = 0
         self.callbacks = 0
+        self.frames_rendered = 0
+        """Samples the device has taken: its consumption, against the clock, says whether it
+        keeps up with real time."""
         self.callback_errors = 0
         self._named = False
 
@@ -105,10 +115,11 @@ class SpeakerPlayback:
                 self._named = True
                 name_this_thread(PLAYBACK_THREAD_NAME)
             self.callbacks += 1
+            self.frames_rendered += frames
             if status and getattr(status, "output_underflow", False):
                 self.device_underflows += 1
             first = outdata[:, 0]
-            self.buffer.pull_into(first)
+            self.source.pull_into(first)
             if self._channels > 1:
                 outdata[:, 1:] = outdata[:, :1]
             self.meter.update(first)

@@ -324,6 +324,10 @@ class SessionCore:
     def toggle_mute(self) -> bool:
         return self._media.toggle_mute()
 
+    def set_playback_volume(self, identity: str, gain_db: float) -> None:
+        """Play one remote participant louder or quieter here (dB; 0 = as received)."""
+        self._media.set_volume(identity, gain_db)
+
     def toggle_push_to_talk(self) -> bool:
         return self._media.toggle_push_to_talk(self._input.talk_released)
 

@@ -297,6 +297,22 @@ ROOM_TABLE_BINDINGS: list[BindingType] = [
         tooltip="Mute or unmute the selected character's playback (only here)",
     ),
     Binding(
+        "plus,equals_sign",
+        "louder_selected",
+        "Louder",
+        show=False,
+        id="room.louder",
+        tooltip="Play the selected character 3 dB louder (only here; remembered per character)",
+    ),
+    Binding(
+        "minus",
+        "quieter_selected",
+        "Quieter",
+        show=False,
+        id="room.quieter",
+        tooltip="Play the selected character 3 dB quieter (only here; remembered per character)",
+    ),
+    Binding(
         "delete",
         "remove_selected",
         "Remove",

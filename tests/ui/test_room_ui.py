@@ -5,14 +5,23 @@ clone and one failed instance."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, cast
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
-from convai_tui.core.api.events import Event, ParticipantInfo, ParticipantJoined, TranscriptReceived
+from convai_tui.core.api.events import (
+    Event,
+    ParticipantInfo,
+    ParticipantJoined,
+    ParticipantLevels,
+    TranscriptReceived,
+)
 from convai_tui.core.api.events import TurnCompleted as Done
 from convai_tui.core.multi.events import (
     InteractionTargetChanged,
@@ -357,3 +366,53 @@ async def test_a_single_character_session_refuses_roster_add_with_the_reason() -
         hint = str(app.screen.query_one("#input-hint", Static).content)
         assert "No multi-character room session is active" in hint
         assert NO_ROOM_REASON.startswith("No multi-character room session is active")
+
+
+async def test_plus_and_minus_set_a_characters_volume_remembered_in_the_state_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    app, session, _room = build((ADA, CY, ADA2))
+    volumes: list[tuple[str, float]] = []
+    session.set_playback_volume = lambda i, db: volumes.append((i, db))  # type: ignore[attr-defined]
+    async with app.run_test(size=(130, 32)) as pilot:
+        await settle(pilot)
+        app.action_show_tab("participants")
+        await pilot.pause()
+        table = app.screen.query_one(RoomTable)
+        keys = [key for key, _ in table.rows_shown]
+        table.move_cursor(row=keys.index(ADA2.membership_id))
+        await pilot.press("plus", "plus", "minus")
+        await pilot.pause()
+        # Ada's clone shares her character id, so both instances play 3 dB louder.
+        assert dict(volumes[-3:]) == {
+            "character-ada-1": 3.0,
+            "character-cy-2": 0.0,
+            "character-ada-3": 3.0,
+        }
+        assert app.model.room.volumes_db == {ADA.character_id: 3.0}
+        row = table.get_row(ADA2.membership_id)
+        assert "+3 dB" in [str(cell) for cell in row]
+    saved = json.loads((tmp_path / "convai-tui" / "volumes.json").read_text())
+    assert saved == {ADA.character_id: 3.0}
+
+
+async def test_participant_levels_drive_the_level_column_and_the_speaking_indicator() -> None:
+    app, session, _room = build((ADA, CY, ADA2))
+    async with app.run_test(size=(130, 32)) as pilot:
+        await settle(pilot)
+        app.action_show_tab("participants")
+        await pilot.pause()
+        session.publish(
+            ParticipantLevels(
+                levels={"character-cy-2": -18.0, "character-ada-1": -80.0},
+                speaking=("character-cy-2",),
+                at=t(41),
+            )
+        )
+        await settle(pilot)
+        table = app.screen.query_one(RoomTable)
+        cy = [str(cell) for cell in table.get_row(CY.membership_id)]
+        ada = [str(cell) for cell in table.get_row(ADA.membership_id)]
+        assert "speaking" in cy and "▮▮▮▮▯ -18" in cy
+        assert "speaking" not in ada and "▯▯▯▯▯ -80" in ada

@@ -418,6 +418,28 @@ class AudioLevels(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class AudioProblemCleared(Event):
+    """An audio warning raised earlier as an `error` line (its `code`, e.g.
+    audio.playback_dropping) no longer applies: playback keeps up with real time again."""
+
+    TYPE: ClassVar[str] = "audio_problem_cleared"
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantLevels(Event):
+    """Each remote participant's level in dBFS (identity → dBFS), measured on its own audio
+    as it arrives; about once a second while anyone speaks, and once when all fall quiet.
+    `speaking` lists the identities above the speech threshold.
+
+    Drives the room table's meters and speaking indicators."""
+
+    TYPE: ClassVar[str] = "participant_levels"
+    levels: dict[str, float] = field(default_factory=dict)
+    speaking: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class LinkStatsSampled(Event):
     """One second of the WebRTC link (core/link/stats.py): RTT of the selected candidate pair,
     inbound audio jitter and loss (% over the interval), concealment, jitter-buffer delay,

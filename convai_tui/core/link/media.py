@@ -77,6 +77,12 @@ class SessionMedia:
         if setter is not None:
             setter(muted)
 
+    def set_volume(self, identity: str, gain_db: float) -> None:
+        """One remote participant's playback volume in dB, when the hook plays audio."""
+        setter = getattr(self.hook, "set_volume", None)
+        if setter is not None:
+            setter(identity, gain_db)
+
     def toggle_mute(self) -> bool:
         if self.hook is None:
             self._warn("Audio is off (--no-audio): nothing to mute.")

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from livekit import rtc
 
-from convai_tui.local.character import rtvi, turns
+from convai_tui.local.character import rtvi, speech, turns
 from convai_tui.local.character.bot_token import bot_token
 from convai_tui.local.character.client_messages import (
     BotView,
@@ -98,7 +98,7 @@ class Character:
         )
         self.interaction_id = "int_" + uuid.uuid4().hex[:24]
         self.room = rtc.Room()
-        self._voice = VoiceTrack()
+        self._voice = VoiceTrack(speech.voice_for(profile.character_id))
         self._inbox: asyncio.Queue[rtc.DataPacket] = asyncio.Queue()
         self._tasks = TaskSet(log, f"bot task failed in room {room_name}")
         self._turn: Turn | None = None

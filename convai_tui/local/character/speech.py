@@ -1,5 +1,7 @@
 """The character's voice: espeak-ng when installed, else a short tone pattern.
 
+Each character speaks with its own ``Voice``: an espeak-ng voice and pitch, and a tone band of
+its own (``--tts tone``), so in a room the listener, and a test's spectrum, can tell who spoke.
 Everything returns 48 kHz mono int16 PCM, the rate of the bot's LiveKit audio track.
 """
 
@@ -9,6 +11,8 @@ import asyncio
 import contextlib
 import shutil
 import struct
+import zlib
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -19,28 +23,70 @@ FRAME_SAMPLES = SAMPLE_RATE // 100
 
 Pcm = npt.NDArray[np.int16]
 
+TONE_STEPS = (1.0, 1.12, 1.24)
+"""A tone voice's beeps are at these multiples of its base: its band is base .. 1.24 × base."""
+
+
+@dataclass(frozen=True, slots=True)
+class Voice:
+    """How one character sounds: espeak-ng ``-v``/``-p``, and the base of its tone band."""
+
+    espeak: str
+    pitch: int
+    tone_hz: float
+
+    @property
+    def tone_band_hz(self) -> tuple[float, float]:
+        return (self.tone_hz * TONE_STEPS[0], self.tone_hz * TONE_STEPS[-1])
+
+
+VOICES = (
+    Voice("en-us", 50, 440.0),
+    Voice("en-gb+m3", 35, 260.0),
+    Voice("en-us+f3", 70, 750.0),
+    Voice("en-gb-scotland+m7", 45, 1275.0),
+    Voice("en-029+f4", 60, 2170.0),
+)
+"""Bases 1.7× apart: no two tone bands overlap."""
+
+_ASSIGNED = ("demo-character", "demo-bo", "demo-cy", "demo-di", "demo-ed")
+"""The demo cast (``demo --characters N``) gets one voice each, in order; any other character
+id gets one by hash (two may then share a voice)."""
+
+DEFAULT_VOICE = VOICES[0]
+
+
+def voice_for(character_id: str) -> Voice:
+    if character_id in _ASSIGNED:
+        return VOICES[_ASSIGNED.index(character_id)]
+    return VOICES[zlib.crc32(character_id.encode("utf-8")) % len(VOICES)]
+
 
 def espeak_available() -> bool:
     return shutil.which("espeak-ng") is not None
 
 
-async def synthesize(text: str, mode: str) -> Pcm:
+async def synthesize(text: str, mode: str, voice: Voice = DEFAULT_VOICE) -> Pcm:
     """Speech for ``text``: ``espeak`` (falls back to ``tone``), ``tone``, or ``none`` (empty)."""
     if mode == "none" or not text.strip():
         return np.zeros(0, dtype=np.int16)
     if mode == "espeak" and espeak_available():
         with contextlib.suppress(OSError, ValueError):
-            return await _espeak(text)
-    return tone_pattern(text)
+            return await _espeak(text, voice)
+    return tone_pattern(text, voice.tone_hz)
 
 
-async def _espeak(text: str) -> Pcm:
+async def _espeak(text: str, voice: Voice) -> Pcm:
     # Text goes through stdin so a message starting with "-" is never read as an option.
     process = await asyncio.create_subprocess_exec(
         "espeak-ng",
         "--stdout",
         "-s",
         "175",
+        "-v",
+        voice.espeak,
+        "-p",
+        str(voice.pitch),
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
@@ -93,13 +139,13 @@ def resample(samples: Pcm, from_rate: int, to_rate: int) -> Pcm:
     return np.clip(resampled, -32768, 32767).astype(np.int16)
 
 
-def tone_pattern(text: str) -> Pcm:
+def tone_pattern(text: str, base_hz: float = DEFAULT_VOICE.tone_hz) -> Pcm:
     """A few short beeps, one per word up to five: recognisably "speech-shaped" and brief."""
     words = max(1, min(5, len(text.split())))
     beep_s, gap_s = 0.12, 0.05
     pieces: list[Pcm] = []
     for index in range(words):
-        frequency = 440.0 * (1.0 + 0.12 * (index % 3))
+        frequency = base_hz * TONE_STEPS[index % len(TONE_STEPS)]
         times = np.arange(int(SAMPLE_RATE * beep_s)) / SAMPLE_RATE
         envelope = np.minimum(1.0, np.minimum(times, beep_s - times) / 0.01)
         beep = 0.3 * 32767 * envelope * np.sin(2 * np.pi * frequency * times)

@@ -128,7 +128,7 @@ async def run_turn(
         return
     tts_mode = faults.tts if bot.state.tts_enabled else "none"
     # Synthesis starts now so the audio is ready by the time the text has streamed.
-    speech_task = asyncio.ensure_future(speech.synthesize(reply, tts_mode))
+    speech_task = asyncio.ensure_future(speech.synthesize(reply, tts_mode, bot.voice.persona))
     started = time.monotonic()
     try:
         await bot.send(rtvi.form_a("bot-llm-started"))

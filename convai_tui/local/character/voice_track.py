@@ -25,7 +25,9 @@ receiver hands over in a burst would otherwise stay queued, late, for the rest o
 class VoiceTrack:
     """The audio source behind the bot's published track."""
 
-    def __init__(self) -> None:
+    def __init__(self, voice: speech.Voice = speech.DEFAULT_VOICE) -> None:
+        self.persona = voice
+        """How this character's speech sounds (speech.synthesize)."""
         self._source = rtc.AudioSource(speech.SAMPLE_RATE, 1)
         self._send_queue = SendQueueEstimate()
         self.echo_frames_dropped = 0

@@ -14,6 +14,7 @@ from typing import Any
 from convai_tui.core.api.events import (
     ActionsReceived,
     AudioLevels,
+    AudioProblemCleared,
     BotActivityChanged,
     BotReady,
     ConnectAttemptStarted,
@@ -101,6 +102,7 @@ class MonitorModel(MonitorState):
 
 
 _S = SessionState
+PLAYBACK_DROPPING_CODE = "audio.playback_dropping"
 _Handler = Callable[[MonitorModel, Any], set[Part]]
 
 
@@ -205,6 +207,9 @@ def _on_error(m: MonitorModel, e: ErrorRaised) -> set[Part]:
         m.ended = EndedView("idle timeout", err, e.at)
         m.idle = None
         changed |= {Part.ENDED, Part.IDLE}
+    elif err.code == PLAYBACK_DROPPING_CODE:
+        m.audio_warning = err.message
+        changed |= {Part.AUDIO}
     elif err.code == "server.fatal_error":
         m.blocking = BlockingView("fatal", "fatal server error", err.message, err.code, e.at)
         m.blocking_dismissed = False
@@ -426,6 +431,12 @@ def _on_audio(m: MonitorModel, e: AudioLevels) -> set[Part]:
     return {Part.AUDIO}
 
 
+def _on_audio_cleared(m: MonitorModel, e: AudioProblemCleared) -> set[Part]:
+    if e.code == PLAYBACK_DROPPING_CODE:
+        m.audio_warning = None
+    return {Part.AUDIO}
+
+
 def _on_log(m: MonitorModel, e: LogRecorded) -> set[Part]:
     m.logs.append(e)
     return {Part.DIAGNOSTICS}
@@ -463,6 +474,7 @@ _HANDLERS: dict[type[Event], _Handler] = {
     ParticipantUpdated: _on_participant,
     ParticipantLeft: _on_participant_left,
     AudioLevels: _on_audio,
+    AudioProblemCleared: _on_audio_cleared,
     LogRecorded: _on_log,
     **HANDLERS,
     LinkStatsSampled: _on_link,

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from convai_tui.core.api.events import Event
+from convai_tui.core.api.events import Event, ParticipantLevels
 from convai_tui.core.multi.events import (
     CharacterAdded,
     CharacterRemoved,
@@ -47,6 +47,12 @@ class RoomView:
     """membership id → the number shown and typed for it. Given on first sight and kept for
     the life of the room, never reused: a remembered number never points at someone else
     after a removal (gaps are fine)."""
+    levels: dict[str, float] = field(default_factory=dict)
+    """Participant identity → its latest level in dBFS, from its own audio."""
+    speaking_audio: tuple[str, ...] = ()
+    """Identities whose audio is above the speech threshold right now."""
+    volumes_db: dict[str, float] = field(default_factory=dict)
+    """Character id → playback volume set here (dB), remembered in the state dir."""
 
     @property
     def active(self) -> bool:
@@ -144,7 +150,14 @@ def _on_command_failed(m: Any, e: RosterCommandFailed) -> set[Part]:
     return {Part.PARTICIPANTS, Part.TRANSCRIPT}
 
 
+def _on_levels(m: Any, e: ParticipantLevels) -> set[Part]:
+    m.room.levels = dict(e.levels)
+    m.room.speaking_audio = tuple(e.speaking)
+    return {Part.PARTICIPANTS}
+
+
 ROOM_HANDLERS: dict[type[Event], Callable[[Any, Any], set[Part]]] = {
+    ParticipantLevels: _on_levels,
     RosterChanged: _on_roster,
     CharacterStatusChanged: _on_status,
     CharacterAdded: _on_added,

@@ -70,6 +70,8 @@ class MonitorState:
     blocking_dismissed: bool = False
     participants: dict[str, ParticipantRow] = field(default_factory=dict)
     audio: AudioLevels | None = None
+    audio_warning: str | None = None
+    """An audio warning in force (speech being dropped), shown next to the meters until cleared."""
     latency_ms: dict[str, float] = field(default_factory=dict)
     counters: SessionCounters = field(default_factory=SessionCounters)
     link: LinkModel = field(default_factory=LinkModel)

@@ -163,7 +163,7 @@ class MonitorScreen(RoomActions):
             return
         m = self.model
         self.query_one(StatusBar).show(m, now)
-        self.query_one(AudioMeters).show(m.audio)
+        self.query_one(AudioMeters).show(m.audio, m.audio_warning)
         if self.read_only:
             self._show_input_hint()
         if m.retry is not None:
@@ -184,6 +184,7 @@ class MonitorScreen(RoomActions):
             widget.display = shown
             widget.set_class(shown, "participants-view")
         if active:
+            self.apply_saved_volumes()
             self.query_one(RoomTable).show(self.model, now)
 
     def show_diagnostics(self, now: float) -> None:

@@ -1,6 +1,7 @@
 """What the monitor does in a multi-character room: number keys 1–9 pick the
 target anywhere (except while typing), 0 clears it, Enter on a room row picks that one, m mutes
-the selected character's playback locally, delete removes it after asking (and asks for a
+the selected character's playback locally, +/- make it louder or quieter here (3 dB steps,
+remembered per character id in the state dir), delete removes it after asking (and asks for a
 replacement target when it is the target), and the palette's `roster: add…` (offering the known
 character ids; refused with the reason in a single-character session). Instance numbers are
 the room view's, stable for the life of the room.
@@ -18,6 +19,8 @@ from typing import Any, ClassVar
 from textual.binding import BindingType
 from textual.screen import Screen
 
+from convai_tui.config import state_dir
+from convai_tui.config.volumes import load_volumes, save_volumes, stepped
 from convai_tui.core.multi.events import MemberStatus
 from convai_tui.core.settings.multi_config import parse_character_spec
 from convai_tui.ui.command_list import Command, CommandListProvider
@@ -110,6 +113,8 @@ class RoomActions(Screen[None]):
             self.run_worker(self._switch(message.membership_id), group="room")
         elif message.what == "mute":
             self._toggle_mute(message.membership_id)
+        elif message.what in ("louder", "quieter"):
+            self._change_volume(message.membership_id, 1 if message.what == "louder" else -1)
         elif message.what == "remove":
             self._remove(message.membership_id)
 
@@ -124,6 +129,42 @@ class RoomActions(Screen[None]):
         (view.locally_muted.add if muted else view.locally_muted.discard)(identity)
         room.set_local_mute(identity, muted)
         self.query_one(RoomTable).show(_model(self), self.app_now())
+
+    def apply_saved_volumes(self) -> None:
+        """Give each instance its character's remembered volume once it has a participant
+        (again after a reconnect or a cast change)."""
+        view = _model(self).room
+        members = tuple((m.participant_identity, m.character_id) for m in view.members)
+        if members == getattr(self, "_volumes_for", None):
+            return
+        self._volumes_for = members
+        if not getattr(self, "_volumes_loaded", False):
+            self._volumes_loaded = True
+            view.volumes_db.update(load_volumes(state_dir()))
+        if view.volumes_db:
+            self._apply_volumes()
+
+    def _change_volume(self, membership_id: str, steps: int) -> None:
+        view = _model(self).room
+        member = view.get(membership_id)
+        if member is None:
+            return
+        self.apply_saved_volumes()
+        gain_db = stepped(view.volumes_db.get(member.character_id, 0.0), steps)
+        view.volumes_db[member.character_id] = gain_db
+        save_volumes(state_dir(), view.volumes_db)
+        self._apply_volumes()
+        self.query_one(RoomTable).show(_model(self), self.app_now())
+
+    def _apply_volumes(self) -> None:
+        """Every instance's volume from its character's (clones share it)."""
+        view = _model(self).room
+        setter = getattr(getattr(self.app, "session", None), "set_playback_volume", None)
+        if setter is None:
+            return
+        for member in view.members:
+            if member.participant_identity:
+                setter(member.participant_identity, view.volumes_db.get(member.character_id, 0.0))
 
     def _remove(self, membership_id: str) -> None:
         """Asks first: removing ends that instance's conversation."""

@@ -1,7 +1,8 @@
 """The Participants tab of a multi-character room: every human (you, others who
 joined by key) and every character instance with its number (kept for the life of the room),
-its character id, its status, readiness, whether it is the
-target, whether it is speaking, whether this monitor muted it, and its failure code. Joins,
+its character id, its status, readiness, whether it is the target, whether it is speaking (by
+the server's events or by its own audio), its level, the volume set here, whether this monitor
+muted it, and its failure code. Joins,
 removals, status and target changes stay highlighted for a moment."""
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ COLUMNS = (
     "ready",
     "target",
     "speaking",
+    "level",
+    "vol",
     "local",
     "failure",
     "membership",
@@ -36,13 +39,23 @@ HUMAN_PREFIX = "human:"
 """Row keys of humans (instances are keyed by membership id)."""
 
 
+def level_text(dbfs: float | None) -> str:
+    """A participant's level as a short bar and its dBFS (empty before any audio)."""
+    if dbfs is None:
+        return ""
+    filled = max(0, min(5, round((dbfs + 60.0) / 10.0)))
+    return "▮" * filled + "▯" * (5 - filled) + f" {dbfs:.0f}"
+
+
 class RoomTable(DataTable[Text]):
-    """One row per human and per instance; Enter picks the target, m mutes, delete removes."""
+    """One row per human and per instance; Enter picks the target, m mutes, +/- change the
+    volume, delete removes."""
 
     BINDINGS: ClassVar[list[BindingType]] = ROOM_TABLE_BINDINGS
 
     class Picked(Message):
-        """A row's action: `what` is target, mute or remove; `membership_id` the instance."""
+        """A row's action: `what` is target, mute, louder, quieter or remove; `membership_id`
+        the instance."""
 
         def __init__(self, what: str, membership_id: str) -> None:
             super().__init__()
@@ -69,6 +82,10 @@ class RoomTable(DataTable[Text]):
     def show(self, model: MonitorModel, now: float) -> None:
         room = model.room
         rows: list[tuple[str, str, tuple[str, ...]]] = []
+
+        def heard(identity: str) -> bool:
+            return identity in room.speaking_audio
+
         for row in model.participants.values():
             info = row.info
             if info.kind == "character" or row.left_at is not None:
@@ -86,7 +103,9 @@ class RoomTable(DataTable[Text]):
                         "",
                         "",
                         "",
-                        "speaking" if info.speaking else "",
+                        "speaking" if info.speaking or heard(info.identity) else "",
+                        level_text(room.levels.get(info.identity)),
+                        "",
                         "",
                         "",
                         "",
@@ -96,7 +115,9 @@ class RoomTable(DataTable[Text]):
         for member in room.members:
             number = room.number_of(member.membership_id)
             media = model.participants.get(member.participant_identity or "")
-            speaking = media is not None and media.info.speaking
+            identity = member.participant_identity or ""
+            speaking = (media is not None and media.info.speaking) or heard(identity)
+            volume = room.volumes_db.get(member.character_id, 0.0)
             when, what = room.changed_at.get(member.membership_id, (0.0, ""))
             flash = what if now - when < FLASH_SECONDS else ""
             rows.append(
@@ -112,6 +133,8 @@ class RoomTable(DataTable[Text]):
                         "yes" if member.status is MemberStatus.READY else "no",
                         "★ target" if member.membership_id == room.target else "",
                         "speaking" if speaking else "",
+                        level_text(room.levels.get(identity)),
+                        f"{volume:+.0f} dB" if volume else "",
                         "muted" if member.participant_identity in room.locally_muted else "",
                         member.failure_code or "",
                         member.membership_id[:8],
@@ -131,6 +154,8 @@ class RoomTable(DataTable[Text]):
                             member.character_id,
                             "character",
                             "removed",
+                            "",
+                            "",
                             "",
                             "",
                             "",
@@ -169,6 +194,14 @@ class RoomTable(DataTable[Text]):
     def action_mute_selected(self) -> None:
         if self.selected is not None:
             self.post_message(self.Picked("mute", self.selected))
+
+    def action_louder_selected(self) -> None:
+        if self.selected is not None:
+            self.post_message(self.Picked("louder", self.selected))
+
+    def action_quieter_selected(self) -> None:
+        if self.selected is not None:
+            self.post_message(self.Picked("quieter", self.selected))
 
     def action_remove_selected(self) -> None:
         if self.selected is not None:

@@ -48,7 +48,8 @@ class AudioMeters(Static):
         self.levels: AudioLevels | None = None
         self._text = ""
 
-    def show(self, levels: AudioLevels | None) -> None:
+    def show(self, levels: AudioLevels | None, warning: str | None = None) -> None:
+        """``warning``: an audio warning in force (speech being dropped), flagged until cleared."""
         self.levels = levels
         if levels is None:
             text = "audio off"
@@ -57,9 +58,12 @@ class AudioMeters(Static):
             text = (
                 f"mic {level_bar(levels.mic_dbfs, 6)} spk {level_bar(levels.speaker_dbfs, 6)}{mute}"
             )
+        if warning is not None:
+            text += " ⚠ speech dropped"
+        self.tooltip = warning
         if text != self._text:
             previous, self._text = self._text, text
-            self.set_class(levels is not None and levels.muted, "-muted")
+            self.set_class((levels is not None and levels.muted) or warning is not None, "-muted")
             update_text(self, previous, text)
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 import threading
 import types
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pytest
@@ -22,6 +23,9 @@ from convai_tui.audio import (
 )
 from convai_tui.audio.dsp.synth import tone
 from convai_tui.audio.errors import AudioError
+from convai_tui.audio.playback_health import PlaybackHealth
+from convai_tui.audio.session_media import SessionAudio
+from convai_tui.core.api.events import AudioProblemCleared
 
 
 class FakeStream:
@@ -379,4 +383,124 @@ async def test_pipeline_with_20ms_device_blocks_still_sends_10ms_frames(
     stats = pipe.stats()
     assert stats["frames_sent"] == 2 and stats["frames_captured"] == 2
     assert stats["capture_errors"] == 0 and stats["reverse_errors"] == 0
+    await pipe.stop()
+
+
+async def test_pipeline_mixes_tracks_meters_each_and_feeds_the_mix_to_the_echo_canceller(
+    fake_sd: FakeSoundDevice,
+) -> None:
+    pipe = AudioPipeline(AudioSettings(aec=True), lambda c, m: None)
+    await pipe.start(FakeRoom())
+    assert pipe._mix is not None and pipe._apm is not None
+    reversed_frames: list[np.ndarray] = []
+    process_reverse = pipe._apm.process_reverse
+
+    def spy() -> None:
+        reversed_frames.append(pipe._apm.reverse.copy())  # type: ignore[union-attr]
+        process_reverse()
+
+    pipe._apm.process_reverse = spy  # type: ignore[method-assign]
+    ada, bo = pipe._mix.add("TR_a", "ada"), pipe._mix.add("TR_b", "bo")
+    pipe.set_volume("bo", -6.0)
+    assert bo.gain == pytest.approx(0.501, abs=0.001) and ada.gain == 1.0
+    spk_stream = fake_sd.streams[1]
+    played: list[np.ndarray] = []
+    for _ in range(12):
+        pipe._on_remote_frame(ada, tone(440.0, 0.01, amplitude=0.25))
+        pipe._on_remote_frame(bo, tone(1275.0, 0.01, amplitude=0.25))
+        played.append(spk_stream.render(480)[:, 0].copy())
+    levels = pipe.participant_levels()
+    assert set(levels) == {"ada", "bo"}
+    assert levels["ada"] == pytest.approx(-15.05, abs=0.2)  # its own audio, before its volume
+    assert levels["bo"] == pytest.approx(-15.05, abs=0.2)
+    heard = np.concatenate(played)
+    assert np.abs(heard).max() > 0.3 * 32767  # both, summed
+    # The echo canceller's far end is what was played, frame for frame.
+    assert reversed_frames and pipe.stats()["reverse_errors"] == 0
+    assert any(np.array_equal(f, p) for f in reversed_frames for p in played if p.any())
+    assert pipe.stats()["mix_inputs"] == 2
+    assert set(pipe.stats()["participant_dbfs"]) == {"ada", "bo"}  # the diagnostics' meters
+    await pipe.stop()
+
+
+async def test_pipeline_with_one_track_feeds_its_frames_to_the_echo_canceller(
+    fake_sd: FakeSoundDevice,
+) -> None:
+    pipe = AudioPipeline(AudioSettings(aec=True), lambda c, m: None)
+    await pipe.start(FakeRoom())
+    assert pipe._mix is not None and pipe._apm is not None
+    reversed_frames: list[np.ndarray] = []
+
+    def spy() -> None:
+        reversed_frames.append(pipe._apm.reverse.copy())  # type: ignore[union-attr]
+
+    pipe._apm.process_reverse = spy  # type: ignore[method-assign]
+    only = pipe._mix.add("TR_a", "ada")
+    frame = tone(440.0, 0.01, amplitude=0.25)
+    pipe._on_remote_frame(only, frame)
+    assert not pipe._mix.mixing
+    assert len(reversed_frames) == 1 and np.array_equal(reversed_frames[0], frame)
+    await pipe.stop()
+
+
+def _run_device(
+    pipe: AudioPipeline, session: SessionAudio, clock: list[float], seconds: float, every: int
+) -> list[float]:
+    """``seconds`` of a track arriving in real time while the device takes a 10 ms block only
+    every ``every``-th 10 ms; returns the times playback health was judged."""
+    source = pipe._mix.inputs[0]  # type: ignore[union-attr]
+    spk_stream = fake_sd_streams(pipe)[1]
+    judged: list[float] = []
+    for step in range(round(seconds * 100)):
+        clock[0] += 0.01
+        pipe._on_remote_frame(source, tone(440.0, 0.01, amplitude=0.25))
+        if step % every == 0:
+            spk_stream.render(480)
+        if step % 50 == 49:  # SessionAudio judges every 0.5 s
+            session.check_playback(pipe, clock[0])
+            judged.append(clock[0])
+    return judged
+
+
+def fake_sd_streams(pipe: AudioPipeline) -> list[Any]:
+    return cast(Any, sys.modules["sounddevice"]).streams  # type: ignore[no-any-return]
+
+
+async def test_a_device_at_half_speed_raises_dropped_speech_within_3_s_and_clears_after(
+    fake_sd: FakeSoundDevice,
+) -> None:
+    problems: list[tuple[str, str, float]] = []
+    cleared: list[tuple[str, float]] = []
+    clock = [0.0]
+
+    def emit(event: Any) -> None:
+        if isinstance(event, AudioProblemCleared):
+            cleared.append((event.code, clock[0]))
+
+    session = SessionAudio(
+        AudioSettings(aec=False),
+        emit=emit,
+        report=lambda code, message: problems.append((code, message, clock[0])),
+    )
+    pipe = AudioPipeline(AudioSettings(aec=False), session._report)
+    await pipe.start(FakeRoom())
+    session._pipeline = pipe
+    session._health = PlaybackHealth(48_000)
+    assert pipe._mix is not None
+    pipe._mix.add("TR_a", "ada")
+    _run_device(pipe, session, clock, 1.0, every=1)  # a healthy start
+    assert problems == []
+    _run_device(pipe, session, clock, 3.0, every=2)  # the device slows to half speed
+    assert problems, "no warning within 3 s of the device slowing down"
+    code, message, raised_at = problems[0]
+    assert code == "audio.playback_dropping" and raised_at - 1.0 <= 3.0
+    speed = re.search(r"plays at (\d+)% of real time", message)
+    assert speed is not None and int(speed.group(1)) < 90, message
+    print(f"raised {raised_at - 1.0:.1f} s after the slowdown: {message}")
+    assert len(problems) == 1 and cleared == []  # raised once, not every half second
+    _run_device(pipe, session, clock, 4.0, every=1)  # back to real time
+    assert [c for c, _ in cleared] == ["audio.playback_dropping"]
+    print(f"cleared {cleared[0][1] - 4.0:.1f} s after the device was back to real time")
+    assert cleared[0][1] - 4.0 <= 3.0
+    assert len(problems) == 1
     await pipe.stop()

@@ -88,6 +88,8 @@ SAMPLES: list[ev.Event] = [
     ev.participant_event(ev.ParticipantLeft, INFO),
     ev.participant_event(ev.ParticipantUpdated, INFO),
     ev.AudioLevels(mic_dbfs=-20.0, speaker_dbfs=None, muted=False, at=T0),
+    ev.ParticipantLevels(levels={"demo-bo": -21.5}, speaking=("demo-bo",), at=T0),
+    ev.AudioProblemCleared(code="audio.playback_dropping", at=T0),
     ev.LogRecorded(level="warning", category="server", message="x", at=T0),
     ev.TurnCompleted(
         turn_id=2,

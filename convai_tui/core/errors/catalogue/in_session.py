@@ -275,6 +275,18 @@ IN_SESSION_ENTRIES: tuple[CatalogueEntry, ...] = (
         "The speaker level meter moves.",
         source="convai-tui",
     ),
+    _e(
+        "audio.playback_dropping",
+        _RUN,
+        True,
+        "The output device plays slower than real time, or part of the received speech is "
+        "dropped (the share is in the message).",
+        "Pick another --output-device (`convai-tui devices`), or give the device more output "
+        "latency (a PulseAudio sink: a smaller latency_msec, or another sink); the warning "
+        "clears by itself once playback keeps up.",
+        "The status bar's warning clears and replies play in full.",
+        source="convai-tui",
+    ),
     # vision.* — listed for completeness; the terminal client publishes no camera.
     _e(
         "vision.device_init_timeout",
