@@ -25,6 +25,26 @@ def _ipv4_address(value: str) -> str:
         raise argparse.ArgumentTypeError(f"not an IPv4 address: {value!r}") from None
 
 
+STAGES = ("asr", "llm", "tts")
+
+
+def stage_delays(value: str) -> dict[str, float]:
+    """`asr=MS,llm=MS,tts=MS` (any subset) → {stage: ms}."""
+    delays: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        name, _, ms = part.partition("=")
+        name = name.strip()
+        if name not in STAGES:
+            raise argparse.ArgumentTypeError(f"unknown stage {name!r} (known: {', '.join(STAGES)})")
+        try:
+            delays[name] = float(ms)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number of ms: {part!r}") from None
+        if delays[name] < 0:
+            raise argparse.ArgumentTypeError(f"negative delay: {part!r}")
+    return delays
+
+
 def add_local_server_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``convai-tui local-server`` (and ``python -m convai_tui.local``)."""
     parser.add_argument(
@@ -170,6 +190,15 @@ def add_local_server_arguments(parser: argparse.ArgumentParser) -> None:
         help="the character publishes no track at all (text only)",
     )
     real.add_argument(
+        "--stage-delays",
+        type=stage_delays,
+        default={},
+        metavar="asr=MS,llm=MS,tts=MS",
+        help="time each stage of every turn spends (speech-to-text before the final "
+        "transcript, LLM before its first text, TTS before the first audio); with "
+        "debug on /connect the turn-trace and metrics report what was spent (default 0)",
+    )
+    real.add_argument(
         "--moderation-word",
         default="forbidden",
         metavar="WORD",
@@ -218,4 +247,7 @@ def faults_from_args(args: argparse.Namespace) -> Faults:
         moderation_word=args.moderation_word,
         no_response_prompt=args.no_response_prompt,
         abort_word=args.abort_word,
+        asr_delay_ms=args.stage_delays.get("asr", 0.0),
+        llm_delay_ms=args.stage_delays.get("llm", 0.0),
+        tts_delay_ms=args.stage_delays.get("tts", 0.0),
     )
