@@ -133,6 +133,7 @@ class SessionCore:
             expect_trace=settings.connect_options.debug,
             vad_stop_s=vad_stop_s(settings.connect_options.vad_params),
         )
+        self._media.set_mark_sink(self._turn_timer.mark)
         self._room_join = RoomJoin(
             factory=transport_factory,
             publish=self._publish,

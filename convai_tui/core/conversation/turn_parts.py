@@ -68,8 +68,14 @@ def _seg(name: str, ms: float, owner: str, source: str) -> dict[str, Any]:
 
 
 def segments_of(turn: TurnMarks, vad_stop_s: float | None) -> Parts:
-    ends = (("played", turn.played), ("received", turn.audio_received), ("received", turn.speaking))
-    end_name, end_at = next(((n, t) for n, t in ends if t is not None), (None, None))
+    ends = (
+        ("played", "played", turn.played),
+        ("received", "audio_received", turn.audio_received),
+        ("received", "speaking", turn.speaking),
+    )
+    end_name, end_mark, end_at = next(
+        ((n, m, t) for n, m, t in ends if t is not None), (None, "", None)
+    )
     if end_at is None or end_at < turn.start:
         return Parts(None, None, ())
     timeline = [(name, turn.marks.get(name)) for name in SERVER_MARKS]
@@ -90,6 +96,9 @@ def segments_of(turn: TurnMarks, vad_stop_s: float | None) -> Parts:
             part, owner = _PART[name]
             segments.append(_seg(part, ms, owner, "measured"))
         cut = at
+    if cut < end_at:  # the sound came before the messages that announce it
+        part, owner = _PART[end_mark]
+        segments.append(_seg(part, (end_at - cut) * 1000, owner, "measured"))
     total = round((end_at - turn.start) * 1000, 1)
     if turn.server is not None:
         segments = _with_server_stages(segments, turn.server)

@@ -84,15 +84,25 @@ class TurnTimer:
 
     def audio_received(self, at: float | None = None) -> None:
         """A frame of the character's audio arrived (the first one of a turn counts)."""
-        turn = self._current
-        if turn is not None and turn.audio_received is None and "speech_announced" in turn.marks:
-            turn.audio_received = self._clock() if at is None else at
+        turn, at = self._current, self._clock() if at is None else at
+        # Audio and data travel apart: the sound may come before bot-started-speaking does.
+        if turn is not None and turn.audio_received is None and at >= turn.start:
+            turn.audio_received = at
 
     def played(self, at: float | None = None) -> None:
         """The first audible frame of the reply left for the speaker."""
-        turn = self._current
-        if turn is not None and turn.played is None and "speech_announced" in turn.marks:
-            turn.played = self._clock() if at is None else at
+        turn, at = self._current, self._clock() if at is None else at
+        if turn is not None and turn.played is None and at >= turn.start:
+            turn.played = at
+
+    def mark(self, kind: str, at: float) -> None:
+        """A mark from the audio side (core.link.media.TurnMarkSink)."""
+        if kind == "speech_ended":
+            self.speech_ended(at)
+        elif kind == "audio_received":
+            self.audio_received(at)
+        elif kind == "played":
+            self.played(at)
 
     def message(self, msg_type: str, data: Mapping[str, Any] | None = None) -> None:
         now = self._clock()

@@ -141,3 +141,22 @@ def test_trace_matched_by_turn_id_and_canceled_turns_say_so() -> None:
     s.at(12.0, "bot-turn-completed")
     [t] = s.timed
     assert (t.turn_id, t.outcome) == ("a", "canceled")
+
+
+def test_sound_before_its_announcement_still_closes_the_waterfall() -> None:
+    s = Script()
+    s.at(1.0)
+    s.timer.sent()
+    s.at(1.2, "bot-llm-text")
+    s.timer.mark("audio_received", 1.5)
+    s.timer.mark("played", 1.55)
+    s.at(1.6, "bot-started-speaking")  # the data message lags the audio
+    s.at(2.0, "bot-turn-completed")
+    [t] = s.timed
+    assert (t.end, t.total_ms) == ("played", 550.0)
+    assert _parts(t) == [
+        ("llm", 200.0, "server", "measured"),
+        ("audio_transport", 300.0, "network", "measured"),
+        ("playout", 50.0, "client", "measured"),
+    ]
+    assert t.sent_to_first_audio_ms == 600.0  # the original figure is still the message's arrival
