@@ -95,11 +95,16 @@ class TurnsView(Vertical):
         yield Static(legend_text(), id="turns-legend")
         yield Static("", id="turns-detail")
 
-    def show(self, turns: Sequence[TurnTimed]) -> None:
+    def show(
+        self, turns: Sequence[TurnTimed], stats_over: Sequence[TurnTimed] | None = None
+    ) -> None:
+        """`stats_over`: the turns the percentiles cover when not all are listed (a report)."""
         if len(turns) == len(self._turns):
             return
         self._turns = list(turns)
-        self.query_one("#turns-stats", Static).update(stats_text(self._turns))
+        self.query_one("#turns-stats", Static).update(
+            stats_text(self._turns if stats_over is None else stats_over)
+        )
         table = self.query_one(TurnsTable)
         scale = max(
             [t.total_ms or 0.0 for t in self._turns] + [float(t.sla_ms or 0) for t in self._turns]
