@@ -12,13 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-SERVER_MARKS = ("input_done", "llm_started", "first_text", "tts_started")
+SERVER_MARKS = ("input_done", "transcript", "llm_started", "first_text", "tts_started")
 """Server message arrivals, in the order a turn produces them."""
 
 DEFAULT_VAD_STOP_S = 0.2
 """The service's documented vad_params.stop_secs when the connect request sets none."""
 
 _PART = {
+    "transcript": ("asr", "server"),
     "llm_started": ("llm_wait", "server"),
     "first_text": ("llm", "server"),
     "tts_started": ("text_to_tts", "server"),
@@ -27,7 +28,7 @@ _PART = {
     "played": ("playout", "client"),
 }
 _AUDIO_PARTS = frozenset({"audio_transport", "playout"})
-_TRACE_STAGE = {"input": "asr", "end_of_turn": "asr", "llm": "llm", "tts": "tts"}
+_TRACE_STAGE = {"input": "asr", "asr": "asr", "llm": "llm", "tts": "tts"}
 """Our segment → the turn-trace stage that is its server-side share."""
 
 

@@ -118,7 +118,9 @@ class TurnTimer:
             turn = self._current
         if turn is None:
             return
-        if msg_type in _INPUT_DONE:
+        if turn.input == "voice" and msg_type == "final-user-transcription":
+            turn.mark("transcript", now)  # after the server's end of turn: its STT's share
+        elif msg_type in _INPUT_DONE:
             turn.mark("input_done", now)
         elif msg_type == "bot-llm-started":
             turn.mark("llm_started", now)

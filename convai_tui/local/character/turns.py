@@ -45,6 +45,7 @@ class CharacterForTurns(Protocol):
     request: dict[str, Any]
     character_session_id: str
     turns_completed: int
+    asr_spent_ms: float | None
 
     @property
     def faults(self) -> Faults: ...
@@ -122,6 +123,8 @@ async def run_turn(
         trace.end("asr")
     if echo_text is not None:
         await send_echo(bot, echo_text, sender, message_id)
+    elif bot.asr_spent_ms is not None:  # a voice turn: its STT ran before the transcripts
+        trace.segments_ms["asr"], bot.asr_spent_ms = bot.asr_spent_ms, None
     if strict and _has(heard, faults.moderation_word):
         # Blocked input: the verdict and nothing else (the docs show no turn after it).
         await bot.send(

@@ -99,15 +99,18 @@ def test_voice_turn_starts_at_the_mic_end_of_speech_and_blames_the_vad_wait_on_t
     s = Script(vad_stop_s=0.3)
     s.timer.speech_ended(20.0)
     s.at(20.5, "user-stopped-speaking")
+    s.at(20.55, "final-user-transcription", text="hi")
     s.at(20.6, "bot-llm-started")
     s.at(21.0, "bot-llm-text")
     s.at(21.2, "bot-started-speaking")
     s.at(22.0, "bot-turn-completed")
     [t] = s.timed
     assert (t.input, t.total_ms, t.end, t.sla_ms) == ("voice", 1200.0, "received", 3000)
-    assert _parts(t)[:2] == [
+    assert _parts(t)[:4] == [
         ("vad_stop_wait", 300.0, "setting", "estimated"),
         ("end_of_turn", 200.0, "server", "measured"),
+        ("asr", 50.0, "server", "measured"),
+        ("llm_wait", 50.0, "server", "measured"),
     ]
     assert t.user_stop_to_speech_ms == 700.0  # the original figure: server arrivals only
 
