@@ -34,8 +34,18 @@ def test_voice_turn_is_timed_from_the_mic_to_the_speaker(
         "XDG_STATE_HOME": str(tmp_path / "state"),
     }
     server = subprocess.Popen(
-        [*CLI, "local-server", "--port", "0", "--voice", "reply", "--tts", "tone"]
-        + ["--stage-delays", "llm=400,tts=250"],
+        [
+            *CLI,
+            "local-server",
+            "--port",
+            "0",
+            "--voice",
+            "reply",
+            "--tts",
+            "tone",
+            "--stage-delays",
+            "llm=400,tts=250",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -47,9 +57,20 @@ def test_voice_turn_is_timed_from_the_mic_to_the_speaker(
         speech = tmp_path / "speech.wav"
         speech_wav(speech, "Hello there, can you hear me?")
         client = subprocess.Popen(
-            [*CLI, "run", "--headless", "--json", "--audio", "--exit-after-reply"]
-            + ["--connect-url", details["connect_url"], "--api-key", details["api_key"]]
-            + ["--character-id", details["character_id"]],
+            [
+                *CLI,
+                "run",
+                "--headless",
+                "--json",
+                "--audio",
+                "--exit-after-reply",
+                "--connect-url",
+                details["connect_url"],
+                "--api-key",
+                details["api_key"],
+                "--character-id",
+                details["character_id"],
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
