@@ -22,6 +22,8 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -30,6 +32,8 @@ from livekit import rtc
 from .capture import MicCapture
 from .devices import resolve_device
 from .dsp.framing import FrameAssembler, Int16Array, samples_per_frame
+from .dsp.onset import Onset
+from .dsp.vad import EnergyVad
 from .errors import (
     MIC_PUBLISH_FAILED,
     MIC_UNAVAILABLE,
@@ -57,9 +61,20 @@ _AEC_DELAY_STEP_MS = 10
 class AudioPipeline:
     """Publishes the microphone to a LiveKit room and plays every remote audio track, mixed."""
 
-    def __init__(self, settings: AudioSettings, on_problem: ProblemCallback) -> None:
+    def __init__(
+        self,
+        settings: AudioSettings,
+        on_problem: ProblemCallback,
+        on_mark: Callable[[str, float], None] | None = None,
+    ) -> None:
         self.settings = settings
         self._on_problem = on_problem
+        self._on_mark = on_mark
+        """Turn marks on the monotonic clock, from audio threads: speech_ended (the mic VAD's
+        last voiced moment, hangover excluded), audio_received (a reply's first audible frame
+        in), played (its first audible block reaching the speaker)."""
+        self._vad = EnergyVad(settings.sample_rate, settings.frame_ms)
+        self._remote_onset = Onset()
         self.frame_samples = samples_per_frame(settings.sample_rate, settings.frame_ms)
         self._muted = settings.mute_on_start
         self._ptt_mode = settings.push_to_talk
@@ -347,11 +362,19 @@ class AudioPipeline:
             if self.muted:
                 # Frames keep flowing as zeros (the AEC keeps adapting, the SFU its timing).
                 self._capture_pcm.fill(0)
+            if self._on_mark is not None:
+                self._mark_speech_end(captured_at - input_latency_s)
             sender.send(self._capture_pcm)
             self._frames_sent += 1
         except Exception as exc:
             self._capture_errors += 1
             log.debug("mic frame dropped: %s", exc)
+
+    def _mark_speech_end(self, frame_end_at: float) -> None:
+        """`frame_end_at`: when the end of this frame was at the microphone."""
+        for event in self._vad.feed(self._capture_pcm):
+            if event.kind == "speech_stopped" and self._on_mark is not None:
+                self._on_mark("speech_ended", frame_end_at - (self._vad.stream_time_s - event.at_s))
 
     # -- speaker -----------------------------------------------------------------------------
 
@@ -368,6 +391,9 @@ class AudioPipeline:
                 latency=self.settings.output_latency_s,
                 block_ms=self.settings.device_block_ms,
             )
+            if self._on_mark is not None:
+                on_mark = self._on_mark
+                speaker.on_onset = lambda at: on_mark("played", at)
             speaker.open()
         except AudioError as exc:
             self._on_problem(exc.code, exc.message)
@@ -475,6 +501,10 @@ class AudioPipeline:
         self._render_delay_s = mix.depth_ms / 1000.0 + speaker.output_latency_s
         source.buffer.push(pcm)
         source.meter.update(pcm)
+        if self._on_mark is not None:
+            now = time.monotonic()
+            if self._remote_onset.feed(pcm, now):
+                self._on_mark("audio_received", now)
         apm = self._apm
         if apm is None:
             return

@@ -7,6 +7,8 @@ releases the GIL, and never raises.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import numpy as np
@@ -15,6 +17,7 @@ import numpy.typing as npt
 from .backend import load_sounddevice, start_stream
 from .dsp.framing import samples_per_frame
 from .dsp.levels import LevelMeter
+from .dsp.onset import Onset
 from .errors import SPEAKER_UNAVAILABLE
 from .jitter import JitterBuffer
 from .thread_names import name_this_thread
@@ -67,6 +70,10 @@ class SpeakerPlayback:
         keeps up with real time."""
         self.callback_errors = 0
         self._named = False
+        self._onset = Onset()
+        self.on_onset: Callable[[float], None] | None = None
+        """Called (audio thread) with the monotonic time the first audible block of a sound
+        reaches the speaker; it must only hand the figure over."""
 
     @property
     def is_open(self) -> bool:
@@ -120,6 +127,10 @@ class SpeakerPlayback:
                 self.device_underflows += 1
             first = outdata[:, 0]
             self.source.pull_into(first)
+            on_onset = self.on_onset
+            if on_onset is not None and self._onset.feed(first, time.monotonic()):
+                # It leaves the device after the output latency: that is when it is heard.
+                on_onset(time.monotonic() + self.output_latency_s)
             if self._channels > 1:
                 outdata[:, 1:] = outdata[:, :1]
             self.meter.update(first)

@@ -46,13 +46,25 @@ class SessionAudio:
         self._last_stats: dict[str, Any] = {}
         self._volumes_db: dict[str, float] = {}
         self._health: PlaybackHealth | None = None
+        self._mark_sink: Callable[[str, float], None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def muted(self) -> bool:
         return self._muted
 
+    def set_mark_sink(self, sink: Callable[[str, float], None]) -> None:
+        """Where turn marks go (core.link.media.TurnMarkSink), called on the event loop."""
+        self._mark_sink = sink
+
+    def _mark_from_audio_thread(self, kind: str, at: float) -> None:
+        sink, loop = self._mark_sink, self._loop
+        if sink is not None and loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(sink, kind, at)
+
     async def attach(self, room: Any) -> None:
-        pipeline = AudioPipeline(self._settings, self._report)
+        self._loop = asyncio.get_running_loop()
+        pipeline = AudioPipeline(self._settings, self._report, self._mark_from_audio_thread)
         self._pipeline = pipeline
         await pipeline.start(room)
         pipeline.set_muted(self._muted)

@@ -160,6 +160,11 @@ class Settings:
     """... when inbound audio packet loss over the last 10 s exceeds this percentage."""
     link_warn_relay: bool = True
     """... when media only flows through a TURN relay."""
+    sla_voice_ms: int = 3000
+    """Latency target of a voice turn (end of speech → first sound heard), as Convai's own
+    evaluation tooling uses; turn_timing's over_sla and the Turns view mark turns above it."""
+    sla_text_ms: int = 1200
+    """Latency target of a typed or trigger turn (sent → first sound heard)."""
     # /connect options a user of Convai's SDKs can set (core/settings/connect_options.py). Objects are
     # TOML tables in the file and JSON text in flags and env vars.
     emotion: bool = setting(
@@ -399,6 +404,8 @@ class Settings:
                 thinking_mode=self.thinking_mode,
                 debug=self.server_debug,
             ),
+            sla_voice_ms=self.sla_voice_ms,
+            sla_text_ms=self.sla_text_ms,
             link=LinkThresholds(
                 rtt_ms=self.link_rtt_ms,
                 jitter_ms=self.link_jitter_ms,

@@ -62,7 +62,7 @@ class Inbound:
         self.metrics.messages_received += 1
         try:
             message = protocol.parse_inbound(payload)
-            self.turn_timer.message(message.type)
+            self.turn_timer.message(message.type, message.data)
             self.dispatch(message, sender)
         except ConvaiError as exc:
             self.raise_error(exc.error)

@@ -26,6 +26,7 @@ from convai_tui.core.connect.room_lease import RoomLease
 from convai_tui.core.conversation.conversation import Conversation
 from convai_tui.core.conversation.input_queue import InputQueue
 from convai_tui.core.conversation.server_messages import ServerMessages
+from convai_tui.core.conversation.turn_parts import vad_stop_s
 from convai_tui.core.conversation.turn_timing import TurnTimer
 from convai_tui.core.conversation.user_input import InputHooks, UserInput
 from convai_tui.core.errors.error import SessionError, make_error
@@ -125,7 +126,14 @@ class SessionCore:
         self.link = LinkSampler(
             publish=self._publish, raise_error=self._raise, thresholds=settings.link, clock=clock
         )
-        self._turn_timer = TurnTimer(publish=self._publish)
+        self._turn_timer = TurnTimer(
+            publish=self._publish,
+            sla_voice_ms=settings.sla_voice_ms,
+            sla_text_ms=settings.sla_text_ms,
+            expect_trace=settings.connect_options.debug,
+            vad_stop_s=vad_stop_s(settings.connect_options.vad_params),
+        )
+        self._media.set_mark_sink(self._turn_timer.mark)
         self._room_join = RoomJoin(
             factory=transport_factory,
             publish=self._publish,
@@ -245,6 +253,7 @@ class SessionCore:
         if self._finished:
             return
         self._finished = True
+        self._turn_timer.flush()  # a turn still waiting for its turn-trace is told as it is
         self._set_state(SessionState.DISCONNECTING, reason=reason)
         await self._stop_supervisor()
         await self._input.release_server_session()

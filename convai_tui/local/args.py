@@ -42,9 +42,30 @@ transport.room_deleted            POST /_standin/sessions/all/delete-room
 transport.duplicate_identity      POST /_standin/sessions/all/duplicate-identity
 transport.signal_disconnected     POST /_standin/livekit/restart (or pause / resume)
 protocol.parse_failed             POST /_standin/sessions/all/malformed
+(slow stages, turn-trace)         --stage-delays asr=MS,llm=MS,tts=MS (with /connect debug)
 
 Every fault field can also be changed at runtime: POST /_standin/faults {"field": value}.
 The full table, with each /connect status and its code, is in docs/FAULTS.md."""
+
+
+STAGES = ("asr", "llm", "tts")
+
+
+def stage_delays(value: str) -> dict[str, float]:
+    """`asr=MS,llm=MS,tts=MS` (any subset) → {stage: ms}."""
+    delays: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        name, _, ms = part.partition("=")
+        name = name.strip()
+        if name not in STAGES:
+            raise argparse.ArgumentTypeError(f"unknown stage {name!r} (known: {', '.join(STAGES)})")
+        try:
+            delays[name] = float(ms)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number of ms: {part!r}") from None
+        if delays[name] < 0:
+            raise argparse.ArgumentTypeError(f"negative delay: {part!r}")
+    return delays
 
 
 def add_local_server_arguments(parser: argparse.ArgumentParser) -> None:
@@ -237,6 +258,15 @@ def add_local_server_arguments(parser: argparse.ArgumentParser) -> None:
         help="the character publishes no track at all (text only)",
     )
     real.add_argument(
+        "--stage-delays",
+        type=stage_delays,
+        default={},
+        metavar="asr=MS,llm=MS,tts=MS",
+        help="time each stage of every turn spends (speech-to-text before the final "
+        "transcript, LLM before its first text, TTS before the first audio); with "
+        "debug on /connect the turn-trace and metrics report what was spent (default 0)",
+    )
+    real.add_argument(
         "--moderation-word",
         default="forbidden",
         metavar="WORD",
@@ -292,4 +322,7 @@ def faults_from_args(args: argparse.Namespace) -> Faults:
         no_response_prompt=args.no_response_prompt,
         abort_word=args.abort_word,
         actions_when_asked=args.actions_when_asked,
+        asr_delay_ms=args.stage_delays.get("asr", 0.0),
+        llm_delay_ms=args.stage_delays.get("llm", 0.0),
+        tts_delay_ms=args.stage_delays.get("tts", 0.0),
     )

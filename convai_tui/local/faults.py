@@ -79,6 +79,12 @@ class Faults:
     of its actions ("wave"); otherwise the first action every turn. The demo's characters."""
     abort_word: str = "abort"
     """strict: user text containing this gets a turn aborted with audio_delivery_failed."""
+    asr_delay_ms: float = 0.0
+    """Time the speech-to-text stage spends on every turn before the user's final transcript."""
+    llm_delay_ms: float = 0.0
+    """Time the LLM stage spends before its first text (bot-llm-started → first bot-llm-text)."""
+    tts_delay_ms: float = 0.0
+    """Time the TTS stage spends before the first audio (bot-tts-started → speaking)."""
     connect_faults_used: int = field(default=0, repr=False)
     """How many /connect calls have been faulted so far (counts against connect_fault_count)."""
 
@@ -121,6 +127,9 @@ _FLOAT_FIELDS = {
     "release_grace_s",
     "join_timeout_s",
     "bot_ready_grace_s",
+    "asr_delay_ms",
+    "llm_delay_ms",
+    "tts_delay_ms",
 }
 _BOOL_FIELDS = {
     "connect_hang",

@@ -1,6 +1,7 @@
 """`convai-tui report LOG`: a static summary of a recorded session to attach to a support
-ticket — a text report (states, link figures with p50/p95/max, degraded spells, turn timings,
-errors) and an SVG of the Link view drawn from the same log.
+ticket — a text report (states, link figures with p50/p95/max, degraded spells, turn timings
+with p50/p95 per part of the waterfall and the slowest turns part by part, errors) and an SVG
+of the Link view and the slowest turns' waterfalls drawn from the same log.
 
     convai-tui report ~/.local/state/convai-tui/sessions/20261125-014100-4242.jsonl
     → prints the text, writes <log>-report.txt and <log>-report.svg beside it (or in --out)
@@ -18,14 +19,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from convai_tui.core.api.events import ErrorRaised, LinkStatsSampled, SessionStateChanged
+from convai_tui.core.api.events import (
+    ErrorRaised,
+    LinkStatsSampled,
+    SessionStateChanged,
+    TurnTimed,
+)
 from convai_tui.core.api.metrics import percentile
 from convai_tui.core.api.states import SessionState
 from convai_tui.core.link.stats import PLOTTED, LinkHistory
 from convai_tui.sessionlog.replay import ReplayLog, load_log
 from convai_tui.ui.model.link import LinkModel
+from convai_tui.ui.model.turns import part_stats, verdict
 
-SVG_SIZE = (100, 13)
+SLOWEST_SHOWN = 5
+LINK_HEIGHT = 13
+SVG_SIZE = (100, LINK_HEIGHT + 5 + 2 * SLOWEST_SHOWN)
+"""The Link view, then the waterfalls of the slowest turns."""
 LABELS = {
     "rtt_ms": "RTT ms",
     "jitter_ms": "jitter ms",
@@ -253,7 +263,26 @@ def _turn_lines(link: LinkModel) -> list[str]:
                 f"          {label:<26} p50 {_num(percentile(values, 50)):>5} ms  "
                 f"p95 {_num(percentile(values, 95)):>5} ms  (n={len(values)})"
             )
+    stats = part_stats(turns)
+    if stats:
+        out.append("          parts (completed turns)     p50      p95")
+        out += [
+            f"          {st.name:<16}{st.owner:<10}{_num(st.p50):>6} ms{_num(st.p95):>6} ms"
+            for st in stats
+        ]
+    for turn in slowest_turns(turns):
+        parts = " → ".join(f"{seg['name']} {_num(seg['ms'])}" for seg in turn.segments)
+        out.append(
+            f"  slow #{turn.turn:<3}{_num(turn.total_ms):>6} ms {turn.input} "
+            f"({verdict(turn)}): {parts}"
+        )
     return out
+
+
+def slowest_turns(turns: list[TurnTimed], count: int = SLOWEST_SHOWN) -> list[TurnTimed]:
+    """The completed turns with the largest totals, slowest first."""
+    timed = [t for t in turns if t.total_ms is not None and t.outcome == "completed"]
+    return sorted(timed, key=lambda t: t.total_ms or 0.0, reverse=True)[:count]
 
 
 async def render_svg(report: Report) -> str:
@@ -261,13 +290,19 @@ async def render_svg(report: Report) -> str:
     from textual.app import App, ComposeResult
 
     from convai_tui.ui.widgets.link import LinkView
+    from convai_tui.ui.widgets.turns import TurnsView
 
     class LinkPicture(App[None]):
+        CSS = f"#link-view {{ height: {LINK_HEIGHT}; }}"
+
         def compose(self) -> ComposeResult:
             yield LinkView(id="link-view")
+            yield TurnsView(id="turns-view")
 
     app = LinkPicture()
     async with app.run_test(size=SVG_SIZE) as pilot:
         app.query_one(LinkView).show(report.link, report.end_at)
+        turns = list(report.link.turns)
+        app.query_one(TurnsView).show(slowest_turns(turns), stats_over=turns)
         await pilot.pause()
         return app.export_screenshot(title=f"convai-tui report · {report.log.path.name}")

@@ -114,6 +114,17 @@ LINK_TAB = Tab(
     in_footer=False,
 )
 
+TURNS_TAB = Tab(
+    "turns",
+    "Turns",
+    "ctrl+t",
+    "Turns",
+    "Every turn as a waterfall: where the time went, SLA marks, p50/p95 per part",
+    "#turns-table",
+    "Turn latency waterfall: parts by owner, slowest part, SLA, percentiles",
+    in_footer=False,
+)
+
 TABS: tuple[Tab, ...] = (
     SESSION_TAB,
     ERRORS_TAB,
@@ -121,6 +132,7 @@ TABS: tuple[Tab, ...] = (
     DIAGNOSTICS_TAB,
     REQUESTS_TAB,
     LINK_TAB,
+    TURNS_TAB,
 )
 """The monitor's tabs in display order (the footer lists their keys in this order too)."""
 

@@ -562,6 +562,59 @@ def _link_narrow() -> Scenario:
     return s
 
 
+def _waterfall(turn: int, at: float, llm: float, tts: float, **kwargs: Any) -> TurnTimed:
+    """A typed turn's turn_timing as the core builds it: parts adding up to the total."""
+    parts = [
+        ("input", 40.0, "network", "measured"),
+        ("llm_wait", 30.0, "server", "measured"),
+        ("llm", llm, "server", "server"),
+        ("text_to_tts", 60.0, "server", "measured"),
+        ("tts", tts, "server", "server"),
+        ("network", 12.0, "network", "estimated"),
+        ("audio_transport", 25.0, "network", "measured"),
+        ("playout", 45.0, "client", "measured"),
+    ]
+    total = sum(p[1] for p in parts)
+    fields: dict[str, Any] = dict(
+        turn_id=f"s:t{turn}",
+        input="text",
+        total_ms=total,
+        end="played",
+        segments=tuple(dict(name=n, ms=ms, owner=o, source=src) for n, ms, o, src in parts),
+        server={"turn_id": f"s:t{turn}", "segments_ms": {"llm": llm, "tts": tts}},
+        sla_ms=1200,
+        over_sla=total > 1200,
+    )
+    fields.update(kwargs)
+    return TurnTimed(turn, llm + 130.0, total - 70.0, None, at=t(at), **fields)
+
+
+def turns_events() -> list[TurnTimed]:
+    return [
+        _waterfall(1, 4, 400.0, 250.0),
+        _waterfall(2, 10, 380.0, 240.0),
+        _waterfall(3, 16, 950.0, 300.0),
+        _waterfall(4, 22, 410.0, 260.0, outcome="interrupted"),
+        _waterfall(5, 28, 420.0, 255.0),
+    ]
+
+
+async def _turns_prepare(pilot: Pilot[Any], app: ConvaiApp) -> None:
+    await _show(pilot, app, "turns")
+    await pilot.press("up", "up", "enter")  # the slow turn's detail
+
+
+def _turns_wide() -> Scenario:
+    events: list[Event] = [*connect_events(), *turns_events()]
+    return Scenario("turns-120x40", events, 30.0, size=(120, 40), prepare=_turns_prepare)
+
+
+def _turns_narrow() -> Scenario:
+    s = _turns_wide()
+    s.name, s.size = "turns-80x24", (80, 24)
+    return s
+
+
 SCENARIOS: dict[str, Callable[[], Scenario]] = {
     "moderation-blocked": _moderation,
     "llm-no-response": _no_response,
@@ -579,4 +632,6 @@ SCENARIOS: dict[str, Callable[[], Scenario]] = {
     "link-healthy": _link_healthy,
     "link-degraded": _link_degraded,
     "link-80x24": _link_narrow,
+    "turns-120x40": _turns_wide,
+    "turns-80x24": _turns_narrow,
 }

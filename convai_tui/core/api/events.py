@@ -469,7 +469,8 @@ class LinkStatsSampled(Event):
 
 @dataclass(frozen=True, slots=True)
 class TurnTimed(Event):
-    """How long one turn took to start answering (core/conversation/turn_timing.py), in ms."""
+    """How long one turn took to start answering and where the time went (a waterfall of
+    `segments` adding up to `total_ms`; core/conversation/turn_timing.py), in ms."""
 
     TYPE: ClassVar[str] = "turn_timing"
     turn: int
@@ -477,6 +478,23 @@ class TurnTimed(Event):
     sent_to_first_audio_ms: float | None = None
     user_stop_to_speech_ms: float | None = None
     """Voice turns: the user stopped speaking → the character started speaking."""
+    turn_id: str | None = None
+    """The server's id for the turn (from its turn-trace); null without one."""
+    input: str = "text"
+    """text, voice or trigger."""
+    outcome: str = "completed"
+    """completed, interrupted, canceled, aborted or no_response: a cut-short turn is not slow."""
+    total_ms: float | None = None
+    """The user's last word (voice) or the send (text, trigger) → the reply's first sound."""
+    end: str | None = None
+    """played (first audible frame to the speaker) or received (first audio / speaking arrival)."""
+    segments: tuple[dict[str, Any], ...] = ()
+    """In order: {name, ms, owner: client|network|server|setting, source:
+    measured|server|estimated}; the ms add up to total_ms."""
+    server: dict[str, Any] | None = None
+    """The server's turn-trace fields as received (debug sessions), or null."""
+    sla_ms: int | None = None
+    over_sla: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

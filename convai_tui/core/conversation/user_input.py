@@ -113,6 +113,8 @@ class UserInput:
         killing = msg_type == "kill-pipeline"
         self.kill_requested = self.kill_requested or killing  # its room close is the end
         self.server.client_spoke()
+        if msg_type == "trigger-message":
+            self.turn_timer.sent("trigger")
         result = await self.outbox.request(
             self.hooks.channel(), msg_type, data or {}, ack_timeout_s
         )

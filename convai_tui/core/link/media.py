@@ -31,6 +31,13 @@ class MediaHook(Protocol):
     async def detach(self) -> None: ...
 
 
+TurnMarkSink = Callable[[str, float], None]
+"""Turn marks from the audio side, on the event loop: (kind, monotonic time) with kind
+speech_ended (the mic VAD's end of speech, hangover excluded), audio_received (a reply's first
+audible frame in) or played (its first audible block reaching the speaker). A hook that has
+`set_mark_sink` gets one; the core never looks inside the audio pipeline."""
+
+
 class SessionMedia:
     """The optional hook plus the controls; optional extras (mute, push-to-talk, stats) are
     used when the hook has them."""
@@ -44,10 +51,21 @@ class SessionMedia:
         self.hook = hook
         self._publish = publish
         self._raise = raise_error
+        self._mark_sink: TurnMarkSink | None = None
 
     def use(self, hook: MediaHook) -> None:
         """The front end's audio, attached to each room joined from now on."""
         self.hook = hook
+        self._give_marks()
+
+    def set_mark_sink(self, sink: TurnMarkSink) -> None:
+        self._mark_sink = sink
+        self._give_marks()
+
+    def _give_marks(self) -> None:
+        setter = getattr(self.hook, "set_mark_sink", None)
+        if setter is not None and self._mark_sink is not None:
+            setter(self._mark_sink)
 
     async def attach(self, room: rtc.Room) -> None:
         if self.hook is None:

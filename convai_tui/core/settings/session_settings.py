@@ -80,6 +80,10 @@ class SessionSettings:
     """When the sampled link counts as degraded (transport.link_degraded)."""
     room: RoomRequest | None = None
     """A multi-character room to create or join; None = one character."""
+    sla_voice_ms: int = 3000
+    """A voice turn slower than this (end of speech → first sound) is over its target."""
+    sla_text_ms: int = 1200
+    """A typed or trigger turn slower than this (send → first sound) is over its target."""
 
 
 def validate_settings(settings: SessionSettings) -> SessionError | None:

@@ -110,6 +110,8 @@ class Character:
         self.force_user_stopped_speaking = asyncio.Event()
         """Set by ``force-user-stopped-speaking``: a voice-turn hook ends the utterance now."""
         self.turns_completed = 0
+        self.asr_spent_ms: float | None = None
+        """The speech-to-text time the last utterance really spent (voice.py), for its trace."""
         self._ending = SessionEnd(self, faults=faults, events=events, tasks=self._tasks)
         """The idle clock, the closing notices and the room's deletion (session_end.py)."""
 

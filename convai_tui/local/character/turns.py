@@ -8,7 +8,9 @@ bot-llm-started, text, bot-llm-stopped, action-response (only with an action_con
 /connect), bot-emotion (only with an emotion_config), bot-tts-started, bot-started-speaking in
 both forms (Pipecat's top-level one and the wrapped one with `label` and `response_id`),
 visemes during speech, bot-stopped-speaking in both forms, bot-turn-completed with the
-optional keys omitted unless set; `metrics` when /connect asked for debug. The scripted words
+optional keys omitted unless set; `metrics` and `turn-trace` when /connect asked for debug.
+`--stage-delays` makes each stage (ASR before the final transcript, LLM before its first text,
+TTS before the first audio) really spend that long (stage_trace.py reports what was spent). The scripted words
 of faults.py block the input (moderation-response), make the character abstain
 (llm-no-response) or abort the turn (was_aborted, audio_delivery_failed).
 """
@@ -17,13 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from convai_tui.local.character import rtvi, speech
 from convai_tui.local.character.client_messages import ConversationState
 from convai_tui.local.character.personas import requested_action
+from convai_tui.local.character.stage_trace import StageTrace
 from convai_tui.local.character.voice_track import VoiceTrack
 from convai_tui.local.faults import Faults
 from convai_tui.runtime.task_set import wait_unless
@@ -44,6 +46,7 @@ class CharacterForTurns(Protocol):
     request: dict[str, Any]
     character_session_id: str
     turns_completed: int
+    asr_spent_ms: float | None
 
     @property
     def faults(self) -> Faults: ...
@@ -113,8 +116,16 @@ async def run_turn(
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await previous.task
     faults, strict = bot.faults, bot.strict
+    debug = strict and bool(bot.request.get("debug"))
+    trace = StageTrace(f"{bot.character_session_id}:t{bot.turns_completed + 1}")
+    if faults.asr_delay_ms > 0 and echo_text is not None:
+        trace.begin("asr")
+        await trace.spend(faults.asr_delay_ms)
+        trace.end("asr")
     if echo_text is not None:
         await send_echo(bot, echo_text, sender, message_id)
+    elif bot.asr_spent_ms is not None:  # a voice turn: its STT ran before the transcripts
+        trace.segments_ms["asr"], bot.asr_spent_ms = bot.asr_spent_ms, None
     if strict and _has(heard, faults.moderation_word):
         # Blocked input: the verdict and nothing else (the docs show no turn after it).
         await bot.send(
@@ -129,9 +140,11 @@ async def run_turn(
     tts_mode = faults.tts if bot.state.tts_enabled else "none"
     # Synthesis starts now so the audio is ready by the time the text has streamed.
     speech_task = asyncio.ensure_future(speech.synthesize(reply, tts_mode, bot.voice.persona))
-    started = time.monotonic()
     try:
         await bot.send(rtvi.form_a("bot-llm-started"))
+        trace.event("llm_started")
+        trace.begin("llm")
+        await trace.spend(faults.llm_delay_ms)
         if strict and _has(heard, faults.no_response_prompt):
             await bot.send(rtvi.form_a("bot-llm-stopped"))
             await bot.send(rtvi.form_b("llm-no-response", reason="abstain"))
@@ -142,27 +155,22 @@ async def run_turn(
             if index:
                 await asyncio.sleep(WORD_INTERVAL_S)
             await bot.send(rtvi.form_a("bot-llm-text", {"text": chunk}))
+            if not index:
+                trace.end("llm")
+                trace.event("llm_first_text")
         await bot.send(rtvi.form_a("bot-llm-stopped"))
-        if strict and bot.request.get("debug"):
-            await bot.send(
-                rtvi.form_a(
-                    "metrics",
-                    {
-                        "ttfb": [
-                            {
-                                "processor": "StandInLLMService#0",
-                                "model": "stand-in",
-                                "value": round(time.monotonic() - started, 3),
-                            }
-                        ]
-                    },
-                )
-            )
+        trace.event("llm_stopped")
+        if debug and (llm_metrics := trace.metrics("llm")) is not None:
+            await bot.send(llm_metrics)
         if not turn.interrupted.is_set():
             await _actions_and_emotion(bot, heard)
             pcm = await wait_unless(speech_task, turn.interrupted)
             if pcm is not None and pcm.size:
-                await speak(bot, pcm, turn)
+                await speak(bot, pcm, turn, trace)
+        if debug:
+            if (tts_metrics := trace.metrics("asr", "tts")) is not None:
+                await bot.send(tts_metrics)
+            await bot.send(trace.turn_trace(canceled=turn.interrupted.is_set()))
         completed: dict[str, Any] = {"was_interrupted": turn.interrupted.is_set()}
         if strict and _has(heard, faults.abort_word) and not turn.interrupted.is_set():
             completed.update(was_aborted=True, error_reason="audio_delivery_failed")
@@ -219,10 +227,18 @@ async def send_echo(
         await bot.send(rtvi.form_b("final-user-transcription", text=other_punctuation(text)))
 
 
-async def speak(bot: CharacterForTurns, pcm: speech.Pcm, turn: Turn) -> None:
+async def speak(
+    bot: CharacterForTurns, pcm: speech.Pcm, turn: Turn, trace: StageTrace | None = None
+) -> None:
     strict = bot.strict
     response_id = f"{bot.character_session_id}:r{bot.turns_completed + 1}"
     await bot.send(rtvi.form_a("bot-tts-started"))
+    if trace is not None:
+        trace.event("tts_started")
+        trace.begin("tts")
+        await trace.spend(bot.faults.tts_delay_ms)
+        trace.end("tts")
+        trace.event("bot_started_speaking")
     if strict:
         await bot.send(rtvi.form_a("bot-started-speaking"))
         await bot.send(

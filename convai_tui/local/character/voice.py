@@ -132,6 +132,10 @@ async def _send_user_side(
             audio_duration_ms=round(duration_s * 1000),
         )
     )
+    began = time.monotonic()
+    if character.faults.asr_delay_ms > 0:  # the STT stage, before any transcript
+        await asyncio.sleep(character.faults.asr_delay_ms / 1000)
+    character.asr_spent_ms = round((time.monotonic() - began) * 1000, 1)
     if character.strict:
         await _strict_transcripts(character, identity, text)
     else:

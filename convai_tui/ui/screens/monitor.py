@@ -22,6 +22,7 @@ from convai_tui.ui.registry import (
     SESSION_TAB,
     TABS,
     TABS_BY_ID,
+    TURNS_TAB,
     key_hint,
 )
 from convai_tui.ui.screens.room_actions import RoomActions
@@ -46,6 +47,7 @@ from convai_tui.ui.widgets.requests import RequestsPanel
 from convai_tui.ui.widgets.room import RoomTable
 from convai_tui.ui.widgets.status import AudioMeters, StatusBar, ids_text
 from convai_tui.ui.widgets.transcript import TranscriptView
+from convai_tui.ui.widgets.turns import TurnsView
 
 
 class MonitorScreen(RoomActions):
@@ -86,6 +88,7 @@ class MonitorScreen(RoomActions):
             ],
             REQUESTS_TAB.id: lambda: [RequestsPanel(id="requests-panel")],
             LINK_TAB.id: lambda: [LinkView(id="link-view")],
+            TURNS_TAB.id: lambda: [TurnsView(id="turns-view")],
         }
 
     def _session_pane(self) -> Iterable[Widget]:
@@ -156,6 +159,8 @@ class MonitorScreen(RoomActions):
             self.query_one(RequestsPanel).show(m.requests, m.context_budget)
         if Part.LINK in parts and self.active_tab == LINK_TAB.id:
             self.query_one(LinkView).show(m.link, now)
+        if Part.LINK in parts and self.active_tab == TURNS_TAB.id:
+            self.query_one(TurnsView).show(m.link.turns)
 
     def tick(self, now: float) -> None:
         """Time-driven repaint: durations, countdowns, flashes, level meters."""
@@ -252,6 +257,8 @@ class MonitorScreen(RoomActions):
             self.show_diagnostics(self.app_now())
         elif tab == LINK_TAB.id:
             self.query_one(LinkView).show(self.model.link, self.app_now())
+        elif tab == TURNS_TAB.id:
+            self.query_one(TurnsView).show(self.model.link.turns)
         self.app.refresh_bindings()
 
     @property

@@ -115,3 +115,21 @@ def test_a_silence_in_the_readings_without_a_reconnect_is_reported(tmp_path: Pat
     )
     text = build_report(load_log(log)).text
     assert "(78 s): no link readings (stalled)" in text
+
+
+def test_report_has_part_percentiles_and_the_slowest_waterfalls(tmp_path: Path) -> None:
+    import json
+
+    from tests.ui.scenarios import turns_events
+
+    log = tmp_path / "turns.jsonl"
+    log.write_text("".join(json.dumps(e.to_json()) + "\n" for e in turns_events()))
+    assert main(["report", str(log)]) == 0
+    lines = (tmp_path / "turns-report.txt").read_text().splitlines()
+    llm = next(line for line in lines if line.strip().startswith("llm "))
+    assert llm.split() == ["llm", "server", "410", "ms", "870", "ms"]  # 4 completed turns
+    slow = [line for line in lines if line.startswith("  slow #")]
+    assert slow[0].startswith("  slow #3    1462 ms text (over): input 40 → llm_wait 30 → llm 950")
+    assert len(slow) == 4  # the interrupted turn is not among the slow ones
+    svg = (tmp_path / "turns-report.svg").read_text()
+    assert "slowest" in svg and "1462" in svg
