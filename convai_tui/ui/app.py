@@ -27,12 +27,18 @@ from convai_tui.core.rtvi.controls import ControlRequest
 from convai_tui.ui.commands import ConvaiCommands
 from convai_tui.ui.messages import SessionEventsReceived, SessionStreamEnded
 from convai_tui.ui.model.reducer import MonitorModel, Part, ui_error
-from convai_tui.ui.registry import APP_BINDINGS, DIAGNOSTICS_TAB, ERRORS_TAB, key_hint
+from convai_tui.ui.registry import (
+    APP_BINDINGS,
+    DIAGNOSTICS_TAB,
+    DOCTOR_TAB,
+    ERRORS_TAB,
+    key_hint,
+)
 from convai_tui.ui.safety import guarded
 from convai_tui.ui.screens.controls import ConfirmScreen, ControlForm
-from convai_tui.ui.screens.doctor import CheckRow, DoctorScreen
 from convai_tui.ui.screens.help import HelpScreen
 from convai_tui.ui.screens.monitor import MonitorScreen
+from convai_tui.ui.widgets.doctor import CheckRow
 
 MAX_BATCH = 2000
 """Most events folded per message, so one frame never holds more than a few milliseconds."""
@@ -87,6 +93,7 @@ class ConvaiApp(App[int]):
         self._heap_frozen = False
         self.slowest_batch_ms = 0.0
         """The longest time one batch of events took to fold in and repaint (benchmarks)."""
+        self.model.connect_key = key_hint(self.keymap, "session.connect")
         if self.keymap:
             self.set_keymap(self.keymap)
 
@@ -181,6 +188,7 @@ class ConvaiApp(App[int]):
         if (
             Part.RETRY in parts
             or Part.BLOCKING in parts
+            or Part.STATE in parts
             or replying != self.model.character_replying
         ):
             self.refresh_bindings()
@@ -273,6 +281,8 @@ class ConvaiApp(App[int]):
         on_monitor = self.screen is self.monitor
         if action in ("retry_now", "cancel_retry"):
             return on_monitor and self.model.retry is not None and not self.read_only
+        if action == "connect":
+            return on_monitor and not self.read_only and self.model.can_connect_again
         if action == "dismiss_blocking":
             return (
                 on_monitor and self.model.blocking is not None and not self.model.blocking_dismissed
@@ -292,8 +302,7 @@ class ConvaiApp(App[int]):
         self.monitor.show_tab(tab)
 
     def action_doctor(self) -> None:
-        if not isinstance(self.screen, DoctorScreen):
-            self.push_screen(DoctorScreen(self.run_checks))
+        self.monitor.show_tab(DOCTOR_TAB.id)
 
     @guarded("writing a diagnostics snapshot")
     def action_write_snapshot(self) -> None:
@@ -360,6 +369,7 @@ class ConvaiApp(App[int]):
             await self.session.start()
         except Exception as exc:
             self.report_ui_error("connecting", exc)
+        self.refresh_bindings()
 
     async def action_quit(self) -> None:
         await self._close_session()

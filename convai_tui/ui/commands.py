@@ -61,7 +61,6 @@ def monitor_commands(app: CommandTarget) -> list[Command]:
     ]
     commands += [
         ("help: keys", app.action_help, "Every key, its binding id and what it does"),
-        ("view: doctor", app.action_doctor, "Network, LiveKit and audio checks"),
         (
             "diagnostics: write snapshot",
             app.action_write_snapshot,

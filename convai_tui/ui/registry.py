@@ -93,6 +93,15 @@ DIAGNOSTICS_TAB = Tab(
     "#diagnostics-scroll",
     "Counters, room details, latency",
 )
+DOCTOR_TAB = Tab(
+    "doctor",
+    "Doctor",
+    "f6",
+    "Doctor",
+    "Network, LiveKit and audio checks, run on demand (convai-tui doctor)",
+    "#doctor-panel",
+    "Network, LiveKit and audio checks (r runs them)",
+)
 REQUESTS_TAB = Tab(
     "requests",
     "Requests",
@@ -111,7 +120,6 @@ LINK_TAB = Tab(
     "The WebRTC link: RTT, jitter, loss, bitrates, levels, states, turn times",
     "#link-view",
     "Link plots: RTT, jitter, loss, bitrates, levels, state timeline, turn times",
-    in_footer=False,
 )
 
 TABS: tuple[Tab, ...] = (
@@ -119,6 +127,7 @@ TABS: tuple[Tab, ...] = (
     ERRORS_TAB,
     PARTICIPANTS_TAB,
     DIAGNOSTICS_TAB,
+    DOCTOR_TAB,
     REQUESTS_TAB,
     LINK_TAB,
 )
@@ -171,6 +180,14 @@ APP_BINDINGS: list[BindingType] = [
         tooltip="Run the scheduled retry immediately",
     ),
     Binding(
+        "ctrl+r",
+        "connect",
+        "Connect",
+        priority=True,
+        id="session.connect",
+        tooltip="Connect again once the session has ended (a new session)",
+    ),
+    Binding(
         "escape",
         "cancel_retry",
         "Cancel",
@@ -184,14 +201,6 @@ APP_BINDINGS: list[BindingType] = [
         "Dismiss",
         id="blocking.dismiss",
         tooltip="Hide the banner (the session stays ended)",
-    ),
-    Binding(
-        "f6",
-        "doctor",
-        "Doctor",
-        show=False,
-        id="view.doctor",
-        tooltip="Run the network, LiveKit and audio checks (convai-tui doctor)",
     ),
     Binding(
         "ctrl+s",
@@ -252,8 +261,7 @@ TRANSCRIPT_BINDINGS: list[BindingType] = [
 ]
 
 DOCTOR_BINDINGS: list[BindingType] = [
-    Binding("escape,q,f6", "close", "Close", id="doctor.close", tooltip="Close the doctor"),
-    Binding("r", "rerun", "Run again", id="doctor.rerun", tooltip="Run every check again"),
+    Binding("r", "rerun", "Run checks", id="doctor.rerun", tooltip="Run every check (again)"),
 ]
 
 CONTROL_FORM_BINDINGS: list[BindingType] = [
@@ -264,6 +272,22 @@ CONFIRM_BINDINGS: list[BindingType] = [
     Binding("y", "answer(True)", "Yes", id="confirm.yes", tooltip="Yes, do it"),
     Binding("n,escape", "answer(False)", "No", id="confirm.no", tooltip="No, do nothing"),
 ]
+
+ESC_DIGIT_KEYS: dict[int, str] = {
+    1: "inverted_exclamation_mark",
+    2: "trade_mark_sign",
+    3: "pound_sign",
+    4: "cent_sign",
+    5: "infinity",
+    6: "section_sign",
+    7: "pilcrow_sign",
+    8: "bullet",
+    9: "ª",
+    0: "º",
+}
+"""What Textual names alt+digit when the terminal sends ESC then the digit (tmux, xterm,
+GNOME Terminal, Konsole): it reads those two bytes as macOS's Option+digit characters (¡ ™ £ …).
+Terminals speaking the kitty keyboard protocol send `alt+1` itself."""
 
 ROOM_TARGET_BINDINGS: list[BindingType] = [
     *(
@@ -285,8 +309,26 @@ ROOM_TARGET_BINDINGS: list[BindingType] = [
         id="room.clear-target",
         tooltip="Talk to nobody in the room",
     ),
+    *(
+        Binding(
+            f"alt+{n},{ESC_DIGIT_KEYS[n]}",
+            f"room_target({n})" if n else "room_clear_target",
+            f"Target {n}" if n else "No target",
+            show=False,
+            priority=True,
+            key_display=f"alt+{n}",
+            id=f"room.alt-target-{n}" if n else "room.alt-clear-target",
+            tooltip=(
+                f"Talk to the room's character number {n}, also while typing"
+                if n
+                else "Talk to nobody in the room, also while typing"
+            ),
+        )
+        for n in (*range(1, 10), 0)
+    ),
 ]
-"""A multi-character room's target keys, on the monitor (not while typing a message)."""
+"""A multi-character room's target keys, on the monitor: the digits when no input has focus,
+alt+digit everywhere (priority: the message input never sees them)."""
 
 ROOM_TABLE_BINDINGS: list[BindingType] = [
     Binding(

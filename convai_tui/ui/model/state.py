@@ -82,6 +82,8 @@ class MonitorState:
     stt_muted: bool = False
     """The server ignores the user's speech (stt-toggle); typed text still goes through."""
     events_applied: int = 0
+    connect_key: str = "ctrl+r"
+    """The key that connects again (keymap applied), for the hints that name it."""
     _request_seq: int = 0
 
     @property
@@ -142,6 +144,11 @@ class MonitorState:
         return changed
 
     @property
+    def can_connect_again(self) -> bool:
+        """The session has ended (or failed) and no retry is scheduled: connecting starts anew."""
+        return self.retry is None and self.state in (SessionState.DISCONNECTED, SessionState.ERROR)
+
+    @property
     def character_replying(self) -> bool:
         """The character is thinking, streaming a reply or speaking (what interrupt stops)."""
         return self.state is SessionState.CONNECTED and (
@@ -153,20 +160,20 @@ class MonitorState:
     def input_block_reason(self) -> str | None:
         """Why typed text cannot be sent right now, or None when it can (or may be queued)."""
         if self.blocking is not None:
-            return f"Session ended: {self.blocking.title}. Connect again to continue."
+            return f"Session ended: {self.blocking.title}. {self.connect_key} connects again."
         if self.state is SessionState.CONNECTED:
             return None
         if self.state is SessionState.CONNECTING:
             return None  # the core queues or refuses it with its own reason
         if self.ended is not None:
-            return f"Session ended ({self.ended.reason}). Connect again to continue."
+            return f"Session ended ({self.ended.reason}). {self.connect_key} connects again."
         if self.state is SessionState.RECONNECTING:
             return "Reconnecting: input is accepted again once the session is back."
         if self.state is SessionState.ERROR:
-            return "The session is in Error: disconnect and connect again (ctrl+p → session)."
+            return f"The session is in Error: {self.connect_key} connects again."
         if self.state is SessionState.DISCONNECTING:
             return "The session is closing."
-        return "Not connected: connect first (ctrl+p → session: connect)."
+        return f"Not connected: {self.connect_key} connects."
 
     def input_hint(self) -> str:
         reason = self.input_block_reason()

@@ -14,6 +14,7 @@ from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 from convai_tui.ui.model.reducer import MonitorModel, Part
 from convai_tui.ui.registry import (
     DIAGNOSTICS_TAB,
+    DOCTOR_TAB,
     ERRORS_TAB,
     LINK_TAB,
     PARTICIPANTS_TAB,
@@ -26,6 +27,7 @@ from convai_tui.ui.registry import (
 from convai_tui.ui.screens.room_actions import RoomActions
 from convai_tui.ui.widgets.banners import ActivityLine, EndedBanner, IdleBanner, PinnedError
 from convai_tui.ui.widgets.diagnostics import DiagnosticsPanel, merged
+from convai_tui.ui.widgets.doctor import DoctorPanel
 from convai_tui.ui.widgets.errors import (
     ErrorDetail,
     ErrorList,
@@ -83,6 +85,7 @@ class MonitorScreen(RoomActions):
             DIAGNOSTICS_TAB.id: lambda: [
                 VerticalScroll(DiagnosticsPanel(id="diagnostics-panel"), id="diagnostics-scroll")
             ],
+            DOCTOR_TAB.id: lambda: [DoctorPanel(id="doctor-panel")],
             REQUESTS_TAB.id: lambda: [RequestsPanel(id="requests-panel")],
             LINK_TAB.id: lambda: [LinkView(id="link-view")],
         }
@@ -109,6 +112,8 @@ class MonitorScreen(RoomActions):
         keymap: dict[str, str] = getattr(self.app, "keymap", {})
         self.query_one(RetryOverlay).keys_hint = retry_keys_hint(keymap)
         self.query_one(BlockingBanner).keys_hint = blocking_keys_hint(keymap)
+        self.query_one(DoctorPanel).run_key = key_hint(keymap, "doctor.rerun")
+        self.query_one(EndedBanner).connect_key = key_hint(keymap, "session.connect")
         self.query_one(DiagnosticsPanel).reveal_key = key_hint(keymap, "diagnostics.reveal-token")
         self.ready = True
         if self.app.is_headless:

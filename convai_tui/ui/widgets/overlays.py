@@ -20,7 +20,8 @@ def retry_keys_hint(keymap: dict[str, str]) -> str:
 
 def blocking_keys_hint(keymap: dict[str, str]) -> str:
     return (
-        f"No automatic reconnect. {key_hint(keymap, 'blocking.dismiss')}: dismiss"
+        f"No automatic reconnect. {key_hint(keymap, 'session.connect')}: connect again"
+        f" · {key_hint(keymap, 'blocking.dismiss')}: dismiss"
         f" · {key_hint(keymap, 'app.quit')}: quit"
     )
 
