@@ -32,6 +32,7 @@ from convai_tui.ui.registry import (
     DIAGNOSTICS_TAB,
     DOCTOR_TAB,
     ERRORS_TAB,
+    ESC_DIGIT_BY_KEY,
     key_hint,
 )
 from convai_tui.ui.safety import guarded
@@ -225,7 +226,21 @@ class ConvaiApp(App[int]):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key) and self.model.idle is not None:
             self._note_activity()
+        if isinstance(event, events.Key) and self._esc_digit_targets(event.key):
+            return
         await super().on_event(event)
+
+    def _esc_digit_targets(self, key: str) -> bool:
+        """alt+digit as tmux and xterm send it (ESC digit, which Textual names ¡ ™ £ …) picks a
+        room target on the monitor; elsewhere, and in a single-character room, it stays text."""
+        number = ESC_DIGIT_BY_KEY.get(key)
+        if number is None or self.screen is not self.monitor or not self.model.room.active:
+            return False
+        if number:
+            self.monitor.action_room_target(number)
+        else:
+            self.monitor.action_room_clear_target()
+        return True
 
     def _note_activity(self) -> None:
         """Any key or typed text answers an idle warning (at most every couple of seconds)."""

@@ -287,7 +287,11 @@ ESC_DIGIT_KEYS: dict[int, str] = {
 }
 """What Textual names alt+digit when the terminal sends ESC then the digit (tmux, xterm,
 GNOME Terminal, Konsole): it reads those two bytes as macOS's Option+digit characters (¡ ™ £ …).
-Terminals speaking the kitty keyboard protocol send `alt+1` itself."""
+Terminals speaking the kitty keyboard protocol send `alt+1` itself. These names are not binding
+keys (a priority binding on them swallows the character even where it is disabled): the App
+turns them into the alt+digit action only in a multi-character room."""
+
+ESC_DIGIT_BY_KEY: dict[str, int] = {key: n for n, key in ESC_DIGIT_KEYS.items()}
 
 ROOM_TARGET_BINDINGS: list[BindingType] = [
     *(
@@ -311,7 +315,7 @@ ROOM_TARGET_BINDINGS: list[BindingType] = [
     ),
     *(
         Binding(
-            f"alt+{n},{ESC_DIGIT_KEYS[n]}",
+            f"alt+{n}",
             f"room_target({n})" if n else "room_clear_target",
             f"Target {n}" if n else "No target",
             show=False,

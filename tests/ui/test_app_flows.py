@@ -516,3 +516,25 @@ async def test_mute_and_push_to_talk_keys_reach_the_session() -> None:
         await pilot.press("f9")
         await pilot.pause()
         assert ("toggle_push_to_talk", ()) in session.calls
+
+
+async def test_after_the_session_ends_ctrl_r_connects_again_and_every_screen_says_so() -> None:
+    clock = FakeClock(T0)
+    ended = [
+        SessionStateChanged(S.CONNECTED, S.DISCONNECTED, at=t(30)),
+        SessionEnded("idle timeout", at=t(30)),
+    ]
+    session = FakeSession(script=[Step(e) for e in connect_events() + ended], clock=clock)
+    app = ConvaiApp(session, clock=clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert app.model.can_connect_again
+        footer_actions = {b.binding.action for b in app.screen.active_bindings.values()}
+        assert "connect" in footer_actions
+        banner = app.screen.query_one(EndedBanner)
+        assert "ctrl+r: connect again" in str(banner.content)
+        hint = str(app.screen.query_one("#input-hint", Static).content)
+        assert "ctrl+r connects again" in hint
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert len(session.called("start")) == 2

@@ -9,8 +9,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from textual import events
 from textual.pilot import Pilot
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from convai_tui.core.api.events import Event, ParticipantInfo, ParticipantJoined, TranscriptReceived
 from convai_tui.core.api.events import TurnCompleted as Done
@@ -262,3 +263,33 @@ async def test_removing_the_target_asks_for_a_replacement_and_add_takes_a_spec()
         await pilot.press(*"ada:cs-9", "enter")
         await settle(pilot)
         assert room.last_call() == ("update_roster", ((CharacterSpec("ada", "cs-9"),), (), None))
+
+
+async def test_alt_digit_switches_the_target_while_the_message_input_has_focus() -> None:
+    app, _session, room = build((ADA, CY, ADA2))
+    async with app.run_test(size=(110, 32)) as pilot:
+        await settle(pilot)
+        field = app.screen.query_one("#message-input", Input)
+        assert app.focused is field
+        await pilot.press("alt+2")  # kitty keyboard protocol terminals
+        await settle(pilot)
+        assert room.calls == [("set_target", CY.membership_id)]
+        await pilot.press("£")  # ESC 3 from tmux/xterm, which Textual names £
+        await settle(pilot)
+        assert room.last_call() == ("set_target", ADA2.membership_id)
+        await pilot.press("2")  # a plain digit is still text while typing
+        await pilot.pause()
+        assert field.value == "2"
+        assert room.last_call() == ("set_target", ADA2.membership_id)
+
+
+async def test_alt_digit_is_text_in_a_single_character_room() -> None:
+    clock = FakeClock(t(40))
+    session = FakeSession(script=[Step(e) for e in connect_events()], clock=clock)
+    app = ConvaiApp(session, clock=clock)
+    async with app.run_test(size=(110, 32)) as pilot:
+        await settle(pilot)
+        # as a terminal delivers ESC 1 (the pilot would drop the character)
+        app.post_message(events.Key("inverted_exclamation_mark", "¡"))
+        await pilot.pause()
+        assert app.screen.query_one("#message-input", Input).value == "¡"
