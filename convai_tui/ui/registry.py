@@ -372,7 +372,7 @@ BINDING_SECTIONS: tuple[tuple[str, list[BindingType]], ...] = (
     ("everywhere", APP_BINDINGS),
     ("errors list", ERROR_LIST_BINDINGS),
     ("transcript", TRANSCRIPT_BINDINGS),
-    ("doctor", DOCTOR_BINDINGS),
+    ("Doctor tab", DOCTOR_BINDINGS),
     ("control form", CONTROL_FORM_BINDINGS),
     ("confirmation", CONFIRM_BINDINGS),
     ("room (multi-character)", ROOM_TARGET_BINDINGS),

@@ -406,6 +406,22 @@ async def test_command_palette_provider_lists_group_verb_commands() -> None:
         assert app.query_one(ErrorList).category == "connection"
 
 
+async def test_error_filters_are_in_the_palette_before_any_error() -> None:
+    app, _session, _ = make(connect_events())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.model.error_counts == {} or "connection" not in app.model.error_counts
+        names = {name: (cb, help_) for name, cb, help_ in monitor_commands(app)}
+        assert "errors: filter connection" in names  # the README's example
+        assert {"errors: filter audio", "errors: filter server"} <= set(names)
+        callback, help_ = names["errors: filter connection"]
+        assert help_ == "Only connection.* errors (0 so far)"
+        callback()
+        await pilot.pause()
+        assert app.monitor.active_tab == "errors"
+        assert app.query_one(ErrorList).category == "connection"
+
+
 async def test_ctrl_q_quits_and_closes_the_session() -> None:
     app, session, _ = make(connect_events())
     async with app.run_test(size=SIZE) as pilot:
