@@ -27,10 +27,8 @@ def _as_json(stats: rtc.RtcStats) -> dict[str, list[dict[str, object]]]:
     def one(reports: list[object]) -> list[dict[str, object]]:
         return [MessageToDict(r, preserving_proto_field_name=True) for r in reports]  # type: ignore[arg-type]
 
-    return {
-        "publisher_stats": one(stats.publisher_stats),
-        "subscriber_stats": one(stats.subscriber_stats),
-    }
+    return {"publisher_stats": one(stats.publisher_stats),
+            "subscriber_stats": one(stats.subscriber_stats)}
 
 
 async def _tone(source: rtc.AudioSource, stop: asyncio.Event) -> None:
@@ -41,13 +39,9 @@ async def _tone(source: rtc.AudioSource, stop: asyncio.Event) -> None:
 
 
 async def capture(details: dict[str, str]) -> list[dict[str, list[dict[str, object]]]]:
-    core = SessionCore(
-        SessionSettings(
-            connect_url=details["connect_url"],
-            api_key=details["api_key"],
-            character_id=details["character_id"],
-        )
-    )
+    core = SessionCore(SessionSettings(connect_url=details["connect_url"],
+                                       api_key=details["api_key"],
+                                       character_id=details["character_id"]))
     sub = core.subscribe()
     await core.start()
     async for event in sub:
@@ -58,8 +52,7 @@ async def capture(details: dict[str, str]) -> list[dict[str, list[dict[str, obje
     source = rtc.AudioSource(48_000, 1)
     track = rtc.LocalAudioTrack.create_audio_track("mic", source)
     await transport.room.local_participant.publish_track(
-        track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
-    )
+        track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE))
     stop = asyncio.Event()
     tone = asyncio.create_task(_tone(source, stop))
     await core.send_text("Please say something long so that audio flows for a while.")
@@ -77,11 +70,8 @@ async def capture(details: dict[str, str]) -> list[dict[str, list[dict[str, obje
 
 
 def main() -> int:
-    server = subprocess.Popen(
-        [sys.executable, "-m", "convai_tui", "local-server", "--port", "0", "--tts", "tone"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    server = subprocess.Popen([sys.executable, "-m", "convai_tui", "local-server", "--port", "0",
+                               "--tts", "tone"], stdout=subprocess.PIPE, text=True)
     try:
         assert server.stdout is not None
         details = json.loads(server.stdout.readline())

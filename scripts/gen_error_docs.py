@@ -25,22 +25,12 @@ def render() -> str:
     for entry in CATALOGUE_ENTRIES:
         if entry.category != category:
             category = entry.category
-            lines += [
-                "",
-                f"## {category}.*",
-                "",
-                "| code | stage | retried | cause | fix | how to verify |",
-                "|---|---|---|---|---|---|",
-            ]
+            lines += ["", f"## {category}.*", "",
+                      "| code | stage | retried | cause | fix | how to verify |",
+                      "|---|---|---|---|---|---|"]
         mark = " *(convai-tui)*" if entry.source == "convai-tui" else ""
-        cells = [
-            f"`{entry.code}`{mark}",
-            entry.stage.value,
-            "yes" if entry.recoverable else "no",
-            entry.cause,
-            entry.fix,
-            entry.verify,
-        ]
+        cells = [f"`{entry.code}`{mark}", entry.stage.value,
+                 "yes" if entry.recoverable else "no", entry.cause, entry.fix, entry.verify]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -51,26 +51,9 @@ def open_fds() -> int:
 def start_standin() -> tuple[subprocess.Popen[str], dict[str, str]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONVAI_")}
     child = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "convai_tui",
-            "local-server",
-            "--port",
-            "0",
-            "--tts",
-            "tone",
-            "--idle-warning-after",
-            "100000",
-            "--idle-timeout-after",
-            "100000",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=env,
-        cwd=ROOT,
-    )
+        [sys.executable, "-m", "convai_tui", "local-server", "--port", "0", "--tts", "tone",
+         "--idle-warning-after", "100000", "--idle-timeout-after", "100000"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env, cwd=ROOT)
     assert child.stdout is not None
     line = child.stdout.readline()
     if not line:
@@ -89,14 +72,10 @@ def stop(child: subprocess.Popen[str]) -> None:
             child.wait(timeout=10)
 
 
-async def soak(
-    details: dict[str, str], duration_s: float, warmup_s: float, out: Any
-) -> dict[str, Any]:
-    settings = SessionSettings(
-        connect_url=details["connect_url"],
-        api_key=details["api_key"],
-        character_id=details["character_id"],
-    )
+async def soak(details: dict[str, str], duration_s: float, warmup_s: float,
+               out: Any) -> dict[str, Any]:
+    settings = SessionSettings(connect_url=details["connect_url"], api_key=details["api_key"],
+                               character_id=details["character_id"])
     core = SessionCore(settings)
     sub = core.subscribe()
     errors: list[str] = []
@@ -131,17 +110,13 @@ async def soak(
                     await asyncio.wait_for(turn_done.wait(), TURN_TIMEOUT_S)
                 except TimeoutError:
                     errors.append("soak.turn_timeout")
-            sample = {
-                "t_s": round(time.monotonic() - started, 1),
-                "rss_kib": rss_kib(),
-                "fds": open_fds(),
-                "turns": turns_done,
-                "state": core.state.value,
-            }
+            sample = {"t_s": round(time.monotonic() - started, 1), "rss_kib": rss_kib(),
+                      "fds": open_fds(), "turns": turns_done, "state": core.state.value}
             samples.append(sample)
             print(json.dumps(sample), file=out, flush=True)
             next_at = started + turns_sent * TURN_EVERY_S
-            await asyncio.sleep(max(0.0, min(next_at, started + duration_s) - time.monotonic()))
+            await asyncio.sleep(max(0.0, min(next_at, started + duration_s) -
+                                    time.monotonic()))
         del elapsed
         final_state = core.state
     finally:
@@ -155,18 +130,10 @@ async def soak(
         "turns_completed": turns_done,
         "errors": errors,
         "final_state": final_state.value,
-        "rss_kib": {
-            "first": samples[0]["rss_kib"],
-            "after_warmup": base["rss_kib"],
-            "last": samples[-1]["rss_kib"],
-            "max": max(s["rss_kib"] for s in samples),
-        },
-        "fds": {
-            "first": samples[0]["fds"],
-            "after_warmup": base["fds"],
-            "last": samples[-1]["fds"],
-            "max": max(s["fds"] for s in samples),
-        },
+        "rss_kib": {"first": samples[0]["rss_kib"], "after_warmup": base["rss_kib"],
+                    "last": samples[-1]["rss_kib"], "max": max(s["rss_kib"] for s in samples)},
+        "fds": {"first": samples[0]["fds"], "after_warmup": base["fds"],
+                "last": samples[-1]["fds"], "max": max(s["fds"] for s in samples)},
         "rss_growth_kib": max(s["rss_kib"] for s in tail) - base["rss_kib"],
         "fd_growth": max(s["fds"] for s in tail) - base["fds"],
         "connected": final_state is SessionState.CONNECTED,
@@ -176,13 +143,9 @@ async def soak(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=600.0, metavar="S")
-    parser.add_argument(
-        "--warmup",
-        type=float,
-        default=None,
-        metavar="S",
-        help="growth is measured from here (default: 20%% of the duration, at least 15 s)",
-    )
+    parser.add_argument("--warmup", type=float, default=None, metavar="S",
+                        help="growth is measured from here (default: 20%% of the duration, "
+                             "at least 15 s)")
     parser.add_argument("--max-rss-growth-mib", type=float, default=10.0, metavar="MIB")
     parser.add_argument("--max-fd-growth", type=int, default=5, metavar="N")
     args = parser.parse_args(argv)
@@ -192,18 +155,12 @@ def main(argv: list[str] | None = None) -> int:
         summary = asyncio.run(soak(details, args.duration, warmup, sys.stdout))
     finally:
         stop(child)
-    summary["bounds"] = {
-        "max_rss_growth_mib": args.max_rss_growth_mib,
-        "max_fd_growth": args.max_fd_growth,
-        "warmup_s": warmup,
-    }
-    ok = (
-        summary["connected"]
-        and not summary["errors"]
-        and summary["turns_completed"] == summary["turns_sent"]
-        and summary["rss_growth_kib"] <= args.max_rss_growth_mib * 1024
-        and summary["fd_growth"] <= args.max_fd_growth
-    )
+    summary["bounds"] = {"max_rss_growth_mib": args.max_rss_growth_mib,
+                         "max_fd_growth": args.max_fd_growth, "warmup_s": warmup}
+    ok = (summary["connected"] and not summary["errors"]
+          and summary["turns_completed"] == summary["turns_sent"]
+          and summary["rss_growth_kib"] <= args.max_rss_growth_mib * 1024
+          and summary["fd_growth"] <= args.max_fd_growth)
     print(json.dumps({"summary": summary, "ok": ok}), flush=True)
     return 0 if ok else 1
 
