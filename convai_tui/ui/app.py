@@ -190,6 +190,7 @@ class ConvaiApp(App[int]):
             Part.RETRY in parts
             or Part.BLOCKING in parts
             or Part.STATE in parts
+            or Part.ERRORS in parts
             or replying != self.model.character_replying
         ):
             self.refresh_bindings()
@@ -307,7 +308,12 @@ class ConvaiApp(App[int]):
         if action == "show_tab":
             return on_monitor
         if action in ("toggle_mute", "push_to_talk"):
-            return on_monitor and not self.read_only and self.model.audio is not None
+            return (
+                on_monitor
+                and not self.read_only
+                and self.model.audio is not None
+                and not self.model.mic_missing
+            )
         if action == "interrupt":
             return on_monitor and not self.read_only and self.model.character_replying
         return True

@@ -554,3 +554,35 @@ async def test_after_the_session_ends_ctrl_r_connects_again_and_every_screen_say
         await pilot.press("ctrl+r")
         await settle(pilot)
         assert len(session.called("start")) == 2
+
+
+async def test_without_a_microphone_the_status_says_text_only_and_f8_f9_leave_the_footer() -> None:
+    from convai_tui.core.api.events import AudioLevels
+    from convai_tui.ui.widgets.status import AudioMeters
+
+    session = FakeSession()
+    app = ConvaiApp(session)
+    async with app.run_test(size=(120, 40)) as pilot:
+        session.publish(AudioLevels(mic_dbfs=-30.0, speaker_dbfs=None, muted=False))
+        for _ in range(50):
+            if app.model.audio is not None:
+                break
+            await pilot.pause(0.02)
+        shown = {b.binding.action for b in app.screen.active_bindings.values() if b.enabled}
+        assert {"toggle_mute", "push_to_talk"} <= shown  # a microphone is open
+        session.publish(
+            ErrorRaised(make_error("audio.mic_unavailable", "no default input device")),
+            ErrorRaised(make_error("audio.speaker_unavailable", "no default output device")),
+        )
+        for _ in range(50):
+            if app.model.speaker_missing:
+                break
+            await pilot.pause(0.02)
+        app.refresh_now()
+        await pilot.pause()
+        assert plain(app.query_one(AudioMeters)).strip() == "text only"
+        shown = {b.binding.action for b in app.screen.active_bindings.values() if b.enabled}
+        assert "toggle_mute" not in shown and "push_to_talk" not in shown
+        await pilot.press("f8")
+        await pilot.pause()
+        assert ("toggle_mute", ()) not in session.calls

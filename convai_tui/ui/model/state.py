@@ -30,6 +30,9 @@ from convai_tui.ui.model.views import (
     TranscriptLine,
 )
 
+NO_MIC_CODES = frozenset({"audio.mic_unavailable", "audio.mic_permission_denied"})
+NO_SPEAKER_CODES = frozenset({"audio.speaker_unavailable"})
+
 
 @dataclass(slots=True)
 class MonitorState:
@@ -82,6 +85,10 @@ class MonitorState:
     stt_muted: bool = False
     """The server ignores the user's speech (stt-toggle); typed text still goes through."""
     events_applied: int = 0
+    mic_missing: bool = False
+    """No microphone could be opened: mute and push-to-talk cannot work."""
+    speaker_missing: bool = False
+    """No speaker could be opened: the character is only read."""
     connect_key: str = "ctrl+r"
     """The key that connects again (keymap applied), for the hints that name it."""
     _request_seq: int = 0
@@ -191,6 +198,10 @@ class MonitorState:
         return f"{prefix}-{self._request_seq}"
 
     def add_error(self, error: SessionError) -> None:
+        if error.code in NO_MIC_CODES:
+            self.mic_missing = True
+        elif error.code in NO_SPEAKER_CODES:
+            self.speaker_missing = True
         self.errors.append(error)
         self.error_counts[error.category] += 1
         self.last_error = error

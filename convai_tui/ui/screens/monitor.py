@@ -167,7 +167,9 @@ class MonitorScreen(RoomActions):
             return
         m = self.model
         self.query_one(StatusBar).show(m, now)
-        self.query_one(AudioMeters).show(m.audio)
+        self.query_one(AudioMeters).show(
+            m.audio, no_mic=m.mic_missing, no_speaker=m.speaker_missing
+        )
         if m.retry is not None:
             self.query_one(RetryOverlay).show(m.retry, now)
         if m.idle is not None:

@@ -48,9 +48,17 @@ class AudioMeters(Static):
         self.levels: AudioLevels | None = None
         self._text = ""
 
-    def show(self, levels: AudioLevels | None) -> None:
+    def show(
+        self, levels: AudioLevels | None, *, no_mic: bool = False, no_speaker: bool = False
+    ) -> None:
         self.levels = levels
-        if levels is None:
+        if no_mic and (no_speaker or levels is None):
+            text = "text only"
+        elif no_mic and levels is not None:
+            text = f"text only · spk {level_bar(levels.speaker_dbfs, 6)}"
+        elif no_speaker and levels is not None:
+            text = f"mic {level_bar(levels.mic_dbfs, 6)} · no speaker"
+        elif levels is None:
             text = "audio off"
         else:
             mute = " MUTED" if levels.muted else ""
