@@ -435,6 +435,10 @@ class ConvaiApp(App[int]):
 
     @work(group="session-commands", exit_on_error=False)
     async def _send_control(self, request: ControlRequest) -> None:
+        if request.type == "trigger-message":
+            # a trigger makes the character answer: say what it answers before its reply
+            self.model.note_system(self.clock(), f"trigger sent: {request.summary}")
+            self.monitor.refresh_parts({Part.TRANSCRIPT}, self.clock())
         try:
             result = await self.session.send_control(request.type, request.data)
         except Exception as exc:

@@ -156,6 +156,10 @@ async def test_trigger_form_sends_and_the_requests_tab_shows_the_ack() -> None:
         assert session.called("send_control") == [
             ("trigger-message", {"trigger_name": "greet", "trigger_message": "Hello there"})
         ]
+        sent = [line for line in app.model.transcript if line.text.startswith("trigger sent")]
+        assert [(line.role, line.text) for line in sent] == [
+            ("system", "trigger sent: greet · Hello there")
+        ]
         await pilot.press("f7")
         assert app.query_one(TabbedContent).active == "requests"
         (row,) = table_rows(app)
