@@ -50,6 +50,19 @@ def test_timeline_marks_states_errors_and_reconnects() -> None:
     assert timeline_text(LinkModel(), 10, t(0)).plain == "no session yet"
 
 
+def test_the_timeline_reads_without_colour() -> None:
+    link = LinkModel()
+    for event in [
+        SessionStateChanged(S.DISCONNECTED, S.CONNECTING, at=t(0)),
+        SessionStateChanged(S.CONNECTING, S.CONNECTED, at=t(2)),
+        SessionStateChanged(S.CONNECTED, S.RECONNECTING, at=t(5)),
+        SessionStateChanged(S.RECONNECTING, S.ERROR, at=t(7)),
+    ]:
+        link.apply(event)
+    strip = timeline_text(link, 10, t(10)).plain
+    assert strip == "··━━━↻~!!!"  # connecting, up, the reconnect's mark, reconnecting, error
+
+
 def test_figures_show_current_and_percentiles() -> None:
     text = figures_text(455.0, [40.0, 42.0, 44.0, 400.0, 455.0], "ms")
     assert text.split() == ["455ms", "p50", "44", "p95", "444"]
