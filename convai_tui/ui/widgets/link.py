@@ -173,13 +173,14 @@ class FigureRow(Horizontal):
 
 
 class LinkView(VerticalScroll):
-    """The Link tab's content; `show(model, now)` repaints it from the model."""
+    """The Link tab's content; `show(model, now)` repaints it from the model. The plots share
+    the height the tab has (one to four rows each), so a tall terminal gets taller plots."""
 
     DEFAULT_CSS = """
     LinkView { height: 1fr; padding: 0 1; }
-    LinkView .link-row { height: 1; }
+    LinkView .link-row { height: 1fr; min-height: 1; max-height: 4; }
     LinkView .link-label { width: 9; color: $text-muted; }
-    LinkView .link-spark { width: 1fr; height: 1; margin-right: 1; }
+    LinkView .link-spark { width: 1fr; height: 1fr; margin-right: 1; }
     LinkView .link-figures { width: 28; }
     LinkView #link-warning { height: auto; }
     LinkView #link-timeline-row { height: 1; }
