@@ -30,12 +30,12 @@ from convai_tui.core.errors.error import make_error
 from convai_tui.ui.app import ConvaiApp, run_tui
 from convai_tui.ui.commands import monitor_commands
 from convai_tui.ui.screens.help import HelpScreen
-from convai_tui.ui.widgets.banners import EndedBanner, IdleBanner
+from convai_tui.ui.widgets.banners import EndedBanner, IdleBanner, PinnedError
 from convai_tui.ui.widgets.diagnostics import DiagnosticsPanel
 from convai_tui.ui.widgets.errors import ErrorDetail, ErrorList
 from convai_tui.ui.widgets.overlays import BlockingBanner, RetryOverlay
 from convai_tui.ui.widgets.status import AudioMeters, StateBadge
-from convai_tui.ui.widgets.transcript import TranscriptView
+from convai_tui.ui.widgets.transcript import PREFIX_W, TranscriptView
 from tests.ui.fake_core import T0, FakeClock, FakeSession, Step
 from tests.ui.scenarios import DIAGNOSTICS, connect_events, settle, t
 
@@ -586,3 +586,28 @@ async def test_without_a_microphone_the_status_says_text_only_and_f8_f9_leave_th
         await pilot.press("f8")
         await pilot.pause()
         assert ("toggle_mute", ()) not in session.calls
+
+
+async def test_at_80x24_the_transcript_keeps_the_newest_line_in_sight_when_an_error_pins() -> None:
+    session = FakeSession(script=[Step(e) for e in connect_events()])
+    app = ConvaiApp(session)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        session.publish(
+            *(TranscriptReceived("user", f"line {i}", True, at=t(10 + i)) for i in range(40))
+        )
+        await settle(pilot)
+        view = app.query_one(TranscriptView)
+        assert view.max_scroll_y > 0 and view.scroll_y == view.max_scroll_y
+        error = make_error("transport.link_degraded", "RTT 455 ms > 300 ms")
+        session.publish(
+            ErrorRaised(replace(error, at=t(60)), at=t(60)),
+            TranscriptReceived("user", "the newest line " + "y" * 150, True, at=t(61)),
+        )
+        await settle(pilot)
+        await pilot.pause()
+        assert app.query_one(PinnedError).display
+        assert view.scroll_y == view.max_scroll_y  # the banner took rows; the end stays shown
+        # no character of a wrapped line runs under the vertical scrollbar
+        scrollbar = view.styles.scrollbar_size_vertical
+        assert view._body_width() + PREFIX_W + scrollbar <= view.size.width
