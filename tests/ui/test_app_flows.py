@@ -29,6 +29,7 @@ from convai_tui.core.api.states import SessionState as S
 from convai_tui.core.errors.error import make_error
 from convai_tui.ui.app import ConvaiApp, run_tui
 from convai_tui.ui.commands import monitor_commands
+from convai_tui.ui.model.reducer import Part
 from convai_tui.ui.screens.help import HelpScreen
 from convai_tui.ui.widgets.banners import EndedBanner, IdleBanner, PinnedError
 from convai_tui.ui.widgets.diagnostics import DiagnosticsPanel
@@ -611,3 +612,22 @@ async def test_at_80x24_the_transcript_keeps_the_newest_line_in_sight_when_an_er
         # no character of a wrapped line runs under the vertical scrollbar
         scrollbar = view.styles.scrollbar_size_vertical
         assert view._body_width() + PREFIX_W + scrollbar <= view.size.width
+
+
+async def test_the_session_header_shows_the_whole_room_name_beside_full_ids() -> None:
+    session_id = "f78ed8f1-a8a2-480d-95b8-d1fd36d02ba2"
+    events = [
+        SessionStateChanged(S.DISCONNECTED, S.CONNECTING, at=t(0)),
+        SessionStateChanged(S.CONNECTING, S.CONNECTED, session_id=session_id, at=t(1)),
+    ]
+    app, _session, _ = make(events)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.model.character_session_id = "855ff188-0c67-4ffa-afa6-a2d9f695d8f3"
+        app.model.room_name = "convai-room-4d2e9b1c7a"
+        app.monitor.refresh_parts({Part.STATE}, app.clock())
+        await pilot.pause()
+        header = app.query_one("#session-ids", Static)
+        shown = "\n".join(header.render_line(y).text for y in range(header.size.height))
+        assert "convai-room-4d2e9b1c7a" in shown.split()  # whole, on one row
+        assert session_id in shown and "855ff188-0c67-4ffa-afa6-a2d9f695d8f3" in shown

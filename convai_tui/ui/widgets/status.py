@@ -100,8 +100,9 @@ class StatusBar(Horizontal):
 
 
 def ids_text(model: MonitorModel) -> Text:
-    """session_id · character_session_id · room, dim, with dashes for the unknown."""
-    text = Text(no_wrap=True, overflow="ellipsis")
+    """session_id · character_session_id · room, dim, with dashes for the unknown; wraps onto
+    a second row rather than cutting a value (ids are there to be copied)."""
+    text = Text(overflow="fold")
     for label, value in (
         ("session", model.session_id),
         ("char-session", model.character_session_id),
@@ -110,4 +111,5 @@ def ids_text(model: MonitorModel) -> Text:
         text.append(f"{label} ", style="dim")
         text.append(value or "—")
         text.append("  ")
+    text.rstrip()
     return text
