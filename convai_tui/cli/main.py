@@ -22,7 +22,7 @@ from typing import Any, NoReturn
 from convai_tui.cli.demo import start_standin_process, stop_standin_process
 from convai_tui.cli.log_setup import LogLevelError, configure_logging
 from convai_tui.cli.parser import build_parser, setting_values
-from convai_tui.cli.resume import farewell, last_session, remember_session
+from convai_tui.cli.resume import farewell, remember_session, resumed
 from convai_tui.config import (
     ConfigError,
     Settings,
@@ -171,11 +171,7 @@ def _cmd_run(args: argparse.Namespace, *, demo: bool) -> int:
         except LogLevelError as exc:
             print(f"convai-tui: {exc}", file=sys.stderr)
             return 2
-        if settings.resume and not settings.character_session_id:
-            settings = dataclasses.replace(
-                settings,
-                character_session_id=last_session(state_dir(), settings.character_id),
-            )
+        settings = resumed(settings, state_dir())
         return asyncio.run(_run_session(settings, run, command="demo" if demo else "run"))
     finally:
         if standin is not None:

@@ -5,9 +5,12 @@ the session log is, the character session id, and the command that continues the
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shlex
 from pathlib import Path
+
+from convai_tui.config.settings import Settings
 
 SESSIONS_FILE = "character_sessions.json"
 
@@ -25,6 +28,15 @@ def _read(state: Path) -> dict[str, str]:
 def last_session(state: Path, character_id: str) -> str | None:
     """The character session id the last conversation with `character_id` had, if any."""
     return _read(state).get(character_id)
+
+
+def resumed(settings: Settings, state: Path) -> Settings:
+    """`settings` with the remembered character session id when `resume` is on and none was
+    given; a given `--character-session-id` always wins."""
+    if not settings.resume or settings.character_session_id:
+        return settings
+    last = last_session(state, settings.character_id)
+    return dataclasses.replace(settings, character_session_id=last) if last else settings
 
 
 def remember_session(state: Path, character_id: str, character_session_id: str) -> None:
