@@ -616,7 +616,7 @@ async def test_at_80x24_the_transcript_keeps_the_newest_line_in_sight_when_an_er
 
 async def test_the_session_header_shows_the_whole_room_name_beside_full_ids() -> None:
     session_id = "f78ed8f1-a8a2-480d-95b8-d1fd36d02ba2"
-    events = [
+    events: list[Event] = [
         SessionStateChanged(S.DISCONNECTED, S.CONNECTING, at=t(0)),
         SessionStateChanged(S.CONNECTING, S.CONNECTED, session_id=session_id, at=t(1)),
     ]
