@@ -1,5 +1,5 @@
 """What the monitor does in a multi-character room: number keys 1–9 pick the
-target anywhere (except while typing), 0 clears it, Enter on a room row picks that one, m mutes
+target anywhere (except while typing; alt+1…alt+9 also while typing), 0 (alt+0) clears it, Enter on a room row picks that one, m mutes
 the selected character's playback locally, delete removes it (asking for a replacement target
 when it is the target), and the palette's `roster: add…`.
 
