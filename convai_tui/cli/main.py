@@ -22,6 +22,7 @@ from typing import Any, NoReturn
 from convai_tui.cli.demo import start_standin_process, stop_standin_process
 from convai_tui.cli.log_setup import LogLevelError, configure_logging
 from convai_tui.cli.parser import build_parser, setting_values
+from convai_tui.cli.resume import farewell, remember_session, resumed
 from convai_tui.config import (
     ConfigError,
     Settings,
@@ -175,7 +176,8 @@ def _cmd_run(args: argparse.Namespace, *, demo: bool) -> int:
         except LogLevelError as exc:
             print(f"convai-tui: {exc}", file=sys.stderr)
             return 2
-        return asyncio.run(_run_session(settings, run))
+        settings = resumed(settings, state_dir())
+        return asyncio.run(_run_session(settings, run, command="demo" if demo else "run"))
     finally:
         if standin is not None:
             stop_standin_process(standin)
@@ -197,7 +199,7 @@ class RunOptions:
     turn it off)."""
 
 
-async def _run_session(settings: Settings, run: RunOptions) -> int:
+async def _run_session(settings: Settings, run: RunOptions, *, command: str = "run") -> int:
     from convai_tui.cli.room_flags import apply_room_arguments, with_character_names
     from convai_tui.core.errors.error import ConvaiError
     from convai_tui.core.session import SessionCore
@@ -252,6 +254,10 @@ async def _run_session(settings: Settings, run: RunOptions) -> int:
                 session, keymap=settings.keymap or None, run_checks=_doctor_runner(settings)
             )
             result = await app.run_async()
+        character_session_id = app.model.character_session_id
+        if character_session_id:
+            remember_session(state_dir(), settings.character_id, character_session_id)
+        print(farewell(log_path, settings.character_id, character_session_id, command))
         return int(app.return_code or result or 0)
     finally:
         if run.snapshot is not None:

@@ -76,6 +76,17 @@ class Settings:
         None, flags=Flag("--character-session-id", "resume this conversation")
     )
     """Resume this conversation (kept across reconnects automatically)."""
+    resume: bool = setting(
+        False,
+        flags=Flag(
+            "--resume",
+            "continue the last conversation with this character (its character session id "
+            "is kept in the state dir)",
+            const=True,
+        ),
+    )
+    """Start with the character session id the last conversation with this character had
+    (remembered per character id in the state dir); off: a fresh conversation."""
     end_user_id: str | None = setting(
         None, flags=Flag("--end-user-id", "end-user id for long-term memory")
     )

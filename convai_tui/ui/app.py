@@ -28,12 +28,19 @@ from convai_tui.ui.commands import ConvaiCommands
 from convai_tui.ui.messages import SessionEventsReceived, SessionStreamEnded
 from convai_tui.ui.model.reducer import MonitorModel, Part, ui_error
 from convai_tui.ui.model.replay import ReplayProgress
-from convai_tui.ui.registry import APP_BINDINGS, DIAGNOSTICS_TAB, ERRORS_TAB, key_hint
+from convai_tui.ui.registry import (
+    APP_BINDINGS,
+    DIAGNOSTICS_TAB,
+    DOCTOR_TAB,
+    ERRORS_TAB,
+    ESC_DIGIT_BY_KEY,
+    key_hint,
+)
 from convai_tui.ui.safety import guarded
 from convai_tui.ui.screens.controls import ConfirmScreen, ControlForm
-from convai_tui.ui.screens.doctor import CheckRow, DoctorScreen
 from convai_tui.ui.screens.help import HelpScreen
 from convai_tui.ui.screens.monitor import MonitorScreen
+from convai_tui.ui.widgets.doctor import CheckRow
 
 MAX_BATCH = 2000
 """Most events folded per message, so one frame never holds more than a few milliseconds."""
@@ -90,6 +97,7 @@ class ConvaiApp(App[int]):
         self._heap_frozen = False
         self.slowest_batch_ms = 0.0
         """The longest time one batch of events took to fold in and repaint (benchmarks)."""
+        self.model.connect_key = key_hint(self.keymap, "session.connect")
         if self.keymap:
             self.set_keymap(self.keymap)
 
@@ -184,6 +192,8 @@ class ConvaiApp(App[int]):
         if (
             Part.RETRY in parts
             or Part.BLOCKING in parts
+            or Part.STATE in parts
+            or Part.ERRORS in parts
             or replying != self.model.character_replying
         ):
             self.refresh_bindings()
@@ -220,7 +230,21 @@ class ConvaiApp(App[int]):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key) and self.model.idle is not None:
             self._note_activity()
+        if isinstance(event, events.Key) and self._esc_digit_targets(event.key):
+            return
         await super().on_event(event)
+
+    def _esc_digit_targets(self, key: str) -> bool:
+        """alt+digit as tmux and xterm send it (ESC digit, which Textual names ¡ ™ £ …) picks a
+        room target on the monitor; elsewhere, and in a single-character room, it stays text."""
+        number = ESC_DIGIT_BY_KEY.get(key)
+        if number is None or self.screen is not self.monitor or not self.model.room.active:
+            return False
+        if number:
+            self.monitor.action_room_target(number)
+        else:
+            self.monitor.action_room_clear_target()
+        return True
 
     def _note_activity(self) -> None:
         """Any key or typed text answers an idle warning (at most every couple of seconds)."""
@@ -276,6 +300,8 @@ class ConvaiApp(App[int]):
         on_monitor = self.screen is self.monitor
         if action in ("retry_now", "cancel_retry"):
             return on_monitor and self.model.retry is not None and not self.read_only
+        if action == "connect":
+            return on_monitor and not self.read_only and self.model.can_connect_again
         if action == "dismiss_blocking":
             return (
                 on_monitor and self.model.blocking is not None and not self.model.blocking_dismissed
@@ -285,7 +311,12 @@ class ConvaiApp(App[int]):
         if action == "show_tab":
             return on_monitor
         if action in ("toggle_mute", "push_to_talk"):
-            return on_monitor and not self.read_only and self.model.audio is not None
+            return (
+                on_monitor
+                and not self.read_only
+                and self.model.audio is not None
+                and not self.model.mic_missing
+            )
         if action == "interrupt":
             return on_monitor and not self.read_only and self.model.character_replying
         return True
@@ -295,8 +326,7 @@ class ConvaiApp(App[int]):
         self.monitor.show_tab(tab)
 
     def action_doctor(self) -> None:
-        if not isinstance(self.screen, DoctorScreen):
-            self.push_screen(DoctorScreen(self.run_checks))
+        self.monitor.show_tab(DOCTOR_TAB.id)
 
     @guarded("writing a diagnostics snapshot")
     def action_write_snapshot(self) -> None:
@@ -363,6 +393,7 @@ class ConvaiApp(App[int]):
             await self.session.start()
         except Exception as exc:
             self.report_ui_error("connecting", exc)
+        self.refresh_bindings()
 
     async def action_quit(self) -> None:
         await self._close_session()
@@ -407,6 +438,10 @@ class ConvaiApp(App[int]):
 
     @work(group="session-commands", exit_on_error=False)
     async def _send_control(self, request: ControlRequest) -> None:
+        if request.type == "trigger-message":
+            # a trigger makes the character answer: say what it answers before its reply
+            self.model.note_system(self.clock(), f"trigger sent: {request.summary}")
+            self.monitor.refresh_parts({Part.TRANSCRIPT}, self.clock())
         try:
             result = await self.session.send_control(request.type, request.data)
         except Exception as exc:

@@ -11,11 +11,15 @@ from typing import Protocol, runtime_checkable
 
 from convai_tui.core.api.port import SessionPort
 from convai_tui.core.api.states import SessionState
+from convai_tui.core.errors.error import CATALOGUE
 from convai_tui.core.rtvi import controls
 from convai_tui.core.rtvi.controls import ControlRequest
 from convai_tui.ui.command_list import Command, CommandListProvider
 from convai_tui.ui.model.reducer import MonitorModel
 from convai_tui.ui.registry import DIAGNOSTICS_TAB, TABS
+
+ERROR_CATEGORIES = frozenset(entry.category for entry in CATALOGUE.values())
+"""Every category an error can have, so a filter is there before its first error."""
 
 
 class TokenView(Protocol):
@@ -61,7 +65,6 @@ def monitor_commands(app: CommandTarget) -> list[Command]:
     ]
     commands += [
         ("help: keys", app.action_help, "Every key, its binding id and what it does"),
-        ("view: doctor", app.action_doctor, "Network, LiveKit and audio checks"),
         (
             "diagnostics: write snapshot",
             app.action_write_snapshot,
@@ -69,12 +72,13 @@ def monitor_commands(app: CommandTarget) -> list[Command]:
         ),
         ("errors: show all", partial(app.action_filter_errors, None), "Clear the error filter"),
     ]
-    for category in sorted(app.model.error_counts):
+    counts = app.model.error_counts
+    for category in sorted(ERROR_CATEGORIES | set(counts)):
         commands.append(
             (
                 f"errors: filter {category}",
                 partial(app.action_filter_errors, category),
-                f"Only {category}.* errors",
+                f"Only {category}.* errors ({counts.get(category, 0)} so far)",
             )
         )
     if not app.read_only:

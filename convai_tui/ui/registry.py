@@ -93,6 +93,15 @@ DIAGNOSTICS_TAB = Tab(
     "#diagnostics-scroll",
     "Counters, room details, latency",
 )
+DOCTOR_TAB = Tab(
+    "doctor",
+    "Doctor",
+    "f6",
+    "Doctor",
+    "Network, LiveKit and audio checks, run on demand (convai-tui doctor)",
+    "#doctor-panel",
+    "Network, LiveKit and audio checks (r runs them)",
+)
 REQUESTS_TAB = Tab(
     "requests",
     "Requests",
@@ -111,7 +120,6 @@ LINK_TAB = Tab(
     "The WebRTC link: RTT, jitter, loss, bitrates, levels, states, turn times",
     "#link-view",
     "Link plots: RTT, jitter, loss, bitrates, levels, state timeline, turn times",
-    in_footer=False,
 )
 
 TURNS_TAB = Tab(
@@ -130,6 +138,7 @@ TABS: tuple[Tab, ...] = (
     ERRORS_TAB,
     PARTICIPANTS_TAB,
     DIAGNOSTICS_TAB,
+    DOCTOR_TAB,
     REQUESTS_TAB,
     LINK_TAB,
     TURNS_TAB,
@@ -183,6 +192,14 @@ APP_BINDINGS: list[BindingType] = [
         tooltip="Run the scheduled retry immediately",
     ),
     Binding(
+        "ctrl+r",
+        "connect",
+        "Connect",
+        priority=True,
+        id="session.connect",
+        tooltip="Connect again once the session has ended (a new session)",
+    ),
+    Binding(
         "escape",
         "cancel_retry",
         "Cancel",
@@ -196,14 +213,6 @@ APP_BINDINGS: list[BindingType] = [
         "Dismiss",
         id="blocking.dismiss",
         tooltip="Hide the banner (the session stays ended)",
-    ),
-    Binding(
-        "f6",
-        "doctor",
-        "Doctor",
-        show=False,
-        id="view.doctor",
-        tooltip="Run the network, LiveKit and audio checks (convai-tui doctor)",
     ),
     Binding(
         "ctrl+s",
@@ -264,8 +273,7 @@ TRANSCRIPT_BINDINGS: list[BindingType] = [
 ]
 
 DOCTOR_BINDINGS: list[BindingType] = [
-    Binding("escape,q,f6", "close", "Close", id="doctor.close", tooltip="Close the doctor"),
-    Binding("r", "rerun", "Run again", id="doctor.rerun", tooltip="Run every check again"),
+    Binding("r", "rerun", "Run checks", id="doctor.rerun", tooltip="Run every check (again)"),
 ]
 
 CONTROL_FORM_BINDINGS: list[BindingType] = [
@@ -276,6 +284,26 @@ CONFIRM_BINDINGS: list[BindingType] = [
     Binding("y", "answer(True)", "Yes", id="confirm.yes", tooltip="Yes, do it"),
     Binding("n,escape", "answer(False)", "No", id="confirm.no", tooltip="No, do nothing"),
 ]
+
+ESC_DIGIT_KEYS: dict[int, str] = {
+    1: "inverted_exclamation_mark",
+    2: "trade_mark_sign",
+    3: "pound_sign",
+    4: "cent_sign",
+    5: "infinity",
+    6: "section_sign",
+    7: "pilcrow_sign",
+    8: "bullet",
+    9: "ª",
+    0: "º",
+}
+"""What Textual names alt+digit when the terminal sends ESC then the digit (tmux, xterm,
+GNOME Terminal, Konsole): it reads those two bytes as macOS's Option+digit characters (¡ ™ £ …).
+Terminals speaking the kitty keyboard protocol send `alt+1` itself. These names are not binding
+keys (a priority binding on them swallows the character even where it is disabled): the App
+turns them into the alt+digit action only in a multi-character room."""
+
+ESC_DIGIT_BY_KEY: dict[str, int] = {key: n for n, key in ESC_DIGIT_KEYS.items()}
 
 ROOM_TARGET_BINDINGS: list[BindingType] = [
     *(
@@ -297,8 +325,26 @@ ROOM_TARGET_BINDINGS: list[BindingType] = [
         id="room.clear-target",
         tooltip="Talk to nobody in the room",
     ),
+    *(
+        Binding(
+            f"alt+{n}",
+            f"room_target({n})" if n else "room_clear_target",
+            f"Target {n}" if n else "No target",
+            show=False,
+            priority=True,
+            key_display=f"alt+{n}",
+            id=f"room.alt-target-{n}" if n else "room.alt-clear-target",
+            tooltip=(
+                f"Talk to the room's character number {n}, also while typing"
+                if n
+                else "Talk to nobody in the room, also while typing"
+            ),
+        )
+        for n in (*range(1, 10), 0)
+    ),
 ]
-"""A multi-character room's target keys, on the monitor (not while typing a message)."""
+"""A multi-character room's target keys, on the monitor: the digits when no input has focus,
+alt+digit everywhere (priority: the message input never sees them)."""
 
 ROOM_TABLE_BINDINGS: list[BindingType] = [
     Binding(
@@ -354,7 +400,7 @@ BINDING_SECTIONS: tuple[tuple[str, list[BindingType]], ...] = (
     ("everywhere", APP_BINDINGS),
     ("errors list", ERROR_LIST_BINDINGS),
     ("transcript", TRANSCRIPT_BINDINGS),
-    ("doctor", DOCTOR_BINDINGS),
+    ("Doctor tab", DOCTOR_BINDINGS),
     ("control form", CONTROL_FORM_BINDINGS),
     ("confirmation", CONFIRM_BINDINGS),
     ("room (multi-character)", ROOM_TARGET_BINDINGS),

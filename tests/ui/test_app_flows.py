@@ -29,13 +29,14 @@ from convai_tui.core.api.states import SessionState as S
 from convai_tui.core.errors.error import make_error
 from convai_tui.ui.app import ConvaiApp, run_tui
 from convai_tui.ui.commands import monitor_commands
+from convai_tui.ui.model.reducer import Part
 from convai_tui.ui.screens.help import HelpScreen
-from convai_tui.ui.widgets.banners import EndedBanner, IdleBanner
+from convai_tui.ui.widgets.banners import EndedBanner, IdleBanner, PinnedError
 from convai_tui.ui.widgets.diagnostics import DiagnosticsPanel
 from convai_tui.ui.widgets.errors import ErrorDetail, ErrorList
 from convai_tui.ui.widgets.overlays import BlockingBanner, RetryOverlay
 from convai_tui.ui.widgets.status import AudioMeters, StateBadge
-from convai_tui.ui.widgets.transcript import TranscriptView
+from convai_tui.ui.widgets.transcript import PREFIX_W, TranscriptView
 from tests.ui.fake_core import T0, FakeClock, FakeSession, Step
 from tests.ui.scenarios import DIAGNOSTICS, connect_events, settle, t
 
@@ -406,6 +407,22 @@ async def test_command_palette_provider_lists_group_verb_commands() -> None:
         assert app.query_one(ErrorList).category == "connection"
 
 
+async def test_error_filters_are_in_the_palette_before_any_error() -> None:
+    app, _session, _ = make(connect_events())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.model.error_counts == {} or "connection" not in app.model.error_counts
+        names = {name: (cb, help_) for name, cb, help_ in monitor_commands(app)}
+        assert "errors: filter connection" in names  # the README's example
+        assert {"errors: filter audio", "errors: filter server"} <= set(names)
+        callback, help_ = names["errors: filter connection"]
+        assert help_ == "Only connection.* errors (0 so far)"
+        callback()
+        await pilot.pause()
+        assert app.monitor.active_tab == "errors"
+        assert app.query_one(ErrorList).category == "connection"
+
+
 async def test_ctrl_q_quits_and_closes_the_session() -> None:
     app, session, _ = make(connect_events())
     async with app.run_test(size=SIZE) as pilot:
@@ -516,3 +533,101 @@ async def test_mute_and_push_to_talk_keys_reach_the_session() -> None:
         await pilot.press("f9")
         await pilot.pause()
         assert ("toggle_push_to_talk", ()) in session.calls
+
+
+async def test_after_the_session_ends_ctrl_r_connects_again_and_every_screen_says_so() -> None:
+    clock = FakeClock(T0)
+    ended = [
+        SessionStateChanged(S.CONNECTED, S.DISCONNECTED, at=t(30)),
+        SessionEnded("idle timeout", at=t(30)),
+    ]
+    session = FakeSession(script=[Step(e) for e in connect_events() + ended], clock=clock)
+    app = ConvaiApp(session, clock=clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert app.model.can_connect_again
+        footer_actions = {b.binding.action for b in app.screen.active_bindings.values()}
+        assert "connect" in footer_actions
+        banner = app.screen.query_one(EndedBanner)
+        assert "ctrl+r: connect again" in str(banner.content)
+        hint = str(app.screen.query_one("#input-hint", Static).content)
+        assert "ctrl+r connects again" in hint
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert len(session.called("start")) == 2
+
+
+async def test_without_a_microphone_the_status_says_text_only_and_f8_f9_leave_the_footer() -> None:
+    from convai_tui.core.api.events import AudioLevels
+    from convai_tui.ui.widgets.status import AudioMeters
+
+    session = FakeSession()
+    app = ConvaiApp(session)
+    async with app.run_test(size=(120, 40)) as pilot:
+        session.publish(AudioLevels(mic_dbfs=-30.0, speaker_dbfs=None, muted=False))
+        for _ in range(50):
+            if app.model.audio is not None:
+                break
+            await pilot.pause(0.02)
+        shown = {b.binding.action for b in app.screen.active_bindings.values() if b.enabled}
+        assert {"toggle_mute", "push_to_talk"} <= shown  # a microphone is open
+        session.publish(
+            ErrorRaised(make_error("audio.mic_unavailable", "no default input device")),
+            ErrorRaised(make_error("audio.speaker_unavailable", "no default output device")),
+        )
+        for _ in range(50):
+            if app.model.speaker_missing:
+                break
+            await pilot.pause(0.02)
+        app.refresh_now()
+        await pilot.pause()
+        assert plain(app.query_one(AudioMeters)).strip() == "text only"
+        shown = {b.binding.action for b in app.screen.active_bindings.values() if b.enabled}
+        assert "toggle_mute" not in shown and "push_to_talk" not in shown
+        await pilot.press("f8")
+        await pilot.pause()
+        assert ("toggle_mute", ()) not in session.calls
+
+
+async def test_at_80x24_the_transcript_keeps_the_newest_line_in_sight_when_an_error_pins() -> None:
+    session = FakeSession(script=[Step(e) for e in connect_events()])
+    app = ConvaiApp(session)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        session.publish(
+            *(TranscriptReceived("user", f"line {i}", True, at=t(10 + i)) for i in range(40))
+        )
+        await settle(pilot)
+        view = app.query_one(TranscriptView)
+        assert view.max_scroll_y > 0 and view.scroll_y == view.max_scroll_y
+        error = make_error("transport.link_degraded", "RTT 455 ms > 300 ms")
+        session.publish(
+            ErrorRaised(replace(error, at=t(60)), at=t(60)),
+            TranscriptReceived("user", "the newest line " + "y" * 150, True, at=t(61)),
+        )
+        await settle(pilot)
+        await pilot.pause()
+        assert app.query_one(PinnedError).display
+        assert view.scroll_y == view.max_scroll_y  # the banner took rows; the end stays shown
+        # no character of a wrapped line runs under the vertical scrollbar
+        scrollbar = view.styles.scrollbar_size_vertical
+        assert view._body_width() + PREFIX_W + scrollbar <= view.size.width
+
+
+async def test_the_session_header_shows_the_whole_room_name_beside_full_ids() -> None:
+    session_id = "f78ed8f1-a8a2-480d-95b8-d1fd36d02ba2"
+    events: list[Event] = [
+        SessionStateChanged(S.DISCONNECTED, S.CONNECTING, at=t(0)),
+        SessionStateChanged(S.CONNECTING, S.CONNECTED, session_id=session_id, at=t(1)),
+    ]
+    app, _session, _ = make(events)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.model.character_session_id = "855ff188-0c67-4ffa-afa6-a2d9f695d8f3"
+        app.model.room_name = "convai-room-4d2e9b1c7a"
+        app.monitor.refresh_parts({Part.STATE}, app.clock())
+        await pilot.pause()
+        header = app.query_one("#session-ids", Static)
+        shown = "\n".join(header.render_line(y).text for y in range(header.size.height))
+        assert "convai-room-4d2e9b1c7a" in shown.split()  # whole, on one row
+        assert session_id in shown and "855ff188-0c67-4ffa-afa6-a2d9f695d8f3" in shown

@@ -156,6 +156,10 @@ async def test_trigger_form_sends_and_the_requests_tab_shows_the_ack() -> None:
         assert session.called("send_control") == [
             ("trigger-message", {"trigger_name": "greet", "trigger_message": "Hello there"})
         ]
+        sent = [line for line in app.model.transcript if line.text.startswith("trigger sent")]
+        assert [(line.role, line.text) for line in sent] == [
+            ("system", "trigger sent: greet · Hello there")
+        ]
         await pilot.press("f7")
         assert app.query_one(TabbedContent).active == "requests"
         (row,) = table_rows(app)
@@ -339,3 +343,20 @@ async def test_read_only_has_no_controls() -> None:
         app.send_control(c.interrupt())
         await settle(pilot)
         assert session.called("send_control") == []
+
+
+async def test_an_acks_message_widens_its_column_instead_of_being_cut() -> None:
+    from convai_tui.ui.model.views import RequestRow
+
+    app, _session = make()
+    async with app.run_test(size=(140, 30)) as pilot:
+        await settle(pilot)
+        table = app.query_one(RequestsTable)
+        row = RequestRow("m1", t(10), "trigger-message", "greet")
+        table.show({"m1": row})
+        await pilot.pause()
+        message = "Trigger message processed by the character after a long while"
+        table.show({"m1": RequestRow("m1", t(10), "trigger-message", "greet", "success", message)})
+        await pilot.pause()
+        widths = {str(c.key.value): c.get_render_width(table) for c in table.columns.values()}
+        assert widths["message"] >= len(message)

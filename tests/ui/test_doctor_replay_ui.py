@@ -1,4 +1,4 @@
-"""Pilot tests: the Doctor screen with a fake checks function, the snapshot key, and the
+"""Pilot tests: the Doctor tab with a fake checks function, the snapshot key, and the
 monitor over a ReplaySession (read-only, titled as a replay)."""
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from convai_tui.doctor.report import Check
 from convai_tui.sessionlog.replay import ReplaySession, load_log
 from convai_tui.ui.app import ConvaiApp
 from convai_tui.ui.commands import monitor_commands
-from convai_tui.ui.screens.doctor import UNAVAILABLE, DoctorScreen
+from convai_tui.ui.formatting import clock_time
+from convai_tui.ui.widgets.doctor import UNAVAILABLE, DoctorPanel
 from tests.ui.fake_core import T0, FakeClock, FakeSession
 from tests.ui.scenarios import connect_events, settle
 
@@ -45,7 +46,7 @@ class FakeChecks:
         return self.checks
 
 
-async def wait_done(pilot: Any, screen: DoctorScreen) -> None:
+async def wait_done(pilot: Any, screen: DoctorPanel) -> None:
     for _ in range(100):
         await pilot.pause()
         if not screen.running:
@@ -53,7 +54,7 @@ async def wait_done(pilot: Any, screen: DoctorScreen) -> None:
     await pilot.pause()
 
 
-async def test_f6_runs_the_injected_checks_and_shows_fixes() -> None:
+async def test_f6_shows_the_doctor_tab_and_r_runs_the_checks_on_demand() -> None:
     checks = FakeChecks(
         [
             Check("connect.api", True, "answered 200"),
@@ -65,20 +66,29 @@ async def test_f6_runs_the_injected_checks_and_shows_fixes() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("f6")
-        screen = app.screen
-        assert isinstance(screen, DoctorScreen)
-        await wait_done(pilot, screen)
-        assert checks.calls == 1
-        summary = text_of(screen.query_one("#doctor-summary", Static))
-        assert "1/2 checks passed (1 failed)" in summary
-        table = text_of(screen.query_one("#doctor-table", Static))
-        assert "connect.api" in table and "FAIL" in table and "fix: Allow UDP 3478" in table
-        await pilot.press("r")
-        await wait_done(pilot, screen)
-        assert checks.calls == 2
-        await pilot.press("escape")
         await pilot.pause()
-        assert not isinstance(app.screen, DoctorScreen)
+        assert app.monitor.active_tab == "doctor"
+        panel = app.monitor.query_one(DoctorPanel)
+        assert app.focused is panel
+        assert checks.calls == 0  # showing the tab makes no /connect
+        assert "Not run yet: r runs" in text_of(panel.query_one("#doctor-summary", Static))
+        await pilot.press("r")
+        await wait_done(pilot, panel)
+        assert checks.calls == 1
+        summary = text_of(panel.query_one("#doctor-summary", Static))
+        assert "1/2 checks passed (1 failed)" in summary
+        assert f"last ran {clock_time(T0)}" in summary
+        table = text_of(panel.query_one("#doctor-table", Static))
+        assert "connect.api" in table and "FAIL" in table and "fix: Allow UDP 3478" in table
+        await pilot.press("f7")  # other tabs' keys work from the Doctor tab
+        await pilot.pause()
+        assert app.monitor.active_tab == "requests"
+        await pilot.press("f6")
+        await pilot.pause()
+        assert checks.calls == 1
+        await pilot.press("r")
+        await wait_done(pilot, panel)
+        assert checks.calls == 2
 
 
 async def test_doctor_without_a_checks_function_says_unavailable() -> None:
@@ -89,9 +99,9 @@ async def test_doctor_without_a_checks_function_says_unavailable() -> None:
         assert "view: doctor" in [name for name, _, _ in monitor_commands(app)]
         app.action_doctor()
         await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, DoctorScreen)
-        assert UNAVAILABLE in text_of(screen.query_one("#doctor-summary", Static))
+        panel = app.monitor.query_one(DoctorPanel)
+        assert app.monitor.active_tab == "doctor"
+        assert UNAVAILABLE in text_of(panel.query_one("#doctor-summary", Static))
 
 
 async def test_snapshot_key_writes_a_private_file_without_the_token(

@@ -50,6 +50,19 @@ def test_timeline_marks_states_errors_and_reconnects() -> None:
     assert timeline_text(LinkModel(), 10, t(0)).plain == "no session yet"
 
 
+def test_the_timeline_reads_without_colour() -> None:
+    link = LinkModel()
+    for event in [
+        SessionStateChanged(S.DISCONNECTED, S.CONNECTING, at=t(0)),
+        SessionStateChanged(S.CONNECTING, S.CONNECTED, at=t(2)),
+        SessionStateChanged(S.CONNECTED, S.RECONNECTING, at=t(5)),
+        SessionStateChanged(S.RECONNECTING, S.ERROR, at=t(7)),
+    ]:
+        link.apply(event)
+    strip = timeline_text(link, 10, t(10)).plain
+    assert strip == "··━━━↻~!!!"  # connecting, up, the reconnect's mark, reconnecting, error
+
+
 def test_figures_show_current_and_percentiles() -> None:
     text = figures_text(455.0, [40.0, 42.0, 44.0, 400.0, 455.0], "ms")
     assert text.split() == ["455ms", "p50", "44", "p95", "444"]
@@ -97,3 +110,21 @@ async def test_replay_draws_the_link_plots_from_a_recorded_log() -> None:
         assert rtt.data is not None  # Sparkline.data is Optional
         assert len(rtt.data) == 14  # the floor point, then every sample's RTT
     await session.close()
+
+
+async def test_the_plots_grow_with_the_screen_height() -> None:
+    heights: dict[int, list[int]] = {}
+    for rows in (24, 40):
+        clock = FakeClock(t(30))
+        session = FakeSession(clock=clock)
+        app = ConvaiApp(session, clock=clock)
+        async with app.run_test(size=(120, rows)) as pilot:
+            session.publish(*connect_events(), *link_samples(2, 20))
+            await settle(pilot)
+            app.action_show_tab("link")
+            await pilot.pause()
+            view = app.monitor.query_one(LinkView)
+            heights[rows] = [spark.size.height for spark in view.query(Sparkline)]
+            assert view.max_scroll_y == 0  # everything fits, nothing to scroll to
+    assert min(heights[24]) >= 1
+    assert min(heights[40]) >= 3 and sum(heights[40]) > sum(heights[24])

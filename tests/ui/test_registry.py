@@ -15,8 +15,8 @@ from convai_tui.ui.app import ConvaiApp
 from convai_tui.ui.commands import monitor_commands
 from convai_tui.ui.registry import BINDING_SECTIONS, TABS, default_keys, key_hint
 from convai_tui.ui.screens.controls import ConfirmScreen, ControlForm
-from convai_tui.ui.screens.doctor import DoctorScreen
 from convai_tui.ui.screens.help import HelpScreen, binding_rows
+from convai_tui.ui.widgets.doctor import DoctorPanel
 from convai_tui.ui.widgets.errors import ErrorList
 from convai_tui.ui.widgets.transcript import TranscriptView
 from tests.ui.fake_core import T0, FakeClock, FakeSession, Step
@@ -26,7 +26,7 @@ BOUND_CLASSES: list[type[DOMNode]] = [
     ConvaiApp,
     ErrorList,
     TranscriptView,
-    DoctorScreen,
+    DoctorPanel,
     ControlForm,
     ConfirmScreen,
     HelpScreen,

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
@@ -416,3 +417,33 @@ async def test_participant_levels_drive_the_level_column_and_the_speaking_indica
         ada = [str(cell) for cell in table.get_row(ADA.membership_id)]
         assert "speaking" in cy and "▮▮▮▮▯ -18" in cy
         assert "speaking" not in ada and "▯▯▯▯▯ -80" in ada
+
+
+async def test_alt_digit_switches_the_target_while_the_message_input_has_focus() -> None:
+    app, _session, room = build((ADA, CY, ADA2))
+    async with app.run_test(size=(110, 32)) as pilot:
+        await settle(pilot)
+        field = app.screen.query_one("#message-input", Input)
+        assert app.focused is field
+        await pilot.press("alt+2")  # kitty keyboard protocol terminals
+        await settle(pilot)
+        assert room.calls == [("set_target", CY.membership_id)]
+        await pilot.press("£")  # ESC 3 from tmux/xterm, which Textual names £
+        await settle(pilot)
+        assert room.last_call() == ("set_target", ADA2.membership_id)
+        await pilot.press("2")  # a plain digit is still text while typing
+        await pilot.pause()
+        assert field.value == "2"
+        assert room.last_call() == ("set_target", ADA2.membership_id)
+
+
+async def test_alt_digit_is_text_in_a_single_character_room() -> None:
+    clock = FakeClock(t(40))
+    session = FakeSession(script=[Step(e) for e in connect_events()], clock=clock)
+    app = ConvaiApp(session, clock=clock)
+    async with app.run_test(size=(110, 32)) as pilot:
+        await settle(pilot)
+        # as a terminal delivers ESC 1 (the pilot would drop the character)
+        app.post_message(events.Key("inverted_exclamation_mark", "¡"))
+        await pilot.pause()
+        assert app.screen.query_one("#message-input", Input).value == "¡"

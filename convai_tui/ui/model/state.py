@@ -30,6 +30,9 @@ from convai_tui.ui.model.views import (
     TranscriptLine,
 )
 
+NO_MIC_CODES = frozenset({"audio.mic_unavailable", "audio.mic_permission_denied"})
+NO_SPEAKER_CODES = frozenset({"audio.speaker_unavailable"})
+
 
 @dataclass(slots=True)
 class MonitorState:
@@ -84,6 +87,12 @@ class MonitorState:
     stt_muted: bool = False
     """The server ignores the user's speech (stt-toggle); typed text still goes through."""
     events_applied: int = 0
+    mic_missing: bool = False
+    """No microphone could be opened: mute and push-to-talk cannot work."""
+    speaker_missing: bool = False
+    """No speaker could be opened: the character is only read."""
+    connect_key: str = "ctrl+r"
+    """The key that connects again (keymap applied), for the hints that name it."""
     _request_seq: int = 0
 
     @property
@@ -144,6 +153,11 @@ class MonitorState:
         return changed
 
     @property
+    def can_connect_again(self) -> bool:
+        """The session has ended (or failed) and no retry is scheduled: connecting starts anew."""
+        return self.retry is None and self.state in (SessionState.DISCONNECTED, SessionState.ERROR)
+
+    @property
     def character_replying(self) -> bool:
         """The character is thinking, streaming a reply or speaking (what interrupt stops)."""
         return self.state is SessionState.CONNECTED and (
@@ -157,20 +171,20 @@ class MonitorState:
         if self.blocking is not None and self.blocking.kind == "usage_limit":
             return f"Session ended: {self.blocking.title}. Connecting again fails until the quota resets."
         if self.blocking is not None:
-            return f"Session ended: {self.blocking.title}. Connect again to continue."
+            return f"Session ended: {self.blocking.title}. {self.connect_key} connects again."
         if self.state is SessionState.CONNECTED:
             return None
         if self.state is SessionState.CONNECTING:
             return None  # the core queues or refuses it with its own reason
         if self.ended is not None:
-            return f"Session ended ({self.ended.reason}). Connect again to continue."
+            return f"Session ended ({self.ended.reason}). {self.connect_key} connects again."
         if self.state is SessionState.RECONNECTING:
             return "Reconnecting: input is accepted again once the session is back."
         if self.state is SessionState.ERROR:
-            return "The session is in Error: disconnect and connect again (ctrl+p → session)."
+            return f"The session is in Error: {self.connect_key} connects again."
         if self.state is SessionState.DISCONNECTING:
             return "The session is closing."
-        return "Not connected: connect first (ctrl+p → session: connect)."
+        return f"Not connected: {self.connect_key} connects."
 
     def input_hint(self) -> str:
         reason = self.input_block_reason()
@@ -188,6 +202,10 @@ class MonitorState:
         return f"{prefix}-{self._request_seq}"
 
     def add_error(self, error: SessionError) -> None:
+        if error.code in NO_MIC_CODES:
+            self.mic_missing = True
+        elif error.code in NO_SPEAKER_CODES:
+            self.speaker_missing = True
         self.errors.append(error)
         self.error_counts[error.category] += 1
         self.last_error = error

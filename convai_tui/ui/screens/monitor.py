@@ -15,6 +15,7 @@ from convai_tui.ui.model.reducer import MonitorModel, Part
 from convai_tui.ui.model.replay import READ_ONLY_PLACEHOLDER, replay_hint
 from convai_tui.ui.registry import (
     DIAGNOSTICS_TAB,
+    DOCTOR_TAB,
     ERRORS_TAB,
     LINK_TAB,
     PARTICIPANTS_TAB,
@@ -28,6 +29,7 @@ from convai_tui.ui.registry import (
 from convai_tui.ui.screens.room_actions import RoomActions
 from convai_tui.ui.widgets.banners import ActivityLine, EndedBanner, IdleBanner, PinnedError
 from convai_tui.ui.widgets.diagnostics import DiagnosticsPanel, merged
+from convai_tui.ui.widgets.doctor import DoctorPanel
 from convai_tui.ui.widgets.errors import (
     ErrorDetail,
     ErrorList,
@@ -86,6 +88,7 @@ class MonitorScreen(RoomActions):
             DIAGNOSTICS_TAB.id: lambda: [
                 VerticalScroll(DiagnosticsPanel(id="diagnostics-panel"), id="diagnostics-scroll")
             ],
+            DOCTOR_TAB.id: lambda: [DoctorPanel(id="doctor-panel")],
             REQUESTS_TAB.id: lambda: [RequestsPanel(id="requests-panel")],
             LINK_TAB.id: lambda: [LinkView(id="link-view")],
             TURNS_TAB.id: lambda: [TurnsView(id="turns-view")],
@@ -113,6 +116,8 @@ class MonitorScreen(RoomActions):
         keymap: dict[str, str] = getattr(self.app, "keymap", {})
         self.query_one(RetryOverlay).keys_hint = retry_keys_hint(keymap)
         self.query_one(BlockingBanner).keys_hint = blocking_keys_hint(keymap)
+        self.query_one(DoctorPanel).run_key = key_hint(keymap, "doctor.rerun")
+        self.query_one(EndedBanner).connect_key = key_hint(keymap, "session.connect")
         self.query_one(DiagnosticsPanel).reveal_key = key_hint(keymap, "diagnostics.reveal-token")
         self.ready = True
         if self.app.is_headless:
@@ -168,7 +173,9 @@ class MonitorScreen(RoomActions):
             return
         m = self.model
         self.query_one(StatusBar).show(m, now)
-        self.query_one(AudioMeters).show(m.audio, m.audio_warning)
+        self.query_one(AudioMeters).show(
+            m.audio, m.audio_warning, no_mic=m.mic_missing, no_speaker=m.speaker_missing
+        )
         if self.read_only:
             self._show_input_hint()
         if m.retry is not None:

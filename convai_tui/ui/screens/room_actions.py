@@ -1,10 +1,11 @@
 """What the monitor does in a multi-character room: number keys 1–9 pick the
-target anywhere (except while typing), 0 clears it, Enter on a room row picks that one, m mutes
-the selected character's playback locally, +/- make it louder or quieter here (3 dB steps,
-remembered per character id in the state dir), delete removes it after asking (and asks for a
-replacement target when it is the target), and the palette's `roster: add…` (offering the known
-character ids; refused with the reason in a single-character session). Instance numbers are
-the room view's, stable for the life of the room.
+target anywhere (except while typing; alt+1…alt+9 also while typing), 0 (alt+0) clears it,
+Enter on a room row picks that one, m mutes the selected character's playback locally, +/- make
+it louder or quieter here (3 dB steps, remembered per character id in the state dir), delete
+removes it after asking (and asks for a replacement target when it is the target), and the
+palette's `roster: add…` (offering the known character ids; refused with the reason in a
+single-character session). Instance numbers are the room view's, stable for the life of the
+room.
 
 A mixin of the monitor screen, so the shared screen and app files only name it. It talks to
 the session's room (`SessionCore.room`); outcomes come back as events (the table, the status

@@ -61,7 +61,10 @@ class IdleBanner(Static):
 
 
 class EndedBanner(Static):
-    """Why the session ended (idle timeout, disconnect reason, error)."""
+    """Why the session ended (idle timeout, disconnect reason, error) and the key that
+    connects again."""
+
+    connect_key = "ctrl+r"
 
     def show(self, ended: EndedView | None) -> None:
         self.display = ended is not None
@@ -72,6 +75,7 @@ class EndedBanner(Static):
         if ended.error is not None:
             text.append(f"\n{ended.error.code}: {ended.error.entry.cause} ")
             text.append(f"Fix: {fix_text(ended.error, ended.reason)}")
+        text.append(f"\n{self.connect_key}: connect again", style="italic")
         self.update(text)
 
 

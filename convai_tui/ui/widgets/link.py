@@ -40,6 +40,15 @@ STATE_STYLES = {
     SessionState.DISCONNECTED: "on grey23",
     SessionState.ERROR: "on red",
 }
+STATE_SYMBOLS = {
+    SessionState.CONNECTED: "━",
+    SessionState.RECONNECTING: "~",
+    SessionState.CONNECTING: "·",
+    SessionState.DISCONNECTING: "╌",
+    SessionState.DISCONNECTED: "_",
+    SessionState.ERROR: "!",
+}
+"""Each state's cell without colour (NO_COLOR, a monochrome terminal, a colour-blind reader)."""
 STATE_LEGEND = (
     ("up", SessionState.CONNECTED),
     ("reconn", SessionState.RECONNECTING),
@@ -64,7 +73,8 @@ def figures_text(current: float | None, values: list[float], unit: str) -> str:
 
 
 def timeline_text(model: LinkModel, width: int, now: float) -> Text:
-    """One cell per slice of the session: its state's colour, ✕ an error, ↻ a reconnect."""
+    """One cell per slice of the session: its state's colour and symbol (STATE_SYMBOLS),
+    ✕ an error, ↻ a reconnect."""
     text = Text()
     start = model.first_at
     if start is None or width <= 0:
@@ -87,8 +97,10 @@ def timeline_text(model: LinkModel, width: int, now: float) -> Text:
                 worst = current
             index += 1
         shown = worst or current
+        symbol = STATE_SYMBOLS.get(shown, " ") if shown else " "
         text.append(
-            marks.get(cell, " "), style=f"bold black {STATE_STYLES.get(shown, '')}" if shown else ""
+            marks.get(cell, symbol),
+            style=f"bold black {STATE_STYLES.get(shown, '')}" if shown else "",
         )
     return text
 
@@ -161,13 +173,14 @@ class FigureRow(Horizontal):
 
 
 class LinkView(VerticalScroll):
-    """The Link tab's content; `show(model, now)` repaints it from the model."""
+    """The Link tab's content; `show(model, now)` repaints it from the model. The plots share
+    the height the tab has (one to four rows each), so a tall terminal gets taller plots."""
 
     DEFAULT_CSS = """
     LinkView { height: 1fr; padding: 0 1; }
-    LinkView .link-row { height: 1; }
+    LinkView .link-row { height: 1fr; min-height: 1; max-height: 4; }
     LinkView .link-label { width: 9; color: $text-muted; }
-    LinkView .link-spark { width: 1fr; height: 1; margin-right: 1; }
+    LinkView .link-spark { width: 1fr; height: 1fr; margin-right: 1; }
     LinkView .link-figures { width: 28; }
     LinkView #link-warning { height: auto; }
     LinkView #link-timeline-row { height: 1; }
@@ -221,5 +234,6 @@ def _update_if_changed(widget: Static, text: Text) -> None:
 def _legend() -> Text:
     text = Text()
     for label, state in STATE_LEGEND:
-        text.append(" ", style=STATE_STYLES[state]).append(f"{label} ")
+        text.append(STATE_SYMBOLS[state], style=f"bold black {STATE_STYLES[state]}")
+        text.append(f"{label} ")
     return text

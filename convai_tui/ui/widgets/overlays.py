@@ -19,12 +19,16 @@ def retry_keys_hint(keymap: dict[str, str]) -> str:
 
 
 def blocking_keys_hint(keymap: dict[str, str]) -> str:
-    return f"{key_hint(keymap, 'blocking.dismiss')}: dismiss · {key_hint(keymap, 'app.quit')}: quit"
+    return (
+        f"{key_hint(keymap, 'session.connect')}: connect again"
+        f" · {key_hint(keymap, 'blocking.dismiss')}: dismiss"
+        f" · {key_hint(keymap, 'app.quit')}: quit"
+    )
 
 
 BLOCKING_NEXT_STEP = {
     "usage_limit": "No automatic reconnect: connecting again fails until the quota resets.",
-    "fatal": "No automatic reconnect: connect again (ctrl+p → session: connect) for a new session.",
+    "fatal": "No automatic reconnect: connect again for a new session.",
 }
 """What helps after each kind of blocking end; the input hint says the same (model/state.py)."""
 

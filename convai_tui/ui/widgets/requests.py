@@ -69,7 +69,7 @@ class RequestsTable(DataTable[Text]):
                 added = True
             else:
                 for column, text in zip(COLUMNS, texts, strict=True):
-                    self.update_cell(key, column, text)
+                    self.update_cell(key, column, text, update_width=True)
             self._shown[key] = cells
         if added and follow:
             self.move_cursor(row=self.row_count - 1)

@@ -48,10 +48,24 @@ class AudioMeters(Static):
         self.levels: AudioLevels | None = None
         self._text = ""
 
-    def show(self, levels: AudioLevels | None, warning: str | None = None) -> None:
-        """``warning``: an audio warning in force (speech being dropped), flagged until cleared."""
+    def show(
+        self,
+        levels: AudioLevels | None,
+        warning: str | None = None,
+        *,
+        no_mic: bool = False,
+        no_speaker: bool = False,
+    ) -> None:
+        """``warning``: an audio warning in force (speech being dropped), flagged until cleared;
+        ``no_mic``/``no_speaker``: the device is missing (text only)."""
         self.levels = levels
-        if levels is None:
+        if no_mic and (no_speaker or levels is None):
+            text = "text only"
+        elif no_mic and levels is not None:
+            text = f"text only · spk {level_bar(levels.speaker_dbfs, 6)}"
+        elif no_speaker and levels is not None:
+            text = f"mic {level_bar(levels.mic_dbfs, 6)} · no speaker"
+        elif levels is None:
             text = "audio off"
         else:
             mute = " MUTED" if levels.muted else ""
@@ -96,8 +110,9 @@ class StatusBar(Horizontal):
 
 
 def ids_text(model: MonitorModel) -> Text:
-    """session_id · character_session_id · room, dim, with dashes for the unknown."""
-    text = Text(no_wrap=True, overflow="ellipsis")
+    """session_id · character_session_id · room, dim, with dashes for the unknown; wraps onto
+    a second row rather than cutting a value (ids are there to be copied)."""
+    text = Text(overflow="fold")
     for label, value in (
         ("session", model.session_id),
         ("char-session", model.character_session_id),
@@ -106,4 +121,5 @@ def ids_text(model: MonitorModel) -> Text:
         text.append(f"{label} ", style="dim")
         text.append(value or "—")
         text.append("  ")
+    text.rstrip()
     return text

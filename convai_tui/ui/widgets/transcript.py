@@ -68,6 +68,8 @@ class TranscriptView(ScrollView, can_focus=True):
         self._rows: list[tuple[int, str]] = []  # (line index, piece); first piece has prefix
         self._first_row: list[bool] = []
         self._wrap_width = 0
+        self._following = True
+        """The view shows the newest line: new lines and a resize keep it there."""
         self.character_label = character_label
         self._strips: dict[tuple[int, int, int], Strip] = {}
         self._strip_styles: tuple[Style, ...] = ()
@@ -103,12 +105,20 @@ class TranscriptView(ScrollView, can_focus=True):
                 self._add_rows(index, source[index], width)
         self._consumed = len(source)
         self.virtual_size = Size(self.size.width, len(self._rows))
-        if at_end:
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        if at_end or self._following:
+            self._follow_end()
         self.refresh()
 
+    def _follow_end(self) -> None:
+        """Scroll to the newest line now, and again once laid out: until the layout has run, a
+        view that just outgrew its height has no vertical scrollbar and refuses to scroll."""
+        self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self.scroll_end(animate=False, x_axis=False)
+
     def _body_width(self) -> int:
-        return max(10, self.size.width - PREFIX_W - 1)
+        """The text column: what is left of the prefix and of the vertical scrollbar, which is
+        reserved even while hidden so a line never runs under it once it appears."""
+        return max(10, self.size.width - PREFIX_W - max(1, self.styles.scrollbar_size_vertical))
 
     def _rebuild(self, width: int) -> None:
         self._wrap_width = width
@@ -125,7 +135,12 @@ class TranscriptView(ScrollView, can_focus=True):
             self._first_row.append(first)
             first = False
 
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        self._following = new >= self.max_scroll_y
+
     def on_resize(self, event: Resize) -> None:
+        following = self._following  # the view got shorter (a banner above it) or narrower
         width = self._body_width()
         if width != self._wrap_width:
             source_len = self._consumed
@@ -136,7 +151,8 @@ class TranscriptView(ScrollView, can_focus=True):
             for index in range(source_len):
                 self._add_rows(index, self._source[index], width)
             self.virtual_size = Size(self.size.width, len(self._rows))
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        if following:
+            self._follow_end()
 
     def _role_name(self, role: str) -> str:
         return {

@@ -1,4 +1,4 @@
-"""The Doctor screen: the same checks as `convai-tui doctor`, run through a callable the CLI
+"""The Doctor tab: the same checks as `convai-tui doctor`, run through a callable the CLI
 injects (the UI itself never touches the network)."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from convai_tui.ui.formatting import clock_time
 from convai_tui.ui.registry import DOCTOR_BINDINGS
 
 UNAVAILABLE = "Doctor is not available here: start a session with `convai-tui run` to use it."
@@ -53,31 +53,44 @@ def checks_table(checks: Sequence[CheckRow]) -> Table:
     return table
 
 
-class DoctorScreen(ModalScreen[None]):
-    """Runs the checks when shown; r runs them again, escape closes."""
+class DoctorPanel(VerticalScroll):
+    """The Doctor tab: runs the checks when asked (r), never on its own, and says when they
+    last ran (each run makes a real /connect, so showing the tab costs nothing)."""
 
     BINDINGS: ClassVar[list[BindingType]] = DOCTOR_BINDINGS
 
-    def __init__(self, run_checks: RunChecks | None) -> None:
-        super().__init__(id="doctor")
-        self.run_checks = run_checks
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
         self.checks: list[CheckRow] = []
         self.running = False
+        self.last_ran: float | None = None
+        self.run_key = "r"
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="doctor-body"):
-            yield Static("Doctor", id="doctor-title")
-            yield Static("", id="doctor-summary")
-            yield Static("", id="doctor-table")
+        yield Static("", id="doctor-summary")
+        yield Static("", id="doctor-table")
 
     def on_mount(self) -> None:
-        self.action_rerun()
+        self._summary(
+            UNAVAILABLE
+            if self._run_checks() is None
+            else f"Not run yet: {self.run_key} runs the network, LiveKit and audio checks "
+            "(a real /connect)."
+        )
+
+    def _run_checks(self) -> RunChecks | None:
+        run: RunChecks | None = getattr(self.app, "run_checks", None)
+        return run
+
+    def _now(self) -> float:
+        clock = getattr(self.app, "clock", None)
+        return float(clock()) if callable(clock) else 0.0
 
     def _summary(self, text: str) -> None:
         self.query_one("#doctor-summary", Static).update(text)
 
     def action_rerun(self) -> None:
-        if self.run_checks is None:
+        if self._run_checks() is None:
             self._summary(UNAVAILABLE)
             return
         if not self.running:
@@ -87,22 +100,21 @@ class DoctorScreen(ModalScreen[None]):
 
     @work(exclusive=True, group="doctor", exit_on_error=False)
     async def _run(self) -> None:
-        assert self.run_checks is not None
+        run = self._run_checks()
+        assert run is not None
         try:
-            checks = list(await self.run_checks())
+            checks = list(await run())
         except Exception as exc:
             self._summary(f"The checks could not run: {type(exc).__name__}: {exc}")
             return
         finally:
             self.running = False
         self.checks = checks
+        self.last_ran = self._now()
         failed = sum(1 for c in checks if not c.ok)
         verdict = "all passed" if not failed else f"{failed} failed"
         self._summary(
             f"{len(checks) - failed}/{len(checks)} checks passed ({verdict}) · "
-            "r runs again · escape closes"
+            f"last ran {clock_time(self.last_ran)} · {self.run_key} runs them again"
         )
         self.query_one("#doctor-table", Static).update(checks_table(checks))
-
-    def action_close(self) -> None:
-        self.dismiss(None)
