@@ -5,6 +5,7 @@ session back to Connected with no user action."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -155,8 +156,10 @@ class QuietTransport(FakeTransport):
         self.up = True
 
     async def link_signals(self) -> link_watch.LinkSignals:
+        # Consent checks arrive on the wall clock (every 30 ms here), not per poll: a poll that
+        # runs late on a loaded machine still sees them moved, as it would on a live link.
         self.polls += 1
-        return link_watch.LinkSignals(13, self.polls // 3, self.up)
+        return link_watch.LinkSignals(13, int(time.monotonic() / 0.03), self.up)
 
 
 async def test_a_quiet_character_is_not_a_dead_link(monkeypatch: pytest.MonkeyPatch) -> None:
