@@ -4,9 +4,10 @@ No per-frame work runs on the application's event loop, and no thread is woken p
 is not woken anyway. Microphone frames are processed (APM) and sent to LiveKit on PortAudio's
 input thread (``DirectFrameSender``, ``DirectApm``); each remote track's frames go into its own
 jitter buffer and to the APM as the echo reference on LiveKit's own callback thread
-(``DirectAudioStream``); PortAudio's output thread only copies them out, summing them when the
-room has more than one (``RoomMix``; it makes no call that releases and re-takes the GIL, which
-could make it miss its deadline on a busy machine). With one track at unity gain the output is
+(``DirectAudioStream``, one per track, managed by ``RemoteTracks``); PortAudio's output thread
+only copies them out, summing them when the room has more than one (``RoomMix``; it makes no
+call that releases and re-takes the GIL, which could make it miss its deadline on a busy
+machine). With one track at unity gain the output is
 that track's buffer, as in a single-character session; with more, the echo reference is the
 mix as played.
 Meters and counters are plain numbers those threads update; the application samples them.
@@ -21,8 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -31,8 +30,7 @@ from livekit import rtc
 
 from .capture import MicCapture
 from .devices import resolve_device
-from .dsp.framing import FrameAssembler, Int16Array, samples_per_frame
-from .dsp.onset import Onset
+from .dsp.framing import Int16Array, samples_per_frame
 from .dsp.vad import EnergyVad
 from .errors import (
     MIC_PUBLISH_FAILED,
@@ -41,11 +39,12 @@ from .errors import (
     AudioError,
     ProblemCallback,
 )
-from .ffi_direct import DirectApm, DirectAudioStream, DirectFrameSender
+from .ffi_direct import DirectApm, DirectFrameSender
 from .jitter import JitterBuffer
-from .mix import MixInput, RoomMix
+from .mix import RoomMix
 from .playback import SpeakerPlayback
 from .playback_health import PlaybackCounts
+from .remote_tracks import RemoteTracks
 from .settings import AudioLevelsSnapshot, AudioSettings, AudioStartResult
 
 log = logging.getLogger(__name__)
@@ -74,8 +73,8 @@ class AudioPipeline:
         last voiced moment, hangover excluded), audio_received (a reply's first audible frame
         in), played (its first audible block reaching the speaker)."""
         self._vad = EnergyVad(settings.sample_rate, settings.frame_ms)
-        self._remote_onset = Onset()
         self.frame_samples = samples_per_frame(settings.sample_rate, settings.frame_ms)
+        self._remote = RemoteTracks(settings.sample_rate, self.frame_samples, on_mark)
         self._muted = settings.mute_on_start
         self._ptt_mode = settings.push_to_talk
         self._ptt_open = False
@@ -88,21 +87,12 @@ class AudioPipeline:
         self._sender: DirectFrameSender | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._aux_tasks: set[asyncio.Future[None]] = set()
-        self._streams: dict[str, DirectAudioStream] = {}
         self._mix: RoomMix | None = None
-        self._reverse_assembler = FrameAssembler(self.frame_samples)
-        self._reverse_lock = threading.Lock()
-        self._handlers: list[tuple[str, Any]] = []
-        self._render_delay_s = 0.0
         self._aec_delay_ms = -1
         # The mic frame being processed (without APM; with it, the APM's own capture buffer).
         self._capture_pcm: Int16Array = np.zeros(self.frame_samples, dtype=np.int16)
         self._frames_sent = 0
         self._capture_errors = 0
-        self._reverse_errors = 0
-        self._remote_frames = 0
-        self._start_latency_ms: float | None = None
-        self._gains: dict[str, float] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -127,19 +117,14 @@ class AudioPipeline:
             self._capture_pcm = self._apm.capture
         mic_ok = await self._start_mic(room, loop)
         speaker_ok = self._start_speaker()
-        if speaker_ok:
-            self._watch_room(room)
+        if speaker_ok and self._mix is not None and self._speaker is not None:
+            self._remote.watch(room, self._mix, self._speaker, self._apm)
         return AudioStartResult(mic=mic_ok, speaker=speaker_ok)
 
     async def stop(self) -> None:
         """Stop everything, unpublish the mic, close the devices; safe to call twice."""
         room, self._room = self._room, None
-        if room is not None:
-            for event, handler in self._handlers:
-                with contextlib.suppress(Exception):
-                    room.off(event, handler)
-        self._handlers.clear()
-        await self._stop_playing()
+        self._remote.stop(room)
         tasks, self._tasks = self._tasks, []
         for task in tasks:
             task.cancel()
@@ -235,28 +220,16 @@ class AudioPipeline:
     def set_volume(self, identity: str, gain_db: float) -> None:
         """Play ``identity``'s audio ``gain_db`` louder (negative: quieter), its tracks to come
         included."""
-        gain = 10.0 ** (gain_db / 20.0)
-        self._gains[identity] = gain
-        for source in self._mix.inputs if self._mix is not None else ():
-            if source.identity == identity:
-                source.gain = gain
+        self._remote.set_volume(identity, gain_db)
 
     def participant_levels(self) -> dict[str, float]:
         """Each remote participant's latest RMS level in dBFS, from its own audio (its
         loudest track when it has several); cheap, meant to be polled."""
-        levels: dict[str, float] = {}
-        for source in self._mix.inputs if self._mix is not None else ():
-            latest = source.meter.latest()
-            if latest is None or source.ended:
-                continue
-            previous = levels.get(source.identity)
-            levels[source.identity] = (
-                latest.rms_dbfs if previous is None else max(previous, latest.rms_dbfs)
-            )
-        return levels
+        return self._remote.participant_levels()
 
     def stats(self) -> dict[str, Any]:
         """Counters for the metrics panel and logs (JSON-able)."""
+        playing = self._remote.playing_sids
         out: dict[str, Any] = {
             "mic_open": bool(self._mic and self._mic.is_open),
             "speaker_open": bool(self._speaker and self._speaker.is_open),
@@ -264,10 +237,10 @@ class AudioPipeline:
             "muted": self.muted,
             "frames_sent": self._frames_sent,
             "capture_errors": self._capture_errors,
-            "reverse_errors": self._reverse_errors,
-            "remote_frames": self._remote_frames_now,
-            "playing_track_sid": next(iter(self._streams), None),
-            "playing_track_sids": sorted(self._streams),
+            "reverse_errors": self._remote.reverse_errors,
+            "remote_frames": self._remote.frames,
+            "playing_track_sid": next(iter(playing), None),
+            "playing_track_sids": sorted(playing),
         }
         if self._mic is not None:
             out.update(
@@ -289,7 +262,7 @@ class AudioPipeline:
                 mix_inputs=totals["mix_inputs"],
                 mix_limited_blocks=totals["limited_blocks"],
                 participant_dbfs={i: round(d, 1) for i, d in self.participant_levels().items()},
-                playback_start_latency_ms=self._first_start_latency_ms(),
+                playback_start_latency_ms=self._remote.first_start_latency_ms(),
                 output_latency_ms=round(1000.0 * self._speaker.output_latency_s, 1),
                 speaker_device_underflows=self._speaker.device_underflows,
             )
@@ -353,7 +326,7 @@ class AudioPipeline:
             self._capture_pcm[:] = pcm
             if self._apm is not None:
                 delay_ms = int(
-                    min(_MAX_AEC_DELAY_MS, 1000.0 * (input_latency_s + self._render_delay_s))
+                    min(_MAX_AEC_DELAY_MS, 1000.0 * (input_latency_s + self._remote.render_delay_s))
                 )
                 if abs(delay_ms - self._aec_delay_ms) >= _AEC_DELAY_STEP_MS:
                     self._apm.set_stream_delay_ms(delay_ms)
@@ -415,126 +388,3 @@ class AudioPipeline:
         speaker.source = self._mix
         self._speaker = speaker
         return True
-
-    def _first_start_latency_ms(self) -> float | None:
-        for source in self._mix.inputs if self._mix is not None else ():
-            latency = source.buffer.start_latency_ms
-            if latency is not None:
-                self._start_latency_ms = latency
-                break
-        return self._start_latency_ms
-
-    def _watch_room(self, room: Any) -> None:
-        def on_subscribed(track: Any, publication: Any, participant: Any) -> None:
-            self._play(track, getattr(participant, "identity", ""))
-
-        def on_unsubscribed(track: Any, publication: Any, participant: Any) -> None:
-            self._stop_track(getattr(track, "sid", None))
-
-        for event, handler in (
-            ("track_subscribed", on_subscribed),
-            ("track_unsubscribed", on_unsubscribed),
-        ):
-            room.on(event, handler)
-            self._handlers.append((event, handler))
-        self._play_existing()
-
-    def _play_existing(self) -> None:
-        """Play the audio tracks subscribed before we started listening."""
-        room = self._room
-        if room is None:
-            return
-        for participant in list(room.remote_participants.values()):
-            for publication in list(participant.track_publications.values()):
-                track = getattr(publication, "track", None)
-                if track is not None:
-                    self._play(track, participant.identity)
-
-    def _play(self, track: Any, identity: str) -> bool:
-        """Add a remote audio track to the mix (once per track)."""
-        mix = self._mix
-        if mix is None or getattr(track, "kind", None) != rtc.TrackKind.KIND_AUDIO:
-            return False
-        sid = track.sid
-        if sid in self._streams:
-            return False
-        source = mix.add(sid, identity)
-        source.gain = self._gains.get(identity, 1.0)
-
-        def on_frame(pcm: Int16Array) -> None:
-            self._on_remote_frame(source, pcm)
-
-        self._streams[sid] = DirectAudioStream(track, self.settings.sample_rate, on_frame)
-        return True
-
-    def _stop_track(self, sid: str | None) -> None:
-        """The track went away: stop receiving; what it queued still plays out."""
-        stream = self._streams.pop(sid, None) if sid is not None else None
-        if sid is None or stream is None:
-            return
-        with contextlib.suppress(Exception):
-            stream.close()
-        self._remote_frames += stream.frames
-        if self._mix is not None:
-            self._mix.end(sid)
-
-    async def _stop_playing(self) -> None:
-        for sid in list(self._streams):
-            self._stop_track(sid)
-        if self._mix is not None:
-            self._mix.clear()
-
-    @property
-    def _remote_frames_now(self) -> int:
-        return self._remote_frames + sum(s.frames for s in self._streams.values())
-
-    # -- other threads -----------------------------------------------------------------------
-
-    def _on_remote_frame(self, source: MixInput, pcm: Int16Array) -> None:
-        """LiveKit's callback thread, once per 10 ms of one track's audio: into its jitter
-        buffer, and to the echo canceller as the far-end reference: this frame when it is the
-        only thing played, else the mix the output callback last played."""
-        speaker, mix = self._speaker, self._mix
-        if speaker is None or mix is None:
-            return
-        # The frame plays after what is already queued plus the device's own latency.
-        self._render_delay_s = mix.depth_ms / 1000.0 + speaker.output_latency_s
-        source.buffer.push(pcm)
-        source.meter.update(pcm)
-        if self._on_mark is not None:
-            now = time.monotonic()
-            if self._remote_onset.feed(pcm, now):
-                self._on_mark("audio_received", now)
-        apm = self._apm
-        if apm is None:
-            return
-        if not self._reverse_lock.acquire(blocking=False):
-            return  # another track's frame is feeding the reference right now
-        try:
-            if mix.mixing:
-                self._reverse_from_mix(apm, mix)
-            else:
-                if mix.reference.depth_samples:
-                    mix.reference.clear()
-                self._reverse_from(apm, pcm)
-        except Exception:
-            self._reverse_errors += 1
-        finally:
-            self._reverse_lock.release()
-
-    def _reverse_from(self, apm: DirectApm, pcm: Int16Array) -> None:
-        n = self.frame_samples
-        if len(pcm) % n == 0 and not self._reverse_assembler.pending:
-            for start in range(0, len(pcm), n):  # whole 10 ms frames, as LiveKit sends
-                apm.reverse[:] = pcm[start : start + n]
-                apm.process_reverse()
-            return
-        for chunk in self._reverse_assembler.push(pcm):
-            apm.reverse[:] = chunk
-            apm.process_reverse()
-
-    def _reverse_from_mix(self, apm: DirectApm, mix: RoomMix) -> None:
-        reference = mix.reference
-        while reference.depth_samples >= self.frame_samples:
-            reference.pull_into(apm.reverse)
-            apm.process_reverse()

@@ -406,8 +406,8 @@ async def test_pipeline_mixes_tracks_meters_each_and_feeds_the_mix_to_the_echo_c
     spk_stream = fake_sd.streams[1]
     played: list[np.ndarray] = []
     for _ in range(12):
-        pipe._on_remote_frame(ada, tone(440.0, 0.01, amplitude=0.25))
-        pipe._on_remote_frame(bo, tone(1275.0, 0.01, amplitude=0.25))
+        pipe._remote.on_frame(ada, tone(440.0, 0.01, amplitude=0.25))
+        pipe._remote.on_frame(bo, tone(1275.0, 0.01, amplitude=0.25))
         played.append(spk_stream.render(480)[:, 0].copy())
     levels = pipe.participant_levels()
     assert set(levels) == {"ada", "bo"}
@@ -437,7 +437,7 @@ async def test_pipeline_with_one_track_feeds_its_frames_to_the_echo_canceller(
     pipe._apm.process_reverse = spy  # type: ignore[method-assign]
     only = pipe._mix.add("TR_a", "ada")
     frame = tone(440.0, 0.01, amplitude=0.25)
-    pipe._on_remote_frame(only, frame)
+    pipe._remote.on_frame(only, frame)
     assert not pipe._mix.mixing
     assert len(reversed_frames) == 1 and np.array_equal(reversed_frames[0], frame)
     await pipe.stop()
@@ -453,7 +453,7 @@ def _run_device(
     judged: list[float] = []
     for step in range(round(seconds * 100)):
         clock[0] += 0.01
-        pipe._on_remote_frame(source, tone(440.0, 0.01, amplitude=0.25))
+        pipe._remote.on_frame(source, tone(440.0, 0.01, amplitude=0.25))
         if step % every == 0:
             spk_stream.render(480)
         if step % 50 == 49:  # SessionAudio judges every 0.5 s

@@ -11,6 +11,7 @@ import pytest
 
 from convai_tui.core.api import codec as event_json
 from convai_tui.core.api import events as ev
+from convai_tui.core.api import measurement_events
 from convai_tui.core.api.states import SessionState as S
 from convai_tui.core.errors.error import make_error
 from convai_tui.sessionlog.replay import READ_ONLY_REASON, ReplaySession, load_log
@@ -115,7 +116,8 @@ SAMPLES: list[ev.Event] = [
 
 
 def test_samples_cover_every_event_type() -> None:
-    defined_here = {c for c in ev.EVENT_CLASSES.values() if c.__module__ == ev.__name__}
+    modules = {ev.__name__, measurement_events.__name__}
+    defined_here = {c for c in ev.EVENT_CLASSES.values() if c.__module__ in modules}
     assert {type(e) for e in SAMPLES} == defined_here
     assert all(ev.EVENT_CLASSES[c.TYPE] is c for c in defined_here)
 
