@@ -6,7 +6,8 @@ sent → the character's voice, as eval defines it) and the eval command as a ch
 once per step with a two-turn typed scenario (`say`, expect `respond`, the default 1200 ms text
 SLA) at concurrency 1, 2, 4, 8, … (sessions started `STAGGER_MS` apart), stopping at the first
 step with any turn not `pass`, or at the cap. The figure is the largest all-pass concurrency,
-and that divided by os.cpu_count().
+and that divided by os.cpu_count(). The smoke (concurrency 1 and 2) holds the turns to a 12 s
+SLA instead: it checks that the bench still measures, and a loaded `make test` must not fail it.
 
 Both ends run on the same machine, so the stand-in's own CPU is stated beside it: over each
 step, the CPU seconds of the stand-in process and its descendants (the livekit-server child)
@@ -29,6 +30,7 @@ from typing import Any
 from bench.common import CLI, ROOT, StandIn, client_env, cpu_seconds
 
 STAGGER_MS = 25
+SLA_TEXT_MS = 1200  # eval's default text SLA
 TURNS = ("hello", "where is the station")
 
 
@@ -62,21 +64,22 @@ def tree_cpu_seconds(pid: int) -> float:
     return total
 
 
-def scenario(path: Path, character_id: str) -> Path:
+def scenario(path: Path, character_id: str, sla_text_ms: int) -> Path:
     turns = "".join(f'[[turns]]\nsay = "{text}"\nexpect = "respond"\n\n' for text in TURNS)
-    path.write_text(f'name = "capacity"\ncharacter_id = "{character_id}"\n\n{turns}')
+    path.write_text(f'name = "capacity"\ncharacter_id = "{character_id}"\n'
+                    f'sla_text_ms = {sla_text_ms}\n\n{turns}')
     return path
 
 
 def step(details: dict[str, Any], standin_pid: int, concurrency: int, tmp: Path,
-         env: dict[str, str]) -> dict[str, Any]:
+         env: dict[str, str], sla_text_ms: int) -> dict[str, Any]:
     """One eval run at `concurrency`: its classes, p50/p95 total, and the CPU of both ends."""
     out = tmp / f"eval-{concurrency}.json"
     standin0 = tree_cpu_seconds(standin_pid)
     children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
     proc = subprocess.run(
-        [*CLI, "eval", str(scenario(tmp / "capacity.toml", details["character_id"])),
+        [*CLI, "eval", str(scenario(tmp / "capacity.toml", details["character_id"], sla_text_ms)),
          "--concurrency", str(concurrency), "--stagger-ms", str(STAGGER_MS), "--json", str(out),
          "--connect-url", details["connect_url"], "--api-key", details["api_key"]],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300,
@@ -108,6 +111,7 @@ def step(details: dict[str, Any], standin_pid: int, concurrency: int, tmp: Path,
 
 
 def run(cap: int = 64, smoke: bool = False) -> dict[str, Any]:
+    sla_text_ms = 12_000 if smoke else SLA_TEXT_MS
     levels = [1, 2] if smoke else [2 ** k for k in range(cap.bit_length()) if 2 ** k <= cap]
     tmp = Path(tempfile.mkdtemp(prefix="convai-eval-capacity-"))
     env = client_env({}, tmp)
@@ -115,7 +119,8 @@ def run(cap: int = 64, smoke: bool = False) -> dict[str, Any]:
     with StandIn("--tts", "tone") as standin:
         assert standin.process is not None
         for concurrency in levels:
-            steps.append(step(standin.details, standin.process.pid, concurrency, tmp, env))
+            steps.append(step(standin.details, standin.process.pid, concurrency, tmp, env,
+                              sla_text_ms))
             if not steps[-1]["all_pass"]:
                 break
     held = max((s["concurrency"] for s in steps if s["all_pass"]), default=None)
@@ -127,7 +132,7 @@ def run(cap: int = 64, smoke: bool = False) -> dict[str, Any]:
         "cores": cores, "cap": levels[-1], "stopped_by": "cap" if steps[-1]["all_pass"]
         else f"non-pass turns at concurrency {steps[-1]['concurrency']}",
         "standin_share_at_max": last["standin_share"] if last else None,
-        "turns_per_session": len(TURNS), "stagger_ms": STAGGER_MS,
+        "turns_per_session": len(TURNS), "stagger_ms": STAGGER_MS, "sla_text_ms": sla_text_ms,
         "stand_in": "local-server --tts tone", "steps": steps}}
 
 
