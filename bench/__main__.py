@@ -15,6 +15,7 @@ from typing import Any
 from bench import (
     common,
     cpu_bench,
+    eval_capacity,
     ingest_bench,
     link_view_bench,
     session_bench,
@@ -26,7 +27,7 @@ from bench import (
 from convai_tui.runtime.shutdown import exit_process
 
 RESULTS = Path(__file__).resolve().parent / "results"
-ALL = ("session", "voice", "tui", "cpu", "ingest", "websdk", "link_view")
+ALL = ("session", "voice", "tui", "cpu", "ingest", "websdk", "link_view", "eval_capacity")
 
 
 def machine() -> dict[str, Any]:
@@ -77,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     timed("ingest", lambda: ingest_bench.run(args.quick, smoke=args.smoke))
     timed("link_view", lambda: link_view_bench.run(3, ((80, 24),)) if args.smoke
           else link_view_bench.run())
+    timed("eval_capacity", lambda: eval_capacity.run(smoke=args.smoke))
     out["elapsed_by_bench_s"] = timings
     # Keys of parts not run (--only) are recorded as null so every key exists.
     out.setdefault("voice_round_trip_ms", {"p50": None, "p95": None, "status": "not run"})
@@ -147,6 +149,12 @@ def table(out: dict[str, Any], written: Path) -> None:
         ("cpu idle: native ADM / headless / monitor",
          " / ".join(str(((out.get("cpu_reference") or {}).get("idle_percent") or {}).get(k))
                     for k in ("native_adm", "headless", "monitor"))),
+        ("cpu idle: room of 3 vs single",
+         str((out.get("cpu_reference") or {}).get("room3_idle_vs_single"))),
+        ("eval sessions held (per core)",
+         f"{(out.get('eval_capacity') or {}).get('max_all_pass_concurrency')} "
+         f"({(out.get('eval_capacity') or {}).get('sessions_per_core')}), stand-in share "
+         f"{(out.get('eval_capacity') or {}).get('standin_share_at_max')}"),
         ("audio goals (ratios)", str({k: v for k, v in out["audio_goals"].items()
                                       if k != "met"})),
         ("audio goals met", str(out["audio_goals"]["met"])),

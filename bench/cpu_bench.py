@@ -6,7 +6,10 @@ whole audio path runs both ways at 100 frames/s) and one private PulseAudio daem
 
 - `native_adm`: bench/adm_client.py, `rtc.PlatformAudio` (WebRTC's capture/playout/APM);
 - `headless`: `convai-tui run --headless --json --audio`;
-- `monitor`: the TUI, `convai-tui run --audio`, in a 120×40 pseudo-terminal.
+- `monitor`: the TUI, `convai-tui run --audio`, in a 120×40 pseudo-terminal;
+- `headless_room3`: the headless client in a three-character room (`--character` three times,
+  the stand-in knowing the extra characters from `--characters`), measured once all three
+  instances are ready: every character echoes the mic, so three remote tracks are mixed.
 
 For each: connected + `settle_s`, then utime+stime of the process over `window_s`, in percent of
 one core. `reps` rounds (5 by default): in each round every client runs once, and the order
@@ -77,17 +80,21 @@ def measure(pid: int, seconds: float, per_thread: bool) -> dict[str, Any]:
     return out
 
 
-def _line_ready(proc: subprocess.Popen[str], key: str, value: Any) -> Callable[[], bool]:
-    """A check that turns true once the child printed a JSON line with ``key == value``; a
-    thread keeps reading its stdout so the pipe never fills."""
+def _line_ready(proc: subprocess.Popen[str], key: str, value: Any,
+                times: int = 1) -> Callable[[], bool]:
+    """A check that turns true once the child printed `times` JSON lines with ``key == value``;
+    a thread keeps reading its stdout so the pipe never fills."""
     seen = threading.Event()
 
     def read() -> None:
         assert proc.stdout is not None
+        count = 0
         for line in proc.stdout:
             try:
                 if json.loads(line).get(key) == value:
-                    seen.set()
+                    count += 1
+                    if count >= times:
+                        seen.set()
             except (ValueError, AttributeError):
                 continue
 
@@ -112,6 +119,21 @@ def start_headless(details: dict[str, str], env: dict[str, str], root: Path = RO
         proc, signal.SIGINT, 15)
 
 
+ROOM_CHARACTERS = ("bo", "cy")
+"""Known to the stand-in (`--characters`) besides its own demo character."""
+
+
+def start_headless_room3(details: dict[str, str], env: dict[str, str]) -> Any:
+    characters = [details["character_id"], *ROOM_CHARACTERS]
+    proc = subprocess.Popen(
+        [*CLI, "run", "--headless", "--json", "--audio", "--duration", "300",
+         "--connect-url", details["connect_url"], "--api-key", details["api_key"],
+         *(arg for cid in characters for arg in ("--character", cid))],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    ready = _line_ready(proc, "status", "ready", times=len(characters))
+    return proc, ready, lambda: stop_process(proc, signal.SIGINT, 15)
+
+
 def start_monitor(details: dict[str, str], env: dict[str, str], root: Path = ROOT) -> Any:
     client = PtyClient([*CLI, "run", "--audio", "--connect-url", details["connect_url"],
                         "--api-key", details["api_key"], "--character-id",
@@ -120,7 +142,7 @@ def start_monitor(details: dict[str, str], env: dict[str, str], root: Path = ROO
 
 
 CLIENTS: dict[str, Starter] = {"native_adm": start_adm, "headless": start_headless,
-                               "monitor": start_monitor}
+                               "monitor": start_monitor, "headless_room3": start_headless_room3}
 if BEFORE_ROOT:
     CLIENTS["headless_before"] = partial(start_headless, root=Path(BEFORE_ROOT))
     CLIENTS["monitor_before"] = partial(start_monitor, root=Path(BEFORE_ROOT))
@@ -154,7 +176,8 @@ def run(quick: bool, reps: int = 5, settle_s: float = 3.0,
     threads: dict[str, dict[str, float]] = {}
     errors: dict[str, str] = {}
     try:
-        with StandIn("--voice", "echo", "--tts", "none") as standin:
+        with StandIn("--voice", "echo", "--tts", "none", "--characters",
+                     ",".join(ROOM_CHARACTERS)) as standin:
             env = client_env(pulse.env, tmp)
             for rep in range(reps):
                 rounds.append({})
@@ -195,9 +218,12 @@ def run(quick: bool, reps: int = 5, settle_s: float = 3.0,
                            "threads": threads,
                            "monitor_vs_native_adm": ratio("monitor", "native_adm"),
                            "headless_vs_monitor": ratio("headless", "monitor"),
+                           "room3_idle_vs_single": ratio("headless_room3", "headless"),
                            "per_round": {
                                "monitor_vs_native_adm": per_round("monitor", "native_adm"),
-                               "headless_vs_monitor": per_round("headless", "monitor")}}
+                               "headless_vs_monitor": per_round("headless", "monitor"),
+                               "room3_idle_vs_single": per_round("headless_room3",
+                                                                 "headless")}}
     if BEFORE_ROOT:
         out["monitor_before_vs_native_adm"] = ratio("monitor_before", "native_adm")
     if errors:

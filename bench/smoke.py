@@ -24,9 +24,12 @@ FIGURES: dict[str, tuple[str, ...]] = {
     "tui": ("client_cpu_percent.idle", "client_cpu_percent.talking", "client_rss_mb.start",
             "client_rss_mb.end"),
     "cpu": ("cpu_reference.idle_percent.native_adm", "cpu_reference.idle_percent.headless",
-            "cpu_reference.idle_percent.monitor", "cpu_reference.monitor_vs_native_adm"),
+            "cpu_reference.idle_percent.monitor", "cpu_reference.monitor_vs_native_adm",
+            "cpu_reference.idle_percent.headless_room3", "cpu_reference.room3_idle_vs_single"),
     "ingest": ("event_ingest_per_s",),
     "link_view": ("link_view_paint_ms.0.repaint_p50_ms",),
+    "eval_capacity": ("eval_capacity.max_all_pass_concurrency", "eval_capacity.sessions_per_core",
+                      "eval_capacity.standin_share_at_max"),
 }
 """The figures each bench must produce, as dotted paths into the results."""
 
@@ -38,6 +41,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "cpu": ("livekit-server", "PulseAudio"),
     "ingest": (),
     "link_view": (),
+    "eval_capacity": ("livekit-server",),
 }
 
 
