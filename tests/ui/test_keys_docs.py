@@ -2,29 +2,21 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
-from pathlib import Path
 from types import ModuleType
 
 from textual.binding import Binding
 
 from convai_tui.ui.registry import BINDING_SECTIONS
-
-_REPO = Path(__file__).resolve().parents[2]
+from tests.paths import REPO, load_script
 
 
 def _generator() -> ModuleType:
-    path = _REPO / "scripts" / "gen_keys_docs.py"
-    spec = importlib.util.spec_from_file_location("gen_keys_docs", path)
-    assert spec is not None and spec.loader is not None
-    gen = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gen)
-    return gen
+    return load_script("gen_keys_docs")
 
 
 def test_the_readme_keys_table_is_what_the_script_generates() -> None:
-    readme = (_REPO / "README.md").read_text(encoding="utf-8")
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert readme == _generator().render(readme), (
         "README.md's Keys table is stale: run .venv/bin/python scripts/gen_keys_docs.py"
     )

@@ -62,6 +62,9 @@ async def test_every_row_lines_up_under_the_header_and_starts_each_cell_in_one_r
             texts = ["".join(s.text for s in cell) for cell in row]
             assert [t.strip() for t in texts[:-1]] == expected[identity]
             assert texts[-1].strip().startswith(flash)
+            # "since" is whole, its time included, even for a row changed after the table was
+            # built (a new user saw this column cut with room to spare).
+            assert re.fullmatch(r"((joined|left|updated) )?\d\d:\d\d:\d\d", texts[-1].strip())
             for text in texts:
                 if text.strip():
                     assert len(text) - len(text.lstrip()) == 1, (identity, texts)

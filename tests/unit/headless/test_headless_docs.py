@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from types import ModuleType
 
 from convai_tui.core.api.events import EVENT_CLASSES
-
-_REPO = Path(__file__).resolve().parents[3]
+from tests.paths import REPO, load_script
 
 
 def _generator() -> ModuleType:
-    path = _REPO / "scripts" / "gen_headless_docs.py"
-    spec = importlib.util.spec_from_file_location("gen_headless_docs", path)
-    assert spec is not None and spec.loader is not None
-    gen = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gen)
-    return gen
+    return load_script("gen_headless_docs")
 
 
 def test_the_readme_table_is_what_the_script_generates() -> None:
-    readme = (_REPO / "README.md").read_text(encoding="utf-8")
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert readme == _generator().render(readme), (
         "README.md's headless table is stale: run .venv/bin/python scripts/gen_headless_docs.py"
     )

@@ -7,6 +7,7 @@ import pytest
 
 from convai_tui.core.errors.error import CATALOGUE, ErrorStage, lookup, make_error
 from tests.paths import REPO as _REPO
+from tests.paths import load_script
 
 SEEDS = _REPO.parent / "shared" / "seeds"
 
@@ -70,13 +71,7 @@ def test_make_error_takes_stage_and_recoverable_from_the_table() -> None:
 
 
 def test_error_docs_are_generated_from_the_catalogue() -> None:
-    import importlib.util
-
-    root = _REPO
-    spec = importlib.util.spec_from_file_location("gen", root / "scripts" / "gen_error_docs.py")
-    assert spec is not None and spec.loader is not None
-    gen = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gen)
-    assert (root / "docs" / "ERRORS.md").read_text() == gen.render(), (
+    gen = load_script("gen_error_docs")
+    assert (_REPO / "docs" / "ERRORS.md").read_text() == gen.render(), (
         "docs/ERRORS.md is stale: run .venv/bin/python scripts/gen_error_docs.py"
     )
