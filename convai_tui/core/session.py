@@ -116,7 +116,7 @@ class SessionCore(SessionLifecycle):
             )
         )
         self._conversation = Conversation(
-            publish=self.room.stamp(self._publish), metrics=self.metrics
+            publish=self.room.stamp(self._publish), metrics=self.metrics, speaker=self.room.speaker
         )
         self._link = LinkWatch(
             stall_after_s=settings.link_stall_s or 0.0,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from convai_tui.core.api.events import (
     ActionsReceived,
@@ -44,23 +45,41 @@ FRAME_TYPES = {
 """Lip-sync streams: counted per turn, never rendered."""
 
 
-class Conversation:
-    """Folds the conversation's messages (the types in `routes`) into events."""
+@dataclass
+class _Turn:
+    """One character's turn: its reply so far, lip-sync frame counts and correlation fields."""
 
-    def __init__(self, publish: Callable[[Event], None], metrics: SessionMetrics) -> None:
+    turn_id: int
+    open: bool = True
+    chunks: list[str] = field(default_factory=list)
+    final_sent: bool = False
+    first_text_seen: bool = False
+    first_text_ms: float | None = None
+    frames: dict[str, int] = field(default_factory=lambda: {"visemes": 0, "blendshapes": 0})
+    correlation: dict[str, str | int | None] = field(default_factory=dict)
+
+
+class Conversation:
+    """Folds the conversation's messages (the types in `routes`) into events.
+
+    Turns are kept per speaker (`speaker()`: the room instance the message came from; None with
+    one character): in a room the previous target may still be finishing its reply while the
+    new target answers, and neither reply may run into the other."""
+
+    def __init__(
+        self,
+        publish: Callable[[Event], None],
+        metrics: SessionMetrics,
+        speaker: Callable[[], str | None] = lambda: None,
+    ) -> None:
         self._publish = publish
         self._metrics = metrics
+        self._speaker = speaker
         self._activity = "idle"
         self._turn_id = 0
-        self._turn_open = False
-        self._reply_chunks: list[str] = []
-        self._reply_final_sent = False
+        self._turns: dict[str | None, _Turn] = {}
         self._last_sent_at: float | None = None
-        self._first_text_seen = False
-        self._turn_first_text_ms: float | None = None
         self._users = UserLines(publish, lambda: self._turn_id)
-        self._frames = {"visemes": 0, "blendshapes": 0}
-        self._correlation: dict[str, str | int | None] = {}
         self.routes: protocol.Routes = {
             "bot-llm-started": self._on_llm_started,
             "bot-llm-text": self._on_llm_text,
@@ -91,19 +110,22 @@ class Conversation:
             self._activity = activity
             self._publish(BotActivityChanged(activity=activity))
 
-    def _start_turn(self) -> None:
-        if not self._turn_open:
-            self._turn_open = True
+    def _current(self) -> _Turn | None:
+        """The speaker's latest turn, open or not."""
+        return self._turns.get(self._speaker())
+
+    def _start_turn(self) -> _Turn:
+        """The speaker's open turn, begun now if it has none."""
+        turn = self._current()
+        if turn is None or not turn.open:
             self._turn_id += 1
-            self._reply_chunks = []
-            self._reply_final_sent = False
-            self._first_text_seen = False
-            self._turn_first_text_ms = None
-            self._frames = dict.fromkeys(self._frames, 0)
-            self._correlation = {}
+            turn = self._turns[self._speaker()] = _Turn(self._turn_id)
+        return turn
 
     def _end_turn(self) -> None:
-        self._turn_open = False
+        turn = self._current()
+        if turn is not None:
+            turn.open = False
         self.set_activity("listening")
 
     def _on_llm_started(self, msg: protocol.InboundMessage) -> None:
@@ -114,31 +136,32 @@ class Conversation:
 
     def _on_llm_text(self, msg: protocol.InboundMessage) -> None:
         text = protocol.field_str(msg, "text", required=True) or ""
-        self._start_turn()
-        if not self._first_text_seen:
-            self._first_text_seen = True
+        turn = self._start_turn()
+        if not turn.first_text_seen:
+            turn.first_text_seen = True
             if self._last_sent_at is not None:
-                self._turn_first_text_ms = (time.monotonic() - self._last_sent_at) * 1000
-                self._metrics.turn_first_text_ms.append(self._turn_first_text_ms)
+                turn.first_text_ms = (time.monotonic() - self._last_sent_at) * 1000
+                self._metrics.turn_first_text_ms.append(turn.first_text_ms)
                 self._last_sent_at = None
-        self._reply_chunks.append(text)
+        turn.chunks.append(text)
         self._publish(
             TranscriptReceived(
                 role="character",
                 text=text,
                 final=False,
-                full_text="".join(self._reply_chunks),
-                turn_id=self._turn_id,
+                full_text="".join(turn.chunks),
+                turn_id=turn.turn_id,
             )
         )
 
     def _emit_reply_final(self) -> None:
-        if self._turn_open and self._reply_chunks and not self._reply_final_sent:
-            self._reply_final_sent = True
-            full = "".join(self._reply_chunks).strip()
+        turn = self._current()
+        if turn is not None and turn.open and turn.chunks and not turn.final_sent:
+            turn.final_sent = True
+            full = "".join(turn.chunks).strip()
             self._publish(
                 TranscriptReceived(
-                    role="character", text=full, final=True, full_text=full, turn_id=self._turn_id
+                    role="character", text=full, final=True, full_text=full, turn_id=turn.turn_id
                 )
             )
 
@@ -149,34 +172,34 @@ class Conversation:
         # It repeats the reply already streamed as bot-llm-text; use it only when nothing was in
         # this turn (the last turn's chunks stay until a new turn starts, and are not this one's).
         text = protocol.field_str(msg, "text") or ""
-        if not text or (self._turn_open and self._reply_chunks):
+        turn = self._current()
+        if not text or (turn is not None and turn.open and turn.chunks):
             return
-        self._start_turn()
-        self._reply_chunks.append(text)
+        self._start_turn().chunks.append(text)
 
     def _on_turn_completed(self, msg: protocol.InboundMessage) -> None:
         # Fields are "omitted when empty" / "included only when set": absent keys are normal.
         interrupted = protocol.field_bool(msg, "was_interrupted", False)
         aborted = protocol.field_bool(msg, "was_aborted", False)
         reason = protocol.field_str(msg, "error_reason")
-        self._start_turn()
+        turn = self._start_turn()
         self._keep_correlation(msg)
         self._emit_reply_final()
-        first = self._turn_first_text_ms
-        response_id = self._correlation.get("response_id")
-        sequence = self._correlation.get("sequence")
+        first = turn.first_text_ms
+        response_id = turn.correlation.get("response_id")
+        sequence = turn.correlation.get("sequence")
         self._publish(
             TurnCompleted(
-                turn_id=self._turn_id,
+                turn_id=turn.turn_id,
                 was_interrupted=interrupted,
-                reply_text="".join(self._reply_chunks).strip(),
+                reply_text="".join(turn.chunks).strip(),
                 first_text_ms=round(first, 1) if first is not None else None,
                 was_aborted=aborted,
                 error_reason=reason,
                 response_id=response_id if isinstance(response_id, str) else None,
                 sequence=sequence if isinstance(sequence, int) else None,
-                visemes=self._frames["visemes"],
-                blendshapes=self._frames["blendshapes"],
+                visemes=turn.frames["visemes"],
+                blendshapes=turn.frames["blendshapes"],
             )
         )
         if aborted:
@@ -184,7 +207,7 @@ class Conversation:
                 LogRecorded(
                     level="warning",
                     category="turn",
-                    message=f"The service aborted turn {self._turn_id}"
+                    message=f"The service aborted turn {turn.turn_id}"
                     f"{f' ({reason})' if reason else ''}.",
                 )
             )
@@ -213,12 +236,17 @@ class Conversation:
         kind = FRAME_TYPES[msg.type]
         frames = msg.data.get("blendshapes")
         chunked = msg.type.startswith("chunked") and isinstance(frames, list)
-        self._frames[kind] += len(frames) if chunked and frames is not None else 1
+        turn = self._current()
+        if turn is not None:  # frames before any turn, or after the last one ended, count nowhere
+            turn.frames[kind] += len(frames) if chunked and frames is not None else 1
 
     def _keep_correlation(self, msg: protocol.InboundMessage) -> None:
+        turn = self._current()
+        if turn is None:
+            return
         for key in ("response_id", "sequence"):
             if msg.data.get(key) is not None:
-                self._correlation[key] = (
+                turn.correlation[key] = (
                     protocol.field_str(msg, key)
                     if key == "response_id"
                     else protocol.field_int(msg, key)

@@ -153,6 +153,11 @@ class RoomSession:
             self._emit(roster.note_speech(member.membership_id))
         return False
 
+    def speaker(self) -> str | None:
+        """The instance the message being handled came from (None: one character, or not
+        attributable): the conversation keeps each speaker's turn apart by it."""
+        return self._speaker if self.roster is not None else None
+
     def stamp(self, publish: Callable[[Event], None]) -> Callable[[Event], None]:
         """`publish` with the conversation's events (transcripts, activity, emotions, actions,
         turns) naming the instance they came from."""

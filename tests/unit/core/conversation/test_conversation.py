@@ -46,6 +46,37 @@ def test_two_turns_number_and_complete_in_order() -> None:
     assert len(metrics.turn_first_text_ms) == 2
 
 
+def test_two_characters_replying_at_once_keep_their_turns_apart() -> None:
+    # In a room the previous target can still be finishing its reply (its bot-turn-completed
+    # comes after its speech) when the new target answers: seen as Bo's reply streamed into
+    # Ada's line, and Bo's turn completing with no text.
+    out: list[ev.Event] = []
+    speaking: list[str | None] = ["ada"]
+    conv = Conversation(out.append, SessionMetrics(), speaker=lambda: speaking[0])
+
+    def from_(who: str, m: protocol.InboundMessage) -> None:
+        speaking[0] = who
+        feed(conv, m)
+
+    from_("ada", msg("bot-llm-started"))
+    from_("ada", msg("bot-llm-text", text="I'm Ada."))
+    from_("ada", msg("bot-llm-stopped"))
+    from_("bo", msg("bot-llm-started"))
+    from_("bo", msg("bot-llm-text", text="Bo "))
+    from_("bo", msg("bot-llm-text", text="here."))
+    from_("ada", msg("bot-turn-completed"))
+    from_("bo", msg("bot-llm-stopped"))
+    from_("bo", msg("bot-turn-completed"))
+    chunks = [e for e in out if isinstance(e, ev.TranscriptReceived) and not e.final]
+    assert [(c.turn_id, c.full_text) for c in chunks] == [
+        (1, "I'm Ada."),
+        (2, "Bo "),
+        (2, "Bo here."),
+    ]
+    done = [(d.turn_id, d.reply_text) for d in out if isinstance(d, ev.TurnCompleted)]
+    assert done == [(1, "I'm Ada."), (2, "Bo here.")]
+
+
 def test_bot_transcription_only_fills_a_turn_without_llm_text() -> None:
     conv, out, _ = make()
     feed(conv, msg("bot-transcription", text="spoken only"))
