@@ -21,13 +21,15 @@ from bench import (
     session_bench,
     smoke,
     tui_bench,
+    turn_timing_external,
     voice_bench,
     websdk_bench,
 )
 from convai_tui.runtime.shutdown import exit_process
 
 RESULTS = Path(__file__).resolve().parent / "results"
-ALL = ("session", "voice", "tui", "cpu", "ingest", "websdk", "link_view", "eval_capacity")
+ALL = ("session", "voice", "tui", "cpu", "ingest", "websdk", "link_view", "eval_capacity",
+       "turn_external")
 
 
 def machine() -> dict[str, Any]:
@@ -79,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     timed("link_view", lambda: link_view_bench.run(3, ((80, 24),)) if args.smoke
           else link_view_bench.run())
     timed("eval_capacity", lambda: eval_capacity.run(smoke=args.smoke))
+    timed("turn_external", lambda: turn_timing_external.bench(1 if args.smoke else 5))
     out["elapsed_by_bench_s"] = timings
     # Keys of parts not run (--only) are recorded as null so every key exists.
     out.setdefault("voice_round_trip_ms", {"p50": None, "p95": None, "status": "not run"})
@@ -155,6 +158,10 @@ def table(out: dict[str, Any], written: Path) -> None:
          f"{(out.get('eval_capacity') or {}).get('max_all_pass_concurrency')} "
          f"({(out.get('eval_capacity') or {}).get('sessions_per_core')}), stand-in share "
          f"{(out.get('eval_capacity') or {}).get('standin_share_at_max')}"),
+        ("voice turn_timing vs external",
+         "median difference {median_difference_ms} ms, range {range_ms} ms over {paired} turns"
+         .format(**(out.get("turn_timing_vs_external") or {"median_difference_ms": None,
+                                                            "range_ms": None, "paired": 0}))),
         ("audio goals (ratios)", str({k: v for k, v in out["audio_goals"].items()
                                       if k != "met"})),
         ("audio goals met", str(out["audio_goals"]["met"])),

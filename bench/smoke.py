@@ -30,6 +30,8 @@ FIGURES: dict[str, tuple[str, ...]] = {
     "link_view": ("link_view_paint_ms.0.repaint_p50_ms",),
     "eval_capacity": ("eval_capacity.max_all_pass_concurrency", "eval_capacity.sessions_per_core",
                       "eval_capacity.standin_share_at_max"),
+    "turn_external": ("turn_timing_vs_external.median_total_ms",
+                      "turn_timing_vs_external.median_external_ms"),
 }
 """The figures each bench must produce, as dotted paths into the results."""
 
@@ -42,6 +44,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "ingest": (),
     "link_view": (),
     "eval_capacity": ("livekit-server",),
+    "turn_external": ("livekit-server", "PulseAudio"),
 }
 
 

@@ -44,7 +44,8 @@ class CapturedFrame:
     captured_at: float
     """``time.monotonic()`` when the callback delivered it."""
     input_latency_s: float
-    """PortAudio's estimate of ADC-to-callback delay for this block."""
+    """PortAudio's estimate of the delay from this frame's last sample at the ADC to the
+    callback."""
 
 
 class MicCapture:
@@ -164,7 +165,10 @@ class MicCapture:
             self.callback_errors += 1
 
     def _store(self, mono: Any, now: float, latency: float) -> None:
+        """`latency`: how long ago the block's first sample was captured; each frame is given
+        the delay of its own last sample (a frame ending later in the block is more recent)."""
         n = self.frame_samples
+        rate = self.sample_rate
         pos = 0
         total = len(mono)
         if self._partial_len:
@@ -173,11 +177,11 @@ class MicCapture:
             self._partial_len += take
             pos = take
             if self._partial_len == n:
-                self._commit(self._partial, now, latency)
+                self._commit(self._partial, now, max(0.0, latency - take / rate))
                 self._partial_len = 0
         while total - pos >= n:
-            self._commit(mono[pos : pos + n], now, latency)
             pos += n
+            self._commit(mono[pos - n : pos], now, max(0.0, latency - pos / rate))
         rest = total - pos
         if rest:
             self._partial[:rest] = mono[pos:]

@@ -91,6 +91,7 @@ class AudioPipeline:
         self._aec_delay_ms = -1
         # The mic frame being processed (without APM; with it, the APM's own capture buffer).
         self._capture_pcm: Int16Array = np.zeros(self.frame_samples, dtype=np.int16)
+        self._silence: Int16Array = np.zeros(self.frame_samples, dtype=np.int16)
         self._frames_sent = 0
         self._capture_errors = 0
 
@@ -324,6 +325,12 @@ class AudioPipeline:
             return
         try:
             self._capture_pcm[:] = pcm
+            if self._on_mark is not None:
+                # The raw microphone, not the APM's output: its noise suppression and gain
+                # leave a ~30 ms tail after speech stops, which would date the end late.
+                self._mark_speech_end(
+                    self._silence if self.muted else pcm, captured_at - input_latency_s
+                )
             if self._apm is not None:
                 delay_ms = int(
                     min(_MAX_AEC_DELAY_MS, 1000.0 * (input_latency_s + self._remote.render_delay_s))
@@ -335,17 +342,15 @@ class AudioPipeline:
             if self.muted:
                 # Frames keep flowing as zeros (the AEC keeps adapting, the SFU its timing).
                 self._capture_pcm.fill(0)
-            if self._on_mark is not None:
-                self._mark_speech_end(captured_at - input_latency_s)
             sender.send(self._capture_pcm)
             self._frames_sent += 1
         except Exception as exc:
             self._capture_errors += 1
             log.debug("mic frame dropped: %s", exc)
 
-    def _mark_speech_end(self, frame_end_at: float) -> None:
+    def _mark_speech_end(self, pcm: Int16Array, frame_end_at: float) -> None:
         """`frame_end_at`: when the end of this frame was at the microphone."""
-        for event in self._vad.feed(self._capture_pcm):
+        for event in self._vad.feed(pcm):
             if event.kind == "speech_stopped" and self._on_mark is not None:
                 self._on_mark("speech_ended", frame_end_at - (self._vad.stream_time_s - event.at_s))
 

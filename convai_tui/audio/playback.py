@@ -17,7 +17,7 @@ import numpy.typing as npt
 from .backend import load_sounddevice, start_stream
 from .dsp.framing import samples_per_frame
 from .dsp.levels import LevelMeter
-from .dsp.onset import Onset
+from .dsp.onset import Onset, first_audible
 from .errors import SPEAKER_UNAVAILABLE
 from .jitter import JitterBuffer
 from .thread_names import name_this_thread
@@ -112,6 +112,19 @@ class SpeakerPlayback:
         except Exception:
             pass
 
+    def _heard_at(self, block: npt.NDArray[np.int16], time_info: Any) -> float:
+        """When the block's first audible sample leaves the device, on the monotonic clock:
+        PortAudio's DAC time for the block (the host's own buffering included) when it gives
+        one, else the stream's nominal latency, plus where in the block the sound starts."""
+        now = time.monotonic()
+        try:
+            ahead = float(time_info.outputBufferDacTime - time_info.currentTime)
+        except Exception:
+            ahead = 0.0
+        if not 0.0 < ahead < 1.0:  # no figure (0) or a host API reporting nonsense
+            ahead = self.output_latency_s
+        return now + ahead + first_audible(block) / self.sample_rate
+
     def push(self, pcm: npt.ArrayLike) -> None:
         """Queue mono int16 samples at ``sample_rate`` for playback."""
         self.buffer.push(pcm)
@@ -129,8 +142,7 @@ class SpeakerPlayback:
             self.source.pull_into(first)
             on_onset = self.on_onset
             if on_onset is not None and self._onset.feed(first, time.monotonic()):
-                # It leaves the device after the output latency: that is when it is heard.
-                on_onset(time.monotonic() + self.output_latency_s)
+                on_onset(self._heard_at(first, time_info))
             if self._channels > 1:
                 outdata[:, 1:] = outdata[:, :1]
             self.meter.update(first)

@@ -13,6 +13,12 @@ GAP_S = 0.3
 """This much silence before an audible block makes it a new onset (pauses within a reply do not)."""
 
 
+def first_audible(pcm: npt.NDArray[np.int16], audible_peak: int = AUDIBLE_PEAK) -> int:
+    """Index of the first sample at or above ``audible_peak`` (0 when there is none)."""
+    loud = np.flatnonzero(np.abs(pcm.astype(np.int32)) >= audible_peak)
+    return int(loud[0]) if loud.size else 0
+
+
 class Onset:
     def __init__(self, audible_peak: int = AUDIBLE_PEAK, gap_s: float = GAP_S) -> None:
         self._peak = audible_peak

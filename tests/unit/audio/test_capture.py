@@ -6,6 +6,7 @@ import asyncio
 import re
 import sys
 import threading
+import time
 import types
 from typing import Any, cast
 
@@ -52,14 +53,22 @@ class FakeStream:
     def close(self) -> None:
         self.closed = True
 
-    def deliver(self, pcm: np.ndarray, status: Any = None) -> None:
+    def deliver(self, pcm: np.ndarray, status: Any = None, adc_ago: float = 0.03) -> None:
+        """The block's first sample reached the ADC `adc_ago` seconds before the callback."""
         indata = pcm.reshape(-1, 1)
-        times = types.SimpleNamespace(currentTime=1.0, inputBufferAdcTime=0.99)
+        times = types.SimpleNamespace(currentTime=1.0, inputBufferAdcTime=1.0 - adc_ago)
         self.callback(indata, len(pcm), times, status)
 
-    def render(self, frames: int) -> np.ndarray:
+    def render(self, frames: int, dac_in: float | None = None) -> np.ndarray:
+        """One output block; `dac_in`: PortAudio's DAC time for it, seconds ahead (None: the
+        host API gives no timing)."""
         out = np.full((frames, self.channels), 7, dtype=np.int16)
-        self.callback(out, frames, None, None)
+        times = (
+            None
+            if dac_in is None
+            else types.SimpleNamespace(currentTime=5.0, outputBufferDacTime=5.0 + dac_in)
+        )
+        self.callback(out, frames, times, None)
         return out
 
 
@@ -115,7 +124,12 @@ async def test_capture_opens_mono_48k_10ms_and_reads_frames_in_order(
     frames = [await mic.read() for _ in range(3)]
     assert np.array_equal(np.concatenate([f.pcm for f in frames]), pcm[:1440])
     assert mic.read_nowait() is None
-    assert frames[0].input_latency_s == pytest.approx(0.01)
+    # Each frame carries the age of its own last sample: the block's first sample was 30 ms
+    # old, frame 0 ends 480 samples (10 ms) into the first block, frame 1 260 samples into the
+    # second, frame 2 740 samples into it.
+    assert [f.input_latency_s for f in frames] == pytest.approx(
+        [0.03 - 480 / 48_000, 0.03 - 260 / 48_000, 0.03 - 740 / 48_000]
+    )
     mic.close()
     assert stream.closed
 
@@ -218,6 +232,39 @@ def test_playback_callback_pulls_from_jitter_buffer(fake_sd: FakeSoundDevice) ->
     assert spk.buffer.stats().underruns == 1
     spk.close()
     assert stream.closed
+
+
+def test_playback_dates_a_reply_onset_by_the_device_clock_and_its_place_in_the_block(
+    fake_sd: FakeSoundDevice,
+) -> None:
+    spk = SpeakerPlayback(jitter_target_ms=10)
+    heard: list[float] = []
+    spk.on_onset = heard.append
+    spk.open()
+    (stream,) = fake_sd.streams
+    reply = np.concatenate([np.zeros(240, np.int16), np.full(720, 4000, np.int16)])
+    spk.push(reply)
+    before = time.monotonic()
+    stream.render(480, dac_in=0.035)
+    after = time.monotonic()
+    # PortAudio says the block leaves the DAC 35 ms from now (not the nominal 20 ms), and the
+    # sound starts 240 samples (5 ms) into it.
+    [at] = heard
+    assert before + 0.040 <= at <= after + 0.040
+
+
+def test_playback_without_device_timing_dates_an_onset_by_the_nominal_latency(
+    fake_sd: FakeSoundDevice,
+) -> None:
+    spk = SpeakerPlayback(jitter_target_ms=10)
+    heard: list[float] = []
+    spk.on_onset = heard.append
+    spk.open()
+    (stream,) = fake_sd.streams
+    spk.push(np.full(960, 4000, np.int16))
+    stream.render(480)  # the host API gives no timing: the stream's latency (20 ms) stands in
+    [at] = heard
+    assert at - time.monotonic() == pytest.approx(0.02, abs=0.005)
 
 
 class FakeParticipant:
