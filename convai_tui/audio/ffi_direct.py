@@ -6,7 +6,8 @@ a timer, subscribes a queue and waits for the native completion event, i.e. two 
 per frame (most of the old pipeline's main-thread time, docs/BENCHMARKS.md). With
 ``queue_size_ms=0`` the native side takes the frame at once and the completion carries only an
 error string, so ``DirectFrameSender`` sends the same FFI request synchronously from PortAudio's
-thread and does not wait for it. ``DirectAudioStream`` takes the character's frames on the
+thread and does not wait for it; ``keep_capture_completions_off_the_loop`` stops those
+completions from waking the room's event loop as well. ``DirectAudioStream`` takes the character's frames on the
 native library's callback thread instead of scheduling each onto a loop. ``DirectApm`` runs the APM's ``process_stream`` and
 ``process_reverse_stream`` on fixed buffers. Both send requests serialized once (the buffers'
 addresses never change), which takes each call from ~100 µs of Python to a single ctypes call.
@@ -153,6 +154,35 @@ class DirectApm:
     def process_reverse(self) -> None:
         """Feed ``reverse`` to the echo canceller as the far-end reference."""
         self._backward.send()
+
+
+class _SkipCaptureCompletions:
+    """The room's event filter, minus the ``capture_audio_frame`` completions: the room has no
+    use for them (``AudioSource.capture_frame`` waits on a queue of its own), yet each one
+    would wake the event loop and pass through ``Room._listen_task`` 100 times a second."""
+
+    def __init__(self, keep: Any) -> None:
+        self.keep = keep
+
+    def __call__(self, event: Any) -> bool:
+        if event.WhichOneof("message") == "capture_audio_frame":
+            return False
+        return self.keep is None or bool(self.keep(event))
+
+
+def keep_capture_completions_off_the_loop(room: rtc.Room) -> bool:
+    """Filter the native completions of mic frames out of ``room``'s event subscription
+    (``Room.connect`` creates it); True once done, False if the room has none."""
+    room_queue = getattr(room, "_ffi_queue", None)
+    queue = FfiClient.instance.queue
+    with queue._lock:
+        subscribers = queue._subscribers
+        for i, (subscribed, loop, keep) in enumerate(subscribers):
+            if subscribed is room_queue:
+                if not isinstance(keep, _SkipCaptureCompletions):
+                    subscribers[i] = (subscribed, loop, _SkipCaptureCompletions(keep))
+                return True
+    return False
 
 
 class _RunInline:

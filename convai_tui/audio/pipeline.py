@@ -39,7 +39,7 @@ from .errors import (
     AudioError,
     ProblemCallback,
 )
-from .ffi_direct import DirectApm, DirectFrameSender
+from .ffi_direct import DirectApm, DirectFrameSender, keep_capture_completions_off_the_loop
 from .jitter import JitterBuffer
 from .mix import RoomMix
 from .playback import SpeakerPlayback
@@ -309,6 +309,7 @@ class AudioPipeline:
         self._track = track
         self._apply_mute()
         self._sender = DirectFrameSender(source, self.frame_samples)
+        keep_capture_completions_off_the_loop(room)
         self._tasks.append(
             asyncio.create_task(
                 mic.watch(self._on_problem, stall_after_s=self.settings.stall_after_s),

@@ -20,6 +20,7 @@ from livekit.rtc import stats as rtc_stats
 from convai_tui.core.api.events import ParticipantInfo
 from convai_tui.core.errors.error import ConvaiError, make_error
 from convai_tui.core.errors.redact import redact, redact_token
+from convai_tui.core.link.native_logs import forward_native_logs, native_logs_wanted
 from convai_tui.core.link.watch import LinkSignals
 from convai_tui.runtime.last_resort import end_process_after
 
@@ -143,6 +144,7 @@ class RoomTransport:
         self._character_id = character_id
         self._cb = callbacks
         self._room = rtc.Room()
+        forward_native_logs(native_logs_wanted())
         self._speaking: set[str] = set()
         self._leaving = False
         self.local_identity = ""

@@ -4,6 +4,7 @@ and the character's activity line (thinking / streaming reply)."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from rich.text import Text
 from textual.widgets import Static
@@ -99,22 +100,43 @@ class PinnedError(Static):
 
 
 class ActivityLine(Static):
-    """What the character is doing: thinking, or the reply streaming in."""
+    """What the character is doing: thinking, or the reply streaming in.
+
+    It is shown again on every batch of session events. A new text re-lays out the screen
+    only when the line is shown or hidden or its wrapped height changes: a layout pass
+    repaints every widget on the screen, and the reply streams in chunk by chunk."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._text = ""
 
     def show(self, model: MonitorModel) -> None:
-        if model.streaming_role == "character" and model.streaming_text:
-            self.display = True
-            self.update(f"{model.display_name} › {model.streaming_text}▌")
-        elif model.streaming_role == "user" and model.streaming_text:
-            self.display = True
-            self.update(f"you (speaking) › {model.streaming_text}")
-        elif model.thinking:
-            self.display = True
-            self.update(f"… {model.display_name} is thinking")
-        elif model.activity_note:
-            self.display = True
-            self.update(model.activity_note)
-        else:
-            self.display = False
-            self.update("")
+        text = activity_text(model)
         self.set_class(model.thinking, "-thinking")
+        if text == self._text and self.display == bool(text):
+            return
+        self._text = text
+        if self.display != bool(text):
+            self.display = bool(text)
+            self.update(text)
+            return
+        height = self._wrapped_height()
+        self.update(text, layout=False)
+        if self._wrapped_height() != height:
+            self.refresh(layout=True)
+
+    def _wrapped_height(self) -> int:
+        """The text's height at the width it was last laid out at (0 before that)."""
+        width = self.content_region.width
+        return self.get_content_height(self.size, self.size, width) if width else 0
+
+
+def activity_text(model: MonitorModel) -> str:
+    """The activity line's text; empty while there is nothing to show."""
+    if model.streaming_role == "character" and model.streaming_text:
+        return f"{model.display_name} › {model.streaming_text}▌"
+    if model.streaming_role == "user" and model.streaming_text:
+        return f"you (speaking) › {model.streaming_text}"
+    if model.thinking:
+        return f"… {model.display_name} is thinking"
+    return model.activity_note or ""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -18,6 +20,7 @@ from convai_tui.audio.ffi_direct import (
     DirectFrameSender,
     FfiCallError,
     RawFfiRequest,
+    keep_capture_completions_off_the_loop,
 )
 
 
@@ -133,3 +136,49 @@ async def test_direct_audio_stream_hands_frames_over_on_livekits_thread() -> Non
     await asyncio.sleep(0.05)
     assert stream.frames == delivered  # closed: nothing more
     stream.close()  # twice is fine
+
+
+async def test_mic_frame_completions_stop_reaching_the_rooms_loop() -> None:
+    loop = asyncio.get_running_loop()
+    queue = FfiClient.instance.queue
+
+    def room_subscription() -> Any:  # what Room.connect subscribes, with its filter
+        return queue.subscribe(
+            loop,
+            filter_fn=lambda e: (
+                e.WhichOneof("message") not in ("audio_stream_event", "video_stream_event")
+            ),
+        )
+
+    def kinds(received: Any) -> list[str | None]:
+        out = []
+        while not received.empty():
+            out.append(received.get_nowait().WhichOneof("message"))
+        return out
+
+    source = rtc.AudioSource(48_000, 1, queue_size_ms=0, loop=loop)
+    sender = DirectFrameSender(source, 480)
+    plain, filtered = room_subscription(), room_subscription()
+    room: Any = SimpleNamespace(_ffi_queue=filtered)
+    try:
+        assert keep_capture_completions_off_the_loop(room)
+        assert keep_capture_completions_off_the_loop(room)  # twice is fine
+        for _ in range(5):
+            sender.send(tone(440.0, 0.01, amplitude=0.25))
+        for _ in range(200):  # up to 2 s for the native completions
+            if plain.qsize() >= 5:
+                break
+            await asyncio.sleep(0.01)
+        assert kinds(plain).count("capture_audio_frame") == 5
+        assert "capture_audio_frame" not in kinds(filtered)
+        other = ffi_pb2.FfiEvent()
+        other.room_event.room_handle = 1
+        queue.put(other)
+        await asyncio.sleep(0)
+        assert kinds(filtered) == ["room_event"]  # the room's own events still arrive
+    finally:
+        queue.unsubscribe(plain)
+        queue.unsubscribe(filtered)
+        await source.aclose()
+    unconnected: Any = SimpleNamespace()
+    assert not keep_capture_completions_off_the_loop(unconnected)
