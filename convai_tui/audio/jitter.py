@@ -8,6 +8,13 @@ latency stays bounded). Each underrun raises the target by one frame, up to ``gr
 a calm machine keeps the low default latency, a busy one (event-loop stalls longer than the
 target) buys the margin it needs after a glitch or two instead of glitching on.
 Everything is counted; nothing raises on the hot path.
+
+With ``trim_excess`` it also sheds latency it no longer needs. Audio that arrived in a burst
+(frames held up behind a stall and then delivered at once, or a device that stopped pulling for
+a while) would otherwise stay queued, as delay, for the rest of the session: nothing plays
+faster than real time. When the depth found at every pull of a ``TRIM_WINDOW_MS`` window stayed
+a frame or more above the target, the excess is cut, from quiet audio only (a cut in speech
+would click), never below the target, so it cannot cause an underrun.
 """
 
 from __future__ import annotations
@@ -27,6 +34,10 @@ from .dsp.framing import Int16Array, as_int16
 # arrives would already underrun.
 MIN_TARGET_MS = 10
 GROW_STEP_MS = 10
+# Long enough that a depth that never dipped to the target is a backlog, not jitter.
+TRIM_WINDOW_MS = 500
+# Audio whose peak stays under this (-40 dBFS) can be cut without an audible click.
+QUIET_PEAK = 328
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +50,8 @@ class JitterStats:
     underrun_samples: int
     overflows: int
     dropped_samples: int
+    trimmed_samples: int
+    """Quiet audio cut to shed excess latency (``trim_excess``), not counted as dropped."""
     depth_ms: float
     target_ms: float
     playing: bool
@@ -64,6 +77,7 @@ class JitterBuffer:
         max_ms: int = 250,
         clock: Callable[[], float] = time.monotonic,
         grow_to_ms: int | None = None,
+        trim_excess: bool = False,
     ) -> None:
         grow_to_ms = target_ms if grow_to_ms is None else grow_to_ms
         if target_ms < MIN_TARGET_MS:
@@ -91,6 +105,11 @@ class JitterBuffer:
         self._dropped = 0
         self._first_push_at: float | None = None
         self._first_play_at: float | None = None
+        self._trim_window = sample_rate * TRIM_WINDOW_MS // 1000 if trim_excess else 0
+        self._window_pulled = 0
+        self._window_low = 0
+        self._excess = 0
+        self._trimmed = 0
 
     # -- producer (event loop) ---------------------------------------------------------------
 
@@ -136,6 +155,8 @@ class JitterBuffer:
             if not self._playing:
                 out[:] = 0
                 return 0
+            if self._trim_window:
+                self._track_excess(n)
             take = min(n, self._count)
             first = min(take, self.capacity - self._read)
             out[:first] = self._ring[self._read : self._read + first]
@@ -152,7 +173,40 @@ class JitterBuffer:
                 self._underrun_samples += n - take
                 self._playing = False
                 self.target_samples = min(self._grow_to, self.target_samples + self._grow_step)
+                self._window_pulled = 0
+                self._excess = 0
             return take
+
+    def _track_excess(self, n: int) -> None:
+        """Before a pull of ``n``: note the depth, and cut excess found over a whole window."""
+        depth = self._count
+        self._window_low = depth if self._window_pulled == 0 else min(self._window_low, depth)
+        self._window_pulled += n
+        if self._window_pulled >= self._trim_window:
+            excess = self._window_low - self.target_samples
+            self._excess = excess if excess >= self._grow_step else 0
+            self._window_pulled = 0
+        if self._excess:
+            self._cut_quiet_head()
+
+    def _cut_quiet_head(self) -> None:
+        """Drop quiet audio from the head, a frame at a time, until the excess is gone, the
+        depth is down to the target, or the head is not quiet (tried again at the next pull)."""
+        while self._excess > 0:
+            step = min(self._excess, self._grow_step, self._count - self.target_samples)
+            if step <= 0:
+                self._excess = 0
+                return
+            first = min(step, self.capacity - self._read)
+            peak = _peak(self._ring[self._read : self._read + first])
+            if first < step:
+                peak = max(peak, _peak(self._ring[: step - first]))
+            if peak >= QUIET_PEAK:
+                return
+            self._read = (self._read + step) % self.capacity
+            self._count -= step
+            self._excess -= step
+            self._trimmed += step
 
     def pull(self, n: int) -> Int16Array:
         """Convenience for tests and non-realtime users: ``n`` samples in a new array."""
@@ -195,6 +249,7 @@ class JitterBuffer:
                 underrun_samples=self._underrun_samples,
                 overflows=self._overflows,
                 dropped_samples=self._dropped,
+                trimmed_samples=self._trimmed,
                 depth_ms=round(1000.0 * self._count / self.sample_rate, 3),
                 target_ms=self.target_ms,
                 playing=self._playing,
@@ -207,3 +262,10 @@ class JitterBuffer:
             self._read = 0
             self._count = 0
             self._playing = False
+            self._window_pulled = 0
+            self._excess = 0
+
+
+def _peak(samples: npt.NDArray[np.int16]) -> int:
+    """Largest magnitude, without np.abs (which leaves -32768 negative) or an allocation."""
+    return max(int(samples.max()), -int(samples.min()))
