@@ -9,12 +9,16 @@ a calm machine keeps the low default latency, a busy one (event-loop stalls long
 target) buys the margin it needs after a glitch or two instead of glitching on.
 Everything is counted; nothing raises on the hot path.
 
-With ``trim_excess`` it also sheds latency it no longer needs. Audio that arrived in a burst
-(frames held up behind a stall and then delivered at once, or a device that stopped pulling for
-a while) would otherwise stay queued, as delay, for the rest of the session: nothing plays
-faster than real time. When the depth found at every pull of a ``TRIM_WINDOW_MS`` window stayed
-a frame or more above the target, the excess is cut, from quiet audio only (a cut in speech
-would click), never below the target, so it cannot cause an underrun.
+With ``shed_latency`` it also gives back latency it no longer needs, which would otherwise
+stay for the rest of the session (nothing plays faster than real time):
+- a backlog: audio that arrived in a burst (frames held up behind a stall and delivered at
+  once, or a device that stopped pulling for a while). When the depth found at every pull of a
+  ``TRIM_WINDOW_MS`` window stayed a frame or more above the target, the excess is cut, from
+  quiet audio only (a cut in speech would click), never below the target, so it cannot cause an
+  underrun;
+- a grown target: after ``RELAX_AFTER_MS`` of playback with no underrun the target comes down
+  one frame, never below where it started (a start-up glitch no longer costs a frame of delay
+  for good; a machine that stays busy glitches at most once per period and grows it again).
 """
 
 from __future__ import annotations
@@ -38,6 +42,9 @@ GROW_STEP_MS = 10
 TRIM_WINDOW_MS = 500
 # Audio whose peak stays under this (-40 dBFS) can be cut without an audible click.
 QUIET_PEAK = 328
+# Calm playback after which a grown target comes down a frame: rare enough that a busy machine
+# does not glitch every few seconds, soon enough that a start-up glitch is forgotten.
+RELAX_AFTER_MS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +58,7 @@ class JitterStats:
     overflows: int
     dropped_samples: int
     trimmed_samples: int
-    """Quiet audio cut to shed excess latency (``trim_excess``), not counted as dropped."""
+    """Quiet audio cut to shed a backlog (``shed_latency``), not counted as dropped."""
     depth_ms: float
     target_ms: float
     playing: bool
@@ -77,7 +84,7 @@ class JitterBuffer:
         max_ms: int = 250,
         clock: Callable[[], float] = time.monotonic,
         grow_to_ms: int | None = None,
-        trim_excess: bool = False,
+        shed_latency: bool = False,
     ) -> None:
         grow_to_ms = target_ms if grow_to_ms is None else grow_to_ms
         if target_ms < MIN_TARGET_MS:
@@ -105,7 +112,10 @@ class JitterBuffer:
         self._dropped = 0
         self._first_push_at: float | None = None
         self._first_play_at: float | None = None
-        self._trim_window = sample_rate * TRIM_WINDOW_MS // 1000 if trim_excess else 0
+        self._initial_target = self.target_samples
+        self._trim_window = sample_rate * TRIM_WINDOW_MS // 1000 if shed_latency else 0
+        self._relax_after = sample_rate * RELAX_AFTER_MS // 1000 if shed_latency else 0
+        self._calm = 0
         self._window_pulled = 0
         self._window_low = 0
         self._excess = 0
@@ -165,6 +175,8 @@ class JitterBuffer:
             self._read = (self._read + take) % self.capacity
             self._count -= take
             self._played += take
+            if self._relax_after and self.target_samples > self._initial_target:
+                self._relax(take)
             if take and self._first_play_at is None:
                 self._first_play_at = self._clock()
             if take < n:
@@ -175,7 +187,14 @@ class JitterBuffer:
                 self.target_samples = min(self._grow_to, self.target_samples + self._grow_step)
                 self._window_pulled = 0
                 self._excess = 0
+                self._calm = 0
             return take
+
+    def _relax(self, played: int) -> None:
+        self._calm += played
+        if self._calm >= self._relax_after:
+            self._calm = 0
+            self.target_samples = max(self._initial_target, self.target_samples - self._grow_step)
 
     def _track_excess(self, n: int) -> None:
         """Before a pull of ``n``: note the depth, and cut excess found over a whole window."""

@@ -383,7 +383,7 @@ class AudioPipeline:
                 settings.jitter_target_ms,
                 settings.jitter_max_ms,
                 grow_to_ms=max(settings.jitter_grow_to_ms, settings.jitter_target_ms),
-                trim_excess=True,
+                shed_latency=True,
             )
 
         self._mix = RoomMix(settings.sample_rate, make_buffer)
