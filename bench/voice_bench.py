@@ -204,7 +204,7 @@ def _client_audio_stats(client: subprocess.Popen[str], snapshot: Path) -> dict[s
     except (OSError, ValueError, KeyError) as exc:
         return {"error": str(exc)}
     keys = ("frames_sent", "remote_frames", "underruns", "underrun_samples",
-            "jitter_overflows", "mic_overflows", "speaker_device_underflows")
+            "jitter_overflows", "jitter_trimmed_samples", "mic_overflows", "speaker_device_underflows")
     return {key: audio.get(key) for key in keys}
 
 

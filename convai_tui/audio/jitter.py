@@ -8,6 +8,17 @@ latency stays bounded). Each underrun raises the target by one frame, up to ``gr
 a calm machine keeps the low default latency, a busy one (event-loop stalls longer than the
 target) buys the margin it needs after a glitch or two instead of glitching on.
 Everything is counted; nothing raises on the hot path.
+
+With ``shed_latency`` it also gives back latency it no longer needs, which would otherwise
+stay for the rest of the session (nothing plays faster than real time):
+- a backlog: audio that arrived in a burst (frames held up behind a stall and delivered at
+  once, or a device that stopped pulling for a while). When the depth found at every pull of a
+  ``TRIM_WINDOW_MS`` window stayed a frame or more above the target, the excess is cut, from
+  quiet audio only (a cut in speech would click), never below the target, so it cannot cause an
+  underrun;
+- a grown target: after ``RELAX_AFTER_MS`` of playback with no underrun the target comes down
+  one frame, never below where it started (a start-up glitch no longer costs a frame of delay
+  for good; a machine that stays busy glitches at most once per period and grows it again).
 """
 
 from __future__ import annotations
@@ -27,6 +38,13 @@ from .dsp.framing import Int16Array, as_int16
 # arrives would already underrun.
 MIN_TARGET_MS = 10
 GROW_STEP_MS = 10
+# Long enough that a depth that never dipped to the target is a backlog, not jitter.
+TRIM_WINDOW_MS = 500
+# Audio whose peak stays under this (-40 dBFS) can be cut without an audible click.
+QUIET_PEAK = 328
+# Calm playback after which a grown target comes down a frame: rare enough that a busy machine
+# does not glitch every few seconds, soon enough that a start-up glitch is forgotten.
+RELAX_AFTER_MS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +57,8 @@ class JitterStats:
     underrun_samples: int
     overflows: int
     dropped_samples: int
+    trimmed_samples: int
+    """Quiet audio cut to shed a backlog (``shed_latency``), not counted as dropped."""
     depth_ms: float
     target_ms: float
     playing: bool
@@ -64,6 +84,7 @@ class JitterBuffer:
         max_ms: int = 250,
         clock: Callable[[], float] = time.monotonic,
         grow_to_ms: int | None = None,
+        shed_latency: bool = False,
     ) -> None:
         grow_to_ms = target_ms if grow_to_ms is None else grow_to_ms
         if target_ms < MIN_TARGET_MS:
@@ -91,6 +112,14 @@ class JitterBuffer:
         self._dropped = 0
         self._first_push_at: float | None = None
         self._first_play_at: float | None = None
+        self._initial_target = self.target_samples
+        self._trim_window = sample_rate * TRIM_WINDOW_MS // 1000 if shed_latency else 0
+        self._relax_after = sample_rate * RELAX_AFTER_MS // 1000 if shed_latency else 0
+        self._calm = 0
+        self._window_pulled = 0
+        self._window_low = 0
+        self._excess = 0
+        self._trimmed = 0
 
     # -- producer (event loop) ---------------------------------------------------------------
 
@@ -136,6 +165,8 @@ class JitterBuffer:
             if not self._playing:
                 out[:] = 0
                 return 0
+            if self._trim_window:
+                self._track_excess(n)
             take = min(n, self._count)
             first = min(take, self.capacity - self._read)
             out[:first] = self._ring[self._read : self._read + first]
@@ -144,6 +175,8 @@ class JitterBuffer:
             self._read = (self._read + take) % self.capacity
             self._count -= take
             self._played += take
+            if self._relax_after and self.target_samples > self._initial_target:
+                self._relax(take)
             if take and self._first_play_at is None:
                 self._first_play_at = self._clock()
             if take < n:
@@ -152,7 +185,47 @@ class JitterBuffer:
                 self._underrun_samples += n - take
                 self._playing = False
                 self.target_samples = min(self._grow_to, self.target_samples + self._grow_step)
+                self._window_pulled = 0
+                self._excess = 0
+                self._calm = 0
             return take
+
+    def _relax(self, played: int) -> None:
+        self._calm += played
+        if self._calm >= self._relax_after:
+            self._calm = 0
+            self.target_samples = max(self._initial_target, self.target_samples - self._grow_step)
+
+    def _track_excess(self, n: int) -> None:
+        """Before a pull of ``n``: note the depth, and cut excess found over a whole window."""
+        depth = self._count
+        self._window_low = depth if self._window_pulled == 0 else min(self._window_low, depth)
+        self._window_pulled += n
+        if self._window_pulled >= self._trim_window:
+            excess = self._window_low - self.target_samples
+            self._excess = excess if excess >= self._grow_step else 0
+            self._window_pulled = 0
+        if self._excess:
+            self._cut_quiet_head()
+
+    def _cut_quiet_head(self) -> None:
+        """Drop quiet audio from the head, a frame at a time, until the excess is gone, the
+        depth is down to the target, or the head is not quiet (tried again at the next pull)."""
+        while self._excess > 0:
+            step = min(self._excess, self._grow_step, self._count - self.target_samples)
+            if step <= 0:
+                self._excess = 0
+                return
+            first = min(step, self.capacity - self._read)
+            peak = _peak(self._ring[self._read : self._read + first])
+            if first < step:
+                peak = max(peak, _peak(self._ring[: step - first]))
+            if peak >= QUIET_PEAK:
+                return
+            self._read = (self._read + step) % self.capacity
+            self._count -= step
+            self._excess -= step
+            self._trimmed += step
 
     def pull(self, n: int) -> Int16Array:
         """Convenience for tests and non-realtime users: ``n`` samples in a new array."""
@@ -195,6 +268,7 @@ class JitterBuffer:
                 underrun_samples=self._underrun_samples,
                 overflows=self._overflows,
                 dropped_samples=self._dropped,
+                trimmed_samples=self._trimmed,
                 depth_ms=round(1000.0 * self._count / self.sample_rate, 3),
                 target_ms=self.target_ms,
                 playing=self._playing,
@@ -207,3 +281,10 @@ class JitterBuffer:
             self._read = 0
             self._count = 0
             self._playing = False
+            self._window_pulled = 0
+            self._excess = 0
+
+
+def _peak(samples: npt.NDArray[np.int16]) -> int:
+    """Largest magnitude, without np.abs (which leaves -32768 negative) or an allocation."""
+    return max(int(samples.max()), -int(samples.min()))

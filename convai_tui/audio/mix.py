@@ -69,6 +69,7 @@ class RoomMix:
         self._gone_underruns = 0
         self._gone_overflows = 0
         self._gone_dropped = 0
+        self._gone_trimmed = 0
         self._gone_underrun_samples = 0
         self._gone_pushed = 0
         self._gone_played = 0
@@ -122,6 +123,7 @@ class RoomMix:
         self._gone_underruns += stats.underruns
         self._gone_overflows += stats.overflows
         self._gone_dropped += stats.dropped_samples
+        self._gone_trimmed += stats.trimmed_samples
         self._gone_underrun_samples += stats.underrun_samples
         self._gone_pushed += stats.pushed_samples
         self._gone_played += stats.played_samples
@@ -205,6 +207,7 @@ class RoomMix:
             "underrun_samples": self._gone_underrun_samples + sum(s.underrun_samples for s in live),
             "jitter_overflows": self._gone_overflows + sum(s.overflows for s in live),
             "jitter_dropped_samples": self._gone_dropped + sum(s.dropped_samples for s in live),
+            "jitter_trimmed_samples": self._gone_trimmed + sum(s.trimmed_samples for s in live),
             "pushed_samples": self._gone_pushed + sum(s.pushed_samples for s in live),
             "played_samples": self._gone_played + sum(s.played_samples for s in live),
             "jitter_depth_ms": round(max((s.depth_ms for s in live), default=0.0), 3),

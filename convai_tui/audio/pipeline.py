@@ -258,6 +258,7 @@ class AudioPipeline:
                 underrun_samples=totals["underrun_samples"],
                 jitter_overflows=totals["jitter_overflows"],
                 jitter_dropped_samples=totals["jitter_dropped_samples"],
+                jitter_trimmed_samples=totals["jitter_trimmed_samples"],
                 jitter_depth_ms=totals["jitter_depth_ms"],
                 jitter_target_ms=totals["jitter_target_ms"],
                 mix_inputs=totals["mix_inputs"],
@@ -388,6 +389,7 @@ class AudioPipeline:
                 settings.jitter_target_ms,
                 settings.jitter_max_ms,
                 grow_to_ms=max(settings.jitter_grow_to_ms, settings.jitter_target_ms),
+                shed_latency=True,
             )
 
         self._mix = RoomMix(settings.sample_rate, make_buffer)

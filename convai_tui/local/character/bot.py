@@ -98,7 +98,9 @@ class Character:
         )
         self.interaction_id = "int_" + uuid.uuid4().hex[:24]
         self.room = rtc.Room()
-        self._voice = VoiceTrack(speech.voice_for(profile.character_id))
+        # Echo mode forwards the user's frames as they arrive (its hook says so).
+        live = bool(getattr(user_audio_hook, "live_voice", False))
+        self._voice = VoiceTrack(speech.voice_for(profile.character_id), live=live)
         self._inbox: asyncio.Queue[rtc.DataPacket] = asyncio.Queue()
         self._tasks = TaskSet(log, f"bot task failed in room {room_name}")
         self._turn: Turn | None = None
@@ -163,10 +165,12 @@ class Character:
             await self._voice.aclose()
         if self._voice.echo_frames_dropped:
             log.info(
-                "room %s: echo dropped %d late frames to stay within %.0f ms",
+                "room %s: echo dropped %d frames (%s)",
                 self.room_name,
                 self._voice.echo_frames_dropped,
-                1000 * ECHO_QUEUE_MAX_S,
+                "sent during a reply"
+                if self._voice.live
+                else f"late beyond {1000 * ECHO_QUEUE_MAX_S:.0f} ms",
             )
 
     @property

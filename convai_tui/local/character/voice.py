@@ -171,15 +171,24 @@ async def _strict_transcripts(character: Character, identity: str, text: str) ->
     await character.send(rtvi.form_b("final-user-transcription", text=other_punctuation(text)))
 
 
-async def echo_user_audio(
-    character: Character, track: rtc.RemoteAudioTrack, participant: rtc.RemoteParticipant
-) -> None:
-    stream = rtc.AudioStream(track, sample_rate=SAMPLE_RATE, num_channels=1)
-    try:
-        async for event in stream:
-            await character.play_frame(event.frame)
-    finally:
-        await stream.aclose()
+class EchoUserAudio:
+    """Echo mode's hook: every frame of the user's track straight back onto the bot's."""
+
+    live_voice = True
+    """The bot's track forwards frames as they come, with no send queue (voice_track.py)."""
+
+    async def __call__(
+        self, character: Character, track: rtc.RemoteAudioTrack, participant: rtc.RemoteParticipant
+    ) -> None:
+        stream = rtc.AudioStream(track, sample_rate=SAMPLE_RATE, num_channels=1)
+        try:
+            async for event in stream:
+                await character.play_frame(event.frame)
+        finally:
+            await stream.aclose()
+
+
+echo_user_audio = EchoUserAudio()
 
 
 def _iso_now() -> str:

@@ -139,3 +139,86 @@ def test_without_grow_to_the_target_stays_put() -> None:
 def test_grow_to_below_the_target_is_refused() -> None:
     with pytest.raises(ValueError):
         JitterBuffer(48_000, target_ms=30, grow_to_ms=20)
+
+
+FRAME = 480  # 10 ms at 48 kHz
+QUIET = np.full(FRAME, 100, dtype=np.int16)  # room noise, well under -40 dBFS
+
+
+def steady(jb: JitterBuffer, frames: int) -> list[np.ndarray]:
+    """One quiet 10 ms frame in, one 10 ms block out, ``frames`` times: what was played."""
+    played: list[np.ndarray] = []
+    for _ in range(frames):
+        jb.push(QUIET)
+        played.append(jb.pull(FRAME))
+    return played
+
+
+def depth_before_next_pull(jb: JitterBuffer) -> float:
+    """The next frame in, the depth as the next pull finds it, then that pull."""
+    jb.push(QUIET)
+    depth = jb.depth_ms
+    jb.pull(FRAME)
+    return depth
+
+
+def test_a_quiet_backlog_is_trimmed_back_to_the_target() -> None:
+    jb = JitterBuffer(48_000, target_ms=20, max_ms=250, grow_to_ms=60, shed_latency=True)
+    jb.push(np.zeros(200 * 48, dtype=np.int16))  # 200 ms delivered at once, all silence
+    steady(jb, 49)
+    # The window's last pull finds it still there: 190 ms over the target all along.
+    assert depth_before_next_pull(jb) == 210.0
+    s = jb.stats()
+    assert s.trimmed_samples == 190 * 48 and s.dropped_samples == 0
+    assert depth_before_next_pull(jb) == 20.0  # back where playback started from
+    steady(jb, 100)
+    assert jb.stats().underruns == 0 and jb.stats().trimmed_samples == 190 * 48
+
+
+def test_speech_is_never_cut_only_the_quiet_after_it() -> None:
+    jb = JitterBuffer(48_000, target_ms=20, max_ms=1000, grow_to_ms=60, shed_latency=True)
+    loud = ramp(1000, 600 * 48)  # 600 ms of "speech": still at the head when the window closes
+    jb.push(loud)
+    played = np.concatenate(steady(jb, 100))
+    assert np.array_equal(played[: loud.size], loud)  # every sample of it played, in order
+    assert jb.stats().trimmed_samples > 0  # the quiet behind it went instead
+    assert depth_before_next_pull(jb) == 20.0 and jb.stats().underruns == 0
+
+
+def test_a_steady_stream_with_jitter_is_never_trimmed() -> None:
+    jb = JitterBuffer(48_000, target_ms=20, max_ms=250, grow_to_ms=60, shed_latency=True)
+    for i in range(300):  # frames arrive in pairs every 20 ms, blocks go every 10 ms
+        if i % 2 == 0:
+            jb.push(QUIET)
+            jb.push(QUIET)
+        jb.pull(FRAME)
+    s = jb.stats()
+    assert s.trimmed_samples == 0 and s.underruns == 0
+
+
+def test_without_shed_latency_a_backlog_stays() -> None:
+    jb = JitterBuffer(48_000, target_ms=20, max_ms=250, grow_to_ms=60)
+    jb.push(np.zeros(200 * 48, dtype=np.int16))
+    steady(jb, 100)
+    assert depth_before_next_pull(jb) == 210.0 and jb.stats().trimmed_samples == 0
+
+
+def test_a_grown_target_comes_down_after_calm_playback_and_its_depth_with_it() -> None:
+    jb = JitterBuffer(48_000, target_ms=20, max_ms=250, grow_to_ms=60, shed_latency=True)
+    jb.push(np.zeros(20 * 48, dtype=np.int16))
+    jb.pull(30 * 48)  # a start-up glitch: one underrun, the target grows to 30 ms
+    assert jb.target_ms == 30.0
+    jb.push(np.zeros(20 * 48, dtype=np.int16))  # 20 ms: below the new target, not playing
+    steady(jb, 999)  # just under 10 s of calm playback
+    assert jb.target_ms == 30.0 and depth_before_next_pull(jb) == 30.0
+    steady(jb, 60)  # past 10 s: a frame back, and the window after it trims the depth
+    assert jb.target_ms == 20.0 and depth_before_next_pull(jb) == 20.0
+    assert jb.stats().underruns == 1
+
+
+def test_without_shed_latency_a_grown_target_stays() -> None:
+    jb = JitterBuffer(48_000, target_ms=20, max_ms=250, grow_to_ms=60)
+    jb.push(np.zeros(20 * 48, dtype=np.int16))
+    jb.pull(30 * 48)
+    steady(jb, 1500)
+    assert jb.target_ms == 30.0
