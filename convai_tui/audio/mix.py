@@ -53,7 +53,7 @@ class MixInput:
 class RoomMix:
     """The inputs' sum, pulled by the output callback (``pull_into``)."""
 
-    def __init__(self, sample_rate: int, make_buffer: Callable[[], JitterBuffer]) -> None:
+    def __init__(self, sample_rate: int, make_buffer: Callable[[int], JitterBuffer]) -> None:
         self.sample_rate = sample_rate
         self._make_buffer = make_buffer
         # Replaced, never mutated: the output callback reads it without a lock.
@@ -85,13 +85,14 @@ class RoomMix:
         inputs = self._inputs
         return len(inputs) > 1 or (len(inputs) == 1 and not inputs[0].unity)
 
-    def add(self, key: str, identity: str) -> MixInput:
-        """A new input (or the live one already under ``key``)."""
+    def add(self, key: str, identity: str, frame_ms: int = 10) -> MixInput:
+        """A new input whose audio arrives ``frame_ms`` at a time (or the live one already
+        under ``key``)."""
         with self._lock:
             for existing in self._inputs:
                 if existing.key == key and not existing.ended:
                     return existing
-            new = MixInput(key, identity, self._make_buffer())
+            new = MixInput(key, identity, self._make_buffer(frame_ms))
             self._inputs = (*self._inputs, new)
             return new
 

@@ -5,6 +5,12 @@ Each subscribed audio track gets its own ``MixInput`` in the ``RoomMix`` and a
 buffer and level meter, and to the APM as the far-end reference (the frame itself when it is the
 only thing played, else the mix the output callback last played). The first audible frame of a
 reply is reported as the ``audio_received`` turn mark.
+
+The first track is delivered 10 ms at a time, as a single-character session needs for its
+latency. A track that starts while another is being received comes ``ROOM_FRAME_MS`` at a time:
+every delivery costs LiveKit's runtime a task wake-up and this process the GIL on that thread,
+so in a room of three that halves the per-track cost of the two others, for at most 10 ms more
+delay on their audio (docs/BENCHMARKS.md, "A three-character room's idle CPU").
 """
 
 from __future__ import annotations
@@ -23,6 +29,9 @@ from .ffi_direct import DirectApm, DirectAudioStream
 from .mix import MixInput, RoomMix
 from .playback import SpeakerPlayback
 
+ROOM_FRAME_MS = 20
+"""Audio per delivery of each track that joins a room already playing another."""
+
 
 class RemoteTracks:
     """Plays every remote audio track of a room through one ``RoomMix``."""
@@ -35,6 +44,7 @@ class RemoteTracks:
     ) -> None:
         self._sample_rate = sample_rate
         self._frame_samples = frame_samples
+        self._frame_ms = 1000 * frame_samples // sample_rate
         self._on_mark = on_mark
         self._onset = Onset()
         self._mix: RoomMix | None = None
@@ -98,13 +108,17 @@ class RemoteTracks:
         sid = track.sid
         if sid in self._streams:
             return False
-        source = mix.add(sid, identity)
+        frame_ms = max(self._frame_ms, ROOM_FRAME_MS) if self._streams else self._frame_ms
+        source = mix.add(sid, identity, frame_ms)
         source.gain = self._gains.get(identity, 1.0)
 
         def on_frame(pcm: Int16Array) -> None:
             self.on_frame(source, pcm)
 
-        self._streams[sid] = DirectAudioStream(track, self._sample_rate, on_frame)
+        # The first track leaves the frame size to LiveKit: each native 10 ms frame is handed
+        # over as it comes, with no regrouping on the native side.
+        native_ms = None if frame_ms == self._frame_ms else frame_ms
+        self._streams[sid] = DirectAudioStream(track, self._sample_rate, on_frame, native_ms)
         return True
 
     def _stop_track(self, sid: str | None) -> None:
