@@ -1,15 +1,16 @@
 """cpu_reference: idle CPU of our client next to LiveKit's native audio path, in one run.
 
-One stand-in (`--voice echo --tts none`: the character plays the user's silent mic back, so the
-whole audio path runs both ways at 100 frames/s) and one private PulseAudio daemon
-(tests/audio/pulse.py); the clients run one at a time, each in its own session:
+One stand-in (`--voice echo --tts none`: the character plays the user's mic back, digital silence
+while it is inaudible, so an idle link is in Opus DTX both ways as with a real idle bot; LiveKit
+still hands every received track to the client 100 times a second) and one private PulseAudio
+daemon (tests/audio/pulse.py); the clients run one at a time, each in its own session:
 
 - `native_adm`: bench/adm_client.py, `rtc.PlatformAudio` (WebRTC's capture/playout/APM);
 - `headless`: `convai-tui run --headless --json --audio`;
 - `monitor`: the TUI, `convai-tui run --audio`, in a 120×40 pseudo-terminal;
 - `headless_room3`: the headless client in a three-character room (`--character` three times,
   the stand-in knowing the extra characters from `--characters`), measured once all three
-  instances are ready: every character echoes the mic, so three remote tracks are mixed.
+  instances are ready: three remote tracks are received and mixed.
 
 For each: connected + `settle_s`, then utime+stime of the process over `window_s`, in percent of
 one core. `reps` rounds (5 by default): in each round every client runs once, and the order
