@@ -6,11 +6,12 @@ buffer and level meter, and to the APM as the far-end reference (the frame itsel
 only thing played, else the mix the output callback last played). The first audible frame of a
 reply is reported as the ``audio_received`` turn mark.
 
-The first track is delivered 10 ms at a time, as a single-character session needs for its
-latency. A track that starts while another is being received comes ``ROOM_FRAME_MS`` at a time:
-every delivery costs LiveKit's runtime a task wake-up and this process the GIL on that thread,
-so in a room of three that halves the per-track cost of the two others, for at most 10 ms more
-delay on their audio (docs/BENCHMARKS.md, "A three-character room's idle CPU").
+A track that is the room's only remote audio is delivered 10 ms at a time, as a single-character
+session needs for its latency. A track that starts while the room has another (received or
+published) comes ``ROOM_FRAME_MS`` at a time: every delivery costs LiveKit's runtime a task
+wake-up and this process the GIL on that thread, so in a room that halves the per-track cost,
+for at most 10 ms more delay on its audio (docs/BENCHMARKS.md, "A three-character room's idle
+CPU").
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from .mix import MixInput, RoomMix
 from .playback import SpeakerPlayback
 
 ROOM_FRAME_MS = 20
-"""Audio per delivery of each track that joins a room already playing another."""
+"""Audio per delivery of each track in a room with more than one remote audio track."""
 
 
 class RemoteTracks:
@@ -48,6 +49,7 @@ class RemoteTracks:
         self._on_mark = on_mark
         self._onset = Onset()
         self._mix: RoomMix | None = None
+        self._room: Any = None
         self._speaker: SpeakerPlayback | None = None
         self._apm: DirectApm | None = None
         self._streams: dict[str, DirectAudioStream] = {}
@@ -69,6 +71,7 @@ class RemoteTracks:
     ) -> None:
         """Play ``room``'s audio tracks, those subscribed already and those to come."""
         self._mix, self._speaker, self._apm = mix, speaker, apm
+        self._room = room
 
         def on_subscribed(track: Any, publication: Any, participant: Any) -> None:
             self._play(track, getattr(participant, "identity", ""))
@@ -108,7 +111,7 @@ class RemoteTracks:
         sid = track.sid
         if sid in self._streams:
             return False
-        frame_ms = max(self._frame_ms, ROOM_FRAME_MS) if self._streams else self._frame_ms
+        frame_ms = self._frame_ms if self._alone(sid) else max(self._frame_ms, ROOM_FRAME_MS)
         source = mix.add(sid, identity, frame_ms)
         source.gain = self._gains.get(identity, 1.0)
 
@@ -119,6 +122,22 @@ class RemoteTracks:
         # over as it comes, with no regrouping on the native side.
         native_ms = None if frame_ms == self._frame_ms else frame_ms
         self._streams[sid] = DirectAudioStream(track, self._sample_rate, on_frame, native_ms)
+        return True
+
+    def _alone(self, sid: str) -> bool:
+        """True when track ``sid`` is the room's only remote audio: none other is received or
+        published (a room whose characters are all there when it is joined is a room from its
+        first track on)."""
+        if self._streams:
+            return False
+        participants = getattr(self._room, "remote_participants", None) or {}
+        for participant in list(participants.values()):
+            for publication in list(participant.track_publications.values()):
+                if (
+                    getattr(publication, "kind", None) == rtc.TrackKind.KIND_AUDIO
+                    and getattr(publication, "sid", None) != sid
+                ):
+                    return False
         return True
 
     def _stop_track(self, sid: str | None) -> None:

@@ -502,6 +502,25 @@ async def test_a_track_joining_a_playing_room_comes_20ms_at_a_time_and_keeps_its
     await pipe.stop()
 
 
+async def test_in_a_room_whose_characters_are_all_there_the_first_track_is_20ms_too(
+    fake_sd: FakeSoundDevice, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("convai_tui.audio.remote_tracks.DirectAudioStream", RecordedStream)
+    monkeypatch.setattr(RecordedStream, "opened", [])
+    room = FakeRoom()
+    for identity, sid in (("ada", "TR_a"), ("bo", "TR_b")):
+        publication = types.SimpleNamespace(sid=sid, kind=rtc.TrackKind.KIND_AUDIO, track=None)
+        room.remote_participants[identity] = types.SimpleNamespace(
+            identity=identity, track_publications={sid: publication}
+        )
+    pipe = AudioPipeline(AudioSettings(aec=False), lambda c, m: None)
+    await pipe.start(room)
+    (subscribed,) = room.handlers["track_subscribed"]
+    subscribed(_audio_track("TR_a"), None, room.remote_participants["ada"])
+    assert RecordedStream.opened == [("TR_a", 20)]  # bo's track is published: a room
+    await pipe.stop()
+
+
 def _run_device(
     pipe: AudioPipeline, session: SessionAudio, clock: list[float], seconds: float, every: int
 ) -> list[float]:
