@@ -1,15 +1,16 @@
 """cpu_reference: idle CPU of our client next to LiveKit's native audio path, in one run.
 
-One stand-in (`--voice echo --tts none`: the character plays the user's silent mic back, so the
-whole audio path runs both ways at 100 frames/s) and one private PulseAudio daemon
-(tests/audio/pulse.py); the clients run one at a time, each in its own session:
+One stand-in (`--voice echo --tts none`: the character plays the user's mic back, digital silence
+while it is inaudible, so an idle link is in Opus DTX both ways as with a real idle bot; LiveKit
+still hands every received track to the client 100 times a second) and one private PulseAudio
+daemon (tests/audio/pulse.py); the clients run one at a time, each in its own session:
 
 - `native_adm`: bench/adm_client.py, `rtc.PlatformAudio` (WebRTC's capture/playout/APM);
 - `headless`: `convai-tui run --headless --json --audio`;
 - `monitor`: the TUI, `convai-tui run --audio`, in a 120×40 pseudo-terminal;
 - `headless_room3`: the headless client in a three-character room (`--character` three times,
   the stand-in knowing the extra characters from `--characters`), measured once all three
-  instances are ready: every character echoes the mic, so three remote tracks are mixed.
+  instances are ready: three remote tracks are received and mixed.
 
 For each: connected + `settle_s`, then utime+stime of the process over `window_s`, in percent of
 one core. `reps` rounds (5 by default): in each round every client runs once, and the order
@@ -42,8 +43,9 @@ from bench.common import CLI, ROOT, TICKS, StandIn, client_env, cpu_seconds, sto
 from bench.tui_bench import PtyClient
 
 # With BENCH_BEFORE_ROOT=/path/to/another/checkout (e.g. `git archive <commit> convai_tui`
-# unpacked there) our two clients also run from that code, as `headless_before` and
-# `monitor_before`, interleaved with the others: a before/after comparison from one run.
+# unpacked there) our clients also run from that code, as `headless_before`, `monitor_before`
+# and `headless_room3_before`, interleaved with the others: a before/after comparison from one
+# run (the stand-in is this checkout's in both).
 BEFORE_ROOT = os.environ.get("BENCH_BEFORE_ROOT")
 
 Starter = Callable[[dict[str, str], dict[str, str]], tuple[subprocess.Popen[Any], Callable[[], bool], Callable[[], None]]]
@@ -123,13 +125,14 @@ ROOM_CHARACTERS = ("bo", "cy")
 """Known to the stand-in (`--characters`) besides its own demo character."""
 
 
-def start_headless_room3(details: dict[str, str], env: dict[str, str]) -> Any:
+def start_headless_room3(details: dict[str, str], env: dict[str, str],
+                         root: Path = ROOT) -> Any:
     characters = [details["character_id"], *ROOM_CHARACTERS]
     proc = subprocess.Popen(
         [*CLI, "run", "--headless", "--json", "--audio", "--duration", "300",
          "--connect-url", details["connect_url"], "--api-key", details["api_key"],
          *(arg for cid in characters for arg in ("--character", cid))],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     ready = _line_ready(proc, "status", "ready", times=len(characters))
     return proc, ready, lambda: stop_process(proc, signal.SIGINT, 15)
 
@@ -146,6 +149,7 @@ CLIENTS: dict[str, Starter] = {"native_adm": start_adm, "headless": start_headle
 if BEFORE_ROOT:
     CLIENTS["headless_before"] = partial(start_headless, root=Path(BEFORE_ROOT))
     CLIENTS["monitor_before"] = partial(start_monitor, root=Path(BEFORE_ROOT))
+    CLIENTS["headless_room3_before"] = partial(start_headless_room3, root=Path(BEFORE_ROOT))
 
 
 def spread(values: list[float]) -> dict[str, float] | None:
@@ -226,6 +230,9 @@ def run(quick: bool, reps: int = 5, settle_s: float = 3.0,
                                                                  "headless")}}
     if BEFORE_ROOT:
         out["monitor_before_vs_native_adm"] = ratio("monitor_before", "native_adm")
+        out["room3_before_vs_single_before"] = ratio("headless_room3_before", "headless_before")
+        out["per_round"]["room3_before_vs_single_before"] = per_round(
+            "headless_room3_before", "headless_before")
     if errors:
         out["errors"] = errors
     return {"cpu_reference": out}

@@ -53,7 +53,7 @@ class MixInput:
 class RoomMix:
     """The inputs' sum, pulled by the output callback (``pull_into``)."""
 
-    def __init__(self, sample_rate: int, make_buffer: Callable[[], JitterBuffer]) -> None:
+    def __init__(self, sample_rate: int, make_buffer: Callable[[int], JitterBuffer]) -> None:
         self.sample_rate = sample_rate
         self._make_buffer = make_buffer
         # Replaced, never mutated: the output callback reads it without a lock.
@@ -61,6 +61,7 @@ class RoomMix:
         self._lock = threading.Lock()
         self._scratch: npt.NDArray[np.int16] = np.zeros(0, dtype=np.int16)
         self._sum: npt.NDArray[np.float32] = np.zeros(0, dtype=np.float32)
+        self._scaled: npt.NDArray[np.float32] = np.zeros(0, dtype=np.float32)
         self._ramp: npt.NDArray[np.float32] = np.zeros(0, dtype=np.float32)
         self._limiter_gain = 1.0
         self.limited_blocks = 0
@@ -86,13 +87,14 @@ class RoomMix:
         inputs = self._inputs
         return len(inputs) > 1 or (len(inputs) == 1 and not inputs[0].unity)
 
-    def add(self, key: str, identity: str) -> MixInput:
-        """A new input (or the live one already under ``key``)."""
+    def add(self, key: str, identity: str, frame_ms: int = 10) -> MixInput:
+        """A new input whose audio arrives ``frame_ms`` at a time (or the live one already
+        under ``key``)."""
         with self._lock:
             for existing in self._inputs:
                 if existing.key == key and not existing.ended:
                     return existing
-            new = MixInput(key, identity, self._make_buffer())
+            new = MixInput(key, identity, self._make_buffer(frame_ms))
             self._inputs = (*self._inputs, new)
             return new
 
@@ -145,21 +147,27 @@ class RoomMix:
         if len(self._scratch) != n:
             self._scratch = np.zeros(n, dtype=np.int16)
             self._sum = np.zeros(n, dtype=np.float32)
+            self._scaled = np.zeros(n, dtype=np.float32)
             self._ramp = np.linspace(0.0, 1.0, n, dtype=np.float32)
-        total = self._sum
+        total, scratch = self._sum, self._scratch
         total.fill(0.0)
         audio = 0
         drained = False
+        # In place on preallocated blocks: this runs on the output thread once per block.
         for source in inputs:
-            taken = source.buffer.pull_into(self._scratch)
+            taken = source.buffer.pull_into(scratch)
             if source.ended and taken < n:
                 drained = True
             if taken == 0 or source.muted:
                 continue
             audio = max(audio, taken)
-            total += self._scratch.astype(np.float32) * np.float32(source.gain)
+            if source.gain == 1.0:
+                np.add(total, scratch, out=total)
+            else:
+                np.multiply(scratch, np.float32(source.gain), out=self._scaled)
+                np.add(total, self._scaled, out=total)
+        # The limiter leaves every sample within LIMIT, under full scale: nothing to clip.
         self._limit(total)
-        np.clip(total, -32768.0, 32767.0, out=total)
         out[:] = total
         self.reference.push(out)
         if drained:
@@ -167,7 +175,7 @@ class RoomMix:
         return audio
 
     def _limit(self, total: npt.NDArray[np.float32]) -> None:
-        peak = float(np.abs(total).max()) if len(total) else 0.0
+        peak = max(float(total.max()), -float(total.min())) if len(total) else 0.0
         previous = self._limiter_gain
         if peak * previous > LIMIT:
             # Attack at once: the whole block at the gain that keeps its peak under the limit.

@@ -383,12 +383,15 @@ class AudioPipeline:
             return False
         settings = self.settings
 
-        def make_buffer() -> JitterBuffer:
+        def make_buffer(frame_ms: int) -> JitterBuffer:
+            # A track delivered in larger frames keeps the same margin over one frame, so the
+            # speaker does not run dry between two of its frames.
+            target_ms = settings.jitter_target_ms + max(0, frame_ms - settings.frame_ms)
             return JitterBuffer(
                 settings.sample_rate,
-                settings.jitter_target_ms,
+                target_ms,
                 settings.jitter_max_ms,
-                grow_to_ms=max(settings.jitter_grow_to_ms, settings.jitter_target_ms),
+                grow_to_ms=max(settings.jitter_grow_to_ms, target_ms),
                 shed_latency=True,
             )
 

@@ -5,6 +5,13 @@ Each subscribed audio track gets its own ``MixInput`` in the ``RoomMix`` and a
 buffer and level meter, and to the APM as the far-end reference (the frame itself when it is the
 only thing played, else the mix the output callback last played). The first audible frame of a
 reply is reported as the ``audio_received`` turn mark.
+
+A track that is the room's only remote audio is delivered 10 ms at a time, as a single-character
+session needs for its latency. A track that starts while the room has another (received or
+published) comes ``ROOM_FRAME_MS`` at a time: every delivery costs LiveKit's runtime a task
+wake-up and this process the GIL on that thread, so in a room that halves the per-track cost,
+for at most 10 ms more delay on its audio (docs/BENCHMARKS.md, "A three-character room's idle
+CPU").
 """
 
 from __future__ import annotations
@@ -23,6 +30,9 @@ from .ffi_direct import DirectApm, DirectAudioStream
 from .mix import MixInput, RoomMix
 from .playback import SpeakerPlayback
 
+ROOM_FRAME_MS = 20
+"""Audio per delivery of each track in a room with more than one remote audio track."""
+
 
 class RemoteTracks:
     """Plays every remote audio track of a room through one ``RoomMix``."""
@@ -35,9 +45,11 @@ class RemoteTracks:
     ) -> None:
         self._sample_rate = sample_rate
         self._frame_samples = frame_samples
+        self._frame_ms = 1000 * frame_samples // sample_rate
         self._on_mark = on_mark
         self._onset = Onset()
         self._mix: RoomMix | None = None
+        self._room: Any = None
         self._speaker: SpeakerPlayback | None = None
         self._apm: DirectApm | None = None
         self._streams: dict[str, DirectAudioStream] = {}
@@ -59,6 +71,7 @@ class RemoteTracks:
     ) -> None:
         """Play ``room``'s audio tracks, those subscribed already and those to come."""
         self._mix, self._speaker, self._apm = mix, speaker, apm
+        self._room = room
 
         def on_subscribed(track: Any, publication: Any, participant: Any) -> None:
             self._play(track, getattr(participant, "identity", ""))
@@ -98,13 +111,33 @@ class RemoteTracks:
         sid = track.sid
         if sid in self._streams:
             return False
-        source = mix.add(sid, identity)
+        frame_ms = self._frame_ms if self._alone(sid) else max(self._frame_ms, ROOM_FRAME_MS)
+        source = mix.add(sid, identity, frame_ms)
         source.gain = self._gains.get(identity, 1.0)
 
         def on_frame(pcm: Int16Array) -> None:
             self.on_frame(source, pcm)
 
-        self._streams[sid] = DirectAudioStream(track, self._sample_rate, on_frame)
+        # The first track leaves the frame size to LiveKit: each native 10 ms frame is handed
+        # over as it comes, with no regrouping on the native side.
+        native_ms = None if frame_ms == self._frame_ms else frame_ms
+        self._streams[sid] = DirectAudioStream(track, self._sample_rate, on_frame, native_ms)
+        return True
+
+    def _alone(self, sid: str) -> bool:
+        """True when track ``sid`` is the room's only remote audio: none other is received or
+        published (a room whose characters are all there when it is joined is a room from its
+        first track on)."""
+        if self._streams:
+            return False
+        participants = getattr(self._room, "remote_participants", None) or {}
+        for participant in list(participants.values()):
+            for publication in list(participant.track_publications.values()):
+                if (
+                    getattr(publication, "kind", None) == rtc.TrackKind.KIND_AUDIO
+                    and getattr(publication, "sid", None) != sid
+                ):
+                    return False
         return True
 
     def _stop_track(self, sid: str | None) -> None:

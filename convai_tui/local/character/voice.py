@@ -4,7 +4,13 @@
 with the Pipecat user events around it and a placeholder transcript ("[speech 1.4 s]": there is
 no offline speech recogniser). An utterance ends after `HANGOVER_S` of silence, so one spoken
 sentence with its pauses is one turn. `echo` mode plays the user's audio straight back with no
-processing, so a round trip through the whole stack can be measured.
+processing, so a round trip through the whole stack can be measured. While the user's audio is
+inaudible the echo sends digital silence instead, frame for frame: that is what an idle bot on
+LiveKit's Python SDK sends (its queued `AudioSource` fills every 10 ms without audio with zeros),
+which the Opus encoder turns into DTX (the SDK publishes with dtx on unless told otherwise, and
+livekit-server then answers `usedtx=1`). Echoing the idle link's comfort noise instead would keep
+both directions streaming at 50 packets/s: the client's echo canceller adds comfort noise to its
+microphone while it hears noise, and the echo sends that back.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import time
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 from livekit import rtc
 
 from convai_tui.audio.dsp.vad import EnergyVad
@@ -33,6 +40,39 @@ SAMPLE_RATE = 48_000
 HANGOVER_S = 0.8
 """Silence that ends an utterance: Pipecat's default ``stop_secs``, long enough for the pauses
 inside one spoken sentence (a client's ``vad_params.stop_secs`` on /connect wins)."""
+
+
+ECHO_OPEN_PEAK = 33
+"""About -60 dBFS: above the comfort noise of an idle link (peaks of 0 to 11 measured), far below
+speech or a test tone."""
+ECHO_HOLD_S = 1.0
+"""Once audible, the echo stays open this long past the last audible frame: a quiet tail, and an
+echo of the echo (one round trip later, at whatever level the client's canceller leaves it),
+are played back as they are."""
+
+
+class EchoGate:
+    """Which frames the echo plays back: those from the first audible one until ``hold_s`` of
+    inaudible audio has followed (counted in samples, so it is exact whatever the pacing)."""
+
+    def __init__(
+        self,
+        sample_rate: int = SAMPLE_RATE,
+        open_peak: int = ECHO_OPEN_PEAK,
+        hold_s: float = ECHO_HOLD_S,
+    ) -> None:
+        self._open_peak = open_peak
+        self._hold = round(hold_s * sample_rate)
+        self._left = 0
+
+    def passes(self, pcm: npt.NDArray[np.int16]) -> bool:
+        if len(pcm) and max(int(pcm.max()), -int(pcm.min())) >= self._open_peak:
+            self._left = self._hold
+            return True
+        if self._left > 0:
+            self._left -= len(pcm)
+            return True
+        return False
 
 
 def placeholder_transcript(duration_s: float, number: int = 1) -> str:
@@ -172,7 +212,8 @@ async def _strict_transcripts(character: Character, identity: str, text: str) ->
 
 
 class EchoUserAudio:
-    """Echo mode's hook: every frame of the user's track straight back onto the bot's."""
+    """Echo mode's hook: every frame of the user's track straight back onto the bot's, as
+    digital silence of the same length while the user is inaudible (an idle bot's track)."""
 
     live_voice = True
     """The bot's track forwards frames as they come, with no send queue (voice_track.py)."""
@@ -181,9 +222,18 @@ class EchoUserAudio:
         self, character: Character, track: rtc.RemoteAudioTrack, participant: rtc.RemoteParticipant
     ) -> None:
         stream = rtc.AudioStream(track, sample_rate=SAMPLE_RATE, num_channels=1)
+        gate = EchoGate()
+        silences: dict[int, rtc.AudioFrame] = {}
         try:
             async for event in stream:
-                await character.play_frame(event.frame)
+                frame = event.frame
+                if not gate.passes(np.frombuffer(frame.data, dtype=np.int16)):
+                    # The same length of digital silence, so the echo's timing does not change.
+                    n = frame.samples_per_channel
+                    if n not in silences:
+                        silences[n] = rtc.AudioFrame.create(SAMPLE_RATE, 1, n)
+                    frame = silences[n]
+                await character.play_frame(frame)
         finally:
             await stream.aclose()
 

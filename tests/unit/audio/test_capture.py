@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 import types
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import pytest
@@ -487,6 +487,84 @@ async def test_pipeline_with_one_track_feeds_its_frames_to_the_echo_canceller(
     pipe._remote.on_frame(only, frame)
     assert not pipe._mix.mixing
     assert len(reversed_frames) == 1 and np.array_equal(reversed_frames[0], frame)
+    await pipe.stop()
+
+
+class RecordedStream:
+    """Stands in for DirectAudioStream: records the frame size each track was opened with."""
+
+    opened: ClassVar[list[tuple[str, int | None]]] = []
+
+    def __init__(self, track: Any, sample_rate: int, on_frame: Any, frame_ms: int | None) -> None:
+        self.opened.append((track.sid, frame_ms))
+        self.frames = 0
+
+    def close(self) -> None:
+        pass
+
+
+def _audio_track(sid: str) -> Any:
+    return types.SimpleNamespace(sid=sid, kind=rtc.TrackKind.KIND_AUDIO)
+
+
+async def test_a_track_joining_a_playing_room_comes_20ms_at_a_time_and_keeps_its_margin(
+    fake_sd: FakeSoundDevice, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("convai_tui.audio.remote_tracks.DirectAudioStream", RecordedStream)
+    monkeypatch.setattr(RecordedStream, "opened", [])
+    room = FakeRoom()
+    pipe = AudioPipeline(AudioSettings(aec=False), lambda c, m: None)
+    await pipe.start(room)
+    (subscribed,) = room.handlers["track_subscribed"]
+    (unsubscribed,) = room.handlers["track_unsubscribed"]
+    ada, bo = types.SimpleNamespace(identity="ada"), types.SimpleNamespace(identity="bo")
+    subscribed(_audio_track("TR_a"), None, ada)
+    subscribed(_audio_track("TR_b"), None, bo)
+    # The first track is opened as a single-character session's always is (LiveKit's 10 ms).
+    assert RecordedStream.opened == [("TR_a", None), ("TR_b", 20)]
+    assert pipe._mix is not None
+    first, second = pipe._mix.inputs
+    assert first.buffer.target_ms == 20.0 and second.buffer.target_ms == 30.0
+    # 20 ms frames against 10 ms device blocks, one of them late by half a frame: the extra
+    # 10 ms of margin keeps the speaker from running dry.
+    spk_stream = fake_sd.streams[1]
+    voice = tone(440.0, 0.02, amplitude=0.25)
+    heard = []
+    for block in range(16):
+        late = block == 6  # this frame arrives just after the block it was due before
+        if block % 2 == 0 and not late:
+            pipe._remote.on_frame(second, voice)
+        heard.append(spk_stream.render(480)[:, 0].copy())
+        if late:
+            pipe._remote.on_frame(second, voice)
+    assert np.abs(np.concatenate(heard)).max() > 0.2 * 32767
+    assert second.buffer.stats().underruns == 0
+    # A track that starts while another plays joins at 20 ms; alone again, 10 ms.
+    unsubscribed(_audio_track("TR_a"), None, ada)
+    subscribed(_audio_track("TR_c"), None, ada)
+    unsubscribed(_audio_track("TR_b"), None, bo)
+    unsubscribed(_audio_track("TR_c"), None, ada)
+    subscribed(_audio_track("TR_d"), None, bo)
+    assert RecordedStream.opened[2:] == [("TR_c", 20), ("TR_d", None)]
+    await pipe.stop()
+
+
+async def test_in_a_room_whose_characters_are_all_there_the_first_track_is_20ms_too(
+    fake_sd: FakeSoundDevice, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("convai_tui.audio.remote_tracks.DirectAudioStream", RecordedStream)
+    monkeypatch.setattr(RecordedStream, "opened", [])
+    room = FakeRoom()
+    for identity, sid in (("ada", "TR_a"), ("bo", "TR_b")):
+        publication = types.SimpleNamespace(sid=sid, kind=rtc.TrackKind.KIND_AUDIO, track=None)
+        room.remote_participants[identity] = types.SimpleNamespace(
+            identity=identity, track_publications={sid: publication}
+        )
+    pipe = AudioPipeline(AudioSettings(aec=False), lambda c, m: None)
+    await pipe.start(room)
+    (subscribed,) = room.handlers["track_subscribed"]
+    subscribed(_audio_track("TR_a"), None, room.remote_participants["ada"])
+    assert RecordedStream.opened == [("TR_a", 20)]  # bo's track is published: a room
     await pipe.stop()
 
 

@@ -13,7 +13,7 @@ BLOCK = 480
 
 
 def _mix() -> RoomMix:
-    return RoomMix(RATE, lambda: JitterBuffer(RATE, 10, 250, grow_to_ms=60))
+    return RoomMix(RATE, lambda _frame_ms: JitterBuffer(RATE, 10, 250, grow_to_ms=60))
 
 
 def _tone(hz: float, amplitude: float, samples: int = BLOCK) -> np.ndarray:
