@@ -38,6 +38,7 @@ from convai_tui.ui.widgets.errors import (
     header_text,
 )
 from convai_tui.ui.widgets.link import LinkView
+from convai_tui.ui.widgets.message_input import MessageInput
 from convai_tui.ui.widgets.overlays import (
     BlockingBanner,
     RetryOverlay,
@@ -99,7 +100,7 @@ class MonitorScreen(RoomActions):
         yield PinnedError(id="pinned-error")
         yield TranscriptView(character_label=self.model.display_name, id="transcript")
         yield ActivityLine("", id="activity")
-        yield Input(
+        yield MessageInput(
             placeholder=READ_ONLY_PLACEHOLDER if self.read_only else "Type a message · Enter sends",
             id="message-input",
             disabled=self.read_only,
