@@ -49,6 +49,7 @@ from convai_tui.ui.widgets.participants import ParticipantsTable
 from convai_tui.ui.widgets.requests import RequestsPanel
 from convai_tui.ui.widgets.room import RoomTable
 from convai_tui.ui.widgets.status import AudioMeters, StatusBar, ids_text
+from convai_tui.ui.widgets.text_line import TextLine
 from convai_tui.ui.widgets.transcript import TranscriptView
 from convai_tui.ui.widgets.turns import TurnsView
 
@@ -96,7 +97,7 @@ class MonitorScreen(RoomActions):
         }
 
     def _session_pane(self) -> Iterable[Widget]:
-        yield Static(ids_text(self.model), id="session-ids")
+        yield TextLine(ids_text(self.model), id="session-ids")
         yield PinnedError(id="pinned-error")
         yield TranscriptView(character_label=self.model.display_name, id="transcript")
         yield ActivityLine("", id="activity")
@@ -105,7 +106,7 @@ class MonitorScreen(RoomActions):
             id="message-input",
             disabled=self.read_only,
         )
-        yield Static("", id="input-hint")
+        yield TextLine("", id="input-hint")
 
     def _errors_pane(self) -> Iterable[Widget]:
         yield Static("", id="error-filter")
@@ -140,7 +141,7 @@ class MonitorScreen(RoomActions):
         m = self.model
         if Part.STATE in parts or Part.ENDED in parts or Part.BLOCKING in parts:
             self.query_one(StatusBar).show(m, now)
-            self.query_one("#session-ids", Static).update(ids_text(m))
+            self.query_one("#session-ids", TextLine).show(ids_text(m))
             self._show_input_hint()
         if Part.TRANSCRIPT in parts:
             self.query_one(TranscriptView).sync(m.transcript)
@@ -207,18 +208,18 @@ class MonitorScreen(RoomActions):
         self.query_one(DiagnosticsPanel).show(data, reveal_token=self.token_revealed)
 
     def _show_input_hint(self) -> None:
-        hint = self.query_one("#input-hint", Static)
+        hint = self.query_one("#input-hint", TextLine)
         if self.read_only:
-            hint.update(replay_hint(getattr(self.app, "replay_progress", None)))
+            hint.show(replay_hint(getattr(self.app, "replay_progress", None)))
             return
         reason = self.model.input_block_reason()
         hint.set_class(reason is not None, "-blocked")
-        hint.update(self.model.input_hint())
+        hint.show(self.model.input_hint())
 
     def flash_input_hint(self, text: str) -> None:
-        hint = self.query_one("#input-hint", Static)
+        hint = self.query_one("#input-hint", TextLine)
         hint.add_class("-blocked")
-        hint.update(text)
+        hint.show(text)
 
     def _show_filter(self) -> None:
         errors = self.query_one(ErrorList)
