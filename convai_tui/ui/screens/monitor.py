@@ -162,8 +162,8 @@ class MonitorScreen(RoomActions):
             self._show_room(now)
         if Part.DIAGNOSTICS in parts and self.active_tab == DIAGNOSTICS_TAB.id:
             self.show_diagnostics(now)
-        if Part.REQUESTS in parts:
-            self.query_one(RequestsPanel).show(m.requests, m.context_budget)
+        if Part.REQUESTS in parts and self.active_tab == REQUESTS_TAB.id:
+            self._show_requests()
         if Part.LINK in parts and self.active_tab == LINK_TAB.id:
             self.query_one(LinkView).show(m.link, now)
         if Part.LINK in parts and self.active_tab == TURNS_TAB.id:
@@ -206,6 +206,11 @@ class MonitorScreen(RoomActions):
             return
         data = merged(self.model, self.diagnostics_source, now)
         self.query_one(DiagnosticsPanel).show(data, reveal_token=self.token_revealed)
+
+    def _show_requests(self) -> None:
+        """Filled only while its tab is shown: a hidden table's new rows still cost a layout
+        pass of the screen, and every turn adds or updates a request."""
+        self.query_one(RequestsPanel).show(self.model.requests, self.model.context_budget)
 
     def _show_input_hint(self) -> None:
         hint = self.query_one("#input-hint", TextLine)
@@ -268,6 +273,8 @@ class MonitorScreen(RoomActions):
             self.query_one(LinkView).show(self.model.link, self.app_now())
         elif tab == TURNS_TAB.id:
             self.query_one(TurnsView).show(self.model.link.turns)
+        elif tab == REQUESTS_TAB.id:
+            self._show_requests()
         self.app.refresh_bindings()
 
     @property
