@@ -100,7 +100,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def audio_goals(out: dict[str, Any]) -> dict[str, Any]:
-    """Issue 14's goals as ratios of figures from this run (None: a part was not run)."""
+    """The CPU and voice goals as ratios of figures from this run (None: a part was not run).
+
+    CPU: monitor idle <= 1.0x the native-ADM reference, monitor talking <= 1.5x the web SDK;
+    headless idle <= monitor idle; voice p50/p95 <= 150/200 ms with no underrun."""
     ref = out.get("cpu_reference") or {}
     idle = ref.get("idle_percent") or {}
     adm, monitor, headless = idle.get("native_adm"), idle.get("monitor"), idle.get("headless")
@@ -124,8 +127,8 @@ def audio_goals(out: dict[str, Any]) -> dict[str, Any]:
         "voice_underruns": audio.get("underruns"),
     }
     goals["met"] = {
-        "monitor_idle_le_0.7x_native_adm": within(goals["monitor_idle_vs_native_adm"], 0.7),
-        "monitor_talking_le_1.0x_web_sdk": within(goals["monitor_talking_vs_web_sdk"], 1.0),
+        "monitor_idle_le_1.0x_native_adm": within(goals["monitor_idle_vs_native_adm"], 1.0),
+        "monitor_talking_le_1.5x_web_sdk": within(goals["monitor_talking_vs_web_sdk"], 1.5),
         "headless_le_monitor": within(goals["headless_vs_monitor_idle"], 1.0),
         "voice_p50_le_150": within(goals["voice_p50_ms"], 150),
         "voice_p95_le_200": within(goals["voice_p95_ms"], 200),

@@ -8,6 +8,7 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import TextIO
 
 from convai_tui.core.api.bus import Subscription
 from convai_tui.core.api.port import SessionInfo
@@ -28,13 +29,23 @@ def session_info_line(info: SessionInfo) -> dict[str, object]:
     }
 
 
+FLUSH_EVERY_S = 0.1
+"""How long a written line may wait in the file's buffer. One flush per event was a write
+system call per event on the loop; a burst now costs one."""
+
+
 def new_log_path(directory: Path) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     return directory / "sessions" / f"{stamp}-{os.getpid()}.jsonl"
 
 
 class SessionLog:
-    """Writes each event of a subscription as one redacted JSON line, flushed as it goes."""
+    """Writes each event of a subscription as one redacted JSON line.
+
+    Lines are buffered and flushed at most every `FLUSH_EVERY_S` (the first line after a quiet
+    spell at once). `stop`, and the end of the subscription, write and flush everything queued,
+    so a normal exit loses nothing; a hard crash (the process killed) may lose the lines of the
+    last `FLUSH_EVERY_S`."""
 
     def __init__(
         self, path: Path, subscription: Subscription, info: SessionInfo | None = None
@@ -43,6 +54,8 @@ class SessionLog:
         self._subscription = subscription
         self._info = info
         self._task: asyncio.Task[None] | None = None
+        self._flushed_at = float("-inf")
+        self._pending_flush: asyncio.TimerHandle | None = None
 
     def start(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -51,12 +64,32 @@ class SessionLog:
     async def _run(self) -> None:
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         with os.fdopen(fd, "a", encoding="utf-8") as fh:
-            if self._info is not None:
-                fh.write(redact(json.dumps(session_info_line(self._info))) + "\n")
-                fh.flush()
-            async for event in self._subscription:
-                fh.write(redact(json.dumps(event.to_json(), ensure_ascii=False)) + "\n")
-                fh.flush()
+            try:
+                if self._info is not None:
+                    fh.write(redact(json.dumps(session_info_line(self._info))) + "\n")
+                    self._flush(fh)
+                async for event in self._subscription:
+                    fh.write(redact(json.dumps(event.to_json(), ensure_ascii=False)) + "\n")
+                    self._flush_soon(fh)
+            finally:
+                if self._pending_flush is not None:
+                    self._pending_flush.cancel()
+                    self._pending_flush = None
+
+    def _flush_soon(self, fh: TextIO) -> None:
+        if self._pending_flush is not None:
+            return
+        wait = self._flushed_at + FLUSH_EVERY_S - time.monotonic()
+        if wait <= 0:
+            self._flush(fh)
+        else:
+            self._pending_flush = asyncio.get_running_loop().call_later(wait, self._flush, fh)
+
+    def _flush(self, fh: TextIO) -> None:
+        self._pending_flush = None
+        if not fh.closed:
+            fh.flush()
+        self._flushed_at = time.monotonic()
 
     async def stop(self) -> None:
         """Write what is queued, then stop."""

@@ -186,6 +186,7 @@ async def test_context_form_with_mode_and_the_budget_line() -> None:
     app, session = make()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
+        await run_command(pilot, app, "view: requests")  # the budget line updates while shown
         await run_command(pilot, app, "control: update context…")
         form = app.screen
         assert isinstance(form, ControlForm)
@@ -307,6 +308,8 @@ async def test_refused_and_timed_out_controls_are_rows_with_the_reason() -> None
         await settle(pilot)
         await run_command(pilot, app, "control: interrupt")
         await run_command(pilot, app, "control: reset idle timer")
+        assert table_rows(app) == []  # filled when its tab is opened, not while hidden
+        await run_command(pilot, app, "view: requests")
         rows = table_rows(app)
         assert [r[1:4] for r in rows] == [
             ("interrupt-bot", "—", "refused"),

@@ -38,6 +38,7 @@ from convai_tui.ui.widgets.errors import (
     header_text,
 )
 from convai_tui.ui.widgets.link import LinkView
+from convai_tui.ui.widgets.message_input import MessageInput
 from convai_tui.ui.widgets.overlays import (
     BlockingBanner,
     RetryOverlay,
@@ -48,6 +49,7 @@ from convai_tui.ui.widgets.participants import ParticipantsTable
 from convai_tui.ui.widgets.requests import RequestsPanel
 from convai_tui.ui.widgets.room import RoomTable
 from convai_tui.ui.widgets.status import AudioMeters, StatusBar, ids_text
+from convai_tui.ui.widgets.text_line import TextLine
 from convai_tui.ui.widgets.transcript import TranscriptView
 from convai_tui.ui.widgets.turns import TurnsView
 
@@ -95,16 +97,16 @@ class MonitorScreen(RoomActions):
         }
 
     def _session_pane(self) -> Iterable[Widget]:
-        yield Static(ids_text(self.model), id="session-ids")
+        yield TextLine(ids_text(self.model), id="session-ids")
         yield PinnedError(id="pinned-error")
         yield TranscriptView(character_label=self.model.display_name, id="transcript")
         yield ActivityLine("", id="activity")
-        yield Input(
+        yield MessageInput(
             placeholder=READ_ONLY_PLACEHOLDER if self.read_only else "Type a message · Enter sends",
             id="message-input",
             disabled=self.read_only,
         )
-        yield Static("", id="input-hint")
+        yield TextLine("", id="input-hint")
 
     def _errors_pane(self) -> Iterable[Widget]:
         yield Static("", id="error-filter")
@@ -139,7 +141,7 @@ class MonitorScreen(RoomActions):
         m = self.model
         if Part.STATE in parts or Part.ENDED in parts or Part.BLOCKING in parts:
             self.query_one(StatusBar).show(m, now)
-            self.query_one("#session-ids", Static).update(ids_text(m))
+            self.query_one("#session-ids", TextLine).show(ids_text(m))
             self._show_input_hint()
         if Part.TRANSCRIPT in parts:
             self.query_one(TranscriptView).sync(m.transcript)
@@ -160,8 +162,8 @@ class MonitorScreen(RoomActions):
             self._show_room(now)
         if Part.DIAGNOSTICS in parts and self.active_tab == DIAGNOSTICS_TAB.id:
             self.show_diagnostics(now)
-        if Part.REQUESTS in parts:
-            self.query_one(RequestsPanel).show(m.requests, m.context_budget)
+        if Part.REQUESTS in parts and self.active_tab == REQUESTS_TAB.id:
+            self._show_requests()
         if Part.LINK in parts and self.active_tab == LINK_TAB.id:
             self.query_one(LinkView).show(m.link, now)
         if Part.LINK in parts and self.active_tab == TURNS_TAB.id:
@@ -205,19 +207,24 @@ class MonitorScreen(RoomActions):
         data = merged(self.model, self.diagnostics_source, now)
         self.query_one(DiagnosticsPanel).show(data, reveal_token=self.token_revealed)
 
+    def _show_requests(self) -> None:
+        """Filled only while its tab is shown: a hidden table's new rows still cost a layout
+        pass of the screen, and every turn adds or updates a request."""
+        self.query_one(RequestsPanel).show(self.model.requests, self.model.context_budget)
+
     def _show_input_hint(self) -> None:
-        hint = self.query_one("#input-hint", Static)
+        hint = self.query_one("#input-hint", TextLine)
         if self.read_only:
-            hint.update(replay_hint(getattr(self.app, "replay_progress", None)))
+            hint.show(replay_hint(getattr(self.app, "replay_progress", None)))
             return
         reason = self.model.input_block_reason()
         hint.set_class(reason is not None, "-blocked")
-        hint.update(self.model.input_hint())
+        hint.show(self.model.input_hint())
 
     def flash_input_hint(self, text: str) -> None:
-        hint = self.query_one("#input-hint", Static)
+        hint = self.query_one("#input-hint", TextLine)
         hint.add_class("-blocked")
-        hint.update(text)
+        hint.show(text)
 
     def _show_filter(self) -> None:
         errors = self.query_one(ErrorList)
@@ -266,6 +273,8 @@ class MonitorScreen(RoomActions):
             self.query_one(LinkView).show(self.model.link, self.app_now())
         elif tab == TURNS_TAB.id:
             self.query_one(TurnsView).show(self.model.link.turns)
+        elif tab == REQUESTS_TAB.id:
+            self._show_requests()
         self.app.refresh_bindings()
 
     @property

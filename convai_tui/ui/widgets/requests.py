@@ -5,10 +5,11 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable
 
 from convai_tui.ui.formatting import clock_time
 from convai_tui.ui.model.reducer import ContextBudget, RequestRow
+from convai_tui.ui.widgets.text_line import TextLine
 
 COLUMNS = ("time", "type", "summary", "status", "message")
 STATUS_STYLES = {
@@ -92,11 +93,11 @@ class RequestsPanel(Vertical):
     """The context budget line over the requests table."""
 
     def compose(self) -> ComposeResult:
-        yield Static(budget_text(None), id="context-budget")
+        yield TextLine(budget_text(None), id="context-budget")
         yield RequestsTable(id="requests-table")
 
     def show(self, rows: dict[str, RequestRow], budget: ContextBudget | None) -> None:
-        line = self.query_one("#context-budget", Static)
-        line.update(budget_text(budget))
+        line = self.query_one("#context-budget", TextLine)
+        line.show(budget_text(budget))
         line.set_class(budget is not None and budget.low, "-low")
         self.query_one(RequestsTable).show(rows)
