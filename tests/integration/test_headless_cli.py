@@ -21,7 +21,7 @@ import pytest
 
 from tests.integration.standin_client import require_livekit_server
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.serial]
 CLI = [sys.executable, "-m", "convai_tui"]
 
 
