@@ -21,7 +21,7 @@ from convai_tui.audio.dsp.levels import FULL_SCALE
 
 from .pulse import SAMPLE_RATE, PulseServer
 
-pytestmark = pytest.mark.audio
+pytestmark = [pytest.mark.audio, pytest.mark.serial]
 
 
 def _dominant_hz(pcm: np.ndarray) -> float:

@@ -40,7 +40,12 @@ from tests.audio.pulse import SAMPLE_RATE, PulseServer
 from tests.integration.standin_client import require_livekit_server
 from tests.integration.test_multi_character_live import Watch, of, switch
 
-pytestmark = [pytest.mark.audio, pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
+pytestmark = [
+    pytest.mark.audio,
+    pytest.mark.integration,
+    pytest.mark.asyncio(loop_scope="module"),
+    pytest.mark.serial,
+]
 
 ADA, BO = "demo-character", "demo-bo"
 WINDOW = SAMPLE_RATE // 20  # 50 ms

@@ -20,7 +20,7 @@ import pytest
 from tests.audio.pulse import PulseServer
 from tests.integration.standin_client import require_livekit_server
 
-pytestmark = [pytest.mark.audio, pytest.mark.integration]
+pytestmark = [pytest.mark.audio, pytest.mark.integration, pytest.mark.serial]
 CLI = [sys.executable, "-m", "convai_tui"]
 
 

@@ -19,7 +19,7 @@ from tests.audio.pulse import PulseServer
 from tests.audio.test_voice_e2e import speech_wav
 from tests.integration.standin_client import require_livekit_server
 
-pytestmark = [pytest.mark.audio, pytest.mark.integration]
+pytestmark = [pytest.mark.audio, pytest.mark.integration, pytest.mark.serial]
 CLI = [sys.executable, "-m", "convai_tui"]
 
 

@@ -40,6 +40,10 @@ class RecordingProxy:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        # close() alone does not wake the thread blocked in accept() (Linux); shutdown() does,
+        # so the serving thread ends at once rather than at the join's timeout.
+        with contextlib.suppress(OSError):
+            self._server.shutdown(socket.SHUT_RDWR)
         self._server.close()
         self._thread.join(timeout=5)
 

@@ -16,7 +16,7 @@ import pytest
 from tests.integration.headless_harness import HeadlessRun, LocalServer
 from tests.integration.standin_client import require_livekit_server
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.serial]
 CLIENTS = 10
 LIMIT = 2
 SESSION_S = 3.0

@@ -22,7 +22,7 @@ from tests.integration.headless_harness import CLI, LocalServer, clean_env
 from tests.integration.standin_client import require_livekit_server
 from tests.unit.eval.junit_schema import validate_junit
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.serial]
 
 # The text SLA is the scenario's own (5 s, not 1.2 s): this test checks that four kinds of turn
 # on concurrent sessions are played, timed and classed; the stand-in paces its reply word by

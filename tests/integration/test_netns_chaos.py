@@ -58,7 +58,7 @@ import pytest
 from tests.integration.headless_harness import CLI, HeadlessRun, LocalServer, clean_env
 from tests.integration.standin_client import require_livekit_server
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.serial]
 
 _COMMAND_TIMEOUT_S = 15.0
 _SERIAL = count(1)

@@ -36,7 +36,7 @@ from tests.integration.headless_harness import CLI, HeadlessRun, LocalServer, cl
 from tests.integration.standin_client import require_livekit_server
 from tests.integration.test_netns_chaos import _cmd, _pump, _readline, _unavailable
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.serial]
 
 BRIDGE = Path(__file__).with_name("netns_delay_bridge.py")
 ONE_WAY_DELAY_MS = 100

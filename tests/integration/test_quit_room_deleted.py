@@ -14,7 +14,7 @@ import pytest
 from tests.integration.headless_harness import HeadlessRun, LocalServer
 from tests.integration.standin_client import require_livekit_server
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.serial]
 
 QUIT_WITHIN_S = 5.0
 

@@ -29,7 +29,7 @@ from tests.integration.standin_client import (
 from tests.integration.test_controls_live import bot_of, cores, ready_core, until
 from tests.integration.test_headless_cli import Server, run, server
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.serial]
 __all__ = ["cores", "server", "standin_factory"]  # fixtures imported for pytest
 
 ACTIONS = ConnectOptions(

@@ -18,7 +18,7 @@ from tests.integration.standin_client import StandInFactory, get_json, post, sta
 
 __all__ = ["standin_factory"]
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.serial]
 SessionMaker = Callable[..., SessionCore]
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from tests.integration.standin_client import require_livekit_server
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.serial]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

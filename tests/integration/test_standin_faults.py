@@ -20,7 +20,7 @@ from tests.integration.standin_client import (
     wait_until,
 )
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.serial]
 __all__ = ["clients", "standin", "standin_factory"]  # fixtures imported for pytest
 
 

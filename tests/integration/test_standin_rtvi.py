@@ -26,7 +26,7 @@ from tests.integration.standin_client import (
     standin_factory,
 )
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.serial]
 __all__ = ["clients", "standin", "standin_factory"]  # fixtures imported for pytest
 
 

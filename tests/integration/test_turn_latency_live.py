@@ -12,7 +12,7 @@ import pytest
 from tests.integration.headless_harness import HeadlessRun, LocalServer
 from tests.integration.standin_client import require_livekit_server
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.serial]
 
 
 def _turns(tmp_path: Path, *client_args: str) -> list[dict[str, Any]]:
