@@ -2,8 +2,7 @@
 
 The callback copies at most one block out of the buffer (silence when it is empty), meters what
 it played and counts device underflows; it never blocks on the event loop, makes no call that
-releases the GIL, and never raises. Its thread asks for real-time scheduling on its first call
-(thread_priority.py), so a busy machine does not leave the device to run dry.
+releases the GIL, and never raises.
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ from .dsp.onset import Onset, first_audible
 from .errors import SPEAKER_UNAVAILABLE
 from .jitter import JitterBuffer
 from .thread_names import name_this_thread
-from .thread_priority import make_this_thread_realtime
 
 PLAYBACK_THREAD_NAME = "convai-speaker"
 
@@ -71,8 +69,6 @@ class SpeakerPlayback:
         """Samples the device has taken: its consumption, against the clock, says whether it
         keeps up with real time."""
         self.callback_errors = 0
-        self.realtime: bool | None = None
-        """Whether the callback thread got real-time scheduling (None: no callback yet)."""
         self._named = False
         self._onset = Onset()
         self.on_onset: Callable[[float], None] | None = None
@@ -138,7 +134,6 @@ class SpeakerPlayback:
             if not self._named:
                 self._named = True
                 name_this_thread(PLAYBACK_THREAD_NAME)
-                self.realtime = make_this_thread_realtime()
             self.callbacks += 1
             self.frames_rendered += frames
             if status and getattr(status, "output_underflow", False):

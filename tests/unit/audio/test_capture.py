@@ -234,28 +234,6 @@ def test_playback_callback_pulls_from_jitter_buffer(fake_sd: FakeSoundDevice) ->
     assert stream.closed
 
 
-def test_playback_asks_for_real_time_scheduling_once_from_its_callback_thread(
-    fake_sd: FakeSoundDevice, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    asked: list[int] = []
-
-    def realtime() -> bool:
-        asked.append(threading.get_ident())
-        return False
-
-    monkeypatch.setattr("convai_tui.audio.playback.make_this_thread_realtime", realtime)
-    spk = SpeakerPlayback(jitter_target_ms=10)
-    spk.open()
-    (stream,) = fake_sd.streams
-    assert spk.realtime is None
-    caller = threading.Thread(target=lambda: (stream.render(480), stream.render(480)))
-    caller.start()
-    caller.join()
-    assert asked == [caller.ident]
-    assert spk.realtime is False
-    spk.close()
-
-
 def test_playback_dates_a_reply_onset_by_the_device_clock_and_its_place_in_the_block(
     fake_sd: FakeSoundDevice,
 ) -> None:
