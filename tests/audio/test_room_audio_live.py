@@ -163,6 +163,20 @@ async def room_with_audio(standin: LocalStandIn) -> tuple[SessionCore, Watch]:
     return core, watch
 
 
+RETAKES = 2
+"""Recordings repeated when the output device ran dry during one. A loaded 2-core test machine
+can leave the whole device path (PortAudio's thread, libpulse's, the daemon) unscheduled for
+26-400 ms while the device buffer holds 20 ms (traced: docs/BENCHMARKS.md, "Dropouts on a
+loaded machine"); the sound server then plays a hole of digital silence whose edges put energy
+in every band, Ada's too. What is checked here, which track plays, is the same on a retake."""
+
+
+def device_underflows(core: SessionCore) -> int:
+    """How often the output device ran dry so far, by the client's own count."""
+    audio = core.diagnostics().get("audio") or {}
+    return int(audio.get("speaker_device_underflows", 0))
+
+
 async def say(core: SessionCore, watch: Watch, text: str) -> None:
     since = watch.mark()
     outcome = await core.send_text(text)
@@ -179,9 +193,13 @@ async def test_the_first_then_the_second_character_are_heard(
             await say(core, watch, "hello first one")
             await asyncio.sleep(1.5)
         await switch(core, watch, "2")
-        with Recording(speaker_env, tmp_path / "second.wav") as second:
-            await say(core, watch, "can you hear me now")
-            await asyncio.sleep(1.5)
+        for take in range(1, RETAKES + 2):
+            underflows = device_underflows(core)
+            with Recording(speaker_env, tmp_path / f"second-{take}.wav") as second:
+                await say(core, watch, "can you hear me now")
+                await asyncio.sleep(1.5)
+            if device_underflows(core) == underflows:
+                break
         roster = core.room.roster
         assert roster is not None
         bo_identity = roster.members[1].participant_identity
@@ -198,6 +216,7 @@ async def test_the_first_then_the_second_character_are_heard(
     print(
         f"first then second: ada band max {ada_first.max():.3f}; after the switch peak "
         f"{np.abs(samples).max():.3f}, bo band max {bo.max():.3f}, ada band max {ada.max():.4f}"
+        f" (take {take})"
     )
     assert ada_first.max() > HEARD
     assert bo.max() > HEARD
