@@ -168,6 +168,41 @@ async def room_with_audio(standin: LocalStandIn) -> tuple[SessionCore, Watch]:
     return core, watch
 
 
+HOLE_MIN = SAMPLE_RATE // 500  # 2 ms
+LOUD = 0.05
+
+
+def device_underflows(core: SessionCore) -> int:
+    """How often the output device ran dry so far, by the client's own count."""
+    audio = core.diagnostics().get("audio") or {}
+    return int(audio.get("speaker_device_underflows", 0))
+
+
+def hole_windows(samples: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+    """Per 50 ms window of ``band_rms``: whether it or a neighbour holds a hole the sound server
+    played into a sound — 2 ms or more of exact digital zeros with loud audio on both sides.
+
+    A loaded 2-core test machine can leave the whole device path (PortAudio's thread, libpulse's,
+    the daemon) unscheduled for 26-400 ms while the device buffer holds 20 ms (traced:
+    docs/BENCHMARKS.md, "Dropouts on a loaded machine"); the server then plays such a hole, and
+    its edges put energy in every band, Ada's too. Decoded speech and the codec's silence are
+    never exact zeros for that long between two loud samples."""
+    count = samples.size // WINDOW
+    marked = np.zeros(count, dtype=bool)
+    zero = samples == 0.0
+    edges = np.flatnonzero(np.diff(zero.astype(np.int8)))
+    starts = edges[~zero[edges]] + 1  # first zero of each run
+    for start in starts:
+        stop = start + int(np.argmax(~zero[start:])) if (~zero[start:]).any() else samples.size
+        before = np.abs(samples[max(0, start - 120) : start])
+        after = np.abs(samples[stop : stop + 120])
+        if stop - start >= HOLE_MIN and before.size and after.size:
+            if before.max() > LOUD and after.max() > LOUD:
+                first, last = start // WINDOW, min(count - 1, (stop - 1) // WINDOW)
+                marked[max(0, first - 1) : last + 2] = True
+    return marked[:count]
+
+
 async def say(core: SessionCore, watch: Watch, text: str) -> None:
     since = watch.mark()
     outcome = await core.send_text(text)
@@ -184,9 +219,11 @@ async def test_the_first_then_the_second_character_are_heard(
             await say(core, watch, "hello first one")
             await asyncio.sleep(1.5)
         await switch(core, watch, "2")
+        underflows = device_underflows(core)
         with Recording(speaker_env, tmp_path / "second.wav") as second:
             await say(core, watch, "can you hear me now")
             await asyncio.sleep(1.5)
+        ran_dry = device_underflows(core) > underflows
         roster = core.room.roster
         assert roster is not None
         bo_identity = roster.members[1].participant_identity
@@ -196,17 +233,23 @@ async def test_the_first_then_the_second_character_are_heard(
     heard_speaking = [
         e for e in watch.seen if isinstance(e, ev.ParticipantLevels) and bo_identity in e.speaking
     ]
-    assert heard_speaking and heard_speaking[0].levels[str(bo_identity)] > -30.0
+    # Its loudest reading: the first one can fall on the start of a beep.
+    assert heard_speaking and max(e.levels[str(bo_identity)] for e in heard_speaking) > -30.0
     ada_first = band_rms(first.samples(), ADA_BAND)
     samples = second.samples()
     bo, ada = band_rms(samples, BO_BAND), band_rms(samples, ADA_BAND)
+    # Only when the client saw its device run dry are the windows around a played hole set
+    # aside; at least half the recording is still checked, and all of it must be free of Ada.
+    holes = hole_windows(samples) if ran_dry else np.zeros(ada.size, dtype=bool)
     print(
         f"first then second: ada band max {ada_first.max():.3f}; after the switch peak "
         f"{np.abs(samples).max():.3f}, bo band max {bo.max():.3f}, ada band max {ada.max():.4f}"
+        f"; {int(holes.sum())} windows around device holes set aside"
     )
     assert ada_first.max() > HEARD
     assert bo.max() > HEARD
-    assert ada.max() < SILENT
+    assert (~holes).sum() >= ada.size // 2, f"{int(holes.sum())} of {ada.size} windows with holes"
+    assert ada[~holes].max() < SILENT
 
 
 async def test_a_locally_muted_character_is_not_heard_and_the_other_is(
