@@ -192,6 +192,10 @@ class MultiRoom:
     def request_end(self, room_name: str, reason: str) -> None:
         self.rooms.tasks.spawn(self.rooms.close_room(self, reason))
 
+    def release_slots(self, room_name: str, reason: str) -> None:
+        """Nothing to free early: a room's humans hold no concurrency slot of their own here;
+        the room goes as a whole when a bot asks for its end (request_end)."""
+
 
 class MultiRooms:
     """Every multi-character room of one stand-in."""
