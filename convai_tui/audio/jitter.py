@@ -33,6 +33,8 @@ import numpy as np
 import numpy.typing as npt
 
 from .dsp.framing import Int16Array, as_int16
+from .dsp.levels import peak
+from .dsp.onset import AUDIBLE_PEAK
 
 # One 10 ms frame is the smallest meaningful target: below it the first callback after a frame
 # arrives would already underrun.
@@ -40,8 +42,8 @@ MIN_TARGET_MS = 10
 GROW_STEP_MS = 10
 # Long enough that a depth that never dipped to the target is a backlog, not jitter.
 TRIM_WINDOW_MS = 500
-# Audio whose peak stays under this (-40 dBFS) can be cut without an audible click.
-QUIET_PEAK = 328
+# Audio whose peak stays under the audibility threshold (-40 dBFS) can be cut without a click.
+QUIET_PEAK = AUDIBLE_PEAK
 # Calm playback after which a grown target comes down a frame: rare enough that a busy machine
 # does not glitch every few seconds, soon enough that a start-up glitch is forgotten.
 RELAX_AFTER_MS = 10_000
@@ -217,10 +219,10 @@ class JitterBuffer:
                 self._excess = 0
                 return
             first = min(step, self.capacity - self._read)
-            peak = _peak(self._ring[self._read : self._read + first])
+            loudest = peak(self._ring[self._read : self._read + first])
             if first < step:
-                peak = max(peak, _peak(self._ring[: step - first]))
-            if peak >= QUIET_PEAK:
+                loudest = max(loudest, peak(self._ring[: step - first]))
+            if loudest >= QUIET_PEAK:
                 return
             self._read = (self._read + step) % self.capacity
             self._count -= step
@@ -283,8 +285,3 @@ class JitterBuffer:
             self._playing = False
             self._window_pulled = 0
             self._excess = 0
-
-
-def _peak(samples: npt.NDArray[np.int16]) -> int:
-    """Largest magnitude, without np.abs (which leaves -32768 negative) or an allocation."""
-    return max(int(samples.max()), -int(samples.min()))

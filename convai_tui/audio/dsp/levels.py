@@ -30,7 +30,8 @@ def _mean_square(block: npt.NDArray[np.int16]) -> float:
     return float(np.dot(f, f)) / len(f) if len(f) else 0.0
 
 
-def _peak(block: npt.NDArray[np.int16]) -> int:
+def peak(block: npt.NDArray[np.int16]) -> int:
+    """Largest sample magnitude (0 for an empty block), without an allocation."""
     if block.size == 0:
         return 0
     # int32 so that abs(-32768) does not wrap.
@@ -39,7 +40,7 @@ def _peak(block: npt.NDArray[np.int16]) -> int:
 
 def peak_dbfs(block: npt.NDArray[np.int16]) -> float:
     """Peak level of an int16 block in dBFS."""
-    return amplitude_to_dbfs(_peak(block) / FULL_SCALE)
+    return amplitude_to_dbfs(peak(block) / FULL_SCALE)
 
 
 def rms_dbfs(block: npt.NDArray[np.int16]) -> float:
@@ -79,7 +80,7 @@ class LevelMeter:
         n = block.size
         if n == 0:
             return
-        self._peak = max(self._peak, _peak(block))
+        self._peak = max(self._peak, peak(block))
         self._sum_sq += _mean_square(block) * n
         self._count += n
         if self._count >= self.window_samples:

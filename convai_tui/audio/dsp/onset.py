@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from .levels import peak
+
 AUDIBLE_PEAK = 328
 """About -40 dBFS: quieter than any speech, louder than the stand-in's and codecs' silence."""
 
@@ -29,8 +31,7 @@ class Onset:
         """True when this block (heard at monotonic time `at`) starts a sound after a gap."""
         if not len(pcm):
             return False
-        peak = max(int(pcm.max()), -int(pcm.min()))
-        if peak < self._peak:
+        if peak(pcm) < self._peak:
             return False
         last, self._last_audible_at = self._last_audible_at, at
         return last is None or at - last >= self._gap_s

@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 from livekit import rtc
 
+from convai_tui.audio.dsp.levels import peak
 from convai_tui.audio.dsp.vad import EnergyVad
 from convai_tui.local.character import rtvi
 from convai_tui.local.character.turns import other_punctuation
@@ -66,7 +67,7 @@ class EchoGate:
         self._left = 0
 
     def passes(self, pcm: npt.NDArray[np.int16]) -> bool:
-        if len(pcm) and max(int(pcm.max()), -int(pcm.min())) >= self._open_peak:
+        if peak(pcm) >= self._open_peak:
             self._left = self._hold
             return True
         if self._left > 0:

@@ -234,14 +234,20 @@ def test_playback_callback_pulls_from_jitter_buffer(fake_sd: FakeSoundDevice) ->
     assert stream.closed
 
 
-def test_playback_dates_a_reply_onset_by_the_device_clock_and_its_place_in_the_block(
-    fake_sd: FakeSoundDevice,
-) -> None:
+def listening_speaker(fake_sd: FakeSoundDevice) -> tuple[SpeakerPlayback, FakeStream, list[float]]:
+    """An open speaker whose reply onsets are collected in the returned list."""
     spk = SpeakerPlayback(jitter_target_ms=10)
     heard: list[float] = []
     spk.on_onset = heard.append
     spk.open()
     (stream,) = fake_sd.streams
+    return spk, stream, heard
+
+
+def test_playback_dates_a_reply_onset_by_the_device_clock_and_its_place_in_the_block(
+    fake_sd: FakeSoundDevice,
+) -> None:
+    spk, stream, heard = listening_speaker(fake_sd)
     reply = np.concatenate([np.zeros(240, np.int16), np.full(720, 4000, np.int16)])
     spk.push(reply)
     before = time.monotonic()
@@ -256,11 +262,7 @@ def test_playback_dates_a_reply_onset_by_the_device_clock_and_its_place_in_the_b
 def test_playback_without_device_timing_dates_an_onset_by_the_nominal_latency(
     fake_sd: FakeSoundDevice,
 ) -> None:
-    spk = SpeakerPlayback(jitter_target_ms=10)
-    heard: list[float] = []
-    spk.on_onset = heard.append
-    spk.open()
-    (stream,) = fake_sd.streams
+    spk, stream, heard = listening_speaker(fake_sd)
     spk.push(np.full(960, 4000, np.int16))
     stream.render(480)  # the host API gives no timing: the stream's latency (20 ms) stands in
     [at] = heard
