@@ -378,6 +378,23 @@ async def test_slow_secondary_does_not_hold_the_session_and_input_waits_for_it(
     assert await reply_from(core, watch, "now ready") == {roster.members[1].membership_id}
 
 
+async def test_the_initial_character_is_ready_only_when_it_can_answer(
+    standin: LocalStandIn, cores: list[SessionCore]
+) -> None:
+    # The client's client-ready reaches the starting bot long before it is ready; a bot-ready
+    # sent in answer then would route the first text to a character that refuses it.
+    standin.room_policy = RoomPolicy(slow_ready={ADA: 1.0}, ready_delay_s=0.05)
+    core = make(standin, cores, ADA, BO)
+    watch = await start(core)
+    ready = await watch.until(of(ev.BotReady))
+    assert ready.since_connect_ms is not None and ready.since_connect_ms >= 900
+    roster = core.room.roster
+    assert roster is not None
+    since = watch.mark()
+    assert await reply_from(core, watch, "first words") == {roster.members[0].membership_id}
+    assert not [r for r in watch.after(since, ev.ServerResponseReceived) if r.status == "error"]
+
+
 async def test_stale_acks_never_move_the_target(
     standin: LocalStandIn, cores: list[SessionCore]
 ) -> None:

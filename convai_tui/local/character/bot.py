@@ -93,7 +93,7 @@ class Character:
         """The /connect body that started the room (emotion_config, action_config, debug)."""
         self.gate = BotReadyGate(
             faults,
-            lambda body, to: self.send(body, to=to),
+            self._send_bot_ready,
             client_ready_expected=sends_client_ready(self.request),
         )
         self.interaction_id = "int_" + uuid.uuid4().hex[:24]
@@ -278,6 +278,9 @@ class Character:
         )
 
     # -- sending ------------------------------------------------------------------------------
+    async def _send_bot_ready(self, body: dict[str, Any], to: str | None) -> None:
+        await self.send(body, to=to)
+
     async def send(self, message: dict[str, Any], to: str | None = None) -> None:
         """One reliable, topic-less data packet; ``to`` limits delivery to one identity."""
         await self.send_raw(rtvi.encode(message), to=to)

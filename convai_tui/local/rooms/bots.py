@@ -87,6 +87,18 @@ class RoomMember(Character):
             for out in self._multi.roster.ready_messages(self.membership_id):
                 await self.send(out.message, to=identity)
 
+    async def _send_bot_ready(self, body: dict[str, Any], to: str | None) -> None:
+        """An instance says `bot-ready` only once it is ready, and names itself: a client-ready
+        that comes while it starts is answered by the ready broadcast (MultiRooms._ready_later).
+        Said earlier, the client would route input to an instance that cannot answer yet."""
+        if self.instance.status != "ready":
+            return
+        data = body.get("data")
+        about = self._multi.roster.about(self.membership_id)
+        await self.send(
+            {**body, "data": {**(data if isinstance(data, dict) else {}), "about": about}}, to=to
+        )
+
     def _sender_of(self, packet: Any) -> str | None:
         # A text-only client is announced to the bots seconds late, and until then its packets
         # carry no sender; a room with one human can only have heard from that human.
