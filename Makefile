@@ -16,7 +16,7 @@ demo: setup
 	.venv/bin/convai-tui demo
 
 test: setup-test
-	$(PY) -m ruff check convai_tui tests
+	$(PY) -m ruff check convai_tui tests bench
 	$(PY) -m ruff format --check convai_tui tests
 	.venv/bin/lint-imports
 	$(PY) -m mypy
@@ -25,7 +25,7 @@ test: setup-test
 	$(PY) -m pytest -q -ra -m serial
 
 lint: setup-test
-	$(PY) -m ruff check convai_tui tests
+	$(PY) -m ruff check convai_tui tests bench
 	$(PY) -m ruff format --check convai_tui tests
 	.venv/bin/lint-imports
 

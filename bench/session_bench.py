@@ -12,8 +12,8 @@ from convai_tui.core.session import SessionCore
 from convai_tui.core.settings.session_settings import SessionSettings
 
 
-async def _wait_for(sub: Any, predicate: Any, timeout: float) -> Any:
-    async with asyncio.timeout(timeout):
+async def _wait_for(sub: Any, predicate: Any, wait_s: float) -> Any:
+    async with asyncio.timeout(wait_s):
         async for event in sub:
             if predicate(event):
                 return event
