@@ -31,6 +31,11 @@ RATE = 48_000
 SPACING_S = 1.5
 LEAD_S = 1.0
 CHIRP_S = 0.04
+LOOP_OPEN_S = 1.0
+"""Without an echo canceller, how long after each chirp the speaker stays coupled into the
+microphone: the first and second echo (T and 2T, T up to ~0.45 s) fall inside."""
+LOOP_SHUT_UNTIL_S = SPACING_S - 0.05
+"""... and when it is coupled again, once what was in flight when it opened has played out."""
 
 
 def chirp() -> np.ndarray:
@@ -89,14 +94,19 @@ def onset_pairs(left: np.ndarray, right: np.ndarray, runs: int) -> list[tuple[in
     return out
 
 
-def echo_return_loss(right: np.ndarray, pairs: list[tuple[int, int]]) -> list[float]:
+def echo_return_loss(right: np.ndarray, pairs: list[tuple[int, int]],
+                     open_s: float | None = None) -> list[float]:
     """dB between each chirp's echo as played (right channel, round trip T after the chirp)
     and what the client sent again of it (the second echo, 2T after): with the speaker coupled
-    back into the microphone, that is the echo the client's APM let through (capped at 60)."""
+    back into the microphone, that is the echo the client's APM let through (capped at 60).
+    `open_s`: the coupling was cut that long after each chirp; a chirp whose second echo
+    would end later is left out (it was never sent again)."""
     out: list[float] = []
     span = int(RATE * (CHIRP_S + 0.01))
     for t_l, t_r in pairs:
         trip = t_r - t_l
+        if open_s is not None and 2 * trip + span > int(RATE * open_s):
+            continue
         first = right[t_r - int(RATE * 0.005): t_r + span]
         second = right[t_r + trip - int(RATE * 0.005): t_r + trip + span]
         if first.size == 0 or second.size < first.size:
@@ -122,11 +132,36 @@ def _wait_for_line(proc: subprocess.Popen[str], kind: str, timeout: float) -> di
     raise RuntimeError(f"no {kind} from the client within {timeout} s")
 
 
+def _coupling_input(pulse: Any, module: str) -> str:
+    """The sink input that module-loopback `module` plays into the microphone with."""
+    current: str | None = None
+    for line in pulse.pactl("list", "sink-inputs").splitlines():
+        line = line.strip()
+        if line.startswith("Sink Input #"):
+            current = line.removeprefix("Sink Input #")
+        elif line == f"Owner Module: {module}" and current is not None:
+            return current
+    raise RuntimeError(f"no sink input of module {module}")
+
+
+def _open_loop_per_chirp(pulse: Any, sink_input: str, started: float, runs: int) -> None:
+    """Mute the speaker-to-microphone coupling from LOOP_OPEN_S after each chirp until just
+    before the next. Without a canceller the loop's gain is about 0 dB: a chirp would go round
+    for good (-10 to -20 dBFS on the speaker all session, measured), every later chirp would
+    land on that ring, and no onset or echo could be told apart."""
+    for i in range(runs):
+        chirp_at = started + LEAD_S + SPACING_S * i
+        for offset, mute in ((LOOP_OPEN_S, "1"), (LOOP_SHUT_UNTIL_S, "0")):
+            time.sleep(max(0.0, chirp_at + offset - time.monotonic()))
+            pulse.pactl("set-sink-input-mute", sink_input, mute)
+
+
 def measure(details: dict[str, str], runs: int, extra_env: dict[str, str] | None = None,
             keep: Path | None = None, coupled: bool = False,
-            client_flags: tuple[str, ...] = ()) -> dict[str, Any]:
+            client_flags: tuple[str, ...] = (), open_loop: bool = False) -> dict[str, Any]:
     """One session; ``coupled`` also loops the speaker back into the microphone (0 dB, as a
-    laptop's speaker next to its mic at worst) and adds ``echo_return_loss_db``."""
+    laptop's speaker next to its mic at worst) and adds ``echo_return_loss_db``; ``open_loop``
+    cuts that coupling between chirps (the reference without an echo canceller)."""
     from tests.audio.pulse import PulseUnavailable, start_pulse
 
     try:
@@ -136,6 +171,7 @@ def measure(details: dict[str, str], runs: int, extra_env: dict[str, str] | None
     tmp = Path(tempfile.mkdtemp(prefix="convai-voice-bench-"))
     client: subprocess.Popen[str] | None = None
     recorder: subprocess.Popen[bytes] | None = None
+    player: subprocess.Popen[bytes] | None = None
     try:
         pulse.pactl("load-module", "module-null-sink", "sink_name=mix", f"rate={RATE}",
                     "channels=2", "channel_map=front-left,front-right")
@@ -143,9 +179,12 @@ def measure(details: dict[str, str], runs: int, extra_env: dict[str, str] | None
             pulse.pactl("load-module", "module-loopback", f"source={source}", "sink=mix",
                         "latency_msec=10", "channels=1", f"channel_map={side}",
                         "source_dont_move=true", "sink_dont_move=true")
+        coupling: str | None = None
         if coupled:
-            pulse.pactl("load-module", "module-loopback", "source=spk.monitor", "sink=mic",
-                        "latency_msec=10", "source_dont_move=true", "sink_dont_move=true")
+            module = pulse.pactl("load-module", "module-loopback", "source=spk.monitor",
+                                 "sink=mic", "latency_msec=10", "source_dont_move=true",
+                                 "sink_dont_move=true").strip()
+            coupling = _coupling_input(pulse, module) if open_loop else None
         env = {**client_env(pulse.env, tmp), **(extra_env or {})}
         wav_path = tmp / "chirps.wav"
         stimulus(wav_path, runs)
@@ -164,8 +203,12 @@ def measure(details: dict[str, str], runs: int, extra_env: dict[str, str] | None
                  "--channels=2", "--latency-msec=10"],
                 env=pulse.client_env(), stdout=sink, stderr=subprocess.DEVNULL)
             time.sleep(0.3)
-            subprocess.run(["paplay", "--device=mic", str(wav_path)], env=pulse.client_env(),
-                           check=True, timeout=runs * SPACING_S + 30)
+            player = subprocess.Popen(["paplay", "--device=mic", str(wav_path)],
+                                      env=pulse.client_env())
+            if coupling is not None:
+                _open_loop_per_chirp(pulse, coupling, time.monotonic(), runs)
+            if player.wait(timeout=runs * SPACING_S + 30) != 0:
+                raise RuntimeError("paplay failed")
             time.sleep(1.0)
             recorder.send_signal(signal.SIGINT)
             recorder.wait(10)
@@ -178,12 +221,15 @@ def measure(details: dict[str, str], runs: int, extra_env: dict[str, str] | None
         result: dict[str, Any] = {**percentiles(trips), "runs": runs, "heard": len(trips),
                                   "all": trips, "client_audio": audio}
         if coupled:
-            loss = echo_return_loss(data[:, 1], pairs)
+            loss = echo_return_loss(data[:, 1], pairs, LOOP_OPEN_S if open_loop else None)
             result["echo_return_loss_db"] = {**percentiles(loss), "all": loss}
         if len(trips) < runs:
             result["status"] = f"only {len(trips)} of {runs} chirps came back"
         return result
     finally:
+        if player is not None and player.poll() is None:
+            player.kill()
+            player.wait()
         if recorder is not None and recorder.poll() is None:
             recorder.kill()
             recorder.wait()
@@ -220,7 +266,7 @@ def run(details: dict[str, str], runs: int, smoke: bool = False) -> dict[str, An
     if smoke:  # bench/run --smoke: the round trip only; echo return loss needs two more sessions
         return {"voice_round_trip_ms": {**result, "floor_ms": floor_ms()["total"]}}
     coupled = measure(details, runs, coupled=True)
-    no_aec = measure(details, runs, coupled=True, client_flags=("--no-aec",))
+    no_aec = measure(details, runs, coupled=True, client_flags=("--no-aec",), open_loop=True)
     return {"voice_round_trip_ms": {**result, "floor_ms": floor_ms()["total"]},
             "echo_return_loss_db": {
                 "aec": coupled.get("echo_return_loss_db"),
@@ -239,6 +285,7 @@ if __name__ == "__main__":  # a one-off with the stand-in
     flags = ("--no-aec",) if "--no-aec" in sys.argv else ()
     with StandIn("--voice", "echo", "--tts", "none") as standin:
         out = measure(standin.details, n, keep=Path("/tmp/voice_mix.npy"),
-                      coupled="--coupled" in sys.argv, client_flags=flags)
+                      coupled="--coupled" in sys.argv, client_flags=flags,
+                      open_loop="--coupled" in sys.argv and bool(flags))
     print(json.dumps(out))
     os._exit(0)

@@ -8,7 +8,6 @@ every countdown, duration and level meter from the injected clock.
 from __future__ import annotations
 
 import asyncio
-import gc
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
@@ -25,6 +24,7 @@ from convai_tui.core.api.states import SessionState
 from convai_tui.core.rtvi import controls
 from convai_tui.core.rtvi.controls import ControlRequest
 from convai_tui.ui.commands import ConvaiCommands
+from convai_tui.ui.heap import SettledHeap
 from convai_tui.ui.messages import SessionEventsReceived, SessionStreamEnded
 from convai_tui.ui.model.reducer import MonitorModel, Part, ui_error
 from convai_tui.ui.model.replay import ReplayProgress
@@ -94,7 +94,7 @@ class ConvaiApp(App[int]):
         self._ticks = 0
         self._last_idle_reset: float | None = None
         self._closed = False
-        self._heap_frozen = False
+        self.heap = SettledHeap()
         self.slowest_batch_ms = 0.0
         """The longest time one batch of events took to fold in and repaint (benchmarks)."""
         self.model.connect_key = key_hint(self.keymap, "session.connect")
@@ -124,13 +124,10 @@ class ConvaiApp(App[int]):
 
     def _freeze_startup_heap(self) -> None:
         """Move everything alive once the screen is up (Textual, Rich, the widget tree: ~85k
-        objects) out of the garbage collector's reach. A full collection scanned all of it and
-        stalled the event loop 40-50 ms, over and over, while events streamed in; afterwards it
-        only scans what the session accumulates. Undone on unmount."""
-        if not self._heap_frozen:
-            gc.collect()
-            gc.freeze()
-            self._heap_frozen = True
+        objects) out of the garbage collector's reach, and later what the session has settled
+        into (`ui/heap.py`): a full collection scanned all of it and stalled the event loop
+        40-80 ms, over and over, while events streamed in. Undone on unmount."""
+        self.heap.settle()
 
     @work(exclusive=True, group="session-events", exit_on_error=False)
     async def _pump_events(self, subscription: Subscription) -> None:
@@ -167,9 +164,7 @@ class ConvaiApp(App[int]):
 
     async def on_unmount(self) -> None:
         await self._close_session()
-        if self._heap_frozen:
-            self._heap_frozen = False
-            gc.unfreeze()
+        self.heap.release()
 
     async def _close_session(self) -> None:
         if self._closed:
