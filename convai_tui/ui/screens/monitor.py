@@ -9,7 +9,7 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
+from textual.widgets import Input, Static, TabbedContent, TabPane
 
 from convai_tui.ui.model.reducer import MonitorModel, Part
 from convai_tui.ui.model.replay import READ_ONLY_PLACEHOLDER, replay_hint
@@ -37,6 +37,7 @@ from convai_tui.ui.widgets.errors import (
     filter_text,
     header_text,
 )
+from convai_tui.ui.widgets.footer import KeyFooter
 from convai_tui.ui.widgets.link import LinkView
 from convai_tui.ui.widgets.message_input import MessageInput
 from convai_tui.ui.widgets.overlays import (
@@ -76,7 +77,7 @@ class MonitorScreen(RoomActions):
                     yield from panes[tab.id]()
         yield RetryOverlay(id="retry-overlay")
         yield BlockingBanner(id="blocking-banner")
-        yield Footer(id="footer", compact=True)
+        yield KeyFooter(id="footer", compact=True)
 
     def pane_contents(self) -> dict[str, Callable[[], Iterable[Widget]]]:
         """What each tab of `registry.TABS` holds, by tab id."""
