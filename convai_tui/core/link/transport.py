@@ -7,6 +7,7 @@ makes no retry decisions itself (see disconnect_reasons.py and session.py).
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import logging
 import time
@@ -16,6 +17,7 @@ from typing import Any
 
 from livekit import rtc
 from livekit.rtc import stats as rtc_stats
+from livekit.rtc.room import EventTypes as RoomEvent
 
 from convai_tui.core.api.events import ParticipantInfo
 from convai_tui.core.errors.error import ConvaiError, make_error
@@ -44,6 +46,22 @@ _QUALITY = {
     rtc.ConnectionQuality.QUALITY_POOR: "poor",
     rtc.ConnectionQuality.QUALITY_LOST: "lost",
 }
+
+Handler = Callable[..., None]
+
+
+def on_room(room: rtc.Room, event: RoomEvent) -> Callable[[Handler], Handler]:
+    """`room.on(event)` with the handler's signature worked out once. LiveKit's `EventEmitter`
+    calls `inspect.signature` on each handler every time it emits (tens of data packets and
+    speaker changes a second while the character talks); a function's `__signature__` is
+    what `inspect.signature` returns without working it out again."""
+
+    def register(handler: Handler) -> Handler:
+        handler.__signature__ = inspect.signature(handler)  # type: ignore[attr-defined]
+        room.on(event, handler)
+        return handler
+
+    return register
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,40 +198,40 @@ class RoomTransport:
             local = participant.identity == self.local_identity
             self._cb.on_participant("updated", self._info(participant, local=local))
 
-        @room.on("participant_connected")
+        @on_room(room, "participant_connected")
         def _joined(participant: rtc.RemoteParticipant) -> None:
             self._cb.on_participant("joined", self._info(participant))
 
-        @room.on("participant_disconnected")
+        @on_room(room, "participant_disconnected")
         def _left(participant: rtc.RemoteParticipant) -> None:
             self._speaking.discard(participant.identity)
             self._cb.on_participant("left", self._info(participant))
 
-        @room.on("track_published")
+        @on_room(room, "track_published")
         def _published(_pub: object, participant: rtc.RemoteParticipant) -> None:
             updated(participant)
 
-        @room.on("track_unpublished")
+        @on_room(room, "track_unpublished")
         def _unpublished(_pub: object, participant: rtc.RemoteParticipant) -> None:
             updated(participant)
 
-        @room.on("track_muted")
+        @on_room(room, "track_muted")
         def _muted(participant: rtc.Participant, _pub: object) -> None:
             updated(participant)
 
-        @room.on("track_unmuted")
+        @on_room(room, "track_unmuted")
         def _unmuted(participant: rtc.Participant, _pub: object) -> None:
             updated(participant)
 
-        @room.on("local_track_published")
+        @on_room(room, "local_track_published")
         def _local_published(*_: object) -> None:
             updated(room.local_participant)
 
-        @room.on("connection_quality_changed")
+        @on_room(room, "connection_quality_changed")
         def _quality(participant: rtc.Participant, _quality: object) -> None:
             updated(participant)
 
-        @room.on("active_speakers_changed")
+        @on_room(room, "active_speakers_changed")
         def _speakers(speakers: list[rtc.Participant]) -> None:
             now = {p.identity for p in speakers}
             changed = now ^ self._speaking
@@ -222,22 +240,22 @@ class RoomTransport:
                 if participant.identity in changed:
                     updated(participant)
 
-        @room.on("data_received")
+        @on_room(room, "data_received")
         def _data(packet: rtc.DataPacket) -> None:
             sender = packet.participant.identity if packet.participant else None
             self._cb.on_data(packet.data, sender)
 
-        @room.on("disconnected")
+        @on_room(room, "disconnected")
         def _disconnected(reason: int) -> None:
             if not self._leaving:
                 self._cb.on_disconnected(int(reason))
 
-        @room.on("reconnecting")
+        @on_room(room, "reconnecting")
         def _reconnecting() -> None:
             if not self._leaving:
                 self._cb.on_reconnecting()
 
-        @room.on("reconnected")
+        @on_room(room, "reconnected")
         def _reconnected() -> None:
             if not self._leaving:
                 self._cb.on_reconnected()

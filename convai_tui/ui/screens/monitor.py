@@ -37,7 +37,7 @@ from convai_tui.ui.widgets.errors import (
     filter_text,
     header_text,
 )
-from convai_tui.ui.widgets.footer import KeysFooter
+from convai_tui.ui.widgets.footer import KeyFooter
 from convai_tui.ui.widgets.link import LinkView
 from convai_tui.ui.widgets.message_input import MessageInput
 from convai_tui.ui.widgets.overlays import (
@@ -77,7 +77,7 @@ class MonitorScreen(RoomActions):
                     yield from panes[tab.id]()
         yield RetryOverlay(id="retry-overlay")
         yield BlockingBanner(id="blocking-banner")
-        yield KeysFooter(id="footer", compact=True)
+        yield KeyFooter(id="footer", compact=True)
 
     def pane_contents(self) -> dict[str, Callable[[], Iterable[Widget]]]:
         """What each tab of `registry.TABS` holds, by tab id."""

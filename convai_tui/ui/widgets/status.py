@@ -74,7 +74,8 @@ class AudioMeters(Static):
             )
         if warning is not None:
             text += " ⚠ speech dropped"
-        self.tooltip = warning
+        if warning != self.tooltip:  # setting it, even unchanged, has the screen look it up
+            self.tooltip = warning
         if text != self._text:
             previous, self._text = self._text, text
             self.set_class((levels is not None and levels.muted) or warning is not None, "-muted")

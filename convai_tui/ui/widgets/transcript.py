@@ -17,6 +17,7 @@ from textual.events import Resize
 from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widget import Widget
 
 from convai_tui.ui.formatting import clock_time
 from convai_tui.ui.model.reducer import TranscriptLine
@@ -104,10 +105,21 @@ class TranscriptView(ScrollView, can_focus=True):
             for index in range(self._consumed, len(source)):
                 self._add_rows(index, source[index], width)
         self._consumed = len(source)
-        self.virtual_size = Size(self.size.width, len(self._rows))
+        self._set_virtual_height(len(self._rows))
         if at_end or self._following:
             self._follow_end()
         self.refresh()
+
+    def _set_virtual_height(self, height: int) -> None:
+        """Grow the scrollable area. Setting `virtual_size` lays out the whole screen, which
+        only the vertical scrollbar appearing or going away needs: otherwise the scrollbar's
+        thumb is updated in place and the view repaints."""
+        size = Size(self.size.width, height)
+        if not self.size or self.show_vertical_scrollbar != (height > self.container_size.height):
+            self.virtual_size = size
+            return
+        self.set_reactive(Widget.virtual_size, size)
+        self._scroll_update(size)
 
     def _follow_end(self) -> None:
         """Scroll to the newest line now, and again once laid out: until the layout has run, a
