@@ -4,12 +4,13 @@ a layout pass repaints every widget, and a streaming reply updates the line chun
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import Any, cast
+from typing import cast
 
 from textual.app import App, ComposeResult
 
 from convai_tui.ui.model.reducer import MonitorModel
 from convai_tui.ui.widgets.banners import ActivityLine
+from tests.ui.layouts import record_layouts
 
 
 def streaming(text: str) -> MonitorModel:
@@ -34,14 +35,7 @@ async def test_a_streaming_reply_lays_out_only_when_the_line_appears_or_grows() 
     app = LineApp()
     async with app.run_test(size=(60, 10)) as pilot:
         line = app.query_one(ActivityLine)
-        layouts: list[bool] = []
-        refresh = line.refresh
-
-        def counting(*regions: Any, **options: Any) -> ActivityLine:
-            layouts.append(bool(options.get("layout")))
-            return refresh(*regions, **options)
-
-        line.refresh = counting  # type: ignore[method-assign]
+        layouts = record_layouts(line)
 
         async def show(text: str) -> int:
             layouts.clear()

@@ -3,12 +3,11 @@ wider than the field still scrolls to keep the cursor in view."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from textual.app import App, ComposeResult
 from textual.widgets import Input, Static
 
 from convai_tui.ui.widgets.message_input import MessageInput
+from tests.ui.layouts import record_layouts
 
 
 class FieldApp(App[None]):
@@ -26,14 +25,7 @@ async def _type(field: Input, text: str) -> tuple[list[bool], int]:
     async with app.run_test(size=(30, 6)) as pilot:
         field.focus()
         await pilot.pause()
-        layouts: list[bool] = []
-        refresh = field.refresh
-
-        def counting(*regions: Any, **options: Any) -> Input:
-            layouts.append(bool(options.get("layout")))
-            return refresh(*regions, **options)
-
-        field.refresh = counting  # type: ignore[method-assign]
+        layouts = record_layouts(field)
         for key in text:
             await pilot.press("space" if key == " " else key)
         await pilot.pause()

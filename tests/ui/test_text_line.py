@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.text import Text
 from textual.app import App, ComposeResult
 
 from convai_tui.ui.widgets.text_line import TextLine
+from tests.ui.layouts import record_layouts
 
 
 class LineApp(App[None]):
@@ -19,14 +18,7 @@ async def test_showing_the_same_content_again_does_nothing() -> None:
     app = LineApp()
     async with app.run_test(size=(40, 4)) as pilot:
         line = app.query_one(TextLine)
-        layouts: list[bool] = []
-        refresh = line.refresh
-
-        def counting(*regions: Any, **options: Any) -> TextLine:
-            layouts.append(bool(options.get("layout")))
-            return refresh(*regions, **options)
-
-        line.refresh = counting  # type: ignore[method-assign]
+        layouts = record_layouts(line)
         line.show("start")
         line.show(Text("styled", style="bold"))
         line.show(Text("styled", style="bold"))

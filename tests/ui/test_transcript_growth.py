@@ -3,12 +3,11 @@ overflows, the view scrolls to the new line and the scrollbar's thumb follows, w
 
 from __future__ import annotations
 
-from typing import Any
-
 from textual.app import App, ComposeResult
 
 from convai_tui.ui.model.views import TranscriptLine
 from convai_tui.ui.widgets.transcript import TranscriptView
+from tests.ui.layouts import record_layouts
 
 T0 = 1_700_000_000.0
 
@@ -24,14 +23,7 @@ async def test_lines_lay_out_only_when_the_scrollbar_appears() -> None:
     app = TranscriptApp()
     async with app.run_test(size=(80, 10)) as pilot:
         view = app.query_one(TranscriptView)
-        layouts: list[bool] = []
-        refresh = view.refresh
-
-        def counting(*regions: Any, **options: Any) -> TranscriptView:
-            layouts.append(bool(options.get("layout")))
-            return refresh(*regions, **options)
-
-        view.refresh = counting  # type: ignore[method-assign]
+        layouts = record_layouts(view)
         source: list[TranscriptLine] = []
 
         async def add(count: int) -> int:
