@@ -24,6 +24,10 @@ PLAYBACK_CHECK_EVERY = 5
 SPEAKING_DBFS = -45.0
 """A participant whose audio is at least this loud (100 ms RMS) is speaking: well above a
 quiet room's noise, well below any voice."""
+LEVEL_RISE_DB = 6.0
+"""A speaking participant this much louder than its last reported level is reported at once:
+the reading that starts a speaking period can fall on a word's first milliseconds, and a reply
+shorter than a second would otherwise keep that low figure on the meter."""
 
 
 class SessionAudio:
@@ -151,25 +155,25 @@ def _round(value: float | None) -> float | None:
 
 class ParticipantLevelsSampler:
     """Turns 10 Hz samples of the participants' levels into ``ParticipantLevels`` events:
-    at once when who is speaking changes, about once a second while anyone speaks, and
-    nothing while all are quiet."""
+    at once when who is speaking changes or a speaker got ``LEVEL_RISE_DB`` louder than last
+    reported, about once a second while anyone speaks, and nothing while all are quiet."""
 
     def __init__(self, emit: Callable[[Event], None]) -> None:
         self._emit = emit
         self._speaking: tuple[str, ...] = ()
+        self._reported: dict[str, float] = {}
         self._last_at = float("-inf")
 
     def sample(self, levels: dict[str, float], now: float) -> None:
         speaking = tuple(sorted(i for i, dbfs in levels.items() if dbfs >= SPEAKING_DBFS))
         changed = speaking != self._speaking
         due = bool(speaking) and now - self._last_at >= PARTICIPANT_LEVELS_INTERVAL_S
+        louder = any(
+            levels[i] >= self._reported.get(i, float("-inf")) + LEVEL_RISE_DB for i in speaking
+        )
         self._speaking = speaking
-        if not (changed or due):
+        if not (changed or due or louder):
             return
         self._last_at = now
-        self._emit(
-            ParticipantLevels(
-                levels={i: round(dbfs, 1) for i, dbfs in sorted(levels.items())},
-                speaking=speaking,
-            )
-        )
+        self._reported = {i: round(dbfs, 1) for i, dbfs in sorted(levels.items())}
+        self._emit(ParticipantLevels(levels=dict(self._reported), speaking=speaking))
