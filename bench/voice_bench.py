@@ -158,10 +158,12 @@ def _open_loop_per_chirp(pulse: Any, sink_input: str, started: float, runs: int)
 
 def measure(details: dict[str, str], runs: int, extra_env: dict[str, str] | None = None,
             keep: Path | None = None, coupled: bool = False,
-            client_flags: tuple[str, ...] = (), open_loop: bool = False) -> dict[str, Any]:
+            client_flags: tuple[str, ...] = (), open_loop: bool = False,
+            client_root: Path = ROOT) -> dict[str, Any]:
     """One session; ``coupled`` also loops the speaker back into the microphone (0 dB, as a
     laptop's speaker next to its mic at worst) and adds ``echo_return_loss_db``; ``open_loop``
-    cuts that coupling between chirps (the reference without an echo canceller)."""
+    cuts that coupling between chirps (the reference without an echo canceller);
+    ``client_root`` holds the ``convai_tui`` the client runs from (bench/voice_ab.py)."""
     from tests.audio.pulse import PulseUnavailable, start_pulse
 
     try:
@@ -193,7 +195,8 @@ def measure(details: dict[str, str], runs: int, extra_env: dict[str, str] | None
              "--snapshot", str(tmp / "snapshot.json"),
              "--connect-url", details["connect_url"], "--api-key", details["api_key"],
              "--character-id", details["character_id"]],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            cwd=client_root, env={**env, "PYTHONPATH": str(client_root)},
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         _wait_for_line(client, "bot_ready", 60)
         time.sleep(1.0)  # the echo track is subscribed and playback has started
         raw = tmp / "mix.raw"
