@@ -1,0 +1,122 @@
+"""Talking CPU of three clients in one run: the monitor, LiveKit's native audio module, the web SDK.
+
+`python -m bench.talk_reference [ROUNDS] [SECONDS]` (3 rounds of 10 s windows by default). One
+stand-in (`--voice echo --tts espeak`) and one private PulseAudio daemon serve every session; in
+each round every client runs once, the order rotating from round to round:
+
+- `monitor`: tui_bench's talking phase (the TUI in a 120×40 pty, a text turn typed every 2 s,
+  the espeak replies played), as `bench/run` measures `client_cpu_percent.talking`;
+- `native_adm`: bench/adm_client.py `--say-every 2`: the same text turns every 2 s, its
+  microphone, echo cancellation and playout in LiveKit's native audio device module
+  (`rtc.PlatformAudio`), no Python on the audio path and no UI;
+- `web_sdk`: `bench/run`'s web-SDK talking window (headless Chromium, its fake microphone,
+  the stand-in echoing it back), every Chromium process counted.
+
+Each figure is utime+stime over the window in percent of one core, the median of the rounds
+beside the rounds; the ratios are of the medians. `native_adm_vs_web_sdk` is the same talking
+session without any of our code: what LiveKit's own native client costs next to the browser.
+Prints one JSON line. The machine is shared: compare the clients only within one run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import websdk_bench
+from bench.common import ROOT, StandIn, client_env, cpu_seconds, stop_process
+from bench.cpu_bench import thread_seconds
+from bench.talk_ab import SETTLE_S, TURN_EVERY_S, talk
+
+
+def adm_talk(details: dict[str, str], env: dict[str, str], seconds: float) -> dict[str, Any]:
+    """The native-ADM client's CPU while it sends a text turn every TURN_EVERY_S."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.adm_client", json.dumps(details),
+         "--say-every", str(TURN_EVERY_S)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 60
+        for line in proc.stdout:
+            if json.loads(line).get("bot_ready"):
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError("the native-ADM client's character was not ready in 60 s")
+        else:
+            raise RuntimeError("the native-ADM client exited before its character was ready")
+        time.sleep(SETTLE_S)
+        threads_before, cpu_before, t0 = thread_seconds(proc.pid), cpu_seconds(proc.pid), \
+            time.monotonic()
+        time.sleep(seconds)
+        wall = time.monotonic() - t0
+        cpu = 100 * (cpu_seconds(proc.pid) - cpu_before) / wall
+        per_thread = {name: round(100 * (spent - threads_before.get(name, 0.0)) / wall, 2)
+                      for name, spent in thread_seconds(proc.pid).items()}
+        load1 = round(os.getloadavg()[0], 2)
+    finally:
+        stop_process(proc, signal.SIGTERM, 15)
+    # Replies that started speaking while it talked: the same conversation as the monitor's.
+    replies = sum(1 for line in proc.stdout if "bot_started_speaking" in line)
+    if not replies:
+        raise RuntimeError("the native-ADM client's text turns got no spoken reply")
+    return {"cpu": round(cpu, 2), "threads": per_thread, "replies": replies, "load1": load1}
+
+
+def web_talk(details: dict[str, str], seconds: float) -> dict[str, Any]:
+    result = websdk_bench.run(details, 1, seconds, None)
+    cpu = (result.get("cpu_percent") or {}).get("talking")
+    if cpu is None:
+        raise RuntimeError(f"the web SDK did not talk: {result.get('error')}")
+    return {"cpu": cpu, "threads": {}, "load1": round(os.getloadavg()[0], 2)}
+
+
+def run(rounds: int, seconds: float) -> dict[str, Any]:
+    from tests.audio.pulse import start_pulse
+
+    names = ["monitor", "native_adm", "web_sdk"]
+    sessions: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    pulse = start_pulse()
+    tmp = Path(tempfile.mkdtemp(prefix="convai-tui-talk-reference-"))
+    try:
+        with StandIn("--voice", "echo", "--tts", "espeak") as standin:
+            env = client_env(pulse.env, tmp)
+            for r in range(rounds):
+                for name in names[r % 3:] + names[:r % 3]:
+                    if name == "monitor":
+                        result = talk(standin.details, env, ROOT, seconds)
+                    elif name == "native_adm":
+                        result = adm_talk(standin.details, env, seconds)
+                    else:
+                        result = web_talk(standin.details, seconds)
+                    sessions[name].append(result)
+                    print(name, r, json.dumps(result), file=sys.stderr, flush=True)
+    finally:
+        pulse.stop()
+    medians = {name: statistics.median(s["cpu"] for s in results)
+               for name, results in sessions.items()}
+    out: dict[str, Any] = {
+        "talking_cpu_percent": {
+            name: {"median": round(medians[name], 2), "rounds": [s["cpu"] for s in results],
+                   "load1": [s["load1"] for s in results],
+                   "threads_last_round": results[-1]["threads"]}
+            for name, results in sessions.items()},
+        "window_s": seconds,
+    }
+    for a, b in (("monitor", "web_sdk"), ("native_adm", "web_sdk"), ("monitor", "native_adm")):
+        out[f"{a}_vs_{b}"] = round(medians[a] / medians[b], 2) if medians[b] else None
+    return out
+
+
+if __name__ == "__main__":
+    args = [a for a in sys.argv[1:] if a.replace(".", "", 1).isdigit()]
+    print(json.dumps(run(int(args[0]) if args else 3, float(args[1]) if len(args) > 1 else 10.0)))
+    os._exit(0)
