@@ -20,6 +20,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -74,26 +75,37 @@ def summary(sessions: list[dict[str, Any]]) -> dict[str, Any]:
             "load1": [s["load1"] for s in sessions]}
 
 
-def run(rounds: int, seconds: float) -> dict[str, Any]:
+def interleaved(rounds: int, order: Callable[[int], list[str]],
+                session: Callable[[str, dict[str, str], dict[str, str]], dict[str, Any]],
+                ) -> dict[str, list[dict[str, Any]]]:
+    """``session(name, details, env)`` for every name of ``order(round)``, round after round,
+    against one stand-in (`--voice echo --tts espeak`) and one private PulseAudio daemon."""
     from tests.audio.pulse import start_pulse
 
-    before = os.environ.get("BENCH_BEFORE_ROOT")
-    if not before:
-        raise SystemExit("set BENCH_BEFORE_ROOT to a directory holding the other convai_tui")
-    roots = {"before": Path(before), "after": Path(os.environ.get("BENCH_AFTER_ROOT", ROOT))}
-    sessions: dict[str, list[dict[str, Any]]] = {name: [] for name in roots}
+    sessions: dict[str, list[dict[str, Any]]] = {name: [] for name in order(0)}
     pulse = start_pulse()
-    tmp = Path(tempfile.mkdtemp(prefix="convai-tui-talk-ab-"))
+    tmp = Path(tempfile.mkdtemp(prefix="convai-tui-talk-"))
     try:
         with StandIn("--voice", "echo", "--tts", "espeak") as standin:
             env = client_env(pulse.env, tmp)
             for r in range(rounds):
-                for name in ("before", "after") if r % 2 == 0 else ("after", "before"):
-                    result = talk(standin.details, env, roots[name], seconds)
+                for name in order(r):
+                    result = session(name, standin.details, env)
                     sessions[name].append(result)
                     print(name, r, json.dumps(result), file=sys.stderr, flush=True)
     finally:
         pulse.stop()
+    return sessions
+
+
+def run(rounds: int, seconds: float) -> dict[str, Any]:
+    before = os.environ.get("BENCH_BEFORE_ROOT")
+    if not before:
+        raise SystemExit("set BENCH_BEFORE_ROOT to a directory holding the other convai_tui")
+    roots = {"before": Path(before), "after": Path(os.environ.get("BENCH_AFTER_ROOT", ROOT))}
+    sessions = interleaved(
+        rounds, lambda r: ["before", "after"] if r % 2 == 0 else ["after", "before"],
+        lambda name, details, env: talk(details, env, roots[name], seconds))
     return {"talking_cpu_percent": {name: summary(s) for name, s in sessions.items()},
             "window_s": seconds, "roots": {name: str(root) for name, root in roots.items()}}
 

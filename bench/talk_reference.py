@@ -26,15 +26,13 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 from bench import websdk_bench
-from bench.common import ROOT, StandIn, client_env, cpu_seconds, stop_process
+from bench.common import ROOT, cpu_seconds, stop_process
 from bench.cpu_bench import thread_seconds
-from bench.talk_ab import SETTLE_S, TURN_EVERY_S, talk
+from bench.talk_ab import SETTLE_S, TURN_EVERY_S, interleaved, talk
 
 
 def adm_talk(details: dict[str, str], env: dict[str, str], seconds: float) -> dict[str, Any]:
@@ -80,27 +78,16 @@ def web_talk(details: dict[str, str], seconds: float) -> dict[str, Any]:
 
 
 def run(rounds: int, seconds: float) -> dict[str, Any]:
-    from tests.audio.pulse import start_pulse
-
     names = ["monitor", "native_adm", "web_sdk"]
-    sessions: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
-    pulse = start_pulse()
-    tmp = Path(tempfile.mkdtemp(prefix="convai-tui-talk-reference-"))
-    try:
-        with StandIn("--voice", "echo", "--tts", "espeak") as standin:
-            env = client_env(pulse.env, tmp)
-            for r in range(rounds):
-                for name in names[r % 3:] + names[:r % 3]:
-                    if name == "monitor":
-                        result = talk(standin.details, env, ROOT, seconds)
-                    elif name == "native_adm":
-                        result = adm_talk(standin.details, env, seconds)
-                    else:
-                        result = web_talk(standin.details, seconds)
-                    sessions[name].append(result)
-                    print(name, r, json.dumps(result), file=sys.stderr, flush=True)
-    finally:
-        pulse.stop()
+
+    def session(name: str, details: dict[str, str], env: dict[str, str]) -> dict[str, Any]:
+        if name == "monitor":
+            return talk(details, env, ROOT, seconds)
+        if name == "native_adm":
+            return adm_talk(details, env, seconds)
+        return web_talk(details, seconds)
+
+    sessions = interleaved(rounds, lambda r: names[r % 3:] + names[:r % 3], session)
     medians = {name: statistics.median(s["cpu"] for s in results)
                for name, results in sessions.items()}
     out: dict[str, Any] = {
