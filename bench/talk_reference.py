@@ -1,4 +1,4 @@
-"""Talking CPU of three clients in one run: the monitor, LiveKit's native audio module, the web SDK.
+"""Talking CPU in one run: the monitor, LiveKit's native audio module, the web SDK (two ways).
 
 `python -m bench.talk_reference [ROUNDS] [SECONDS]` (3 rounds of 10 s windows by default). One
 stand-in (`--voice echo --tts espeak`) and one private PulseAudio daemon serve every session; in
@@ -10,11 +10,15 @@ each round every client runs once, the order rotating from round to round:
   microphone, echo cancellation and playout in LiveKit's native audio device module
   (`rtc.PlatformAudio`), no Python on the audio path and no UI;
 - `web_sdk`: `bench/run`'s web-SDK talking window (headless Chromium, its fake microphone,
-  the stand-in echoing it back), every Chromium process counted.
+  the stand-in echoing it back), every Chromium process counted;
+- `web_sdk_alike`: the web SDK in the monitor's conversation: a text turn every 2 s whose
+  replies it plays through the same private PulseAudio (Chromium's streams are seen there as
+  sink inputs; without its fake capture device it opened no capture stream there, so its
+  microphone side is still not like ours).
 
 Each figure is utime+stime over the window in percent of one core, the median of the rounds
-beside the rounds; the ratios are of the medians. `native_adm_vs_web_sdk` is the same talking
-session without any of our code: what LiveKit's own native client costs next to the browser.
+beside the rounds; the ratios are of the medians. `native_adm_vs_web_sdk` is a talking session
+without any of our code: what LiveKit's own native client costs next to the browser.
 Prints one JSON line. The machine is shared: compare the clients only within one run.
 """
 
@@ -69,25 +73,33 @@ def adm_talk(details: dict[str, str], env: dict[str, str], seconds: float) -> di
     return {"cpu": round(cpu, 2), "threads": per_thread, "replies": replies, "load1": load1}
 
 
-def web_talk(details: dict[str, str], seconds: float) -> dict[str, Any]:
-    result = websdk_bench.run(details, 1, seconds, None)
+def web_talk(details: dict[str, str], seconds: float,
+             sound_env: dict[str, str] | None = None) -> dict[str, Any]:
+    """`bench/run`'s web-SDK talking window; with ``sound_env``, the monitor's conversation
+    instead: a text turn every TURN_EVERY_S, captured and played through that sound server."""
+    alike = sound_env is not None
+    result = websdk_bench.run(details, 1, seconds, None, TURN_EVERY_S if alike else None,
+                              sound_env)
     cpu = (result.get("cpu_percent") or {}).get("talking")
     if cpu is None:
         raise RuntimeError(f"the web SDK did not talk: {result.get('error')}")
-    return {"cpu": cpu, "threads": {}, "load1": round(os.getloadavg()[0], 2)}
+    if alike and not result.get("replies"):
+        raise RuntimeError("the web SDK's text turns got no spoken reply")
+    return {"cpu": cpu, "threads": {}, "replies": result.get("replies"),
+            "load1": round(os.getloadavg()[0], 2)}
 
 
 def run(rounds: int, seconds: float) -> dict[str, Any]:
-    names = ["monitor", "native_adm", "web_sdk"]
+    names = ["monitor", "native_adm", "web_sdk", "web_sdk_alike"]
 
     def session(name: str, details: dict[str, str], env: dict[str, str]) -> dict[str, Any]:
         if name == "monitor":
             return talk(details, env, ROOT, seconds)
         if name == "native_adm":
             return adm_talk(details, env, seconds)
-        return web_talk(details, seconds)
+        return web_talk(details, seconds, env if name == "web_sdk_alike" else None)
 
-    sessions = interleaved(rounds, lambda r: names[r % 3:] + names[:r % 3], session)
+    sessions = interleaved(rounds, lambda r: names[r % 4:] + names[:r % 4], session)
     medians = {name: statistics.median(s["cpu"] for s in results)
                for name, results in sessions.items()}
     out: dict[str, Any] = {
@@ -98,7 +110,8 @@ def run(rounds: int, seconds: float) -> dict[str, Any]:
             for name, results in sessions.items()},
         "window_s": seconds,
     }
-    for a, b in (("monitor", "web_sdk"), ("native_adm", "web_sdk"), ("monitor", "native_adm")):
+    for a, b in (("monitor", "web_sdk"), ("native_adm", "web_sdk"), ("monitor", "native_adm"),
+                 ("monitor", "web_sdk_alike"), ("native_adm", "web_sdk_alike")):
         out[f"{a}_vs_{b}"] = round(medians[a] / medians[b], 2) if medians[b] else None
     return out
 

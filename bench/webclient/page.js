@@ -46,6 +46,9 @@ function waitFor(predicate, timeoutMs, what) {
   });
 }
 
+let talkTimer = null;
+let talkMark = 0;
+
 window.harness = {
   // Connect once; resolves with the timings (ms since connect() was called).
   async connect({ url, apiKey, characterId, audio = false, timeoutMs = 30000 }) {
@@ -97,6 +100,23 @@ window.harness = {
     const reply = client.chatMessages.filter((m) => m.type === "bot-llm-text").pop();
     return { first_text_ms: first.t - t0, reply: reply ? reply.content : null,
              acked: log.slice(mark).some((e) => e.type === "server-response") };
+  },
+
+  // A text turn every `everyMs` without waiting for the replies (which the page plays), as the
+  // monitor's talking bench types one every 2 s; stopTalking() ends it and counts the replies
+  // that started speaking meanwhile.
+  talkEvery(everyMs) {
+    let turn = 0;
+    talkMark = log.length;
+    const say = () => client && client.sendUserTextMessage(`hello number ${++turn}`);
+    say();
+    talkTimer = setInterval(say, everyMs);
+  },
+
+  stopTalking() {
+    clearInterval(talkTimer);
+    return log.slice(talkMark).filter(
+      (e) => e.kind === "data" && (e.type === "bot-started-speaking" || e.inner === "bot-started-speaking")).length;
   },
 
   async disconnect() {

@@ -3,6 +3,13 @@
 //
 //   node run.mjs conformance --details '{"connect_url":…,"api_key":…,"character_id":…}'
 //   node run.mjs bench --details '…' [--runs 20] [--talk-seconds 10] [--audio FILE.wav]
+//                      [--say-every SECONDS] [--real-devices 1]
+//
+// --say-every sends a text turn every SECONDS through the talking window (the replies play);
+// --real-devices 1 drops Chromium's fake capture device; it plays through the sound server its
+// environment names (PULSE_SERVER): its streams are seen there as sink inputs. It opened no
+// capture stream on that server in our check (no source output seen), so its microphone side
+// is still not a device's.
 //
 // Prints one JSON object on stdout (logs go to stderr); exit 0 on success.
 import { build } from "esbuild";
@@ -137,7 +144,8 @@ async function main() {
   const launchArgs = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+    ...(args["real-devices"] ? [] : ["--use-fake-device-for-media-stream"]),
+    "--use-fake-ui-for-media-stream",
     "--autoplay-policy=no-user-gesture-required",
     // TURN runs on loopback (the stand-in): without this Chromium enumerates no loopback
     // network, so its TURN allocations leave from eth0 and no answer is ever accepted.
@@ -183,7 +191,10 @@ async function main() {
       const talkSeconds = Number(args["talk-seconds"] || 10);
       await page.evaluate((c) => window.harness.connect({ ...c, audio: true }), cfg);
       await new Promise((r) => setTimeout(r, 2000)); // let the echo settle in
+      const sayEvery = Number(args["say-every"] || 0);
+      if (sayEvery) await page.evaluate((ms) => window.harness.talkEvery(ms), sayEvery * 1000);
       const talking = await measureCpu(talkSeconds);
+      if (sayEvery) talking.replies = await page.evaluate(() => window.harness.stopTalking());
       const log = await page.evaluate(() => window.harness.log());
       await page.evaluate(() => window.harness.disconnect());
       Object.assign(result, {
