@@ -36,7 +36,8 @@ class AudioProblemCleared(Event):
 @dataclass(frozen=True, slots=True)
 class ParticipantLevels(Event):
     """Each remote participant's level in dBFS (identity → dBFS), measured on its own audio
-    as it arrives; about once a second while anyone speaks, and once when all fall quiet.
+    as it arrives; when someone starts or stops speaking, when a speaker gets 6 dB louder than
+    last reported, about once a second while anyone speaks, and once when all fall quiet.
     `speaking` lists the identities above the speech threshold.
 
     Drives the room table's meters and speaking indicators."""
