@@ -8,7 +8,6 @@ import logging
 from collections.abc import Iterator
 
 import pytest
-from livekit import rtc
 
 from convai_tui.core.link.native_logs import forward_native_logs, native_logs_wanted
 
@@ -46,28 +45,38 @@ class Records(logging.Handler):
 async def test_records_stop_crossing_when_capture_is_off(
     monkeypatch: pytest.MonkeyPatch, logger: logging.Logger
 ) -> None:
-    monkeypatch.setenv("LIVEKIT_RTC_DEBUG", "1")  # the SDK drops its debug records otherwise
+    # Each call of the native library's initialize logs "initializing ffi server" (a debug
+    # record, which the SDK drops unless LIVEKIT_RTC_DEBUG is set): the record of a switch
+    # itself tells whether records cross. The native side sends its records in batches, at
+    # least once a second (FLUSH_INTERVAL).
+    monkeypatch.setenv("LIVEKIT_RTC_DEBUG", "1")
     logger.setLevel(logging.DEBUG)
     records = Records()
     logger.addHandler(records)
-    loop = asyncio.get_running_loop()
 
-    async def records_of_one_request(wait_s: float) -> int:
+    async def quiet(for_s: float, within_s: float) -> None:
+        """Until no record has come for ``for_s``: what was batched before is delivered."""
+        deadline = asyncio.get_running_loop().time() + within_s
+        seen = -1
+        while len(records.messages) != seen:
+            assert asyncio.get_running_loop().time() < deadline, "records never stopped coming"
+            seen = len(records.messages)
+            await asyncio.sleep(for_s)
+
+    async def initialize_records(capture: bool, wait_s: float) -> int:
         records.messages.clear()
-        source = rtc.AudioSource(48_000, 1, queue_size_ms=0, loop=loop)  # the request logs
+        forward_native_logs(capture)
         for _ in range(int(wait_s * 100)):
-            if records.messages:
+            if any("initializing ffi server" in m for m in records.messages):
                 break
             await asyncio.sleep(0.01)
-        await source.aclose()
-        return len(records.messages)
+        return sum("initializing ffi server" in m for m in records.messages)
 
     try:
-        forward_native_logs(True)
-        assert await records_of_one_request(3.0) > 0
+        assert await initialize_records(True, 5.0) > 0
         forward_native_logs(False)
-        await asyncio.sleep(0.1)  # what was on its way when capture went off
-        assert await records_of_one_request(1.0) == 0
+        await quiet(2.0, 15.0)
+        assert await initialize_records(False, 2.5) == 0
     finally:
         forward_native_logs(True)  # the SDK's own setting, for the tests after this one
         logger.removeHandler(records)
