@@ -37,7 +37,7 @@ from convai_tui.ui.app import ConvaiApp
 from convai_tui.ui.screens.monitor import MonitorScreen
 from convai_tui.ui.screens.room_actions import NO_ROOM_REASON, RoomCommands
 from convai_tui.ui.screens.room_prompt import RoomPrompt
-from convai_tui.ui.widgets.room import RoomTable
+from convai_tui.ui.widgets.room import COLUMNS, RoomTable
 from tests.ui.fake_core import FakeClock, FakeSession, Step
 from tests.ui.scenarios import connect_events, settle, t
 
@@ -325,8 +325,8 @@ async def test_instance_numbers_stay_stable_after_a_removal_and_ids_are_shown() 
         await settle(pilot)
         assert view.number_of(BO.membership_id) == 4
         table = app.screen.query_one(RoomTable)
-        cells = [str(c) for c in table.get_row(BO.membership_id)]
-        assert cells[:3] == ["4", "Bo", "bo"]
+        cells = dict(zip(COLUMNS, (str(c) for c in table.get_row(BO.membership_id)), strict=True))
+        assert (cells["#"], cells["name"], cells["character id"]) == ("4", "Bo", "bo")
         assert "character id" in [str(c.label) for c in table.columns.values()]
 
 
@@ -447,3 +447,25 @@ async def test_alt_digit_is_text_in_a_single_character_room() -> None:
         app.post_message(events.Key("inverted_exclamation_mark", "¡"))
         await pilot.pause()
         assert app.screen.query_one("#message-input", Input).value == "¡"
+
+
+async def test_an_80_column_terminal_shows_level_volume_and_local_mute() -> None:
+    app, session, _room = build((ADA, CY, ADA2))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.action_show_tab("participants")
+        await pilot.pause()
+        session.publish(
+            ParticipantLevels(
+                levels={"character-cy-2": -18.0}, speaking=("character-cy-2",), at=t(41)
+            )
+        )
+        await settle(pilot)
+        table = app.screen.query_one(RoomTable)
+        widths = {
+            str(column.label): column.get_render_width(table) for column in table.columns.values()
+        }
+        shown = 0
+        for name in COLUMNS[: COLUMNS.index("local") + 1]:
+            shown += widths[name]
+        assert shown <= table.size.width, widths

@@ -1,8 +1,8 @@
 """The Participants tab of a multi-character room: every human (you, others who
 joined by key) and every character instance with its number (kept for the life of the room),
-its character id, its status, readiness, whether it is the target, whether it is speaking (by
-the server's events or by its own audio), its level, the volume set here, whether this monitor
-muted it, and its failure code. Joins,
+whether it is the target, whether it is speaking (by the server's events or by its own audio),
+its level, the volume set here, whether this monitor muted it, its status, readiness, failure
+code and character id. Joins,
 removals, status and target changes stay highlighted for a moment."""
 
 from __future__ import annotations
@@ -23,20 +23,27 @@ from convai_tui.ui.registry import ROOM_TABLE_BINDINGS
 COLUMNS = (
     "#",
     "name",
-    "character id",
-    "kind",
-    "status",
-    "ready",
     "target",
     "speaking",
     "level",
     "vol",
     "local",
+    "status",
+    "ready",
     "failure",
+    "character id",
+    "kind",
     "membership",
 )
+"""What changes while you listen and what you set come first, so an 80-column terminal shows
+them; the fixed facts of a row come last."""
 HUMAN_PREFIX = "human:"
 """Row keys of humans (instances are keyed by membership id)."""
+
+
+def row_cells(values: dict[str, str]) -> tuple[str, ...]:
+    """A row's cells in ``COLUMNS`` order (a column not given is empty)."""
+    return tuple(values.get(name, "") for name in COLUMNS)
 
 
 def level_text(dbfs: float | None) -> str:
@@ -95,20 +102,13 @@ class RoomTable(DataTable[Text]):
                 (
                     HUMAN_PREFIX + info.identity,
                     "joined" if fresh else "",
-                    (
-                        "",
-                        info.name or info.identity,
-                        "",
-                        KIND_LABELS.get(info.kind, info.kind),
-                        "",
-                        "",
-                        "",
-                        "speaking" if info.speaking or heard(info.identity) else "",
-                        level_text(room.levels.get(info.identity)),
-                        "",
-                        "",
-                        "",
-                        "",
+                    row_cells(
+                        {
+                            "name": info.name or info.identity,
+                            "kind": KIND_LABELS.get(info.kind, info.kind),
+                            "speaking": "speaking" if info.speaking or heard(info.identity) else "",
+                            "level": level_text(room.levels.get(info.identity)),
+                        }
                     ),
                 )
             )
@@ -124,20 +124,24 @@ class RoomTable(DataTable[Text]):
                 (
                     member.membership_id,
                     flash,
-                    (
-                        str(number) if number is not None else "",
-                        member.display_name,
-                        member.character_id,
-                        "character",
-                        member.status.value,
-                        "yes" if member.status is MemberStatus.READY else "no",
-                        "★ target" if member.membership_id == room.target else "",
-                        "speaking" if speaking else "",
-                        level_text(room.levels.get(identity)),
-                        f"{volume:+.0f} dB" if volume else "",
-                        "muted" if member.participant_identity in room.locally_muted else "",
-                        member.failure_code or "",
-                        member.membership_id[:8],
+                    row_cells(
+                        {
+                            "#": str(number) if number is not None else "",
+                            "name": member.display_name,
+                            "character id": member.character_id,
+                            "kind": "character",
+                            "status": member.status.value,
+                            "ready": "yes" if member.status is MemberStatus.READY else "no",
+                            "target": "★ target" if member.membership_id == room.target else "",
+                            "speaking": "speaking" if speaking else "",
+                            "level": level_text(room.levels.get(identity)),
+                            "vol": f"{volume:+.0f} dB" if volume else "",
+                            "local": "muted"
+                            if member.participant_identity in room.locally_muted
+                            else "",
+                            "failure": member.failure_code or "",
+                            "membership": member.membership_id[:8],
+                        }
                     ),
                 )
             )
@@ -148,20 +152,14 @@ class RoomTable(DataTable[Text]):
                     (
                         mid,
                         "removed",
-                        (
-                            "",
-                            member.display_name,
-                            member.character_id,
-                            "character",
-                            "removed",
-                            "",
-                            "",
-                            "",
-                            "",
-                            "",
-                            "",
-                            "",
-                            mid[:8],
+                        row_cells(
+                            {
+                                "name": member.display_name,
+                                "character id": member.character_id,
+                                "kind": "character",
+                                "status": "removed",
+                                "membership": mid[:8],
+                            }
                         ),
                     )
                 )
