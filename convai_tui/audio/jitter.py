@@ -122,6 +122,7 @@ class JitterBuffer:
         self._window_low = 0
         self._excess = 0
         self._trimmed = 0
+        self._ended = False
 
     # -- producer (event loop) ---------------------------------------------------------------
 
@@ -160,7 +161,8 @@ class JitterBuffer:
         """Fill ``out`` (1-D) with the next samples; return how many were real audio.
 
         Before the target depth is reached ``out`` is silence and nothing is counted; once
-        playing, running dry plays the remainder as silence, counts one underrun and re-buffers.
+        playing, running dry plays the remainder as silence, counts one underrun and re-buffers
+        (after ``end`` it is the stream's end: silence, nothing counted).
         """
         n = len(out)
         with self._lock:
@@ -183,6 +185,9 @@ class JitterBuffer:
                 self._first_play_at = self._clock()
             if take < n:
                 out[take:] = 0
+                if self._ended:  # the stream's last block: nothing came late
+                    self._playing = False
+                    return take
                 self._underruns += 1
                 self._underrun_samples += n - take
                 self._playing = False
@@ -191,6 +196,12 @@ class JitterBuffer:
                 self._excess = 0
                 self._calm = 0
             return take
+
+    def end(self) -> None:
+        """No more audio will come: what is queued plays out, and running dry after it is the
+        end of the stream, not an underrun (not counted, the target does not grow)."""
+        with self._lock:
+            self._ended = True
 
     def _relax(self, played: int) -> None:
         self._calm += played

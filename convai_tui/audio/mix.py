@@ -11,7 +11,8 @@ can be fed the mix (not one track) as its far-end signal; the callback thread ne
 LiveKit itself.
 
 An input whose track ended stays until its buffer has played out, so a sentence under way when
-a character leaves is finished rather than cut with a click.
+a character leaves is finished rather than cut with a click; running dry then is the end of its
+stream, not an underrun.
 """
 
 from __future__ import annotations
@@ -104,6 +105,7 @@ class RoomMix:
             for existing in self._inputs:
                 if existing.key == key:
                     existing.ended = True
+                    existing.buffer.end()
             self._prune_locked()
 
     def clear(self) -> None:

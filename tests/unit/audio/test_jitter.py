@@ -63,6 +63,19 @@ def test_underrun_plays_silence_counts_and_rebuffers() -> None:
     assert jb.stats().underruns == 1
 
 
+def test_an_ended_stream_plays_out_without_an_underrun() -> None:
+    jb = JitterBuffer(48_000, target_ms=20, max_ms=120, grow_to_ms=60)
+    jb.push(ramp(1, 960))
+    jb.end()
+    assert jb.pull(720)[-1] == 720
+    last = jb.pull(480)  # the last 240 samples, then the stream is over
+    assert last[239] == 960 and not last[240:].any()
+    s = jb.stats()
+    assert s.underruns == 0 and s.underrun_samples == 0
+    assert s.played_samples == 960 and s.target_ms == 20
+    assert not jb.playing
+
+
 def test_overflow_drops_oldest_and_counts() -> None:
     jb = JitterBuffer(48_000, target_ms=10, max_ms=20)  # 960 samples
     jb.push(ramp(0, 480))

@@ -87,6 +87,20 @@ def test_an_ended_input_plays_out_then_leaves() -> None:
     assert mix.totals()["played_samples"] == 2 * BLOCK
 
 
+def test_the_only_track_ending_plays_out_without_an_underrun() -> None:
+    mix = _mix()
+    a = mix.add("TR_a", "ada")
+    a.buffer.push(_tone(440, 0.5, BLOCK + BLOCK // 2))
+    out = np.zeros(BLOCK, dtype=np.int16)
+    assert mix.pull_into(out) == BLOCK
+    mix.end("TR_a")
+    assert mix.pull_into(out) == BLOCK // 2  # its tail, then it leaves
+    assert mix.inputs == ()
+    totals = mix.totals()
+    assert totals["underruns"] == 0 and totals["underrun_samples"] == 0
+    assert totals["played_samples"] == BLOCK + BLOCK // 2
+
+
 def test_a_track_seen_again_is_the_same_input() -> None:
     mix = _mix()
     assert mix.add("TR_a", "ada") is mix.add("TR_a", "ada")
