@@ -9,7 +9,7 @@ Session use (``pipeline``/``settings``):
 
 - ``AudioSettings(enabled, input_device, output_device, aec, sample_rate, frame_ms,
   device_block_ms, jitter_target_ms, jitter_grow_to_ms, jitter_max_ms, mute_on_start, push_to_talk,
-  input_latency_s, output_latency_s, mic_queue_frames, stall_after_s)``. Playback starts once
+  input_latency_s, output_latency_s, mic_queue_frames, stall_after_s, room)``. Playback starts once
   ``jitter_target_ms`` (floor 10 ms; each underrun adds 10 ms up to ``jitter_grow_to_ms``) is
   queued, at the next 10 ms callback, then the device adds ``output_latency_s``: about
   20 + 10 + 20 ms with the defaults.

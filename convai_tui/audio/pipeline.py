@@ -74,7 +74,9 @@ class AudioPipeline:
         in), played (its first audible block reaching the speaker)."""
         self._vad = EnergyVad(settings.sample_rate, settings.frame_ms)
         self.frame_samples = samples_per_frame(settings.sample_rate, settings.frame_ms)
-        self._remote = RemoteTracks(settings.sample_rate, self.frame_samples, on_mark)
+        self._remote = RemoteTracks(
+            settings.sample_rate, self.frame_samples, on_mark, room_from_start=settings.room
+        )
         self._muted = settings.mute_on_start
         self._ptt_mode = settings.push_to_talk
         self._ptt_open = False

@@ -7,11 +7,14 @@ only thing played, else the mix the output callback last played). The first audi
 reply is reported as the ``audio_received`` turn mark.
 
 A track that is the room's only remote audio is delivered 10 ms at a time, as a single-character
-session needs for its latency. A track that starts while the room has another (received or
-published) comes ``ROOM_FRAME_MS`` at a time: every delivery costs LiveKit's runtime a task
-wake-up and this process the GIL on that thread, so in a room that halves the per-track cost,
-for at most 10 ms more delay on its audio (docs/BENCHMARKS.md, "A three-character room's idle
-CPU").
+session needs for its latency. In a room every track comes ``ROOM_FRAME_MS`` at a time: each
+delivery costs LiveKit's runtime a task wake-up and this process the GIL on that thread, so
+three tracks at 40 ms cost fewer deliveries a second (75) than one track at 10 ms (100), for up to
+30 ms more delay on room audio and a jitter target as much higher. A session is a room when it
+asked for several characters (it is one from its first track on, though the characters publish
+later) or when another track is received or published as a track starts; a track that started
+alone keeps its 10 ms frames when others join (docs/BENCHMARKS.md, "A three-character room's
+idle CPU").
 """
 
 from __future__ import annotations
@@ -30,8 +33,9 @@ from .ffi_direct import DirectApm, DirectAudioStream
 from .mix import MixInput, RoomMix
 from .playback import SpeakerPlayback
 
-ROOM_FRAME_MS = 20
-"""Audio per delivery of each track in a room with more than one remote audio track."""
+ROOM_FRAME_MS = 40
+"""Audio per delivery of each track in a room (20 ms still cost a room of three 1.5 times a single
+session's deliveries, over the idle CPU goal)."""
 
 
 class RemoteTracks:
@@ -42,8 +46,10 @@ class RemoteTracks:
         sample_rate: int,
         frame_samples: int,
         on_mark: Callable[[str, float], None] | None,
+        room_from_start: bool = False,
     ) -> None:
         self._sample_rate = sample_rate
+        self._room_from_start = room_from_start
         self._frame_samples = frame_samples
         self._frame_ms = 1000 * frame_samples // sample_rate
         self._on_mark = on_mark
@@ -125,10 +131,9 @@ class RemoteTracks:
         return True
 
     def _alone(self, sid: str) -> bool:
-        """True when track ``sid`` is the room's only remote audio: none other is received or
-        published (a room whose characters are all there when it is joined is a room from its
-        first track on)."""
-        if self._streams:
+        """True when track ``sid`` is the room's only remote audio: the session did not ask for
+        a room and no other track is received or published."""
+        if self._room_from_start or self._streams:
             return False
         participants = getattr(self._room, "remote_participants", None) or {}
         for participant in list(participants.values()):

@@ -40,6 +40,9 @@ class AudioSettings:
     """Frames the capture ring holds between the PortAudio thread and the event loop."""
     stall_after_s: float = 1.0
     """A microphone silent (no callbacks) this long is reported as ``audio.mic_stalled``."""
+    room: bool = False
+    """The session asked for a room (several characters, or a join): every remote track is
+    received in room-sized frames from the first, though the characters publish later."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -224,6 +224,7 @@ async def _run_session(settings: Settings, run: RunOptions, *, command: str = "r
                     input_device=_device(settings.input_device),
                     output_device=_device(settings.output_device),
                     aec=settings.aec,
+                    room=session_settings.room is not None,
                 ),
                 emit=session.emit,
                 report=session.report_problem,

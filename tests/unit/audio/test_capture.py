@@ -25,6 +25,7 @@ from convai_tui.audio import (
 from convai_tui.audio.dsp.synth import tone
 from convai_tui.audio.errors import AudioError
 from convai_tui.audio.playback_health import PlaybackHealth
+from convai_tui.audio.remote_tracks import ROOM_FRAME_MS
 from convai_tui.audio.session_media import SessionAudio
 from convai_tui.core.api.events import AudioProblemCleared
 
@@ -509,7 +510,7 @@ def _audio_track(sid: str) -> Any:
     return types.SimpleNamespace(sid=sid, kind=rtc.TrackKind.KIND_AUDIO)
 
 
-async def test_a_track_joining_a_playing_room_comes_20ms_at_a_time_and_keeps_its_margin(
+async def test_a_track_joining_a_playing_room_comes_in_room_frames_and_keeps_its_margin(
     fake_sd: FakeSoundDevice, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("convai_tui.audio.remote_tracks.DirectAudioStream", RecordedStream)
@@ -523,35 +524,35 @@ async def test_a_track_joining_a_playing_room_comes_20ms_at_a_time_and_keeps_its
     subscribed(_audio_track("TR_a"), None, ada)
     subscribed(_audio_track("TR_b"), None, bo)
     # The first track is opened as a single-character session's always is (LiveKit's 10 ms).
-    assert RecordedStream.opened == [("TR_a", None), ("TR_b", 20)]
+    assert ROOM_FRAME_MS == 40
+    assert RecordedStream.opened == [("TR_a", None), ("TR_b", 40)]
     assert pipe._mix is not None
     first, second = pipe._mix.inputs
-    assert first.buffer.target_ms == 20.0 and second.buffer.target_ms == 30.0
-    # 20 ms frames against 10 ms device blocks, one of them late by half a frame: the extra
-    # 10 ms of margin keeps the speaker from running dry.
+    assert first.buffer.target_ms == 20.0 and second.buffer.target_ms == 50.0
+    # 40 ms frames against 10 ms device blocks, one of them late by half a frame: the extra
+    # 30 ms of margin keeps the speaker from running dry.
     spk_stream = fake_sd.streams[1]
-    voice = tone(440.0, 0.02, amplitude=0.25)
+    voice = tone(440.0, 0.04, amplitude=0.25)
     heard = []
-    for block in range(16):
-        late = block == 6  # this frame arrives just after the block it was due before
-        if block % 2 == 0 and not late:
+    for block in range(32):
+        if block % 4 == 0 and block != 12:
+            pipe._remote.on_frame(second, voice)
+        if block == 14:  # the frame due before block 12 arrives two blocks late
             pipe._remote.on_frame(second, voice)
         heard.append(spk_stream.render(480)[:, 0].copy())
-        if late:
-            pipe._remote.on_frame(second, voice)
     assert np.abs(np.concatenate(heard)).max() > 0.2 * 32767
     assert second.buffer.stats().underruns == 0
-    # A track that starts while another plays joins at 20 ms; alone again, 10 ms.
+    # A track that starts while another plays joins in room frames; alone again, 10 ms.
     unsubscribed(_audio_track("TR_a"), None, ada)
     subscribed(_audio_track("TR_c"), None, ada)
     unsubscribed(_audio_track("TR_b"), None, bo)
     unsubscribed(_audio_track("TR_c"), None, ada)
     subscribed(_audio_track("TR_d"), None, bo)
-    assert RecordedStream.opened[2:] == [("TR_c", 20), ("TR_d", None)]
+    assert RecordedStream.opened[2:] == [("TR_c", 40), ("TR_d", None)]
     await pipe.stop()
 
 
-async def test_in_a_room_whose_characters_are_all_there_the_first_track_is_20ms_too(
+async def test_in_a_room_whose_characters_are_all_there_the_first_track_is_in_room_frames(
     fake_sd: FakeSoundDevice, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("convai_tui.audio.remote_tracks.DirectAudioStream", RecordedStream)
@@ -566,7 +567,25 @@ async def test_in_a_room_whose_characters_are_all_there_the_first_track_is_20ms_
     await pipe.start(room)
     (subscribed,) = room.handlers["track_subscribed"]
     subscribed(_audio_track("TR_a"), None, room.remote_participants["ada"])
-    assert RecordedStream.opened == [("TR_a", 20)]  # bo's track is published: a room
+    assert RecordedStream.opened == [("TR_a", 40)]  # bo's track is published: a room
+    await pipe.stop()
+
+
+async def test_a_session_that_asked_for_a_room_takes_room_frames_before_others_publish(
+    fake_sd: FakeSoundDevice, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("convai_tui.audio.remote_tracks.DirectAudioStream", RecordedStream)
+    monkeypatch.setattr(RecordedStream, "opened", [])
+    room = FakeRoom()
+    pipe = AudioPipeline(AudioSettings(aec=False, room=True), lambda c, m: None)
+    await pipe.start(room)
+    (subscribed,) = room.handlers["track_subscribed"]
+    # The first character's track arrives while nobody else has published yet.
+    subscribed(_audio_track("TR_a"), None, types.SimpleNamespace(identity="ada"))
+    subscribed(_audio_track("TR_b"), None, types.SimpleNamespace(identity="bo"))
+    assert RecordedStream.opened == [("TR_a", 40), ("TR_b", 40)]
+    assert pipe._mix is not None
+    assert [i.buffer.target_ms for i in pipe._mix.inputs] == [50.0, 50.0]
     await pipe.stop()
 
 
