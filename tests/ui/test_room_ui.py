@@ -398,21 +398,23 @@ async def test_plus_and_minus_set_a_characters_volume_remembered_in_the_state_di
     assert saved == {ADA.character_id: 3.0}
 
 
+async def levels_shown(
+    app: ConvaiApp, session: FakeSession, pilot: Pilot[Any], levels: dict[str, float]
+) -> RoomTable:
+    """The room table once ``levels`` arrived (cy speaking)."""
+    await settle(pilot)
+    app.action_show_tab("participants")
+    await pilot.pause()
+    session.publish(ParticipantLevels(levels=levels, speaking=("character-cy-2",), at=t(41)))
+    await settle(pilot)
+    return app.screen.query_one(RoomTable)
+
+
 async def test_participant_levels_drive_the_level_column_and_the_speaking_indicator() -> None:
     app, session, _room = build((ADA, CY, ADA2))
     async with app.run_test(size=(130, 32)) as pilot:
-        await settle(pilot)
-        app.action_show_tab("participants")
-        await pilot.pause()
-        session.publish(
-            ParticipantLevels(
-                levels={"character-cy-2": -18.0, "character-ada-1": -80.0},
-                speaking=("character-cy-2",),
-                at=t(41),
-            )
-        )
-        await settle(pilot)
-        table = app.screen.query_one(RoomTable)
+        levels = {"character-cy-2": -18.0, "character-ada-1": -80.0}
+        table = await levels_shown(app, session, pilot, levels)
         cy = [str(cell) for cell in table.get_row(CY.membership_id)]
         ada = [str(cell) for cell in table.get_row(ADA.membership_id)]
         assert "speaking" in cy and "▮▮▮▮▯ -18" in cy
@@ -452,16 +454,7 @@ async def test_alt_digit_is_text_in_a_single_character_room() -> None:
 async def test_an_80_column_terminal_shows_level_volume_and_local_mute() -> None:
     app, session, _room = build((ADA, CY, ADA2))
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        app.action_show_tab("participants")
-        await pilot.pause()
-        session.publish(
-            ParticipantLevels(
-                levels={"character-cy-2": -18.0}, speaking=("character-cy-2",), at=t(41)
-            )
-        )
-        await settle(pilot)
-        table = app.screen.query_one(RoomTable)
+        table = await levels_shown(app, session, pilot, {"character-cy-2": -18.0})
         widths = {
             str(column.label): column.get_render_width(table) for column in table.columns.values()
         }

@@ -510,12 +510,17 @@ def _audio_track(sid: str) -> Any:
     return types.SimpleNamespace(sid=sid, kind=rtc.TrackKind.KIND_AUDIO)
 
 
+def record_streams(monkeypatch: pytest.MonkeyPatch) -> FakeRoom:
+    """A room whose tracks' streams are recorded in ``RecordedStream.opened`` (sid, frame ms)."""
+    monkeypatch.setattr("convai_tui.audio.remote_tracks.DirectAudioStream", RecordedStream)
+    monkeypatch.setattr(RecordedStream, "opened", [])
+    return FakeRoom()
+
+
 async def test_a_track_joining_a_playing_room_comes_in_room_frames_and_keeps_its_margin(
     fake_sd: FakeSoundDevice, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("convai_tui.audio.remote_tracks.DirectAudioStream", RecordedStream)
-    monkeypatch.setattr(RecordedStream, "opened", [])
-    room = FakeRoom()
+    room = record_streams(monkeypatch)
     pipe = AudioPipeline(AudioSettings(aec=False), lambda c, m: None)
     await pipe.start(room)
     (subscribed,) = room.handlers["track_subscribed"]
@@ -555,9 +560,7 @@ async def test_a_track_joining_a_playing_room_comes_in_room_frames_and_keeps_its
 async def test_in_a_room_whose_characters_are_all_there_the_first_track_is_in_room_frames(
     fake_sd: FakeSoundDevice, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("convai_tui.audio.remote_tracks.DirectAudioStream", RecordedStream)
-    monkeypatch.setattr(RecordedStream, "opened", [])
-    room = FakeRoom()
+    room = record_streams(monkeypatch)
     for identity, sid in (("ada", "TR_a"), ("bo", "TR_b")):
         publication = types.SimpleNamespace(sid=sid, kind=rtc.TrackKind.KIND_AUDIO, track=None)
         room.remote_participants[identity] = types.SimpleNamespace(
@@ -574,9 +577,7 @@ async def test_in_a_room_whose_characters_are_all_there_the_first_track_is_in_ro
 async def test_a_session_that_asked_for_a_room_takes_room_frames_before_others_publish(
     fake_sd: FakeSoundDevice, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("convai_tui.audio.remote_tracks.DirectAudioStream", RecordedStream)
-    monkeypatch.setattr(RecordedStream, "opened", [])
-    room = FakeRoom()
+    room = record_streams(monkeypatch)
     pipe = AudioPipeline(AudioSettings(aec=False, room=True), lambda c, m: None)
     await pipe.start(room)
     (subscribed,) = room.handlers["track_subscribed"]
