@@ -82,26 +82,39 @@ def measure(pid: int, seconds: float, per_thread: bool) -> dict[str, Any]:
     return out
 
 
-def _line_ready(proc: subprocess.Popen[str], key: str, value: Any,
-                times: int = 1) -> Callable[[], bool]:
-    """A check that turns true once the child printed `times` JSON lines with ``key == value``;
-    a thread keeps reading its stdout so the pipe never fills."""
-    seen = threading.Event()
+class JsonLines:
+    """A child's stdout, read by a thread as it comes (so the pipe never fills): the JSON
+    objects it printed so far."""
 
-    def read() -> None:
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.seen: list[dict[str, Any]] = []
+        self._reader = threading.Thread(target=self._read, args=(proc,), daemon=True)
+        self._reader.start()
+
+    def _read(self, proc: subprocess.Popen[str]) -> None:
         assert proc.stdout is not None
-        count = 0
         for line in proc.stdout:
             try:
-                if json.loads(line).get(key) == value:
-                    count += 1
-                    if count >= times:
-                        seen.set()
-            except (ValueError, AttributeError):
+                value = json.loads(line)
+            except ValueError:
                 continue
+            if isinstance(value, dict):
+                self.seen.append(value)
 
-    threading.Thread(target=read, daemon=True).start()
-    return seen.is_set
+    def count(self, key: str, value: Any) -> int:
+        """How many lines so far had ``key == value``."""
+        return sum(1 for line in list(self.seen) if line.get(key) == value)
+
+    def finish(self, within: float) -> None:
+        """Wait for the rest of a child that ended."""
+        self._reader.join(within)
+
+
+def _line_ready(proc: subprocess.Popen[str], key: str, value: Any,
+                times: int = 1) -> Callable[[], bool]:
+    """A check that turns true once the child printed `times` JSON lines with ``key == value``."""
+    lines = JsonLines(proc)
+    return lambda: lines.count(key, value) >= times
 
 
 def start_adm(details: dict[str, str], env: dict[str, str]) -> Any:

@@ -34,8 +34,8 @@ import time
 from typing import Any
 
 from bench import websdk_bench
-from bench.common import ROOT, cpu_seconds, stop_process
-from bench.cpu_bench import thread_seconds
+from bench.common import ROOT, stop_process
+from bench.cpu_bench import JsonLines, measure
 from bench.talk_ab import SETTLE_S, TURN_EVERY_S, interleaved, talk
 
 
@@ -45,32 +45,24 @@ def adm_talk(details: dict[str, str], env: dict[str, str], seconds: float) -> di
         [sys.executable, "-m", "bench.adm_client", json.dumps(details),
          "--say-every", str(TURN_EVERY_S)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    lines = JsonLines(proc)
     try:
-        assert proc.stdout is not None
         deadline = time.monotonic() + 60
-        for line in proc.stdout:
-            if json.loads(line).get("bot_ready"):
-                break
-            if time.monotonic() > deadline:
+        while not lines.count("bot_ready", True):
+            if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the native-ADM client's character was not ready in 60 s")
-        else:
-            raise RuntimeError("the native-ADM client exited before its character was ready")
+            time.sleep(0.1)
         time.sleep(SETTLE_S)
-        threads_before, cpu_before, t0 = thread_seconds(proc.pid), cpu_seconds(proc.pid), \
-            time.monotonic()
-        time.sleep(seconds)
-        wall = time.monotonic() - t0
-        cpu = 100 * (cpu_seconds(proc.pid) - cpu_before) / wall
-        per_thread = {name: round(100 * (spent - threads_before.get(name, 0.0)) / wall, 2)
-                      for name, spent in thread_seconds(proc.pid).items()}
+        result = measure(proc.pid, seconds, per_thread=True)
         load1 = round(os.getloadavg()[0], 2)
     finally:
         stop_process(proc, signal.SIGTERM, 15)
+    lines.finish(5)
     # Replies that started speaking while it talked: the same conversation as the monitor's.
-    replies = sum(1 for line in proc.stdout if "bot_started_speaking" in line)
+    replies = lines.count("bot_started_speaking", True)
     if not replies:
         raise RuntimeError("the native-ADM client's text turns got no spoken reply")
-    return {"cpu": round(cpu, 2), "threads": per_thread, "replies": replies, "load1": load1}
+    return {**result, "replies": replies, "load1": load1}
 
 
 def web_talk(details: dict[str, str], seconds: float,
